@@ -1,0 +1,128 @@
+#pragma once
+// defines: llm::Backend, the seam between the model's math and the hardware that runs it.
+//
+// The GPT model (llm/model/gpt.cpp) is written once, as a sequence of calls on a Backend&. The CPU
+// backend (llm/backend/cpu/, Eigen) is the reference; the CUDA backend (kernels/) implements the same
+// ops with the same names and argument order, and every CUDA op is tested against its CPU twin.
+//
+// Conventions for every op:
+// - argument order: outputs, then inputs, then sizes (as in llm.c);
+// - tensors are row-major views; "N" means all leading dimensions folded, e.g. (B, T, C) -> (B*T, C);
+// - every *_backward ACCUMULATES (+=) into all of its gradient outputs, parameter and activation
+//   alike. The model zeroes the gradients once before a backward pass; accumulation is what makes
+//   residual branches and gradient accumulation over micro-steps free.
+//
+// Shape legend: B = batch, T = time (sequence), C = channels, NH = heads, hs = C / NH head size,
+// V = real vocabulary, Vp = vocabulary padded to a multiple of 128, OC = output channels.
+#include <cstdint>
+#include <memory>
+
+#include "llm/core/tensor.hpp"
+
+namespace llm {
+
+struct AdamWSettings {
+  float learning_rate = 1e-3f;
+  float beta1 = 0.9f;
+  float beta2 = 0.95f;
+  float eps = 1e-8f;
+  float weight_decay = 0.0f;  // already 0 for tensors that are not decayed (biases, layernorms)
+  int64_t step = 1;           // 1-based, for the bias corrections 1 - beta^step
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual Device device() const = 0;
+  // The dtype of parameters and activations (f32 on the CPU, f64 for gradient checks, bf16 on GPUs).
+  virtual DType dtype() const = 0;
+  // The dtype of optimizer moments and master weights (f32, or f64 when dtype() is f64).
+  virtual DType master_dtype() const = 0;
+  virtual const char* name() const = 0;
+
+  // ---- memory: used only by Arena, at set-up, never per step ----
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void release(void* ptr) = 0;
+  virtual void zero(Tensor t) = 0;
+  // Host <-> device copies of whole tensors; `host` points to t.nbytes() bytes of t.dtype.
+  virtual void copy_to_host(void* host, Tensor src) = 0;
+  virtual void copy_from_host(Tensor dst, const void* host) = 0;
+  // Element-wise dst = src, converting dtype (e.g. f32 master weights -> bf16 weights).
+  virtual void convert(Tensor dst, Tensor src) = 0;
+
+  // ---- token + position embedding ----
+  // out[b,t,:] = wte[tokens[b,t],:] + wpe[pos0 + t,:]
+  // out (B, T, C), tokens (B, T) i32, wte (Vp, C), wpe (maxT, C); pos0 > 0 when decoding with a cache.
+  virtual void encoder_forward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int pos0) = 0;
+  virtual void encoder_backward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens) = 0;
+
+  // ---- layernorm over the last dimension, eps = 1e-5 ----
+  // out = (inp - mean) * rstd * weight + bias; mean and rstd (N) are saved for the backward.
+  // out, inp (N, C); mean, rstd (N); weight, bias (C)
+  virtual void layernorm_forward(Tensor out, Tensor mean, Tensor rstd, Tensor inp, Tensor weight,
+                                 Tensor bias) = 0;
+  virtual void layernorm_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout,
+                                  Tensor inp, Tensor weight, Tensor mean, Tensor rstd) = 0;
+
+  // ---- matmul with bias: out = inp @ weight^T + bias ----
+  // out (N, OC), inp (N, C), weight (OC, C) (PyTorch nn.Linear layout), bias (OC) or empty.
+  virtual void matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) = 0;
+  // dinp (N, C) += dout @ weight; dweight (OC, C) += dout^T @ inp; dbias (OC) += sum_n dout
+  // (dbias may be empty when the forward had no bias).
+  virtual void matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
+                               Tensor weight) = 0;
+
+  // ---- causal multi-head self-attention ----
+  // qkv (B, T, 3C) holds q, k, v side by side, each split into NH heads of hs channels.
+  // out (B, T, C) = concat over heads of softmax(q k^T / sqrt(hs), causal) v.
+  // `state` is whatever the backend saves for the backward, shaped by attention_state_shape():
+  // the CPU keeps the probabilities (B, NH, T, T); a flash kernel keeps log-sum-exps (B, NH, T).
+  virtual Shape attention_state_shape(int B, int T, int NH) const = 0;
+  virtual void attention_forward(Tensor out, Tensor state, Tensor qkv, int NH) = 0;
+  // `scratch` has the state's shape and holds intermediate gradients (d scores).
+  virtual void attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, Tensor qkv,
+                                  Tensor state, int NH) = 0;
+  // Inference with a KV cache: the Tn new positions pos0 .. pos0+Tn-1 of qkv (B, Tn, 3C) write their
+  // keys and values into k_cache, v_cache (B, NH, maxT, hs) and attend causally to all keys
+  // 0 .. pos0+Tn-1. out (B, Tn, C).
+  virtual void attention_forward_cached(Tensor out, Tensor k_cache, Tensor v_cache, Tensor qkv,
+                                        int NH, int pos0) = 0;
+
+  // ---- GELU, tanh approximation as in GPT-2 ----
+  // gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+  virtual void gelu_forward(Tensor out, Tensor inp) = 0;
+  virtual void gelu_backward(Tensor dinp, Tensor inp, Tensor dout) = 0;
+
+  // ---- residual: out = a + b; backward adds dout to both ----
+  virtual void residual_forward(Tensor out, Tensor a, Tensor b) = 0;
+  virtual void residual_backward(Tensor da, Tensor db, Tensor dout) = 0;
+
+  // ---- fused classifier: softmax + cross-entropy (+ its gradient) in one pass ----
+  // logits (N, Vp); only the first V columns are real (the rest is padding and gets gradient 0).
+  // losses (N) = -log softmax(logits)[target]. If dloss != 0, logits is overwritten in place with
+  // dlogits = dloss * (softmax - onehot(target)), so probabilities are never stored.
+  // targets (N) i32, each in [0, V).
+  virtual void classifier_forward(Tensor losses, Tensor logits, Tensor targets, int V,
+                                  float dloss) = 0;
+
+  // ---- optimizer ----
+  // AdamW (Loshchilov & Hutter) on one tensor; m, v and (if non-empty) master are master_dtype().
+  //   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
+  //   p -= lr * ( m/(1-b1^t) / (sqrt(v/(1-b2^t)) + eps) + wd * p )
+  // `grad_scale` multiplies the gradient first (global-norm clipping).
+  virtual void adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor master,
+                            const AdamWSettings& settings, float grad_scale) = 0;
+  // Sum of squares of every element, accumulated in double: the global norm is sqrt of the sum of
+  // this over all gradient tensors.
+  virtual double sum_of_squares(Tensor t) = 0;
+  // t *= factor (e.g. averaging gradients over micro-steps).
+  virtual void scale(Tensor t, float factor) = 0;
+};
+
+// The CPU backend in f32 (training) or f64 (gradient checks).
+std::unique_ptr<Backend> make_cpu_backend(DType dtype = DType::f32);
+// "cpu" or "cuda"; throws llm::Error naming the device when this build cannot provide it.
+std::unique_ptr<Backend> make_backend(const std::string& device);
+
+}  // namespace llm

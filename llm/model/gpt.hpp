@@ -1,0 +1,167 @@
+#pragma once
+// defines: llm::ParameterTensors, llm::ActivationTensors, llm::GPT
+//
+// GPT-2: token + learned position embeddings, L pre-LN transformer blocks, a final layernorm and an
+// output head tied to the token embedding. Every op runs through a Backend&, so this one model
+// definition serves the CPU reference and the GPU.
+//
+//   x = wte[tokens] + wpe[0..T)                                  (B, T, C)
+//   for each layer l:
+//     x = x + attn_proj( attention( qkv( ln1(x) ) ) )
+//     x = x + fc_proj( gelu( fc( ln2(x) ) ) )
+//   logits = lnf(x) @ wte^T                                      (B, T, Vp)
+#include <cstdint>
+#include <vector>
+
+#include "llm/backend/backend.hpp"
+#include "llm/core/arena.hpp"
+#include "llm/model/config.hpp"
+
+namespace llm {
+
+// The model's weights (and, in a second instance, their gradients), layers stacked on dimension 0.
+// Names follow llm.c; the Hugging Face names are in llm/io/checkpoint.cpp.
+struct ParameterTensors {
+  GPTConfig config;
+  Tensor wte;       // (Vp, C)     token embedding, also the output head
+  Tensor wpe;       // (maxT, C)   position embedding
+  Tensor ln1w;      // (L, C)
+  Tensor ln1b;      // (L, C)
+  Tensor qkvw;      // (L, 3C, C)
+  Tensor qkvb;      // (L, 3C)
+  Tensor attprojw;  // (L, C, C)
+  Tensor attprojb;  // (L, C)
+  Tensor ln2w;      // (L, C)
+  Tensor ln2b;      // (L, C)
+  Tensor fcw;       // (L, 4C, C)
+  Tensor fcb;       // (L, 4C)
+  Tensor fcprojw;   // (L, C, 4C)
+  Tensor fcprojb;   // (L, C)
+  Tensor lnfw;      // (C)
+  Tensor lnfb;      // (C)
+
+  // The one size table: visits every tensor with its name and shape, in memory order.
+  template <typename Fn> void visit(Fn&& fn) {
+    const int64_t Vp = config.padded_vocab_size, maxT = config.max_seq_len;
+    const int64_t L = config.n_layer, C = config.n_embd;
+    fn("wte", wte, Shape{Vp, C});
+    fn("wpe", wpe, Shape{maxT, C});
+    fn("ln1w", ln1w, Shape{L, C});
+    fn("ln1b", ln1b, Shape{L, C});
+    fn("qkvw", qkvw, Shape{L, 3 * C, C});
+    fn("qkvb", qkvb, Shape{L, 3 * C});
+    fn("attprojw", attprojw, Shape{L, C, C});
+    fn("attprojb", attprojb, Shape{L, C});
+    fn("ln2w", ln2w, Shape{L, C});
+    fn("ln2b", ln2b, Shape{L, C});
+    fn("fcw", fcw, Shape{L, 4 * C, C});
+    fn("fcb", fcb, Shape{L, 4 * C});
+    fn("fcprojw", fcprojw, Shape{L, C, 4 * C});
+    fn("fcprojb", fcprojb, Shape{L, C});
+    fn("lnfw", lnfw, Shape{C});
+    fn("lnfb", lnfb, Shape{C});
+  }
+};
+
+// Weight decay applies to the matrices (embeddings and matmul weights), not to biases or layernorm
+// gains, as in nanoGPT's "every parameter with 2 or more dimensions" rule.
+bool is_decayed(const char* parameter_name);
+
+// Everything the forward pass saves for the backward (and, in a second instance, its gradients).
+struct ActivationTensors {
+  GPTConfig config;
+  int B = 0, T = 0;
+  Shape attention_state;  // backend-defined, e.g. (B, NH, T, T) on the CPU
+  Tensor encoded;    // (B, T, C)
+  Tensor ln1;        // (L, B, T, C)
+  Tensor ln1_mean;   // (L, B, T)
+  Tensor ln1_rstd;   // (L, B, T)
+  Tensor qkv;        // (L, B, T, 3C)
+  Tensor atty;       // (L, B, T, C)     attention output, heads concatenated
+  Tensor att;        // (L, attention_state)
+  Tensor attproj;    // (L, B, T, C)
+  Tensor residual2;  // (L, B, T, C)     x after the attention branch
+  Tensor ln2;        // (L, B, T, C)
+  Tensor ln2_mean;   // (L, B, T)
+  Tensor ln2_rstd;   // (L, B, T)
+  Tensor fch;        // (L, B, T, 4C)
+  Tensor fch_gelu;   // (L, B, T, 4C)
+  Tensor fcproj;     // (L, B, T, C)
+  Tensor residual3;  // (L, B, T, C)     x after the MLP branch: the residual stream out of layer l
+  Tensor lnf;        // (B, T, C)
+  Tensor lnf_mean;   // (B, T)
+  Tensor lnf_rstd;   // (B, T)
+  Tensor logits;     // (B, T, Vp)       overwritten with dlogits by the fused classifier
+  Tensor losses;     // (B, T)
+
+  template <typename Fn> void visit(Fn&& fn) {
+    const int64_t L = config.n_layer, C = config.n_embd, Vp = config.padded_vocab_size;
+    Shape att_shape;
+    att_shape.dims[0] = L;
+    att_shape.rank = attention_state.rank + 1;
+    for (int i = 0; i < attention_state.rank; i++) att_shape.dims[i + 1] = attention_state.dims[i];
+    fn("encoded", encoded, Shape{B, T, C});
+    fn("ln1", ln1, Shape{L, B, T, C});
+    fn("ln1_mean", ln1_mean, Shape{L, B, T});
+    fn("ln1_rstd", ln1_rstd, Shape{L, B, T});
+    fn("qkv", qkv, Shape{L, B, T, 3 * C});
+    fn("atty", atty, Shape{L, B, T, C});
+    fn("att", att, att_shape);
+    fn("attproj", attproj, Shape{L, B, T, C});
+    fn("residual2", residual2, Shape{L, B, T, C});
+    fn("ln2", ln2, Shape{L, B, T, C});
+    fn("ln2_mean", ln2_mean, Shape{L, B, T});
+    fn("ln2_rstd", ln2_rstd, Shape{L, B, T});
+    fn("fch", fch, Shape{L, B, T, 4 * C});
+    fn("fch_gelu", fch_gelu, Shape{L, B, T, 4 * C});
+    fn("fcproj", fcproj, Shape{L, B, T, C});
+    fn("residual3", residual3, Shape{L, B, T, C});
+    fn("lnf", lnf, Shape{B, T, C});
+    fn("lnf_mean", lnf_mean, Shape{B, T});
+    fn("lnf_rstd", lnf_rstd, Shape{B, T});
+    fn("logits", logits, Shape{B, T, Vp});
+    fn("losses", losses, Shape{B, T});
+  }
+};
+
+class GPT {
+ public:
+  GPT(const GPTConfig& config, Backend& backend);
+
+  const GPTConfig& config() const { return config_; }
+  Backend& backend() { return backend_; }
+
+  // GPT-2 initialisation: weights ~ N(0, 0.02), the two residual projections (attprojw, fcprojw)
+  // ~ N(0, 0.02 / sqrt(2 L)) so the residual stream's variance does not grow with depth, biases 0,
+  // layernorm gains 1. Deterministic for a seed.
+  void init_weights(uint64_t seed);
+
+  // Forward pass over tokens (B, T) (host i32). With targets (B, T) returns the mean cross-entropy
+  // loss; without (nullptr) only fills acts.logits and returns 0.
+  float forward(const int32_t* tokens, const int32_t* targets, int B, int T);
+  // Forward and backward: returns the mean loss and ACCUMULATES loss_scale * d(mean loss)/d(param)
+  // into grads (loss_scale = 1 / grad_accum_steps when accumulating micro-steps).
+  float forward_backward(const int32_t* tokens, const int32_t* targets, int B, int T,
+                         float loss_scale = 1.0f);
+  void zero_grad();
+
+  ParameterTensors params;
+  ParameterTensors grads;
+  ActivationTensors acts;  // of the last forward pass (for probes: att, residual3, logits)
+
+ private:
+  void reserve(int B, int T);  // (re)carves the activations when (B, T) changes
+  float run_forward(const int32_t* tokens, const int32_t* targets, int B, int T, float dloss);
+  void run_backward();
+
+  GPTConfig config_;
+  Backend& backend_;
+  Arena param_memory_, grad_memory_;
+  Arena act_memory_, act_grad_memory_;
+  ActivationTensors act_grads_;
+  Arena token_memory_;
+  Tensor tokens_, targets_;         // (B, T) i32 on the backend's device
+  std::vector<float> host_losses_;  // (B*T)
+};
+
+}  // namespace llm
