@@ -1,0 +1,67 @@
+#pragma once
+// defines: llm::SafeTensorsFile (reader), llm::write_safetensors (writer)
+//
+// The safetensors format (Hugging Face): 8 bytes little-endian header length n, n bytes of JSON
+// {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {..}},
+// then the raw little-endian tensor bytes; offsets are relative to the end of the header.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "llm/core/tensor.hpp"
+
+namespace llm {
+
+struct SafeTensorInfo {
+  std::string dtype;           // "F32", "F64", "BF16", "F16", "I32", "I64", ...
+  std::vector<int64_t> shape;
+  uint64_t begin = 0, end = 0;  // byte range in the data section
+};
+
+class SafeTensorsFile {
+ public:
+  // Reads and validates the whole file: the header must parse, every range must lie inside the file
+  // and match dtype x shape. Throws llm::Error naming the file and the problem.
+  explicit SafeTensorsFile(const std::filesystem::path& path);
+
+  bool contains(const std::string& name) const;
+  const SafeTensorInfo& info(const std::string& name) const;  // throws naming a missing tensor
+  std::vector<std::string> names() const;
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+
+  // The tensor converted to f32 (from F32, F64, BF16 or F16), after checking its shape equals
+  // `expected_shape`; throws naming the file, the tensor and both shapes otherwise.
+  std::vector<float> read_f32(const std::string& name, const std::vector<int64_t>& expected_shape) const;
+  // Same for f64 (used by double-precision tests and exact optimizer state).
+  std::vector<double> read_f64(const std::string& name, const std::vector<int64_t>& expected_shape) const;
+  // Raw bytes of a tensor as stored.
+  const uint8_t* raw(const std::string& name) const;
+
+ private:
+  std::filesystem::path path_;
+  std::vector<uint8_t> bytes_;  // the whole file
+  size_t data_start_ = 0;
+  std::map<std::string, SafeTensorInfo> tensors_;
+  std::map<std::string, std::string> metadata_;
+};
+
+// One tensor to write: host bytes of `dtype` ("F32", "F64", "I32", "BF16", ...) with `shape`.
+struct SafeTensorOut {
+  std::string name;
+  std::string dtype;
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> bytes;
+};
+
+// Writes the tensors (in the order given) to path. Writes to path + ".tmp" then renames, so a crash
+// never leaves a half-written file under the final name.
+void write_safetensors(const std::filesystem::path& path, const std::vector<SafeTensorOut>& tensors,
+                       const std::map<std::string, std::string>& metadata = {});
+
+// Helpers to build SafeTensorOut from typed host data.
+SafeTensorOut safetensor_f32(std::string name, std::vector<int64_t> shape, const float* data);
+SafeTensorOut safetensor_f64(std::string name, std::vector<int64_t> shape, const double* data);
+
+}  // namespace llm

@@ -1,0 +1,38 @@
+#pragma once
+// defines: llm::Tokenizer, the interface every tokenizer implements, and load_tokenizer().
+//
+// Tokenizers: "char" (vocabulary = the characters of the training corpus), "byte" (256 byte values),
+// "gpt2" (GPT-2 byte-level BPE from encoder.json + vocab.bpe). A tokenizer saves itself into a
+// directory (a checkpoint or a shard directory) and load_tokenizer() brings it back from there, so a
+// checkpoint always carries the tokenizer it was trained with.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llm {
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+  virtual std::string name() const = 0;  // "char", "byte", "gpt2"
+  virtual int vocab_size() const = 0;    // V, every id is in [0, V)
+  virtual std::vector<int32_t> encode(std::string_view text) const = 0;
+  // Decoding never fails: an id out of range throws llm::Error, bytes that are not valid UTF-8
+  // are passed through as they are (printing them is the terminal's business).
+  virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
+  // The text of one token, for streaming output and for labels in the visualizer.
+  virtual std::string decode_token(int32_t id) const = 0;
+  // The document separator (GPT-2's <|endoftext|>), if this tokenizer has one.
+  virtual std::optional<int32_t> eot_token() const { return std::nullopt; }
+  // Writes tokenizer.json (and any vocabulary files) into dir.
+  virtual void save(const std::filesystem::path& dir) const = 0;
+};
+
+// Reads dir/tokenizer.json (written by Tokenizer::save) and the files it names.
+std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir);
+
+}  // namespace llm
