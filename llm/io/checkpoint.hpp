@@ -1,0 +1,45 @@
+#pragma once
+// defines: checkpoint directories (save, load), and the Hugging Face GPT-2 tensor naming.
+//
+// A checkpoint is a directory:
+//   config.json               Hugging Face GPT2Config keys (n_layer, n_head, n_embd, n_positions,
+//                             vocab_size, ...) so transformers' GPT2LMHeadModel can load it
+//   model.safetensors         f32 weights under HF GPT-2 names in HF's layout: the attention and MLP
+//                             weights are Conv1D, stored (in, out), i.e. transposed from our (out, in);
+//                             wte is stored unpadded (V, C); the head is tied and not stored
+//   tokenizer.json (+ files)  the tokenizer the model was trained with (Tokenizer::save)
+//   train_state.safetensors   AdamW moments m, v under our names (only in training checkpoints)
+//   train_state.json          step, data position, RNG state and the full run config
+// It is written into DIR.tmp and renamed over DIR at the end, so a crash never leaves half of one.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "llm/io/safetensors.hpp"
+#include "llm/model/gpt.hpp"
+
+namespace llm {
+
+class Tokenizer;
+
+// Our parameter name -> its Hugging Face name for layer l (l ignored for non-layer tensors), e.g.
+// ("qkvw", 3) -> "transformer.h.3.attn.c_attn.weight".
+std::string hf_tensor_name(const std::string& name, int layer);
+
+// All tensors of `tensors` (parameters or gradients) as f32 in HF names and layout, ready to write.
+std::vector<SafeTensorOut> export_hf_tensors(ParameterTensors& tensors, Backend& backend);
+// Reads HF-named, HF-layout weights from a safetensors file into `tensors` (pads wte to Vp with 0).
+void import_hf_tensors(ParameterTensors& tensors, Backend& backend, const SafeTensorsFile& file);
+
+// config.json <-> GPTConfig.
+void write_model_config(const std::filesystem::path& path, const GPTConfig& config);
+GPTConfig read_model_config(const std::filesystem::path& path);
+
+// Writes config.json + model.safetensors (+ tokenizer files when given) into `dir` atomically.
+void save_model_checkpoint(const std::filesystem::path& dir, GPT& model, const Tokenizer* tokenizer);
+// Reads config.json of a checkpoint directory (throws naming the file when missing or malformed).
+GPTConfig read_checkpoint_config(const std::filesystem::path& dir);
+// Loads model.safetensors of `dir` into model.params (the config must match read_checkpoint_config).
+void load_model_weights(const std::filesystem::path& dir, GPT& model);
+
+}  // namespace llm
