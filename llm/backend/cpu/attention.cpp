@@ -1,0 +1,139 @@
+#include "llm/backend/cpu/attention.hpp"
+
+// GCC 12 reports false 'may be used uninitialized' warnings inside Eigen's AVX-512 GEMM kernels
+// (a known GCC/Eigen false positive); silence them for this file only.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <Eigen/Core>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace llm::cpu {
+namespace {
+
+template <typename T>
+using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename T> using MatrixMap = Eigen::Map<Matrix<T>>;
+template <typename T> using ConstMatrixMap = Eigen::Map<const Matrix<T>>;
+// One head's (rows, hs) block inside a wider row-major buffer: consecutive rows are `stride`
+// elements apart (3C inside qkv, C inside out).
+template <typename T> using HeadMap = Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>>;
+template <typename T> using ConstHeadMap = Eigen::Map<const Matrix<T>, 0, Eigen::OuterStride<>>;
+
+// In place: row[0..visible) = softmax(row[0..visible)), row[visible..width) = 0 (masked keys).
+// Subtracting the max first keeps exp() from overflowing; it cancels in the ratio.
+template <typename T> void causal_softmax_row(T* row, int64_t visible, int64_t width) {
+  T max = -std::numeric_limits<T>::infinity();
+  for (int64_t j = 0; j < visible; j++) max = row[j] > max ? row[j] : max;
+  T sum = 0;
+  for (int64_t j = 0; j < visible; j++) {
+    row[j] = std::exp(row[j] - max);
+    sum += row[j];
+  }
+  const T inv_sum = T(1) / sum;
+  for (int64_t j = 0; j < visible; j++) row[j] *= inv_sum;
+  for (int64_t j = visible; j < width; j++) row[j] = 0;
+}
+
+}  // namespace
+
+template <typename T>
+void attention_forward(T* out, T* att, const T* qkv, int64_t B, int64_t Tlen, int64_t C,
+                       int64_t NH) {
+  const int64_t hs = C / NH;
+  const T scale = T(1) / std::sqrt(static_cast<T>(hs));
+#pragma omp parallel for
+  for (int64_t bh = 0; bh < B * NH; bh++) {
+    const int64_t b = bh / NH, h = bh % NH;
+    const T* base = qkv + b * Tlen * 3 * C + h * hs;
+    ConstHeadMap<T> q(base, Tlen, hs, Eigen::OuterStride<>(3 * C));
+    ConstHeadMap<T> k(base + C, Tlen, hs, Eigen::OuterStride<>(3 * C));
+    ConstHeadMap<T> v(base + 2 * C, Tlen, hs, Eigen::OuterStride<>(3 * C));
+    MatrixMap<T> P(att + bh * Tlen * Tlen, Tlen, Tlen);
+    HeadMap<T> y(out + b * Tlen * C + h * hs, Tlen, hs, Eigen::OuterStride<>(C));
+
+    P.noalias() = scale * q * k.transpose();  // S, computed in full; the mask is applied next
+    for (int64_t i = 0; i < Tlen; i++) causal_softmax_row(&P(i, 0), i + 1, Tlen);
+    y.noalias() = P * v;
+  }
+}
+
+template <typename T>
+void attention_backward(T* dqkv, T* datt, const T* dout, const T* qkv, const T* att, int64_t B,
+                        int64_t Tlen, int64_t C, int64_t NH) {
+  const int64_t hs = C / NH;
+  const T scale = T(1) / std::sqrt(static_cast<T>(hs));
+#pragma omp parallel for
+  for (int64_t bh = 0; bh < B * NH; bh++) {
+    const int64_t b = bh / NH, h = bh % NH;
+    const T* base = qkv + b * Tlen * 3 * C + h * hs;
+    ConstHeadMap<T> q(base, Tlen, hs, Eigen::OuterStride<>(3 * C));
+    ConstHeadMap<T> k(base + C, Tlen, hs, Eigen::OuterStride<>(3 * C));
+    ConstHeadMap<T> v(base + 2 * C, Tlen, hs, Eigen::OuterStride<>(3 * C));
+    T* dbase = dqkv + b * Tlen * 3 * C + h * hs;
+    HeadMap<T> dq(dbase, Tlen, hs, Eigen::OuterStride<>(3 * C));
+    HeadMap<T> dk(dbase + C, Tlen, hs, Eigen::OuterStride<>(3 * C));
+    HeadMap<T> dv(dbase + 2 * C, Tlen, hs, Eigen::OuterStride<>(3 * C));
+    ConstHeadMap<T> dy(dout + b * Tlen * C + h * hs, Tlen, hs, Eigen::OuterStride<>(C));
+    ConstMatrixMap<T> P(att + bh * Tlen * Tlen, Tlen, Tlen);
+    MatrixMap<T> dS(datt + bh * Tlen * Tlen, Tlen, Tlen);
+
+    dv.noalias() += P.transpose() * dy;
+    dS.noalias() = dy * v.transpose();  // dP for now
+    for (int64_t i = 0; i < Tlen; i++) {
+      // Masked entries have P = 0, so they get dS = 0 with no special case.
+      T dot = 0;
+      for (int64_t j = 0; j <= i; j++) dot += P(i, j) * dS(i, j);
+      for (int64_t j = 0; j < Tlen; j++) dS(i, j) = P(i, j) * (dS(i, j) - dot);
+    }
+    dq.noalias() += scale * dS * k;
+    dk.noalias() += scale * dS.transpose() * q;
+  }
+}
+
+template <typename T>
+void attention_forward_cached(T* out, T* k_cache, T* v_cache, const T* qkv, int64_t B, int64_t Tn,
+                              int64_t C, int64_t NH, int64_t maxT, int64_t pos0) {
+  const int64_t hs = C / NH;
+  const int64_t Tk = pos0 + Tn;  // keys visible to the last query
+  const T scale = T(1) / std::sqrt(static_cast<T>(hs));
+#pragma omp parallel for
+  for (int64_t bh = 0; bh < B * NH; bh++) {
+    const int64_t b = bh / NH, h = bh % NH;
+    const T* base = qkv + b * Tn * 3 * C + h * hs;
+    T* kc = k_cache + bh * maxT * hs;
+    T* vc = v_cache + bh * maxT * hs;
+    // 1. append the new keys and values at positions pos0 .. pos0+Tn-1
+    for (int64_t i = 0; i < Tn; i++)
+      for (int64_t c = 0; c < hs; c++) {
+        kc[(pos0 + i) * hs + c] = base[i * 3 * C + C + c];
+        vc[(pos0 + i) * hs + c] = base[i * 3 * C + 2 * C + c];
+      }
+    // 2. attend: the same math as attention_forward, on (Tn, Tk) scores
+    ConstHeadMap<T> q(base, Tn, hs, Eigen::OuterStride<>(3 * C));
+    ConstMatrixMap<T> k(kc, Tk, hs);
+    ConstMatrixMap<T> v(vc, Tk, hs);
+    HeadMap<T> y(out + b * Tn * C + h * hs, Tn, hs, Eigen::OuterStride<>(C));
+    thread_local std::vector<T> scores;  // grows once to the largest (Tn, Tk), then reused
+    if (scores.size() < static_cast<size_t>(Tn * Tk)) scores.resize(Tn * Tk);
+    MatrixMap<T> P(scores.data(), Tn, Tk);
+    P.noalias() = scale * q * k.transpose();
+    for (int64_t i = 0; i < Tn; i++) causal_softmax_row(&P(i, 0), pos0 + i + 1, Tk);
+    y.noalias() = P * v;
+  }
+}
+
+template void attention_forward<float>(float*, float*, const float*, int64_t, int64_t, int64_t,
+                                       int64_t);
+template void attention_forward<double>(double*, double*, const double*, int64_t, int64_t, int64_t,
+                                        int64_t);
+template void attention_backward<float>(float*, float*, const float*, const float*, const float*,
+                                        int64_t, int64_t, int64_t, int64_t);
+template void attention_backward<double>(double*, double*, const double*, const double*,
+                                         const double*, int64_t, int64_t, int64_t, int64_t);
+template void attention_forward_cached<float>(float*, float*, float*, const float*, int64_t,
+                                              int64_t, int64_t, int64_t, int64_t, int64_t);
+template void attention_forward_cached<double>(double*, double*, double*, const double*, int64_t,
+                                               int64_t, int64_t, int64_t, int64_t, int64_t);
+
+}  // namespace llm::cpu

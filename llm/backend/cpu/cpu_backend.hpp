@@ -1,0 +1,67 @@
+#pragma once
+// defines: llm::CpuBackend, the reference implementation of llm::Backend.
+//
+// Each op checks its tensors (dtype, device, shape; a mismatch throws llm::Error naming the op and
+// the tensor) and then calls the raw kernel of the same name in llm/backend/cpu/<op>.hpp. T is the
+// scalar of every float tensor: float for training, double for finite-difference gradient checks.
+// On the CPU the parameters are their own master copy: master_dtype() == dtype(), and adamw_update
+// expects an empty `master` (a non-empty one of the same dtype is updated and copied to param).
+// make_cpu_backend() and make_backend() are declared in llm/backend/backend.hpp.
+#include "llm/backend/backend.hpp"
+
+namespace llm {
+
+template <typename T> class CpuBackend final : public Backend {
+ public:
+  Device device() const override { return Device::cpu; }
+  DType dtype() const override { return dtype_of<T>(); }
+  DType master_dtype() const override { return dtype_of<T>(); }
+  const char* name() const override;
+
+  void* allocate(size_t bytes) override;  // 64-byte aligned (a cache line, one AVX-512 vector)
+  void release(void* ptr) override;
+  void zero(Tensor t) override;
+  void copy_to_host(void* host, Tensor src) override;
+  void copy_from_host(Tensor dst, const void* host) override;
+  void convert(Tensor dst, Tensor src) override;  // between f32, f64 and bf16
+
+  void encoder_forward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int pos0) override;
+  void encoder_backward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens) override;
+
+  void layernorm_forward(Tensor out, Tensor mean, Tensor rstd, Tensor inp, Tensor weight,
+                         Tensor bias) override;
+  void layernorm_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
+                          Tensor weight, Tensor mean, Tensor rstd) override;
+
+  // bias may be empty; in the backward dbias and dinp may be empty (skipped).
+  void matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) override;
+  void matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
+                       Tensor weight) override;
+
+  // state: the probabilities (B, NH, T, T).
+  Shape attention_state_shape(int B, int Tlen, int NH) const override;
+  void attention_forward(Tensor out, Tensor state, Tensor qkv, int NH) override;
+  void attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, Tensor qkv, Tensor state,
+                          int NH) override;
+  void attention_forward_cached(Tensor out, Tensor k_cache, Tensor v_cache, Tensor qkv, int NH,
+                                int pos0) override;
+
+  void gelu_forward(Tensor out, Tensor inp) override;
+  void gelu_backward(Tensor dinp, Tensor inp, Tensor dout) override;
+
+  void residual_forward(Tensor out, Tensor a, Tensor b) override;
+  void residual_backward(Tensor da, Tensor db, Tensor dout) override;
+
+  void classifier_forward(Tensor losses, Tensor logits, Tensor targets, int V,
+                          float dloss) override;
+
+  void adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor master,
+                    const AdamWSettings& settings, float grad_scale) override;
+  double sum_of_squares(Tensor t) override;
+  void scale(Tensor t, float factor) override;
+};
+
+extern template class CpuBackend<float>;
+extern template class CpuBackend<double>;
+
+}  // namespace llm

@@ -1,0 +1,21 @@
+#pragma once
+// defines: llm::cpu::sum_of_squares, llm::cpu::scale
+//
+// The two whole-tensor helpers of the training loop: the squared norm (for global-norm gradient
+// clipping, norm = sqrt of the sum over all gradient tensors) and an in-place scale.
+#include <cstdint>
+
+namespace llm::cpu {
+
+//   returns sum_i x[i]^2, accumulated in double: millions of small f32 squares would lose digits
+//   in an f32 sum.
+template <typename T>
+double sum_of_squares(const T* x,  // (N)
+                      int64_t N);
+
+//   x[i] *= factor
+template <typename T>
+void scale(T* x,  // (N)
+           T factor, int64_t N);
+
+}  // namespace llm::cpu
