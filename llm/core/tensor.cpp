@@ -70,4 +70,12 @@ Tensor Tensor::reshape(Shape new_shape) const {
   return t;
 }
 
+Tensor Tensor::prefix(Shape new_shape) const {
+  check(new_shape.numel() <= numel(), "Tensor::prefix: " + new_shape.str() + " is larger than " +
+                                          shape.str());
+  Tensor t = *this;
+  t.shape = new_shape;
+  return t;
+}
+
 }  // namespace llm

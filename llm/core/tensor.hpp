@@ -59,6 +59,9 @@ struct Tensor {
   Tensor slice(int64_t i) const;
   // The same memory seen with another shape of the same element count.
   Tensor reshape(Shape new_shape) const;
+  // The first new_shape.numel() elements seen with new_shape: a buffer sized for the longest
+  // sequence serves shorter ones, e.g. (B, maxT, C) -> (B, Tn, C).
+  Tensor prefix(Shape new_shape) const;
 
   // Typed pointer for CPU code; throws if the dtype is not T or the memory is not on the host.
   template <typename T> T* ptr() const {

@@ -12,6 +12,7 @@
 //   train_state.json          step, data position, RNG state and the full run config
 // It is written into DIR.tmp and renamed over DIR at the end, so a crash never leaves half of one.
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,15 @@ void import_hf_tensors(ParameterTensors& tensors, Backend& backend, const SafeTe
 // config.json <-> GPTConfig.
 void write_model_config(const std::filesystem::path& path, const GPTConfig& config);
 GPTConfig read_model_config(const std::filesystem::path& path);
+
+// Builds a directory atomically: fill(tmp) writes into dir + ".tmp", which then replaces dir.
+void write_directory_atomically(const std::filesystem::path& dir,
+                                const std::function<void(const std::filesystem::path&)>& fill);
+// Writes config.json + model.safetensors (+ tokenizer files when given) into an existing `dir`.
+void write_model_files(const std::filesystem::path& dir, GPT& model, const Tokenizer* tokenizer);
+// Host copies of a tensor of any CPU-readable dtype, widened to double / narrowed to float.
+std::vector<double> tensor_to_host_f64(Backend& backend, Tensor t);
+void tensor_from_host_f64(Backend& backend, Tensor t, const std::vector<double>& values);
 
 // Writes config.json + model.safetensors (+ tokenizer files when given) into `dir` atomically.
 void save_model_checkpoint(const std::filesystem::path& dir, GPT& model, const Tokenizer* tokenizer);

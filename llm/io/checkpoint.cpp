@@ -1,0 +1,226 @@
+#include "llm/io/checkpoint.hpp"
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "llm/core/error.hpp"
+#include "llm/tokenizer/tokenizer.hpp"
+
+namespace llm {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Hugging Face stores the attention and MLP weights as Conv1D, (in, out); we use (out, in).
+bool is_conv1d(const std::string& name) {
+  return name == "qkvw" || name == "attprojw" || name == "fcw" || name == "fcprojw";
+}
+bool is_per_layer(const std::string& name) {
+  return name != "wte" && name != "wpe" && name != "lnfw" && name != "lnfb";
+}
+
+// (rows, cols) row-major -> (cols, rows) row-major.
+std::vector<double> transpose(const std::vector<double>& x, int64_t rows, int64_t cols) {
+  std::vector<double> y(x.size());
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++) y[c * rows + r] = x[r * cols + c];
+  return y;
+}
+
+// Visits every tensor as it is stored in HF files: (HF name, our tensor for that layer, our name).
+template <typename Fn> void visit_hf(ParameterTensors& tensors, Fn&& fn) {
+  const int L = tensors.config.n_layer;
+  tensors.visit([&](const char* name_c, Tensor& t, Shape) {
+    const std::string name = name_c;
+    if (!is_per_layer(name)) {
+      fn(hf_tensor_name(name, 0), t, name);
+      return;
+    }
+    for (int l = 0; l < L; l++) fn(hf_tensor_name(name, l), t.slice(l), name);
+  });
+}
+
+}  // namespace
+
+std::string hf_tensor_name(const std::string& name, int layer) {
+  if (name == "wte") return "transformer.wte.weight";
+  if (name == "wpe") return "transformer.wpe.weight";
+  if (name == "lnfw") return "transformer.ln_f.weight";
+  if (name == "lnfb") return "transformer.ln_f.bias";
+  const std::string h = "transformer.h." + std::to_string(layer) + ".";
+  if (name == "ln1w") return h + "ln_1.weight";
+  if (name == "ln1b") return h + "ln_1.bias";
+  if (name == "qkvw") return h + "attn.c_attn.weight";
+  if (name == "qkvb") return h + "attn.c_attn.bias";
+  if (name == "attprojw") return h + "attn.c_proj.weight";
+  if (name == "attprojb") return h + "attn.c_proj.bias";
+  if (name == "ln2w") return h + "ln_2.weight";
+  if (name == "ln2b") return h + "ln_2.bias";
+  if (name == "fcw") return h + "mlp.c_fc.weight";
+  if (name == "fcb") return h + "mlp.c_fc.bias";
+  if (name == "fcprojw") return h + "mlp.c_proj.weight";
+  if (name == "fcprojb") return h + "mlp.c_proj.bias";
+  throw Error("hf_tensor_name: unknown parameter '" + name + "'");
+}
+
+std::vector<double> tensor_to_host_f64(Backend& backend, Tensor t) {
+  std::vector<double> out(t.numel());
+  if (t.dtype == DType::f64) {
+    backend.copy_to_host(out.data(), t);
+  } else {
+    check(t.dtype == DType::f32, std::string("cannot read a ") + dtype_name(t.dtype) +
+                                     " tensor on the host directly");
+    std::vector<float> f(t.numel());
+    backend.copy_to_host(f.data(), t);
+    std::copy(f.begin(), f.end(), out.begin());
+  }
+  return out;
+}
+
+void tensor_from_host_f64(Backend& backend, Tensor t, const std::vector<double>& values) {
+  check(int64_t(values.size()) == t.numel(), "tensor_from_host_f64: size mismatch");
+  if (t.dtype == DType::f64) {
+    backend.copy_from_host(t, values.data());
+  } else {
+    check(t.dtype == DType::f32, std::string("cannot write a ") + dtype_name(t.dtype) +
+                                     " tensor from the host directly");
+    std::vector<float> f(values.begin(), values.end());
+    backend.copy_from_host(t, f.data());
+  }
+}
+
+std::vector<SafeTensorOut> export_hf_tensors(ParameterTensors& tensors, Backend& backend) {
+  std::vector<SafeTensorOut> out;
+  const int64_t V = tensors.config.vocab_size;
+  visit_hf(tensors, [&](const std::string& hf_name, Tensor t, const std::string& name) {
+    std::vector<double> values = tensor_to_host_f64(backend, t);
+    std::vector<int64_t> shape(t.shape.dims.begin(), t.shape.dims.begin() + t.shape.rank);
+    if (name == "wte") {  // drop the padding rows: HF's wte is (V, C)
+      values.resize(size_t(V) * shape[1]);
+      shape[0] = V;
+    }
+    if (is_conv1d(name)) {
+      values = transpose(values, shape[0], shape[1]);
+      std::swap(shape[0], shape[1]);
+    }
+    if (t.dtype == DType::f64) {
+      out.push_back(safetensor_f64(hf_name, shape, values.data()));
+    } else {
+      std::vector<float> f(values.begin(), values.end());
+      out.push_back(safetensor_f32(hf_name, shape, f.data()));
+    }
+  });
+  return out;
+}
+
+void import_hf_tensors(ParameterTensors& tensors, Backend& backend, const SafeTensorsFile& file) {
+  const int64_t V = tensors.config.vocab_size;
+  visit_hf(tensors, [&](const std::string& hf_name, Tensor t, const std::string& name) {
+    std::vector<int64_t> shape(t.shape.dims.begin(), t.shape.dims.begin() + t.shape.rank);
+    if (name == "wte") shape[0] = V;
+    if (is_conv1d(name)) std::swap(shape[0], shape[1]);
+    std::vector<double> values = file.read_f64(hf_name, shape);
+    if (is_conv1d(name)) values = transpose(values, shape[0], shape[1]);
+    if (name == "wte") values.resize(size_t(t.numel()), 0.0);  // padding rows are 0
+    tensor_from_host_f64(backend, t, values);
+  });
+}
+
+void write_model_config(const fs::path& path, const GPTConfig& c) {
+  nlohmann::json j = {
+      {"architectures", {"GPT2LMHeadModel"}},
+      {"model_type", "gpt2"},
+      {"n_layer", c.n_layer},
+      {"n_head", c.n_head},
+      {"n_embd", c.n_embd},
+      {"n_positions", c.max_seq_len},
+      {"n_ctx", c.max_seq_len},
+      {"vocab_size", c.vocab_size},
+      {"padded_vocab_size", c.padded_vocab_size},  // glassbox's own key; HF ignores it
+      {"layer_norm_epsilon", 1e-5},
+      {"activation_function", "gelu_new"},  // HF's name for the tanh approximation
+      {"initializer_range", 0.02},
+      {"resid_pdrop", 0.0},
+      {"embd_pdrop", 0.0},
+      {"attn_pdrop", 0.0},
+      {"tie_word_embeddings", true},
+      {"torch_dtype", "float32"},
+  };
+  std::ofstream out(path);
+  check(bool(out), "cannot write " + path.string());
+  out << j.dump(2) << "\n";
+  check(bool(out), "cannot write " + path.string());
+}
+
+GPTConfig read_model_config(const fs::path& path) {
+  std::ifstream in(path);
+  check(bool(in), path.string() + ": cannot open (is this a checkpoint directory?)");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path.string() + ": not valid JSON (" + e.what() + ")");
+  }
+  auto get_int = [&](const char* key) -> int {
+    check(j.contains(key) && j[key].is_number_integer(),
+          path.string() + ": missing integer key \"" + key + "\"");
+    return j[key].get<int>();
+  };
+  GPTConfig c;
+  c.n_layer = get_int("n_layer");
+  c.n_head = get_int("n_head");
+  c.n_embd = get_int("n_embd");
+  c.max_seq_len = j.contains("n_positions") ? get_int("n_positions") : get_int("n_ctx");
+  c.vocab_size = get_int("vocab_size");
+  c.padded_vocab_size = j.contains("padded_vocab_size") ? get_int("padded_vocab_size")
+                                                        : pad_vocab(c.vocab_size);
+  try {
+    c.validate();
+  } catch (const Error& e) {
+    throw Error(path.string() + ": " + e.what());
+  }
+  return c;
+}
+
+void write_directory_atomically(const fs::path& dir,
+                                const std::function<void(const fs::path&)>& fill) {
+  const fs::path tmp = dir.string() + ".tmp";
+  const fs::path old = dir.string() + ".old";
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  fill(tmp);
+  // Swap in: dir -> dir.old, tmp -> dir, then drop dir.old. A crash in between leaves either the
+  // old or the new directory complete (and load_* below says so if only dir.old remains).
+  fs::remove_all(old);
+  if (fs::exists(dir)) fs::rename(dir, old);
+  fs::rename(tmp, dir);
+  fs::remove_all(old);
+}
+
+void write_model_files(const fs::path& dir, GPT& model, const Tokenizer* tokenizer) {
+  write_model_config(dir / "config.json", model.config());
+  write_safetensors(dir / "model.safetensors", export_hf_tensors(model.params, model.backend()),
+                    {{"format", "pt"}});
+  if (tokenizer) tokenizer->save(dir);
+}
+
+void save_model_checkpoint(const fs::path& dir, GPT& model, const Tokenizer* tokenizer) {
+  write_directory_atomically(dir, [&](const fs::path& tmp) { write_model_files(tmp, model, tokenizer); });
+}
+
+GPTConfig read_checkpoint_config(const fs::path& dir) {
+  if (!fs::is_directory(dir) && fs::is_directory(dir.string() + ".old"))
+    throw Error(dir.string() + ": missing, but " + dir.string() +
+                ".old exists (a write was interrupted; rename it back)");
+  check(fs::is_directory(dir), dir.string() + ": no such checkpoint directory");
+  return read_model_config(dir / "config.json");
+}
+
+void load_model_weights(const fs::path& dir, GPT& model) {
+  SafeTensorsFile file(dir / "model.safetensors");
+  import_hf_tensors(model.params, model.backend(), file);
+}
+
+}  // namespace llm

@@ -1,0 +1,80 @@
+#include "llm/model/decoder.hpp"
+
+#include <string>
+
+namespace llm {
+
+namespace {
+struct DecoderTokens {
+  int B = 0, T = 0;
+  Tensor tokens;  // (B, maxT) i32
+  template <typename Fn> void visit(Fn&& fn) { fn("tokens", tokens, Shape{B, T}); }
+};
+}  // namespace
+
+Decoder::Decoder(GPT& model, int B) : model_(model), B_(B) {
+  t_.config = model.config();
+  t_.B = B;
+  memory_.carve(model.backend(), model.backend().dtype(), t_);
+  DecoderTokens token_views{B, model.config().max_seq_len, {}};
+  token_memory_.carve(model.backend(), DType::i32, token_views);
+  tokens_ = token_views.tokens;
+  host_logits_.resize(size_t(B) * model.config().padded_vocab_size);
+  last_logits_.resize(size_t(B) * model.config().vocab_size);
+}
+
+const std::vector<float>& Decoder::step(const int32_t* tokens, int Tn) {
+  const GPTConfig& c = model_.config();
+  check(Tn >= 1, "Decoder::step needs at least one token");
+  check(pos_ + Tn <= c.max_seq_len, "context full: " + std::to_string(pos_ + Tn) +
+                                        " tokens exceed the model's max_seq_len " +
+                                        std::to_string(c.max_seq_len));
+  for (int64_t i = 0; i < int64_t(B_) * Tn; i++)
+    check(tokens[i] >= 0 && tokens[i] < c.vocab_size,
+          "token id " + std::to_string(tokens[i]) + " is outside the vocabulary");
+  Backend& be = model_.backend();
+  ParameterTensors& p = model_.params;
+  const int64_t B = B_, C = c.n_embd;
+  // The buffers are sized for maxT positions; this step uses the first Tn.
+  auto bt = [&](Tensor t, int64_t channels) { return t.prefix(Shape{B, Tn, channels}); };
+  const Tensor tok = tokens_.prefix(Shape{B, Tn});
+  const Tensor x = bt(t_.x, C), x2 = bt(t_.x2, C), ln = bt(t_.ln, C), atty = bt(t_.atty, C);
+  const Tensor proj = bt(t_.proj, C), qkv = bt(t_.qkv, 3 * C);
+  const Tensor fch = bt(t_.fch, 4 * C), fch_gelu = bt(t_.fch_gelu, 4 * C);
+  const Tensor mean = t_.mean.prefix(Shape{B, Tn}), rstd = t_.rstd.prefix(Shape{B, Tn});
+
+  be.copy_from_host(tok, tokens);
+  be.encoder_forward(x, tok, p.wte, p.wpe, pos_);
+  for (int l = 0; l < c.n_layer; l++) {
+    be.layernorm_forward(ln, mean, rstd, x, p.ln1w.slice(l), p.ln1b.slice(l));
+    be.matmul_forward(qkv, ln, p.qkvw.slice(l), p.qkvb.slice(l));
+    be.attention_forward_cached(atty, t_.k_cache.slice(l), t_.v_cache.slice(l), qkv, c.n_head, pos_);
+    be.matmul_forward(proj, atty, p.attprojw.slice(l), p.attprojb.slice(l));
+    be.residual_forward(x2, x, proj);
+    be.layernorm_forward(ln, mean, rstd, x2, p.ln2w.slice(l), p.ln2b.slice(l));
+    be.matmul_forward(fch, ln, p.fcw.slice(l), p.fcb.slice(l));
+    be.gelu_forward(fch_gelu, fch);
+    be.matmul_forward(proj, fch_gelu, p.fcprojw.slice(l), p.fcprojb.slice(l));
+    be.residual_forward(x, x2, proj);
+  }
+  // Only the last position of each sequence predicts the next token: gather those rows, then the
+  // final layernorm and the head on (B, C) instead of (B, Tn, C).
+  for (int64_t b = 0; b < B; b++) be.convert(t_.last_x.slice(b), x.slice(b).slice(Tn - 1));
+  const Tensor last_mean = t_.mean.prefix(Shape{B}), last_rstd = t_.rstd.prefix(Shape{B});
+  be.layernorm_forward(t_.last_ln, last_mean, last_rstd, t_.last_x, p.lnfw, p.lnfb);
+  be.matmul_forward(t_.logits, t_.last_ln, p.wte, Tensor{});
+  if (t_.logits.dtype == DType::f32) {
+    be.copy_to_host(host_logits_.data(), t_.logits);
+  } else {
+    std::vector<double> wide(host_logits_.size());
+    be.copy_to_host(wide.data(), t_.logits);
+    std::copy(wide.begin(), wide.end(), host_logits_.begin());
+  }
+  const int64_t V = c.vocab_size, Vp = c.padded_vocab_size;
+  for (int64_t b = 0; b < B; b++)
+    std::copy(host_logits_.begin() + b * Vp, host_logits_.begin() + b * Vp + V, last_logits_.begin() + b * V);
+  pos_ += Tn;
+  return last_logits_;
+}
+
+}  // namespace llm

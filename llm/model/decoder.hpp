@@ -1,0 +1,78 @@
+#pragma once
+// defines: llm::Decoder, incremental inference with a KV cache.
+//
+// Generating token t with the plain forward pass recomputes all t positions: O(t^2) work per token.
+// The decoder keeps every layer's keys and values (the KV cache) and runs only the new positions:
+// prefill the prompt once, then one position per generated token. The same Backend ops as training,
+// with attention_forward_cached in place of attention_forward.
+#include <cstdint>
+#include <vector>
+
+#include "llm/core/arena.hpp"
+#include "llm/model/gpt.hpp"
+
+namespace llm {
+
+// The cache and the scratch buffers of one decoder, sized for (B, maxT).
+struct DecoderTensors {
+  GPTConfig config;
+  int B = 0;
+  Tensor k_cache;   // (L, B, NH, maxT, hs)
+  Tensor v_cache;   // (L, B, NH, maxT, hs)
+  Tensor x;         // (B, maxT, C)  the residual stream
+  Tensor x2;        // (B, maxT, C)  the residual stream after the attention branch
+  Tensor ln;        // (B, maxT, C)
+  Tensor mean;      // (B, maxT)
+  Tensor rstd;      // (B, maxT)
+  Tensor qkv;       // (B, maxT, 3C)
+  Tensor atty;      // (B, maxT, C)
+  Tensor proj;      // (B, maxT, C)
+  Tensor fch;       // (B, maxT, 4C)
+  Tensor fch_gelu;  // (B, maxT, 4C)
+  Tensor last_x;    // (B, C)   the residual stream at each sequence's last position
+  Tensor last_ln;   // (B, C)   ... after the final layernorm
+  Tensor logits;    // (B, Vp)
+
+  template <typename Fn> void visit(Fn&& fn) {
+    const int64_t L = config.n_layer, NH = config.n_head, hs = config.head_size();
+    const int64_t T = config.max_seq_len, C = config.n_embd, Vp = config.padded_vocab_size;
+    fn("k_cache", k_cache, Shape{L, B, NH, T, hs});
+    fn("v_cache", v_cache, Shape{L, B, NH, T, hs});
+    fn("x", x, Shape{B, T, C});
+    fn("x2", x2, Shape{B, T, C});
+    fn("ln", ln, Shape{B, T, C});
+    fn("mean", mean, Shape{B, T});
+    fn("rstd", rstd, Shape{B, T});
+    fn("qkv", qkv, Shape{B, T, 3 * C});
+    fn("atty", atty, Shape{B, T, C});
+    fn("proj", proj, Shape{B, T, C});
+    fn("fch", fch, Shape{B, T, 4 * C});
+    fn("fch_gelu", fch_gelu, Shape{B, T, 4 * C});
+    fn("last_x", last_x, Shape{B, C});
+    fn("last_ln", last_ln, Shape{B, C});
+    fn("logits", logits, Shape{B, Vp});
+  }
+};
+
+class Decoder {
+ public:
+  Decoder(GPT& model, int B = 1);
+
+  // Feeds tokens (B, Tn) at positions pos() .. pos()+Tn-1 and returns the logits (B, V) of the last
+  // new position of each sequence, on the host. Throws when the context would exceed max_seq_len.
+  const std::vector<float>& step(const int32_t* tokens, int Tn);
+  int pos() const { return pos_; }
+  void reset() { pos_ = 0; }
+
+ private:
+  GPT& model_;
+  int B_;
+  int pos_ = 0;
+  DecoderTensors t_;
+  Arena memory_, token_memory_;
+  Tensor tokens_;  // (B, maxT) i32
+  std::vector<float> host_logits_;  // (B, Vp)
+  std::vector<float> last_logits_;  // (B, V)
+};
+
+}  // namespace llm

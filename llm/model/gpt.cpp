@@ -1,0 +1,213 @@
+// The GPT-2 model: forward and backward written once against the Backend interface.
+#include "llm/model/gpt.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace llm {
+
+namespace {
+
+// The token and target buffers of one batch, on the backend's device.
+struct TokenTensors {
+  int B = 0, T = 0;
+  Tensor tokens;   // (B, T) i32
+  Tensor targets;  // (B, T) i32
+  template <typename Fn> void visit(Fn&& fn) {
+    fn("tokens", tokens, Shape{B, T});
+    fn("targets", targets, Shape{B, T});
+  }
+};
+
+}  // namespace
+
+bool is_decayed(const char* name) {
+  const std::string n = name;
+  return n == "wte" || n == "wpe" || n == "qkvw" || n == "attprojw" || n == "fcw" || n == "fcprojw";
+}
+
+GPT::GPT(const GPTConfig& config, Backend& backend) : config_(config), backend_(backend) {
+  config_.validate();
+  params.config = config_;
+  grads.config = config_;
+  param_memory_.carve(backend_, backend_.dtype(), params);
+  grad_memory_.carve(backend_, backend_.dtype(), grads);
+}
+
+void GPT::init_weights(uint64_t seed) {
+  // Initialise on the host in the master dtype's precision, then copy to the device.
+  std::mt19937_64 rng(seed);
+  const double std_default = 0.02;
+  const double std_residual = 0.02 / std::sqrt(2.0 * config_.n_layer);
+  params.visit([&](const char* name_c, Tensor& t, Shape) {
+    const std::string name = name_c;
+    std::vector<double> values(t.numel(), 0.0);
+    if (name == "ln1w" || name == "ln2w" || name == "lnfw") {
+      std::fill(values.begin(), values.end(), 1.0);
+    } else if (is_decayed(name_c)) {
+      std::normal_distribution<double> normal(
+          0.0, (name == "attprojw" || name == "fcprojw") ? std_residual : std_default);
+      for (double& v : values) v = normal(rng);
+      if (name == "wte") {  // padding rows V..Vp are never used as tokens: keep them 0
+        const int64_t C = config_.n_embd;
+        std::fill(values.begin() + int64_t(config_.vocab_size) * C, values.end(), 0.0);
+      }
+    }
+    // biases stay 0
+    if (t.dtype == DType::f64) {
+      backend_.copy_from_host(t, values.data());
+    } else {
+      check(t.dtype == DType::f32, std::string("init_weights: parameters in ") + dtype_name(t.dtype) +
+                                       " are initialised through their f32 master copy");
+      std::vector<float> values_f32(values.begin(), values.end());
+      backend_.copy_from_host(t, values_f32.data());
+    }
+  });
+}
+
+void GPT::reserve(int B, int T) {
+  check(T >= 1 && T <= config_.max_seq_len,
+        "sequence length " + std::to_string(T) + " is outside 1.." + std::to_string(config_.max_seq_len) +
+            " (the model's max_seq_len)");
+  check(B >= 1, "batch size must be at least 1");
+  if (acts.B == B && acts.T == T) return;
+  // Set up once per shape: the activations, their gradients, and the token buffers.
+  for (ActivationTensors* a : {&acts, &act_grads_}) {
+    *a = ActivationTensors{};
+    a->config = config_;
+    a->B = B;
+    a->T = T;
+    a->attention_state = backend_.attention_state_shape(B, T, config_.n_head);
+  }
+  act_memory_ = Arena{};
+  act_grad_memory_ = Arena{};
+  act_memory_.carve(backend_, backend_.dtype(), acts);
+  act_grad_memory_.carve(backend_, backend_.dtype(), act_grads_);
+  TokenTensors token_views;
+  token_views.B = B;
+  token_views.T = T;
+  token_memory_ = Arena{};
+  token_memory_.carve(backend_, DType::i32, token_views);
+  tokens_ = token_views.tokens;
+  targets_ = token_views.targets;
+  host_losses_.resize(size_t(B) * T);
+}
+
+float GPT::forward(const int32_t* tokens, const int32_t* targets, int B, int T) {
+  return run_forward(tokens, targets, B, T, 0.0f);
+}
+
+float GPT::forward_backward(const int32_t* tokens, const int32_t* targets, int B, int T,
+                            float loss_scale) {
+  check(targets != nullptr, "forward_backward needs targets");
+  // d(mean loss)/d(loss_bt) = 1 / (B T): the classifier writes dlogits scaled by this.
+  const float loss = run_forward(tokens, targets, B, T, loss_scale / float(B * T));
+  run_backward();
+  return loss;
+}
+
+void GPT::zero_grad() { backend_.zero(grad_memory_.whole()); }
+
+float GPT::run_forward(const int32_t* tokens, const int32_t* targets, int B, int T, float dloss) {
+  reserve(B, T);
+  for (int64_t i = 0; i < int64_t(B) * T; i++) {
+    check(tokens[i] >= 0 && tokens[i] < config_.vocab_size,
+          "token id " + std::to_string(tokens[i]) + " is outside the vocabulary [0, " +
+              std::to_string(config_.vocab_size) + ")");
+  }
+  backend_.copy_from_host(tokens_, tokens);
+  const int NH = config_.n_head;
+  Backend& be = backend_;
+  ParameterTensors& p = params;
+  ActivationTensors& a = acts;
+
+  be.encoder_forward(a.encoded, tokens_, p.wte, p.wpe, 0);  // (B, T, C)
+  Tensor residual = a.encoded;
+  for (int l = 0; l < config_.n_layer; l++) {
+    // attention branch: x + attn_proj(attention(qkv(ln1(x))))
+    be.layernorm_forward(a.ln1.slice(l), a.ln1_mean.slice(l), a.ln1_rstd.slice(l), residual,
+                         p.ln1w.slice(l), p.ln1b.slice(l));
+    be.matmul_forward(a.qkv.slice(l), a.ln1.slice(l), p.qkvw.slice(l), p.qkvb.slice(l));
+    be.attention_forward(a.atty.slice(l), a.att.slice(l), a.qkv.slice(l), NH);
+    be.matmul_forward(a.attproj.slice(l), a.atty.slice(l), p.attprojw.slice(l), p.attprojb.slice(l));
+    be.residual_forward(a.residual2.slice(l), residual, a.attproj.slice(l));
+    // MLP branch: x + fc_proj(gelu(fc(ln2(x))))
+    be.layernorm_forward(a.ln2.slice(l), a.ln2_mean.slice(l), a.ln2_rstd.slice(l),
+                         a.residual2.slice(l), p.ln2w.slice(l), p.ln2b.slice(l));
+    be.matmul_forward(a.fch.slice(l), a.ln2.slice(l), p.fcw.slice(l), p.fcb.slice(l));
+    be.gelu_forward(a.fch_gelu.slice(l), a.fch.slice(l));
+    be.matmul_forward(a.fcproj.slice(l), a.fch_gelu.slice(l), p.fcprojw.slice(l), p.fcprojb.slice(l));
+    be.residual_forward(a.residual3.slice(l), a.residual2.slice(l), a.fcproj.slice(l));
+    residual = a.residual3.slice(l);
+  }
+  be.layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, residual, p.lnfw, p.lnfb);
+  be.matmul_forward(a.logits, a.lnf, p.wte, Tensor{});  // tied head, no bias: (B, T, Vp)
+  if (targets == nullptr) return 0.0f;
+
+  for (int64_t i = 0; i < int64_t(B) * T; i++) {
+    check(targets[i] >= 0 && targets[i] < config_.vocab_size,
+          "target id " + std::to_string(targets[i]) + " is outside the vocabulary");
+  }
+  be.copy_from_host(targets_, targets);
+  be.classifier_forward(a.losses, a.logits, targets_, config_.vocab_size, dloss);
+  // The mean loss, summed on the host in double so it does not depend on the reduction order.
+  if (a.losses.dtype == DType::f64) {
+    std::vector<double> losses(host_losses_.size());
+    be.copy_to_host(losses.data(), a.losses);
+    double sum = 0;
+    for (double v : losses) sum += v;
+    return float(sum / double(losses.size()));
+  }
+  be.copy_to_host(host_losses_.data(), a.losses);
+  double sum = 0;
+  for (float v : host_losses_) sum += v;
+  return float(sum / double(host_losses_.size()));
+}
+
+void GPT::run_backward() {
+  // acts.logits now holds dlogits (the fused classifier wrote them in place).
+  const int NH = config_.n_head;
+  Backend& be = backend_;
+  ParameterTensors& p = params;
+  ParameterTensors& g = grads;
+  ActivationTensors& a = acts;
+  ActivationTensors& d = act_grads_;  // d.x is dLoss/dx for activation x
+  be.zero(act_grad_memory_.whole());
+
+  const int L = config_.n_layer;
+  Tensor residual = a.residual3.slice(L - 1);
+  Tensor dresidual = d.residual3.slice(L - 1);
+  be.matmul_backward(d.lnf, g.wte, Tensor{}, a.logits, a.lnf, p.wte);
+  be.layernorm_backward(dresidual, g.lnfw, g.lnfb, d.lnf, residual, p.lnfw, a.lnf_mean, a.lnf_rstd);
+
+  for (int l = L - 1; l >= 0; l--) {
+    Tensor residual_in = l == 0 ? a.encoded : a.residual3.slice(l - 1);
+    Tensor dresidual_in = l == 0 ? d.encoded : d.residual3.slice(l - 1);
+    // MLP branch, in reverse
+    be.residual_backward(d.residual2.slice(l), d.fcproj.slice(l), d.residual3.slice(l));
+    be.matmul_backward(d.fch_gelu.slice(l), g.fcprojw.slice(l), g.fcprojb.slice(l),
+                       d.fcproj.slice(l), a.fch_gelu.slice(l), p.fcprojw.slice(l));
+    be.gelu_backward(d.fch.slice(l), a.fch.slice(l), d.fch_gelu.slice(l));
+    be.matmul_backward(d.ln2.slice(l), g.fcw.slice(l), g.fcb.slice(l), d.fch.slice(l),
+                       a.ln2.slice(l), p.fcw.slice(l));
+    be.layernorm_backward(d.residual2.slice(l), g.ln2w.slice(l), g.ln2b.slice(l), d.ln2.slice(l),
+                          a.residual2.slice(l), p.ln2w.slice(l), a.ln2_mean.slice(l),
+                          a.ln2_rstd.slice(l));
+    // attention branch, in reverse
+    be.residual_backward(dresidual_in, d.attproj.slice(l), d.residual2.slice(l));
+    be.matmul_backward(d.atty.slice(l), g.attprojw.slice(l), g.attprojb.slice(l),
+                       d.attproj.slice(l), a.atty.slice(l), p.attprojw.slice(l));
+    be.attention_backward(d.qkv.slice(l), d.att.slice(l), d.atty.slice(l), a.qkv.slice(l),
+                          a.att.slice(l), NH);
+    be.matmul_backward(d.ln1.slice(l), g.qkvw.slice(l), g.qkvb.slice(l), d.qkv.slice(l),
+                       a.ln1.slice(l), p.qkvw.slice(l));
+    be.layernorm_backward(dresidual_in, g.ln1w.slice(l), g.ln1b.slice(l), d.ln1.slice(l),
+                          residual_in, p.ln1w.slice(l), a.ln1_mean.slice(l), a.ln1_rstd.slice(l));
+  }
+  be.encoder_backward(g.wte, g.wpe, d.encoded, tokens_);
+}
+
+}  // namespace llm

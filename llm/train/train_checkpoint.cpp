@@ -1,0 +1,96 @@
+#include "llm/train/train_checkpoint.hpp"
+
+#include <fstream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "llm/core/error.hpp"
+#include "llm/io/checkpoint.hpp"
+#include "llm/io/safetensors.hpp"
+
+namespace llm {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void add_moments(std::vector<SafeTensorOut>& out, const std::string& prefix, ParameterTensors& moments,
+                 Backend& backend) {
+  moments.visit([&](const char* name, Tensor& t, Shape shape) {
+    std::vector<int64_t> dims(shape.dims.begin(), shape.dims.begin() + shape.rank);
+    std::vector<double> values = tensor_to_host_f64(backend, t);
+    if (t.dtype == DType::f64) {
+      out.push_back(safetensor_f64(prefix + name, dims, values.data()));
+    } else {
+      std::vector<float> f(values.begin(), values.end());
+      out.push_back(safetensor_f32(prefix + name, dims, f.data()));
+    }
+  });
+}
+
+void read_moments(const SafeTensorsFile& file, const std::string& prefix, ParameterTensors& moments,
+                  Backend& backend) {
+  moments.visit([&](const char* name, Tensor& t, Shape shape) {
+    std::vector<int64_t> dims(shape.dims.begin(), shape.dims.begin() + shape.rank);
+    tensor_from_host_f64(backend, t, file.read_f64(prefix + name, dims));
+  });
+}
+
+}  // namespace
+
+void save_training_checkpoint(const fs::path& dir, GPT& model, AdamW& optimizer,
+                              const Tokenizer* tokenizer, const TrainState& state) {
+  check(state.optimizer_steps == optimizer.steps_taken(), "train state and optimizer disagree");
+  write_directory_atomically(dir, [&](const fs::path& tmp) {
+    write_model_files(tmp, model, tokenizer);
+    std::vector<SafeTensorOut> moments;
+    add_moments(moments, "m.", optimizer.m, model.backend());
+    add_moments(moments, "v.", optimizer.v, model.backend());
+    write_safetensors(tmp / "train_state.safetensors", moments);
+    nlohmann::json j = {
+        {"step", state.step},
+        {"optimizer_steps", state.optimizer_steps},
+        {"train_loader",
+         {{"epoch", state.train_loader.epoch},
+          {"shard", state.train_loader.shard},
+          {"position", state.train_loader.position}}},
+        {"config", state.config},
+    };
+    std::ofstream out(tmp / "train_state.json");
+    out << j.dump(2) << "\n";
+    check(bool(out), "cannot write " + (tmp / "train_state.json").string());
+  });
+}
+
+TrainState read_train_state(const fs::path& dir) {
+  const fs::path path = dir / "train_state.json";
+  std::ifstream in(path);
+  check(bool(in), path.string() + ": cannot open (a model-only checkpoint cannot be resumed)");
+  try {
+    const nlohmann::json j = nlohmann::json::parse(in);
+    TrainState state;
+    state.step = j.at("step").get<int64_t>();
+    state.optimizer_steps = j.at("optimizer_steps").get<int64_t>();
+    const auto& loader = j.at("train_loader");
+    state.train_loader.epoch = loader.at("epoch").get<int64_t>();
+    state.train_loader.shard = loader.at("shard").get<int64_t>();
+    state.train_loader.position = loader.at("position").get<int64_t>();
+    state.config = j.at("config").get<TrainConfig>();
+    return state;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path.string() + ": malformed (" + e.what() + ")");
+  }
+}
+
+TrainState load_training_checkpoint(const fs::path& dir, GPT& model, AdamW& optimizer) {
+  TrainState state = read_train_state(dir);
+  load_model_weights(dir, model);
+  SafeTensorsFile moments(dir / "train_state.safetensors");
+  read_moments(moments, "m.", optimizer.m, model.backend());
+  read_moments(moments, "v.", optimizer.v, model.backend());
+  optimizer.set_steps_taken(state.optimizer_steps);
+  return state;
+}
+
+}  // namespace llm

@@ -1,0 +1,49 @@
+#include "llm/train/train_config.hpp"
+
+#include "llm/core/error.hpp"
+
+namespace llm {
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
+    TrainConfig, model, n_layer, n_head, n_embd, block_size, max_seq_len, init_from, train_data,
+    val_data, batch_size, grad_accum, max_steps, learning_rate, min_lr, warmup_steps, lr_decay_steps,
+    beta1, beta2, eps, weight_decay, grad_clip, eval_interval, eval_batches, log_interval,
+    layer_stats_interval, checkpoint_interval, snapshot_interval, out_dir, seed, device, resume)
+
+GPTConfig TrainConfig::model_config(int vocab_size) const {
+  GPTConfig c;
+  if (!model.empty()) {
+    c = gpt2_preset(model);
+  } else {
+    c.n_layer = n_layer;
+    c.n_head = n_head;
+    c.n_embd = n_embd;
+  }
+  c.max_seq_len = max_seq_len > 0 ? max_seq_len : (model.empty() ? block_size : 1024);
+  c.vocab_size = vocab_size;
+  c.padded_vocab_size = pad_vocab(vocab_size);
+  c.validate();
+  check(block_size <= c.max_seq_len, "--block-size " + std::to_string(block_size) +
+                                         " exceeds the model's max_seq_len " +
+                                         std::to_string(c.max_seq_len));
+  return c;
+}
+
+void TrainConfig::validate() const {
+  check(!train_data.empty(), "--train-data is required (token shards made by `glassbox tokenize`)");
+  check(!val_data.empty(), "--val-data is required (token shards made by `glassbox tokenize`)");
+  check(batch_size >= 1, "--batch-size must be at least 1");
+  check(grad_accum >= 1, "--grad-accum must be at least 1");
+  check(block_size >= 1, "--block-size must be at least 1");
+  check(max_steps >= 1, "--max-steps must be at least 1");
+  check(learning_rate > 0, "--learning-rate must be positive");
+  check(min_lr >= 0 && min_lr <= learning_rate, "--min-lr must lie in [0, learning-rate]");
+  check(warmup_steps >= 0, "--warmup-steps must not be negative");
+  check(grad_clip >= 0, "--grad-clip must not be negative");
+  check(eval_interval >= 1 && log_interval >= 1 && checkpoint_interval >= 1,
+        "--eval-interval, --log-interval and --checkpoint-interval must be at least 1");
+  check(eval_batches >= 0, "--eval-batches must not be negative");
+  check(!out_dir.empty(), "--out-dir must not be empty");
+}
+
+}  // namespace llm

@@ -1,0 +1,63 @@
+#pragma once
+// defines: llm::TrainConfig, every setting of a training run. Each field is a `glassbox train` flag
+// and a key of its TOML config file (llm/cli/cmd_train.cpp binds them), and the whole struct is saved
+// in train_state.json so a run can be resumed and reproduced.
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "llm/model/config.hpp"
+
+namespace llm {
+
+struct TrainConfig {
+  // ---- model ----
+  std::string model;       // a GPT-2 preset ("gpt2", ...), or empty for the shape below
+  int n_layer = 4;
+  int n_head = 4;
+  int n_embd = 128;
+  int block_size = 64;     // T: tokens per training sequence
+  int max_seq_len = 0;     // learned positions; 0 means block_size
+  std::string init_from;   // start from this checkpoint's weights instead of a fresh init
+
+  // ---- data ----
+  std::string train_data;  // token shards, e.g. "data/cache/shakespeare_char/train_*.bin"
+  std::string val_data;    // the validation shards
+
+  // ---- optimisation ----
+  int batch_size = 12;     // B, sequences per micro-step
+  int grad_accum = 1;      // micro-steps per optimizer step
+  int64_t max_steps = 2000;
+  float learning_rate = 1e-3f;
+  float min_lr = 1e-4f;
+  int64_t warmup_steps = 100;
+  int64_t lr_decay_steps = 0;  // 0 means max_steps
+  float beta1 = 0.9f;
+  float beta2 = 0.99f;
+  float eps = 1e-8f;
+  float weight_decay = 0.1f;
+  float grad_clip = 1.0f;      // clip the global gradient norm to this; 0 turns clipping off
+
+  // ---- evaluation, logging, checkpoints ----
+  int64_t eval_interval = 250;       // val loss every this many steps (and at the end)
+  int eval_batches = 20;             // val batches per evaluation; 0 = the whole val split
+  int64_t log_interval = 10;         // progress line every this many steps
+  int64_t layer_stats_interval = 50; // per-layer grad norm and update/weight ratio in metrics.jsonl
+  int64_t checkpoint_interval = 500; // RUN/checkpoint is rewritten every this many steps and at the end
+  int64_t snapshot_interval = 0;     // model-only snapshots RUN/snapshots/step_N for the timeline
+  std::string out_dir = "runs/run";
+  uint64_t seed = 1337;
+  std::string device = "cpu";
+  bool resume = false;               // continue RUN/checkpoint instead of starting afresh
+
+  // The model shape this config asks for, given the tokenizer's vocabulary size.
+  GPTConfig model_config(int vocab_size) const;
+  // Throws llm::Error naming the offending setting.
+  void validate() const;
+};
+
+void to_json(nlohmann::json& j, const TrainConfig& c);
+void from_json(const nlohmann::json& j, TrainConfig& c);
+
+}  // namespace llm

@@ -1,0 +1,246 @@
+#include "llm/train/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "llm/backend/backend.hpp"
+#include "llm/core/error.hpp"
+#include "llm/data/dataloader.hpp"
+#include "llm/io/checkpoint.hpp"
+#include "llm/model/gpt.hpp"
+#include "llm/tokenizer/tokenizer.hpp"
+#include "llm/train/evaluate.hpp"
+#include "llm/train/metrics_log.hpp"
+#include "llm/train/optimizer.hpp"
+#include "llm/train/schedule.hpp"
+#include "llm/train/train_checkpoint.hpp"
+
+namespace llm {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string format_duration(double seconds) {
+  char buf[32];
+  const int s = int(seconds + 0.5);
+  if (s >= 3600) std::snprintf(buf, sizeof buf, "%dh%02dm", s / 3600, s / 60 % 60);
+  else if (s >= 60) std::snprintf(buf, sizeof buf, "%dm%02ds", s / 60, s % 60);
+  else std::snprintf(buf, sizeof buf, "%ds", s);
+  return buf;
+}
+
+// Per-layer training dynamics for the visualizer: the gradient norm of each layer's tensors and the
+// ratio |w_after - w_before| / |w_before| of one update (about lr for a healthy run; much larger
+// means the layer is being thrown around, much smaller that it has stopped learning).
+class LayerStats {
+ public:
+  explicit LayerStats(GPT& model) : model_(model) {}
+
+  std::vector<double> grad_norms() {
+    std::vector<double> sums(model_.config().n_layer, 0.0);
+    for_each_layer_tensor(model_.grads, [&](int l, Tensor t) { sums[l] += model_.backend().sum_of_squares(t); });
+    for (double& s : sums) s = std::sqrt(s);
+    return sums;
+  }
+  void remember_weights() {
+    before_.clear();
+    for_each_layer_tensor(model_.params, [&](int, Tensor t) {
+      before_.push_back(tensor_to_host_f64(model_.backend(), t));
+    });
+  }
+  std::vector<double> update_ratios() {
+    const int L = model_.config().n_layer;
+    std::vector<double> update(L, 0.0), weight(L, 0.0);
+    size_t i = 0;
+    for_each_layer_tensor(model_.params, [&](int l, Tensor t) {
+      const std::vector<double> after = tensor_to_host_f64(model_.backend(), t);
+      const std::vector<double>& prev = before_[i++];
+      for (size_t k = 0; k < after.size(); k++) {
+        update[l] += (after[k] - prev[k]) * (after[k] - prev[k]);
+        weight[l] += prev[k] * prev[k];
+      }
+    });
+    std::vector<double> ratio(L);
+    for (int l = 0; l < L; l++) ratio[l] = std::sqrt(update[l]) / (std::sqrt(weight[l]) + 1e-12);
+    return ratio;
+  }
+
+ private:
+  template <typename Fn> void for_each_layer_tensor(ParameterTensors& tensors, Fn&& fn) {
+    tensors.visit([&](const char*, Tensor& t, Shape shape) {
+      if (shape.rank < 2 || shape[0] != model_.config().n_layer || &t == &tensors.wpe) return;
+      for (int l = 0; l < model_.config().n_layer; l++) fn(l, t.slice(l));
+    });
+  }
+  GPT& model_;
+  std::vector<std::vector<double>> before_;
+};
+
+}  // namespace
+
+TrainResult train(const TrainConfig& cfg) {
+  cfg.validate();
+  const fs::path run_dir = cfg.out_dir;
+  const fs::path checkpoint_dir = run_dir / "checkpoint";
+  if (cfg.resume) {
+    check(fs::is_directory(checkpoint_dir),
+          "--resume: " + checkpoint_dir.string() + " does not exist; nothing to resume");
+  } else {
+    check(!fs::exists(run_dir / "metrics.jsonl"),
+          run_dir.string() + " already holds a run; pass --resume to continue it or choose another --out-dir");
+  }
+  fs::create_directories(run_dir);
+
+  // Data first: the tokenizer saved beside the shards decides the vocabulary.
+  DataLoader train_loader(cfg.train_data, cfg.batch_size, cfg.block_size, 0, 1, cfg.seed);
+  DataLoader val_loader(cfg.val_data, cfg.batch_size, cfg.block_size, 0, 1, 0);
+  const fs::path data_dir = train_loader.shards().front().parent_path();
+  std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(data_dir);
+
+  std::unique_ptr<Backend> backend = make_backend(cfg.device);
+  const GPTConfig model_config = cfg.model_config(tokenizer->vocab_size());
+  GPT model(model_config, *backend);
+  AdamW optimizer(model, {cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay});
+
+  int64_t start_step = 0;
+  if (cfg.resume) {
+    const GPTConfig saved = read_checkpoint_config(checkpoint_dir);
+    check(saved.n_layer == model_config.n_layer && saved.n_head == model_config.n_head &&
+              saved.n_embd == model_config.n_embd && saved.vocab_size == model_config.vocab_size &&
+              saved.max_seq_len == model_config.max_seq_len,
+          "--resume: the model in " + checkpoint_dir.string() + " has another shape than this config");
+    const TrainState state = load_training_checkpoint(checkpoint_dir, model, optimizer);
+    train_loader.set_state(state.train_loader);
+    start_step = state.step;
+    std::printf("resuming %s at step %lld\n", checkpoint_dir.string().c_str(), (long long)start_step);
+  } else if (!cfg.init_from.empty()) {
+    const GPTConfig saved = read_checkpoint_config(cfg.init_from);
+    check(saved.n_layer == model_config.n_layer && saved.n_embd == model_config.n_embd &&
+              saved.n_head == model_config.n_head && saved.vocab_size == model_config.vocab_size,
+          "--init-from: " + cfg.init_from + " has another model shape than this config");
+    load_model_weights(cfg.init_from, model);
+  } else {
+    model.init_weights(cfg.seed);
+  }
+  MetricsLog metrics(run_dir / "metrics.jsonl", start_step);
+
+  LearningRateSchedule schedule{cfg.learning_rate, cfg.min_lr, cfg.warmup_steps,
+                                cfg.lr_decay_steps > 0 ? cfg.lr_decay_steps : cfg.max_steps};
+  const int B = cfg.batch_size, T = cfg.block_size;
+  const int64_t tokens_per_step = int64_t(B) * T * cfg.grad_accum;
+  std::printf("model: %d layers, %d heads, %d channels, context %d, vocab %d (padded %d): %.2fM parameters\n",
+              model_config.n_layer, model_config.n_head, model_config.n_embd, model_config.max_seq_len,
+              model_config.vocab_size, model_config.padded_vocab_size,
+              double(count_parameters(model_config)) / 1e6);
+  std::printf("training: %lld steps of %lld tokens (B=%d, T=%d, grad_accum=%d) on %s, %lld train tokens\n",
+              (long long)cfg.max_steps, (long long)tokens_per_step, B, T, cfg.grad_accum,
+              backend->name(), (long long)train_loader.total_tokens());
+  std::fflush(stdout);
+
+  std::vector<int32_t> inputs(size_t(B) * T), targets(size_t(B) * T);
+  LayerStats layer_stats(model);
+  TrainResult result;
+  const Clock::time_point run_start = Clock::now();
+  double timed_seconds = 0;
+  int64_t timed_steps = 0;
+
+  auto evaluate = [&](int64_t step) {
+    const EvalResult val = evaluate_loss(model, val_loader, cfg.eval_batches);
+    std::printf("step %6lld | val loss %.4f (%lld batches)\n", (long long)step, val.loss,
+                (long long)val.batches);
+    std::fflush(stdout);
+    metrics.write({{"step", step}, {"val_loss", val.loss}, {"elapsed_s", seconds_since(run_start)}});
+    return val.loss;
+  };
+  auto save_checkpoint = [&](int64_t next_step) {
+    TrainState state{next_step, optimizer.steps_taken(), train_loader.state(), cfg};
+    save_training_checkpoint(checkpoint_dir, model, optimizer, tokenizer.get(), state);
+  };
+
+  for (int64_t step = start_step; step < cfg.max_steps; step++) {
+    if (step % cfg.eval_interval == 0) evaluate(step);
+    const Clock::time_point step_start = Clock::now();
+
+    // forward + backward over grad_accum micro-batches; gradients add up, each scaled 1/grad_accum
+    model.zero_grad();
+    double loss = 0;
+    for (int micro = 0; micro < cfg.grad_accum; micro++) {
+      train_loader.next_batch(inputs.data(), targets.data());
+      loss += model.forward_backward(inputs.data(), targets.data(), B, T, 1.0f / cfg.grad_accum);
+    }
+    loss /= cfg.grad_accum;
+    if (!std::isfinite(loss)) {
+      throw Error("loss is " + std::to_string(loss) + " at step " + std::to_string(step) +
+                  " (try a lower --learning-rate); " + checkpoint_dir.string() +
+                  " still holds the last good checkpoint");
+    }
+
+    // clip the global gradient norm, then one AdamW step at this step's learning rate
+    const double grad_norm = global_grad_norm(model);
+    const float grad_scale =
+        (cfg.grad_clip > 0 && grad_norm > cfg.grad_clip) ? float(cfg.grad_clip / grad_norm) : 1.0f;
+    const float lr = schedule.at(step);
+    const bool want_layer_stats = cfg.layer_stats_interval > 0 && step % cfg.layer_stats_interval == 0;
+    std::vector<double> layer_grad_norm;
+    if (want_layer_stats) {
+      layer_grad_norm = layer_stats.grad_norms();
+      layer_stats.remember_weights();
+    }
+    optimizer.step(lr, grad_scale);
+
+    const double step_seconds = seconds_since(step_start);
+    if (step > start_step) {  // the first step includes one-time set-up
+      timed_seconds += step_seconds;
+      timed_steps++;
+    }
+    const double mean_step = timed_steps ? timed_seconds / timed_steps : step_seconds;
+    nlohmann::json line = {{"step", step},
+                           {"loss", loss},
+                           {"lr", lr},
+                           {"grad_norm", grad_norm},
+                           {"tokens_per_s", tokens_per_step / step_seconds},
+                           {"ms_per_step", step_seconds * 1e3},
+                           {"elapsed_s", seconds_since(run_start)}};
+    if (want_layer_stats) {
+      line["layer_grad_norm"] = layer_grad_norm;
+      line["layer_update_ratio"] = layer_stats.update_ratios();
+    }
+    metrics.write(line);
+    result.final_train_loss = loss;
+
+    if (step % cfg.log_interval == 0 || step + 1 == cfg.max_steps) {
+      std::printf("step %6lld/%lld | loss %.4f | lr %.2e | norm %.3f | %.1f ms/step | %.0f tok/s | ETA %s\n",
+                  (long long)step, (long long)cfg.max_steps, loss, lr, grad_norm, mean_step * 1e3,
+                  tokens_per_step / mean_step,
+                  format_duration(mean_step * double(cfg.max_steps - step - 1)).c_str());
+      std::fflush(stdout);
+    }
+    if (cfg.snapshot_interval > 0 && (step + 1) % cfg.snapshot_interval == 0) {
+      char name[32];
+      std::snprintf(name, sizeof name, "step_%06lld", (long long)(step + 1));
+      save_model_checkpoint(run_dir / "snapshots" / name, model, tokenizer.get());
+    }
+    if ((step + 1) % cfg.checkpoint_interval == 0 || step + 1 == cfg.max_steps) save_checkpoint(step + 1);
+  }
+
+  result.final_val_loss = evaluate(cfg.max_steps);
+  result.ms_per_step = timed_steps ? timed_seconds / timed_steps * 1e3 : 0;
+  std::printf("done: %lld steps in %s, %.1f ms/step; final val loss %.4f; checkpoint %s\n",
+              (long long)(cfg.max_steps - start_step), format_duration(seconds_since(run_start)).c_str(),
+              result.ms_per_step, result.final_val_loss, checkpoint_dir.string().c_str());
+  return result;
+}
+
+}  // namespace llm
