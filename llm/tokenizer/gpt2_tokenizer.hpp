@@ -1,0 +1,107 @@
+#pragma once
+// defines: llm::Gpt2Tokenizer (GPT-2 byte-level BPE, ids identical to OpenAI's encoder.py),
+//          make_gpt2_tokenizer(), load_gpt2_tokenizer(), Gpt2Splitter (the pre-tokenizer regex),
+//          gpt2_byte_to_unicode() / gpt2_bytes_to_unicode_string() (the bytes_to_unicode table).
+//
+// How GPT-2 turns text into ids (see llm/tokenizer/README.md for the long version):
+//   1. split on "<|endoftext|>" when special tokens are allowed (it becomes id 50256);
+//   2. pre-tokenize each part with the regex below into "words" (" the", "'s", "\n\n", ...);
+//   3. each word is a sequence of bytes; repeatedly merge the adjacent pair of tokens with the lowest
+//      rank in vocab.bpe (merging every occurrence of that pair, left to right) until no pair has a rank;
+//   4. the resulting tokens are looked up in encoder.json.
+// encoder.json and vocab.bpe spell bytes with printable stand-ins (bytes_to_unicode: byte 0x20 is
+// "Ġ", 0x0A is "Ċ"); internally everything here works on raw bytes and integer ids.
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "llm/tokenizer/tokenizer.hpp"
+
+namespace llm {
+
+// bytes_to_unicode() from OpenAI's encoder.py: byte value -> the code point that stands for it in
+// encoder.json / vocab.bpe. Printable Latin-1 bytes stand for themselves; the other 68 bytes map to
+// U+0100.. in byte order.
+const std::array<char32_t, 256>& gpt2_byte_to_unicode();
+// Raw bytes -> their UTF-8 spelling in encoder.json / vocab.bpe ("\n hi" -> "ĊĠhi").
+std::string gpt2_bytes_to_unicode_string(std::string_view bytes);
+
+// GPT-2's pre-tokenizer. OpenAI's pattern is
+//   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+// compiled here with PCRE2 (UTF + UCP, JIT). \s is spelled out as Unicode White_Space, which is what
+// Python's `regex` module (OpenAI's encoder.py) and tiktoken use; PCRE2's own \s differs on U+180E.
+// Bytes that are not valid UTF-8 are never matched by the regex; next() returns each run of them
+// as a piece of its own so that no byte is lost.
+class Gpt2Splitter {
+ public:
+  Gpt2Splitter();
+  ~Gpt2Splitter();
+  Gpt2Splitter(const Gpt2Splitter&) = delete;
+  Gpt2Splitter& operator=(const Gpt2Splitter&) = delete;
+  // The next piece of `text` at or after `pos` (pos advances past it); empty at the end.
+  std::string_view next(std::string_view text, size_t& pos);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class Gpt2Tokenizer : public Tokenizer {
+ public:
+  // encoder_json / vocab_bpe: the files' contents; the names are only used in error messages and
+  // by save(). Throws llm::Error (one line, naming the file) on malformed contents.
+  Gpt2Tokenizer(std::string encoder_json, std::string vocab_bpe, bool allow_special,
+                std::string encoder_name = "encoder.json", std::string vocab_name = "vocab.bpe");
+  ~Gpt2Tokenizer() override;
+
+  std::string name() const override { return "gpt2"; }
+  int vocab_size() const override { return static_cast<int>(tokens_.size()); }
+  std::vector<int32_t> encode(std::string_view text) const override;
+  std::string decode(const std::vector<int32_t>& ids) const override;
+  std::string decode_token(int32_t id) const override;
+  std::optional<int32_t> eot_token() const override;
+  // Writes dir/encoder.json, dir/vocab.bpe (the contents this tokenizer was built from) and
+  // dir/tokenizer.json {"type":"gpt2","encoder":"encoder.json","vocab_bpe":"vocab.bpe","allow_special":..}.
+  void save(const std::filesystem::path& dir) const override;
+
+  // Encodes each document on its own (threads <= 0: all hardware threads). out[i] == encode(docs[i]).
+  std::vector<std::vector<int32_t>> encode_batch(const std::vector<std::string_view>& docs,
+                                                 int threads) const;
+  // Appends the ids of `text` to `out` (encode() without the allocation of a fresh vector).
+  void encode_append(std::string_view text, std::vector<int32_t>& out) const;
+
+  bool allow_special() const { return allow_special_; }
+  int num_merges() const { return num_merges_; }
+
+ private:
+  struct MergeTable;  // (left id, right id) -> (rank, merged id), open addressing
+  void encode_ordinary(std::string_view text, std::vector<int32_t>& out) const;
+  void bpe_word(std::string_view word, std::vector<int32_t>& out) const;
+
+  std::string encoder_json_, vocab_bpe_;     // file contents, written back by save()
+  std::string encoder_name_, vocab_name_;    // for error messages
+  bool allow_special_;
+  std::vector<std::string> tokens_;          // id -> raw bytes
+  std::array<int32_t, 256> byte_id_{};       // byte -> id of the one-byte token
+  std::unique_ptr<MergeTable> merges_;
+  int num_merges_ = 0;
+  int32_t eot_id_ = -1;                      // id of "<|endoftext|>", -1 when encoder.json lacks it
+  uint64_t instance_id_;                     // keys the per-thread word cache
+};
+
+// Reads encoder.json and vocab.bpe (OpenAI's files, or ones written by train_bpe).
+std::unique_ptr<Tokenizer> make_gpt2_tokenizer(const std::filesystem::path& encoder_json,
+                                               const std::filesystem::path& vocab_bpe,
+                                               bool allow_special = true);
+// For load_tokenizer(): spec is dir/tokenizer.json {"type":"gpt2","encoder":..,"vocab_bpe":..,
+// "allow_special":..}; file names are relative to dir.
+std::unique_ptr<Tokenizer> load_gpt2_tokenizer(const nlohmann::json& spec,
+                                               const std::filesystem::path& dir);
+
+}  // namespace llm
