@@ -1,0 +1,316 @@
+// implements: llm::SafeTensorsFile, llm::write_safetensors (see safetensors.hpp for the format).
+//
+// Reading loads the whole file into memory and validates it up front, the same checks Hugging Face's
+// `safetensors` library makes: the header parses, every dtype is known, every byte range has exactly
+// dtype_size x numel bytes, and the ranges tile the data section with no gap and no overlap.
+#include "llm/io/safetensors.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <unistd.h>  // fsync
+
+#include "llm/core/error.hpp"
+
+namespace llm {
+namespace {
+
+using nlohmann::json;
+
+// Bytes per element of every dtype the safetensors format defines. Sub-byte dtypes are not supported.
+int64_t safetensors_dtype_size(const std::string& dtype) {
+  static const std::map<std::string, int64_t> sizes = {
+      {"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"F8_E4M3", 1}, {"F8_E5M2", 1}, {"I16", 2}, {"U16", 2},
+      {"F16", 2},  {"BF16", 2}, {"I32", 4}, {"U32", 4},     {"F32", 4},     {"I64", 8}, {"U64", 8},
+      {"F64", 8}};
+  auto it = sizes.find(dtype);
+  return it == sizes.end() ? -1 : it->second;
+}
+
+std::string shape_str(const std::vector<int64_t>& shape) {
+  std::ostringstream out;
+  out << "[";
+  for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  out << "]";
+  return out.str();
+}
+
+// bf16 is the top half of an f32: shift it back up.
+float bf16_to_f32(uint16_t bits) {
+  uint32_t wide = static_cast<uint32_t>(bits) << 16;
+  float value;
+  std::memcpy(&value, &wide, 4);
+  return value;
+}
+
+// IEEE half: 1 sign, 5 exponent (bias 15), 10 mantissa bits. Subnormals, inf and NaN included.
+float f16_to_f32(uint16_t bits) {
+  uint32_t sign = static_cast<uint32_t>(bits & 0x8000) << 16;
+  uint32_t exponent = (bits >> 10) & 0x1f;
+  uint32_t mantissa = bits & 0x3ff;
+  uint32_t out;
+  if (exponent == 0) {
+    if (mantissa == 0) {
+      out = sign;  // +-0
+    } else {       // subnormal: normalise the mantissa
+      int e = -1;
+      do {
+        ++e;
+        mantissa <<= 1;
+      } while ((mantissa & 0x400) == 0);
+      out = sign | static_cast<uint32_t>(127 - 15 - e) << 23 | (mantissa & 0x3ff) << 13;
+    }
+  } else if (exponent == 31) {
+    out = sign | 0x7f800000u | mantissa << 13;  // inf or NaN
+  } else {
+    out = sign | (exponent + 127 - 15) << 23 | mantissa << 13;
+  }
+  float value;
+  std::memcpy(&value, &out, 4);
+  return value;
+}
+
+// A tensor stored as `dtype` (F32, F64, BF16 or F16), converted element by element to Out.
+// memcpy per element because the data section gives no alignment guarantee for 8-byte types.
+template <typename Out>
+std::vector<Out> convert_floats(const uint8_t* src, int64_t n, const std::string& dtype) {
+  std::vector<Out> out(static_cast<size_t>(n));
+  if (dtype == "F32") {
+    for (int64_t i = 0; i < n; ++i) {
+      float v;
+      std::memcpy(&v, src + 4 * i, 4);
+      out[i] = static_cast<Out>(v);
+    }
+  } else if (dtype == "F64") {
+    for (int64_t i = 0; i < n; ++i) {
+      double v;
+      std::memcpy(&v, src + 8 * i, 8);
+      out[i] = static_cast<Out>(v);
+    }
+  } else {
+    const bool bf16 = dtype == "BF16";
+    for (int64_t i = 0; i < n; ++i) {
+      uint16_t bits;
+      std::memcpy(&bits, src + 2 * i, 2);
+      out[i] = static_cast<Out>(bf16 ? bf16_to_f32(bits) : f16_to_f32(bits));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+SafeTensorsFile::SafeTensorsFile(const std::filesystem::path& path) : path_(path) {
+  const std::string where = "safetensors file " + path.string() + ": ";
+  std::error_code ec;
+  check(std::filesystem::is_regular_file(path, ec), where + "no such file");
+  std::ifstream in(path, std::ios::binary);
+  check(bool(in), where + "cannot open for reading");
+  bytes_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  const uint64_t file_size = bytes_.size();
+  check(file_size >= 8, where + "file is " + std::to_string(file_size) +
+                            " bytes, shorter than the 8-byte header length");
+
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = header_len << 8 | bytes_[i];  // little-endian u64
+  check(header_len <= file_size - 8, where + "header length " + std::to_string(header_len) +
+                                         " runs past the end of the file (" +
+                                         std::to_string(file_size) + " bytes)");
+  data_start_ = 8 + header_len;
+  const uint64_t data_size = file_size - data_start_;
+
+  json header;
+  try {
+    header = json::parse(bytes_.begin() + 8, bytes_.begin() + static_cast<std::ptrdiff_t>(data_start_));
+  } catch (const json::exception& e) {
+    throw Error(where + "header is not valid JSON (" + e.what() + ")");
+  }
+  check(header.is_object(), where + "header is not a JSON object");
+
+  for (const auto& [name, entry] : header.items()) {
+    if (name == "__metadata__") {
+      check(entry.is_object(), where + "__metadata__ is not a JSON object");
+      for (const auto& [key, value] : entry.items()) {
+        check(value.is_string(), where + "__metadata__ value of '" + key + "' is not a string");
+        metadata_[key] = value.get<std::string>();
+      }
+      continue;
+    }
+    const std::string at = where + "tensor '" + name + "': ";
+    check(entry.is_object() && entry.contains("dtype") && entry.contains("shape") &&
+              entry.contains("data_offsets"),
+          at + "entry needs dtype, shape and data_offsets");
+    SafeTensorInfo info;
+    try {
+      info.dtype = entry.at("dtype").get<std::string>();
+      info.shape = entry.at("shape").get<std::vector<int64_t>>();
+      auto offsets = entry.at("data_offsets").get<std::vector<uint64_t>>();
+      check(offsets.size() == 2, at + "data_offsets must have two entries");
+      info.begin = offsets[0];
+      info.end = offsets[1];
+    } catch (const json::exception& e) {
+      throw Error(at + "malformed entry (" + e.what() + ")");
+    }
+    const int64_t element_size = safetensors_dtype_size(info.dtype);
+    check(element_size > 0, at + "unknown dtype '" + info.dtype + "'");
+    int64_t numel = 1;
+    for (int64_t d : info.shape) {
+      check(d >= 0, at + "negative dimension in shape " + shape_str(info.shape));
+      numel *= d;
+    }
+    check(info.begin <= info.end, at + "data_offsets [" + std::to_string(info.begin) + ", " +
+                                      std::to_string(info.end) + "] run backwards");
+    const uint64_t expected = static_cast<uint64_t>(numel * element_size);
+    check(info.end - info.begin == expected,
+          at + "shape " + shape_str(info.shape) + " x " + info.dtype + " needs " +
+              std::to_string(expected) + " bytes but data_offsets [" + std::to_string(info.begin) +
+              ", " + std::to_string(info.end) + "] hold " + std::to_string(info.end - info.begin));
+    check(info.end <= data_size, at + "data_offsets [" + std::to_string(info.begin) + ", " +
+                                     std::to_string(info.end) + "] run past the end of the data (" +
+                                     std::to_string(data_size) + " bytes)");
+    tensors_[name] = std::move(info);
+  }
+
+  // The ranges must tile [0, data_size): sort by begin and walk them.
+  std::vector<std::pair<std::string, const SafeTensorInfo*>> order;
+  for (const auto& [name, info] : tensors_) order.emplace_back(name, &info);
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    return a.second->begin != b.second->begin ? a.second->begin < b.second->begin
+                                              : a.second->end < b.second->end;
+  });
+  uint64_t covered = 0;
+  std::string previous = "(start of data)";
+  for (const auto& [name, info] : order) {
+    check(info->begin >= covered, where + "tensor '" + name + "' overlaps '" + previous +
+                                      "' (begins at byte " + std::to_string(info->begin) +
+                                      ", before " + std::to_string(covered) + ")");
+    check(info->begin == covered, where + "gap in the data: bytes [" + std::to_string(covered) +
+                                      ", " + std::to_string(info->begin) +
+                                      ") belong to no tensor (before '" + name + "')");
+    covered = info->end;
+    previous = name;
+  }
+  check(covered == data_size, where + "tensors do not cover the data: " +
+                                  std::to_string(data_size - covered) +
+                                  " bytes after the last tensor belong to no tensor");
+}
+
+bool SafeTensorsFile::contains(const std::string& name) const { return tensors_.count(name) > 0; }
+
+const SafeTensorInfo& SafeTensorsFile::info(const std::string& name) const {
+  auto it = tensors_.find(name);
+  check(it != tensors_.end(),
+        "safetensors file " + path_.string() + ": no tensor named '" + name + "'");
+  return it->second;
+}
+
+std::vector<std::string> SafeTensorsFile::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, info] : tensors_) out.push_back(name);
+  return out;
+}
+
+const uint8_t* SafeTensorsFile::raw(const std::string& name) const {
+  return bytes_.data() + data_start_ + info(name).begin;
+}
+
+namespace {
+
+// Shared by read_f32 / read_f64: the shape check and the dtype check.
+const SafeTensorInfo& checked_float_tensor(const SafeTensorsFile& file, const std::filesystem::path& path,
+                                           const std::string& name,
+                                           const std::vector<int64_t>& expected_shape) {
+  const SafeTensorInfo& info = file.info(name);
+  check(info.shape == expected_shape, "safetensors file " + path.string() + ": tensor '" + name +
+                                          "' has shape " + shape_str(info.shape) + ", expected " +
+                                          shape_str(expected_shape));
+  check(info.dtype == "F32" || info.dtype == "F64" || info.dtype == "BF16" || info.dtype == "F16",
+        "safetensors file " + path.string() + ": tensor '" + name + "' has dtype " + info.dtype +
+            ", not a float type (F32, F64, BF16, F16)");
+  return info;
+}
+
+int64_t numel_of(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+}  // namespace
+
+std::vector<float> SafeTensorsFile::read_f32(const std::string& name,
+                                             const std::vector<int64_t>& expected_shape) const {
+  const SafeTensorInfo& info = checked_float_tensor(*this, path_, name, expected_shape);
+  return convert_floats<float>(raw(name), numel_of(info.shape), info.dtype);
+}
+
+std::vector<double> SafeTensorsFile::read_f64(const std::string& name,
+                                              const std::vector<int64_t>& expected_shape) const {
+  const SafeTensorInfo& info = checked_float_tensor(*this, path_, name, expected_shape);
+  return convert_floats<double>(raw(name), numel_of(info.shape), info.dtype);
+}
+
+void write_safetensors(const std::filesystem::path& path, const std::vector<SafeTensorOut>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  const std::string where = "writing safetensors file " + path.string() + ": ";
+  json header = json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  uint64_t offset = 0;
+  for (const SafeTensorOut& t : tensors) {
+    check(t.name != "__metadata__", where + "'__metadata__' is not a valid tensor name");
+    check(!header.contains(t.name), where + "tensor '" + t.name + "' given twice");
+    const int64_t element_size = safetensors_dtype_size(t.dtype);
+    check(element_size > 0, where + "tensor '" + t.name + "': unknown dtype '" + t.dtype + "'");
+    const uint64_t expected = static_cast<uint64_t>(numel_of(t.shape) * element_size);
+    check(t.bytes.size() == expected, where + "tensor '" + t.name + "': shape " + shape_str(t.shape) +
+                                          " x " + t.dtype + " needs " + std::to_string(expected) +
+                                          " bytes, got " + std::to_string(t.bytes.size()));
+    header[t.name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + expected}}};
+    offset += expected;
+  }
+  // Pad the JSON with spaces so the data section starts 8-byte aligned, as Hugging Face does.
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  uint8_t length[8];
+  for (int i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>(uint64_t(text.size()) >> (8 * i));
+
+  // Write everything to path.tmp, flush it to disk, then rename over the final name.
+  std::filesystem::path tmp = path;
+  tmp += ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  check(f != nullptr, where + "cannot open " + tmp.string() + " for writing");
+  bool ok = std::fwrite(length, 1, 8, f) == 8 &&
+            std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  for (const SafeTensorOut& t : tensors) {
+    if (!ok) break;
+    ok = t.bytes.empty() || std::fwrite(t.bytes.data(), 1, t.bytes.size(), f) == t.bytes.size();
+  }
+  ok = ok && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) {
+    std::remove(tmp.c_str());
+    throw Error(where + "write failed (disk full?)");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  check(!ec, where + "cannot rename " + tmp.string() + ": " + ec.message());
+}
+
+SafeTensorOut safetensor_f32(std::string name, std::vector<int64_t> shape, const float* data) {
+  SafeTensorOut out{std::move(name), "F32", std::move(shape), {}};
+  out.bytes.resize(static_cast<size_t>(numel_of(out.shape)) * 4);
+  if (!out.bytes.empty()) std::memcpy(out.bytes.data(), data, out.bytes.size());
+  return out;
+}
+
+SafeTensorOut safetensor_f64(std::string name, std::vector<int64_t> shape, const double* data) {
+  SafeTensorOut out{std::move(name), "F64", std::move(shape), {}};
+  out.bytes.resize(static_cast<size_t>(numel_of(out.shape)) * 8);
+  if (!out.bytes.empty()) std::memcpy(out.bytes.data(), data, out.bytes.size());
+  return out;
+}
+
+}  // namespace llm
