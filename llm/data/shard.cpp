@@ -1,0 +1,123 @@
+// implements: llm.c token shards (see shard.hpp for the layout).
+#include "llm/data/shard.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <unistd.h>  // fsync
+
+#include "llm/core/error.hpp"
+
+namespace llm {
+namespace {
+
+// A FILE* that closes itself.
+struct File {
+  std::FILE* f = nullptr;
+  ~File() {
+    if (f) std::fclose(f);
+  }
+};
+
+// Opens the shard into `file`, reads the header and checks it (see read_shard_header).
+ShardHeader read_header(const std::filesystem::path& path, File& file) {
+  const std::string where = "token shard " + path.string() + ": ";
+  std::error_code ec;
+  check(std::filesystem::is_regular_file(path, ec), where + "no such file");
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  check(!ec, where + "cannot read its size: " + ec.message());
+  check(size > 0, where + "file is empty");
+  check(size >= kShardHeaderInts * 4, where + "file is " + std::to_string(size) +
+                                          " bytes, shorter than the 1024-byte header");
+  file.f = std::fopen(path.c_str(), "rb");
+  check(file.f != nullptr, where + "cannot open for reading");
+  int32_t header[kShardHeaderInts];
+  check(std::fread(header, 4, kShardHeaderInts, file.f) == kShardHeaderInts,
+        where + "cannot read the header");
+  check(header[0] == kShardMagic, where + "wrong magic number: expected " +
+                                      std::to_string(kShardMagic) + ", found " +
+                                      std::to_string(header[0]) + " (not an llm.c token shard)");
+  check(header[1] == 1 || header[1] == 2,
+        where + "unknown version " + std::to_string(header[1]) +
+            " (1 = uint16 tokens, 2 = uint32 tokens)");
+  check(header[2] >= 0, where + "negative token count " + std::to_string(header[2]));
+  ShardHeader out;
+  out.version = header[1];
+  out.token_bytes = header[1] == 1 ? 2 : 4;
+  out.num_tokens = header[2];
+  const uint64_t data_bytes = size - kShardHeaderInts * 4;
+  const int64_t present = static_cast<int64_t>(data_bytes / out.token_bytes);
+  check(present >= out.num_tokens, where + "truncated: header says " +
+                                       std::to_string(out.num_tokens) + " tokens, file holds " +
+                                       std::to_string(present));
+  check(data_bytes == static_cast<uint64_t>(out.num_tokens) * out.token_bytes,
+        where + "size mismatch: header says " + std::to_string(out.num_tokens) + " tokens (" +
+            std::to_string(out.num_tokens * out.token_bytes) + " bytes) but " +
+            std::to_string(data_bytes) + " bytes follow the header");
+  return out;
+}
+
+}  // namespace
+
+ShardHeader read_shard_header(const std::filesystem::path& path) {
+  File file;
+  return read_header(path, file);
+}
+
+std::vector<int32_t> read_shard(const std::filesystem::path& path) {
+  File file;
+  const ShardHeader header = read_header(path, file);
+  const size_t n = static_cast<size_t>(header.num_tokens);
+  std::vector<int32_t> tokens(n);
+  bool ok;
+  if (header.version == 1) {
+    std::vector<uint16_t> narrow(n);
+    ok = std::fread(narrow.data(), 2, n, file.f) == n;
+    std::copy(narrow.begin(), narrow.end(), tokens.begin());
+  } else {
+    ok = std::fread(tokens.data(), 4, n, file.f) == n;  // uint32 read as int32: ids stay < 2^31
+  }
+  check(ok, "token shard " + path.string() + ": read failed");
+  return tokens;
+}
+
+void write_shard(const std::filesystem::path& path, const std::vector<int32_t>& tokens) {
+  const std::string where = "writing token shard " + path.string() + ": ";
+  check(tokens.size() <= static_cast<size_t>(std::numeric_limits<int32_t>::max()),
+        where + std::to_string(tokens.size()) + " tokens do not fit one shard (max 2^31 - 1)");
+  int32_t max_token = 0;
+  for (int32_t t : tokens) {
+    check(t >= 0, where + "negative token id " + std::to_string(t));
+    max_token = std::max(max_token, t);
+  }
+  const int version = max_token < 65536 ? 1 : 2;
+  int32_t header[kShardHeaderInts] = {};
+  header[0] = kShardMagic;
+  header[1] = version;
+  header[2] = static_cast<int32_t>(tokens.size());
+
+  std::filesystem::path tmp = path;
+  tmp += ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  check(f != nullptr, where + "cannot open " + tmp.string() + " for writing");
+  bool ok = std::fwrite(header, 4, kShardHeaderInts, f) == kShardHeaderInts;
+  if (ok && version == 1) {
+    std::vector<uint16_t> narrow(tokens.begin(), tokens.end());
+    ok = std::fwrite(narrow.data(), 2, narrow.size(), f) == narrow.size();
+  } else if (ok) {
+    ok = std::fwrite(tokens.data(), 4, tokens.size(), f) == tokens.size();
+  }
+  ok = ok && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) {
+    std::remove(tmp.c_str());
+    throw Error(where + "write failed (disk full?)");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  check(!ec, where + "cannot rename " + tmp.string() + ": " + ec.message());
+}
+
+}  // namespace llm
