@@ -585,6 +585,24 @@ std::vector<std::vector<int32_t>> Gpt2Tokenizer::encode_batch(
   return out;
 }
 
+std::vector<std::string_view> gpt2_split_text(std::string_view text, size_t chunk_bytes) {
+  std::vector<std::string_view> out;
+  chunk_bytes = std::max<size_t>(chunk_bytes, 1);
+  size_t start = 0, p = chunk_bytes;
+  while (p < text.size()) {
+    unsigned char prev = static_cast<unsigned char>(text[p - 1]);
+    if (text[p] == ' ' && prev > 0x20 && prev < 0x7F) {
+      out.push_back(text.substr(start, p - start));
+      start = p;
+      p += chunk_bytes;
+    } else {
+      ++p;
+    }
+  }
+  out.push_back(text.substr(start));
+  return out;
+}
+
 std::string Gpt2Tokenizer::decode(const std::vector<int32_t>& ids) const {
   std::string out;
   for (int32_t id : ids) {

@@ -95,6 +95,12 @@ class Gpt2Tokenizer : public Tokenizer {
   uint64_t instance_id_;                     // keys the per-thread word cache
 };
 
+// Cuts text into pieces of about chunk_bytes whose encodings, concatenated, equal the encoding of the
+// whole text, so one long text can go through encode_batch on all cores. A cut goes before a space
+// whose previous byte is printable ASCII: the regex always ends a word there (a space can only
+// start a word) and matching restarts from scratch, since the pattern has no look-behind.
+std::vector<std::string_view> gpt2_split_text(std::string_view text, size_t chunk_bytes);
+
 // Reads encoder.json and vocab.bpe (OpenAI's files, or ones written by train_bpe).
 std::unique_ptr<Tokenizer> make_gpt2_tokenizer(const std::filesystem::path& encoder_json,
                                                const std::filesystem::path& vocab_bpe,

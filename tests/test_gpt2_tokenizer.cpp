@@ -1,0 +1,171 @@
+// Unit tests of the GPT-2 BPE tokenizer that need no Node.js: known ids, the special token, error
+// messages for bad files, bytes that are not UTF-8, save/load, batch and split encoding.
+// (Full equivalence with OpenAI's encoder on tinyshakespeare: tests/tokenizer/compare_gpt2.cpp.)
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "llm/core/error.hpp"
+#include "llm/tokenizer/gpt2_tokenizer.hpp"
+
+namespace fs = std::filesystem;
+using Ids = std::vector<int32_t>;
+
+namespace {
+
+fs::path data_dir() {
+  if (const char* m = std::getenv("GLASSBOX_DATA_MIRROR"); m && *m) return m;
+  return fs::path(GLASSBOX_SOURCE_DIR) / ".." / "shared" / "data";
+}
+fs::path encoder_path() { return data_dir() / "gpt2" / "encoder.json"; }
+fs::path vocab_path() { return data_dir() / "gpt2" / "vocab.bpe"; }
+
+const llm::Gpt2Tokenizer& gpt2(bool allow_special = true) {
+  static auto with = llm::make_gpt2_tokenizer(encoder_path(), vocab_path(), true);
+  static auto without = llm::make_gpt2_tokenizer(encoder_path(), vocab_path(), false);
+  return dynamic_cast<const llm::Gpt2Tokenizer&>(allow_special ? *with : *without);
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+fs::path scratch_dir(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("glassbox_test_gpt2_" + name);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+// The error message of make_gpt2_tokenizer on these file contents.
+std::string load_error(const std::string& encoder, const std::string& vocab) {
+  fs::path d = scratch_dir("bad");
+  std::ofstream(d / "encoder.json") << encoder;
+  std::ofstream(d / "vocab.bpe") << vocab;
+  try {
+    llm::make_gpt2_tokenizer(d / "encoder.json", d / "vocab.bpe");
+  } catch (const llm::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("known GPT-2 ids (values from OpenAI's encoder via gpt-3-encoder)") {
+  const auto& tok = gpt2();
+  CHECK(tok.name() == "gpt2");
+  CHECK(tok.vocab_size() == 50257);
+  CHECK(tok.num_merges() == 50000);
+  CHECK(tok.eot_token() == 50256);
+  CHECK(tok.encode("Hello world") == Ids{15496, 995});
+  CHECK(tok.encode("It's 2024!\n\n  ok") == Ids{1026, 338, 48609, 0, 628, 220, 12876});
+  CHECK(tok.encode("h\xC3\xA9llo \xE4\xB8\x96\xE7\x95\x8C \xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD") ==
+        Ids{71, 2634, 18798, 220, 10310, 244, 45911, 234, 50169, 235, 8582, 237, 121});
+  CHECK(tok.encode("").empty());
+  CHECK(tok.decode({15496, 995}) == "Hello world");
+  CHECK(tok.decode_token(995) == " world");
+}
+
+TEST_CASE("<|endoftext|> is one token when special tokens are allowed, plain text otherwise") {
+  CHECK(gpt2(true).encode(" <|endoftext|>") == Ids{220, 50256});
+  CHECK(gpt2(true).encode("a<|endoftext|><|endoftext|>b") == Ids{64, 50256, 50256, 65});
+  CHECK(gpt2(false).encode(" <|endoftext|>") == Ids{1279, 91, 437, 1659, 5239, 91, 29});
+  CHECK(gpt2(false).encode("<|endoftext|>") == Ids{27, 91, 437, 1659, 5239, 91, 29});
+  CHECK(gpt2(true).decode({220, 50256}) == " <|endoftext|>");
+  CHECK(gpt2(false).eot_token() == 50256);  // still the document separator for shards
+}
+
+TEST_CASE("ids out of range throw llm::Error") {
+  CHECK_THROWS_AS(gpt2().decode({50257}), llm::Error);
+  CHECK_THROWS_AS(gpt2().decode({-1}), llm::Error);
+  CHECK_THROWS_AS(gpt2().decode_token(1 << 20), llm::Error);
+}
+
+TEST_CASE("bytes that are not UTF-8 round-trip; decoding a partial character does not crash") {
+  const auto& tok = gpt2();
+  std::string bad = "ok \xFF\xFE bad \xE4\xB8 cut \xC3";  // stray bytes, a truncated sequence
+  Ids ids = tok.encode(bad);
+  CHECK(tok.decode(ids) == bad);
+  // The first byte of "世" alone (token 10310 is "\xE4\xB8") decodes to raw bytes.
+  Ids world = tok.encode("\xE4\xB8\x96");
+  REQUIRE(world.size() == 2);
+  CHECK(tok.decode({world[0]}) == "\xE4\xB8");
+  CHECK(tok.decode_token(world[1]) == "\x96");
+  for (int b = 0; b < 256; ++b) {
+    std::string one(1, static_cast<char>(b));
+    CHECK(tok.decode(tok.encode(one)) == one);
+  }
+}
+
+TEST_CASE("missing or malformed files give one-line errors naming the file") {
+  std::string e = "";
+  try {
+    llm::make_gpt2_tokenizer("/nonexistent/encoder.json", vocab_path());
+  } catch (const llm::Error& err) {
+    e = err.what();
+  }
+  CHECK(contains(e, "/nonexistent/encoder.json"));
+
+  std::string good_vocab = "#version: 0.2\n";
+  std::string enc = slurp(encoder_path());
+  CHECK(contains(load_error("{not json", good_vocab), "encoder.json: invalid JSON"));
+  CHECK(contains(load_error("[1, 2]", good_vocab), "encoder.json: expected a JSON object"));
+  CHECK(contains(load_error(R"({"a": "x"})", good_vocab), "is not an integer"));
+  CHECK(contains(load_error(R"({"a": 5})", good_vocab), "outside 0..0"));
+  CHECK(contains(load_error(R"({"!": 0})", good_vocab), "one-byte token"));
+  CHECK(contains(load_error(enc, "Ġ t\n"), "vocab.bpe line 1: expected the header"));
+  CHECK(contains(load_error(enc, "#version: 0.2\nĠ t\nĠ a b\n"),
+                 "vocab.bpe line 3: expected two tokens, found 3"));
+  CHECK(contains(load_error(enc, "#version: 0.2\nĠt\n"), "vocab.bpe line 2: expected two tokens"));
+  CHECK(contains(load_error(enc, "#version: 0.2\nĠ qqqqqqqqqqq\n"),
+                 "vocab.bpe line 2: token 'qqqqqqqqqqq' is not in"));
+  CHECK(contains(load_error(enc, ""), "vocab.bpe: file is empty"));
+  for (const std::string& msg : {load_error("{", good_vocab), load_error(enc, "#v\na b c\n")})
+    CHECK(!contains(msg, "\n"));
+}
+
+TEST_CASE("save() writes files that load_gpt2_tokenizer() reads back") {
+  fs::path d = scratch_dir("save");
+  gpt2(false).save(d);
+  nlohmann::json spec = nlohmann::json::parse(slurp(d / "tokenizer.json"));
+  CHECK(spec["type"] == "gpt2");
+  CHECK(spec["encoder"] == "encoder.json");
+  CHECK(spec["vocab_bpe"] == "vocab.bpe");
+  CHECK(spec["allow_special"] == false);
+  CHECK(slurp(d / "vocab.bpe") == slurp(vocab_path()));
+  auto back = llm::load_gpt2_tokenizer(spec, d);
+  CHECK(back->name() == "gpt2");
+  CHECK(back->encode("<|endoftext|> hi") == gpt2(false).encode("<|endoftext|> hi"));
+  fs::remove_all(d);
+}
+
+TEST_CASE("encode_batch and gpt2_split_text give the same ids as encode") {
+  const auto& tok = gpt2();
+  std::string text = slurp(data_dir() / "tinyshakespeare" / "input.txt").substr(0, 200000);
+  text += " tail<|endoftext|> x  y\n\n";
+  Ids whole = tok.encode(text);
+  auto chunks = llm::gpt2_split_text(text, 1000);
+  CHECK(chunks.size() > 100);
+  for (int threads : {1, 2, 4}) {
+    auto parts = tok.encode_batch(chunks, threads);
+    Ids joined;
+    for (auto& p : parts) joined.insert(joined.end(), p.begin(), p.end());
+    CHECK(joined == whole);
+  }
+  CHECK(tok.decode(whole) == text);
+}

@@ -1,0 +1,11 @@
+#!/bin/sh
+# GPT-2 tokenizer throughput: ours (1 thread, all cores) beside npm gpt-3-encoder, same machine, same run.
+#   tests/tokenizer/bench.sh [BUILD_DIR] [bench_gpt2 args: DATA_DIR --mb 20 --reps 3 --no-npm]
+set -e
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${1:-$root/build}
+[ $# -gt 0 ] && shift
+sh "$here/install.sh"
+cmake --build "$build" --target bench_gpt2 -j2 >/dev/null
+"$build/tests/bench_gpt2" "$@"
