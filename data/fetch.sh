@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Fetch a raw dataset or tokenizer file set into data/cache/.
+#
+#   data/fetch.sh tinyshakespeare   -> data/cache/tinyshakespeare/input.txt
+#   data/fetch.sh gpt2              -> data/cache/gpt2/encoder.json, data/cache/gpt2/vocab.bpe
+#
+# With GLASSBOX_DATA_MIRROR set (e.g. /work/shared/data), files are copied from
+# "$GLASSBOX_DATA_MIRROR/<name>/<file>" instead of downloaded; the mirror has the same layout as
+# data/cache. Files already present are kept. data/cache is git-ignored: never commit data.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cache="$root/data/cache"
+
+usage() {
+  echo "usage: data/fetch.sh tinyshakespeare|gpt2" >&2
+  exit 2
+}
+
+# fetch RELPATH URL: put data/cache/RELPATH in place, from the mirror or the URL.
+fetch() {
+  local relpath="$1" url="$2"
+  local dest="$cache/$relpath"
+  if [[ -s "$dest" ]]; then
+    echo "have $dest"
+    return
+  fi
+  mkdir -p "$(dirname "$dest")"
+  if [[ -n "${GLASSBOX_DATA_MIRROR:-}" ]]; then
+    local src="$GLASSBOX_DATA_MIRROR/$relpath"
+    if [[ ! -f "$src" ]]; then
+      echo "fetch.sh: error: $src not found in GLASSBOX_DATA_MIRROR" >&2
+      exit 1
+    fi
+    cp "$src" "$dest.tmp"
+    chmod u+w "$dest.tmp"  # the mirror may be read-only
+    echo "copied $src -> $dest"
+  else
+    curl --fail --location --silent --show-error --output "$dest.tmp" "$url"
+    echo "downloaded $url -> $dest"
+  fi
+  mv "$dest.tmp" "$dest"
+}
+
+[[ $# -eq 1 ]] || usage
+case "$1" in
+  tinyshakespeare)
+    fetch tinyshakespeare/input.txt \
+      https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt
+    ;;
+  gpt2)
+    fetch gpt2/encoder.json https://openaipublic.blob.core.windows.net/gpt-2/models/124M/encoder.json
+    fetch gpt2/vocab.bpe https://openaipublic.blob.core.windows.net/gpt-2/models/124M/vocab.bpe
+    ;;
+  *)
+    usage
+    ;;
+esac
