@@ -103,17 +103,17 @@ void DataLoader::reset() { set_state(DataLoaderState{}); }
 
 void DataLoader::set_state(const DataLoaderState& state) {
   const int64_t num_shards = int64_t(files_.size());
-  check(state.epoch >= 0 && state.shard >= 0 && state.shard < num_shards,
-        "data loader " + pattern_ + ": saved state (epoch " + std::to_string(state.epoch) + ", shard " +
-            std::to_string(state.shard) + ") does not fit the " + std::to_string(num_shards) +
-            " shards found");
+  if (state.epoch < 0 || state.shard < 0 || state.shard >= num_shards)
+    throw Error("data loader " + pattern_ + ": saved state (epoch " + std::to_string(state.epoch) +
+                ", shard " + std::to_string(state.shard) + ") does not fit the " +
+                std::to_string(num_shards) + " shards found");
   std::vector<int64_t> order =
       (order_.empty() || state.epoch != state_.epoch) ? shard_order(state.epoch) : order_;
   const int64_t n = file_tokens_[static_cast<size_t>(order[static_cast<size_t>(state.shard)])];
-  check(state.position >= 0 && state.position + int64_t(B_) * T_ * world_ + 1 <= n,
-        "data loader " + pattern_ + ": saved position " + std::to_string(state.position) +
-            " is past the end of shard " + std::to_string(state.shard) + " (" + std::to_string(n) +
-            " tokens) for this batch size");
+  if (state.position < 0 || state.position + int64_t(B_) * T_ * world_ + 1 > n)
+    throw Error("data loader " + pattern_ + ": saved position " + std::to_string(state.position) +
+                " is past the end of shard " + std::to_string(state.shard) + " (" +
+                std::to_string(n) + " tokens) for this batch size");
   state_ = state;
   order_ = std::move(order);
   load_shard();

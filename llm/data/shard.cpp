@@ -89,7 +89,7 @@ void write_shard(const std::filesystem::path& path, const std::vector<int32_t>& 
         where + std::to_string(tokens.size()) + " tokens do not fit one shard (max 2^31 - 1)");
   int32_t max_token = 0;
   for (int32_t t : tokens) {
-    check(t >= 0, where + "negative token id " + std::to_string(t));
+    if (t < 0) throw Error(where + "negative token id " + std::to_string(t));
     max_token = std::max(max_token, t);
   }
   const int version = max_token < 65536 ? 1 : 2;

@@ -15,15 +15,18 @@ std::vector<int32_t> ByteTokenizer::encode(std::string_view text) const {
 }
 
 std::string ByteTokenizer::decode_token(int32_t id) const {
-  check(id >= 0 && id < 256, "byte tokenizer: token id " + std::to_string(id) +
-                                 " is out of range [0, 256)");
+  if (id < 0 || id >= 256)
+    throw Error("byte tokenizer: token id " + std::to_string(id) + " is out of range [0, 256)");
   return std::string(1, static_cast<char>(id));
 }
 
 std::string ByteTokenizer::decode(const std::vector<int32_t>& ids) const {
   std::string out;
   out.reserve(ids.size());
-  for (int32_t id : ids) out += decode_token(id);
+  for (int32_t id : ids) {
+    if (id < 0 || id >= 256) decode_token(id);  // throws the out-of-range error
+    out += static_cast<char>(id);
+  }
   return out;
 }
 

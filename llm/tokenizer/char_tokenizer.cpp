@@ -34,7 +34,7 @@ std::vector<char32_t> utf8_decode(std::string_view text) {
     // Reject overlong forms, UTF-16 surrogates and code points past U+10FFFF.
     static constexpr char32_t kMinOfLength[5] = {0, 0, 0x80, 0x800, 0x10000};
     ok = ok && c >= kMinOfLength[len] && c <= 0x10ffff && !(c >= 0xd800 && c <= 0xdfff);
-    check(ok, "text is not valid UTF-8 at byte offset " + std::to_string(i));
+    if (!ok) throw Error("text is not valid UTF-8 at byte offset " + std::to_string(i));
     out.push_back(c);
     i += len;
   }
@@ -124,15 +124,16 @@ std::vector<int32_t> CharTokenizer::encode(std::string_view text) const {
     } else if (auto it = ids_.find(c); it != ids_.end()) {
       id = it->second;
     }
-    check(id >= 0, "char tokenizer: character " + describe_char(c) + " is not in the vocabulary");
+    if (id < 0) throw Error("char tokenizer: character " + describe_char(c) + " is not in the vocabulary");
     ids.push_back(id);
   }
   return ids;
 }
 
 std::string CharTokenizer::decode_token(int32_t id) const {
-  check(id >= 0 && id < vocab_size(), "char tokenizer: token id " + std::to_string(id) +
-                                          " is out of range [0, " + std::to_string(vocab_size()) + ")");
+  if (id < 0 || id >= vocab_size())
+    throw Error("char tokenizer: token id " + std::to_string(id) + " is out of range [0, " +
+                std::to_string(vocab_size()) + ")");
   std::string out;
   utf8_append(out, chars_[static_cast<size_t>(id)]);
   return out;
@@ -141,7 +142,10 @@ std::string CharTokenizer::decode_token(int32_t id) const {
 std::string CharTokenizer::decode(const std::vector<int32_t>& ids) const {
   std::string out;
   out.reserve(ids.size());
-  for (int32_t id : ids) out += decode_token(id);
+  for (int32_t id : ids) {
+    if (id >= 0 && id < vocab_size()) utf8_append(out, chars_[static_cast<size_t>(id)]);
+    else decode_token(id);  // throws the out-of-range error
+  }
   return out;
 }
 
