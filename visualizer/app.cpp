@@ -1,0 +1,385 @@
+// The app shell: window and ImGui set-up, HiDPI, the frame loop, the header, the banners and the
+// panel tabs, and the --screenshot path.
+//
+// [SECTION] Session: what PATH is
+// [SECTION] Look: fonts, theme, scale
+// [SECTION] Frame: header, banners, tabs
+// [SECTION] run_app: the loop
+#include "visualizer/app.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <fstream>
+#include <system_error>
+
+#include <GLFW/glfw3.h>
+#include <imgui.h>
+#include <imgui_impl_glfw.h>
+#include <imgui_impl_opengl3.h>
+#include <imgui_stdlib.h>
+
+#include "visualizer/panels.hpp"
+#include "visualizer/screenshot.hpp"
+#include "visualizer/ui.hpp"
+
+namespace fs = std::filesystem;
+
+namespace viz {
+
+// ---------------------------------------------------------------------------------------------
+// [SECTION] Session: what PATH is
+// ---------------------------------------------------------------------------------------------
+
+bool is_checkpoint_dir(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_regular_file(dir / "config.json", ec) && fs::is_regular_file(dir / "model.safetensors", ec);
+}
+
+namespace {
+
+// The last run of digits in a name ("step_000500" -> 500), for ordering checkpoints; -1 if none.
+long long trailing_number(const std::string& name) {
+  size_t end = name.size();
+  while (end > 0 && !std::isdigit(static_cast<unsigned char>(name[end - 1]))) end--;
+  size_t begin = end;
+  while (begin > 0 && std::isdigit(static_cast<unsigned char>(name[begin - 1]))) begin--;
+  if (begin == end) return -1;
+  return std::stoll(name.substr(begin, std::min<size_t>(end - begin, 18)));
+}
+
+// Checkpoint directories up to two levels below `run` (RUN/ckpt_500 or RUN/checkpoints/step_500).
+std::vector<fs::path> find_checkpoints(const fs::path& run) {
+  std::vector<fs::path> found;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(run, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it.depth() > 1) { it.disable_recursion_pending(); continue; }
+    if (it->is_directory(ec) && is_checkpoint_dir(it->path())) {
+      found.push_back(it->path());
+      it.disable_recursion_pending();
+    }
+  }
+  std::sort(found.begin(), found.end(), [](const fs::path& a, const fs::path& b) {
+    const long long na = trailing_number(a.filename().string()), nb = trailing_number(b.filename().string());
+    return na != nb ? na < nb : a < b;
+  });
+  return found;
+}
+
+}  // namespace
+
+void Session::open(const fs::path& p) {
+  *this = Session{};
+  path = p;
+  if (p.empty()) return;
+  std::error_code ec;
+  const auto status = fs::status(p, ec);
+  if (ec || !fs::exists(status)) {
+    errors.push_back("cannot open " + p.string() + ": no such file or directory");
+    return;
+  }
+  if (fs::is_regular_file(status)) {
+    if (p.extension() == ".jsonl") {
+      kind = Kind::metrics_file;
+      metrics_path = p;
+    } else if (p.filename() == "config.json" || p.filename() == "model.safetensors") {
+      kind = Kind::checkpoint;
+      path = p.parent_path();
+      checkpoints = {path};
+    } else {
+      errors.push_back(p.string() + " is not a run directory, a checkpoint directory or a .jsonl file");
+      return;
+    }
+  } else if (is_checkpoint_dir(p)) {
+    kind = Kind::checkpoint;
+    checkpoints = {p};
+  } else if (fs::is_directory(status)) {
+    kind = Kind::run;
+    metrics_path = p / "metrics.jsonl";
+    checkpoints = find_checkpoints(p);
+    if (!fs::exists(metrics_path, ec) && checkpoints.empty())
+      errors.push_back(p.string() + " has no metrics.jsonl and no checkpoint directories: is it a run directory?");
+  } else {
+    errors.push_back(p.string() + " is not a regular file or a directory");
+    return;
+  }
+  if (!metrics_path.empty()) {
+    metrics = MetricsLog(metrics_path);
+    metrics.poll();
+  }
+}
+
+void Session::poll(double now_s) {
+  if (metrics_path.empty() || now_s - last_poll_s_ < 0.25) return;
+  last_poll_s_ = now_s;
+  metrics.poll();
+}
+
+// ---------------------------------------------------------------------------------------------
+// [SECTION] Look: fonts, theme, scale
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+// DejaVu Sans when fonts-dejavu-core is installed (it is wherever GLFW's Debian packages are),
+// otherwise ImGui's built-in bitmap font.
+const char* const kFontPath = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+
+void apply_look(float scale) {
+  set_ui_scale(scale);
+  ImGuiIO& io = ImGui::GetIO();
+  io.Fonts->Clear();
+  std::error_code ec;
+  if (fs::exists(kFontPath, ec)) {
+    ImFontConfig config;
+    config.OversampleH = 2;
+    io.Fonts->AddFontFromFileTTF(kFontPath, 15.0f * scale, &config);
+  } else {
+    ImFontConfig config;
+    config.SizePixels = 13.0f * scale;
+    io.Fonts->AddFontDefault(&config);
+  }
+
+  ImGuiStyle style;
+  ImGui::StyleColorsDark(&style);
+  style.WindowRounding = 0;
+  style.FrameRounding = 4;
+  style.GrabRounding = 4;
+  style.TabRounding = 4;
+  style.FramePadding = ImVec2(8, 4);
+  style.ItemSpacing = ImVec2(10, 8);
+  style.WindowPadding = ImVec2(12, 10);
+  ImVec4* c = style.Colors;
+  c[ImGuiCol_WindowBg] = ImVec4(0.055f, 0.060f, 0.075f, 1.0f);
+  c[ImGuiCol_FrameBg] = ImVec4(0.14f, 0.15f, 0.19f, 1.0f);
+  c[ImGuiCol_FrameBgHovered] = ImVec4(0.20f, 0.22f, 0.28f, 1.0f);
+  c[ImGuiCol_Tab] = ImVec4(0.12f, 0.13f, 0.17f, 1.0f);
+  c[ImGuiCol_TabHovered] = ImVec4(0.26f, 0.42f, 0.70f, 1.0f);
+  c[ImGuiCol_TabActive] = ImVec4(0.20f, 0.34f, 0.60f, 1.0f);
+  c[ImGuiCol_SliderGrab] = ImVec4(0.34f, 0.61f, 1.0f, 1.0f);
+  c[ImGuiCol_CheckMark] = ImVec4(0.34f, 0.61f, 1.0f, 1.0f);
+  style.ScaleAllSizes(scale);
+  ImGui::GetStyle() = style;
+}
+
+}  // namespace
+
+void draw_placeholder(const char* text) {
+  const ImVec2 avail = ImGui::GetContentRegionAvail();
+  const float wrap = std::min(avail.x, px(520));
+  const ImVec2 size = ImGui::CalcTextSize(text, nullptr, false, wrap);
+  const ImVec2 cursor = ImGui::GetCursorPos();
+  ImGui::SetCursorPos(ImVec2(cursor.x + (avail.x - size.x) / 2, cursor.y + std::max(0.0f, avail.y / 2 - size.y)));
+  ImGui::PushTextWrapPos(ImGui::GetCursorPos().x + wrap);
+  ImGui::TextDisabled("%s", text);
+  ImGui::PopTextWrapPos();
+}
+
+// ---------------------------------------------------------------------------------------------
+// [SECTION] Frame: header, banners, tabs
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+struct Panels {
+  DashboardPanel dashboard;
+  AttentionPanel attention;
+  PredictionsPanel predictions;
+  TimelinePanel timeline;
+};
+
+constexpr const char* kPanelNames[] = {"dashboard", "attention", "predictions", "timeline"};
+constexpr const char* kPanelTitles[] = {"Training dashboard", "Attention", "Predictions", "Timeline"};
+
+// A full-width coloured box with wrapped text.
+void banner(ImU32 color, const char* label, const std::string& text) {
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const float width = ImGui::GetContentRegionAvail().x;
+  const ImVec2 pad(px(10), px(6));
+  const std::string full = std::string(label) + "  " + text;
+  const ImVec2 size = ImGui::CalcTextSize(full.c_str(), nullptr, false, width - 2 * pad.x);
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  const ImVec2 q(p.x + width, p.y + size.y + 2 * pad.y);
+  dl->AddRectFilled(p, q, color, px(4));
+  dl->AddText(ImGui::GetFont(), ImGui::GetFontSize(), ImVec2(p.x + pad.x, p.y + pad.y),
+              IM_COL32(255, 255, 255, 255), full.c_str(), nullptr, width - 2 * pad.x);
+  ImGui::Dummy(ImVec2(width, q.y - p.y));
+  report().region(std::string("banner.") + (color == colors::error_bg ? "error" : "warning"), p, q);
+}
+
+void draw_frame(Session& session, Panels& panels, int& selected, bool first_frame, std::string& open_text) {
+  const ImGuiViewport* vp = ImGui::GetMainViewport();
+  ImGui::SetNextWindowPos(vp->WorkPos);
+  ImGui::SetNextWindowSize(vp->WorkSize);
+  ImGui::Begin("glassbox-viz", nullptr,
+               ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
+                   ImGuiWindowFlags_NoBringToFrontOnFocus);
+
+  // Header: name, what is open, and a path box to open something else.
+  ImGui::TextColored(ImVec4(0.45f, 0.68f, 1.0f, 1.0f), "glassbox-viz");
+  ImGui::SameLine();
+  const char* kind = "";
+  switch (session.kind) {
+    case Session::Kind::run: kind = "run"; break;
+    case Session::Kind::checkpoint: kind = "checkpoint"; break;
+    case Session::Kind::metrics_file: kind = "metrics"; break;
+    case Session::Kind::none: kind = "nothing open"; break;
+  }
+  ImGui::TextDisabled("%s", kind);
+  ImGui::SameLine();
+  const float open_w = px(70);
+  ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x - open_w - ImGui::GetStyle().ItemSpacing.x);
+  const bool enter = ImGui::InputTextWithHint("##path", "run directory, checkpoint directory or metrics.jsonl",
+                                              &open_text, ImGuiInputTextFlags_EnterReturnsTrue);
+  ImGui::SameLine();
+  if (ImGui::Button("Open", ImVec2(open_w, 0)) || enter) {
+    const std::string prompt = session.prompt;
+    session.open(open_text);
+    session.prompt = prompt;
+  }
+
+  // Banners: errors (input that could not be used) and warnings (input partly used).
+  Report& rep = report();
+  rep.errors = session.errors;
+  rep.warnings.clear();
+  const MetricsLog& m = session.metrics;
+  if (m.bad_lines > 0)
+    rep.warnings.push_back(std::to_string(m.bad_lines) + " malformed line" + (m.bad_lines > 1 ? "s" : "") +
+                           " in " + m.path().string() + " skipped (first: " + m.first_bad_line + ")");
+  if (session.kind == Session::Kind::run && !m.file_exists() && session.errors.empty())
+    rep.warnings.push_back("waiting for " + session.metrics_path.string());
+  for (const std::string& e : rep.errors) banner(colors::error_bg, "Error:", e);
+  for (const std::string& w : rep.warnings) banner(colors::warning_bg, "Warning:", w);
+
+  // The panels, one tab each.
+  if (ImGui::BeginTabBar("panels")) {
+    for (int i = 0; i < 4; i++) {
+      const ImGuiTabItemFlags flags = (first_frame && i == selected) ? ImGuiTabItemFlags_SetSelected : 0;
+      if (ImGui::BeginTabItem(kPanelTitles[i], nullptr, flags)) {
+        selected = i;
+        rep.panel = kPanelNames[i];
+        ImGui::BeginChild(kPanelNames[i], ImVec2(0, 0), false);
+        switch (i) {
+          case 0: panels.dashboard.draw(session); break;
+          case 1: panels.attention.draw(session); break;
+          case 2: panels.predictions.draw(session); break;
+          case 3: panels.timeline.draw(session); break;
+        }
+        ImGui::EndChild();
+        ImGui::EndTabItem();
+      }
+    }
+    ImGui::EndTabBar();
+  }
+  ImGui::End();
+}
+
+void glfw_error(int code, const char* description) {
+  std::fprintf(stderr, "glassbox-viz: GLFW error %d: %s\n", code, description);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// [SECTION] run_app: the loop
+// ---------------------------------------------------------------------------------------------
+
+int run_app(const Options& options) {
+  int selected = 0;
+  for (int i = 0; i < 4; i++)
+    if (options.panel == kPanelNames[i]) selected = i;
+
+  glfwSetErrorCallback(glfw_error);
+  if (!glfwInit()) {
+    std::fprintf(stderr, "glassbox-viz: error: cannot open a window (no display? try xvfb-run -a)\n");
+    return 1;
+  }
+  // OpenGL 3.2 core (what the ImGui OpenGL 3 backend needs; forward-compatible for macOS).
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 2);
+  glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
+  glfwWindowHint(GLFW_OPENGL_FORWARD_COMPAT, GL_TRUE);
+  glfwWindowHint(GLFW_SCALE_TO_MONITOR, GLFW_TRUE);  // HiDPI on Windows and X11
+  const bool headless = !options.screenshot.empty();
+  if (headless) glfwWindowHint(GLFW_RESIZABLE, GLFW_FALSE);
+  GLFWwindow* window = glfwCreateWindow(options.width, options.height, "glassbox-viz", nullptr, nullptr);
+  if (!window) {
+    std::fprintf(stderr, "glassbox-viz: error: cannot create an OpenGL 3.2 window\n");
+    glfwTerminate();
+    return 1;
+  }
+  glfwMakeContextCurrent(window);
+  glfwSwapInterval(headless ? 0 : 1);
+
+  IMGUI_CHECKVERSION();
+  ImGui::CreateContext();
+  ImGui::GetIO().IniFilename = nullptr;  // no imgui.ini: the layout is fixed
+  ImGui_ImplGlfw_InitForOpenGL(window, true);
+  ImGui_ImplOpenGL3_Init("#version 150");
+
+  // HiDPI: the monitor's content scale (e.g. 2 on a 4K laptop), unless --scale says otherwise.
+  auto content_scale = [&] {
+    float xs = 1, ys = 1;
+    glfwGetWindowContentScale(window, &xs, &ys);
+    return std::clamp(xs, 0.5f, 4.0f);
+  };
+  float scale = options.scale > 0 ? options.scale : content_scale();
+  apply_look(scale);
+
+  Session session;
+  session.prompt = options.prompt;
+  session.open(options.path);
+  for (const std::string& e : session.errors) std::fprintf(stderr, "glassbox-viz: error: %s\n", e.c_str());
+  Panels panels;
+  std::string open_text = options.path.string();
+
+  int status = 0;
+  for (int frame = 0; !glfwWindowShouldClose(window); frame++) {
+    // Idle politely when interactive: wake on input or every 100 ms to follow metrics.jsonl.
+    if (headless) glfwPollEvents();
+    else glfwWaitEventsTimeout(0.1);
+    if (options.scale <= 0 && content_scale() != scale) {  // moved to a monitor of another DPI
+      scale = content_scale();
+      apply_look(scale);
+      ImGui_ImplOpenGL3_DestroyFontsTexture();
+      ImGui_ImplOpenGL3_CreateFontsTexture();
+    }
+    session.poll(glfwGetTime());
+
+    ImGui_ImplOpenGL3_NewFrame();
+    ImGui_ImplGlfw_NewFrame();
+    ImGui::NewFrame();
+    report().begin_frame();
+    draw_frame(session, panels, selected, frame == 0, open_text);
+    ImGui::Render();
+
+    int fb_w = 0, fb_h = 0;
+    glfwGetFramebufferSize(window, &fb_w, &fb_h);
+    glViewport(0, 0, fb_w, fb_h);
+    glClearColor(0.055f, 0.060f, 0.075f, 1.0f);
+    glClear(GL_COLOR_BUFFER_BIT);
+    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+
+    if (headless && frame + 1 >= options.warmup_frames) {
+      const std::string err = write_screenshot(options.screenshot, fb_w, fb_h);
+      if (!err.empty()) {
+        std::fprintf(stderr, "glassbox-viz: error: %s\n", err.c_str());
+        status = 1;
+      } else if (!options.report.empty()) {
+        std::ofstream(options.report) << report().json() << "\n";
+      }
+      break;
+    }
+    glfwSwapBuffers(window);
+  }
+
+  ImGui_ImplOpenGL3_Shutdown();
+  ImGui_ImplGlfw_Shutdown();
+  ImGui::DestroyContext();
+  glfwDestroyWindow(window);
+  glfwTerminate();
+  return status;
+}
+
+}  // namespace viz

@@ -1,0 +1,57 @@
+#pragma once
+// defines: viz::Options (the command line), viz::Session (what is open), viz::run_app.
+//
+// The app is one full-window ImGui window: a header naming what is open, a red banner for errors and a
+// yellow one for warnings, and one tab per panel:
+//   dashboard    training curves from metrics.jsonl, live           panel_dashboard.cpp
+//   attention    layer x head attention maps for a prompt           panel_attention.cpp
+//   predictions  next-token distribution and sampling               panel_predictions.cpp
+//   timeline     the same prompt across saved checkpoints           panel_timeline.cpp
+// Bad input (a missing directory, a corrupt checkpoint, a malformed metrics line) becomes a message
+// in a banner; the app keeps running.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "visualizer/metrics.hpp"
+
+namespace viz {
+
+struct Options {
+  std::filesystem::path path;    // a run directory, a checkpoint directory, or a metrics.jsonl
+  std::string panel = "dashboard";
+  std::string prompt = "The quick brown fox jumps over the lazy dog.";
+  std::string screenshot;        // render headless frames, write this PNG, exit
+  std::string report;            // with --screenshot: what was drawn where, as JSON (for tests)
+  int width = 1280, height = 800;
+  float scale = 0.0f;            // UI scale; 0 = the monitor's content scale (HiDPI)
+  int warmup_frames = 8;         // frames rendered before the screenshot, so the layout settles
+};
+
+// What PATH turned out to be, and what was read from it.
+struct Session {
+  std::filesystem::path path;
+  enum class Kind { none, run, checkpoint, metrics_file } kind = Kind::none;
+  std::filesystem::path metrics_path;               // RUN/metrics.jsonl (may not exist yet)
+  std::vector<std::filesystem::path> checkpoints;   // checkpoint directories, oldest first
+  MetricsLog metrics;
+  std::vector<std::string> errors;    // shown in the red banner until the input changes
+  std::string prompt;
+
+  // Classifies `path` and lists what it holds; problems become entries in `errors`.
+  void open(const std::filesystem::path& path);
+  // Reads new metrics lines (cheap: only appended bytes, at most a few times a second).
+  void poll(double now_s);
+
+ private:
+  double last_poll_s_ = -1.0;
+};
+
+// True when `dir` looks like a checkpoint directory (config.json + model.safetensors).
+bool is_checkpoint_dir(const std::filesystem::path& dir);
+
+// Runs the window until it is closed (or, with --screenshot, until the PNG is written).
+// Returns the process exit status.
+int run_app(const Options& options);
+
+}  // namespace viz

@@ -1,0 +1,46 @@
+// glassbox-viz: the visualizer's command line. Everything else is in app.cpp and the panels.
+//
+//   glassbox-viz RUN_DIR                       the training dashboard, live while the run trains
+//   glassbox-viz CHECKPOINT_DIR --panel attention --prompt "To be or not to be"
+//   glassbox-viz RUN_DIR --screenshot out.png --panel dashboard     one frame to a PNG, then exit
+//
+// Bad input (a missing directory, a corrupt checkpoint, a malformed metrics line) is drawn as an
+// error banner and also printed to stderr; the exit status stays 0 whenever the window (or the
+// screenshot) could be made, so a screenshot of the error is possible. The status is 1 only when no
+// window can be opened or the PNG cannot be written.
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+
+#include "visualizer/app.hpp"
+
+int main(int argc, char** argv) {
+  viz::Options options;
+  CLI::App cli{"glassbox-viz: attention, predictions and training curves of glassbox runs"};
+  std::string path;
+  cli.add_option("path", path, "Run directory (metrics.jsonl, checkpoints), checkpoint directory, or metrics.jsonl");
+  cli.add_option("--panel", options.panel, "Panel shown first")
+      ->check(CLI::IsMember({"dashboard", "attention", "predictions", "timeline"}));
+  cli.add_option("--prompt", options.prompt, "Prompt for the attention and prediction panels");
+  cli.add_option("--screenshot", options.screenshot, "Render headless, write this PNG and exit");
+  cli.add_option("--report", options.report, "With --screenshot: write what was drawn where as JSON");
+  cli.add_option("--width", options.width, "Window width in screen coordinates")->check(CLI::Range(320, 8192));
+  cli.add_option("--height", options.height, "Window height in screen coordinates")->check(CLI::Range(240, 8192));
+  cli.add_option("--scale", options.scale, "UI scale (default: the monitor's content scale)")
+      ->check(CLI::Range(0.5, 4.0));
+  cli.add_option("--frames", options.warmup_frames, "With --screenshot: frames rendered first")
+      ->check(CLI::Range(1, 10000));
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+  options.path = path;
+  try {
+    return viz::run_app(options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "glassbox-viz: error: %s\n", e.what());
+    return 1;
+  }
+}
