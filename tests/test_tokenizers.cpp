@@ -1,6 +1,7 @@
 // Tests for the char and byte tokenizers, load_tokenizer(), and prepare_dataset() (glassbox tokenize).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -141,4 +142,32 @@ TEST_CASE("prepare_dataset: directories and .jsonl documents, bad inputs") {
   CHECK(summary.val_shards.empty());
   CHECK(llm::load_tokenizer(dir / "out")->decode(llm::read_shard(dir / "out" / "train_000000.bin")) ==
         "firstsecond");
+}
+
+TEST_CASE("prepare_dataset: gpt2 puts <|endoftext|> before every document") {
+  const fs::path gpt2_dir = fs::path(GLASSBOX_SOURCE_DIR) / "data" / "cache" / "gpt2";
+  if (!fs::exists(gpt2_dir / "encoder.json") || !fs::exists(gpt2_dir / "vocab.bpe")) {
+    MESSAGE("skipped: no GPT-2 files in " << gpt2_dir.string() << " (run data/fetch.sh gpt2)");
+    return;
+  }
+  const fs::path dir = temp_dir("gpt2");
+  write_text(dir / "docs.jsonl", "{\"text\": \"Hello world\"}\n{\"text\": \"<|endoftext|> stays text\"}\n");
+  llm::PrepareOptions options;
+  options.tokenizer = "gpt2";
+  options.inputs = {dir / "docs.jsonl"};
+  options.out_dir = dir / "out";
+  options.val_fraction = 0;
+  options.gpt2_encoder = gpt2_dir / "encoder.json";
+  options.gpt2_vocab_bpe = gpt2_dir / "vocab.bpe";
+  options.progress = false;
+  llm::prepare_dataset(options);
+  const std::vector<int32_t> tokens = llm::read_shard(dir / "out" / "train_000000.bin");
+  // "Hello world" = [15496, 995] in GPT-2; the literal <|endoftext|> inside a document is ordinary text.
+  REQUIRE(tokens.size() > 5);
+  CHECK(std::vector<int32_t>(tokens.begin(), tokens.begin() + 4) == std::vector<int32_t>{50256, 15496, 995, 50256});
+  CHECK(std::count(tokens.begin(), tokens.end(), 50256) == 2);
+  auto tok = llm::load_tokenizer(dir / "out");
+  CHECK(tok->name() == "gpt2");
+  CHECK(tok->eot_token() == 50256);
+  CHECK(tok->decode(tokens) == "<|endoftext|>Hello world<|endoftext|><|endoftext|> stays text");
 }
