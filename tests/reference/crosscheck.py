@@ -37,9 +37,12 @@ error PyTorch itself makes in f32, i.e. the noise floor glassbox should sit near
                           Adam divides by sqrt(v) and turns that rounding noise into steps of up
                           to ~lr. PyTorch f32 itself lands ~5e-4 away from f64 here. The f64
                           run (1e-10) is the precise check of the optimizer (weight decay, bias
-                          corrections, decay groups)
-Tolerances (f64): 1e-10 everywhere (observed errors are ~1e-14..1e-15); the f32 exports (checkpoint,
-grads.safetensors) are compared at 1e-6, their rounding.
+                          corrections, decay groups). The tolerance is raised to 3x PyTorch f32's
+                          own distance from f64 when that is larger; the key bias is left out
+                          (see check_mode)
+Tolerances (f64): 1e-10 everywhere (observed errors are ~1e-14..1e-15). The driver rounds its
+starting weights to f32 values, so the checkpoint matches the model exactly whether it is written in
+f32 or f64; grads.safetensors written in f32 from the f64 run is compared at 1e-6, its rounding.
 """
 import argparse
 import os
@@ -97,6 +100,15 @@ def raw_to_hf(raw, n_layer, vocab_size):
         else:
             out[hf] = t
     return out
+
+
+def stored_dtype(tensors):
+    return "/".join(sorted({str(a.dtype) for a in tensors.values()}))
+
+
+def export_tol(tensors, tol):
+    """An export in f64 must be exact; one in f32 loses the f32 rounding of an f64 model."""
+    return 1e-15 if all(a.dtype == np.float64 for a in tensors.values()) else tol["export"]
 
 
 def rel_err(a, b):
@@ -209,7 +221,7 @@ def check_mode(driver, workdir, mode, steps):
     # 0. the checkpoint holds exactly the model's weights (HF names, Conv1D transposes, wte unpadded)
     raw_hf = raw_to_hf(params_raw, L, V)
     export_err = max(rel_err(ckpt_tensors[n], raw_hf[n]) for n in raw_hf)
-    table.add("checkpoint == model weights (HF layout)", export_err, tol["export"])
+    table.add(f"checkpoint ({stored_dtype(ckpt_tensors)}) == model weights", export_err, export_tol(ckpt_tensors, tol))
     missing = sorted(set(raw_hf) - set(ckpt_tensors)) + sorted(set(ckpt_tensors) - set(raw_hf))
     table.add("checkpoint tensor names (count mismatching)", float(len(missing)), 0.0)
     if missing:
@@ -249,8 +261,8 @@ def check_mode(driver, workdir, mode, steps):
     errs_floor = grouped_errors(ref_grads, truth_grads, names) if truth_grads else {}
     for name, _, _ in GLASSBOX_TO_HF:
         table.add(f"grad {name}", errs_raw[name], tol["grads"], errs_floor.get(name))
-    table.add("grads.safetensors (export_hf_tensors) vs raw",
-              max(rel_err(grads_hf[n], raw_grads_hf[n]) for n in names), tol["export"])
+    table.add(f"grads.safetensors ({stored_dtype(grads_hf)}) vs raw grads",
+              max(rel_err(grads_hf[n], raw_grads_hf[n]) for n in names), export_tol(grads_hf, tol))
     if Vp > V:
         table.add("grad of padded wte rows (max |g|, must be 0)", float(np.abs(grads_raw["wte"][V:]).max()), 0.0)
 
@@ -262,22 +274,48 @@ def check_mode(driver, workdir, mode, steps):
                                                          / np.abs(t["step_losses"])))))
     # Weights after the steps, as max |w_glassbox - w_torch| / (lr * steps): Adam moves each weight by
     # at most about lr per step, so this is the error as a fraction of the largest possible movement.
-    # (Relative to |w| it is meaningless for biases that start at 0.)
+    # (Relative to |w| it is meaningless for biases that start near 0.) The key bias, c_attn.bias
+    # [C:2C], is left out: it adds q.b_k to every score of a softmax row, which softmax ignores, so
+    # its gradient is 0 in exact arithmetic and ~1e-19 (f64) / ~1e-9 (f32) of rounding noise in both
+    # implementations, which Adam, dividing by sqrt(v) + eps, turns into different steps.
+    C = model_probe.n_embd
     after_hf = raw_to_hf(params_after, L, V)
     movement = ADAMW["lr"] * steps
 
-    def after_err(a, b):
-        return max(np.abs(np.asarray(a[n], np.float64) - np.asarray(b[n], np.float64)).max() for n in names) / movement
-
-    def unpad(d):
-        d = dict(d)
+    def without_key_bias(d):
+        d = {n: np.asarray(a, np.float64) for n, a in d.items()}
         d["transformer.wte.weight"] = d["transformer.wte.weight"][:V]
+        for l in range(L):
+            b = d[f"transformer.h.{l}.attn.c_attn.bias"].copy()
+            b[C:2 * C] = 0.0
+            d[f"transformer.h.{l}.attn.c_attn.bias"] = b
         return d
 
-    ref_after = unpad(mine["params_after"])
-    floor_after = after_err(ref_after, unpad(truth["params_after"])) if truth is not None else None
-    table.add(f"weights after {steps} steps, max|dw|/(lr*steps)", after_err(after_hf, ref_after),
-              tol["params"], floor_after)
+    def after_err(a, b):
+        a, b = without_key_bias(a), without_key_bias(b)
+        return max(np.abs(a[n] - b[n]).max() for n in names) / movement
+
+    floor_after = after_err(mine["params_after"], truth["params_after"]) if truth is not None else None
+    # In f32 some weights have gradients near f32 noise or below eps (an unused token's embedding row
+    # gets ~1e-9), so even PyTorch f32 lands ~5e-3 from exact; allow 3x PyTorch's own distance.
+    params_tol = tol["params"] if floor_after is None else max(tol["params"], 3 * floor_after)
+    table.add(f"weights after {steps} steps, max|dw|/(lr*steps)", after_err(after_hf, mine["params_after"]),
+              params_tol, floor_after)
+    key_move = max(np.abs(params_after["qkvb"][l][C:2 * C] - params_raw["qkvb"][l][C:2 * C]).max()
+                   for l in range(L)) / movement
+    key_grad = max(np.abs(grads_raw["qkvb"][l][C:2 * C]).max() for l in range(L))
+    print(f"  (info) key bias (gradient 0 in exact arithmetic): glassbox max |grad| {key_grad:.1e}; "
+          f"it moved up to {key_move:.1e} x lr*steps (rounding noise amplified by Adam)")
+
+    # A wrong overall gradient scale (e.g. 1/(B*T) rounded to f32) shows in every tensor at once.
+    g_all = np.concatenate([np.asarray(raw_grads_hf[n], np.float64).ravel() for n in names])
+    t_all = np.concatenate([np.asarray(ref_grads[n], np.float64).ravel() for n in names])
+    k = float(g_all @ t_all / (t_all @ t_all))
+    resid = np.abs(g_all - k * t_all).max() / np.abs(t_all).max()
+    n_bt = tokens.size
+    f32_scale = float(np.float32(1.0 / n_bt)) * n_bt - 1.0
+    print(f"  (info) glassbox grads = torch grads x (1 {k - 1:+.3e}); residual after that scale {resid:.1e}"
+          f"  [float32(1/(B*T))*(B*T) - 1 = {f32_scale:+.3e}]")
 
     print("  step   glassbox loss          torch loss")
     for i, (a, b) in enumerate(zip(sl, rs)):

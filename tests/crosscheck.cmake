@@ -1,0 +1,21 @@
+# The cross-check against an independent PyTorch GPT-2 (tests/reference/). Needs Debian's
+# python3-torch, which only /usr/bin/python3 sees (see shared design notes: TOOLCHAIN.md).
+#   crosscheck_driver          glassbox's side: writes checkpoint, logits, loss, grads, AdamW losses
+#   reference_selftest         checks the PyTorch reference itself (ops, gradcheck, round trips)
+#   pytorch_crosscheck         runs the driver in f32 and f64 and compares with PyTorch
+# Both tests carry the label "pytorch": `ctest -L pytorch` runs them, `ctest -LE pytorch` skips them.
+add_executable(crosscheck_driver ${CMAKE_CURRENT_SOURCE_DIR}/crosscheck_driver.cpp)
+target_link_libraries(crosscheck_driver PRIVATE llm)
+
+set(GLASSBOX_PYTHON /usr/bin/python3 CACHE FILEPATH "Python with python3-torch and numpy (Debian's)")
+
+add_test(NAME reference_selftest
+         COMMAND ${GLASSBOX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/reference/selftest.py)
+add_test(NAME pytorch_crosscheck
+         COMMAND ${GLASSBOX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/reference/crosscheck.py
+                 --driver $<TARGET_FILE:crosscheck_driver>
+                 --workdir ${CMAKE_CURRENT_BINARY_DIR}/crosscheck_work)
+set_tests_properties(reference_selftest pytorch_crosscheck PROPERTIES
+  LABELS "pytorch"
+  ENVIRONMENT "OMP_NUM_THREADS=2;OPENBLAS_NUM_THREADS=1"
+  TIMEOUT 300)
