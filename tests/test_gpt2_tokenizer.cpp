@@ -3,9 +3,11 @@
 // (Full equivalence with OpenAI's encoder on tinyshakespeare: tests/tokenizer/compare_gpt2.cpp.)
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -58,6 +60,17 @@ std::string load_error(const std::string& encoder, const std::string& vocab) {
     return e.what();
   }
   return "(no error)";
+}
+
+// Bytes outside printable ASCII as \xNN, for failure messages.
+std::string escaped(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, c >= 0x20 && c < 0x7F ? "%c" : "\\x%02X", c);
+    out += buf;
+  }
+  return out;
 }
 
 bool contains(const std::string& s, const std::string& part) {
@@ -168,4 +181,40 @@ TEST_CASE("encode_batch and gpt2_split_text give the same ids as encode") {
     CHECK(joined == whole);
   }
   CHECK(tok.decode(whole) == text);
+}
+
+TEST_CASE("the ASCII fast path of the pre-tokenizer splits exactly like the regex") {
+  const std::vector<std::string> atoms = {
+      "a", "Zq", "7", "42", " ", "  ", "\t", "\n", "\r\n", "\x0B", "\x0C", "'", "s", "t", "re", "ve",
+      "m", "ll", "d", "S", "!", "...", "-", "\x1F", "\x7F", "\x01",
+      "\xC3\xA9",          // é (letter)
+      "\xE4\xB8\x96",      // 世 (letter)
+      "\xF0\x9F\x98\x80",  // 😀 (other)
+      "\xD9\xA3",          // ٣ (digit)
+      "\xC2\xA0",          // no-break space (white space)
+      "\xE3\x80\x80",      // ideographic space (white space)
+      "\xE2\x80\xA8",      // line separator (white space)
+      "\xC2\x85",          // next line (white space)
+      "\xCC\x81",          // combining acute accent (a mark: neither letter nor digit)
+      "\xFF", "\xE4\xB8",  // not UTF-8
+  };
+  std::mt19937 rng(2024);
+  llm::Gpt2Splitter fast, regex;
+  size_t pieces = 0;
+  for (int trial = 0; trial < 20000; ++trial) {
+    std::string s;
+    int len = 1 + static_cast<int>(rng() % 12);
+    for (int i = 0; i < len; ++i) s += atoms[rng() % atoms.size()];
+    size_t p = 0, q = 0;
+    while (p < s.size() || q < s.size()) {
+      std::string_view a = fast.next(s, p), b = regex.next_regex(s, q);
+      ++pieces;
+      if (a != b || p != q) {
+        FAIL_CHECK("pieces differ on " << escaped(s) << ": '" << escaped(a)
+                                       << "' vs '" << escaped(b) << "'");
+        break;
+      }
+    }
+  }
+  CHECK(pieces > 100000);
 }

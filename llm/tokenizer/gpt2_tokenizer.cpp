@@ -188,7 +188,76 @@ struct Gpt2Splitter::Impl {
 Gpt2Splitter::Gpt2Splitter() : impl_(std::make_unique<Impl>()) {}
 Gpt2Splitter::~Gpt2Splitter() = default;
 
+// ASCII fast path: the same match as the regex, decided from ASCII bytes alone; 0 when a byte
+// >= 0x80 would have to be classified (it may be a letter, a digit or white space), and the regex
+// takes over from the same position. The cases follow the pattern's alternatives in order.
+namespace {
+
+enum : uint8_t { kOther = 0, kLetter = 1, kDigit = 2, kSpace = 3, kHigh = 4 };
+constexpr std::array<uint8_t, 256> kAsciiClass = [] {
+  std::array<uint8_t, 256> c{};
+  for (int b = 0; b < 256; ++b) {
+    if (b >= 0x80) c[b] = kHigh;
+    else if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z')) c[b] = kLetter;
+    else if (b >= '0' && b <= '9') c[b] = kDigit;
+    else if (b == ' ' || (b >= '\t' && b <= '\r')) c[b] = kSpace;  // \t \n \v \f \r and space
+    else c[b] = kOther;  // punctuation, other control bytes, DEL
+  }
+  return c;
+}();
+
+// Length of the piece at text[pos], or 0 when the ASCII rules cannot decide it.
+size_t ascii_piece(std::string_view text, size_t pos) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  auto cls = [&](size_t i) { return i < n ? kAsciiClass[s[i]] : uint8_t{255}; };  // 255: end
+  // A run of class k from i: the end, or npos if it stops at a byte >= 0x80.
+  auto run = [&](size_t i, uint8_t k) -> size_t {
+    while (i < n && kAsciiClass[s[i]] == k) ++i;
+    return cls(i) == kHigh ? std::string_view::npos : i;
+  };
+  uint8_t c = cls(pos);
+  if (c == kHigh) return 0;
+  if (s[pos] == '\'' && pos + 1 < n) {  // 's|'t|'re|'ve|'m|'ll|'d
+    unsigned char a = s[pos + 1], b = pos + 2 < n ? s[pos + 2] : 0;
+    if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
+    if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return 3;
+  }
+  size_t start = pos;
+  if (s[pos] == ' ') {  // " ?X+": an optional space before a letter, digit or other run
+    uint8_t k = cls(pos + 1);
+    if (k == kHigh) return 0;
+    if (k == kLetter || k == kDigit || k == kOther) {
+      size_t e = run(pos + 1, k);
+      return e == std::string_view::npos ? 0 : e - start;
+    }
+    c = kSpace;  // followed by white space or the end: the white-space rules below
+  }
+  if (c != kSpace) {  // \p{L}+ | \p{N}+ | [^\s\p{L}\p{N}]+
+    size_t e = run(pos, c);
+    return e == std::string_view::npos ? 0 : e - start;
+  }
+  // \s+(?!\S) | \s+ : the longest white-space run, less its last character when a non-space
+  // follows (that character then starts the next " ?X+" piece), unless the run is one character.
+  size_t e = run(pos, kSpace);
+  if (e == std::string_view::npos) return 0;
+  if (e == n || e - start == 1) return e - start;
+  return e - 1 - start;
+}
+
+}  // namespace
+
 std::string_view Gpt2Splitter::next(std::string_view text, size_t& pos) {
+  if (pos >= text.size()) return {};
+  if (size_t len = ascii_piece(text, pos)) {
+    std::string_view piece = text.substr(pos, len);
+    pos += len;
+    return piece;
+  }
+  return next_regex(text, pos);
+}
+
+std::string_view Gpt2Splitter::next_regex(std::string_view text, size_t& pos) {
   if (pos >= text.size()) return {};
   int rc = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), pos, 0,
                        impl_->match, impl_->context);

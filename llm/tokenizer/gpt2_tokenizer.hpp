@@ -45,7 +45,10 @@ class Gpt2Splitter {
   Gpt2Splitter(const Gpt2Splitter&) = delete;
   Gpt2Splitter& operator=(const Gpt2Splitter&) = delete;
   // The next piece of `text` at or after `pos` (pos advances past it); empty at the end.
+  // An ASCII fast path decides most pieces without the regex (see ascii_piece in the .cpp).
   std::string_view next(std::string_view text, size_t& pos);
+  // The same, always through PCRE2 (the fast path is tested against it).
+  std::string_view next_regex(std::string_view text, size_t& pos);
 
  private:
   struct Impl;
