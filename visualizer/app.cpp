@@ -144,6 +144,7 @@ void apply_look(float scale) {
   ImGuiStyle style;
   ImGui::StyleColorsDark(&style);
   style.WindowRounding = 0;
+  style.WindowBorderSize = 0;
   style.FrameRounding = 4;
   style.GrabRounding = 4;
   style.TabRounding = 4;
@@ -254,8 +255,9 @@ void draw_frame(Session& session, Panels& panels, int& selected, bool first_fram
 
   // The panels, one tab each.
   if (ImGui::BeginTabBar("panels")) {
+    const int requested = selected;  // --panel, honoured on the first frame
     for (int i = 0; i < 4; i++) {
-      const ImGuiTabItemFlags flags = (first_frame && i == selected) ? ImGuiTabItemFlags_SetSelected : 0;
+      const ImGuiTabItemFlags flags = (first_frame && i == requested) ? ImGuiTabItemFlags_SetSelected : 0;
       if (ImGui::BeginTabItem(kPanelTitles[i], nullptr, flags)) {
         selected = i;
         rep.panel = kPanelNames[i];

@@ -229,8 +229,9 @@ void draw_chart(const char* title, ImVec2 size, std::span<const Curve> curves,
       std::string t = c.label;
       if (c.series->size()) {
         char value[32];
-        std::snprintf(value, sizeof value, "  %.4g", c.series->y.back());
-        t += value;
+        const double last = c.series->y.back();
+        std::snprintf(value, sizeof value, "  %.4g", last);
+        t += std::fabs(last) >= 1e4 ? "  " + short_number(last) : std::string(value);
       }
       width = std::max(width, ImGui::CalcTextSize(t.c_str()).x);
       texts.push_back(std::move(t));

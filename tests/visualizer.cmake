@@ -1,0 +1,109 @@
+# glassbox-viz tests (label "viz"): render panels headless under Xvfb + Mesa and check the PNGs and
+# the --report JSON with viz_check. Run them with `ctest -L viz`.
+#
+# Each screenshot is a setup test (a fixture) and the checks on it are separate tests, so a failure
+# names what is wrong: "the image is blank", "row 5 is not brighter than row 4", ...
+# Bad input keeps the app alive: a missing directory exits 0 with a red error banner drawn (and a
+# one-line "glassbox-viz: error: ..." on stderr); malformed metrics lines give a yellow warning
+# banner while the rest of the curves still draw.
+#
+# GLASSBOX_VIZ_RUN_DIR=/path/to/run adds the same dashboard checks on a real training run.
+if(NOT TARGET glassbox-viz)
+  return()
+endif()
+find_program(XVFB_RUN xvfb-run)
+if(NOT XVFB_RUN)
+  message(STATUS "glassbox-viz tests: off (no xvfb-run; apt install xvfb libgl1-mesa-dri)")
+  return()
+endif()
+set(GLASSBOX_VIZ_RUN_DIR "" CACHE PATH "A real run directory for the glassbox-viz dashboard tests")
+
+pkg_check_modules(VIZ_STB REQUIRED IMPORTED_TARGET stb)
+add_executable(make_fake_run ${CMAKE_CURRENT_SOURCE_DIR}/viz/make_fake_run.cpp)
+add_executable(viz_check ${CMAKE_CURRENT_SOURCE_DIR}/viz/viz_check.cpp)
+target_link_libraries(viz_check PRIVATE PkgConfig::VIZ_STB nlohmann_json::nlohmann_json)
+
+set(VIZ_OUT ${CMAKE_CURRENT_BINARY_DIR}/viz)
+file(MAKE_DIRECTORY ${VIZ_OUT})
+set(VIZ_XVFB ${XVFB_RUN} -a -s "-screen 0 1280x800x24")
+
+# viz_test(NAME FIXTURES f... REQUIRES f... COMMAND ...): one ctest entry labelled viz.
+function(viz_test name)
+  cmake_parse_arguments(ARG "" "" "FIXTURES;REQUIRES;COMMAND" ${ARGN})
+  add_test(NAME ${name} COMMAND ${ARG_COMMAND} WORKING_DIRECTORY ${VIZ_OUT})
+  set_tests_properties(${name} PROPERTIES LABELS viz TIMEOUT 120)
+  if(ARG_FIXTURES)
+    set_tests_properties(${name} PROPERTIES FIXTURES_SETUP "${ARG_FIXTURES}")
+  endif()
+  if(ARG_REQUIRES)
+    set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED "${ARG_REQUIRES}")
+  endif()
+endfunction()
+
+# viz_render(NAME FIXTURE REQUIRES ARGS...): glassbox-viz ARGS --screenshot NAME.png --report NAME.json
+# under Xvfb. Renders take the X server lock so parallel ctest does not race for display numbers.
+function(viz_render name fixture requires)
+  viz_test(${name} FIXTURES ${fixture} REQUIRES ${requires}
+           COMMAND ${VIZ_XVFB} $<TARGET_FILE:glassbox-viz> ${ARGN}
+                   --screenshot ${VIZ_OUT}/${name}.png --report ${VIZ_OUT}/${name}.json)
+  set_tests_properties(${name} PROPERTIES RESOURCE_LOCK xvfb)
+endfunction()
+
+# ---- inputs: a generated run, and one with a malformed line and a line cut mid-write ----
+viz_test(viz_make_run FIXTURES viz_run COMMAND make_fake_run ${VIZ_OUT}/run)
+viz_test(viz_make_bad_run FIXTURES viz_bad_run COMMAND make_fake_run ${VIZ_OUT}/bad_run --malformed)
+
+# ---- the dashboard on a run directory ----
+viz_render(viz_dashboard viz_dashboard_png viz_run ${VIZ_OUT}/run --panel dashboard)
+viz_test(viz_dashboard_not_blank REQUIRES viz_dashboard_png
+         COMMAND viz_check png ${VIZ_OUT}/viz_dashboard.png)
+viz_test(viz_dashboard_report REQUIRES viz_dashboard_png
+         COMMAND viz_check report ${VIZ_OUT}/viz_dashboard.json --panel dashboard --no-error
+                 --region dashboard.chart.loss --region dashboard.chart.lr
+                 --region dashboard.chart.grad_norm --region dashboard.chart.tokens_per_s
+                 --region dashboard.heat.layer_grad_norm --region dashboard.heat.layer_update_ratio)
+# The generated per-layer values rise with the layer index: deeper rows must be drawn brighter.
+viz_test(viz_heat_strip_grad_norm_pixels REQUIRES viz_dashboard_png
+         COMMAND viz_check rows-increase ${VIZ_OUT}/viz_dashboard.png ${VIZ_OUT}/viz_dashboard.json
+                 dashboard.heat.layer_grad_norm)
+viz_test(viz_heat_strip_update_ratio_pixels REQUIRES viz_dashboard_png
+         COMMAND viz_check rows-increase ${VIZ_OUT}/viz_dashboard.png ${VIZ_OUT}/viz_dashboard.json
+                 dashboard.heat.layer_update_ratio)
+
+# ---- every panel renders (on the run directory, with or without a model to run) ----
+foreach(panel attention predictions timeline)
+  viz_render(viz_panel_${panel} viz_panel_${panel}_png viz_run ${VIZ_OUT}/run --panel ${panel})
+  viz_test(viz_panel_${panel}_check REQUIRES viz_panel_${panel}_png
+           COMMAND viz_check report ${VIZ_OUT}/viz_panel_${panel}.json --panel ${panel})
+  viz_test(viz_panel_${panel}_not_blank REQUIRES viz_panel_${panel}_png
+           COMMAND viz_check png ${VIZ_OUT}/viz_panel_${panel}.png)
+endforeach()
+
+# ---- bad input: an error or warning banner, never a crash ----
+viz_render(viz_missing_dir viz_missing_png "" ${VIZ_OUT}/no/such/run --panel dashboard)
+viz_test(viz_missing_dir_error REQUIRES viz_missing_png
+         COMMAND viz_check report ${VIZ_OUT}/viz_missing_dir.json --error "no such file or directory"
+                 --region banner.error)
+viz_test(viz_missing_dir_banner_red REQUIRES viz_missing_png
+         COMMAND viz_check colour ${VIZ_OUT}/viz_missing_dir.png ${VIZ_OUT}/viz_missing_dir.json
+                 banner.error red)
+
+viz_render(viz_malformed_metrics viz_malformed_png viz_bad_run ${VIZ_OUT}/bad_run --panel dashboard)
+viz_test(viz_malformed_metrics_warning REQUIRES viz_malformed_png
+         COMMAND viz_check report ${VIZ_OUT}/viz_malformed_metrics.json --no-error
+                 --warning "1 malformed line" --region banner.warning --region dashboard.chart.loss)
+viz_test(viz_malformed_metrics_banner REQUIRES viz_malformed_png
+         COMMAND viz_check colour ${VIZ_OUT}/viz_malformed_metrics.png ${VIZ_OUT}/viz_malformed_metrics.json
+                 banner.warning yellow)
+viz_test(viz_malformed_metrics_still_draws REQUIRES viz_malformed_png
+         COMMAND viz_check rows-increase ${VIZ_OUT}/viz_malformed_metrics.png
+                 ${VIZ_OUT}/viz_malformed_metrics.json dashboard.heat.layer_grad_norm)
+
+# ---- optional: a real training run ----
+if(GLASSBOX_VIZ_RUN_DIR)
+  viz_render(viz_real_run viz_real_png "" ${GLASSBOX_VIZ_RUN_DIR} --panel dashboard)
+  viz_test(viz_real_run_not_blank REQUIRES viz_real_png COMMAND viz_check png ${VIZ_OUT}/viz_real_run.png)
+  viz_test(viz_real_run_report REQUIRES viz_real_png
+           COMMAND viz_check report ${VIZ_OUT}/viz_real_run.json --panel dashboard --no-error
+                   --region dashboard.chart.loss)
+endif()
