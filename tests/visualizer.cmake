@@ -11,6 +11,15 @@
 if(NOT TARGET glassbox-viz)
   return()
 endif()
+# ---- the metrics.jsonl reader on its own (no display needed) ----
+add_executable(test_viz_metrics ${CMAKE_CURRENT_SOURCE_DIR}/viz/test_viz_metrics.cpp
+                                ${PROJECT_SOURCE_DIR}/visualizer/metrics.cpp $<TARGET_OBJECTS:doctest_main>)
+target_include_directories(test_viz_metrics PRIVATE ${PROJECT_SOURCE_DIR})
+target_link_libraries(test_viz_metrics PRIVATE doctest::doctest nlohmann_json::nlohmann_json)
+add_test(NAME test_viz_metrics COMMAND test_viz_metrics)
+set_tests_properties(test_viz_metrics PROPERTIES LABELS viz)
+
+# ---- everything below renders under Xvfb ----
 find_program(XVFB_RUN xvfb-run)
 if(NOT XVFB_RUN)
   message(STATUS "glassbox-viz tests: off (no xvfb-run; apt install xvfb libgl1-mesa-dri)")
@@ -107,3 +116,4 @@ if(GLASSBOX_VIZ_RUN_DIR)
            COMMAND viz_check report ${VIZ_OUT}/viz_real_run.json --panel dashboard --no-error
                    --region dashboard.chart.loss)
 endif()
+

@@ -11,6 +11,7 @@
 #include <cctype>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <system_error>
 
 #include <GLFW/glfw3.h>
@@ -38,17 +39,19 @@ bool is_checkpoint_dir(const fs::path& dir) {
 
 namespace {
 
-// The last run of digits in a name ("step_000500" -> 500), for ordering checkpoints; -1 if none.
+// The last run of digits in a name ("step_000500" -> 500), for ordering checkpoints. A name without
+// one (the trainer's RUN/checkpoint, overwritten as it goes) counts as the newest.
 long long trailing_number(const std::string& name) {
   size_t end = name.size();
   while (end > 0 && !std::isdigit(static_cast<unsigned char>(name[end - 1]))) end--;
   size_t begin = end;
   while (begin > 0 && std::isdigit(static_cast<unsigned char>(name[begin - 1]))) begin--;
-  if (begin == end) return -1;
+  if (begin == end) return std::numeric_limits<long long>::max();
   return std::stoll(name.substr(begin, std::min<size_t>(end - begin, 18)));
 }
 
-// Checkpoint directories up to two levels below `run` (RUN/ckpt_500 or RUN/checkpoints/step_500).
+// Checkpoint directories up to two levels below `run`: the trainer writes RUN/checkpoint and
+// periodic snapshots RUN/snapshots/step_000500.
 std::vector<fs::path> find_checkpoints(const fs::path& run) {
   std::vector<fs::path> found;
   std::error_code ec;
