@@ -1,9 +1,10 @@
 // crosscheck_driver: glassbox's half of the PyTorch cross-check (tests/reference/crosscheck.py).
 //
-//   crosscheck_driver --out DIR [--dtype f32|f64] [--steps 10]
+//   crosscheck_driver --out DIR [--dtype f32|f64] [--steps 10] [--init-from CKPT_DIR]
 //
-// Builds a tiny GPT-2 on the CPU backend (L=2, NH=2, C=32, maxT=16, V=67 padded to Vp=128), runs one
-// batch (B=3, T=11) and writes into DIR:
+// Builds a tiny GPT-2 on the CPU backend (L=2, NH=2, C=32, maxT=16, V=67 padded to Vp=128), or loads
+// the config and weights of CKPT_DIR (a checkpoint the Python side wrote: the import direction), runs
+// one batch (B=3, T=11) and writes into DIR:
 //   ckpt/                     save_model_checkpoint: config.json + model.safetensors (HF names)
 //   io.safetensors            tokens, targets (B, T) i32; logits (B, T, Vp) in the backend's dtype;
 //                             loss: the mean of acts.losses summed in double; loss_returned: what
@@ -145,7 +146,7 @@ void adamw_step(GPT& model, Moments& moments, int64_t step, float lr, float weig
   }
 }
 
-int run(const fs::path& out, DType dtype, int steps) {
+int run(const fs::path& out, DType dtype, int steps, const fs::path& init_from) {
   GPTConfig config;
   config.n_layer = 2;
   config.n_head = 2;
@@ -153,12 +154,17 @@ int run(const fs::path& out, DType dtype, int steps) {
   config.max_seq_len = 16;
   config.vocab_size = 67;
   config.padded_vocab_size = pad_vocab(config.vocab_size);  // 128: 61 padding rows
+  if (!init_from.empty()) config = read_checkpoint_config(init_from);
   const int B = 3, T = 11;
 
   std::unique_ptr<Backend> backend = make_cpu_backend(dtype);
   GPT model(config, *backend);
-  model.init_weights(1234);
-  perturb_and_round(model, 5678);
+  if (init_from.empty()) {
+    model.init_weights(1234);
+    perturb_and_round(model, 5678);
+  } else {
+    load_model_weights(init_from, model);
+  }
 
   std::mt19937 rng(42);
   std::uniform_int_distribution<int32_t> token(0, config.vocab_size - 1);
@@ -207,7 +213,7 @@ int run(const fs::path& out, DType dtype, int steps) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  fs::path out;
+  fs::path out, init_from;
   DType dtype = DType::f32;
   int steps = 10;
   for (int i = 1; i < argc; i++) {
@@ -222,19 +228,21 @@ int main(int argc, char** argv) {
         return 2;
       }
       dtype = d == "f64" ? DType::f64 : DType::f32;
+    } else if (arg == "--init-from" && has_value) {
+      init_from = argv[++i];
     } else if (arg == "--steps" && has_value) {
       steps = std::stoi(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: crosscheck_driver --out DIR [--dtype f32|f64] [--steps N]\n");
+      std::fprintf(stderr, "usage: crosscheck_driver --out DIR [--dtype f32|f64] [--steps N] [--init-from CKPT_DIR]\n");
       return 2;
     }
   }
   if (out.empty()) {
-    std::fprintf(stderr, "usage: crosscheck_driver --out DIR [--dtype f32|f64] [--steps N]\n");
+    std::fprintf(stderr, "usage: crosscheck_driver --out DIR [--dtype f32|f64] [--steps N] [--init-from CKPT_DIR]\n");
     return 2;
   }
   try {
-    return run(out, dtype, steps);
+    return run(out, dtype, steps, init_from);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "crosscheck_driver: error: %s\n", e.what());
     return 1;

@@ -2,14 +2,17 @@
 
     /usr/bin/python3 tests/reference/crosscheck.py --driver build/tests/crosscheck_driver --workdir /tmp/cc
 
-For each precision (f32, then f64) the C++ driver (tests/crosscheck_driver.cpp) builds a tiny GPT-2
-with glassbox (L=2, NH=2, C=32, maxT=16, V=67 padded to Vp=128, batch 3 x 11 tokens), initialises it
-from a fixed seed and writes into WORKDIR/<dtype>/:
-  ckpt/                     save_model_checkpoint: config.json + model.safetensors (HF names, f32)
+Three modes. f32 and f64: the C++ driver (tests/crosscheck_driver.cpp) builds a tiny GPT-2 with
+glassbox (L=2, NH=2, C=32, maxT=16, V=67 padded to Vp=128, batch 3 x 11 tokens) in that precision,
+initialises it from a fixed seed (then biases, gains and weight scale randomised so no op is near
+its trivial regime) and PyTorch loads glassbox's checkpoint. import: PyTorch writes a checkpoint of
+another shape (L=1, NH=4, C=16, maxT=12, V=50) and glassbox (f64) loads it. The driver writes into
+WORKDIR/<mode>/:
+  ckpt/                     save_model_checkpoint: config.json + model.safetensors (HF names)
   io.safetensors            tokens, targets (B, T) i32; logits (B, T, Vp) of the forward pass;
                             loss (mean of acts.losses, in double); step_losses (steps + 1): the loss
                             before each of `steps` AdamW steps on the same batch, then after the last
-  grads.safetensors         export_hf_tensors(model.grads): HF names and layout, f32
+  grads.safetensors         export_hf_tensors(model.grads): HF names and layout
   grads_raw.safetensors     the gradients under glassbox names and layout, in the backend's dtype
   params_raw.safetensors    the initial weights under glassbox names, in the backend's dtype
   params_after.safetensors  the weights after the AdamW steps
@@ -131,13 +134,14 @@ class Table:
     def print(self):
         ok = True
         floor_head = "torch f32 vs f64" if self.mode == "f32" else ""
-        print(f"\n== glassbox {self.mode} vs PyTorch reference ==")
-        print(f"{'quantity':<44} {'max rel err':>12} {'tolerance':>10} {floor_head:>17}  result")
+        title = "f64, weights from a PyTorch checkpoint" if self.mode == "import" else self.mode
+        print(f"\n== glassbox {title} vs PyTorch reference ==")
+        print(f"{"quantity":<52} {'max rel err':>12} {'tolerance':>10} {floor_head:>17}  result")
         for what, err, tol, floor in self.rows:
             passed = bool(np.isfinite(err) and err <= tol)
             ok &= passed
             f = f"{floor:17.2e}" if floor is not None else " " * 17
-            print(f"{what:<44} {err:12.2e} {tol:10.0e} {f}  {'ok' if passed else 'FAIL'}")
+            print(f"{what:<52} {err:12.2e} {tol:10.0e} {f}  {'ok' if passed else 'FAIL'}")
         return ok
 
 
@@ -194,10 +198,34 @@ def grouped_errors(mine, theirs, names):
     return result
 
 
+def write_python_checkpoint(directory):
+    """The import direction: a checkpoint written here, in another shape (L=1, NH=4, C=16, maxT=12,
+    V=50), with random biases and gains and weights rounded to f32 (the file is f32)."""
+    model = ref.GPT2Reference(n_layer=1, n_head=4, n_embd=16, n_positions=12, vocab_size=50,
+                              dtype=torch.float64)
+    model.init_weights(seed=7)
+    g = torch.Generator().manual_seed(8)
+    with torch.no_grad():
+        for name, p in model.named_hf_parameters():
+            if p.dim() == 1:
+                p.add_(0.1 * torch.randn(p.shape, generator=g, dtype=torch.float64))
+            else:
+                p.mul_(5.0)
+        model.p("transformer.wte.weight")[model.vocab_size:].zero_()
+    ref.save_checkpoint(model, directory)
+    return safetensors_io.load(os.path.join(directory, "model.safetensors"))[0]
+
+
 def check_mode(driver, workdir, mode, steps):
+    """mode f32 / f64: glassbox initialises and saves, PyTorch loads. mode import: PyTorch writes a
+    checkpoint, glassbox (f64) loads it (config.json + model.safetensors), then the same comparison."""
     out = os.path.join(workdir, mode)
     os.makedirs(out, exist_ok=True)
-    cmd = [driver, "--out", out, "--dtype", mode, "--steps", str(steps)]
+    cmd = [driver, "--out", out, "--dtype", "f32" if mode == "f32" else "f64", "--steps", str(steps)]
+    python_ckpt = None
+    if mode == "import":
+        python_ckpt = write_python_checkpoint(os.path.join(out, "python_ckpt"))
+        cmd += ["--init-from", os.path.join(out, "python_ckpt")]
     print("$", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
 
@@ -210,16 +238,22 @@ def check_mode(driver, workdir, mode, steps):
     ckpt_tensors, _ = safetensors_io.load(os.path.join(ckpt, "model.safetensors"))
     tokens, targets = io["tokens"], io["targets"]
 
-    torch_dtype = torch.float32 if mode == "f32" else torch.float64
+    torch_dtype = torch.float32 if mode == "f32" else torch.float64  # import runs in f64
     model_probe = ref.load_checkpoint(ckpt, dtype=torch.float64)
     L, V, Vp = model_probe.n_layer, model_probe.vocab_size, model_probe.padded_vocab_size
-    tol = TOLERANCES[mode]
+    tol = TOLERANCES["f32" if mode == "f32" else "f64"]
     table = Table(mode)
     print(f"config: L={L} NH={model_probe.n_head} C={model_probe.n_embd} maxT={model_probe.n_positions} "
           f"V={V} Vp={Vp}; batch {tokens.shape[0]} x {tokens.shape[1]}; {steps} AdamW steps")
 
     # 0. the checkpoint holds exactly the model's weights (HF names, Conv1D transposes, wte unpadded)
     raw_hf = raw_to_hf(params_raw, L, V)
+    if python_ckpt is not None:
+        table.add("glassbox's weights == PyTorch's checkpoint",
+                  max(rel_err(raw_hf[n], python_ckpt[n]) for n in raw_hf), 1e-15)
+        if Vp > V:
+            table.add("padded wte rows after import (max |w|, must be 0)",
+                      float(np.abs(params_raw["wte"][V:]).max()), 0.0)
     export_err = max(rel_err(ckpt_tensors[n], raw_hf[n]) for n in raw_hf)
     table.add(f"checkpoint ({stored_dtype(ckpt_tensors)}) == model weights", export_err, export_tol(ckpt_tensors, tol))
     missing = sorted(set(raw_hf) - set(ckpt_tensors)) + sorted(set(ckpt_tensors) - set(raw_hf))
@@ -327,7 +361,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--driver", required=True, help="path to the crosscheck_driver executable")
     ap.add_argument("--workdir", required=True, help="scratch directory for the driver's outputs")
-    ap.add_argument("--modes", default="f32,f64", help="comma-separated: f32, f64")
+    ap.add_argument("--modes", default="f32,f64,import",
+                    help="comma-separated: f32, f64, import (PyTorch writes the checkpoint, glassbox f64 loads it)")
     ap.add_argument("--steps", type=int, default=10)
     args = ap.parse_args()
     torch.set_num_threads(1)
