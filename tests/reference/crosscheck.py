@@ -136,7 +136,7 @@ class Table:
         floor_head = "torch f32 vs f64" if self.mode == "f32" else ""
         title = "f64, weights from a PyTorch checkpoint" if self.mode == "import" else self.mode
         print(f"\n== glassbox {title} vs PyTorch reference ==")
-        print(f"{"quantity":<52} {'max rel err':>12} {'tolerance':>10} {floor_head:>17}  result")
+        print(f"{'quantity':<52} {'max rel err':>12} {'tolerance':>10} {floor_head:>17}  result")
         for what, err, tol, floor in self.rows:
             passed = bool(np.isfinite(err) and err <= tol)
             ok &= passed
