@@ -9,5 +9,7 @@ void register_sample(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_info(CLI::App& app);
 void register_tokenize(CLI::App& app);
+void register_bench(CLI::App& app);
+void register_train_tokenizer(CLI::App& app);
 
 }  // namespace llm::cli

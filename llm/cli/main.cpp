@@ -1,10 +1,13 @@
 // glassbox: the command-line entry point. Each subcommand lives in its own cmd_*.cpp.
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "llm/cli/commands.hpp"
+#include "llm/cli/train_options.hpp"
 #include "llm/core/error.hpp"
 
 int main(int argc, char** argv) {
@@ -15,8 +18,11 @@ int main(int argc, char** argv) {
   llm::cli::register_eval(app);
   llm::cli::register_info(app);
   llm::cli::register_tokenize(app);
+  llm::cli::register_train_tokenizer(app);
+  llm::cli::register_bench(app);
   try {
-    app.parse(argc, argv);  // subcommand callbacks run inside parse()
+    std::vector<std::string> args = llm::cli::expand_config_files(app, argc, argv);
+    app.parse(args);  // subcommand callbacks run inside parse()
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const std::exception& e) {

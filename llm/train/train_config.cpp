@@ -4,12 +4,6 @@
 
 namespace llm {
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
-    TrainConfig, model, n_layer, n_head, n_embd, block_size, max_seq_len, init_from, train_data,
-    val_data, batch_size, grad_accum, max_steps, learning_rate, min_lr, warmup_steps, lr_decay_steps,
-    beta1, beta2, eps, weight_decay, grad_clip, eval_interval, eval_batches, log_interval,
-    layer_stats_interval, checkpoint_interval, snapshot_interval, out_dir, seed, device, resume)
-
 GPTConfig TrainConfig::model_config(int vocab_size) const {
   GPTConfig c;
   if (!model.empty()) {

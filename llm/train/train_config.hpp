@@ -57,7 +57,11 @@ struct TrainConfig {
   void validate() const;
 };
 
-void to_json(nlohmann::json& j, const TrainConfig& c);
-void from_json(const nlohmann::json& j, TrainConfig& c);
+// to_json / from_json for train_state.json; keys missing from an older file keep their defaults.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
+    TrainConfig, model, n_layer, n_head, n_embd, block_size, max_seq_len, init_from, train_data,
+    val_data, batch_size, grad_accum, max_steps, learning_rate, min_lr, warmup_steps, lr_decay_steps,
+    beta1, beta2, eps, weight_decay, grad_clip, eval_interval, eval_batches, log_interval,
+    layer_stats_interval, checkpoint_interval, snapshot_interval, out_dir, seed, device, resume)
 
 }  // namespace llm

@@ -1,0 +1,67 @@
+// glassbox eval: the mean loss of any checkpoint on any token shards, printed and written as JSON.
+//
+//   glassbox eval --ckpt runs/shakespeare_char/checkpoint --data data/cache/shakespeare_char/val_*.bin
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "llm/cli/commands.hpp"
+#include "llm/data/dataloader.hpp"
+#include "llm/io/checkpoint.hpp"
+#include "llm/train/evaluate.hpp"
+
+namespace llm::cli {
+
+namespace {
+
+struct EvalOptions {
+  std::string ckpt, data, out, device = "cpu";
+  int batch_size = 8;
+  int block_size = 0;
+  int64_t max_tokens = 0;
+};
+
+void run_eval(const EvalOptions& o) {
+  const GPTConfig config = read_checkpoint_config(o.ckpt);
+  const int T = o.block_size > 0 ? o.block_size : std::min(config.max_seq_len, 1024);
+  check(T <= config.max_seq_len, "--block-size " + std::to_string(T) + " exceeds the model's max_seq_len " +
+                                     std::to_string(config.max_seq_len));
+  std::unique_ptr<Backend> backend = make_backend(o.device);
+  GPT model(config, *backend);
+  load_model_weights(o.ckpt, model);
+  DataLoader loader(o.data, o.batch_size, T);
+  const int64_t batches = o.max_tokens > 0 ? std::max<int64_t>(1, o.max_tokens / loader.batch_tokens()) : 0;
+  const EvalResult r = evaluate_loss(model, loader, batches);
+  const nlohmann::json j = {{"checkpoint", o.ckpt}, {"data", o.data},        {"loss", r.loss},
+                            {"perplexity", std::exp(r.loss)}, {"tokens", r.tokens},
+                            {"batches", r.batches},   {"batch_size", o.batch_size}, {"block_size", T}};
+  std::printf("loss %.4f (perplexity %.2f) over %lld tokens\n", r.loss, std::exp(r.loss), (long long)r.tokens);
+  if (!o.out.empty()) {
+    std::ofstream out(o.out);
+    out << j.dump(2) << "\n";
+    check(bool(out), "--out: cannot write " + o.out);
+  }
+  std::printf("%s\n", j.dump().c_str());
+}
+
+}  // namespace
+
+void register_eval(CLI::App& app) {
+  auto o = std::make_shared<EvalOptions>();
+  CLI::App* cmd = app.add_subcommand("eval", "Mean loss of a checkpoint on token shards");
+  cmd->add_option("--ckpt", o->ckpt, "Checkpoint directory")->required();
+  cmd->add_option("--data", o->data, "Token shards: a directory or a pattern like DIR/val_*.bin")->required();
+  cmd->add_option("--batch-size", o->batch_size, "Sequences per batch")->capture_default_str();
+  cmd->add_option("--block-size", o->block_size, "Tokens per sequence (0: the model's context, at most 1024)")->capture_default_str();
+  cmd->add_option("--max-tokens", o->max_tokens, "Token budget (0: one pass over all shards)")->capture_default_str();
+  cmd->add_option("--out", o->out, "Also write the result as JSON to this file");
+  cmd->add_option("--device", o->device, "cpu or cuda")->capture_default_str();
+  cmd->callback([o] { run_eval(*o); });
+}
+
+}  // namespace llm::cli

@@ -1,0 +1,95 @@
+// glassbox sample: generate text from a checkpoint, streamed token by token, with a KV cache.
+//
+//   glassbox sample --ckpt runs/shakespeare_char/checkpoint --prompt "ROMEO:" --max-new-tokens 300
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "llm/cli/commands.hpp"
+#include "llm/io/checkpoint.hpp"
+#include "llm/model/decoder.hpp"
+#include "llm/sample/sampling.hpp"
+#include "llm/tokenizer/tokenizer.hpp"
+
+namespace llm::cli {
+
+namespace {
+
+struct SampleOptions {
+  std::string ckpt;
+  std::string prompt;
+  std::string device = "cpu";
+  SamplingSettings sampling{0.8f, 200, 1.0f};
+  int max_new_tokens = 500;
+  int num_samples = 1;
+  uint64_t seed = 1337;
+};
+
+void run_sample(const SampleOptions& o) {
+  const GPTConfig config = read_checkpoint_config(o.ckpt);
+  std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(o.ckpt);
+  check(tokenizer->vocab_size() <= config.vocab_size,
+        o.ckpt + ": the tokenizer has more tokens than the model's vocabulary");
+  std::unique_ptr<Backend> backend = make_backend(o.device);
+  GPT model(config, *backend);
+  load_model_weights(o.ckpt, model);
+  // Reject bad settings before any output.
+  const float probe = 0.0f;
+  sampling_distribution(&probe, 1, o.sampling);
+
+  // An empty prompt starts from the document separator (GPT-2) or a newline (character models).
+  std::vector<int32_t> prompt = tokenizer->encode(o.prompt);
+  if (prompt.empty()) {
+    if (auto eot = tokenizer->eot_token()) prompt = {*eot};
+    else prompt = tokenizer->encode("\n");
+  }
+  check(!prompt.empty(), "--prompt is empty and the tokenizer has no start token; give a prompt");
+
+  std::mt19937_64 rng(o.seed);
+  Decoder decoder(model, 1);
+  for (int n = 0; n < o.num_samples; n++) {
+    if (n > 0) std::printf("\n---------------\n");
+    std::printf("%s", o.prompt.c_str());
+    std::vector<int32_t> context = prompt;
+    decoder.reset();
+    const std::vector<float>* logits = &decoder.step(context.data(), int(context.size()));
+    for (int i = 0; i < o.max_new_tokens; i++) {
+      const int32_t next = sample_token(logits->data(), config.vocab_size, o.sampling, rng);
+      if (tokenizer->eot_token() && next == *tokenizer->eot_token()) break;
+      std::string text = next < tokenizer->vocab_size() ? tokenizer->decode_token(next) : "";
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      std::fflush(stdout);
+      context.push_back(next);
+      if (decoder.pos() + 1 > config.max_seq_len) {
+        // The context is full: keep the most recent half and rebuild the cache from it.
+        context.erase(context.begin(), context.end() - config.max_seq_len / 2);
+        decoder.reset();
+        logits = &decoder.step(context.data(), int(context.size()));
+      } else {
+        logits = &decoder.step(&next, 1);
+      }
+    }
+    std::printf("\n");
+  }
+}
+
+}  // namespace
+
+void register_sample(CLI::App& app) {
+  auto o = std::make_shared<SampleOptions>();
+  CLI::App* cmd = app.add_subcommand("sample", "Generate text from a checkpoint");
+  cmd->add_option("--ckpt", o->ckpt, "Checkpoint directory")->required();
+  cmd->add_option("--prompt", o->prompt, "Text to continue (empty: start a new document)");
+  cmd->add_option("--max-new-tokens", o->max_new_tokens, "Tokens to generate")->capture_default_str();
+  cmd->add_option("--temperature", o->sampling.temperature, "Softmax temperature; 0 = greedy")->capture_default_str();
+  cmd->add_option("--top-k", o->sampling.top_k, "Sample from the k most likely tokens (0: all)")->capture_default_str();
+  cmd->add_option("--top-p", o->sampling.top_p, "Nucleus: the most likely tokens up to this mass")->capture_default_str();
+  cmd->add_option("--num-samples", o->num_samples, "Independent samples")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Random seed")->capture_default_str();
+  cmd->add_option("--device", o->device, "cpu or cuda")->capture_default_str();
+  cmd->callback([o] { run_sample(*o); });
+}
+
+}  // namespace llm::cli

@@ -1,0 +1,122 @@
+#include "llm/cli/train_options.hpp"
+
+#include <string>
+
+#include "llm/core/error.hpp"
+
+namespace llm::cli {
+
+namespace {
+
+// Registers "--name-with-dashes,--name_with_underscores" bound to `value`.
+template <typename T>
+CLI::Option* add(CLI::App* cmd, const std::string& dashed, T& value, const std::string& help) {
+  std::string underscored = dashed;
+  for (char& ch : underscored)
+    if (ch == '-') ch = '_';
+  const std::string names = underscored == dashed ? "--" + dashed : "--" + dashed + ",--" + underscored;
+  return cmd->add_option(names, value, help)->capture_default_str();
+}
+
+CLI::App* find_subcommand(CLI::App& app, const std::string& name) {
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    if (sub->get_name() == name) return sub;
+  return nullptr;
+}
+
+}  // namespace
+
+void add_train_options(CLI::App* cmd, TrainConfig& c) {
+  const char* model = "Model";
+  add(cmd, "model", c.model, "GPT-2 preset: gpt2, gpt2-medium, gpt2-large, gpt2-xl (empty: the shape below)")->group(model);
+  add(cmd, "n-layer", c.n_layer, "Transformer blocks L")->group(model);
+  add(cmd, "n-head", c.n_head, "Attention heads NH")->group(model);
+  add(cmd, "n-embd", c.n_embd, "Channels C")->group(model);
+  add(cmd, "block-size", c.block_size, "Tokens per training sequence T")->group(model);
+  add(cmd, "max-seq-len", c.max_seq_len, "Learned positions (0: block-size; presets: 1024)")->group(model);
+  add(cmd, "init-from", c.init_from, "Start from this checkpoint's weights")->group(model);
+
+  const char* data = "Data";
+  add(cmd, "train-data", c.train_data, "Training shards: a directory or a pattern like DIR/train_*.bin")->group(data);
+  add(cmd, "val-data", c.val_data, "Validation shards")->group(data);
+
+  const char* optim = "Optimisation";
+  add(cmd, "batch-size", c.batch_size, "Sequences per micro-step B")->group(optim);
+  add(cmd, "grad-accum", c.grad_accum, "Micro-steps per optimizer step")->group(optim);
+  add(cmd, "max-steps", c.max_steps, "Optimizer steps")->group(optim);
+  add(cmd, "learning-rate", c.learning_rate, "Peak learning rate")->group(optim);
+  add(cmd, "min-lr", c.min_lr, "Learning rate at the end of the cosine decay")->group(optim);
+  add(cmd, "warmup-steps", c.warmup_steps, "Linear warm-up steps")->group(optim);
+  add(cmd, "lr-decay-steps", c.lr_decay_steps, "Step where the cosine reaches min-lr (0: max-steps)")->group(optim);
+  add(cmd, "beta1", c.beta1, "AdamW beta1")->group(optim);
+  add(cmd, "beta2", c.beta2, "AdamW beta2")->group(optim);
+  add(cmd, "eps", c.eps, "AdamW epsilon")->group(optim);
+  add(cmd, "weight-decay", c.weight_decay, "AdamW weight decay (matrices only)")->group(optim);
+  add(cmd, "grad-clip", c.grad_clip, "Clip the global gradient norm to this (0: off)")->group(optim);
+
+  const char* run = "Run";
+  add(cmd, "eval-interval", c.eval_interval, "Validation loss every N steps")->group(run);
+  add(cmd, "eval-batches", c.eval_batches, "Validation batches per evaluation (0: all)")->group(run);
+  add(cmd, "log-interval", c.log_interval, "Progress line every N steps")->group(run);
+  add(cmd, "layer-stats-interval", c.layer_stats_interval, "Per-layer statistics in metrics.jsonl every N steps (0: off)")->group(run);
+  add(cmd, "checkpoint-interval", c.checkpoint_interval, "Rewrite OUT_DIR/checkpoint every N steps")->group(run);
+  add(cmd, "snapshot-interval", c.snapshot_interval, "Keep OUT_DIR/snapshots/step_N every N steps (0: off)")->group(run);
+  add(cmd, "out-dir", c.out_dir, "Run directory: metrics.jsonl, checkpoint/, snapshots/")->group(run);
+  add(cmd, "seed", c.seed, "Seed for the initialisation and the data order")->group(run);
+  add(cmd, "device", c.device, "cpu or cuda")->group(run);
+  cmd->add_flag("--resume", c.resume, "Continue OUT_DIR/checkpoint exactly where it stopped")->group(run);
+}
+
+void add_config_file_option(CLI::App* cmd) {
+  // Stored but unused after parsing: expand_config_files has already turned the file into flags.
+  static std::string ignored;
+  cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  cmd->add_option("--config", ignored, "TOML config file (keys as the flags, with underscores)");
+}
+
+std::vector<std::string> expand_config_files(CLI::App& app, int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<std::string> expanded;
+  CLI::App* subcommand = nullptr;
+  size_t insert_at = 0;  // config flags go right after the subcommand's name
+  for (size_t i = 0; i < args.size(); i++) {
+    if (!subcommand && find_subcommand(app, args[i])) {
+      subcommand = find_subcommand(app, args[i]);
+      expanded.push_back(args[i]);
+      insert_at = expanded.size();
+      continue;
+    }
+    std::string path;
+    if (subcommand && args[i] == "--config" && i + 1 < args.size()) path = args[++i];
+    else if (subcommand && args[i].rfind("--config=", 0) == 0) path = args[i].substr(9);
+    else {
+      expanded.push_back(args[i]);
+      continue;
+    }
+    std::vector<CLI::ConfigItem> items;
+    try {
+      items = CLI::ConfigTOML().from_file(path);
+    } catch (const CLI::Error& e) {
+      throw Error("--config " + path + ": " + e.what());
+    }
+    std::vector<std::string> flags;
+    for (const CLI::ConfigItem& item : items) {
+      if (item.name == "++" || item.name == "--") continue;  // section markers
+      const std::string flag = "--" + item.name;
+      if (!item.parents.empty() || subcommand->get_option_no_throw(flag) == nullptr || item.name == "config")
+        throw Error("--config " + path + ": unknown key '" + item.fullname() + "' for glassbox " +
+                    subcommand->get_name());
+      if (item.inputs.size() == 1) {
+        flags.push_back(flag + "=" + item.inputs[0]);
+      } else {
+        flags.push_back(flag);
+        flags.insert(flags.end(), item.inputs.begin(), item.inputs.end());
+      }
+    }
+    expanded.insert(expanded.begin() + long(insert_at), flags.begin(), flags.end());
+    insert_at += flags.size();
+  }
+  return {expanded.rbegin(), expanded.rend()};
+}
+
+}  // namespace llm::cli
