@@ -7,5 +7,7 @@ root=$(cd "$here/../.." && pwd)
 build=${1:-$root/build}
 [ $# -gt 0 ] && shift
 sh "$here/install.sh"
-cmake --build "$build" --target bench_gpt2 -j2 >/dev/null
+log=$(mktemp)
+cmake --build "$build" --target bench_gpt2 -j2 >"$log" 2>&1 || { cat "$log"; rm -f "$log"; exit 1; }
+rm -f "$log"
 "$build/tests/bench_gpt2" "$@"
