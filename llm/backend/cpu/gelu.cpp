@@ -1,5 +1,8 @@
 #include "llm/backend/cpu/gelu.hpp"
 
+// GCC 12 reports false 'may be used uninitialized' warnings inside Eigen's AVX-512 tanh (a known
+// GCC/Eigen false positive); silence them for this file only.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <Eigen/Core>
 #include <algorithm>
 
