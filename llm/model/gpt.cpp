@@ -96,22 +96,22 @@ void GPT::reserve(int B, int T) {
   host_losses_.resize(size_t(B) * T);
 }
 
-float GPT::forward(const int32_t* tokens, const int32_t* targets, int B, int T) {
+double GPT::forward(const int32_t* tokens, const int32_t* targets, int B, int T) {
   return run_forward(tokens, targets, B, T, 0.0f);
 }
 
-float GPT::forward_backward(const int32_t* tokens, const int32_t* targets, int B, int T,
+double GPT::forward_backward(const int32_t* tokens, const int32_t* targets, int B, int T,
                             float loss_scale) {
   check(targets != nullptr, "forward_backward needs targets");
   // d(mean loss)/d(loss_bt) = 1 / (B T): the classifier writes dlogits scaled by this.
-  const float loss = run_forward(tokens, targets, B, T, loss_scale / float(B * T));
+  const double loss = run_forward(tokens, targets, B, T, loss_scale / float(B * T));
   run_backward();
   return loss;
 }
 
 void GPT::zero_grad() { backend_.zero(grad_memory_.whole()); }
 
-float GPT::run_forward(const int32_t* tokens, const int32_t* targets, int B, int T, float dloss) {
+double GPT::run_forward(const int32_t* tokens, const int32_t* targets, int B, int T, float dloss) {
   reserve(B, T);
   for (int64_t i = 0; i < int64_t(B) * T; i++) {
     check(tokens[i] >= 0 && tokens[i] < config_.vocab_size,
@@ -145,7 +145,7 @@ float GPT::run_forward(const int32_t* tokens, const int32_t* targets, int B, int
   }
   be.layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, residual, p.lnfw, p.lnfb);
   be.matmul_forward(a.logits, a.lnf, p.wte, Tensor{});  // tied head, no bias: (B, T, Vp)
-  if (targets == nullptr) return 0.0f;
+  if (targets == nullptr) return 0.0;
 
   for (int64_t i = 0; i < int64_t(B) * T; i++) {
     check(targets[i] >= 0 && targets[i] < config_.vocab_size,
@@ -159,12 +159,12 @@ float GPT::run_forward(const int32_t* tokens, const int32_t* targets, int B, int
     be.copy_to_host(losses.data(), a.losses);
     double sum = 0;
     for (double v : losses) sum += v;
-    return float(sum / double(losses.size()));
+    return sum / double(losses.size());
   }
   be.copy_to_host(host_losses_.data(), a.losses);
   double sum = 0;
   for (float v : host_losses_) sum += v;
-  return float(sum / double(host_losses_.size()));
+  return sum / double(host_losses_.size());
 }
 
 void GPT::run_backward() {

@@ -138,10 +138,10 @@ class GPT {
 
   // Forward pass over tokens (B, T) (host i32). With targets (B, T) returns the mean cross-entropy
   // loss; without (nullptr) only fills acts.logits and returns 0.
-  float forward(const int32_t* tokens, const int32_t* targets, int B, int T);
+  double forward(const int32_t* tokens, const int32_t* targets, int B, int T);
   // Forward and backward: returns the mean loss and ACCUMULATES loss_scale * d(mean loss)/d(param)
   // into grads (loss_scale = 1 / grad_accum_steps when accumulating micro-steps).
-  float forward_backward(const int32_t* tokens, const int32_t* targets, int B, int T,
+  double forward_backward(const int32_t* tokens, const int32_t* targets, int B, int T,
                          float loss_scale = 1.0f);
   void zero_grad();
 
@@ -151,7 +151,7 @@ class GPT {
 
  private:
   void reserve(int B, int T);  // (re)carves the activations when (B, T) changes
-  float run_forward(const int32_t* tokens, const int32_t* targets, int B, int T, float dloss);
+  double run_forward(const int32_t* tokens, const int32_t* targets, int B, int T, float dloss);
   void run_backward();
 
   GPTConfig config_;

@@ -1,0 +1,201 @@
+// The GPT model as a whole: gradients by finite differences (double), the KV-cache decoder against
+// the full forward pass, checkpoint round trips, and the sampling distribution.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <vector>
+
+#include "gradcheck.hpp"
+#include "llm/io/checkpoint.hpp"
+#include "llm/model/decoder.hpp"
+#include "llm/model/gpt.hpp"
+#include "llm/sample/sampling.hpp"
+
+namespace fs = std::filesystem;
+using namespace llm;
+
+namespace {
+
+// A model small enough for a full finite-difference check, with every dimension distinct so a
+// transposed index shows up, and V = 11 padded to 128 so the padding path is exercised.
+GPTConfig tiny_config() {
+  GPTConfig c;
+  c.n_layer = 2;
+  c.n_head = 2;
+  c.n_embd = 8;
+  c.max_seq_len = 7;
+  c.vocab_size = 11;
+  c.padded_vocab_size = pad_vocab(11);
+  return c;
+}
+
+std::vector<int32_t> random_tokens(int n, int V, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int32_t> dist(0, V - 1);
+  std::vector<int32_t> out(n);
+  for (auto& t : out) t = dist(rng);
+  return out;
+}
+
+fs::path fresh_dir(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / ("glassbox_test_model_" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("whole-model gradient matches central finite differences (double)") {
+  auto backend = make_cpu_backend(DType::f64);
+  const GPTConfig config = tiny_config();
+  GPT model(config, *backend);
+  model.init_weights(7);
+  // GPT-2's init puts the biases at 0 and layernorm gains at 1; move every parameter off those
+  // special values so no gradient is checked only at a symmetric point.
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> noise(0.0, 0.05);
+  model.params.visit([&](const char*, Tensor& t, Shape) {
+    std::vector<double> v = tensor_to_host_f64(*backend, t);
+    for (double& x : v) x += noise(rng);
+    tensor_from_host_f64(*backend, t, v);
+  });
+  const int B = 2, T = 5;
+  const auto tokens = random_tokens(B * T, config.vocab_size, 1);
+  const auto targets = random_tokens(B * T, config.vocab_size, 2);
+
+  model.zero_grad();
+  model.forward_backward(tokens.data(), targets.data(), B, T);
+
+  model.params.visit([&](const char* name, Tensor& param, Shape) {
+    Tensor grad;
+    model.grads.visit([&](const char* n, Tensor& g, Shape) {
+      if (std::string(n) == name) grad = g;
+    });
+    const std::vector<double> x0 = tensor_to_host_f64(*backend, param);
+    const std::vector<double> analytic = tensor_to_host_f64(*backend, grad);
+    auto loss_at = [&](const std::vector<double>& x) {
+      tensor_from_host_f64(*backend, param, x);
+      return model.forward(tokens.data(), targets.data(), B, T);
+    };
+    gradcheck::Options options;
+    options.tolerance = 1e-6;
+    const auto result = gradcheck::check_gradient(loss_at, x0, analytic, options);
+    tensor_from_host_f64(*backend, param, x0);
+    INFO(name << ": " << result.message());
+    CHECK(result.ok);
+  });
+}
+
+TEST_CASE("the gradient check catches a wrong gradient") {
+  // The same harness on a gradient with one entry nudged must fail: the test above can fail.
+  auto f = [](const std::vector<double>& x) { return x[0] * x[0] + 3 * x[1]; };
+  std::vector<double> wrong = {2.0 * 0.5, 3.0 + 1e-3};
+  CHECK_FALSE(gradcheck::check_gradient(f, {0.5, 0.2}, wrong).ok);
+}
+
+TEST_CASE("loss at initialisation is about ln(V)") {
+  auto backend = make_cpu_backend(DType::f32);
+  GPTConfig config = tiny_config();
+  config.vocab_size = 65;
+  config.padded_vocab_size = pad_vocab(65);
+  GPT model(config, *backend);
+  model.init_weights(1);
+  const auto tokens = random_tokens(4 * 7, 65, 5), targets = random_tokens(4 * 7, 65, 6);
+  CHECK(model.forward(tokens.data(), targets.data(), 4, 7) == doctest::Approx(std::log(65.0)).epsilon(0.02));
+}
+
+TEST_CASE("KV-cache decoding gives the same logits as the full forward pass") {
+  auto backend = make_cpu_backend(DType::f64);
+  const GPTConfig config = tiny_config();
+  GPT model(config, *backend);
+  model.init_weights(11);
+  const int T = config.max_seq_len;
+  const auto tokens = random_tokens(T, config.vocab_size, 9);
+  model.forward(tokens.data(), nullptr, 1, T);
+  const std::vector<double> full = tensor_to_host_f64(*backend, model.acts.logits);  // (1, T, Vp)
+
+  // prefill 3 tokens, then one at a time: position t's logits must equal the full pass's row t
+  Decoder decoder(model, 1);
+  const int prefill = 3;
+  auto compare = [&](const std::vector<float>& logits, int t) {
+    for (int v = 0; v < config.vocab_size; v++)
+      REQUIRE(logits[v] == doctest::Approx(full[size_t(t) * config.padded_vocab_size + v]).epsilon(1e-6));
+  };
+  compare(decoder.step(tokens.data(), prefill), prefill - 1);
+  for (int t = prefill; t < T; t++) compare(decoder.step(&tokens[t], 1), t);
+  CHECK_THROWS_AS(decoder.step(&tokens[0], 1), Error);  // the context is full
+}
+
+TEST_CASE("checkpoint round trip restores every weight exactly, in HF layout") {
+  auto backend = make_cpu_backend(DType::f32);
+  const GPTConfig config = tiny_config();
+  GPT a(config, *backend);
+  a.init_weights(21);
+  const fs::path dir = fresh_dir("roundtrip") / "ckpt";
+  save_model_checkpoint(dir, a, nullptr);
+  CHECK(fs::exists(dir / "model.safetensors"));
+  CHECK_FALSE(fs::exists(dir.string() + ".tmp"));
+
+  const GPTConfig loaded = read_checkpoint_config(dir);
+  CHECK(loaded.n_layer == config.n_layer);
+  CHECK(loaded.n_embd == config.n_embd);
+  CHECK(loaded.vocab_size == config.vocab_size);
+  CHECK(loaded.padded_vocab_size == config.padded_vocab_size);
+  GPT b(loaded, *backend);
+  load_model_weights(dir, b);
+  a.params.visit([&](const char* name, Tensor& ta, Shape) {
+    b.params.visit([&](const char* nb, Tensor& tb, Shape) {
+      if (std::string(nb) != name) return;
+      INFO(name);
+      CHECK(tensor_to_host_f64(*backend, ta) == tensor_to_host_f64(*backend, tb));
+    });
+  });
+
+  // HF layout: c_attn.weight is (C, 3C), the transpose of our qkvw (3C, C); wte is (V, C).
+  SafeTensorsFile file(dir / "model.safetensors");
+  const int64_t C = config.n_embd;
+  CHECK(file.info("transformer.h.1.attn.c_attn.weight").shape == std::vector<int64_t>{C, 3 * C});
+  CHECK(file.info("transformer.wte.weight").shape == std::vector<int64_t>{config.vocab_size, C});
+  const auto stored = file.read_f64("transformer.h.1.attn.c_attn.weight", {C, 3 * C});
+  const auto ours = tensor_to_host_f64(*backend, a.params.qkvw.slice(1));  // (3C, C)
+  CHECK(stored[2 * 3 * C + 5] == ours[5 * C + 2]);  // stored[c=2][o=5] == ours[o=5][c=2]
+}
+
+TEST_CASE("a corrupt or missing checkpoint gives a clear error") {
+  const fs::path dir = fresh_dir("corrupt");
+  CHECK_THROWS_WITH_AS(read_checkpoint_config(dir / "nope"), doctest::Contains("no such checkpoint"), Error);
+  std::ofstream(dir / "config.json") << "{ not json";
+  CHECK_THROWS_WITH_AS(read_checkpoint_config(dir), doctest::Contains("not valid JSON"), Error);
+}
+
+TEST_CASE("sampling: greedy, top-k, top-p and a fixed seed") {
+  const std::vector<float> logits = {1.0f, 3.0f, 2.0f, -1.0f, 2.5f};
+  std::mt19937_64 rng(1);
+  CHECK(sample_token(logits.data(), 5, {0.0f, 0, 1.0f}, rng) == 1);  // temperature 0: argmax
+
+  auto p = sampling_distribution(logits.data(), 5, {1.0f, 2, 1.0f});  // top-2: tokens 1 and 4
+  CHECK(p[1] > 0);
+  CHECK(p[4] > 0);
+  CHECK(p[0] + p[2] + p[3] == 0.0f);
+  CHECK(p[1] + p[4] == doctest::Approx(1.0));
+  CHECK(p[1] / p[4] == doctest::Approx(std::exp(0.5)));
+
+  // top-p 0.5: the most likely token alone holds softmax mass 0.47 < 0.5, so two are kept
+  p = sampling_distribution(logits.data(), 5, {1.0f, 0, 0.5f});
+  int kept = 0;
+  for (float x : p) kept += x > 0;
+  CHECK(kept == 2);
+
+  std::mt19937_64 r1(42), r2(42);
+  std::vector<int32_t> s1, s2;
+  for (int i = 0; i < 50; i++) {
+    s1.push_back(sample_token(logits.data(), 5, {1.0f, 0, 1.0f}, r1));
+    s2.push_back(sample_token(logits.data(), 5, {1.0f, 0, 1.0f}, r2));
+  }
+  CHECK(s1 == s2);
+  CHECK_THROWS_AS(sampling_distribution(logits.data(), 5, {1.0f, 0, 0.0f}), Error);
+}
