@@ -573,17 +573,29 @@ void Gpt2Tokenizer::bpe_word(std::string_view word, std::vector<int32_t>& out) c
       if (ranks[i] < ranks[best]) best = i;
     if (ranks[best] == INT_MAX) break;
     int32_t a = ids[best], b = ids[best + 1], m = merged[best];
+    // Compact in place; an untouched token keeps the rank of its pair with the next token unless
+    // that next token is a new one. New tokens are flagged with merged[w] = kNew until refreshed.
+    constexpr int32_t kNew = -2;
     size_t w = best, r = best;
     while (r < n) {
       if (r + 1 < n && ids[r] == a && ids[r + 1] == b) {
-        ids[w++] = m;
+        ids[w] = m;
+        merged[w++] = kNew;
         r += 2;
       } else {
-        ids[w++] = ids[r++];
+        ids[w] = ids[r];
+        ranks[w] = ranks[r];
+        merged[w++] = merged[r++];
       }
     }
     n = w;
-    for (size_t i = best > 0 ? best - 1 : 0; i + 1 < n; ++i) refresh(i);
+    // Only pairs that touch a new token change: (left neighbour, new) and (new, right neighbour).
+    for (size_t i = best > 0 ? best - 1 : 0; i < n; ++i) {
+      if (merged[i] != kNew) continue;
+      if (i > 0 && merged[i - 1] != kNew) refresh(i - 1);
+      if (i + 1 < n) refresh(i);  // overwrites the kNew flag with the pair's merged id
+      else merged[i] = -1;
+    }
   }
   out.insert(out.end(), ids.begin(), ids.begin() + n);
   st.cache.insert(word, h, ids.data(), static_cast<uint32_t>(n));
