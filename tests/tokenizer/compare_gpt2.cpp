@@ -5,11 +5,13 @@
 // environment variable overrides it). For tinyshakespeare and hard_cases.txt, with special tokens OFF
 // (gpt-3-encoder has none): run `node reference_ids.js`, encode with our tokenizer, compare id by id
 // (on a mismatch print the first index and the text around it), and check decode(encode(x)) == x.
+// Then the same for a generated random mix (random_mix below).
 // Tinyshakespeare must give 338,025 tokens. Exit status 0 only when everything matches.
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -94,6 +96,26 @@ static bool check_file(const llm::Tokenizer& tok, const fs::path& input, const f
   return ok;
 }
 
+// A fixed-seed mix of random letter strings (so that many different merges fire) with spaces,
+// newlines, contractions, punctuation, digits and non-ASCII words, about 300 KB.
+static std::string random_mix() {
+  const std::vector<std::string> atoms = {
+      " ", "  ", "\n", "\n\n", "\t", "'s", "'ll", "'T", ".", ",", "!", "-", "\xC3\xA9", "\xC3\xBC",
+      "\xE4\xB8\x96\xE7\x95\x8C", "\xF0\x9F\x98\x80", "\xD9\xA3", "\xC2\xA0", "\xE3\x80\x80", "0", "12", "999"};
+  const std::string letters = "etaoinshrdlucmfwypvbgkjqxzETAOIN";
+  std::mt19937 rng(5);
+  std::string text;
+  for (int i = 0; i < 50000; ++i) {
+    if (rng() % 10 < 6) {
+      int len = 1 + static_cast<int>(rng() % 14);
+      for (int k = 0; k < len; ++k) text += letters[rng() % letters.size()];
+    } else {
+      text += atoms[rng() % atoms.size()];
+    }
+  }
+  return text;
+}
+
 int main(int argc, char** argv) {
   if (argc != 3) {
     std::fprintf(stderr, "usage: compare_gpt2 DATA_DIR TESTS_TOKENIZER_DIR\n");
@@ -115,6 +137,10 @@ int main(int argc, char** argv) {
     bool ok = check_file(*tok, data / "tinyshakespeare" / "input.txt", here / "reference_ids.js",
                          work, 338025);
     ok = check_file(*tok, here / "hard_cases.txt", here / "reference_ids.js", work, -1) && ok;
+    fs::path mix = work / "random_mix.txt";
+    std::string mix_text = random_mix();
+    std::ofstream(mix, std::ios::binary).write(mix_text.data(), mix_text.size());
+    ok = check_file(*tok, mix, here / "reference_ids.js", work, -1) && ok;
     fs::remove_all(work);
     std::printf(ok ? "PASS\n" : "FAILED\n");
     return ok ? 0 : 1;
