@@ -24,7 +24,9 @@ int main(int argc, char** argv) {
     std::vector<std::string> args = llm::cli::expand_config_files(app, argc, argv);
     app.parse(args);  // subcommand callbacks run inside parse()
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    std::fprintf(stderr, "glassbox: error: %s (see --help)\n", e.what());
+    return e.get_exit_code();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "glassbox: error: %s\n", e.what());
     return 1;

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Bad input must give one clear line on stderr and a non-zero exit, never a crash or a hang.
+# Usage: bad_inputs.sh PATH/TO/glassbox
+set -u
+glassbox=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+# expect_error NAME SUBSTRING -- COMMAND...: COMMAND exits non-zero, stderr is one line containing SUBSTRING.
+expect_error() {
+  local name=$1 want=$2
+  shift 3
+  "$@" >"$work/out" 2>"$work/err" </dev/null
+  local rc=$?
+  local lines
+  lines=$(wc -l <"$work/err")
+  if [ "$rc" -eq 0 ] || [ "$rc" -ge 128 ]; then
+    echo "FAIL $name: exit code $rc (want a clean non-zero exit)"; failures=$((failures + 1))
+  elif ! grep -q -- "$want" "$work/err"; then
+    echo "FAIL $name: stderr lacks '$want':"; sed 's/^/    /' "$work/err"; failures=$((failures + 1))
+  elif [ "$lines" -gt 2 ]; then
+    echo "FAIL $name: $lines lines on stderr (want one clear line):"; sed 's/^/    /' "$work/err"; failures=$((failures + 1))
+  else
+    echo "ok   $name: $(head -n 1 "$work/err")"
+  fi
+}
+
+# A small valid dataset: 2000 tokens of a 3-character vocabulary.
+mkdir -p "$work/good"
+/usr/bin/python3 - "$work" <<'PY'
+import struct, sys, json, os
+work = sys.argv[1]
+def shard(path, tokens, magic=20240520, version=1, count=None, cut=0):
+    header = [0] * 256
+    header[0], header[1], header[2] = magic, version, len(tokens) if count is None else count
+    data = struct.pack("<256i", *header) + struct.pack("<%dH" % len(tokens), *tokens)
+    open(path, "wb").write(data[: len(data) - cut])
+tokens = [i % 3 for i in range(2000)]
+shard(f"{work}/good/train_000000.bin", tokens)
+shard(f"{work}/good/val_000000.bin", tokens)
+json.dump({"type": "char", "chars": ["a", "b", "c"]}, open(f"{work}/good/tokenizer.json", "w"))
+os.makedirs(f"{work}/bad", exist_ok=True)
+shard(f"{work}/bad/magic.bin", tokens, magic=12345)
+shard(f"{work}/bad/truncated.bin", tokens, cut=100)
+shard(f"{work}/bad/tiny.bin", tokens[:10])
+open(f"{work}/bad/empty.bin", "wb").close()
+PY
+train=("$glassbox" train --n-layer 1 --n-head 1 --n-embd 8 --block-size 16 --batch-size 2 --max-steps 2
+       --out-dir "$work/run" --val-data "$work/good/val_000000.bin")
+
+expect_error "missing data" "no shard" -- "${train[@]}" --train-data "$work/nothing/train_*.bin"
+expect_error "empty shard" "empty" -- "${train[@]}" --train-data "$work/bad/empty.bin"
+expect_error "wrong shard magic" "magic" -- "${train[@]}" --train-data "$work/bad/magic.bin"
+expect_error "truncated shard" "truncated" -- "${train[@]}" --train-data "$work/bad/truncated.bin"
+expect_error "block size larger than the data" "tiny.bin" -- "${train[@]}" --train-data "$work/bad/tiny.bin"
+expect_error "unknown flag" "--bogus" -- "${train[@]}" --train-data "$work/good/train_000000.bin" --bogus 3
+expect_error "bad flag value" "batch" -- "$glassbox" train --batch-size lots
+printf 'n_layer = 2\nlearning_rat = 0.1\n' >"$work/typo.toml"
+expect_error "unknown config key" "learning_rat" -- "$glassbox" train --config "$work/typo.toml"
+expect_error "missing config file" "nope.toml" -- "$glassbox" train --config "$work/nope.toml"
+
+# A real checkpoint, then damaged copies of it.
+"${train[@]}" --train-data "$work/good/train_000000.bin" >/dev/null 2>&1 || { echo "FAIL: the good run failed"; exit 1; }
+ckpt="$work/run/checkpoint"
+expect_error "run directory in use" "--resume" -- "${train[@]}" --train-data "$work/good/train_000000.bin"
+expect_error "missing checkpoint" "no such checkpoint" -- "$glassbox" sample --ckpt "$work/none"
+cp -r "$ckpt" "$work/cut" && truncate -s 500 "$work/cut/model.safetensors"
+expect_error "truncated checkpoint" "model.safetensors" -- "$glassbox" sample --ckpt "$work/cut"
+cp -r "$ckpt" "$work/badjson" && echo "{" >"$work/badjson/config.json"
+expect_error "corrupt config.json" "config.json" -- "$glassbox" sample --ckpt "$work/badjson"
+cp -r "$ckpt" "$work/shape" && sed -i 's/"n_embd": 8/"n_embd": 16/' "$work/shape/config.json"
+expect_error "checkpoint shape mismatch" "shape" -- "$glassbox" sample --ckpt "$work/shape"
+expect_error "bad top-p" "top-p" -- "$glassbox" sample --ckpt "$ckpt" --top-p 0
+expect_error "eval on missing data" "no shard" -- "$glassbox" eval --ckpt "$ckpt" --data "$work/none/*.bin"
+expect_error "unsupported device" "CUDA" -- "$glassbox" sample --ckpt "$ckpt" --device cuda
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures bad-input case(s) failed"
+  exit 1
+fi
+echo "all bad-input cases gave a clear error"
