@@ -15,6 +15,7 @@
 #include <atomic>
 #include <climits>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <mutex>
 #include <sstream>
