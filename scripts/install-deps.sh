@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages glassbox needs that are missing (apt; sudo when not root).
+#   scripts/install-deps.sh          what building and training need
+#   scripts/install-deps.sh --test   plus what the tests need (PyTorch, Node.js, Xvfb, ...)
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git curl ca-certificates
+  libeigen3-dev        # CPU reference math
+  libcli11-dev         # the CLI and its TOML configs
+  nlohmann-json3-dev   # JSON: config.json, safetensors headers, metrics.jsonl
+  libpcre2-dev         # the GPT-2 pre-tokenizer regex
+  libimgui-dev libglfw3-dev libstb-dev libgl1-mesa-dev   # glassbox-viz
+)
+if [ "${1:-}" = "--test" ]; then
+  packages+=(
+    doctest-dev                           # C++ test suites
+    python3 python3-torch python3-numpy   # the independent PyTorch reference (tests/reference)
+    libopenblas0-pthread                  # a real BLAS for PyTorch in the CPU benchmark
+    xvfb xauth libgl1-mesa-dri            # glassbox-viz screenshots under a virtual display
+  )
+  # gpt-3-encoder, the tokenizer's reference implementation, runs on any Node.js already present
+  command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

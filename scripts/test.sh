@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, fetches the test data and runs every test (ctest). Extra
+# arguments go to ctest, e.g. scripts/test.sh -L pytorch, or -LE external to skip the npm comparison.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh --test
+bash tests/tokenizer/install.sh          # gpt-3-encoder from npm, a test-only dependency
+data/fetch.sh tinyshakespeare            # from $GLASSBOX_DATA_MIRROR when set, else the public URL
+data/fetch.sh gpt2
+bash scripts/build.sh
+ctest --test-dir build --output-on-failure "$@"
