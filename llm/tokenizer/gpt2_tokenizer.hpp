@@ -35,7 +35,8 @@ std::string gpt2_bytes_to_unicode_string(std::string_view bytes);
 // GPT-2's pre-tokenizer. OpenAI's pattern is
 //   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 // compiled here with PCRE2 (UTF + UCP, JIT). \s is spelled out as Unicode White_Space, which is what
-// Python's `regex` module (OpenAI's encoder.py) and tiktoken use; PCRE2's own \s differs on U+180E.
+// Python's `regex` module (OpenAI's encoder.py) uses, so the result does not depend on an engine's own
+// idea of \s (JavaScript's, in the npm gpt-3-encoder, adds U+FEFF and lacks U+0085).
 // Bytes that are not valid UTF-8 are never matched by the regex; next() returns each run of them
 // as a piece of its own so that no byte is lost.
 class Gpt2Splitter {
