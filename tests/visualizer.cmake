@@ -79,16 +79,41 @@ viz_test(viz_heat_strip_update_ratio_pixels REQUIRES viz_dashboard_png
          COMMAND viz_check rows-increase ${VIZ_OUT}/viz_dashboard.png ${VIZ_OUT}/viz_dashboard.json
                  dashboard.heat.layer_update_ratio)
 
-# ---- every panel renders (on the run directory, with or without a model to run) ----
+# ---- every panel renders on a run directory with real (tiny, random-weight) checkpoints ----
+add_executable(make_tiny_checkpoint ${CMAKE_CURRENT_SOURCE_DIR}/viz/make_tiny_checkpoint.cpp)
+target_link_libraries(make_tiny_checkpoint PRIVATE llm)
+viz_test(viz_make_checkpoints FIXTURES viz_ckpt COMMAND make_tiny_checkpoint ${VIZ_OUT}/run ${VIZ_OUT}/bad)
+set_tests_properties(viz_make_checkpoints PROPERTIES DEPENDS viz_make_run)
 foreach(panel attention predictions timeline)
-  viz_render(viz_panel_${panel} viz_panel_${panel}_png viz_run ${VIZ_OUT}/run --panel ${panel})
+  viz_render(viz_panel_${panel} viz_panel_${panel}_png "viz_run;viz_ckpt" ${VIZ_OUT}/run --panel ${panel}
+             --prompt "To be, or not to be")
+  viz_test(viz_panel_${panel}_no_error REQUIRES viz_panel_${panel}_png
+           COMMAND viz_check report ${VIZ_OUT}/viz_panel_${panel}.json --no-error)
   viz_test(viz_panel_${panel}_check REQUIRES viz_panel_${panel}_png
            COMMAND viz_check report ${VIZ_OUT}/viz_panel_${panel}.json --panel ${panel})
   viz_test(viz_panel_${panel}_not_blank REQUIRES viz_panel_${panel}_png
            COMMAND viz_check png ${VIZ_OUT}/viz_panel_${panel}.png)
 endforeach()
 
+viz_test(viz_panel_attention_maps REQUIRES viz_panel_attention_png
+         COMMAND viz_check report ${VIZ_OUT}/viz_panel_attention.json --region attention.grid
+                 --region attention.zoom)
+
+# ---- the attention heatmap's pixels follow a known attention matrix ----
+viz_render(viz_attention_synthetic viz_attention_synthetic_png "" --synthetic-attention --panel attention
+           --prompt "one two three four five six seven eight")
+viz_test(viz_attention_synthetic_pixels REQUIRES viz_attention_synthetic_png
+         COMMAND viz_check attention-synthetic ${VIZ_OUT}/viz_attention_synthetic.png
+                 ${VIZ_OUT}/viz_attention_synthetic.json attention.zoom)
+
 # ---- bad input: an error or warning banner, never a crash ----
+foreach(bad corrupt_config corrupt_weights)
+  viz_render(viz_${bad} viz_${bad}_png viz_ckpt ${VIZ_OUT}/bad/${bad} --panel attention)
+  viz_test(viz_${bad}_error REQUIRES viz_${bad}_png
+           COMMAND viz_check report ${VIZ_OUT}/viz_${bad}.json --error ${bad} --region banner.error)
+  viz_test(viz_${bad}_banner_red REQUIRES viz_${bad}_png
+           COMMAND viz_check colour ${VIZ_OUT}/viz_${bad}.png ${VIZ_OUT}/viz_${bad}.json banner.error red)
+endforeach()
 viz_render(viz_missing_dir viz_missing_png "" ${VIZ_OUT}/no/such/run --panel dashboard)
 viz_test(viz_missing_dir_error REQUIRES viz_missing_png
          COMMAND viz_check report ${VIZ_OUT}/viz_missing_dir.json --error "no such file or directory"

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cfloat>
 #include <cstdio>
 #include <fstream>
 #include <limits>
@@ -58,6 +59,11 @@ std::vector<fs::path> find_checkpoints(const fs::path& run) {
   for (auto it = fs::recursive_directory_iterator(run, fs::directory_options::skip_permission_denied, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (it.depth() > 1) { it.disable_recursion_pending(); continue; }
+    const fs::path::string_type ext = it->path().extension().native();
+    if (ext == ".tmp" || ext == ".old") {  // a checkpoint being written (see save_model_checkpoint)
+      it.disable_recursion_pending();
+      continue;
+    }
     if (it->is_directory(ec) && is_checkpoint_dir(it->path())) {
       found.push_back(it->path());
       it.disable_recursion_pending();
@@ -73,7 +79,11 @@ std::vector<fs::path> find_checkpoints(const fs::path& run) {
 }  // namespace
 
 void Session::open(const fs::path& p) {
+  std::shared_ptr<ModelProbe> keep_probe = std::move(probe);
+  const std::string keep_prompt = prompt;
   *this = Session{};
+  probe = std::move(keep_probe);
+  prompt = keep_prompt;
   path = p;
   if (p.empty()) return;
   std::error_code ec;
@@ -107,11 +117,29 @@ void Session::open(const fs::path& p) {
     errors.push_back(p.string() + " is not a regular file or a directory");
     return;
   }
+  active = static_cast<int>(checkpoints.size()) - 1;  // the newest
   if (!metrics_path.empty()) {
     metrics = MetricsLog(metrics_path);
     metrics.poll();
   }
 }
+
+void Session::request_probe() {
+  if (synthetic || active < 0 || active >= static_cast<int>(checkpoints.size())) return;
+  const fs::path& checkpoint = checkpoints[active];
+  if (probe && checkpoint == requested_checkpoint_ && prompt == requested_prompt_) return;
+  if (!probe) probe = std::make_shared<ModelProbe>([] { glfwPostEmptyEvent(); });
+  probe->request(checkpoint, prompt);
+  requested_checkpoint_ = checkpoint;
+  requested_prompt_ = prompt;
+}
+
+std::shared_ptr<const ProbeResult> Session::result() const {
+  if (synthetic) return synthetic;
+  return probe ? probe->result() : nullptr;
+}
+
+bool Session::probe_busy() const { return !synthetic && probe && probe->busy(); }
 
 void Session::poll(double now_s) {
   if (metrics_path.empty() || now_s - last_poll_s_ < 0.25) return;
@@ -253,6 +281,7 @@ void draw_frame(Session& session, Panels& panels, int& selected, bool first_fram
                            " in " + m.path().string() + " skipped (first: " + m.first_bad_line + ")");
   if (session.kind == Session::Kind::run && !m.file_exists() && session.errors.empty())
     rep.warnings.push_back("waiting for " + session.metrics_path.string());
+  if (auto r = session.result(); r && !r->error.empty() && !session.probe_busy()) rep.errors.push_back(r->error);
   for (const std::string& e : rep.errors) banner(colors::error_bg, "Error:", e);
   for (const std::string& w : rep.warnings) banner(colors::warning_bg, "Warning:", w);
 
@@ -335,11 +364,27 @@ int run_app(const Options& options) {
   Session session;
   session.prompt = options.prompt;
   session.open(options.path);
+  if (options.synthetic_attention) {
+    auto r = std::make_shared<ProbeResult>();
+    r->id = ~0ull;
+    r->prompt = session.prompt;
+    for (size_t b = 0, e; b < r->prompt.size() && r->labels.size() < 64; b = e + 1) {  // words as tokens
+      e = r->prompt.find(' ', b);
+      if (e == std::string::npos) e = r->prompt.size();
+      if (e > b) r->labels.push_back(r->prompt.substr(b, e - b));
+    }
+    if (r->labels.empty()) r->labels = {"<empty>"};
+    r->tokens.assign(r->labels.size(), 0);
+    r->attention = synthetic_attention(2, 4, static_cast<int>(r->labels.size()));
+    session.synthetic = r;
+  }
   for (const std::string& e : session.errors) std::fprintf(stderr, "glassbox-viz: error: %s\n", e.c_str());
   Panels panels;
   std::string open_text = options.path.string();
 
   int status = 0;
+  int settled = 0;  // frames rendered since the model work finished (screenshots wait for it)
+  const double give_up_s = glfwGetTime() + 300.0;
   for (int frame = 0; !glfwWindowShouldClose(window); frame++) {
     // Idle politely when interactive: wake on input or every 100 ms to follow metrics.jsonl.
     if (headless) glfwPollEvents();
@@ -354,6 +399,7 @@ int run_app(const Options& options) {
 
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
+    if (headless) ImGui::GetIO().MousePos = ImVec2(-FLT_MAX, -FLT_MAX);  // no stray hover in screenshots
     ImGui::NewFrame();
     report().begin_frame();
     draw_frame(session, panels, selected, frame == 0, open_text);
@@ -366,7 +412,11 @@ int run_app(const Options& options) {
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
 
-    if (headless && frame + 1 >= options.warmup_frames) {
+    settled = session.probe_busy() ? 0 : settled + 1;
+    if (headless && settled < options.warmup_frames && glfwGetTime() < give_up_s) {
+      if (session.probe_busy()) glfwWaitEventsTimeout(0.05);  // the worker posts an event when done
+    }
+    if (headless && (settled >= options.warmup_frames || glfwGetTime() >= give_up_s)) {
       const std::string err = write_screenshot(options.screenshot, fb_w, fb_h);
       if (!err.empty()) {
         std::fprintf(stderr, "glassbox-viz: error: %s\n", err.c_str());

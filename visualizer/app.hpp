@@ -10,10 +10,12 @@
 // Bad input (a missing directory, a corrupt checkpoint, a malformed metrics line) becomes a message
 // in a banner; the app keeps running.
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "visualizer/metrics.hpp"
+#include "visualizer/probe.hpp"
 
 namespace viz {
 
@@ -26,6 +28,7 @@ struct Options {
   int width = 1280, height = 800;
   float scale = 0.0f;            // UI scale; 0 = the monitor's content scale (HiDPI)
   int warmup_frames = 8;         // frames rendered before the screenshot, so the layout settles
+  bool synthetic_attention = false;  // show synthetic_attention() instead of running a model (tests)
 };
 
 // What PATH turned out to be, and what was read from it.
@@ -36,7 +39,19 @@ struct Session {
   std::vector<std::filesystem::path> checkpoints;   // checkpoint directories, oldest first
   MetricsLog metrics;
   std::vector<std::string> errors;    // shown in the red banner until the input changes
-  std::string prompt;
+  std::string prompt;                 // shared by the attention, predictions and timeline panels
+
+  // The model: checkpoints[active] runs on the probe's worker thread; the timeline moves `active`.
+  std::shared_ptr<ModelProbe> probe;  // kept across open(): its thread outlives one input
+  int active = -1;                    // index into checkpoints; -1 = none
+  std::shared_ptr<const ProbeResult> synthetic;  // --synthetic-attention: shown instead of a model
+
+  // Asks the probe for (active checkpoint, prompt) unless that was the last request. Cheap.
+  void request_probe();
+  // What the model panels draw: the synthetic maps, or the probe's newest result (null if none yet).
+  std::shared_ptr<const ProbeResult> result() const;
+  // True while the probe works on the newest request (the panels show a spinner).
+  bool probe_busy() const;
 
   // Classifies `path` and lists what it holds; problems become entries in `errors`.
   void open(const std::filesystem::path& path);
@@ -45,6 +60,8 @@ struct Session {
 
  private:
   double last_poll_s_ = -1.0;
+  std::filesystem::path requested_checkpoint_;
+  std::string requested_prompt_;
 };
 
 // True when `dir` looks like a checkpoint directory (config.json + model.safetensors).

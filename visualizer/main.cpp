@@ -31,6 +31,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.5, 4.0));
   cli.add_option("--frames", options.warmup_frames, "With --screenshot: frames rendered first")
       ->check(CLI::Range(1, 10000));
+  cli.add_flag("--synthetic-attention", options.synthetic_attention,
+               "Show a known synthetic attention pattern (2 layers, 4 heads, one token per prompt word) "
+               "instead of running a model: for tests and docs");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,7 +1,10 @@
 #pragma once
 // defines: one struct per panel, each holding that panel's UI state next to its draw() (as in
 // imgui_demo.cpp). The bodies live in panel_<name>.cpp.
+#include <vector>
+
 #include "visualizer/app.hpp"
+#include "visualizer/heatmap.hpp"
 
 namespace viz {
 
@@ -15,7 +18,18 @@ struct DashboardPanel {
 
 // Layer x head attention maps for the prompt (panel_attention.cpp).
 struct AttentionPanel {
+  int layer = 0, head = 0;  // the map shown large
+  bool rollout = false;     // show attention rollout instead of one head
+  int token = -1;           // highlighted key token: who attends to it? (-1: none)
+  float gamma = 0.5f;       // colour = inferno(p^gamma)
   void draw(Session& session);
+
+ private:
+  std::vector<HeatmapTexture> thumbnails_;  // L * NH
+  HeatmapTexture zoom_;
+  uint64_t thumbnails_of_ = 0, zoom_of_ = 0;  // result ids the textures show
+  float thumbnails_gamma_ = -1, zoom_gamma_ = -1;
+  int zoom_key_ = -1;
 };
 
 // Next-token distribution, sampling and logit lens (panel_predictions.cpp).

@@ -85,14 +85,9 @@ ImU32 with_alpha(ImU32 color, int alpha) {
 }
 
 std::string tick_label(double v) {
+  if (std::fabs(v) >= 1e3) return short_number(v);  // 51.2k
   char buf[32];
-  const double a = std::fabs(v);
-  if (a != 0.0 && (a < 1e-3 || a >= 1e4)) {
-    if (a >= 1e4) return short_number(v);
-    std::snprintf(buf, sizeof buf, "%.0e", v);  // 3e-04
-  } else {
-    std::snprintf(buf, sizeof buf, "%.3g", v);
-  }
+  std::snprintf(buf, sizeof buf, "%.3g", v);  // 0.0006, 2.54e-05, 3.5
   return buf;
 }
 

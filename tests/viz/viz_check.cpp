@@ -9,6 +9,11 @@
 //                                                   in a rows x cols grid region, each row is drawn
 //                                                   brighter than the one above (heat strips whose
 //                                                   values rise with the layer index)
+//   viz_check attention-synthetic SHOT.png REPORT.json REGION
+//                                                   a T x T map of head 0 of synthetic_attention()
+//                                                   (p[i][j] = (j+1) / sum_{k<=i} (k+1)): brighter
+//                                                   to the right along a row, darker down a column,
+//                                                   and the masked triangle j > i left empty
 // Exit status 0 when the check holds, 1 with a one-line reason when not, 2 on bad usage.
 #include <algorithm>
 #include <cmath>
@@ -164,6 +169,42 @@ int check_rows_increase(const std::string& png, const std::string& report, const
   return 0;
 }
 
+int check_attention_synthetic(const std::string& png, const std::string& report, const std::string& region) {
+  Image img;
+  nlohmann::json j;
+  if (!load_png(png, &img)) return fail("cannot read " + png);
+  if (!load_json(report, &j)) return fail("cannot read " + report);
+  if (!j["regions"].contains(region)) return fail("region " + region + " was not drawn");
+  const auto& r = j["regions"][region];
+  const double x = r["x"], y = r["y"], w = r["w"], h = r["h"];
+  const int T = r["rows"];
+  if (T < 3 || r["cols"] != T) return fail(region + " is not a square grid of at least 3 x 3");
+  const double cw = w / T, ch = h / T;
+  auto cell = [&](int i, int k) {  // the middle half of cell (row i, column k)
+    double m[3];
+    mean_rgb(img, x + (k + 0.25) * cw, y + (i + 0.25) * ch, x + (k + 0.75) * cw, y + (i + 0.75) * ch, m);
+    return 0.2126 * m[0] + 0.7152 * m[1] + 0.0722 * m[2];
+  };
+  for (int i = 0; i < T; i++) {
+    std::printf("row %2d:", i);
+    for (int k = 0; k < T; k++) std::printf(" %5.1f", cell(i, k));
+    std::printf("\n");
+  }
+  for (int k = 1; k < T; k++)  // the last query attends more to later keys
+    if (!(cell(T - 1, k) > cell(T - 1, k - 1) + 0.5))
+      return fail("last row: column " + std::to_string(k) + " is not brighter than column " + std::to_string(k - 1));
+  for (int i = 1; i < T; i++)  // key 0's share shrinks as queries see more keys
+    if (!(cell(i, 0) < cell(i - 1, 0) - 0.5))
+      return fail("column 0: row " + std::to_string(i) + " is not darker than row " + std::to_string(i - 1));
+  const double masked = cell(0, T - 1);
+  for (int i = 0; i < T; i++)
+    for (int k = i + 1; k < T; k++)
+      if (std::fabs(cell(i, k) - masked) > 2.0 || cell(i, k) > 45.0)
+        return fail("masked cell (" + std::to_string(i) + ", " + std::to_string(k) + ") is drawn");
+  if (!(cell(0, 0) > 200.0)) return fail("cell (0, 0) holds p = 1 and should be the brightest colour");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -172,6 +213,7 @@ int main(int argc, char** argv) {
   if (cmd == "report" && argc >= 3) return check_report(argc, argv);
   if (cmd == "colour" && argc == 6) return check_colour(argv[2], argv[3], argv[4], argv[5]);
   if (cmd == "rows-increase" && argc == 5) return check_rows_increase(argv[2], argv[3], argv[4]);
-  std::fprintf(stderr, "usage: viz_check png|report|colour|rows-increase ... (see viz_check.cpp)\n");
+  if (cmd == "attention-synthetic" && argc == 5) return check_attention_synthetic(argv[2], argv[3], argv[4]);
+  std::fprintf(stderr, "usage: viz_check png|report|colour|rows-increase|attention-synthetic ... (see viz_check.cpp)\n");
   return 2;
 }

@@ -1,0 +1,211 @@
+// The model probe: checkpoint loading and the forward pass on a worker thread. See probe.hpp.
+#include "visualizer/probe.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "llm/backend/backend.hpp"
+#include "llm/core/error.hpp"
+#include "llm/io/checkpoint.hpp"
+#include "llm/model/gpt.hpp"
+#include "llm/tokenizer/tokenizer.hpp"
+
+namespace viz {
+
+namespace {
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+}  // namespace
+
+void compute_rollout(AttentionMaps& m) {
+  const int T = m.T;
+  std::vector<double> R(static_cast<size_t>(T) * T, 0.0), A(R.size()), next(R.size());
+  for (int i = 0; i < T; i++) R[i * T + i] = 1.0;  // before layer 0 every position is itself
+  for (int l = 0; l < m.L; l++) {
+    // A = (mean over heads + I) / 2
+    std::fill(A.begin(), A.end(), 0.0);
+    for (int h = 0; h < m.NH; h++) {
+      const float* p = m.map(l, h);
+      for (size_t k = 0; k < A.size(); k++) A[k] += p[k] / (2.0 * m.NH);
+    }
+    for (int i = 0; i < T; i++) A[i * T + i] += 0.5;
+    // R = A R   (causal: A[i][k] = 0 for k > i and R[k][j] = 0 for j > k)
+    std::fill(next.begin(), next.end(), 0.0);
+    for (int i = 0; i < T; i++)
+      for (int k = 0; k <= i; k++) {
+        const double a = A[i * T + k];
+        if (a == 0.0) continue;
+        for (int j = 0; j <= k; j++) next[i * T + j] += a * R[k * T + j];
+      }
+    R.swap(next);
+  }
+  m.rollout.assign(R.begin(), R.end());
+}
+
+AttentionMaps synthetic_attention(int L, int NH, int T) {
+  AttentionMaps m;
+  m.L = L;
+  m.NH = NH;
+  m.T = T;
+  m.p.assign(static_cast<size_t>(L) * NH * T * T, 0.0f);
+  for (int l = 0; l < L; l++)
+    for (int h = 0; h < NH; h++) {
+      float* p = &m.p[(static_cast<size_t>(l) * NH + h) * T * T];
+      for (int i = 0; i < T; i++) {
+        double sum = 0;
+        for (int j = 0; j <= i; j++) {
+          double w = 1.0;
+          if (h == 0) w = j + 1;
+          else if (h == 1) w = (j == i - 1 || i == 0) ? 20.0 : 1.0;
+          else if (h == 2) w = (j == 0) ? 20.0 : 1.0;
+          p[i * T + j] = static_cast<float>(w);
+          sum += w;
+        }
+        for (int j = 0; j <= i; j++) p[i * T + j] = static_cast<float>(p[i * T + j] / sum);
+      }
+    }
+  compute_rollout(m);
+  return m;
+}
+
+std::string printable_token(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c == ' ') out += "\xC2\xB7";  // U+00B7 middle dot
+    else if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20 || c == 0x7F) out += '?';
+    else out += static_cast<char>(c);
+  }
+  return out.empty() ? "\xE2\x88\x85" : out;  // U+2205 for an empty token
+}
+
+ModelProbe::ModelProbe(std::function<void()> on_done)
+    : on_done_(std::move(on_done)), thread_([this] { worker(); }) {}
+
+ModelProbe::~ModelProbe() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+    pending_.reset();
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+uint64_t ModelProbe::request(const std::filesystem::path& checkpoint, const std::string& prompt) {
+  uint64_t id;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    id = ++next_id_;
+    pending_ = Request{id, checkpoint, prompt};
+  }
+  wake_.notify_all();
+  return id;
+}
+
+std::shared_ptr<const ProbeResult> ModelProbe::result() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return result_;
+}
+
+bool ModelProbe::busy() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return running_ || pending_.has_value();
+}
+
+uint64_t ModelProbe::last_request() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return next_id_;
+}
+
+void ModelProbe::worker() {
+  for (;;) {
+    Request request;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return stop_ || pending_.has_value(); });
+      if (stop_) return;
+      request = std::move(*pending_);
+      pending_.reset();
+      running_ = true;
+    }
+    std::shared_ptr<ProbeResult> result = run(request);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      result_ = std::move(result);
+      running_ = false;
+    }
+    if (on_done_) on_done_();
+  }
+}
+
+std::shared_ptr<ProbeResult> ModelProbe::run(const Request& request) {
+  auto r = std::make_shared<ProbeResult>();
+  r->id = request.id;
+  r->checkpoint = request.checkpoint;
+  r->prompt = request.prompt;
+  try {
+    // (Re)load when the checkpoint changes. A failure leaves nothing loaded, so a fixed file loads
+    // on the next request.
+    if (!model_ || loaded_ != request.checkpoint) {
+      const auto t0 = std::chrono::steady_clock::now();
+      model_.reset();
+      tokenizer_.reset();
+      loaded_.clear();
+      const llm::GPTConfig config = llm::read_checkpoint_config(request.checkpoint);
+      if (!backend_) backend_ = llm::make_cpu_backend();
+      auto model = std::make_unique<llm::GPT>(config, *backend_);
+      llm::load_model_weights(request.checkpoint, *model);
+      tokenizer_ = llm::load_tokenizer(request.checkpoint);
+      model_ = std::move(model);
+      loaded_ = request.checkpoint;
+      r->load_ms = ms_since(t0);
+    }
+    llm::GPT& model = *model_;
+    const llm::GPTConfig& c = model.config();
+    r->config = c;
+    r->tokenizer = tokenizer_;
+
+    r->tokens = tokenizer_->encode(request.prompt);
+    llm::check(!r->tokens.empty(), "the prompt is empty: type some text");
+    if (static_cast<int>(r->tokens.size()) > c.max_seq_len) {
+      r->tokens.erase(r->tokens.begin(), r->tokens.end() - c.max_seq_len);
+      r->truncated = true;
+    }
+    for (int32_t id : r->tokens) r->labels.push_back(printable_token(tokenizer_->decode_token(id)));
+
+    const int T = static_cast<int>(r->tokens.size());
+    const auto t0 = std::chrono::steady_clock::now();
+    model.forward(r->tokens.data(), nullptr, 1, T);
+    r->forward_ms = ms_since(t0);
+
+    // acts.att is (L, B, NH, T, T) probabilities on the CPU backend (a flash-attention backend would
+    // keep only log-sum-exps: then there is nothing to show).
+    const llm::Tensor att = model.acts.att;
+    llm::check(att.shape.rank == 5 && att.shape[1] == 1 && att.shape[2] == c.n_head &&
+                   att.shape[3] == T && att.shape[4] == T,
+               std::string("this backend keeps attention state ") + att.shape.str() +
+                   ", not the probabilities (L, B, NH, T, T)");
+    AttentionMaps& m = r->attention;
+    m.L = c.n_layer;
+    m.NH = c.n_head;
+    m.T = T;
+    m.p.resize(static_cast<size_t>(m.L) * m.NH * T * T);
+    for (int l = 0; l < m.L; l++) {
+      const float* src = att.slice(l).slice(0).ptr<float>();  // (NH, T, T)
+      std::copy_n(src, static_cast<size_t>(m.NH) * T * T, &m.p[static_cast<size_t>(l) * m.NH * T * T]);
+    }
+    compute_rollout(m);
+
+    const float* logits = model.acts.logits.slice(0).slice(T - 1).ptr<float>();  // (Vp)
+    r->last_logits.assign(logits, logits + c.vocab_size);
+  } catch (const std::exception& e) {
+    r->error = request.checkpoint.filename().string() + ": " + e.what();
+  }
+  return r;
+}
+
+}  // namespace viz
