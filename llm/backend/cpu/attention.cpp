@@ -77,6 +77,7 @@ void attention_backward(T* dqkv, T* datt, const T* dout, const T* qkv, const T* 
     for (int64_t i = 0; i < Tlen; i++) {
       // Masked entries have P = 0, so they get dS = 0 with no special case.
       T dot = 0;
+#pragma omp simd reduction(+ : dot)
       for (int64_t j = 0; j <= i; j++) dot += P(i, j) * dS(i, j);
       for (int64_t j = 0; j < Tlen; j++) dS(i, j) = P(i, j) * (dS(i, j) - dot);
     }
