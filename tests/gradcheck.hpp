@@ -1,5 +1,6 @@
 #pragma once
-// defines: gradcheck::Options, gradcheck::Result, gradcheck::check_gradient, gradcheck::sample_indices
+// defines: gradcheck::Options, gradcheck::Result, gradcheck::check_gradient,
+//          gradcheck::check_gradient_in_place, gradcheck::sample_indices
 //
 // Gradient checking by central finite differences: for a scalar function f of a flat vector x and
 // a claimed gradient g = df/dx (from a backward pass), compare each checked g[i] with
@@ -60,12 +61,13 @@ inline std::vector<int64_t> sample_indices(int64_t n, int64_t max_checks) {
   return indices;
 }
 
-// f is evaluated at x with one coordinate moved by +-h at a time; x is restored afterwards.
-inline Result check_gradient(const std::function<double(const std::vector<double>&)>& f,
-                             std::vector<double> x, const std::vector<double>& analytic,
-                             const Options& options = {}) {
+// In place: x points to n doubles that `loss` reads (e.g. the parameters of an f64 model); each
+// checked x[i] is moved to x[i] +- h, loss() is evaluated, and x[i] is restored exactly.
+// analytic holds the claimed gradient, n values.
+inline Result check_gradient_in_place(const std::function<double()>& loss, double* x, int64_t n,
+                                      const std::vector<double>& analytic,
+                                      const Options& options = {}) {
   Result result;
-  const int64_t n = static_cast<int64_t>(x.size());
   if (static_cast<int64_t>(analytic.size()) != n) {
     result.ok = false;
     return result;
@@ -74,9 +76,9 @@ inline Result check_gradient(const std::function<double(const std::vector<double
   for (int64_t i : sample_indices(n, options.max_checks)) {
     const double saved = x[i];
     x[i] = saved + h;
-    const double f_plus = f(x);
+    const double f_plus = loss();
     x[i] = saved - h;
-    const double f_minus = f(x);
+    const double f_minus = loss();
     x[i] = saved;
     const double numeric = (f_plus - f_minus) / (2.0 * h);
     const double denominator = std::max({std::abs(analytic[i]), std::abs(numeric), options.floor});
@@ -91,6 +93,14 @@ inline Result check_gradient(const std::function<double(const std::vector<double
   }
   result.ok = result.max_error <= options.tolerance && !std::isnan(result.max_error);
   return result;
+}
+
+// For a function of a flat vector: f is evaluated at copies of x with one coordinate moved.
+inline Result check_gradient(const std::function<double(const std::vector<double>&)>& f,
+                             std::vector<double> x, const std::vector<double>& analytic,
+                             const Options& options = {}) {
+  return check_gradient_in_place([&] { return f(x); }, x.data(), static_cast<int64_t>(x.size()),
+                                 analytic, options);
 }
 
 }  // namespace gradcheck

@@ -119,6 +119,13 @@ TEST_CASE("gradcheck harness: passes a true gradient, names the index of a wrong
   gradcheck::Options sampled;
   sampled.max_checks = 4;
   CHECK(gradcheck::check_gradient(f, x, g, sampled).checked == 4);
+
+  // in place, as a whole-model check perturbs the parameter memory itself
+  std::vector<double> params = x;
+  const gradcheck::Result in_place = gradcheck::check_gradient_in_place(
+      [&] { return f(params); }, params.data(), static_cast<int64_t>(params.size()), g);
+  CHECK(in_place.ok);
+  CHECK(params == x);  // every coordinate restored exactly
 }
 
 // ---------------------------------------------------------------------------------------------
