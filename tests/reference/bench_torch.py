@@ -159,7 +159,7 @@ def main():
               flush=True)
     ms = statistics.median(times) * 1e3
     print(f"tokens/s: {B * T / (ms / 1e3):.0f}")
-    print(f"torch ms/step: {ms:.1f}")
+    print(f"torch ms/step: {ms:.1f} (median; min {min(times) * 1e3:.1f}, max {max(times) * 1e3:.1f})")
 
 
 if __name__ == "__main__":
