@@ -17,6 +17,7 @@
 
 #include <GLFW/glfw3.h>
 #include <imgui.h>
+#include <nlohmann/json.hpp>
 #include <imgui_impl_glfw.h>
 #include <imgui_impl_opengl3.h>
 #include <imgui_stdlib.h>
@@ -76,6 +77,18 @@ std::vector<fs::path> find_checkpoints(const fs::path& run) {
   return found;
 }
 
+// The step a checkpoint was taken at: train_state.json's "step" when present (the trainer's
+// RUN/checkpoint), else the number in the name (RUN/snapshots/step_000500), else -1.
+long long checkpoint_step(const fs::path& dir) {
+  std::ifstream in(dir / "train_state.json");
+  if (in) {
+    const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_object() && j.contains("step") && j["step"].is_number_integer()) return j["step"].get<long long>();
+  }
+  const long long n = trailing_number(dir.filename().string());
+  return n == std::numeric_limits<long long>::max() ? -1 : n;
+}
+
 }  // namespace
 
 void Session::open(const fs::path& p) {
@@ -118,6 +131,7 @@ void Session::open(const fs::path& p) {
     return;
   }
   active = static_cast<int>(checkpoints.size()) - 1;  // the newest
+  for (const fs::path& dir : checkpoints) checkpoint_steps.push_back(checkpoint_step(dir));
   if (!metrics_path.empty()) {
     metrics = MetricsLog(metrics_path);
     metrics.poll();
@@ -298,7 +312,7 @@ void draw_frame(Session& session, Panels& panels, int& selected, bool first_fram
           case 0: panels.dashboard.draw(session); break;
           case 1: panels.attention.draw(session); break;
           case 2: panels.predictions.draw(session); break;
-          case 3: panels.timeline.draw(session); break;
+          case 3: panels.timeline.draw(session, panels.attention, panels.predictions); break;
         }
         ImGui::EndChild();
         ImGui::EndTabItem();
@@ -307,6 +321,26 @@ void draw_frame(Session& session, Panels& panels, int& selected, bool first_fram
     ImGui::EndTabBar();
   }
   ImGui::End();
+}
+
+// --bench: "panel attention 1280x800: frame mean 4.1 ms, p95 5.0, max 6.2 (300 frames; UI build
+// 0.9 ms of it); model
+// L=12 NH=12 T=256: load 850 ms, forward 610 ms, probe 700 ms".
+std::string bench_line(std::vector<double> ms, const std::vector<double>& build, const Session& session,
+                       int width, int height) {
+  std::sort(ms.begin(), ms.end());
+  double sum = 0, build_sum = 0;
+  for (double v : ms) sum += v;
+  for (double v : build) build_sum += v;
+  char buf[400];
+  int n = std::snprintf(buf, sizeof buf,
+                        "panel %s %dx%d: frame mean %.2f ms, p95 %.2f, max %.2f (%zu frames; UI build %.2f ms of it)",
+                        report().panel.c_str(), width, height, sum / ms.size(), ms[ms.size() * 95 / 100],
+                        ms.back(), ms.size(), build.empty() ? 0.0 : build_sum / build.size());
+  if (auto r = session.result(); r && r->error.empty() && !r->attention.empty() && !session.synthetic)
+    std::snprintf(buf + n, sizeof buf - n, "; model L=%d NH=%d T=%d: load %.0f ms, forward %.0f ms, probe %.0f ms",
+                  r->attention.L, r->attention.NH, r->attention.T, r->load_ms, r->forward_ms, r->probe_ms);
+  return buf;
 }
 
 void glfw_error(int code, const char* description) {
@@ -384,6 +418,9 @@ int run_app(const Options& options) {
 
   int status = 0;
   int settled = 0;  // frames rendered since the model work finished (screenshots wait for it)
+  std::vector<double> frame_ms;  // --bench: whole frames (build, render, glFinish), after settling
+  std::vector<double> build_ms;  // --bench: building the UI alone (NewFrame .. Render, CPU)
+  double frame_start = glfwGetTime();
   const double give_up_s = glfwGetTime() + 300.0;
   for (int frame = 0; !glfwWindowShouldClose(window); frame++) {
     // Idle politely when interactive: wake on input or every 100 ms to follow metrics.jsonl.
@@ -397,6 +434,7 @@ int run_app(const Options& options) {
     }
     session.poll(glfwGetTime());
 
+    const double build_start = glfwGetTime();
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
     if (headless) ImGui::GetIO().MousePos = ImVec2(-FLT_MAX, -FLT_MAX);  // no stray hover in screenshots
@@ -404,6 +442,8 @@ int run_app(const Options& options) {
     report().begin_frame();
     draw_frame(session, panels, selected, frame == 0, open_text);
     ImGui::Render();
+    if (options.bench_frames > 0 && settled >= options.warmup_frames)
+      build_ms.push_back((glfwGetTime() - build_start) * 1e3);
 
     int fb_w = 0, fb_h = 0;
     glfwGetFramebufferSize(window, &fb_w, &fb_h);
@@ -413,10 +453,18 @@ int run_app(const Options& options) {
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
 
     settled = session.probe_busy() ? 0 : settled + 1;
-    if (headless && settled < options.warmup_frames && glfwGetTime() < give_up_s) {
-      if (session.probe_busy()) glfwWaitEventsTimeout(0.05);  // the worker posts an event when done
+    if (headless && session.probe_busy() && glfwGetTime() < give_up_s)
+      glfwWaitEventsTimeout(0.05);  // the worker posts an event when done
+    if (options.bench_frames > 0) {
+      glFinish();  // count the GPU's (here: Mesa's) work in the frame
+      const double now = glfwGetTime();
+      if (settled > options.warmup_frames) frame_ms.push_back((now - frame_start) * 1e3);
+      frame_start = now;
     }
-    if (headless && (settled >= options.warmup_frames || glfwGetTime() >= give_up_s)) {
+    const int wanted = options.warmup_frames + (options.bench_frames > 0 ? options.bench_frames + 1 : 0);
+    if (headless && (settled >= wanted || glfwGetTime() >= give_up_s)) {
+      if (!frame_ms.empty()) report().bench = bench_line(frame_ms, build_ms, session, fb_w, fb_h);
+      if (!report().bench.empty()) std::printf("glassbox-viz bench: %s\n", report().bench.c_str());
       const std::string err = write_screenshot(options.screenshot, fb_w, fb_h);
       if (!err.empty()) {
         std::fprintf(stderr, "glassbox-viz: error: %s\n", err.c_str());

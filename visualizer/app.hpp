@@ -29,6 +29,7 @@ struct Options {
   float scale = 0.0f;            // UI scale; 0 = the monitor's content scale (HiDPI)
   int warmup_frames = 8;         // frames rendered before the screenshot, so the layout settles
   bool synthetic_attention = false;  // show synthetic_attention() instead of running a model (tests)
+  int bench_frames = 0;          // with --screenshot: time this many frames after the model is done
 };
 
 // What PATH turned out to be, and what was read from it.
@@ -37,6 +38,7 @@ struct Session {
   enum class Kind { none, run, checkpoint, metrics_file } kind = Kind::none;
   std::filesystem::path metrics_path;               // RUN/metrics.jsonl (may not exist yet)
   std::vector<std::filesystem::path> checkpoints;   // checkpoint directories, oldest first
+  std::vector<long long> checkpoint_steps;          // their training steps (-1: unknown)
   MetricsLog metrics;
   std::vector<std::string> errors;    // shown in the red banner until the input changes
   std::string prompt;                 // shared by the attention, predictions and timeline panels

@@ -34,6 +34,10 @@ int main(int argc, char** argv) {
   cli.add_flag("--synthetic-attention", options.synthetic_attention,
                "Show a known synthetic attention pattern (2 layers, 4 heads, one token per prompt word) "
                "instead of running a model: for tests and docs");
+  cli.add_option("--bench", options.bench_frames,
+                 "With --screenshot: after the model has run, time this many frames and print the frame "
+                 "and probe times")
+      ->check(CLI::Range(0, 100000));
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -206,14 +206,14 @@ void AttentionPanel::draw(Session& session) {
     const bool hovered = ImGui::IsItemHovered(), clicked = ImGui::IsItemClicked();
     const int every_h = std::max(1, static_cast<int>(std::ceil(ImGui::CalcTextSize("H00").x / (cell + gap))));
     for (int h = 0; h < NH; h += every_h) {
-      const std::string s = "H" + std::to_string(h);
+      const std::string s = label("H", h);
       const float tw = ImGui::CalcTextSize(s.c_str()).x;
       dl->AddText(ImVec2(cells_min.x + h * (cell + gap) + (cell - tw) / 2, origin.y), colors::axis_text, s.c_str());
     }
     const int every_l = std::max(1, static_cast<int>(std::ceil(line / (cell + gap))));
     for (int l = 0; l < L; l++) {
       if (l % every_l == 0) {
-        const std::string s = "L" + std::to_string(l);
+        const std::string s = label("L", l);
         dl->AddText(ImVec2(origin.x, cells_min.y + l * (cell + gap) + (cell - line) / 2), colors::axis_text, s.c_str());
       }
       for (int h = 0; h < NH; h++) {

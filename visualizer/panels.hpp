@@ -1,7 +1,11 @@
 #pragma once
 // defines: one struct per panel, each holding that panel's UI state next to its draw() (as in
 // imgui_demo.cpp). The bodies live in panel_<name>.cpp.
+#include <cstdint>
+#include <random>
 #include <vector>
+
+#include <imgui.h>
 
 #include "visualizer/app.hpp"
 #include "visualizer/heatmap.hpp"
@@ -34,12 +38,29 @@ struct AttentionPanel {
 
 // Next-token distribution, sampling and logit lens (panel_predictions.cpp).
 struct PredictionsPanel {
+  float temperature = 1.0f;
+  int top_k = 0;        // 0 = no cut
+  float top_p = 1.0f;   // 1 = no cut
+  int bars = 16;        // tokens listed
+  uint64_t seed = 1;
   void draw(Session& session);
+  // The distribution bars alone (also used by the timeline), filling `size`.
+  void draw_bars(const ProbeResult& result, ImVec2 size);
+
+ private:
+  std::mt19937_64 rng_{1};
+  int steps_left_ = 0;                // "sample N": tokens still to append as results arrive
+  std::vector<size_t> undo_;          // prompt lengths before each appended token
 };
 
-// The prompt across saved checkpoints (panel_timeline.cpp).
+// The prompt across saved checkpoints (panel_timeline.cpp): moving the slider makes every panel show
+// that checkpoint.
 struct TimelinePanel {
-  void draw(Session& session);
+  bool playing = false;
+  void draw(Session& session, AttentionPanel& attention, PredictionsPanel& predictions);
+
+ private:
+  double last_advance_ = 0;
 };
 
 // A centred grey hint in the remaining space, for panels with nothing to show yet.

@@ -173,6 +173,10 @@ void draw_chart(const char* title, ImVec2 size, std::span<const Curve> curves,
 
   // Curves, clipped to the plot rectangle.
   dl->PushClipRect(f.plot_min, f.plot_max, true);
+  if (options.marker_x >= 0) {
+    const float x = X(options.marker_x);
+    dl->AddLine(ImVec2(x, f.plot_min.y), ImVec2(x, f.plot_max.y), IM_COL32(255, 255, 255, 160), px(2));
+  }
   std::vector<std::vector<double>> smoothed(curves.size());
   for (size_t ci = 0; ci < curves.size(); ci++) {
     const Curve& c = curves[ci];
@@ -226,7 +230,12 @@ void draw_chart(const char* title, ImVec2 size, std::span<const Curve> curves,
         char value[32];
         const double last = c.series->y.back();
         std::snprintf(value, sizeof value, "  %.4g", last);
-        t += std::fabs(last) >= 1e4 ? "  " + short_number(last) : std::string(value);
+        if (std::fabs(last) >= 1e4) {
+          t += "  ";
+          t += short_number(last);
+        } else {
+          t += value;
+        }
       }
       width = std::max(width, ImGui::CalcTextSize(t.c_str()).x);
       texts.push_back(std::move(t));
@@ -324,7 +333,7 @@ void draw_heat_strip(const char* title, ImVec2 size, const LayerSeries& data, co
   const float line = ImGui::GetTextLineHeight();
   const int every = std::max(1, static_cast<int>(std::ceil(line / rh)));
   for (int l = 0; l < L; l += every) {
-    const std::string s = "L" + std::to_string(l);
+    const std::string s = label("L", l);
     const float tw = ImGui::CalcTextSize(s.c_str()).x;
     dl->AddText(ImVec2(f.plot_min.x - tw - px(5), f.plot_min.y + (l + 0.5f) * rh - line / 2),
                 colors::axis_text, s.c_str());

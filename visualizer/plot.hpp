@@ -26,6 +26,7 @@ struct ChartOptions {
   float smoothing = 0.6f;  // EMA weight in [0, 1): s = w s + (1 - w) y, debiased as in TensorBoard
   bool envelope = true;    // min/max band per pixel column when points > pixels
   const char* report_name = nullptr;  // records the plot rectangle in the test report
+  double marker_x = -1;               // >= 0: a vertical marker at this step (the timeline's checkpoint)
 };
 
 // A chart filling `size` (pass 0 for "the rest of the line" / a default height).

@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+
+#include <Eigen/Dense>
 
 #include "llm/backend/backend.hpp"
 #include "llm/core/error.hpp"
@@ -17,6 +20,52 @@ namespace {
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
+}  // namespace
+
+namespace {
+
+// The logit lens at position t of batch row 0: for the embedding and after each layer,
+// top-k of softmax(wte . layernorm_f(x)).
+std::vector<ProbeResult::LensRow> logit_lens(llm::GPT& model, int t) {
+  const llm::GPTConfig& c = model.config();
+  const int C = c.n_embd, V = c.vocab_size;
+  const float* lnw = model.params.lnfw.ptr<float>();
+  const float* lnb = model.params.lnfb.ptr<float>();
+  const Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> wte(
+      model.params.wte.ptr<float>(), V, C);  // the first V rows of (Vp, C)
+  std::vector<ProbeResult::LensRow> rows;
+  Eigen::VectorXf y(C);
+  for (int l = -1; l < c.n_layer; l++) {
+    const llm::Tensor stream = l < 0 ? model.acts.encoded : model.acts.residual3.slice(l);  // (B, T, C)
+    const float* x = stream.slice(0).slice(t).ptr<float>();
+    // layernorm with the final layer's gain and bias, eps = 1e-5 as in the model
+    double mean = 0, var = 0;
+    for (int i = 0; i < C; i++) mean += x[i];
+    mean /= C;
+    for (int i = 0; i < C; i++) var += (x[i] - mean) * (x[i] - mean);
+    const double rstd = 1.0 / std::sqrt(var / C + 1e-5);
+    for (int i = 0; i < C; i++) y[i] = static_cast<float>((x[i] - mean) * rstd) * lnw[i] + lnb[i];
+    const Eigen::VectorXf logits = wte * y;
+    // softmax, then the top k
+    float max = logits[0];  // (a loop: Eigen's AVX-512 maxCoeff trips a false GCC 12 warning)
+    for (int v = 1; v < V; v++) max = std::max(max, logits[v]);
+    double z = 0;
+    for (int v = 0; v < V; v++) z += std::exp(static_cast<double>(logits[v] - max));
+    std::vector<int32_t> ids(V);
+    for (int v = 0; v < V; v++) ids[v] = v;
+    const int k = std::min(ProbeResult::kLensTop, V);
+    std::partial_sort(ids.begin(), ids.begin() + k, ids.end(),
+                      [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
+    ProbeResult::LensRow row;
+    for (int i = 0; i < k; i++) {
+      row.ids.push_back(ids[i]);
+      row.probs.push_back(static_cast<float>(std::exp(static_cast<double>(logits[ids[i]] - max)) / z));
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
 }  // namespace
 
 void compute_rollout(AttentionMaps& m) {
@@ -72,12 +121,30 @@ AttentionMaps synthetic_attention(int L, int NH, int T) {
 
 std::string printable_token(const std::string& text) {
   std::string out;
-  for (unsigned char c : text) {
+  char hex[8];
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    // A whole UTF-8 sequence passes through; a lone or broken byte (GPT-2 and byte tokens can split
+    // a character) is shown as <0xAB>.
+    const int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool valid = len > 0 && i + len <= text.size();
+    for (int k = 1; valid && k < len; k++) valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    if (!valid) {
+      std::snprintf(hex, sizeof hex, "<0x%02X>", c);
+      out += hex;
+      i++;
+      continue;
+    }
     if (c == ' ') out += "\xC2\xB7";  // U+00B7 middle dot
     else if (c == '\n') out += "\\n";
     else if (c == '\t') out += "\\t";
-    else if (c < 0x20 || c == 0x7F) out += '?';
-    else out += static_cast<char>(c);
+    else if (c < 0x20 || c == 0x7F) {
+      std::snprintf(hex, sizeof hex, "<0x%02X>", c);
+      out += hex;
+    } else {
+      out.append(text, i, len);
+    }
+    i += len;
   }
   return out.empty() ? "\xE2\x88\x85" : out;  // U+2205 for an empty token
 }
@@ -100,6 +167,13 @@ uint64_t ModelProbe::request(const std::filesystem::path& checkpoint, const std:
   {
     std::lock_guard<std::mutex> lock(mutex_);
     id = ++next_id_;
+    for (const auto& cached : cache_)
+      if (cached->checkpoint == checkpoint && cached->prompt == prompt) {  // answered before
+        result_ = cached;
+        result_request_ = id;
+        pending_.reset();
+        return id;
+      }
     pending_ = Request{id, checkpoint, prompt};
   }
   wake_.notify_all();
@@ -132,17 +206,24 @@ void ModelProbe::worker() {
       pending_.reset();
       running_ = true;
     }
-    std::shared_ptr<ProbeResult> result = run(request);
+    std::shared_ptr<const ProbeResult> result = run(request);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      result_ = std::move(result);
+      if (result->error.empty()) {
+        cache_.insert(cache_.begin(), result);
+        if (cache_.size() > kCacheEntries) cache_.pop_back();
+      }
+      if (request.id > result_request_) {  // a cache hit may have answered a newer request already
+        result_ = std::move(result);
+        result_request_ = request.id;
+      }
       running_ = false;
     }
     if (on_done_) on_done_();
   }
 }
 
-std::shared_ptr<ProbeResult> ModelProbe::run(const Request& request) {
+std::shared_ptr<const ProbeResult> ModelProbe::run(const Request& request) {
   auto r = std::make_shared<ProbeResult>();
   r->id = request.id;
   r->checkpoint = request.checkpoint;
@@ -202,6 +283,8 @@ std::shared_ptr<ProbeResult> ModelProbe::run(const Request& request) {
 
     const float* logits = model.acts.logits.slice(0).slice(T - 1).ptr<float>();  // (Vp)
     r->last_logits.assign(logits, logits + c.vocab_size);
+    r->logit_lens = logit_lens(model, T - 1);
+    r->probe_ms = ms_since(t0);
   } catch (const std::exception& e) {
     r->error = request.checkpoint.filename().string() + ": " + e.what();
   }

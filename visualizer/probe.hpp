@@ -61,7 +61,17 @@ struct ProbeResult {
   bool truncated = false;           // the prompt was longer than the context; its end was kept
   AttentionMaps attention;
   std::vector<float> last_logits;   // (V) logits after the last token
+  // Logit lens (nostalgebraist, 2020): what the model would predict after the last token if the
+  // residual stream stopped after layer l: softmax(wte . lnf(x_l)). Row 0 is the embedding, row l+1
+  // layer l; the last row is the model's real prediction. Top kLensTop tokens per row.
+  static constexpr int kLensTop = 5;
+  struct LensRow {
+    std::vector<int32_t> ids;
+    std::vector<float> probs;
+  };
+  std::vector<LensRow> logit_lens;  // (L + 1)
   double load_ms = 0, forward_ms = 0;
+  double probe_ms = 0;  // forward + copying the maps + rollout + logit lens
 };
 
 class ModelProbe {
@@ -87,7 +97,7 @@ class ModelProbe {
     std::string prompt;
   };
   void worker();
-  std::shared_ptr<ProbeResult> run(const Request& request);
+  std::shared_ptr<const ProbeResult> run(const Request& request);
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
@@ -95,6 +105,11 @@ class ModelProbe {
   bool running_ = false, stop_ = false;
   uint64_t next_id_ = 0;
   std::shared_ptr<const ProbeResult> result_;
+  uint64_t result_request_ = 0;  // the request result_ answers; older answers are not shown
+  // Finished results by (checkpoint, prompt), newest first, so scrubbing the timeline back and forth
+  // does not reload models. A handful of entries (each holds L*NH*T*T floats).
+  std::vector<std::shared_ptr<const ProbeResult>> cache_;
+  static constexpr size_t kCacheEntries = 12;
   std::function<void()> on_done_;
 
   // Worker-only: the loaded model.
@@ -105,7 +120,8 @@ class ModelProbe {
   std::thread thread_;  // last: starts after everything above exists
 };
 
-// A token as a one-line label: spaces shown as '·', newlines as "\n", other control bytes as '?'.
+// A token as a one-line label: spaces shown as '·', newlines as "\n", control characters and bytes
+// that are not valid UTF-8 as <0xAB>.
 std::string printable_token(const std::string& text);
 
 }  // namespace viz

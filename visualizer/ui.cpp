@@ -47,6 +47,7 @@ std::string Report::json() const {
   j["panel"] = panel;
   j["errors"] = errors;
   j["warnings"] = warnings;
+  if (!bench.empty()) j["bench"] = bench;
   j["regions"] = nlohmann::json::object();
   for (const Region& r : regions)
     j["regions"][r.name] = {{"x", r.x}, {"y", r.y}, {"w", r.w}, {"h", r.h},
@@ -57,6 +58,12 @@ std::string Report::json() const {
 Report& report() {
   static Report r;
   return r;
+}
+
+std::string label(const char* prefix, long long n) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%s%lld", prefix, n);
+  return buf;
 }
 
 std::string short_number(double v) {

@@ -47,12 +47,17 @@ struct Report {
   std::vector<std::string> errors;    // shown in the red banner
   std::vector<std::string> warnings;  // shown in the yellow banner
   std::vector<Region> regions;
+  std::string bench;  // --bench: one line of timings
   void begin_frame() { regions.clear(); }
   // Records a rectangle drawn this frame (ImGui coordinates, converted to framebuffer pixels).
   void region(const std::string& name, ImVec2 min, ImVec2 max, int rows = 0, int cols = 0);
   std::string json() const;
 };
 Report& report();
+
+// "L3", "H11", "#42": a short prefix and an integer. (Also sidesteps GCC 12's false -Wrestrict
+// warning on "L" + std::to_string(n).)
+std::string label(const char* prefix, long long n);
 
 // A short number: 3 significant digits, k/M/G suffixes from 1000 on, e.g. 1.5k, 51.2k.
 std::string short_number(double v);
