@@ -16,6 +16,7 @@
 // V = real vocabulary, Vp = vocabulary padded to a multiple of 128, OC = output channels.
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "llm/core/tensor.hpp"
 
@@ -69,7 +70,8 @@ class Backend {
   // out (N, OC), inp (N, C), weight (OC, C) (PyTorch nn.Linear layout), bias (OC) or empty.
   virtual void matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) = 0;
   // dinp (N, C) += dout @ weight; dweight (OC, C) += dout^T @ inp; dbias (OC) += sum_n dout
-  // (dbias may be empty when the forward had no bias).
+  // (dbias may be empty when the forward had no bias; dinp may be empty when the input needs no
+  // gradient, e.g. the token ids' embedding is reached through another path).
   virtual void matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
                                Tensor weight) = 0;
 
@@ -110,7 +112,8 @@ class Backend {
   // AdamW (Loshchilov & Hutter) on one tensor; m, v and (if non-empty) master are master_dtype().
   //   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
   //   p -= lr * ( m/(1-b1^t) / (sqrt(v/(1-b2^t)) + eps) + wd * p )
-  // `grad_scale` multiplies the gradient first (global-norm clipping).
+  // `grad_scale` multiplies the gradient first (global-norm clipping). With a `master` copy the
+  // update is applied to master and param receives master converted to param's dtype.
   virtual void adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor master,
                             const AdamWSettings& settings, float grad_scale) = 0;
   // Sum of squares of every element, accumulated in double: the global norm is sqrt of the sum of
