@@ -79,6 +79,20 @@ viz_test(viz_heat_strip_update_ratio_pixels REQUIRES viz_dashboard_png
          COMMAND viz_check rows-increase ${VIZ_OUT}/viz_dashboard.png ${VIZ_OUT}/viz_dashboard.json
                  dashboard.heat.layer_update_ratio)
 
+# ---- HiDPI (UI scale 2 on a 2560x1600 framebuffer) and a small window: same checks ----
+viz_test(viz_dashboard_hidpi FIXTURES viz_hidpi_png REQUIRES viz_run
+         COMMAND ${XVFB_RUN} -a -s "-screen 0 2560x1600x24" $<TARGET_FILE:glassbox-viz> ${VIZ_OUT}/run
+                 --panel dashboard --width 2560 --height 1600 --scale 2
+                 --screenshot ${VIZ_OUT}/viz_dashboard_hidpi.png --report ${VIZ_OUT}/viz_dashboard_hidpi.json)
+set_tests_properties(viz_dashboard_hidpi PROPERTIES RESOURCE_LOCK xvfb)
+viz_test(viz_dashboard_hidpi_pixels REQUIRES viz_hidpi_png
+         COMMAND viz_check rows-increase ${VIZ_OUT}/viz_dashboard_hidpi.png ${VIZ_OUT}/viz_dashboard_hidpi.json
+                 dashboard.heat.layer_grad_norm)
+viz_render(viz_dashboard_small viz_small_png viz_run ${VIZ_OUT}/run --panel dashboard --width 900 --height 640)
+viz_test(viz_dashboard_small_pixels REQUIRES viz_small_png
+         COMMAND viz_check rows-increase ${VIZ_OUT}/viz_dashboard_small.png ${VIZ_OUT}/viz_dashboard_small.json
+                 dashboard.heat.layer_update_ratio)
+
 # ---- every panel renders on a run directory with real (tiny, random-weight) checkpoints ----
 add_executable(make_tiny_checkpoint ${CMAKE_CURRENT_SOURCE_DIR}/viz/make_tiny_checkpoint.cpp)
 target_link_libraries(make_tiny_checkpoint PRIVATE llm)

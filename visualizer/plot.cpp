@@ -162,8 +162,11 @@ void draw_chart(const char* title, ImVec2 size, std::span<const Curve> curves,
   } else {
     yticks = nice_ticks(y0, y1, max_yticks);
   }
+  float last_label_y = INFINITY;
   for (double t : yticks) {
     const float y = Y(t);
+    if (std::fabs(y - last_label_y) < line * 1.1f) continue;  // log axes crowd towards the top
+    last_label_y = y;
     dl->AddLine(ImVec2(f.plot_min.x, y), ImVec2(f.plot_max.x, y), colors::grid);
     const std::string s = tick_label(log_y ? std::pow(10.0, t) : t);
     const float tw = ImGui::CalcTextSize(s.c_str()).x;
@@ -278,18 +281,8 @@ void draw_chart(const char* title, ImVec2 size, std::span<const Curve> curves,
 
 void draw_heat_strip(const char* title, ImVec2 size, const LayerSeries& data, const char* report_name) {
   ImGui::PushID(title);
-  Frame f = begin_frame(title, size, px(40), px(78));
-  ImDrawList* dl = ImGui::GetWindowDrawList();
   const int L = data.n_layer();
   const int n = static_cast<int>(data.values.size());
-  if (L == 0 || n == 0) {
-    const char* msg = "no per-layer data yet (layer_grad_norm / layer_update_ratio in metrics.jsonl)";
-    const ImVec2 ts = ImGui::CalcTextSize(msg);
-    dl->AddText(ImVec2((f.plot_min.x + f.plot_max.x - ts.x) / 2, (f.plot_min.y + f.plot_max.y - ts.y) / 2),
-                colors::axis_text, msg);
-    ImGui::PopID();
-    return;
-  }
 
   // log10 of every value (NaN where the value is missing or not positive) and their range.
   auto logv = [&](int i, int l) -> double {
@@ -305,6 +298,21 @@ void draw_heat_strip(const char* title, ImVec2 size, const LayerSeries& data, co
     }
   if (!std::isfinite(lo)) { lo = 0; hi = 1; }
   if (hi - lo < 1e-6) { lo -= 0.5; hi += 0.5; }
+  const double bar_ticks[] = {hi, (lo + hi) / 2, lo};
+  float bar_label_w = 0;
+  for (double t : bar_ticks) bar_label_w = std::max(bar_label_w, ImGui::CalcTextSize(tick_label(std::pow(10.0, t)).c_str()).x);
+
+  Frame f = begin_frame(title, size, px(40), px(34) + bar_label_w);
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  if (L == 0 || n == 0) {
+    const char* msg = "no per-layer data yet (layer_grad_norm / layer_update_ratio in metrics.jsonl)";
+    const ImVec2 ts = ImGui::CalcTextSize(msg);
+    dl->AddText(ImVec2((f.plot_min.x + f.plot_max.x - ts.x) / 2, (f.plot_min.y + f.plot_max.y - ts.y) / 2),
+                colors::axis_text, msg);
+    ImGui::PopID();
+    return;
+  }
+
   auto color_of = [&](double v) {
     return std::isfinite(v) ? inferno(static_cast<float>((v - lo) / (hi - lo))) : IM_COL32(60, 60, 60, 255);
   };
@@ -355,7 +363,7 @@ void draw_heat_strip(const char* title, ImVec2 size, const LayerSeries& data, co
     dl->AddRectFilled(ImVec2(bar_min.x, y0), ImVec2(bar_max.x, y1 + 0.5f),
                       inferno((k + 0.5f) / segments));
   }
-  for (double t : {hi, (lo + hi) / 2, lo}) {
+  for (double t : bar_ticks) {
     const std::string s = tick_label(std::pow(10.0, t));
     const float y = static_cast<float>(bar_max.y - (t - lo) / (hi - lo) * H);
     dl->AddText(ImVec2(bar_max.x + px(4), std::clamp(y - line / 2, f.plot_min.y - line / 2, f.plot_max.y - line / 2)),
