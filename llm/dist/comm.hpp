@@ -1,0 +1,98 @@
+#pragma once
+// defines: llm::Comm (the collectives data-parallel training needs), llm::SingleComm, llm::make_comm,
+//          llm::ShardRange / shard_range (which part of a flat buffer each rank owns)
+//
+// Data parallel with W ranks: every rank holds the whole model, reads its own slice of each global
+// batch, and the gradients are averaged across ranks before the (identical) optimizer step.
+// ZeRO-1 (Rajbhandari et al. 2020) also splits the AdamW moments: rank r owns the flat index range
+// shard_range(N, W, r) of the parameters; a step reduce-scatters the gradients (each rank gets the
+// average of its range only), updates its range, and all-gathers the parameters.
+//
+//   all_reduce      buf (n) on every rank  ->  buf = sum (or mean) over ranks, on every rank
+//   reduce_scatter  buf (n) on every rank  ->  buf[shard r] = sum (or mean) over ranks of buf[shard r]
+//                                              on rank r; the rest of buf is left unspecified
+//   all_gather      buf[shard r] on rank r ->  buf (n), the same on every rank
+//   broadcast       buf on root            ->  buf on every rank
+//
+// The shards of reduce_scatter / all_gather are those of shard_range: contiguous, in rank order, as
+// equal as integer division allows (sizes differ by at most one element).
+//
+// Implementations:
+//   SingleComm  world 1: every collective is the identity (in this file).
+//   MpiComm     OpenMPI on host (CPU) buffers, f32 / f64 / i32 (llm/dist/mpi_comm.cpp, GLASSBOX_MPI).
+//   NcclComm    GPU buffers, not written yet. Where it goes: llm/dist/nccl_comm.cpp, created by
+//               make_comm when the tensors live on Device::cuda; the ncclUniqueId is made on rank 0 and
+//               broadcast over MPI (or through a shared file without MPI). Two things differ from MPI:
+//               NCCL has ncclAvg (no separate scaling), and ncclReduceScatter / ncclAllGather need
+//               equal chunks, so NcclComm either pads the flat arenas to a multiple of W (the padding is
+//               never read) or issues one ncclReduce / ncclBroadcast per rank inside ncclGroupStart/End.
+//               Scalars (the loss, the squared gradient norm) go through a small device buffer.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "llm/core/tensor.hpp"
+
+namespace llm {
+
+enum class ReduceOp { sum, average };
+
+// The flat index range [begin, end) of a buffer of n elements that rank `rank` of `world` owns.
+struct ShardRange {
+  int64_t begin = 0;
+  int64_t end = 0;
+  int64_t size() const { return end - begin; }
+};
+inline ShardRange shard_range(int64_t n, int world, int rank) {
+  return {n * rank / world, n * (rank + 1) / world};
+}
+
+class Comm {
+ public:
+  virtual ~Comm() = default;
+
+  virtual int rank() const = 0;
+  virtual int world_size() const = 0;
+  virtual const char* name() const = 0;  // "single", "mpi", ...
+  bool is_root() const { return rank() == 0; }
+
+  // In place on a contiguous tensor view (any shape; treated as flat); see the table above.
+  virtual void all_reduce(Tensor buf, ReduceOp op) = 0;
+  virtual void reduce_scatter(Tensor buf, ReduceOp op) = 0;
+  virtual void all_gather(Tensor buf) = 0;
+  virtual void broadcast(Tensor buf, int root) = 0;
+  virtual void barrier() = 0;
+  // Ends every rank of the job now, with this exit status (after an error on this rank that the
+  // others cannot know about: they would otherwise wait in their next collective forever).
+  [[noreturn]] virtual void abort(int status) = 0;
+
+  // A host scalar reduced over ranks (the loss for logging, a sum of squares for the grad norm).
+  double all_reduce(double value, ReduceOp op);
+};
+
+// World 1: every collective leaves its buffer as it is (a sum or mean over one rank).
+class SingleComm final : public Comm {
+ public:
+  using Comm::all_reduce;  // the scalar one too
+  int rank() const override { return 0; }
+  int world_size() const override { return 1; }
+  const char* name() const override { return "single"; }
+  void all_reduce(Tensor, ReduceOp) override {}
+  void reduce_scatter(Tensor, ReduceOp) override {}
+  void all_gather(Tensor) override {}
+  void broadcast(Tensor, int) override {}
+  void barrier() override {}
+  [[noreturn]] void abort(int status) override;
+};
+
+// True when this process was started by an MPI launcher (mpirun / mpiexec / srun with PMI or PMIx):
+// OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_RANK is set.
+bool launched_by_mpi();
+
+// MpiComm when launched by an MPI launcher, SingleComm otherwise. `timeout_seconds` bounds every
+// collective: if one has not finished by then (another rank died or hangs), this rank prints an error
+// naming the collective and exits, which brings the whole job down. Throws llm::Error when launched by
+// mpirun but this build has no MPI (GLASSBOX_MPI=OFF).
+std::unique_ptr<Comm> make_comm(double timeout_seconds = 300);
+
+}  // namespace llm

@@ -1,0 +1,244 @@
+// implements: llm::MpiComm (OpenMPI, host buffers) and the MpiSession that initialises MPI once.
+// Built only when GLASSBOX_MPI is ON; llm/dist/comm.cpp's make_comm() calls make_mpi_comm().
+//
+// Failure handling, so that a dead or stuck rank never leaves the others waiting forever:
+//   - MPI_ERRORS_RETURN: a collective that fails (e.g. a peer's connection dropped) returns an error
+//     code, which becomes an llm::Error naming the call; the trainer then aborts the whole job;
+//   - a watchdog thread: when one collective has been running for longer than the timeout
+//     (--comm-timeout), it prints which one on which rank and exits the process with status 3.
+//     mpirun (or srun --kill-on-bad-exit) then ends every other rank. Plain MPI cannot time out a
+//     blocking call any other way; the watchdog makes no MPI calls itself, so MPI_THREAD_FUNNELED
+//     (only the main thread calls MPI; OpenMP threads never do) is enough.
+#include <mpi.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "llm/core/error.hpp"
+#include "llm/dist/comm.hpp"
+
+namespace llm {
+namespace {
+
+constexpr int kCommTimeoutStatus = 3;  // exit status of a rank whose collective timed out
+
+// MPI_Init_thread on construction, MPI_Finalize on destruction. One per process (MPI cannot be
+// initialised twice): make_mpi_comm keeps it in a function-local static, finalised at exit.
+class MpiSession {
+ public:
+  MpiSession() {
+    int provided = 0;
+    const int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+    check(rc == MPI_SUCCESS, "MPI_Init_thread failed");
+    check(provided >= MPI_THREAD_FUNNELED, "MPI provides no MPI_THREAD_FUNNELED support");
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  }
+  ~MpiSession() {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Finalize();
+  }
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+};
+
+void check_mpi(int rc, const char* call) {
+  if (rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(rc, text, &length);
+  throw Error(std::string(call) + " failed: " + std::string(text, size_t(length)) +
+              " (has another rank died?)");
+}
+
+MPI_Datatype mpi_type(const Tensor& t, const char* call) {
+  check(t.device == Device::cpu, std::string(call) + ": MpiComm handles host (CPU) buffers; GPU "
+                                                     "buffers need the NcclComm (not written yet)");
+  switch (t.dtype) {
+    case DType::f32: return MPI_FLOAT;
+    case DType::f64: return MPI_DOUBLE;
+    case DType::i32: return MPI_INT;
+    default: throw Error(std::string(call) + ": MpiComm has no " + dtype_name(t.dtype) + " type");
+  }
+}
+
+// buf[begin, end) *= factor (the "average" of a sum over ranks).
+void scale_range(Tensor buf, int64_t begin, int64_t end, double factor) {
+  if (buf.dtype == DType::f32) {
+    float* p = buf.ptr<float>();
+    for (int64_t i = begin; i < end; i++) p[i] *= float(factor);
+  } else if (buf.dtype == DType::f64) {
+    double* p = buf.ptr<double>();
+    for (int64_t i = begin; i < end; i++) p[i] *= factor;
+  } else {
+    throw Error("MpiComm: an average needs a floating-point buffer, not " + std::string(dtype_name(buf.dtype)));
+  }
+}
+
+int int_count(int64_t n, const char* call) {
+  check(n <= INT_MAX, std::string(call) + ": " + std::to_string(n) +
+                          " elements exceed MPI's int count; split the buffer");
+  return int(n);
+}
+
+class MpiComm final : public Comm {
+ public:
+  explicit MpiComm(double timeout_seconds) : timeout_seconds_(timeout_seconds) {
+    check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
+    MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &world_);
+    watchdog_ = std::thread([this] { watch(); });
+  }
+  ~MpiComm() override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    watchdog_.join();
+    MPI_Comm_free(&comm_);
+  }
+
+  int rank() const override { return rank_; }
+  int world_size() const override { return world_; }
+  const char* name() const override { return "mpi"; }
+  using Comm::all_reduce;  // the scalar one too
+
+  void all_reduce(Tensor buf, ReduceOp op) override {
+    const char* call = "MPI_Allreduce";
+    const MPI_Datatype type = mpi_type(buf, call);
+    const int n = int_count(buf.numel(), call);
+    {
+      Watched watched(*this, call);
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, buf.data, n, type, MPI_SUM, comm_), call);
+    }
+    if (op == ReduceOp::average) scale_range(buf, 0, n, 1.0 / world_);
+  }
+
+  void reduce_scatter(Tensor buf, ReduceOp op) override {
+    const char* call = "MPI_Reduce_scatter";
+    const MPI_Datatype type = mpi_type(buf, call);
+    std::vector<int> counts, displs;
+    shard_counts(buf.numel(), call, counts, displs);
+    {
+      Watched watched(*this, call);
+      // In place, the result for this rank lands at the START of buf ...
+      check_mpi(MPI_Reduce_scatter(MPI_IN_PLACE, buf.data, counts.data(), type, MPI_SUM, comm_), call);
+    }
+    // ... so move it to this rank's own range (overwriting only ranges that are now unspecified).
+    const size_t elem = dtype_size(buf.dtype);
+    char* base = static_cast<char*>(buf.data);
+    std::memmove(base + size_t(displs[rank_]) * elem, base, size_t(counts[rank_]) * elem);
+    if (op == ReduceOp::average) scale_range(buf, displs[rank_], displs[rank_] + counts[rank_], 1.0 / world_);
+  }
+
+  void all_gather(Tensor buf) override {
+    const char* call = "MPI_Allgatherv";
+    const MPI_Datatype type = mpi_type(buf, call);
+    std::vector<int> counts, displs;
+    shard_counts(buf.numel(), call, counts, displs);
+    Watched watched(*this, call);
+    check_mpi(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf.data, counts.data(), displs.data(),
+                             type, comm_),
+              call);
+  }
+
+  void broadcast(Tensor buf, int root) override {
+    const char* call = "MPI_Bcast";
+    const MPI_Datatype type = mpi_type(buf, call);
+    const int n = int_count(buf.numel(), call);
+    Watched watched(*this, call);
+    check_mpi(MPI_Bcast(buf.data, n, type, root, comm_), call);
+  }
+
+  void barrier() override {
+    Watched watched(*this, "MPI_Barrier");
+    check_mpi(MPI_Barrier(comm_), "MPI_Barrier");
+  }
+
+  [[noreturn]] void abort(int status) override {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, status);
+    std::_Exit(status);  // MPI_Abort does not return; this is for the compiler
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  // Marks a collective as running for the watchdog while in scope.
+  class Watched {
+   public:
+    Watched(MpiComm& comm, const char* call) : comm_(comm) {
+      std::lock_guard<std::mutex> lock(comm_.mutex_);
+      comm_.in_flight_ = call;
+      comm_.started_ = Clock::now();
+    }
+    ~Watched() {
+      std::lock_guard<std::mutex> lock(comm_.mutex_);
+      comm_.in_flight_ = nullptr;
+    }
+
+   private:
+    MpiComm& comm_;
+  };
+
+  void watch() {
+    const auto poll = std::chrono::duration<double>(std::clamp(timeout_seconds_ / 4, 0.01, 1.0));
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!stop_) {
+      wake_.wait_for(lock, poll);
+      if (stop_ || in_flight_ == nullptr) continue;
+      const double waited = std::chrono::duration<double>(Clock::now() - started_).count();
+      if (waited < timeout_seconds_) continue;
+      std::fprintf(stderr,
+                   "glassbox: error: rank %d of %d: %s has not finished after %.0f s (--comm-timeout "
+                   "%g): another rank has probably died or hangs; exiting\n",
+                   rank_, world_, in_flight_, waited, timeout_seconds_);
+      std::fflush(stdout);
+      std::fflush(stderr);
+      std::_Exit(kCommTimeoutStatus);  // the launcher then ends the other ranks
+    }
+  }
+
+  // Per-rank element counts and offsets of shard_range, as MPI's int arrays.
+  void shard_counts(int64_t n, const char* call, std::vector<int>& counts, std::vector<int>& displs) const {
+    int_count(n, call);
+    counts.resize(size_t(world_));
+    displs.resize(size_t(world_));
+    for (int r = 0; r < world_; r++) {
+      const ShardRange s = shard_range(n, world_, r);
+      counts[size_t(r)] = int(s.size());
+      displs[size_t(r)] = int(s.begin);
+    }
+  }
+
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0, world_ = 1;
+  double timeout_seconds_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  const char* in_flight_ = nullptr;  // the collective running now, or nullptr
+  Clock::time_point started_;
+  std::thread watchdog_;
+};
+
+}  // namespace
+
+std::unique_ptr<Comm> make_mpi_comm(double timeout_seconds) {
+  static MpiSession session;  // MPI_Init_thread on the first call, MPI_Finalize at exit
+  return std::make_unique<MpiComm>(timeout_seconds);
+}
+
+}  // namespace llm

@@ -1,0 +1,115 @@
+// The collectives of llm/dist/comm.hpp on whatever communicator make_comm() gives: SingleComm when
+// run as a plain program (ctest entry test_comm), MpiComm under `mpirun -np 2` (ctest entry
+// mpi_comm_collectives in tests/distributed.cmake). Every expected value is written for any world.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "llm/dist/comm.hpp"
+
+using namespace llm;
+
+namespace {
+
+template <typename T> Tensor view(std::vector<T>& v) {
+  Tensor t;
+  t.data = v.data();
+  t.dtype = dtype_of<T>();
+  t.device = Device::cpu;
+  t.shape = Shape{int64_t(v.size())};
+  return t;
+}
+
+// Rank r's value for element i: distinct per rank and element, exact in float.
+double value(int rank, int64_t i) { return 100.0 * rank + double(i) + 0.5; }
+
+}  // namespace
+
+TEST_CASE("shard_range cuts n elements into contiguous, nearly equal ranges in rank order") {
+  for (int64_t n : {0, 1, 7, 11, 1000003}) {
+    for (int world : {1, 2, 3, 8}) {
+      int64_t next = 0;
+      for (int r = 0; r < world; r++) {
+        const ShardRange s = shard_range(n, world, r);
+        CHECK(s.begin == next);
+        CHECK(s.size() >= n / world);
+        CHECK(s.size() <= n / world + 1);
+        next = s.end;
+      }
+      CHECK(next == n);
+    }
+  }
+}
+
+TEST_CASE("SingleComm: world 1, every collective leaves the buffer as it is") {
+  SingleComm comm;
+  CHECK(comm.rank() == 0);
+  CHECK(comm.world_size() == 1);
+  CHECK(comm.is_root());
+  std::vector<float> x = {1.5f, -2.0f, 3.25f};
+  const std::vector<float> before = x;
+  comm.all_reduce(view(x), ReduceOp::sum);
+  comm.all_reduce(view(x), ReduceOp::average);
+  comm.reduce_scatter(view(x), ReduceOp::average);
+  comm.all_gather(view(x));
+  comm.broadcast(view(x), 0);
+  comm.barrier();
+  CHECK(x == before);
+  CHECK(comm.all_reduce(2.5, ReduceOp::sum) == 2.5);
+}
+
+TEST_CASE("make_comm: all_reduce, reduce_scatter, all_gather, broadcast over every rank") {
+  std::unique_ptr<Comm> comm = make_comm(60);
+  const int W = comm->world_size(), rank = comm->rank();
+  MESSAGE("communicator " << std::string(comm->name()) << ", rank " << rank << " of " << W);
+  REQUIRE(W >= 1);
+  REQUIRE(rank < W);
+  double rank_sum = 0;  // sum over ranks r of 100 r
+  for (int r = 0; r < W; r++) rank_sum += 100.0 * r;
+
+  SUBCASE("all_reduce sum and average, f32 and f64") {
+    const int64_t n = 13;
+    std::vector<float> f(n);
+    std::vector<double> d(n);
+    for (int64_t i = 0; i < n; i++) f[size_t(i)] = float(value(rank, i)), d[size_t(i)] = value(rank, i);
+    comm->all_reduce(view(f), ReduceOp::sum);
+    comm->all_reduce(view(d), ReduceOp::average);
+    for (int64_t i = 0; i < n; i++) {
+      CHECK(f[size_t(i)] == doctest::Approx(rank_sum + W * (double(i) + 0.5)));
+      CHECK(d[size_t(i)] == doctest::Approx(rank_sum / W + double(i) + 0.5));
+    }
+    CHECK(comm->all_reduce(double(rank + 1), ReduceOp::sum) == doctest::Approx(W * (W + 1) / 2.0));
+    std::vector<int32_t> ints = {rank, 1};
+    comm->all_reduce(view(ints), ReduceOp::sum);
+    CHECK(ints[1] == W);
+  }
+
+  SUBCASE("reduce_scatter leaves this rank's shard averaged; all_gather puts the shards together") {
+    for (int64_t n : {1, 11, 4097}) {  // not multiples of the world size: uneven shards
+      std::vector<float> buf(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; i++) buf[size_t(i)] = float(value(rank, i));
+      comm->reduce_scatter(view(buf), ReduceOp::average);
+      const ShardRange mine = shard_range(n, W, rank);
+      for (int64_t i = mine.begin; i < mine.end; i++)
+        CHECK(buf[size_t(i)] == doctest::Approx(rank_sum / W + double(i) + 0.5));
+
+      // all_gather: each rank writes a rank-specific value into its own shard only
+      for (int64_t i = mine.begin; i < mine.end; i++) buf[size_t(i)] = float(1000 * rank + i);
+      comm->all_gather(view(buf));
+      for (int r = 0; r < W; r++) {
+        const ShardRange s = shard_range(n, W, r);
+        for (int64_t i = s.begin; i < s.end; i++) CHECK(buf[size_t(i)] == float(1000 * r + i));
+      }
+    }
+  }
+
+  SUBCASE("broadcast from the last rank, then a barrier") {
+    std::vector<double> x = {double(rank), double(rank) * 2};
+    comm->broadcast(view(x), W - 1);
+    CHECK(x[0] == W - 1);
+    CHECK(x[1] == 2.0 * (W - 1));
+    comm->barrier();
+  }
+}
