@@ -54,6 +54,10 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
   add(cmd, "weight-decay", c.weight_decay, "AdamW weight decay (matrices only)")->group(optim);
   add(cmd, "grad-clip", c.grad_clip, "Clip the global gradient norm to this (0: off)")->group(optim);
 
+  const char* dist = "Data parallel (mpirun -np N glassbox train ...)";
+  add(cmd, "zero-stage", c.zero_stage, "0: replicated AdamW moments; 1: ZeRO-1, moments sharded over ranks")->group(dist);
+  add(cmd, "comm-timeout", c.comm_timeout, "Seconds a collective may take before the job is ended (a rank died or hangs)")->group(dist);
+
   const char* run = "Run";
   add(cmd, "eval-interval", c.eval_interval, "Validation loss every N steps")->group(run);
   add(cmd, "eval-batches", c.eval_batches, "Validation batches per evaluation (0: all)")->group(run);

@@ -120,12 +120,22 @@ void DataLoader::set_state(const DataLoaderState& state) {
 }
 
 void DataLoader::next_batch(int32_t* inputs, int32_t* targets) {
+  read_batch(inputs, targets, rank_);
+  advance();
+}
+
+void DataLoader::read_batch(int32_t* inputs, int32_t* targets, int slot) const {
+  check(slot >= 0 && slot < world_, "data loader: slot " + std::to_string(slot) + " is not in [0, " +
+                                        std::to_string(world_) + ")");
   const int64_t BT = int64_t(B_) * T_;
-  const int32_t* chunk = tokens_.data() + state_.position + rank_ * BT;  // B*T+1 tokens
+  const int32_t* chunk = tokens_.data() + state_.position + slot * BT;  // B*T+1 tokens
   std::copy(chunk, chunk + BT, inputs);
   std::copy(chunk + 1, chunk + BT + 1, targets);
+}
 
+void DataLoader::advance() {
   // Advance the global position; the next global batch must fit entirely in the shard.
+  const int64_t BT = int64_t(B_) * T_;
   DataLoaderState next = state_;
   next.position += BT * world_;
   if (next.position + BT * world_ + 1 > int64_t(tokens_.size())) {

@@ -36,8 +36,15 @@ class DataLoader {
   // fewer than B*T*world+1 tokens.
   DataLoader(std::string pattern_or_dir, int B, int T, int rank = 0, int world = 1, uint64_t seed = 0);
 
-  // Fills inputs[B*T] and targets[B*T] (row-major (B, T)) and advances.
+  // Fills inputs[B*T] and targets[B*T] (row-major (B, T)) with this rank's batch and advances:
+  // read_batch(inputs, targets, rank), then advance().
   void next_batch(int32_t* inputs, int32_t* targets);
+  // The batch of slot `slot` in [0, world) of the current global batch, which starts at
+  // p + slot*B*T; does not advance. The trainer uses slots to spread one optimizer step's
+  // world*grad_accum micro-batches over ranks and micro-steps (llm/train/trainer.hpp).
+  void read_batch(int32_t* inputs, int32_t* targets, int slot) const;
+  // Moves p to the next global batch (the next shard when this one has too few tokens left).
+  void advance();
   // Back to epoch 0, first shard, position 0.
   void reset();
 

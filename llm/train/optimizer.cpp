@@ -1,9 +1,70 @@
 #include "llm/train/optimizer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "llm/core/error.hpp"
+
 namespace llm {
+
+int64_t parameter_arena_size(const GPTConfig& config) {
+  ParameterTensors views;
+  views.config = config;
+  int64_t n = 0;
+  views.visit([&](const char*, Tensor&, Shape shape) { n += shape.numel(); });
+  return n;
+}
+
+Tensor flat_view(ParameterTensors& tensors) {
+  Tensor flat = tensors.wte;  // the first tensor of visit(): the start of the arena
+  flat.shape = Shape{parameter_arena_size(tensors.config)};
+  // The views must be back to back, as Arena::carve makes them.
+  const char* expected = static_cast<const char*>(flat.data);
+  tensors.visit([&](const char* name, Tensor& t, Shape) {
+    check(t.data == expected, std::string("flat_view: tensor ") + name + " is not where the flat layout puts it");
+    expected += t.nbytes();
+  });
+  return flat;
+}
+
+Tensor flat_range(Tensor flat, int64_t begin, int64_t end) {
+  check(0 <= begin && begin <= end && end <= flat.numel(),
+        "flat_range: [" + std::to_string(begin) + ", " + std::to_string(end) + ") is outside the " +
+            std::to_string(flat.numel()) + " elements");
+  Tensor t = flat;
+  t.data = static_cast<char*>(flat.data) + size_t(begin) * dtype_size(flat.dtype);
+  t.shape = Shape{end - begin};
+  return t;
+}
+
+ParameterTensors parameter_views(Tensor flat, const GPTConfig& config) {
+  ParameterTensors views;
+  views.config = config;
+  check(flat.numel() == parameter_arena_size(config), "parameter_views: the buffer has " +
+                                                          std::to_string(flat.numel()) + " elements, the model " +
+                                                          std::to_string(parameter_arena_size(config)));
+  int64_t offset = 0;
+  views.visit([&](const char*, Tensor& t, Shape shape) {
+    t = flat_range(flat, offset, offset + shape.numel()).reshape(shape);
+    offset += shape.numel();
+  });
+  return views;
+}
+
+namespace {
+// The smallest "views" struct an Arena can carve: one flat tensor.
+struct OneFlatTensor {
+  Tensor* tensor;
+  int64_t n;
+  template <typename Fn> void visit(Fn&& fn) { fn("flat", *tensor, Shape{n}); }
+};
+}  // namespace
+
+FlatBuffer::FlatBuffer(Backend& backend, DType dtype, int64_t n) {
+  OneFlatTensor one{&tensor, n};
+  memory.carve(backend, dtype, one);
+}
 
 double global_grad_norm(GPT& model) {
   double sum = 0;
@@ -11,21 +72,29 @@ double global_grad_norm(GPT& model) {
   return std::sqrt(sum);
 }
 
-AdamW::AdamW(GPT& model, const AdamWConfig& config) : model_(model), config_(config) {
-  m.config = v.config = model.config();
-  Backend& backend = model.backend();
-  m_memory_.carve(backend, backend.master_dtype(), m);
-  v_memory_.carve(backend, backend.master_dtype(), v);
-  // The four size tables list their tensors in the same order: walk them side by side.
-  model.params.visit([&](const char* name, Tensor& p, Shape) {
-    slots_.push_back({&p, nullptr, nullptr, nullptr, is_decayed(name)});
+AdamW::AdamW(GPT& model, const AdamWConfig& config)
+    : AdamW(model, config, ShardRange{0, parameter_arena_size(model.config())}) {}
+
+AdamW::AdamW(GPT& model, const AdamWConfig& config, ShardRange shard)
+    : model_(model),
+      config_(config),
+      shard_(shard),
+      m_(model.backend(), model.backend().master_dtype(), shard.size()),
+      v_(model.backend(), model.backend().master_dtype(), shard.size()) {
+  const int64_t N = parameter_arena_size(model.config());
+  check(0 <= shard.begin && shard.begin <= shard.end && shard.end <= N, "AdamW: the shard is outside the parameters");
+  const Tensor params = flat_view(model.params), grads = flat_view(model.grads);
+  // Walk the tensors in flat order and keep each one's overlap [begin, end) with the shard.
+  int64_t offset = 0;
+  model.params.visit([&](const char* name, Tensor&, Shape shape) {
+    const int64_t begin = std::max(offset, shard.begin), end = std::min(offset + shape.numel(), shard.end);
+    if (begin < end) {
+      slots_.push_back({flat_range(params, begin, end), flat_range(grads, begin, end),
+                        flat_range(m_.tensor, begin - shard.begin, end - shard.begin),
+                        flat_range(v_.tensor, begin - shard.begin, end - shard.begin), is_decayed(name)});
+    }
+    offset += shape.numel();
   });
-  size_t i = 0;
-  model.grads.visit([&](const char*, Tensor& g, Shape) { slots_[i++].grad = &g; });
-  i = 0;
-  m.visit([&](const char*, Tensor& t, Shape) { slots_[i++].m = &t; });
-  i = 0;
-  v.visit([&](const char*, Tensor& t, Shape) { slots_[i++].v = &t; });
 }
 
 void AdamW::step(float lr, float grad_scale) {
@@ -38,8 +107,7 @@ void AdamW::step(float lr, float grad_scale) {
     settings.eps = config_.eps;
     settings.weight_decay = slot.decayed ? config_.weight_decay : 0.0f;
     settings.step = steps_taken_;
-    model_.backend().adamw_update(*slot.param, *slot.grad, *slot.m, *slot.v, Tensor{}, settings,
-                                  grad_scale);
+    model_.backend().adamw_update(slot.param, slot.grad, slot.m, slot.v, Tensor{}, settings, grad_scale);
   }
 }
 

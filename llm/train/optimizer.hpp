@@ -1,9 +1,18 @@
 #pragma once
-// defines: llm::AdamW (moments for every parameter, one update step), llm::global_grad_norm
+// defines: llm::AdamW (moments for every parameter, or for one rank's shard of them under ZeRO-1;
+//          one update step), llm::global_grad_norm, and flat views of parameter-shaped arenas
+//          (flat_view, flat_range, parameter_views, FlatBuffer).
+//
+// Flat layout: ParameterTensors::visit lists the tensors in memory order and an Arena carves them
+// back to back, so the parameters (and the gradients, and the moments) are also ONE flat vector of
+// parameter_arena_size(config) elements. ZeRO-1 cuts that vector into one contiguous range per rank
+// (shard_range in llm/dist/comm.hpp), ignoring tensor boundaries; AdamW then splits its range at
+// the tensor boundaries again, because weight decay is per tensor (is_decayed: matrices only).
 #include <cstdint>
 #include <vector>
 
 #include "llm/core/arena.hpp"
+#include "llm/dist/comm.hpp"
 #include "llm/model/gpt.hpp"
 
 namespace llm {
@@ -15,35 +24,59 @@ struct AdamWConfig {
   float weight_decay = 0.1f;  // applied to matrices only, see is_decayed()
 };
 
+// ---- flat views ----
+// Elements of a parameter-shaped arena (the padded vocabulary rows of wte included).
+int64_t parameter_arena_size(const GPTConfig& config);
+// All of `tensors` (carved by an Arena in visit() order) as one flat tensor (parameter_arena_size).
+Tensor flat_view(ParameterTensors& tensors);
+// Elements [begin, end) of a flat tensor.
+Tensor flat_range(Tensor flat, int64_t begin, int64_t end);
+// Named views over a flat buffer laid out in visit() order: the inverse of flat_view.
+ParameterTensors parameter_views(Tensor flat, const GPTConfig& config);
+// One flat tensor of n elements in its own (zeroed) backend memory.
+struct FlatBuffer {
+  FlatBuffer(Backend& backend, DType dtype, int64_t n);
+  Arena memory;
+  Tensor tensor;  // (n)
+};
+
 // sqrt(sum over every gradient element of g^2), accumulated in double.
 double global_grad_norm(GPT& model);
 
 class AdamW {
  public:
+  // Moments for every parameter: plain AdamW.
   AdamW(GPT& model, const AdamWConfig& config);
+  // ZeRO-1: moments for the flat parameter range `shard` only, and step() updates only that range
+  // (reading the gradient there). {0, parameter_arena_size} is the same as the plain constructor.
+  AdamW(GPT& model, const AdamWConfig& config, ShardRange shard);
 
-  // One update of every parameter with learning rate lr; grad_scale multiplies the gradients first
-  // (e.g. clip / norm for global-norm clipping). Increments the step count.
+  // One update of the parameters in the shard with learning rate lr; grad_scale multiplies the
+  // gradients first (e.g. clip / norm for global-norm clipping). Increments the step count.
   void step(float lr, float grad_scale);
+
+  ShardRange shard() const { return shard_; }
+  bool holds_everything() const { return shard_.begin == 0 && shard_.end == parameter_arena_size(model_.config()); }
+  // First and second moments of the shard, flat (shard.size()), in the backend's master dtype.
+  Tensor m() const { return m_.tensor; }
+  Tensor v() const { return v_.tensor; }
 
   int64_t steps_taken() const { return steps_taken_; }
   void set_steps_taken(int64_t n) { steps_taken_ = n; }
-  ParameterTensors m, v;  // first and second moments, in the backend's master dtype
 
  private:
-  // One row per parameter tensor: the tensors an update reads and writes, and its decay.
+  // One row per parameter tensor that overlaps the shard: the flat pieces of it inside the shard
+  // that an update reads and writes (the whole tensor without ZeRO), and whether it decays.
   struct Slot {
-    Tensor* param;
-    Tensor* grad;
-    Tensor* m;
-    Tensor* v;
+    Tensor param, grad, m, v;
     bool decayed;
   };
 
   GPT& model_;
   AdamWConfig config_;
+  ShardRange shard_;
+  FlatBuffer m_, v_;
   std::vector<Slot> slots_;
-  Arena m_memory_, v_memory_;
   int64_t steps_taken_ = 0;
 };
 

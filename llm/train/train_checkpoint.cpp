@@ -1,6 +1,7 @@
 #include "llm/train/train_checkpoint.hpp"
 
 #include <fstream>
+#include <optional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -40,13 +41,33 @@ void read_moments(const SafeTensorsFile& file, const std::string& prefix, Parame
 }  // namespace
 
 void save_training_checkpoint(const fs::path& dir, GPT& model, AdamW& optimizer,
-                              const Tokenizer* tokenizer, const TrainState& state) {
+                              const Tokenizer* tokenizer, const TrainState& state, Comm& comm) {
   check(state.optimizer_steps == optimizer.steps_taken(), "train state and optimizer disagree");
+  Backend& backend = model.backend();
+  const GPTConfig& config = model.config();
+  // The whole moments as named views: the optimizer's own, or (ZeRO-1) all-gathered from every
+  // rank's shard into scratch buffers that live until the file is written.
+  std::optional<FlatBuffer> full_m, full_v;
+  Tensor m = optimizer.m(), v = optimizer.v();
+  if (!optimizer.holds_everything()) {
+    const int64_t N = parameter_arena_size(config);
+    const ShardRange shard = optimizer.shard();
+    full_m.emplace(backend, backend.master_dtype(), N);
+    full_v.emplace(backend, backend.master_dtype(), N);
+    backend.convert(flat_range(full_m->tensor, shard.begin, shard.end), optimizer.m());  // a copy
+    backend.convert(flat_range(full_v->tensor, shard.begin, shard.end), optimizer.v());
+    comm.all_gather(full_m->tensor);
+    comm.all_gather(full_v->tensor);
+    m = full_m->tensor;
+    v = full_v->tensor;
+  }
+  if (!comm.is_root()) return;
+  ParameterTensors m_views = parameter_views(m, config), v_views = parameter_views(v, config);
   write_directory_atomically(dir, [&](const fs::path& tmp) {
     write_model_files(tmp, model, tokenizer);
     std::vector<SafeTensorOut> moments;
-    add_moments(moments, "m.", optimizer.m, model.backend());
-    add_moments(moments, "v.", optimizer.v, model.backend());
+    add_moments(moments, "m.", m_views, backend);
+    add_moments(moments, "v.", v_views, backend);
     write_safetensors(tmp / "train_state.safetensors", moments);
     nlohmann::json j = {
         {"step", state.step},
@@ -55,6 +76,8 @@ void save_training_checkpoint(const fs::path& dir, GPT& model, AdamW& optimizer,
          {{"epoch", state.train_loader.epoch},
           {"shard", state.train_loader.shard},
           {"position", state.train_loader.position}}},
+        {"world_size", state.world_size},
+        {"global_batch", state.global_batch},
         {"config", state.config},
     };
     std::ofstream out(tmp / "train_state.json");
@@ -77,6 +100,9 @@ TrainState read_train_state(const fs::path& dir) {
     state.train_loader.shard = loader.at("shard").get<int64_t>();
     state.train_loader.position = loader.at("position").get<int64_t>();
     state.config = j.at("config").get<TrainConfig>();
+    // Written since data-parallel training; older checkpoints come from one process.
+    state.world_size = j.value("world_size", 1);
+    state.global_batch = j.value("global_batch", int64_t(state.config.batch_size) * state.config.grad_accum);
     return state;
   } catch (const nlohmann::json::exception& e) {
     throw Error(path.string() + ": malformed (" + e.what() + ")");
@@ -87,8 +113,22 @@ TrainState load_training_checkpoint(const fs::path& dir, GPT& model, AdamW& opti
   TrainState state = read_train_state(dir);
   load_model_weights(dir, model);
   SafeTensorsFile moments(dir / "train_state.safetensors");
-  read_moments(moments, "m.", optimizer.m, model.backend());
-  read_moments(moments, "v.", optimizer.v, model.backend());
+  Backend& backend = model.backend();
+  const GPTConfig& config = model.config();
+  if (optimizer.holds_everything()) {
+    ParameterTensors m = parameter_views(optimizer.m(), config), v = parameter_views(optimizer.v(), config);
+    read_moments(moments, "m.", m, backend);
+    read_moments(moments, "v.", v, backend);
+  } else {  // ZeRO-1: read the whole moments, keep this rank's shard
+    const int64_t N = parameter_arena_size(config);
+    const ShardRange shard = optimizer.shard();
+    FlatBuffer full(backend, backend.master_dtype(), N);
+    ParameterTensors views = parameter_views(full.tensor, config);
+    read_moments(moments, "m.", views, backend);
+    backend.convert(optimizer.m(), flat_range(full.tensor, shard.begin, shard.end));
+    read_moments(moments, "v.", views, backend);
+    backend.convert(optimizer.v(), flat_range(full.tensor, shard.begin, shard.end));
+  }
   optimizer.set_steps_taken(state.optimizer_steps);
   return state;
 }

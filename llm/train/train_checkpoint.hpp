@@ -4,12 +4,18 @@
 // A training checkpoint is a model checkpoint (llm/io/checkpoint.hpp) plus what resuming needs:
 //   train_state.safetensors  the AdamW moments, "m.<name>" and "v.<name>" in our layout and dtype
 //   train_state.json         {"step", "optimizer_steps", "train_loader": {epoch, shard, position},
-//                             "config": <the full TrainConfig>}
+//                             "world_size", "global_batch", "config": <the full TrainConfig>}
 // Resuming from it continues bit for bit: same weights, moments, data position and schedule.
+//
+// Data parallel: the data position is global (the same on every rank), and the moments are stored
+// whole even when ZeRO-1 sharded them over ranks (saving gathers them, loading takes each rank's
+// shard), so a checkpoint resumes at any world size, with or without ZeRO, as long as the global
+// batch (world_size * batch_size * grad_accum sequences) stays the same; see trainer.cpp.
 #include <cstdint>
 #include <filesystem>
 
 #include "llm/data/dataloader.hpp"
+#include "llm/dist/comm.hpp"
 #include "llm/model/gpt.hpp"
 #include "llm/train/optimizer.hpp"
 #include "llm/train/train_config.hpp"
@@ -22,13 +28,19 @@ struct TrainState {
   int64_t step = 0;             // the next step to run (0-based)
   int64_t optimizer_steps = 0;  // AdamW updates so far (its bias-correction step count)
   DataLoaderState train_loader;
+  int world_size = 1;        // ranks of the run that saved it
+  int64_t global_batch = 0;  // sequences per optimizer step over all ranks; 0: unknown (older files)
   TrainConfig config;
 };
 
+// Every rank calls it (a collective when the optimizer holds only its ZeRO shard of the moments:
+// they are all-gathered first); only rank 0 writes.
 void save_training_checkpoint(const std::filesystem::path& dir, GPT& model, AdamW& optimizer,
-                              const Tokenizer* tokenizer, const TrainState& state);
-// Loads weights and moments into model and optimizer (whose shapes must match the checkpoint's
-// config.json) and returns the saved state. Throws llm::Error naming the file on any problem.
+                              const Tokenizer* tokenizer, const TrainState& state, Comm& comm);
+// Loads weights and moments (the optimizer's shard of them) into model and optimizer, whose shapes
+// must match the checkpoint's config.json, and returns the saved state. Every rank reads the files
+// (multi-node runs need the run directory on a shared file system). Throws llm::Error naming the
+// file on any problem.
 TrainState load_training_checkpoint(const std::filesystem::path& dir, GPT& model, AdamW& optimizer);
 // Just the state (train_state.json), e.g. to read the run config before building the model.
 TrainState read_train_state(const std::filesystem::path& dir);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "llm/backend/backend.hpp"
 #include "llm/core/error.hpp"
 #include "llm/data/dataloader.hpp"
+#include "llm/dist/comm.hpp"
 #include "llm/io/checkpoint.hpp"
 #include "llm/model/gpt.hpp"
 #include "llm/tokenizer/tokenizer.hpp"
@@ -88,31 +90,71 @@ class LayerStats {
   std::vector<std::vector<double>> before_;
 };
 
+// A resumed run keeps the checkpoint's global batch (sequences per optimizer step over all ranks),
+// because the data position and the schedule count steps of that size. With another number of
+// ranks the micro-batch B stays (it is what fits in memory) and grad_accum is recomputed:
+//   grad_accum = global_batch / (world * batch_size), which must come out whole.
+void keep_global_batch(TrainConfig& cfg, const TrainState& saved, int world, bool print) {
+  const int64_t global = saved.global_batch;
+  const int64_t per_micro_step = int64_t(world) * cfg.batch_size;
+  if (per_micro_step * cfg.grad_accum == global) return;
+  check(global % per_micro_step == 0,
+        "--resume: the checkpoint was trained with a global batch of " + std::to_string(global) +
+            " sequences (" + std::to_string(saved.world_size) + " ranks x batch_size " +
+            std::to_string(saved.config.batch_size) + " x grad_accum " + std::to_string(saved.config.grad_accum) +
+            "), which " + std::to_string(world) + " ranks x --batch-size " + std::to_string(cfg.batch_size) +
+            " cannot keep (" + std::to_string(global) + " is not a multiple of " + std::to_string(per_micro_step) +
+            "); pick ranks x --batch-size that divides " + std::to_string(global));
+  const int grad_accum = int(global / per_micro_step);
+  if (print) {
+    std::printf("resume: grad_accum %d -> %d keeps the checkpoint's global batch of %lld sequences "
+                "(%d ranks x batch_size %d x grad_accum %d)\n",
+                cfg.grad_accum, grad_accum, (long long)global, world, cfg.batch_size, grad_accum);
+  }
+  cfg.grad_accum = grad_accum;
+}
+
 }  // namespace
 
-TrainResult train(const TrainConfig& cfg) {
+namespace {
+
+TrainResult run_training(const TrainConfig& config, Comm& comm) {
+  TrainConfig cfg = config;  // a resume may adjust grad_accum
   cfg.validate();
+  const int rank = comm.rank(), world = comm.world_size();
+  const bool root = comm.is_root();  // the only rank that prints and writes into the run directory
   const fs::path run_dir = cfg.out_dir;
   const fs::path checkpoint_dir = run_dir / "checkpoint";
+  std::optional<TrainState> resumed;
   if (cfg.resume) {
     check(fs::is_directory(checkpoint_dir),
           "--resume: " + checkpoint_dir.string() + " does not exist; nothing to resume");
-  } else {
+    resumed = read_train_state(checkpoint_dir);
+    keep_global_batch(cfg, *resumed, world, root);
+  } else if (root) {
     check(!fs::exists(run_dir / "metrics.jsonl"),
           run_dir.string() + " already holds a run; pass --resume to continue it or choose another --out-dir");
   }
-  fs::create_directories(run_dir);
+  if (root) fs::create_directories(run_dir);
 
   // Data first: the tokenizer saved beside the shards decides the vocabulary.
-  DataLoader train_loader(cfg.train_data, cfg.batch_size, cfg.block_size, 0, 1, cfg.seed);
-  DataLoader val_loader(cfg.val_data, cfg.batch_size, cfg.block_size, 0, 1, 0);
+  // One optimizer step reads one global batch of world * grad_accum micro-batches (B, T), in
+  // `slots` of the loader: rank r's micro-step k reads slot r * grad_accum + k. So W ranks with
+  // grad_accum G read exactly the tokens one process reads with grad_accum W*G.
+  const int B = cfg.batch_size, T = cfg.block_size, G = cfg.grad_accum;
+  DataLoader train_loader(cfg.train_data, B, T, 0, world * G, cfg.seed);
+  DataLoader val_loader(cfg.val_data, B, T, 0, 1, 0);
   const fs::path data_dir = train_loader.shards().front().parent_path();
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(data_dir);
 
   std::unique_ptr<Backend> backend = make_backend(cfg.device);
   const GPTConfig model_config = cfg.model_config(tokenizer->vocab_size());
   GPT model(model_config, *backend);
-  AdamW optimizer(model, {cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay});
+  // ZeRO-1: this rank keeps moments for, and updates, only its range of the flat parameters.
+  const int64_t num_params = parameter_arena_size(model_config);
+  const bool zero = cfg.zero_stage == 1;
+  const ShardRange shard = zero ? shard_range(num_params, world, rank) : ShardRange{0, num_params};
+  AdamW optimizer(model, {cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay}, shard);
 
   int64_t start_step = 0;
   if (cfg.resume) {
@@ -124,7 +166,7 @@ TrainResult train(const TrainConfig& cfg) {
     const TrainState state = load_training_checkpoint(checkpoint_dir, model, optimizer);
     train_loader.set_state(state.train_loader);
     start_step = state.step;
-    std::printf("resuming %s at step %lld\n", checkpoint_dir.string().c_str(), (long long)start_step);
+    if (root) std::printf("resuming %s at step %lld\n", checkpoint_dir.string().c_str(), (long long)start_step);
   } else if (!cfg.init_from.empty()) {
     const GPTConfig saved = read_checkpoint_config(cfg.init_from);
     check(saved.n_layer == model_config.n_layer && saved.n_embd == model_config.n_embd &&
@@ -134,20 +176,29 @@ TrainResult train(const TrainConfig& cfg) {
   } else {
     model.init_weights(cfg.seed);
   }
-  MetricsLog metrics(run_dir / "metrics.jsonl", start_step);
+  // The replicas are equal already (same seed or same file); rank 0's copy makes it certain.
+  comm.broadcast(flat_view(model.params), 0);
+  std::optional<MetricsLog> metrics;
+  if (root) metrics.emplace(run_dir / "metrics.jsonl", start_step);
 
   LearningRateSchedule schedule{cfg.learning_rate, cfg.min_lr, cfg.warmup_steps,
                                 cfg.lr_decay_steps > 0 ? cfg.lr_decay_steps : cfg.max_steps};
-  const int B = cfg.batch_size, T = cfg.block_size;
-  const int64_t tokens_per_step = int64_t(B) * T * cfg.grad_accum;
-  std::printf("model: %d layers, %d heads, %d channels, context %d, vocab %d (padded %d): %.2fM parameters\n",
-              model_config.n_layer, model_config.n_head, model_config.n_embd, model_config.max_seq_len,
-              model_config.vocab_size, model_config.padded_vocab_size,
-              double(count_parameters(model_config)) / 1e6);
-  std::printf("training: %lld steps of %lld tokens (B=%d, T=%d, grad_accum=%d) on %s, %lld train tokens\n",
-              (long long)cfg.max_steps, (long long)tokens_per_step, B, T, cfg.grad_accum,
-              backend->name(), (long long)train_loader.total_tokens());
-  std::fflush(stdout);
+  const int64_t global_batch = int64_t(world) * B * G;  // sequences per optimizer step
+  const int64_t tokens_per_step = global_batch * T;
+  if (root) {
+    std::printf("model: %d layers, %d heads, %d channels, context %d, vocab %d (padded %d): %.2fM parameters\n",
+                model_config.n_layer, model_config.n_head, model_config.n_embd, model_config.max_seq_len,
+                model_config.vocab_size, model_config.padded_vocab_size,
+                double(count_parameters(model_config)) / 1e6);
+    std::printf("training: %lld steps of %lld tokens (B=%d, T=%d, grad_accum=%d, ranks=%d) on %s, %lld train tokens\n",
+                (long long)cfg.max_steps, (long long)tokens_per_step, B, T, G, world, backend->name(),
+                (long long)train_loader.total_tokens());
+    if (world > 1 || zero) {
+      std::printf("data parallel: %d ranks over %s, ZeRO stage %d (AdamW moments of %lld of %lld parameters per rank)\n",
+                  world, comm.name(), cfg.zero_stage, (long long)shard.size(), (long long)num_params);
+    }
+    std::fflush(stdout);
+  }
 
   std::vector<int32_t> inputs(size_t(B) * T), targets(size_t(B) * T);
   LayerStats layer_stats(model);
@@ -156,49 +207,74 @@ TrainResult train(const TrainConfig& cfg) {
   double timed_seconds = 0;
   int64_t timed_steps = 0;
 
-  auto evaluate = [&](int64_t step) {
-    const EvalResult val = evaluate_loss(model, val_loader, cfg.eval_batches);
-    std::printf("step %6lld | val loss %.4f (%lld batches)\n", (long long)step, val.loss,
-                (long long)val.batches);
-    std::fflush(stdout);
-    metrics.write({{"step", step}, {"val_loss", val.loss}, {"elapsed_s", seconds_since(run_start)}});
+  // Every eval_interval steps on eval_batches batches; after the last step on the whole val split.
+  auto evaluate = [&](int64_t step, int64_t batches) {
+    const EvalResult val = evaluate_loss(model, val_loader, batches, comm);
+    if (root) {
+      std::printf("step %6lld | val loss %.4f (%lld batches)\n", (long long)step, val.loss,
+                  (long long)val.batches);
+      std::fflush(stdout);
+      metrics->write({{"step", step}, {"val_loss", val.loss}, {"elapsed_s", seconds_since(run_start)}});
+    }
     return val.loss;
   };
   auto save_checkpoint = [&](int64_t next_step) {
-    TrainState state{next_step, optimizer.steps_taken(), train_loader.state(), cfg};
-    save_training_checkpoint(checkpoint_dir, model, optimizer, tokenizer.get(), state);
+    TrainState state;
+    state.step = next_step;
+    state.optimizer_steps = optimizer.steps_taken();
+    state.train_loader = train_loader.state();
+    state.world_size = world;
+    state.global_batch = global_batch;
+    state.config = cfg;
+    save_training_checkpoint(checkpoint_dir, model, optimizer, tokenizer.get(), state, comm);
   };
 
+  const Tensor flat_params = flat_view(model.params), flat_grads = flat_view(model.grads);
   for (int64_t step = start_step; step < cfg.max_steps; step++) {
-    if (step % cfg.eval_interval == 0) evaluate(step);
+    if (step % cfg.eval_interval == 0) evaluate(step, cfg.eval_batches);
     const Clock::time_point step_start = Clock::now();
 
-    // forward + backward over grad_accum micro-batches; gradients add up, each scaled 1/grad_accum
+    // forward + backward over this rank's grad_accum micro-batches; gradients add up, each scaled
+    // 1/grad_accum
     model.zero_grad();
     double loss = 0;
-    for (int micro = 0; micro < cfg.grad_accum; micro++) {
-      train_loader.next_batch(inputs.data(), targets.data());
-      loss += model.forward_backward(inputs.data(), targets.data(), B, T, 1.0f / cfg.grad_accum);
+    for (int micro = 0; micro < G; micro++) {
+      train_loader.read_batch(inputs.data(), targets.data(), rank * G + micro);
+      loss += model.forward_backward(inputs.data(), targets.data(), B, T, 1.0f / G);
     }
-    loss /= cfg.grad_accum;
+    train_loader.advance();
+    loss = comm.all_reduce(loss / G, ReduceOp::average);  // the mean over the global batch
     if (!std::isfinite(loss)) {
       throw Error("loss is " + std::to_string(loss) + " at step " + std::to_string(step) +
                   " (try a lower --learning-rate); " + checkpoint_dir.string() +
                   " still holds the last good checkpoint");
     }
 
+    // Average the gradients over ranks. Without ZeRO every rank gets all of them (all-reduce);
+    // with ZeRO-1 each rank gets only its shard (reduce-scatter: half the traffic of an all-reduce),
+    // except on layer-stats steps, where the per-layer norms need the whole gradient.
+    const bool want_layer_stats = cfg.layer_stats_interval > 0 && step % cfg.layer_stats_interval == 0;
+    double grad_norm = 0;
+    if (zero && !want_layer_stats) {
+      comm.reduce_scatter(flat_grads, ReduceOp::average);
+      const double shard_sum = backend->sum_of_squares(flat_range(flat_grads, shard.begin, shard.end));
+      grad_norm = std::sqrt(comm.all_reduce(shard_sum, ReduceOp::sum));
+    } else {
+      comm.all_reduce(flat_grads, ReduceOp::average);
+      grad_norm = global_grad_norm(model);
+    }
+
     // clip the global gradient norm, then one AdamW step at this step's learning rate
-    const double grad_norm = global_grad_norm(model);
     const float grad_scale =
         (cfg.grad_clip > 0 && grad_norm > cfg.grad_clip) ? float(cfg.grad_clip / grad_norm) : 1.0f;
     const float lr = schedule.at(step);
-    const bool want_layer_stats = cfg.layer_stats_interval > 0 && step % cfg.layer_stats_interval == 0;
     std::vector<double> layer_grad_norm;
-    if (want_layer_stats) {
+    if (want_layer_stats && root) {
       layer_grad_norm = layer_stats.grad_norms();
       layer_stats.remember_weights();
     }
     optimizer.step(lr, grad_scale);
+    if (zero) comm.all_gather(flat_params);  // every rank's updated shard to every rank
 
     const double step_seconds = seconds_since(step_start);
     if (step > start_step) {  // the first step includes one-time set-up
@@ -206,41 +282,65 @@ TrainResult train(const TrainConfig& cfg) {
       timed_steps++;
     }
     const double mean_step = timed_steps ? timed_seconds / timed_steps : step_seconds;
-    nlohmann::json line = {{"step", step},
-                           {"loss", loss},
-                           {"lr", lr},
-                           {"grad_norm", grad_norm},
-                           {"tokens_per_s", tokens_per_step / step_seconds},
-                           {"ms_per_step", step_seconds * 1e3},
-                           {"elapsed_s", seconds_since(run_start)}};
-    if (want_layer_stats) {
-      line["layer_grad_norm"] = layer_grad_norm;
-      line["layer_update_ratio"] = layer_stats.update_ratios();
-    }
-    metrics.write(line);
     result.final_train_loss = loss;
+    if (root) {
+      nlohmann::json line = {{"step", step},
+                             {"loss", loss},
+                             {"lr", lr},
+                             {"grad_norm", grad_norm},
+                             {"tokens_per_s", tokens_per_step / step_seconds},
+                             {"ms_per_step", step_seconds * 1e3},
+                             {"elapsed_s", seconds_since(run_start)}};
+      if (want_layer_stats) {
+        line["layer_grad_norm"] = layer_grad_norm;
+        line["layer_update_ratio"] = layer_stats.update_ratios();
+      }
+      metrics->write(line);
 
-    if (step % cfg.log_interval == 0 || step + 1 == cfg.max_steps) {
-      std::printf("step %6lld/%lld | loss %.4f | lr %.2e | norm %.3f | %.1f ms/step | %.0f tok/s | ETA %s\n",
-                  (long long)step, (long long)cfg.max_steps, loss, lr, grad_norm, mean_step * 1e3,
-                  tokens_per_step / mean_step,
-                  format_duration(mean_step * double(cfg.max_steps - step - 1)).c_str());
-      std::fflush(stdout);
-    }
-    if (cfg.snapshot_interval > 0 && (step + 1) % cfg.snapshot_interval == 0) {
-      char name[32];
-      std::snprintf(name, sizeof name, "step_%06lld", (long long)(step + 1));
-      save_model_checkpoint(run_dir / "snapshots" / name, model, tokenizer.get());
+      if (step % cfg.log_interval == 0 || step + 1 == cfg.max_steps) {
+        std::printf("step %6lld/%lld | loss %.4f | lr %.2e | norm %.3f | %.1f ms/step | %.0f tok/s | ETA %s\n",
+                    (long long)step, (long long)cfg.max_steps, loss, lr, grad_norm, mean_step * 1e3,
+                    tokens_per_step / mean_step,
+                    format_duration(mean_step * double(cfg.max_steps - step - 1)).c_str());
+        std::fflush(stdout);
+      }
+      if (cfg.snapshot_interval > 0 && (step + 1) % cfg.snapshot_interval == 0) {
+        char name[32];
+        std::snprintf(name, sizeof name, "step_%06lld", (long long)(step + 1));
+        save_model_checkpoint(run_dir / "snapshots" / name, model, tokenizer.get());
+      }
     }
     if ((step + 1) % cfg.checkpoint_interval == 0 || step + 1 == cfg.max_steps) save_checkpoint(step + 1);
   }
 
-  result.final_val_loss = evaluate(cfg.max_steps);
+  result.final_val_loss = evaluate(cfg.max_steps, 0);
   result.ms_per_step = timed_steps ? timed_seconds / timed_steps * 1e3 : 0;
-  std::printf("done: %lld steps in %s, %.1f ms/step; final val loss %.4f; checkpoint %s\n",
-              (long long)(cfg.max_steps - start_step), format_duration(seconds_since(run_start)).c_str(),
-              result.ms_per_step, result.final_val_loss, checkpoint_dir.string().c_str());
+  if (root) {
+    std::printf("done: %lld steps in %s, %.1f ms/step; final val loss %.4f; checkpoint %s\n",
+                (long long)(cfg.max_steps - start_step), format_duration(seconds_since(run_start)).c_str(),
+                result.ms_per_step, result.final_val_loss, checkpoint_dir.string().c_str());
+  }
   return result;
+}
+
+}  // namespace
+
+TrainResult train(const TrainConfig& config) {
+  std::unique_ptr<Comm> comm = make_comm(config.comm_timeout);
+  return train(config, *comm);
+}
+
+TrainResult train(const TrainConfig& config, Comm& comm) {
+  if (comm.world_size() == 1) return run_training(config, comm);
+  // With several ranks an error on one (a bad file, a NaN) must end them all: the others would
+  // otherwise wait for it in their next collective until --comm-timeout.
+  try {
+    return run_training(config, comm);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "glassbox: error: rank %d of %d: %s\n", comm.rank(), comm.world_size(), e.what());
+    comm.abort(1);
+  }
+  return {};  // not reached: abort() ends the process (GCC ignores [[noreturn]] on virtual calls)
 }
 
 }  // namespace llm
