@@ -1,6 +1,8 @@
-// glassbox info: parameter count, training FLOPs per token and a memory estimate for a model shape.
+// glassbox info: parameter count, training FLOPs per token and a memory estimate for a model shape,
+// and for data-parallel training the memory per rank and the communication per step.
 //
 //   glassbox info --model gpt2 --batch-size 4 --block-size 1024
+//   glassbox info --model gpt2 --world 8 --zero-stage 1
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -8,6 +10,7 @@
 #include "llm/cli/commands.hpp"
 #include "llm/cli/train_options.hpp"
 #include "llm/model/memory.hpp"
+#include "llm/train/optimizer.hpp"  // defines: parameter_arena_size
 
 namespace llm::cli {
 
@@ -16,7 +19,53 @@ namespace {
 struct InfoOptions {
   TrainConfig train;
   int vocab_size = 50257;
+  int world = 1;  // data-parallel ranks
 };
+
+// Communication per optimizer step of data-parallel training over W ranks, for a gradient (and
+// parameter) buffer of S bytes, with ring algorithms (what NCCL uses within a node):
+//   all-reduce      each rank sends and receives 2 (W-1)/W * S  (a reduce-scatter, then an all-gather)
+//   reduce-scatter  each rank sends and receives   (W-1)/W * S
+//   all-gather      each rank sends and receives   (W-1)/W * S
+// ZeRO-1 replaces the all-reduce of the gradients by a reduce-scatter of the gradients plus an
+// all-gather of the updated parameters: the same traffic, but each rank holds only 1/W of the moments.
+// nccl-tests report "bus bandwidth" busbw = (bytes a rank moves) / time, so the time of one
+// collective is (bytes moved per rank) / busbw. For 8 H100s on NVLink/NVSwitch, NCCL reaches a busbw of
+// about 360-480 GB/s for large messages (the range used below; small messages are latency-bound).
+void print_data_parallel(const GPTConfig& c, const MemoryEstimate& m, int W, int zero_stage,
+                         const Backend& backend) {
+  const int64_t N = parameter_arena_size(c);  // the flat arena, padded vocabulary rows included
+  const int64_t shard = (N + W - 1) / W;      // the largest shard_range (llm/dist/comm.hpp)
+  const double grad_bytes = double(N) * double(dtype_size(backend.dtype()));
+  const double param_bytes = grad_bytes;      // parameters and gradients share the dtype
+  const double ring = double(W - 1) / W;
+  double all_reduced = 0, reduce_scattered = 0, all_gathered = 0;  // bytes moved per rank and step
+  if (zero_stage == 1) {
+    reduce_scattered = ring * grad_bytes;
+    all_gathered = ring * param_bytes;
+  } else {
+    all_reduced = 2 * ring * grad_bytes;
+  }
+  const double moved = all_reduced + reduce_scattered + all_gathered;
+  const int64_t optimizer = zero_stage == 1 ? m.optimizer / N * shard : m.optimizer;
+  auto mib = [](double bytes) { return bytes / (1024.0 * 1024.0); };
+  std::printf("data parallel over %d ranks, ZeRO stage %d; memory per rank:\n", W, zero_stage);
+  std::printf("  parameters   %10.1f MiB (replicated)\n", mib(double(m.parameters)));
+  std::printf("  gradients    %10.1f MiB (replicated)\n", mib(double(m.gradients)));
+  std::printf("  AdamW m, v   %10.1f MiB (%s)\n", mib(double(optimizer)),
+              zero_stage == 1 ? "sharded: 1/W of them" : "replicated");
+  std::printf("  activations  %10.1f MiB\n", mib(double(m.activations)));
+  std::printf("  total        %10.1f MiB\n",
+              mib(double(m.parameters + m.gradients + optimizer + m.activations)));
+  std::printf("communication per step and rank (ring algorithms; %s gradients of %lld elements):\n",
+              dtype_name(backend.dtype()), (long long)N);
+  std::printf("  all-reduced      %10.1f MiB  (gradients: 2(W-1)/W x %.1f MiB)\n", mib(all_reduced), mib(grad_bytes));
+  std::printf("  reduce-scattered %10.1f MiB  (gradients: (W-1)/W x %.1f MiB)\n", mib(reduce_scattered), mib(grad_bytes));
+  std::printf("  all-gathered     %10.1f MiB  (parameters: (W-1)/W x %.1f MiB)\n", mib(all_gathered), mib(param_bytes));
+  std::printf("  expected time on %d H100s (NVLink, 360-480 GB/s bus bandwidth): %.2f-%.2f ms per step\n", W,
+              moved / 480e9 * 1e3, moved / 360e9 * 1e3);
+  std::printf("  (the GPU path needs the CUDA backend and NcclComm, not yet written; bf16 gradients would halve this)\n");
+}
 
 void print_info(const InfoOptions& o) {
   const GPTConfig c = o.train.model_config(o.vocab_size);
@@ -39,6 +88,7 @@ void print_info(const InfoOptions& o) {
   std::printf("  AdamW m, v   %10.1f MiB\n", mib(m.optimizer));
   std::printf("  activations  %10.1f MiB (saved for the backward, and their gradients)\n", mib(m.activations));
   std::printf("  total        %10.1f MiB\n", mib(m.total()));
+  if (o.world > 1 || o.train.zero_stage != 0) print_data_parallel(c, m, o.world, o.train.zero_stage, *backend);
 }
 
 }  // namespace
@@ -49,6 +99,9 @@ void register_info(CLI::App& app) {
   add_config_file_option(cmd);
   add_train_options(cmd, o->train);
   cmd->add_option("--vocab-size", o->vocab_size, "Vocabulary size V")->capture_default_str();
+  cmd->add_option("--world", o->world, "Data-parallel ranks: print memory per rank and communication per step")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
   cmd->callback([o] { print_info(*o); });
 }
 
