@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # nanoGPT's shakespeare_char dataset: tinyshakespeare, one token per character (65), last 10% = val.
 #
-#   data/shakespeare_char.sh   -> data/cache/shakespeare_char/{train_000000.bin,val_000000.bin,tokenizer.json}
+#   data/shakespeare_char.sh   -> data/cache/shakespeare_char/{train_000000.bin,val_000000.bin,glassbox_tokenizer.json}
 #
 # Uses the glassbox binary at $GLASSBOX (default ./build/glassbox) and data/fetch.sh (which honours
 # GLASSBOX_DATA_MIRROR).

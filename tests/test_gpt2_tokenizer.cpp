@@ -155,7 +155,7 @@ TEST_CASE("missing or malformed files give one-line errors naming the file") {
 TEST_CASE("save() writes files that load_gpt2_tokenizer() reads back") {
   fs::path d = scratch_dir("save");
   gpt2(false).save(d);
-  nlohmann::json spec = nlohmann::json::parse(slurp(d / "tokenizer.json"));
+  nlohmann::json spec = nlohmann::json::parse(slurp(d / "glassbox_tokenizer.json"));
   CHECK(spec["type"] == "gpt2");
   CHECK(spec["encoder"] == "encoder.json");
   CHECK(spec["vocab_bpe"] == "vocab.bpe");

@@ -83,7 +83,7 @@ TEST_CASE("tokenizers save and load back") {
   CHECK(bytes->name() == "byte");
   CHECK(bytes->vocab_size() == 256);
   CHECK_THROWS_AS(llm::load_tokenizer(dir / "nothing"), llm::Error);
-  write_text(dir / "odd" / "tokenizer.json", R"({"type":"morse"})");
+  write_text(dir / "odd" / "glassbox_tokenizer.json", R"({"type":"morse"})");
   CHECK_THROWS_WITH_AS(llm::load_tokenizer(dir / "odd"), doctest::Contains("unknown type 'morse'"), llm::Error);
 }
 

@@ -1,4 +1,4 @@
-// glassbox tokenize: text -> llm.c token shards + tokenizer.json (the work is llm::prepare_dataset).
+// glassbox tokenize: text -> llm.c token shards + glassbox_tokenizer.json (the work is llm::prepare_dataset).
 //
 //   glassbox tokenize --tokenizer char --input data/cache/tinyshakespeare/input.txt \
 //                     --out data/cache/shakespeare_char
@@ -29,7 +29,7 @@ void register_tokenize(CLI::App& app) {
                   "Text files, .jsonl files (one document per line, its \"text\" field) or "
                   "directories (all files under them, sorted)")
       ->required();
-  cmd->add_option("--out", *out_dir, "Output directory for the shards and tokenizer.json")->required();
+  cmd->add_option("--out", *out_dir, "Output directory for the shards and glassbox_tokenizer.json")->required();
   cmd->add_option("--val-fraction", options->val_fraction,
                   "Fraction of the tokens, taken from the END of the stream, kept for validation")
       ->capture_default_str();

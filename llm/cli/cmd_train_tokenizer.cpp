@@ -1,7 +1,7 @@
 // glassbox train-tokenizer: learn GPT-2-style byte-level BPE merges from text files.
 //
 //   glassbox train-tokenizer --vocab-size 4096 --input data/tinyshakespeare/input.txt --out tok/
-// writes tok/encoder.json, tok/vocab.bpe (OpenAI's formats) and tok/tokenizer.json, so the result
+// writes tok/encoder.json, tok/vocab.bpe (OpenAI's formats) and tok/glassbox_tokenizer.json, so the result
 // loads with load_tokenizer(tok/) like GPT-2's own files. See llm/tokenizer/bpe_trainer.hpp.
 #include <chrono>
 #include <cstdio>
@@ -49,13 +49,13 @@ void run_train_tokenizer(const TrainTokenizerOptions& opt) {
   write_gpt2_files(vocab, opt.out);
   std::filesystem::path dir = opt.out;
   auto tok = make_gpt2_tokenizer(dir / "encoder.json", dir / "vocab.bpe", true);
-  tok->save(dir);  // adds tokenizer.json
+  tok->save(dir);  // adds glassbox_tokenizer.json
   auto secs = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
   std::printf("train-tokenizer: %zu file(s), %.2f MB read in %.2f s\n", texts.size(), bytes / 1e6,
               secs(t0, t1));
   std::printf("train-tokenizer: %zu tokens (%zu merges) learned in %.2f s\n", vocab.tokens.size(),
               vocab.merges.size(), secs(t1, t2));
-  std::printf("train-tokenizer: wrote %s/{encoder.json,vocab.bpe,tokenizer.json}; total %.2f s\n",
+  std::printf("train-tokenizer: wrote %s/{encoder.json,vocab.bpe,glassbox_tokenizer.json}; total %.2f s\n",
               opt.out.c_str(), secs(t0, Clock::now()));
 }
 

@@ -14,10 +14,7 @@
 #include "llm/data/shard.hpp"
 #include "llm/tokenizer/byte_tokenizer.hpp"
 #include "llm/tokenizer/char_tokenizer.hpp"
-#if __has_include("llm/tokenizer/gpt2_tokenizer.hpp")
-#include "llm/tokenizer/gpt2_tokenizer.hpp"  // defines: make_gpt2_tokenizer
-#define GLASSBOX_HAVE_GPT2_TOKENIZER 1
-#endif
+#include "llm/tokenizer/gpt2_tokenizer.hpp"  // defines: make_gpt2_tokenizer, Gpt2Tokenizer
 
 namespace llm {
 namespace {
@@ -77,15 +74,10 @@ std::unique_ptr<Tokenizer> make_tokenizer(const PrepareOptions& options,
   }
   if (options.tokenizer == "byte") return std::make_unique<ByteTokenizer>();
   if (options.tokenizer == "gpt2") {
-#ifdef GLASSBOX_HAVE_GPT2_TOKENIZER
     // Documents are encoded as ordinary text (a literal "<|endoftext|>" inside one stays text, like
     // llm.c's encode_ordinary); the tokenizer saved next to the shards allows the special token.
     return make_gpt2_tokenizer(options.gpt2_encoder, options.gpt2_vocab_bpe,
                                /*allow_special=*/!for_encoding);
-#else
-    (void)for_encoding;
-    throw Error("gpt2 tokenizer not built");  // TEMPORARY: until gpt2_tokenizer.hpp exists
-#endif
   }
   throw Error("unknown tokenizer '" + options.tokenizer + "' (expected char, byte or gpt2)");
 }
@@ -159,13 +151,11 @@ PrepareSummary prepare_dataset(const PrepareOptions& options) {
     int64_t chunk_bytes = 0;
     while (last < docs.size() && (last == first || chunk_bytes < (16 << 20))) chunk_bytes += int64_t(docs[last++].size());
     std::vector<std::vector<int32_t>> encoded;
-#ifdef GLASSBOX_HAVE_GPT2_TOKENIZER
     if (const auto* gpt2 = dynamic_cast<const Gpt2Tokenizer*>(tokenizer.get())) {
       std::vector<std::string_view> views(docs.begin() + static_cast<std::ptrdiff_t>(first),
                                           docs.begin() + static_cast<std::ptrdiff_t>(last));
       encoded = gpt2->encode_batch(views, /*threads=*/0);
     }
-#endif
     if (encoded.empty())
       for (size_t i = first; i < last; ++i) encoded.push_back(tokenizer->encode(docs[i]));
     for (const auto& ids : encoded) {
@@ -211,7 +201,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& options) {
 
   if (options.progress) {
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    std::printf("wrote %zu train shard(s), %zu val shard(s) and tokenizer.json to %s in %.1f s\n",
+    std::printf("wrote %zu train shard(s), %zu val shard(s) and glassbox_tokenizer.json to %s in %.1f s\n",
                 summary.train_shards.size(), summary.val_shards.size(), options.out_dir.string().c_str(),
                 seconds);
     std::printf("tokenizer %s, vocab size %d; train tokens %lld, val tokens %lld\n", summary.tokenizer.c_str(),

@@ -1,7 +1,7 @@
 #pragma once
 // defines: llm::PrepareOptions, llm::PrepareSummary, llm::read_documents, llm::prepare_dataset
 //
-// What `glassbox tokenize` does: text files -> tokenizer -> llm.c token shards + tokenizer.json.
+// What `glassbox tokenize` does: text files -> tokenizer -> llm.c token shards + glassbox_tokenizer.json.
 //   1. read the documents: each text file is one document, each line of a .jsonl file is one
 //      document (its "text" field); a directory stands for all files under it, recursively, sorted;
 //   2. build the tokenizer (char: the vocabulary of ALL the documents, so val never meets an unknown

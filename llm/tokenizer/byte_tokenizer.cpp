@@ -32,7 +32,7 @@ std::string ByteTokenizer::decode(const std::vector<int32_t>& ids) const {
 
 void ByteTokenizer::save(const std::filesystem::path& dir) const {
   std::filesystem::create_directories(dir);
-  const auto path = dir / "tokenizer.json";
+  const auto path = dir / kTokenizerFile;
   std::ofstream out(path);
   out << nlohmann::json{{"type", "byte"}}.dump(1) << "\n";
   check(bool(out), "byte tokenizer: cannot write " + path.string());

@@ -102,7 +102,7 @@ CharTokenizer CharTokenizer::from_corpus(std::string_view text) {
 
 CharTokenizer CharTokenizer::from_json(const nlohmann::json& spec) {
   check(spec.contains("chars") && spec["chars"].is_array(),
-        "char tokenizer: tokenizer.json has no \"chars\" array");
+        "char tokenizer: glassbox_tokenizer.json has no \"chars\" array");
   std::vector<char32_t> chars;
   for (const auto& item : spec["chars"]) {
     check(item.is_string(), "char tokenizer: \"chars\" entries must be strings");
@@ -154,7 +154,7 @@ void CharTokenizer::save(const std::filesystem::path& dir) const {
   for (size_t i = 0; i < chars_.size(); ++i) chars.push_back(decode_token(static_cast<int32_t>(i)));
   const nlohmann::json spec = {{"type", "char"}, {"chars", chars}};
   std::filesystem::create_directories(dir);
-  const auto path = dir / "tokenizer.json";
+  const auto path = dir / kTokenizerFile;
   std::ofstream out(path);
   out << spec.dump(1) << "\n";
   check(bool(out), "char tokenizer: cannot write " + path.string());

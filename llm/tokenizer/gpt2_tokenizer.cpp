@@ -708,7 +708,7 @@ void Gpt2Tokenizer::save(const std::filesystem::path& dir) const {
                          {"encoder", "encoder.json"},
                          {"vocab_bpe", "vocab.bpe"},
                          {"allow_special", allow_special_}};
-  write_file(dir / "tokenizer.json", spec.dump(2) + "\n");
+  write_file(dir / kTokenizerFile, spec.dump(2) + "\n");
 }
 
 std::unique_ptr<Tokenizer> make_gpt2_tokenizer(const std::filesystem::path& encoder_json,
@@ -722,7 +722,7 @@ std::unique_ptr<Tokenizer> make_gpt2_tokenizer(const std::filesystem::path& enco
 
 std::unique_ptr<Tokenizer> load_gpt2_tokenizer(const nlohmann::json& spec,
                                                const std::filesystem::path& dir) {
-  auto where = (dir / "tokenizer.json").string();
+  auto where = (dir / kTokenizerFile).string();
   auto field = [&](const char* key, const char* fallback) -> std::string {
     if (!spec.contains(key)) return fallback;
     if (!spec[key].is_string()) throw Error(where + ": \"" + key + "\" must be a string");

@@ -71,7 +71,7 @@ class Gpt2Tokenizer : public Tokenizer {
   std::string decode_token(int32_t id) const override;
   std::optional<int32_t> eot_token() const override;
   // Writes dir/encoder.json, dir/vocab.bpe (the contents this tokenizer was built from) and
-  // dir/tokenizer.json {"type":"gpt2","encoder":"encoder.json","vocab_bpe":"vocab.bpe","allow_special":..}.
+  // dir/glassbox_tokenizer.json {"type":"gpt2","encoder":"encoder.json","vocab_bpe":"vocab.bpe","allow_special":..}.
   void save(const std::filesystem::path& dir) const override;
 
   // Encodes each document on its own (threads <= 0: all hardware threads). out[i] == encode(docs[i]).
@@ -109,7 +109,7 @@ std::vector<std::string_view> gpt2_split_text(std::string_view text, size_t chun
 std::unique_ptr<Tokenizer> make_gpt2_tokenizer(const std::filesystem::path& encoder_json,
                                                const std::filesystem::path& vocab_bpe,
                                                bool allow_special = true);
-// For load_tokenizer(): spec is dir/tokenizer.json {"type":"gpt2","encoder":..,"vocab_bpe":..,
+// For load_tokenizer(): spec is dir/glassbox_tokenizer.json {"type":"gpt2","encoder":..,"vocab_bpe":..,
 // "allow_special":..}; file names are relative to dir.
 std::unique_ptr<Tokenizer> load_gpt2_tokenizer(const nlohmann::json& spec,
                                                const std::filesystem::path& dir);

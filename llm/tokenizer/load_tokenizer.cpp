@@ -1,23 +1,43 @@
-// implements: llm::load_tokenizer, which reads dir/tokenizer.json and dispatches on its "type".
+// implements: llm::load_tokenizer, which reads dir/glassbox_tokenizer.json and dispatches on its
+// "type"; without that file, a Hugging Face GPT-2 directory (vocab.json + merges.txt).
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "llm/core/error.hpp"
 #include "llm/tokenizer/byte_tokenizer.hpp"
 #include "llm/tokenizer/char_tokenizer.hpp"
+#include "llm/tokenizer/gpt2_tokenizer.hpp"  // defines: load_gpt2_tokenizer, make_gpt2_tokenizer
 #include "llm/tokenizer/tokenizer.hpp"
-#if __has_include("llm/tokenizer/gpt2_tokenizer.hpp")
-#include "llm/tokenizer/gpt2_tokenizer.hpp"  // defines: load_gpt2_tokenizer
-#define GLASSBOX_HAVE_GPT2_TOKENIZER 1
-#endif
 
 namespace llm {
 
-std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir) {
-  const auto path = dir / "tokenizer.json";
+namespace {
+
+namespace fs = std::filesystem;
+
+// A tokenizer.json that glassbox wrote before the file was renamed: a JSON object with a top-level
+// "type" string. Hugging Face's tokenizer.json has none (its type is under "model").
+bool is_old_glassbox_spec(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) return false;
+  const nlohmann::json spec = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  return spec.is_object() && spec.contains("type") && spec["type"].is_string();
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& dir) {
+  fs::path path = dir / kTokenizerFile;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    // Hugging Face's GPT-2 files: vocab.json is encoder.json, merges.txt is vocab.bpe.
+    if (fs::exists(dir / "vocab.json", ec) && fs::exists(dir / "merges.txt", ec))
+      return make_gpt2_tokenizer(dir / "vocab.json", dir / "merges.txt", /*allow_special=*/true);
+    if (is_old_glassbox_spec(dir / "tokenizer.json")) path = dir / "tokenizer.json";
+  }
   std::ifstream in(path);
   check(bool(in), "tokenizer: cannot open " + path.string() + " (no tokenizer saved in " +
-                      dir.string() + ")");
+                      dir.string() + ", and no Hugging Face vocab.json + merges.txt)");
   nlohmann::json spec;
   try {
     spec = nlohmann::json::parse(in);
@@ -30,14 +50,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir) {
   try {
     if (type == "char") return std::make_unique<CharTokenizer>(CharTokenizer::from_json(spec));
     if (type == "byte") return std::make_unique<ByteTokenizer>();
-    if (type == "gpt2") {
-#ifdef GLASSBOX_HAVE_GPT2_TOKENIZER
-      return load_gpt2_tokenizer(spec, dir);
-#else
-      // TEMPORARY: gpt2_tokenizer.hpp is being written; this branch goes away once it exists.
-      throw Error("gpt2 tokenizer not built");
-#endif
-    }
+    if (type == "gpt2") return load_gpt2_tokenizer(spec, dir);
   } catch (const Error& e) {
     throw Error(std::string(e.what()) + " (in " + path.string() + ")");
   }
