@@ -172,6 +172,28 @@ TEST_CASE("safetensors: each corrupt file gives an error naming the file and the
     CHECK(contains(e, "cover.safetensors"));
     CHECK(contains(e, "do not cover the data"));
   }
+  // Both were undefined behaviour: the first found by fuzzing (tests/fuzz/fuzz_safetensors.cpp),
+  // the second in reviewing the code after it.
+  SUBCASE("a float where an integer belongs") {
+    std::string e = open_error(write_raw(
+        "floatshape.safetensors", R"({"w":{"dtype":"F32","shape":[1e300],"data_offsets":[0,8]}})", 8));
+    CHECK(contains(e, "floatshape.safetensors"));
+    CHECK(contains(e, "holds a non-integer"));
+    e = open_error(write_raw(
+        "floatoffset.safetensors", R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[-1.5,8]}})", 8));
+    CHECK(contains(e, "is not two non-negative integers"));
+  }
+  SUBCASE("a shape whose byte size overflows 64 bits") {
+    std::string e = open_error(write_raw(
+        "overflow.safetensors",
+        R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", 0));
+    CHECK(contains(e, "overflow.safetensors"));
+    CHECK(contains(e, "too large"));
+    // 2^62 x 4 bytes wraps to exactly 0 in 64 bits: it must not pass as an empty tensor.
+    e = open_error(write_raw(
+        "wrap.safetensors", R"({"w":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})", 0));
+    CHECK(contains(e, "too large"));
+  }
   SUBCASE("missing tensor and wrong shape") {
     fs::path path = write_raw("good.safetensors", "{" + ok_entry + "}", 8);
     llm::SafeTensorsFile file(path);

@@ -109,6 +109,17 @@ TEST_CASE("shards: bad files give errors naming the file and the problem") {
     CHECK(contains(e, "stub.bin"));
     CHECK(contains(e, "shorter than the 1024-byte header"));
   }
+  SUBCASE("uint32 token >= 2^31") {  // found by fuzzing: it came back as a negative id
+    fs::path path = write_raw("huge_token.bin", llm::kShardMagic, 2, 2, 0);
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::app);
+      const uint32_t tokens[2] = {7, 0x80000000u};
+      out.write(reinterpret_cast<const char*>(tokens), sizeof tokens);
+    }
+    std::string e = read_error(path);
+    CHECK(contains(e, "huge_token.bin"));
+    CHECK(contains(e, "token 1 is 2147483648"));
+  }
   SUBCASE("negative token on write") {
     CHECK_THROWS_AS(llm::write_shard(temp_dir() / "neg.bin", {1, -2}), llm::Error);
   }

@@ -77,9 +77,16 @@ std::vector<int32_t> read_shard(const std::filesystem::path& path) {
     ok = std::fread(narrow.data(), 2, n, file.f) == n;
     std::copy(narrow.begin(), narrow.end(), tokens.begin());
   } else {
-    ok = std::fread(tokens.data(), 4, n, file.f) == n;  // uint32 read as int32: ids stay < 2^31
+    ok = std::fread(tokens.data(), 4, n, file.f) == n;  // uint32 read as int32
   }
   check(ok, "token shard " + path.string() + ": read failed");
+  if (header.version == 2) {
+    // A uint32 token >= 2^31 would come out as a negative id and index before the embedding table.
+    for (size_t i = 0; i < n; ++i)
+      if (tokens[i] < 0)
+        throw Error("token shard " + path.string() + ": token " + std::to_string(i) + " is " +
+                    std::to_string(static_cast<uint32_t>(tokens[i])) + ", not a token id (>= 2^31)");
+  }
   return tokens;
 }
 

@@ -27,7 +27,7 @@ struct ShardHeader {
 // and the file holds all N tokens. Throws llm::Error naming the file otherwise.
 ShardHeader read_shard_header(const std::filesystem::path& path);
 
-// All the tokens of a shard, widened to int32.
+// All the tokens of a shard, widened to int32 (a version 2 token >= 2^31 is an error).
 std::vector<int32_t> read_shard(const std::filesystem::path& path);
 
 // Writes tokens as version 1 (uint16) when every token < 65536, else version 2 (uint32). Writes to

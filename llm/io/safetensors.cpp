@@ -110,6 +110,16 @@ SafeTensorsFile::SafeTensorsFile(const std::filesystem::path& path) : path_(path
   std::ifstream in(path, std::ios::binary);
   check(bool(in), where + "cannot open for reading");
   bytes_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  parse();
+}
+
+SafeTensorsFile::SafeTensorsFile(std::vector<uint8_t> bytes, const std::filesystem::path& name)
+    : path_(name), bytes_(std::move(bytes)) {
+  parse();
+}
+
+void SafeTensorsFile::parse() {
+  const std::string where = "safetensors file " + path_.string() + ": ";
   const uint64_t file_size = bytes_.size();
   check(file_size >= 8, where + "file is " + std::to_string(file_size) +
                             " bytes, shorter than the 8-byte header length");
@@ -143,27 +153,35 @@ SafeTensorsFile::SafeTensorsFile(const std::filesystem::path& path) : path_(path
     check(entry.is_object() && entry.contains("dtype") && entry.contains("shape") &&
               entry.contains("data_offsets"),
           at + "entry needs dtype, shape and data_offsets");
+    // Every number must be a JSON integer: nlohmann's get<int64_t>() of 1e300 or of -1.5 as
+    // uint64_t is an out-of-range float conversion (undefined behaviour), found by fuzzing.
+    const json& shape = entry.at("shape");
+    const json& offsets = entry.at("data_offsets");
+    check(entry.at("dtype").is_string(), at + "dtype is not a string");
+    check(shape.is_array(), at + "shape is not an array");
+    for (const json& d : shape)
+      check(d.is_number_integer(), at + "shape " + shape.dump() + " holds a non-integer");
+    check(offsets.is_array() && offsets.size() == 2 && offsets[0].is_number_unsigned() &&
+              offsets[1].is_number_unsigned(),
+          at + "data_offsets " + offsets.dump() + " is not two non-negative integers");
     SafeTensorInfo info;
-    try {
-      info.dtype = entry.at("dtype").get<std::string>();
-      info.shape = entry.at("shape").get<std::vector<int64_t>>();
-      auto offsets = entry.at("data_offsets").get<std::vector<uint64_t>>();
-      check(offsets.size() == 2, at + "data_offsets must have two entries");
-      info.begin = offsets[0];
-      info.end = offsets[1];
-    } catch (const json::exception& e) {
-      throw Error(at + "malformed entry (" + e.what() + ")");
-    }
+    info.dtype = entry.at("dtype").get<std::string>();
+    info.shape = shape.get<std::vector<int64_t>>();
+    info.begin = offsets[0].get<uint64_t>();
+    info.end = offsets[1].get<uint64_t>();
     const int64_t element_size = safetensors_dtype_size(info.dtype);
     check(element_size > 0, at + "unknown dtype '" + info.dtype + "'");
-    int64_t numel = 1;
+    // numel x element size in checked arithmetic: a shape like [2^40, 2^40] must not wrap around to
+    // a byte count that happens to fit (it was a signed overflow).
+    int64_t nbytes = element_size;
     for (int64_t d : info.shape) {
       check(d >= 0, at + "negative dimension in shape " + shape_str(info.shape));
-      numel *= d;
+      check(!__builtin_mul_overflow(nbytes, d, &nbytes),
+            at + "shape " + shape_str(info.shape) + " is too large (its byte size overflows)");
     }
     check(info.begin <= info.end, at + "data_offsets [" + std::to_string(info.begin) + ", " +
                                       std::to_string(info.end) + "] run backwards");
-    const uint64_t expected = static_cast<uint64_t>(numel * element_size);
+    const uint64_t expected = static_cast<uint64_t>(nbytes);
     check(info.end - info.begin == expected,
           at + "shape " + shape_str(info.shape) + " x " + info.dtype + " needs " +
               std::to_string(expected) + " bytes but data_offsets [" + std::to_string(info.begin) +

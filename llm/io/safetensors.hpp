@@ -25,11 +25,14 @@ class SafeTensorsFile {
   // Reads and validates the whole file: the header must parse, every range must lie inside the file
   // and match dtype x shape. Throws llm::Error naming the file and the problem.
   explicit SafeTensorsFile(const std::filesystem::path& path);
+  // The same checks on a file's bytes already in memory (fuzzing); `name` stands for the path.
+  SafeTensorsFile(std::vector<uint8_t> bytes, const std::filesystem::path& name);
 
   bool contains(const std::string& name) const;
   const SafeTensorInfo& info(const std::string& name) const;  // throws naming a missing tensor
   std::vector<std::string> names() const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  const std::filesystem::path& path() const { return path_; }
 
   // The tensor converted to f32 (from F32, F64, BF16 or F16), after checking its shape equals
   // `expected_shape`; throws naming the file, the tensor and both shapes otherwise.
@@ -40,6 +43,8 @@ class SafeTensorsFile {
   const uint8_t* raw(const std::string& name) const;
 
  private:
+  void parse();  // validates bytes_ and fills tensors_, metadata_
+
   std::filesystem::path path_;
   std::vector<uint8_t> bytes_;  // the whole file
   size_t data_start_ = 0;
