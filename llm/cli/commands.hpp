@@ -11,5 +11,6 @@ void register_info(CLI::App& app);
 void register_tokenize(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_train_tokenizer(CLI::App& app);
+void register_convert(CLI::App& app);
 
 }  // namespace llm::cli

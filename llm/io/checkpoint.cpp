@@ -115,9 +115,27 @@ std::vector<SafeTensorOut> export_hf_tensors(ParameterTensors& tensors, Backend&
   return out;
 }
 
+namespace {
+
+// Hugging Face names GPT-2's tensors "transformer.h.0.attn.c_attn.weight" in GPT2LMHeadModel's state
+// dict (and glassbox writes that), but "h.0.attn.c_attn.weight" in GPT2Model's, which is what the
+// official gpt2 repository's model.safetensors holds. Returns "transformer." or "".
+std::string hf_prefix(const SafeTensorsFile& file) {
+  if (file.contains("transformer.wte.weight")) return "transformer.";
+  if (file.contains("wte.weight")) return "";
+  throw Error("safetensors file " + file.path().string() +
+              ": no tensor 'wte.weight' or 'transformer.wte.weight' (not a GPT-2 checkpoint?)");
+}
+
+}  // namespace
+
 void import_hf_tensors(ParameterTensors& tensors, Backend& backend, const SafeTensorsFile& file) {
-  const int64_t V = tensors.config.vocab_size;
-  visit_hf(tensors, [&](const std::string& hf_name, Tensor t, const std::string& name) {
+  // Other tensors in the file are ignored: HF's attn.bias / attn.masked_bias are the causal mask
+  // buffers, not weights. A stored lm_head.weight must be the tied wte (checked below).
+  const std::string prefix = hf_prefix(file);
+  const int64_t V = tensors.config.vocab_size, C = tensors.config.n_embd;
+  visit_hf(tensors, [&](const std::string& full_name, Tensor t, const std::string& name) {
+    const std::string hf_name = prefix + full_name.substr(std::string("transformer.").size());
     std::vector<int64_t> shape(t.shape.dims.begin(), t.shape.dims.begin() + t.shape.rank);
     if (name == "wte") shape[0] = V;
     if (is_conv1d(name)) std::swap(shape[0], shape[1]);
@@ -126,6 +144,12 @@ void import_hf_tensors(ParameterTensors& tensors, Backend& backend, const SafeTe
     if (name == "wte") values.resize(size_t(t.numel()), 0.0);  // padding rows are 0
     tensor_from_host_f64(backend, t, values);
   });
+  if (file.contains("lm_head.weight")) {
+    const bool tied = file.read_f64("lm_head.weight", {V, C}) == file.read_f64(prefix + "wte.weight", {V, C});
+    check(tied, "safetensors file " + file.path().string() +
+                    ": lm_head.weight differs from wte.weight; glassbox ties the output head to the "
+                    "token embedding and cannot load an untied head");
+  }
 }
 
 void write_model_config(const fs::path& path, const GPTConfig& c) {
@@ -219,6 +243,9 @@ GPTConfig read_checkpoint_config(const fs::path& dir) {
 }
 
 void load_model_weights(const fs::path& dir, GPT& model) {
+  if (!fs::exists(dir / "model.safetensors") && fs::exists(dir / "pytorch_model.bin"))
+    throw Error((dir / "model.safetensors").string() +
+                ": missing (only pytorch_model.bin is there; glassbox reads safetensors only)");
   SafeTensorsFile file(dir / "model.safetensors");
   import_hf_tensors(model.params, model.backend(), file);
 }

@@ -7,7 +7,8 @@
 //   model.safetensors         f32 weights under HF GPT-2 names in HF's layout: the attention and MLP
 //                             weights are Conv1D, stored (in, out), i.e. transposed from our (out, in);
 //                             wte is stored unpadded (V, C); the head is tied and not stored
-//   tokenizer.json (+ files)  the tokenizer the model was trained with (Tokenizer::save)
+//   glassbox_tokenizer.json   the tokenizer the model was trained with (Tokenizer::save; GPT-2 adds
+//                             encoder.json + vocab.bpe)
 //   train_state.safetensors   AdamW moments m, v under our names (only in training checkpoints)
 //   train_state.json          step, data position, RNG state and the full run config
 // It is written into DIR.tmp and renamed over DIR at the end, so a crash never leaves half of one.
@@ -29,7 +30,10 @@ std::string hf_tensor_name(const std::string& name, int layer);
 
 // All tensors of `tensors` (parameters or gradients) as f32 in HF names and layout, ready to write.
 std::vector<SafeTensorOut> export_hf_tensors(ParameterTensors& tensors, Backend& backend);
-// Reads HF-named, HF-layout weights from a safetensors file into `tensors` (pads wte to Vp with 0).
+// Reads HF-named, HF-layout weights from a safetensors file into `tensors` (pads wte to Vp with 0):
+// names with or without the "transformer." prefix, F32/F64/F16/BF16; attn.bias / attn.masked_bias
+// buffers are ignored, and an lm_head.weight must equal wte (the head is tied). Errors name the file
+// and the tensor.
 void import_hf_tensors(ParameterTensors& tensors, Backend& backend, const SafeTensorsFile& file);
 
 // config.json <-> GPTConfig.
@@ -50,6 +54,7 @@ void save_model_checkpoint(const std::filesystem::path& dir, GPT& model, const T
 // Reads config.json of a checkpoint directory (throws naming the file when missing or malformed).
 GPTConfig read_checkpoint_config(const std::filesystem::path& dir);
 // Loads model.safetensors of `dir` into model.params (the config must match read_checkpoint_config).
+// `dir` may be a glassbox checkpoint or a Hugging Face GPT-2 directory (config.json + model.safetensors).
 void load_model_weights(const std::filesystem::path& dir, GPT& model);
 
 }  // namespace llm

@@ -39,12 +39,19 @@ def shard(path, tokens, magic=20240520, version=1, count=None, cut=0):
 tokens = [i % 3 for i in range(2000)]
 shard(f"{work}/good/train_000000.bin", tokens)
 shard(f"{work}/good/val_000000.bin", tokens)
-json.dump({"type": "char", "chars": ["a", "b", "c"]}, open(f"{work}/good/tokenizer.json", "w"))
+json.dump({"type": "char", "chars": ["a", "b", "c"]}, open(f"{work}/good/glassbox_tokenizer.json", "w"))
 os.makedirs(f"{work}/bad", exist_ok=True)
 shard(f"{work}/bad/magic.bin", tokens, magic=12345)
 shard(f"{work}/bad/truncated.bin", tokens, cut=100)
 shard(f"{work}/bad/tiny.bin", tokens[:10])
 open(f"{work}/bad/empty.bin", "wb").close()
+def llmc(path, version=3, magic=20240326, cut=0):  # llm.c model file: L=1, NH=1, C=8, maxT=16, V=Vp=128
+    header = [magic, version, 16, 128, 1, 1, 8, 128] + [0] * 248
+    n = (128 + 16) * 8 + (12 * 64 + 13 * 8) + 2 * 8
+    data = struct.pack("<256i", *header) + b"\0" * (4 * n)
+    open(path, "wb").write(data[: len(data) - cut])
+llmc(f"{work}/bad/model_version.bin", version=7)
+llmc(f"{work}/bad/model_cut.bin", cut=10)
 PY
 train=("$glassbox" train --n-layer 1 --n-head 1 --n-embd 8 --block-size 16 --batch-size 2 --max-steps 2
        --out-dir "$work/run" --val-data "$work/good/val_000000.bin")
@@ -73,6 +80,10 @@ cp -r "$ckpt" "$work/shape" && sed -i 's/"n_embd": 8/"n_embd": 16/' "$work/shape
 expect_error "checkpoint shape mismatch" "shape" -- "$glassbox" sample --ckpt "$work/shape"
 expect_error "bad top-p" "top-p" -- "$glassbox" sample --ckpt "$ckpt" --top-p 0
 expect_error "eval on missing data" "no shard" -- "$glassbox" eval --ckpt "$ckpt" --data "$work/none/*.bin"
+expect_error "convert: not an llm.c model file" "magic" -- "$glassbox" convert --from "$work/good/train_000000.bin" --to "$work/conv"
+expect_error "convert: unknown llm.c version" "model_version.bin" -- "$glassbox" convert --from "$work/bad/model_version.bin" --to "$work/conv"
+expect_error "convert: truncated llm.c file" "truncated" -- "$glassbox" convert --from "$work/bad/model_cut.bin" --to "$work/conv"
+expect_error "convert: missing input" "no such file" -- "$glassbox" convert --from "$work/none.bin" --to "$work/conv"
 expect_error "unsupported device" "CUDA" -- "$glassbox" sample --ckpt "$ckpt" --device cuda
 
 if [ "$failures" -ne 0 ]; then

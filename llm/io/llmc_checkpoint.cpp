@@ -1,0 +1,170 @@
+// implements: llm.c model files (see llmc_checkpoint.hpp for the layout).
+#include "llm/io/llmc_checkpoint.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <unistd.h>  // fsync
+#include <vector>
+
+#include "llm/core/error.hpp"
+#include "llm/io/checkpoint.hpp"  // defines: tensor_to_host_f64, tensor_from_host_f64
+
+namespace llm {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kHeaderInts = 256;  // 1024 bytes
+
+struct File {  // a FILE* that closes itself
+  std::FILE* f = nullptr;
+  ~File() {
+    if (f) std::fclose(f);
+  }
+};
+
+std::string where(const fs::path& path) { return "llm.c model file " + path.string() + ": "; }
+
+// Number of parameters the file holds for a config, Vp rows of wte included (what visit() lays out).
+// Computed in double first so that an absurd header cannot overflow the int64 count.
+int64_t stored_parameters(const GPTConfig& c, const fs::path& path) {
+  const double C = c.n_embd, L = c.n_layer;
+  const double n = (double(c.padded_vocab_size) + c.max_seq_len) * C + L * (12 * C * C + 13 * C) + 2 * C;
+  check(n < 1e12, where(path) + "the header's shape would need " + std::to_string(n) +
+                      " parameters (a corrupt header?)");
+  const int64_t Ci = c.n_embd, Li = c.n_layer;
+  return (int64_t(c.padded_vocab_size) + c.max_seq_len) * Ci + Li * (12 * Ci * Ci + 13 * Ci) + 2 * Ci;
+}
+
+// bf16 is the top half of an f32.
+float bf16_to_f32(uint16_t bits) {
+  const uint32_t wide = uint32_t(bits) << 16;
+  float value;
+  std::memcpy(&value, &wide, 4);
+  return value;
+}
+
+}  // namespace
+
+LlmcHeader read_llmc_header(const fs::path& path) {
+  std::error_code ec;
+  check(fs::is_regular_file(path, ec), where(path) + "no such file");
+  const uint64_t size = fs::file_size(path, ec);
+  check(!ec, where(path) + "cannot read its size: " + ec.message());
+  check(size >= kHeaderInts * 4, where(path) + "file is " + std::to_string(size) +
+                                     " bytes, shorter than the 1024-byte header");
+  File file;
+  file.f = std::fopen(path.c_str(), "rb");
+  check(file.f != nullptr, where(path) + "cannot open for reading");
+  int32_t h[kHeaderInts];
+  check(std::fread(h, 4, kHeaderInts, file.f) == kHeaderInts, where(path) + "cannot read the header");
+  check(h[0] == kLlmcModelMagic, where(path) + "wrong magic number: expected " +
+                                     std::to_string(kLlmcModelMagic) + ", found " +
+                                     std::to_string(h[0]) + " (not an llm.c model file)");
+  check(h[1] == kLlmcModelVersionF32 || h[1] == kLlmcModelVersionBF16,
+        where(path) + "unknown version " + std::to_string(h[1]) + " (3 = fp32, 5 = bf16)");
+  LlmcHeader out;
+  out.version = h[1];
+  out.bytes_per_param = h[1] == kLlmcModelVersionF32 ? 4 : 2;
+  GPTConfig& c = out.config;
+  c.max_seq_len = h[2];
+  c.vocab_size = h[3];
+  c.n_layer = h[4];
+  c.n_head = h[5];
+  c.n_embd = h[6];
+  c.padded_vocab_size = h[7];
+  try {
+    c.validate();
+  } catch (const Error& e) {
+    throw Error(where(path) + "bad header (" + e.what() + ")");
+  }
+  const uint64_t expected =
+      uint64_t(stored_parameters(c, path)) * uint64_t(out.bytes_per_param) + kHeaderInts * 4;
+  check(size >= expected, where(path) + "truncated: the header's shape needs " +
+                              std::to_string(expected) + " bytes, the file has " + std::to_string(size));
+  check(size == expected, where(path) + "size mismatch: the header's shape needs " +
+                              std::to_string(expected) + " bytes, the file has " + std::to_string(size));
+  return out;
+}
+
+void load_llmc_weights(const fs::path& path, GPT& model) {
+  const LlmcHeader header = read_llmc_header(path);
+  const GPTConfig &a = header.config, &b = model.config();
+  check(a.max_seq_len == b.max_seq_len && a.vocab_size == b.vocab_size &&
+            a.padded_vocab_size == b.padded_vocab_size && a.n_layer == b.n_layer &&
+            a.n_head == b.n_head && a.n_embd == b.n_embd,
+        where(path) + "the file's shape differs from the model's");
+  File file;
+  file.f = std::fopen(path.c_str(), "rb");
+  check(file.f != nullptr && std::fseek(file.f, kHeaderInts * 4, SEEK_SET) == 0,
+        where(path) + "cannot open for reading");
+  Backend& backend = model.backend();
+  std::vector<float> values;
+  std::vector<uint16_t> narrow;
+  model.params.visit([&](const char* name, Tensor& t, Shape) {
+    const size_t n = size_t(t.numel());
+    values.resize(n);
+    bool ok;
+    if (header.version == kLlmcModelVersionF32) {
+      ok = std::fread(values.data(), 4, n, file.f) == n;
+    } else {
+      narrow.resize(n);
+      ok = std::fread(narrow.data(), 2, n, file.f) == n;
+      for (size_t i = 0; i < n && ok; i++) values[i] = bf16_to_f32(narrow[i]);
+    }
+    check(ok, where(path) + "read failed in tensor " + name);
+    if (t.dtype == DType::f32) backend.copy_from_host(t, values.data());
+    else tensor_from_host_f64(backend, t, std::vector<double>(values.begin(), values.end()));
+  });
+}
+
+void write_llmc_checkpoint(const fs::path& path, GPT& model) {
+  const GPTConfig& c = model.config();
+  int32_t h[kHeaderInts] = {};
+  h[0] = kLlmcModelMagic;
+  h[1] = kLlmcModelVersionF32;
+  h[2] = c.max_seq_len;
+  h[3] = c.vocab_size;
+  h[4] = c.n_layer;
+  h[5] = c.n_head;
+  h[6] = c.n_embd;
+  h[7] = c.padded_vocab_size;
+
+  const std::string at = "writing " + where(path);
+  fs::path tmp = path;
+  tmp += ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  check(f != nullptr, at + "cannot open " + tmp.string() + " for writing");
+  bool ok = std::fwrite(h, 4, kHeaderInts, f) == kHeaderInts;
+  Backend& backend = model.backend();
+  std::vector<float> values;
+  try {
+    model.params.visit([&](const char*, Tensor& t, Shape) {
+      if (!ok) return;
+      values.resize(size_t(t.numel()));
+      if (t.dtype == DType::f32) {
+        backend.copy_to_host(values.data(), t);
+      } else {
+        const std::vector<double> wide = tensor_to_host_f64(backend, t);
+        values.assign(wide.begin(), wide.end());
+      }
+      ok = std::fwrite(values.data(), 4, values.size(), f) == values.size();
+    });
+  } catch (...) {
+    std::fclose(f);
+    std::remove(tmp.c_str());
+    throw;
+  }
+  ok = ok && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) {
+    std::remove(tmp.c_str());
+    throw Error(at + "write failed (disk full?)");
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  check(!ec, at + "cannot rename " + tmp.string() + ": " + ec.message());
+}
+
+}  // namespace llm
