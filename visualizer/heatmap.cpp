@@ -27,7 +27,18 @@ HeatmapTexture& HeatmapTexture::operator=(HeatmapTexture&& other) noexcept {
   return *this;
 }
 
-void HeatmapTexture::upload(const float* values, int rows, int cols, float gamma, bool causal, int max_size) {
+void HeatmapTexture::upload(const float* values, int rows, int cols, float gamma, bool causal, int max_size,
+                            bool row_max) {
+  std::vector<float> scaled;
+  if (row_max) {
+    scaled.assign(values, values + static_cast<size_t>(rows) * cols);
+    for (int i = 0; i < rows; i++) {
+      float* row = &scaled[static_cast<size_t>(i) * cols];
+      const float m = *std::max_element(row, row + cols);
+      if (m > 0) for (int j = 0; j < cols; j++) row[j] /= m;
+    }
+    values = scaled.data();
+  }
   // Max-pool to at most max_size per side: output cell (r, c) covers input rows [r*rows/R, ...).
   const int R = std::min(rows, max_size), C = std::min(cols, max_size);
   static ImU32 table[256];

@@ -21,7 +21,10 @@ class HeatmapTexture {
   // transparent. A matrix larger than max_size is max-pooled down first, so a one-cell pattern (a
   // previous-token head's diagonal) survives in a thumbnail; each cell then stays a flat colour
   // (nearest-neighbour magnification), so pixels map back to cells.
-  void upload(const float* values, int rows, int cols, float gamma, bool causal, int max_size = 1 << 14);
+  // With `row_max`, each row is divided by its own maximum first (every query's strongest key is
+  // full brightness: patterns in long sequences, where probabilities are small, become visible).
+  void upload(const float* values, int rows, int cols, float gamma, bool causal, int max_size = 1 << 14,
+              bool row_max = false);
   ImTextureID id() const { return reinterpret_cast<ImTextureID>(static_cast<intptr_t>(texture_)); }
   bool empty() const { return texture_ == 0; }
 

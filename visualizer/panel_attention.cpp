@@ -116,6 +116,9 @@ void AttentionPanel::draw(Session& session) {
   ImGui::SliderFloat("gamma", &gamma, 0.2f, 1.0f, "%.2f");
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("colour = p^gamma: below 1 lifts small probabilities");
   ImGui::SameLine(0, px(18));
+  ImGui::Checkbox("row max", &row_max);
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("scale each query row by its largest probability");
+  ImGui::SameLine(0, px(18));
   if (ImGui::RadioButton("one head", !rollout)) rollout = false;
   ImGui::SameLine();
   if (ImGui::RadioButton("rollout (all layers)", rollout)) rollout = true;
@@ -172,20 +175,22 @@ void AttentionPanel::draw(Session& session) {
   }
 
   // Textures: rebuilt when the result, the gamma or the shown map changes.
-  if (thumbnails_of_ != result->id || thumbnails_gamma_ != gamma ||
+  if (thumbnails_of_ != result->id || thumbnails_gamma_ != gamma || thumbnails_row_max_ != row_max ||
       thumbnails_.size() != static_cast<size_t>(L) * NH) {
     thumbnails_.resize(static_cast<size_t>(L) * NH);
     for (int l = 0; l < L; l++)
-      for (int h = 0; h < NH; h++) thumbnails_[l * NH + h].upload(m.map(l, h), T, T, gamma, true, 96);
+      for (int h = 0; h < NH; h++) thumbnails_[l * NH + h].upload(m.map(l, h), T, T, gamma, true, 96, row_max);
     thumbnails_of_ = result->id;
     thumbnails_gamma_ = gamma;
+    thumbnails_row_max_ = row_max;
   }
   const int key = rollout ? -2 : layer * NH + head;
-  if (zoom_of_ != result->id || zoom_gamma_ != gamma || zoom_key_ != key) {
-    zoom_.upload(big, T, T, gamma, true);
+  if (zoom_of_ != result->id || zoom_gamma_ != gamma || zoom_key_ != key || zoom_row_max_ != row_max) {
+    zoom_.upload(big, T, T, gamma, true, 1 << 14, row_max);
     zoom_of_ = result->id;
     zoom_gamma_ = gamma;
     zoom_key_ = key;
+    zoom_row_max_ = row_max;
   }
 
   // Layout: the grid on the left, the large map on the right, both square-celled.

@@ -28,6 +28,13 @@ std::string token_label(const ProbeResult& r, int32_t id) {
   }
 }
 
+// 13.2%, 0.42%, 0.0021%: small probabilities keep two significant digits.
+std::string percent(float p) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, p >= 0.001f ? "%.1f%%" : "%.2g%%", 100.0 * p);
+  return buf;
+}
+
 ImU32 text_on(ImU32 background) {
   const float l = luma(background & 0xFF, (background >> 8) & 0xFF, (background >> 16) & 0xFF);
   return l > 140 ? IM_COL32(0, 0, 0, 255) : IM_COL32(255, 255, 255, 255);
@@ -38,16 +45,28 @@ ImU32 text_on(ImU32 background) {
 void PredictionsPanel::draw_bars(const ProbeResult& r, ImVec2 size) {
   const int V = static_cast<int>(r.last_logits.size());
   if (V == 0) return;
-  const llm::SamplingSettings settings{temperature, top_k, top_p};
-  const std::vector<float> dist = llm::sampling_distribution(r.last_logits.data(), V, settings);
-  const llm::SamplingSettings plain{1.0f, 0, 1.0f};
-  const std::vector<float> model_p = llm::sampling_distribution(r.last_logits.data(), V, plain);
-  std::vector<int32_t> order(V);
-  std::iota(order.begin(), order.end(), 0);
   const int n = std::min(bars, V);
-  std::partial_sort(order.begin(), order.begin() + n, order.end(), [&](int32_t a, int32_t b) {
-    return dist[a] != dist[b] ? dist[a] > dist[b] : model_p[a] > model_p[b];
-  });
+  Cached& c = cached_;
+  if (c.id != r.id || c.temperature != temperature || c.top_k != top_k || c.top_p != top_p || c.bars != n) {
+    const llm::SamplingSettings settings{temperature, top_k, top_p};
+    c.dist = llm::sampling_distribution(r.last_logits.data(), V, settings);
+    if (c.id != r.id) c.model_p = llm::sampling_distribution(r.last_logits.data(), V, llm::SamplingSettings{1.0f, 0, 1.0f});
+    std::vector<int32_t> order(V);
+    std::iota(order.begin(), order.end(), 0);
+    std::partial_sort(order.begin(), order.begin() + n, order.end(), [&](int32_t a, int32_t b) {
+      return c.dist[a] != c.dist[b] ? c.dist[a] > c.dist[b] : c.model_p[a] > c.model_p[b];
+    });
+    order.resize(n);
+    c.order = std::move(order);
+    c.id = r.id;
+    c.temperature = temperature;
+    c.top_k = top_k;
+    c.top_p = top_p;
+    c.bars = n;
+  }
+  const std::vector<float>& dist = c.dist;
+  const std::vector<float>& model_p = c.model_p;
+  const std::vector<int32_t>& order = c.order;
 
   if (size.x <= 0) size.x = ImGui::GetContentRegionAvail().x;
   const ImVec2 origin = ImGui::GetCursorScreenPos();
@@ -56,7 +75,7 @@ void PredictionsPanel::draw_bars(const ProbeResult& r, ImVec2 size) {
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const float line = ImGui::GetTextLineHeight();
   const float row = std::max(line + px(2), std::min(line * 1.6f, size.y / n));
-  const float label_w = px(110), value_w = ImGui::CalcTextSize("100.0%").x + px(8);
+  const float label_w = px(110), value_w = ImGui::CalcTextSize("0.0021%").x + px(8);
   const float bar_x = origin.x + label_w, bar_w = size.x - label_w - value_w;
   float max_p = 1e-6f;
   for (int k = 0; k < n; k++) max_p = std::max({max_p, dist[order[k]], model_p[order[k]]});
@@ -69,9 +88,7 @@ void PredictionsPanel::draw_bars(const ProbeResult& r, ImVec2 size) {
     const float h0 = y + row * 0.15f, h1 = y + row * 0.85f;
     dl->AddRectFilled(ImVec2(bar_x, h0), ImVec2(bar_x + bar_w * model_p[id] / max_p, h1), IM_COL32(86, 156, 255, 60), px(2));
     dl->AddRectFilled(ImVec2(bar_x, h0), ImVec2(bar_x + bar_w * dist[id] / max_p, h1), colors::train, px(2));
-    char value[32];
-    std::snprintf(value, sizeof value, "%.1f%%", 100.0f * dist[id]);
-    dl->AddText(ImVec2(bar_x + bar_w + px(6), y + (row - line) / 2), colors::axis_text, value);
+    dl->AddText(ImVec2(bar_x + bar_w + px(6), y + (row - line) / 2), colors::axis_text, percent(dist[id]).c_str());
     if (hovered && ImGui::GetIO().MousePos.y >= y && ImGui::GetIO().MousePos.y < y + row)
       ImGui::SetTooltip("'%s' (id %d)\nsampled with p = %.4f\nmodel softmax p = %.4f", label.c_str(), id, dist[id],
                         model_p[id]);
@@ -170,7 +187,7 @@ void PredictionsPanel::draw(Session& session) {
         ImGui::PushStyleColor(ImGuiCol_Text, text_on(bg));
         ImGui::Text("%s", label.c_str());
         ImGui::SameLine();
-        ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(text_on(bg) & 0xB0FFFFFF), "%.0f%%", 100.0f * lr.probs[k]);
+        ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(text_on(bg) & 0xB0FFFFFF), "%s", percent(lr.probs[k]).c_str());
         ImGui::PopStyleColor();
         if (ImGui::IsItemHovered()) ImGui::SetTooltip("'%s'  p = %.4f", label.c_str(), lr.probs[k]);
       }

@@ -26,6 +26,7 @@ struct AttentionPanel {
   bool rollout = false;     // show attention rollout instead of one head
   int token = -1;           // highlighted key token: who attends to it? (-1: none)
   float gamma = 0.5f;       // colour = inferno(p^gamma)
+  bool row_max = false;     // scale each query row by its maximum before colouring
   void draw(Session& session);
 
  private:
@@ -33,6 +34,7 @@ struct AttentionPanel {
   HeatmapTexture zoom_;
   uint64_t thumbnails_of_ = 0, zoom_of_ = 0;  // result ids the textures show
   float thumbnails_gamma_ = -1, zoom_gamma_ = -1;
+  bool thumbnails_row_max_ = false, zoom_row_max_ = false;
   int zoom_key_ = -1;
 };
 
@@ -51,6 +53,15 @@ struct PredictionsPanel {
   std::mt19937_64 rng_{1};
   int steps_left_ = 0;                // "sample N": tokens still to append as results arrive
   std::vector<size_t> undo_;          // prompt lengths before each appended token
+  // The distributions over the vocabulary, recomputed only when the result or a slider changes
+  // (a sort over 50k tokens is too slow to redo every frame).
+  struct Cached {
+    uint64_t id = ~0ull;
+    float temperature = -1, top_p = -1;
+    int top_k = -1, bars = -1;
+    std::vector<float> dist, model_p;
+    std::vector<int32_t> order;  // the `bars` most likely tokens under dist
+  } cached_;
 };
 
 // The prompt across saved checkpoints (panel_timeline.cpp): moving the slider makes every panel show
