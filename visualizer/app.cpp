@@ -156,9 +156,28 @@ std::shared_ptr<const ProbeResult> Session::result() const {
 bool Session::probe_busy() const { return !synthetic && probe && probe->busy(); }
 
 void Session::poll(double now_s) {
-  if (metrics_path.empty() || now_s - last_poll_s_ < 0.25) return;
+  if (kind != Kind::run && kind != Kind::metrics_file) return;
+  if (now_s - last_poll_s_ < 0.25) return;
   last_poll_s_ = now_s;
   metrics.poll();
+  if (metrics.file_exists() || !checkpoints.empty())  // an empty run directory has started to fill
+    std::erase_if(errors, [](const std::string& e) { return e.find("has no metrics.jsonl") != std::string::npos; });
+
+  // New snapshots appear while a run trains: rescan every 2 s. The view stays on the checkpoint it
+  // shows, or follows the newest when it showed the newest.
+  if (kind != Kind::run || now_s - last_scan_s_ < 2.0) return;
+  last_scan_s_ = now_s;
+  std::vector<fs::path> found = find_checkpoints(path);
+  if (found == checkpoints) return;
+  const bool follow = active == static_cast<int>(checkpoints.size()) - 1;
+  const fs::path shown = active >= 0 ? checkpoints[active] : fs::path();
+  checkpoints = std::move(found);
+  checkpoint_steps.clear();
+  for (const fs::path& dir : checkpoints) checkpoint_steps.push_back(checkpoint_step(dir));
+  active = static_cast<int>(checkpoints.size()) - 1;
+  if (!follow)
+    for (size_t i = 0; i < checkpoints.size(); i++)
+      if (checkpoints[i] == shown) active = static_cast<int>(i);
 }
 
 // ---------------------------------------------------------------------------------------------

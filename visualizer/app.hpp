@@ -57,11 +57,12 @@ struct Session {
 
   // Classifies `path` and lists what it holds; problems become entries in `errors`.
   void open(const std::filesystem::path& path);
-  // Reads new metrics lines (cheap: only appended bytes, at most a few times a second).
+  // Reads new metrics lines (cheap: only appended bytes, at most a few times a second) and, every
+  // 2 s, looks for new checkpoints.
   void poll(double now_s);
 
  private:
-  double last_poll_s_ = -1.0;
+  double last_poll_s_ = -1.0, last_scan_s_ = 0.0;
   std::filesystem::path requested_checkpoint_;
   std::string requested_prompt_;
 };
