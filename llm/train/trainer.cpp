@@ -114,10 +114,6 @@ void keep_global_batch(TrainConfig& cfg, const TrainState& saved, int world, boo
   cfg.grad_accum = grad_accum;
 }
 
-}  // namespace
-
-namespace {
-
 TrainResult run_training(const TrainConfig& config, Comm& comm) {
   TrainConfig cfg = config;  // a resume may adjust grad_accum
   cfg.validate();
