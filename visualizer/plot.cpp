@@ -153,9 +153,15 @@ void draw_chart(const char* title, ImVec2 size, std::span<const Curve> curves,
   }
   std::vector<double> yticks;
   const int max_yticks = std::max(2, static_cast<int>(H / (line * 1.8f)));
-  if (log_y && y1 - y0 >= 1.0) {
+  if (log_y && y1 - y0 > 3.0) {  // many decades: 10^k only
     const double step = std::max(1.0, std::ceil((y1 - y0) / max_yticks));
     for (double k = std::ceil(y0 / step) * step; k <= y1; k += step) yticks.push_back(k);
+  } else if (log_y && y1 - y0 >= 0.8) {  // a decade or few: 1, 2, 5 x 10^k (crowded ones skipped below)
+    for (double k = std::floor(y0); k <= std::ceil(y1); k++)
+      for (double m : {1.0, 2.0, 5.0}) {
+        const double t = k + std::log10(m);
+        if (t >= y0 && t <= y1) yticks.push_back(t);
+      }
   } else if (log_y) {
     for (double v : nice_ticks(std::pow(10.0, y0), std::pow(10.0, y1), max_yticks))
       if (v > 0) yticks.push_back(std::log10(v));
