@@ -201,7 +201,7 @@ class MpiComm final : public Comm {
       const double waited = std::chrono::duration<double>(Clock::now() - started_).count();
       if (waited < timeout_seconds_) continue;
       std::fprintf(stderr,
-                   "glassbox: error: rank %d of %d: %s has not finished after %.0f s (--comm-timeout "
+                   "glassbox: error: rank %d of %d: %s has not finished after %.1f s (--comm-timeout "
                    "%g): another rank has probably died or hangs; exiting\n",
                    rank_, world_, in_flight_, waited, timeout_seconds_);
       std::fflush(stdout);
