@@ -300,6 +300,13 @@ TEST_CASE("Hugging Face GPT-2 files: no prefix, mask buffers, tied lm_head, F16 
   write_safetensors(dir / "model.safetensors", tensors);
   message = error_of([&] { load_model_weights(dir, d); });
   CHECK(message.find("'wpe.weight' has shape [8, 16], expected [9, 16]") != std::string::npos);
+  std::vector<SafeTensorOut> ints = tensors;
+  for (SafeTensorOut& t : ints)
+    if (t.name == "wpe.weight") t.dtype = "I32";  // same byte count, not a float type
+  write_safetensors(dir / "model.safetensors", ints);
+  message = error_of([&] { load_model_weights(dir, b); });
+  CHECK(message.find((dir / "model.safetensors").string()) != std::string::npos);
+  CHECK(message.find("'wpe.weight' has dtype I32, not a float type") != std::string::npos);
   std::ofstream(dir / "model.safetensors") << "junk";
   CHECK(error_of([&] { load_model_weights(dir, d); }).find("model.safetensors") != std::string::npos);
   fs::remove(dir / "model.safetensors");
