@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <system_error>
 
 #include <GLFW/glfw3.h>
@@ -432,7 +433,7 @@ int run_app(const Options& options) {
     session.synthetic = r;
   }
   for (const std::string& e : session.errors) std::fprintf(stderr, "glassbox-viz: error: %s\n", e.c_str());
-  Panels panels;
+  auto panels = std::make_unique<Panels>();  // holds GL textures: released before the context
   std::string open_text = options.path.string();
 
   int status = 0;
@@ -456,10 +457,12 @@ int run_app(const Options& options) {
     const double build_start = glfwGetTime();
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
-    if (headless) ImGui::GetIO().MousePos = ImVec2(-FLT_MAX, -FLT_MAX);  // no stray hover in screenshots
+    if (headless)  // no stray hover from the X server's pointer; --hover puts the mouse somewhere
+      ImGui::GetIO().MousePos = options.hover_x >= 0 ? ImVec2(options.hover_x, options.hover_y)
+                                                     : ImVec2(-FLT_MAX, -FLT_MAX);
     ImGui::NewFrame();
     report().begin_frame();
-    draw_frame(session, panels, selected, frame == 0, open_text);
+    draw_frame(session, *panels, selected, frame == 0, open_text);
     ImGui::Render();
     if (options.bench_frames > 0 && settled >= options.warmup_frames)
       build_ms.push_back((glfwGetTime() - build_start) * 1e3);
@@ -496,6 +499,8 @@ int run_app(const Options& options) {
     glfwSwapBuffers(window);
   }
 
+  panels.reset();         // glDeleteTextures while the context is current
+  session.probe.reset();  // finishes a forward pass in flight, joins the worker
   ImGui_ImplOpenGL3_Shutdown();
   ImGui_ImplGlfw_Shutdown();
   ImGui::DestroyContext();

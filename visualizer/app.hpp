@@ -29,6 +29,7 @@ struct Options {
   float scale = 0.0f;            // UI scale; 0 = the monitor's content scale (HiDPI)
   int warmup_frames = 8;         // frames rendered before the screenshot, so the layout settles
   bool synthetic_attention = false;  // show synthetic_attention() instead of running a model (tests)
+  float hover_x = -1, hover_y = -1;  // with --screenshot: the mouse position (shows tooltips); -1: none
   int bench_frames = 0;          // with --screenshot: time this many frames after the model is done
 };
 

@@ -10,6 +10,7 @@
 // window can be opened or the PNG cannot be written.
 #include <cstdio>
 #include <exception>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -31,6 +32,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.5, 4.0));
   cli.add_option("--frames", options.warmup_frames, "With --screenshot: frames rendered first")
       ->check(CLI::Range(1, 10000));
+  std::vector<float> hover;
+  cli.add_option("--hover", hover, "With --screenshot: put the mouse at X Y (window coordinates) to show tooltips")
+      ->expected(2);
   cli.add_flag("--synthetic-attention", options.synthetic_attention,
                "Show a known synthetic attention pattern (2 layers, 4 heads, one token per prompt word) "
                "instead of running a model: for tests and docs");
@@ -44,6 +48,10 @@ int main(int argc, char** argv) {
     return cli.exit(e);
   }
   options.path = path;
+  if (hover.size() == 2) {
+    options.hover_x = hover[0];
+    options.hover_y = hover[1];
+  }
   try {
     return viz::run_app(options);
   } catch (const std::exception& e) {
