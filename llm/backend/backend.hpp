@@ -22,12 +22,13 @@
 
 namespace llm {
 
+// Scalars are double so an f64 backend is exact; a backend rounds them to its own precision.
 struct AdamWSettings {
-  float learning_rate = 1e-3f;
-  float beta1 = 0.9f;
-  float beta2 = 0.95f;
-  float eps = 1e-8f;
-  float weight_decay = 0.0f;  // already 0 for tensors that are not decayed (biases, layernorms)
+  double learning_rate = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.95;
+  double eps = 1e-8;
+  double weight_decay = 0.0;  // already 0 for tensors that are not decayed (biases, layernorms)
   int64_t step = 1;           // 1-based, for the bias corrections 1 - beta^step
 };
 
@@ -106,7 +107,7 @@ class Backend {
   // dlogits = dloss * (softmax - onehot(target)), so probabilities are never stored.
   // targets (N) i32, each in [0, V).
   virtual void classifier_forward(Tensor losses, Tensor logits, Tensor targets, int V,
-                                  float dloss) = 0;
+                                  double dloss) = 0;
 
   // ---- optimizer ----
   // AdamW (Loshchilov & Hutter) on one tensor; m, v and (if non-empty) master are master_dtype().
@@ -115,7 +116,7 @@ class Backend {
   // `grad_scale` multiplies the gradient first (global-norm clipping). With a `master` copy the
   // update is applied to master and param receives master converted to param's dtype.
   virtual void adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor master,
-                            const AdamWSettings& settings, float grad_scale) = 0;
+                            const AdamWSettings& settings, double grad_scale) = 0;
   // Sum of squares of every element, accumulated in double: the global norm is sqrt of the sum of
   // this over all gradient tensors.
   virtual double sum_of_squares(Tensor t) = 0;

@@ -97,21 +97,21 @@ void GPT::reserve(int B, int T) {
 }
 
 double GPT::forward(const int32_t* tokens, const int32_t* targets, int B, int T) {
-  return run_forward(tokens, targets, B, T, 0.0f);
+  return run_forward(tokens, targets, B, T, 0.0);
 }
 
 double GPT::forward_backward(const int32_t* tokens, const int32_t* targets, int B, int T,
-                            float loss_scale) {
+                            double loss_scale) {
   check(targets != nullptr, "forward_backward needs targets");
   // d(mean loss)/d(loss_bt) = 1 / (B T): the classifier writes dlogits scaled by this.
-  const double loss = run_forward(tokens, targets, B, T, loss_scale / float(B * T));
+  const double loss = run_forward(tokens, targets, B, T, loss_scale / double(B * T));
   run_backward();
   return loss;
 }
 
 void GPT::zero_grad() { backend_.zero(grad_memory_.whole()); }
 
-double GPT::run_forward(const int32_t* tokens, const int32_t* targets, int B, int T, float dloss) {
+double GPT::run_forward(const int32_t* tokens, const int32_t* targets, int B, int T, double dloss) {
   reserve(B, T);
   for (int64_t i = 0; i < int64_t(B) * T; i++) {
     check(tokens[i] >= 0 && tokens[i] < config_.vocab_size,

@@ -142,7 +142,7 @@ class GPT {
   // Forward and backward: returns the mean loss and ACCUMULATES loss_scale * d(mean loss)/d(param)
   // into grads (loss_scale = 1 / grad_accum_steps when accumulating micro-steps).
   double forward_backward(const int32_t* tokens, const int32_t* targets, int B, int T,
-                         float loss_scale = 1.0f);
+                         double loss_scale = 1.0);
   void zero_grad();
 
   ParameterTensors params;
@@ -151,7 +151,7 @@ class GPT {
 
  private:
   void reserve(int B, int T);  // (re)carves the activations when (B, T) changes
-  double run_forward(const int32_t* tokens, const int32_t* targets, int B, int T, float dloss);
+  double run_forward(const int32_t* tokens, const int32_t* targets, int B, int T, double dloss);
   void run_backward();
 
   GPTConfig config_;

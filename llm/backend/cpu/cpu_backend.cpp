@@ -399,7 +399,7 @@ template <typename T> void CpuBackend<T>::residual_backward(Tensor da, Tensor db
 
 template <typename T>
 void CpuBackend<T>::classifier_forward(Tensor losses, Tensor logits, Tensor targets, int V,
-                                       float dloss) {
+                                       double dloss) {
   const char* op = "classifier_forward";
   const DType dt = dtype_of<T>();
   expect_tensor(op, "losses", losses, dt);
@@ -423,7 +423,7 @@ void CpuBackend<T>::classifier_forward(Tensor losses, Tensor logits, Tensor targ
 
 template <typename T>
 void CpuBackend<T>::adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor master,
-                                 const AdamWSettings& s, float grad_scale) {
+                                 const AdamWSettings& s, double grad_scale) {
   const char* op = "adamw_update";
   const DType dt = dtype_of<T>();
   for (auto [name, t] : {std::pair{"param", param}, {"grad", grad}, {"m", m}, {"v", v}})

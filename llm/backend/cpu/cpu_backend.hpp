@@ -53,10 +53,10 @@ template <typename T> class CpuBackend final : public Backend {
   void residual_backward(Tensor da, Tensor db, Tensor dout) override;
 
   void classifier_forward(Tensor losses, Tensor logits, Tensor targets, int V,
-                          float dloss) override;
+                          double dloss) override;
 
   void adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor master,
-                    const AdamWSettings& settings, float grad_scale) override;
+                    const AdamWSettings& settings, double grad_scale) override;
   double sum_of_squares(Tensor t) override;
   void scale(Tensor t, float factor) override;
 };
