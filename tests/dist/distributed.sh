@@ -59,6 +59,10 @@ def load(run):
                 values[(j["step"], key)] = j[key]
     return values
 a, b = load(a_dir), load(b_dir)
+lines = [sum(1 for _ in open(run + "/metrics.jsonl")) for run in (a_dir, b_dir)]
+if lines[0] != lines[1]:  # e.g. a second rank writing metrics.jsonl too
+    print(f"FAIL {name}: {lines[0]} vs {lines[1]} metrics lines")
+    sys.exit(1)
 if a.keys() != b.keys():
     print(f"FAIL {name}: different metrics lines: only in A {sorted(a.keys() - b.keys())}, only in B {sorted(b.keys() - a.keys())}")
     sys.exit(1)
