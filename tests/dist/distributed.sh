@@ -2,7 +2,7 @@
 # Data-parallel training end to end on CPU (ctest label "mpi", see tests/distributed.cmake).
 # Usage: distributed.sh MODE GLASSBOX MPIRUN [MPIRUN FLAGS...]
 #   equivalence  2 ranks x grad_accum 1 give the same losses as 1 process x grad_accum 2,
-#                with ZeRO-1 off and on
+#                with ZeRO-1 off and on; 3 ranks with ZeRO-1 as 1 process x grad_accum 3
 #   resume       a checkpoint of 2 ranks (ZeRO-1) resumes on 1 process and one of 1 process on 2
 #                ranks, and the losses continue as in the uninterrupted run; a global batch that
 #                cannot be kept is a clear error
@@ -85,6 +85,11 @@ equivalence)
   compare "2 ranks vs 1 process x grad_accum 2" "$work/one" "$work/two" || failures=$((failures + 1))
   two --max-steps 20 --grad-accum 1 --zero-stage 1 --out-dir "$work/zero" || fail "2 rank ZeRO-1 run"
   compare "2 ranks ZeRO-1 vs 1 process x grad_accum 2" "$work/one" "$work/zero" || failures=$((failures + 1))
+  # 3 ranks: ZeRO-1 shards that cut through tensors at uneven sizes
+  one --max-steps 20 --grad-accum 3 --out-dir "$work/one3" || fail "1 process x grad_accum 3 run"
+  "${mpirun[@]}" -np 3 "$glassbox" train "${common[@]}" --max-steps 20 --zero-stage 1 --out-dir "$work/zero3" \
+    >"$work/last.log" 2>&1 || { cat "$work/last.log"; fail "3 rank ZeRO-1 run"; }
+  compare "3 ranks ZeRO-1 vs 1 process x grad_accum 3" "$work/one3" "$work/zero3" || failures=$((failures + 1))
   for run in two zero; do  # only rank 0 writes into the run directory
     extra=$(ls "$work/$run" | grep -v -x -e metrics.jsonl -e checkpoint)
     [ -z "$extra" ] || fail "$run: unexpected files in the run directory: $extra"
