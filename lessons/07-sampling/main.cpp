@@ -1,0 +1,133 @@
+// Lesson 07's result: (1) the KV cache's speedup, measured: greedy generation by recomputing the
+// whole forward pass for every new token (llm::GPT::forward) against llm::Decoder, which keeps the
+// keys and values and runs one position per token; both must produce the same tokens. (2) Text
+// sampled with YOUR sampler at several temperatures, from a small character model trained here for
+// 300 steps (`lesson_07_main STEPS` for more) or from a checkpoint (`lesson_07_main CHECKPOINT_DIR`,
+// e.g. runs/shakespeare_char/checkpoint after scripts/train_shakespeare.sh).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <random>
+
+#include "common/data.hpp"
+#include "lesson.hpp"
+#include "llm/io/checkpoint.hpp"
+#include "llm/model/decoder.hpp"
+#include "llm/tokenizer/char_tokenizer.hpp"
+#include "llm/tokenizer/tokenizer.hpp"
+#include "llm/train/optimizer.hpp"
+#include "llm/train/schedule.hpp"
+
+using namespace lesson07;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+double seconds_since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
+}  // namespace
+
+int main(int argc, char** argv) try {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines appear as they happen, even in a pipe
+  // A checkpoint directory (e.g. runs/shakespeare_char/checkpoint from scripts/train_shakespeare.sh)
+  // gives a properly trained model; otherwise train one here for a few minutes' worth of steps.
+  const std::string arg = argc > 1 ? argv[1] : "";
+  const bool from_checkpoint = !arg.empty() && std::filesystem::is_directory(arg);
+  const int train_steps = !arg.empty() && !from_checkpoint ? std::atoi(arg.c_str()) : 300;
+  auto backend = llm::make_cpu_backend(llm::DType::f32);
+  std::unique_ptr<llm::Tokenizer> tokenizer;
+  std::unique_ptr<llm::GPT> model_holder;
+  if (from_checkpoint) {
+    tokenizer = llm::load_tokenizer(arg);
+    model_holder = std::make_unique<llm::GPT>(llm::read_checkpoint_config(arg), *backend);
+    llm::load_model_weights(arg, *model_holder);
+    std::printf("loaded %s\n", arg.c_str());
+  } else {
+    const std::string text = lesson::read_tinyshakespeare();
+    auto chars = std::make_unique<llm::CharTokenizer>(llm::CharTokenizer::from_corpus(text));
+    const std::vector<int32_t> ids = chars->encode(text);
+    llm::GPTConfig config;
+    config.vocab_size = chars->vocab_size();
+    config.padded_vocab_size = llm::pad_vocab(config.vocab_size);
+    config.max_seq_len = 256;
+    config.n_layer = 4;
+    config.n_head = 4;
+    config.n_embd = 128;
+    tokenizer = std::move(chars);
+    model_holder = std::make_unique<llm::GPT>(config, *backend);
+    model_holder->init_weights(7);
+    // ---- train briefly (the library's step, as lesson 06) ----
+    llm::GPT& m = *model_holder;
+    llm::AdamW adamw(m, llm::AdamWConfig{});
+    const llm::LearningRateSchedule schedule{3e-3f, 3e-4f, 20, train_steps};
+    std::mt19937_64 rng(8);
+    const int B = 2, T = 256;  // every position the samples below will use gets trained
+    std::vector<int32_t> x(B * T), y(B * T);
+    const auto start = clock_type::now();
+    for (int step = 0; step < train_steps; step++) {
+      for (int b = 0; b < B; b++) {
+        const size_t s = rng() % (ids.size() - T - 1);
+        for (int t = 0; t < T; t++) x[b * T + t] = ids[s + t], y[b * T + t] = ids[s + t + 1];
+      }
+      m.zero_grad();
+      const double loss = m.forward_backward(x.data(), y.data(), B, T);
+      const double norm = llm::global_grad_norm(m);
+      adamw.step(schedule.at(step), norm > 1.0 ? float(1.0 / norm) : 1.0f);
+      if ((step + 1) % 50 == 0 || step + 1 == train_steps)
+        std::printf("training: step %d/%d  loss %.3f  (%.0f s)\n", step + 1, train_steps, loss, seconds_since(start));
+    }
+  }
+  llm::GPT& model = *model_holder;
+  const llm::GPTConfig config = model.config();
+  const std::vector<int32_t> prompt = tokenizer->encode("ROMEO:\n");
+  const int generate = std::min(200, config.max_seq_len - int(prompt.size()));
+
+  // ---- (1) the KV cache, measured ----
+  std::vector<int32_t> full = prompt, cached = prompt;
+  const int V = config.vocab_size;
+  auto argmax = [&](const float* logits) { return int32_t(std::max_element(logits, logits + V) - logits); };
+  auto start = clock_type::now();
+  for (int i = 0; i < generate; i++) {  // recompute positions 0 .. t for every new token
+    const int T = int(full.size());
+    model.forward(full.data(), nullptr, 1, T);
+    std::vector<float> all(size_t(T) * config.padded_vocab_size);
+    backend->copy_to_host(all.data(), model.acts.logits);  // (1, T, Vp): we need row T-1
+    full.push_back(argmax(all.data() + size_t(T - 1) * config.padded_vocab_size));
+  }
+  const double t_full = seconds_since(start);
+  start = clock_type::now();
+  llm::Decoder decoder(model, 1);
+  const std::vector<float>* logits = &decoder.step(prompt.data(), int(prompt.size()));  // prefill
+  for (int i = 0; i < generate; i++) {
+    cached.push_back(argmax(logits->data()));
+    if (i + 1 < generate) logits = &decoder.step(&cached.back(), 1);  // one new position
+  }
+  const double t_cached = seconds_since(start);
+  std::printf("greedy generation of %d tokens after a %zu-token prompt:\n", generate, prompt.size());
+  std::printf("  full forward every token: %7.1f ms  (%.2f ms/token)\n", t_full * 1e3, t_full * 1e3 / generate);
+  std::printf("  KV cache (llm::Decoder):  %7.1f ms  (%.2f ms/token)\n", t_cached * 1e3, t_cached * 1e3 / generate);
+  std::printf("  speedup %.1fx; the two generations are %s\n", t_full / t_cached, full == cached ? "identical" : "DIFFERENT");
+
+  // ---- (2) sampling with your sampler ----
+  for (float temperature : {0.0f, 0.8f, 1.5f}) {
+    std::mt19937_64 rng(9);
+    llm::Decoder d(model, 1);
+    std::vector<int32_t> out = prompt;
+    const std::vector<float>* l = &d.step(prompt.data(), int(prompt.size()));
+    for (int i = 0; i < generate; i++) {
+      const std::vector<float> probs = sampling_distribution(l->data(), V, temperature, 0, 0.95f);
+      const int32_t next = sample_from(probs, double(rng() >> 11) * 0x1.0p-53);
+      if (next < 0 || next >= V) {
+        std::printf("(your sampler returned token %d: finish lesson 07's functions)\n", next);
+        return 1;
+      }
+      out.push_back(next);
+      if (i + 1 < generate) l = &d.step(&out.back(), 1);
+    }
+    std::printf("--- temperature %.1f, top-p 0.95 ---\n%s\n", temperature, tokenizer->decode(out).c_str());
+  }
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "lesson 07: %s\n", e.what());
+  return 1;
+}
