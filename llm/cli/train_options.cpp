@@ -39,6 +39,7 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
   const char* data = "Data";
   add(cmd, "train-data", c.train_data, "Training shards: a directory or a pattern like DIR/train_*.bin")->group(data);
   add(cmd, "val-data", c.val_data, "Validation shards")->group(data);
+  add(cmd, "data-sampling", c.data_sampling, "sequential: consecutive windows (llm.c); random: random windows (nanoGPT)")->group(data);
 
   const char* optim = "Optimisation";
   add(cmd, "batch-size", c.batch_size, "Sequences per micro-step B")->group(optim);

@@ -60,8 +60,10 @@ std::vector<std::filesystem::path> find_shards(const std::string& pattern_or_dir
   return files;
 }
 
-DataLoader::DataLoader(std::string pattern_or_dir, int B, int T, int rank, int world, uint64_t seed)
-    : pattern_(std::move(pattern_or_dir)), B_(B), T_(T), rank_(rank), world_(world), seed_(seed) {
+DataLoader::DataLoader(std::string pattern_or_dir, int B, int T, int rank, int world, uint64_t seed,
+                       Sampling sampling)
+    : pattern_(std::move(pattern_or_dir)), B_(B), T_(T), rank_(rank), world_(world), seed_(seed),
+      sampling_(sampling) {
   check(B > 0 && T > 0, "data loader: B and T must be positive (got B=" + std::to_string(B) +
                             ", T=" + std::to_string(T) + ")");
   check(world > 0 && rank >= 0 && rank < world, "data loader: rank " + std::to_string(rank) +
@@ -110,7 +112,10 @@ void DataLoader::set_state(const DataLoaderState& state) {
   std::vector<int64_t> order =
       (order_.empty() || state.epoch != state_.epoch) ? shard_order(state.epoch) : order_;
   const int64_t n = file_tokens_[static_cast<size_t>(order[static_cast<size_t>(state.shard)])];
-  if (state.position < 0 || state.position + int64_t(B_) * T_ * world_ + 1 > n)
+  const int64_t global_batch = int64_t(B_) * T_ * world_;
+  const bool past_end = sampling_ == Sampling::sequential ? state.position + global_batch + 1 > n
+                                                          : state.position >= (n - 1) / global_batch;
+  if (state.position < 0 || past_end)
     throw Error("data loader " + pattern_ + ": saved position " + std::to_string(state.position) +
                 " is past the end of shard " + std::to_string(state.shard) + " (" +
                 std::to_string(n) + " tokens) for this batch size");
@@ -128,17 +133,35 @@ void DataLoader::read_batch(int32_t* inputs, int32_t* targets, int slot) const {
   check(slot >= 0 && slot < world_, "data loader: slot " + std::to_string(slot) + " is not in [0, " +
                                         std::to_string(world_) + ")");
   const int64_t BT = int64_t(B_) * T_;
-  const int32_t* chunk = tokens_.data() + state_.position + slot * BT;  // B*T+1 tokens
-  std::copy(chunk, chunk + BT, inputs);
-  std::copy(chunk + 1, chunk + BT + 1, targets);
+  if (sampling_ == Sampling::sequential) {
+    const int32_t* chunk = tokens_.data() + state_.position + slot * BT;  // B*T+1 tokens
+    std::copy(chunk, chunk + BT, inputs);
+    std::copy(chunk + 1, chunk + BT + 1, targets);
+    return;
+  }
+  // random_windows: draw the offsets of all world*B rows of this global batch, keep this slot's B.
+  std::seed_seq seq{uint32_t(seed_), uint32_t(seed_ >> 32), uint32_t(state_.epoch),
+                    uint32_t(state_.shard), uint32_t(state_.position), uint32_t(state_.position >> 32)};
+  std::mt19937_64 rng(seq);
+  const uint64_t starts = uint64_t(tokens_.size()) - uint64_t(T_);  // a row needs T+1 tokens
+  for (int64_t row = 0; row < int64_t(world_) * B_; row++) {
+    const uint64_t offset = rng() % starts;  // bias ~starts/2^64: negligible
+    const int64_t b = row - int64_t(slot) * B_;
+    if (b < 0 || b >= B_) continue;
+    const int32_t* window = tokens_.data() + offset;
+    std::copy(window, window + T_, inputs + b * T_);
+    std::copy(window + 1, window + T_ + 1, targets + b * T_);
+  }
 }
 
 void DataLoader::advance() {
   // Advance the global position; the next global batch must fit entirely in the shard.
   const int64_t BT = int64_t(B_) * T_;
   DataLoaderState next = state_;
-  next.position += BT * world_;
-  if (next.position + BT * world_ + 1 > int64_t(tokens_.size())) {
+  const bool shard_done = sampling_ == Sampling::sequential
+                              ? (next.position += BT * world_) + BT * world_ + 1 > int64_t(tokens_.size())
+                              : ++next.position >= (int64_t(tokens_.size()) - 1) / (BT * world_);
+  if (shard_done) {
     next.position = 0;
     if (++next.shard == int64_t(files_.size())) {
       next.shard = 0;

@@ -19,10 +19,20 @@
 
 namespace llm {
 
+// How a shard is read.
+//   sequential:      consecutive B*T+1 windows, llm.c style (every token once per epoch);
+//   random_windows:  each of the global batch's world*B rows starts at an independent random offset
+//                    in the shard, nanoGPT style (iid rows, so consecutive batches are not
+//                    neighbouring text). A shard still yields (tokens-1)/(world*B*T) batches per
+//                    epoch, and the offsets come from mt19937_64 seeded by (seed, epoch, shard,
+//                    batch), so they are the same on every run, rank and platform.
+enum class Sampling { sequential, random_windows };
+
 struct DataLoaderState {
   int64_t epoch = 0;     // how many times all shards have been read
   int64_t shard = 0;     // index into this epoch's shard order
   int64_t position = 0;  // global token offset p inside that shard of the next batch
+                         // (random_windows: the index of the next batch inside that shard)
 };
 
 // The shard files for a pattern: a directory (all *.bin in it), a file name with '*' / '?' wildcards
@@ -34,7 +44,8 @@ class DataLoader {
  public:
   // Throws llm::Error naming the pattern when no shard matches, and naming the shard when one has
   // fewer than B*T*world+1 tokens.
-  DataLoader(std::string pattern_or_dir, int B, int T, int rank = 0, int world = 1, uint64_t seed = 0);
+  DataLoader(std::string pattern_or_dir, int B, int T, int rank = 0, int world = 1, uint64_t seed = 0,
+             Sampling sampling = Sampling::sequential);
 
   // Fills inputs[B*T] and targets[B*T] (row-major (B, T)) with this rank's batch and advances:
   // read_batch(inputs, targets, rank), then advance().
@@ -65,6 +76,7 @@ class DataLoader {
   std::string pattern_;
   int B_, T_, rank_, world_;
   uint64_t seed_;
+  Sampling sampling_;
   std::vector<std::filesystem::path> files_;
   std::vector<int64_t> file_tokens_;  // token count of each file
   int64_t total_tokens_ = 0;

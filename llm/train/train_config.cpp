@@ -26,6 +26,8 @@ GPTConfig TrainConfig::model_config(int vocab_size) const {
 void TrainConfig::validate() const {
   check(!train_data.empty(), "--train-data is required (token shards made by `glassbox tokenize`)");
   check(!val_data.empty(), "--val-data is required (token shards made by `glassbox tokenize`)");
+  check(data_sampling == "sequential" || data_sampling == "random",
+        "--data-sampling must be sequential or random (got '" + data_sampling + "')");
   check(batch_size >= 1, "--batch-size must be at least 1");
   check(grad_accum >= 1, "--grad-accum must be at least 1");
   check(block_size >= 1, "--block-size must be at least 1");

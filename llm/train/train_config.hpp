@@ -24,6 +24,7 @@ struct TrainConfig {
   // ---- data ----
   std::string train_data;  // token shards, e.g. "data/cache/shakespeare_char/train_*.bin"
   std::string val_data;    // the validation shards
+  std::string data_sampling = "sequential";  // "sequential" (llm.c) or "random" windows (nanoGPT)
 
   // ---- optimisation ----
   int batch_size = 12;     // B, sequences per micro-step
@@ -64,7 +65,7 @@ struct TrainConfig {
 // to_json / from_json for train_state.json; keys missing from an older file keep their defaults.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     TrainConfig, model, n_layer, n_head, n_embd, block_size, max_seq_len, init_from, train_data,
-    val_data, batch_size, grad_accum, max_steps, learning_rate, min_lr, warmup_steps, lr_decay_steps,
+    val_data, data_sampling, batch_size, grad_accum, max_steps, learning_rate, min_lr, warmup_steps, lr_decay_steps,
     beta1, beta2, eps, weight_decay, grad_clip, zero_stage, comm_timeout, eval_interval, eval_batches, log_interval,
     layer_stats_interval, checkpoint_interval, snapshot_interval, out_dir, seed, device, resume)
 

@@ -138,7 +138,8 @@ TrainResult run_training(const TrainConfig& config, Comm& comm) {
   // `slots` of the loader: rank r's micro-step k reads slot r * grad_accum + k. So W ranks with
   // grad_accum G read exactly the tokens one process reads with grad_accum W*G.
   const int B = cfg.batch_size, T = cfg.block_size, G = cfg.grad_accum;
-  DataLoader train_loader(cfg.train_data, B, T, 0, world * G, cfg.seed);
+  DataLoader train_loader(cfg.train_data, B, T, 0, world * G, cfg.seed,
+                          cfg.data_sampling == "random" ? Sampling::random_windows : Sampling::sequential);
   DataLoader val_loader(cfg.val_data, B, T, 0, 1, 0);
   const fs::path data_dir = train_loader.shards().front().parent_path();
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(data_dir);
