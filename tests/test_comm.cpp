@@ -57,6 +57,9 @@ TEST_CASE("SingleComm: world 1, every collective leaves the buffer as it is") {
   comm.broadcast(view(x), 0);
   comm.barrier();
   CHECK(x == before);
+  std::vector<float> copy(3);
+  comm.gather(view(copy), view(x), 0);
+  CHECK(copy == before);
   CHECK(comm.all_reduce(2.5, ReduceOp::sum) == 2.5);
 }
 
@@ -101,6 +104,24 @@ TEST_CASE("make_comm: all_reduce, reduce_scatter, all_gather, broadcast over eve
       for (int r = 0; r < W; r++) {
         const ShardRange s = shard_range(n, W, r);
         for (int64_t i = s.begin; i < s.end; i++) CHECK(buf[size_t(i)] == float(1000 * r + i));
+      }
+    }
+  }
+
+  SUBCASE("gather: every rank's shard into one buffer on the root; the others need none") {
+    const int64_t n = 11;
+    const int root = W - 1;
+    const ShardRange mine = shard_range(n, W, rank);
+    std::vector<double> shard(static_cast<size_t>(mine.size()));
+    for (int64_t i = 0; i < mine.size(); i++) shard[size_t(i)] = double(1000 * rank + mine.begin + i);
+    std::vector<double> full(rank == root ? static_cast<size_t>(n) : 0);
+    Tensor full_view = view(full);
+    full_view.shape = Shape{n};  // off the root: the shape only, no memory
+    comm->gather(full_view, view(shard), root);
+    if (rank == root) {
+      for (int r = 0; r < W; r++) {
+        const ShardRange s = shard_range(n, W, r);
+        for (int64_t i = s.begin; i < s.end; i++) CHECK(full[size_t(i)] == double(1000 * r + i));
       }
     }
   }

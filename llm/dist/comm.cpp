@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "llm/core/error.hpp"
 
@@ -20,6 +21,15 @@ double Comm::all_reduce(double value, ReduceOp op) {
   t.shape = Shape{1};
   all_reduce(t, op);
   return value;
+}
+
+void SingleComm::gather(Tensor full, Tensor shard, int) {
+  check(full.numel() == shard.numel() && full.dtype == shard.dtype,
+        "gather: with one rank the shard is the whole buffer, " + std::to_string(shard.numel()) + " vs " +
+            std::to_string(full.numel()) + " elements");
+  if (full.data == shard.data) return;
+  check(full.device == Device::cpu && shard.device == Device::cpu, "SingleComm::gather: host buffers only");
+  std::memcpy(full.data, shard.data, shard.nbytes());
 }
 
 void SingleComm::abort(int status) {

@@ -13,6 +13,8 @@
 //                                              on rank r; the rest of buf is left unspecified
 //   all_gather      buf[shard r] on rank r ->  buf (n), the same on every rank
 //   broadcast       buf on root            ->  buf on every rank
+//   gather          shard (its size) on rank r ->  full[shard r] on root (e.g. ZeRO moments for a
+//                                              checkpoint; the other ranks need no full-size buffer)
 //
 // The shards of reduce_scatter / all_gather are those of shard_range: contiguous, in rank order, as
 // equal as integer division allows (sizes differ by at most one element).
@@ -61,6 +63,9 @@ class Comm {
   virtual void reduce_scatter(Tensor buf, ReduceOp op) = 0;
   virtual void all_gather(Tensor buf) = 0;
   virtual void broadcast(Tensor buf, int root) = 0;
+  // full (n) on root receives every rank's `shard`, whose size is that of shard_range(n, world, r).
+  // On the other ranks only full's shape is used: its data may be null (no full-size buffer there).
+  virtual void gather(Tensor full, Tensor shard, int root) = 0;
   virtual void barrier() = 0;
   // Ends every rank of the job now, with this exit status (after an error on this rank that the
   // others cannot know about: they would otherwise wait in their next collective forever).
@@ -81,6 +86,7 @@ class SingleComm final : public Comm {
   void reduce_scatter(Tensor, ReduceOp) override {}
   void all_gather(Tensor) override {}
   void broadcast(Tensor, int) override {}
+  void gather(Tensor full, Tensor shard, int root) override;  // a copy when they differ
   void barrier() override {}
   [[noreturn]] void abort(int status) override;
 };

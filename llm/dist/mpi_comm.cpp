@@ -160,6 +160,21 @@ class MpiComm final : public Comm {
     check_mpi(MPI_Bcast(buf.data, n, type, root, comm_), call);
   }
 
+  void gather(Tensor full, Tensor shard, int root) override {
+    const char* call = "MPI_Gatherv";
+    const MPI_Datatype type = mpi_type(shard, call);
+    std::vector<int> counts, displs;
+    shard_counts(full.numel(), call, counts, displs);
+    check(shard.numel() == counts[size_t(rank_)],
+          std::string(call) + ": rank " + std::to_string(rank_) + "'s shard has " + std::to_string(shard.numel()) +
+              " elements, shard_range says " + std::to_string(counts[size_t(rank_)]));
+    if (rank_ == root) mpi_type(full, call);
+    Watched watched(*this, call);
+    check_mpi(MPI_Gatherv(shard.data, counts[size_t(rank_)], type, rank_ == root ? full.data : nullptr,
+                          counts.data(), displs.data(), type, root, comm_),
+              call);
+  }
+
   void barrier() override {
     Watched watched(*this, "MPI_Barrier");
     check_mpi(MPI_Barrier(comm_), "MPI_Barrier");

@@ -45,21 +45,23 @@ void save_training_checkpoint(const fs::path& dir, GPT& model, AdamW& optimizer,
   check(state.optimizer_steps == optimizer.steps_taken(), "train state and optimizer disagree");
   Backend& backend = model.backend();
   const GPTConfig& config = model.config();
-  // The whole moments as named views: the optimizer's own, or (ZeRO-1) all-gathered from every
-  // rank's shard into scratch buffers that live until the file is written.
+  // The whole moments as named views: the optimizer's own, or (ZeRO-1) gathered from every rank's
+  // shard into scratch buffers on rank 0 that live until the file is written (the other ranks
+  // allocate nothing: they only send their shard).
   std::optional<FlatBuffer> full_m, full_v;
   Tensor m = optimizer.m(), v = optimizer.v();
   if (!optimizer.holds_everything()) {
     const int64_t N = parameter_arena_size(config);
-    const ShardRange shard = optimizer.shard();
-    full_m.emplace(backend, backend.master_dtype(), N);
-    full_v.emplace(backend, backend.master_dtype(), N);
-    backend.convert(flat_range(full_m->tensor, shard.begin, shard.end), optimizer.m());  // a copy
-    backend.convert(flat_range(full_v->tensor, shard.begin, shard.end), optimizer.v());
-    comm.all_gather(full_m->tensor);
-    comm.all_gather(full_v->tensor);
-    m = full_m->tensor;
-    v = full_v->tensor;
+    if (comm.is_root()) {
+      full_m.emplace(backend, backend.master_dtype(), N);
+      full_v.emplace(backend, backend.master_dtype(), N);
+      m = full_m->tensor;
+      v = full_v->tensor;
+    } else {  // only the shape is read
+      m = v = Tensor{nullptr, backend.master_dtype(), backend.device(), Shape{N}};
+    }
+    comm.gather(m, optimizer.m(), 0);
+    comm.gather(v, optimizer.v(), 0);
   }
   if (!comm.is_root()) return;
   ParameterTensors m_views = parameter_views(m, config), v_views = parameter_views(v, config);

@@ -34,7 +34,7 @@ struct TrainState {
 };
 
 // Every rank calls it (a collective when the optimizer holds only its ZeRO shard of the moments:
-// they are all-gathered first); only rank 0 writes.
+// rank 0 gathers them); only rank 0 writes.
 void save_training_checkpoint(const std::filesystem::path& dir, GPT& model, AdamW& optimizer,
                               const Tokenizer* tokenizer, const TrainState& state, Comm& comm);
 // Loads weights and moments (the optimizer's shard of them) into model and optimizer, whose shapes
