@@ -21,9 +21,11 @@
 //
 // Implementations:
 //   SingleComm  world 1: every collective is the identity (in this file).
-//   MpiComm     OpenMPI on host (CPU) buffers, f32 / f64 / i32 (llm/dist/mpi_comm.cpp, GLASSBOX_MPI).
+//   MpiComm     OpenMPI on host (CPU) buffers, f32 / f64 / i32, up to 2^31-1 elements per call
+//               (MPI's int counts) (llm/dist/mpi_comm.cpp, GLASSBOX_MPI).
 //   NcclComm    GPU buffers, not written yet. Where it goes: llm/dist/nccl_comm.cpp, created by
-//               make_comm when the tensors live on Device::cuda; the ncclUniqueId is made on rank 0 and
+//               make_comm (which then needs the Device as an argument) when the tensors live on
+//               Device::cuda, with one GPU per rank; the ncclUniqueId is made on rank 0 and
 //               broadcast over MPI (or through a shared file without MPI). Two things differ from MPI:
 //               NCCL has ncclAvg (no separate scaling), and ncclReduceScatter / ncclAllGather need
 //               equal chunks, so NcclComm either pads the flat arenas to a multiple of W (the padding is

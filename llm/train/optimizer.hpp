@@ -8,6 +8,9 @@
 // parameter_arena_size(config) elements. ZeRO-1 cuts that vector into one contiguous range per rank
 // (shard_range in llm/dist/comm.hpp), ignoring tensor boundaries; AdamW then splits its range at
 // the tensor boundaries again, because weight decay is per tensor (is_decayed: matrices only).
+// On the CPU the parameters are their own master weights. With the CUDA backend (bf16 weights, f32
+// masters), ZeRO-1 should keep f32 masters for the shard only, next to the moments, and all-gather
+// the bf16 weights: adamw_update already takes a `master` tensor for that.
 #include <cstdint>
 #include <vector>
 
