@@ -145,6 +145,30 @@ TEST_CASE("a NaN loss stops the run with a clear error and leaves the checkpoint
   CHECK_FALSE(fs::exists(root / "nan_run" / "checkpoint"));  // nothing half-written
 }
 
+TEST_CASE("bias = false keeps every bias at exactly 0 while the weights train") {
+  const fs::path root = fs::temp_directory_path() / "glassbox_test_train_nobias";
+  const fs::path data = make_dataset(root);
+  TrainConfig c = tiny_run(data, root / "run");
+  c.bias = false;
+  c.data_sampling = "random";
+  c.max_steps = 5;
+  train(c);
+  auto backend = make_cpu_backend();
+  const fs::path ckpt = root / "run" / "checkpoint";
+  GPT model(read_checkpoint_config(ckpt), *backend);
+  load_model_weights(ckpt, model);
+  GPT fresh(model.config(), *backend);
+  fresh.init_weights(c.seed);
+  model.params.visit([&](const char* name, Tensor& t, Shape) {
+    const std::vector<double> values = tensor_to_host_f64(*backend, t);
+    if (is_bias(name)) {
+      for (double v : values) REQUIRE(v == 0.0);
+    } else if (std::string(name) == "qkvw") {
+      CHECK(values != tensor_to_host_f64(*backend, fresh.params.qkvw));  // weights did train
+    }
+  });
+}
+
 TEST_CASE("ZeRO-1 AdamW: W optimizers on the shards of the flat parameters make one full update") {
   // The sharded update splits the flat range at tensor boundaries (weight decay is per tensor);
   // shards of 3 ranks cut through the middle of tensors, so this covers the splitting.

@@ -32,6 +32,8 @@ def main():
     ap.add_argument("--data", default="data/cache/shakespeare_char")
     ap.add_argument("--seed", type=int, default=1337)
     ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--bias", choices=["true", "false"], default="true",
+                    help="false: biases held at 0 and not trained, as nanoGPT's bias=False")
     args = ap.parse_args()
     L, NH, C, T, B, V = 4, 4, 128, 64, 12, 65
     lr_max, lr_min, warmup, decay = 1e-3, 1e-4, 100, args.steps
@@ -40,8 +42,14 @@ def main():
 
     torch.manual_seed(args.seed)
     model = GPT(L, NH, C, T, V, 128)
-    decay_params = [p for p in model.parameters() if p.dim() >= 2]
-    other_params = [p for p in model.parameters() if p.dim() < 2]
+    if args.bias == "false":
+        for name, p in model.named_parameters():
+            if name.endswith("bias"):
+                torch.nn.init.zeros_(p)
+                p.requires_grad_(False)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    decay_params = [p for p in trained if p.dim() >= 2]
+    other_params = [p for p in trained if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay_params, "weight_decay": 0.1},
                              {"params": other_params, "weight_decay": 0.0}], lr=lr_max, betas=(0.9, 0.99))
     rng = np.random.default_rng(args.seed)

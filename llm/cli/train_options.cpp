@@ -35,6 +35,7 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
   add(cmd, "block-size", c.block_size, "Tokens per training sequence T")->group(model);
   add(cmd, "max-seq-len", c.max_seq_len, "Learned positions (0: block-size; presets: 1024)")->group(model);
   add(cmd, "init-from", c.init_from, "Start from this checkpoint's weights")->group(model);
+  add(cmd, "bias", c.bias, "false: biases stay 0 and are not trained (nanoGPT's bias=False)")->group(model);
 
   const char* data = "Data";
   add(cmd, "train-data", c.train_data, "Training shards: a directory or a pattern like DIR/train_*.bin")->group(data);

@@ -29,6 +29,12 @@ bool is_decayed(const char* name) {
   return n == "wte" || n == "wpe" || n == "qkvw" || n == "attprojw" || n == "fcw" || n == "fcprojw";
 }
 
+bool is_bias(const char* name) {
+  const std::string n = name;
+  return n == "ln1b" || n == "qkvb" || n == "attprojb" || n == "ln2b" || n == "fcb" || n == "fcprojb" ||
+         n == "lnfb";
+}
+
 GPT::GPT(const GPTConfig& config, Backend& backend) : config_(config), backend_(backend) {
   config_.validate();
   params.config = config_;

@@ -66,6 +66,8 @@ struct ParameterTensors {
 // Weight decay applies to the matrices (embeddings and matmul weights), not to biases or layernorm
 // gains, as in nanoGPT's "every parameter with 2 or more dimensions" rule.
 bool is_decayed(const char* parameter_name);
+// The additive biases of the matmuls and layernorms (qkvb, ln1b, ..., lnfb).
+bool is_bias(const char* parameter_name);
 
 // Everything the forward pass saves for the backward (and, in a second instance, its gradients).
 struct ActivationTensors {

@@ -20,6 +20,7 @@ struct TrainConfig {
   int block_size = 64;     // T: tokens per training sequence
   int max_seq_len = 0;     // learned positions; 0 means block_size
   std::string init_from;   // start from this checkpoint's weights instead of a fresh init
+  bool bias = true;        // false: biases stay 0 and are not trained (nanoGPT's bias=False)
 
   // ---- data ----
   std::string train_data;  // token shards, e.g. "data/cache/shakespeare_char/train_*.bin"
@@ -64,7 +65,7 @@ struct TrainConfig {
 
 // to_json / from_json for train_state.json; keys missing from an older file keep their defaults.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
-    TrainConfig, model, n_layer, n_head, n_embd, block_size, max_seq_len, init_from, train_data,
+    TrainConfig, model, n_layer, n_head, n_embd, block_size, max_seq_len, init_from, bias, train_data,
     val_data, data_sampling, batch_size, grad_accum, max_steps, learning_rate, min_lr, warmup_steps, lr_decay_steps,
     beta1, beta2, eps, weight_decay, grad_clip, zero_stage, comm_timeout, eval_interval, eval_batches, log_interval,
     layer_stats_interval, checkpoint_interval, snapshot_interval, out_dir, seed, device, resume)

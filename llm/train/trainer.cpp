@@ -240,6 +240,14 @@ TrainResult run_training(const TrainConfig& config, Comm& comm) {
       loss += model.forward_backward(inputs.data(), targets.data(), B, T, 1.0f / G);
     }
     train_loader.advance();
+    if (!cfg.bias) {
+      // A model without biases, as nanoGPT's bias=False: they keep their initial value (0 for a
+      // fresh model) because their gradient is dropped here, so they neither move nor count in
+      // the gradient norm.
+      model.grads.visit([&](const char* name, Tensor& g, Shape) {
+        if (is_bias(name)) backend->zero(g);
+      });
+    }
     loss = comm.all_reduce(loss / G, ReduceOp::average);  // the mean over the global batch
     if (!std::isfinite(loss)) {
       throw Error("loss is " + std::to_string(loss) + " at step " + std::to_string(step) +
