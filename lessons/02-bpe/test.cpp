@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <random>
+#include <sstream>
 
 #include <unistd.h>  // getpid
 
@@ -32,7 +33,12 @@ std::string random_text(size_t words, uint64_t seed) {
   return text;
 }
 
-std::string show_merge(const Merge& m) { return "(" + lesson::quoted(m.first) + ", " + lesson::quoted(m.second) + ")"; }
+// (std::ostringstream rather than operator+ on strings: GCC 12 -O3 warns falsely on the latter, -Wrestrict)
+std::string show_merge(const Merge& m) {
+  std::ostringstream s;
+  s << "(" << lesson::quoted(m.first) << ", " << lesson::quoted(m.second) << ")";
+  return s.str();
+}
 
 std::unique_ptr<llm::Tokenizer> reference_tokenizer(const llm::BpeVocabulary& vocab, const std::string& tag) {
   namespace fs = std::filesystem;
@@ -46,8 +52,11 @@ std::unique_ptr<llm::Tokenizer> reference_tokenizer(const llm::BpeVocabulary& vo
 void expect_ids(const std::string& what, const llm::BpeVocabulary& vocab, const std::vector<int32_t>& got,
                 const std::vector<int32_t>& want) {
   expect_equal(what, got, want, [&](int32_t id) {
-    return std::to_string(id) +
-           (id >= 0 && id < int32_t(vocab.tokens.size()) ? " " + lesson::quoted(vocab.tokens[id]) : std::string(" (out of range)"));
+    std::ostringstream s;
+    s << id << " ";
+    if (id >= 0 && id < int32_t(vocab.tokens.size())) s << lesson::quoted(vocab.tokens[id]);
+    else s << "(out of range)";
+    return s.str();
   });
 }
 
