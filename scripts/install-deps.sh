@@ -11,6 +11,7 @@ packages=(
   nlohmann-json3-dev   # JSON: config.json, safetensors headers, metrics.jsonl
   libpcre2-dev         # the GPT-2 pre-tokenizer regex
   libimgui-dev libglfw3-dev libstb-dev libgl1-mesa-dev   # glassbox-viz
+  libopenmpi-dev openmpi-bin   # data-parallel training over MPI
 )
 if [ "${1:-}" = "--test" ]; then
   packages+=(
