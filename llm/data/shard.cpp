@@ -6,9 +6,9 @@
 #include <cstring>
 #include <limits>
 #include <string>
-#include <unistd.h>  // fsync
 
 #include "llm/core/error.hpp"
+#include "llm/io/atomic_file.hpp"
 
 namespace llm {
 namespace {
@@ -105,26 +105,15 @@ void write_shard(const std::filesystem::path& path, const std::vector<int32_t>& 
   header[1] = version;
   header[2] = static_cast<int32_t>(tokens.size());
 
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  check(f != nullptr, where + "cannot open " + tmp.string() + " for writing");
-  bool ok = std::fwrite(header, 4, kShardHeaderInts, f) == kShardHeaderInts;
-  if (ok && version == 1) {
-    std::vector<uint16_t> narrow(tokens.begin(), tokens.end());
-    ok = std::fwrite(narrow.data(), 2, narrow.size(), f) == narrow.size();
-  } else if (ok) {
-    ok = std::fwrite(tokens.data(), 4, tokens.size(), f) == tokens.size();
+  AtomicFile file(path, where);
+  file.write(header, sizeof header);
+  if (version == 1) {
+    const std::vector<uint16_t> narrow(tokens.begin(), tokens.end());
+    file.write(narrow.data(), narrow.size() * sizeof(uint16_t));
+  } else {
+    file.write(tokens.data(), tokens.size() * sizeof(int32_t));
   }
-  ok = ok && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok) {
-    std::remove(tmp.c_str());
-    throw Error(where + "write failed (disk full?)");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  check(!ec, where + "cannot rename " + tmp.string() + ": " + ec.message());
+  file.commit();
 }
 
 }  // namespace llm

@@ -4,10 +4,10 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
-#include <unistd.h>  // fsync
 #include <vector>
 
 #include "llm/core/error.hpp"
+#include "llm/io/atomic_file.hpp"
 #include "llm/io/checkpoint.hpp"  // defines: tensor_to_host_f64, tensor_from_host_f64
 
 namespace llm {
@@ -131,40 +131,22 @@ void write_llmc_checkpoint(const fs::path& path, GPT& model) {
   h[6] = c.n_embd;
   h[7] = c.padded_vocab_size;
 
-  const std::string at = "writing " + where(path);
-  fs::path tmp = path;
-  tmp += ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  check(f != nullptr, at + "cannot open " + tmp.string() + " for writing");
-  bool ok = std::fwrite(h, 4, kHeaderInts, f) == kHeaderInts;
+  AtomicFile file(path, "writing " + where(path));
+  file.write(h, sizeof h);
+  // The parameters in the size table's order, which is llm.c's order, as f32.
   Backend& backend = model.backend();
   std::vector<float> values;
-  try {
-    model.params.visit([&](const char*, Tensor& t, Shape) {
-      if (!ok) return;
-      values.resize(size_t(t.numel()));
-      if (t.dtype == DType::f32) {
-        backend.copy_to_host(values.data(), t);
-      } else {
-        const std::vector<double> wide = tensor_to_host_f64(backend, t);
-        values.assign(wide.begin(), wide.end());
-      }
-      ok = std::fwrite(values.data(), 4, values.size(), f) == values.size();
-    });
-  } catch (...) {
-    std::fclose(f);
-    std::remove(tmp.c_str());
-    throw;
-  }
-  ok = ok && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok) {
-    std::remove(tmp.c_str());
-    throw Error(at + "write failed (disk full?)");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  check(!ec, at + "cannot rename " + tmp.string() + ": " + ec.message());
+  model.params.visit([&](const char*, Tensor& t, Shape) {
+    values.resize(size_t(t.numel()));
+    if (t.dtype == DType::f32) {
+      backend.copy_to_host(values.data(), t);
+    } else {
+      const std::vector<double> wide = tensor_to_host_f64(backend, t);
+      values.assign(wide.begin(), wide.end());
+    }
+    file.write(values.data(), values.size() * sizeof(float));
+  });
+  file.commit();
 }
 
 }  // namespace llm

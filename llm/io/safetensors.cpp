@@ -11,9 +11,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <unistd.h>  // fsync
 
 #include "llm/core/error.hpp"
+#include "llm/io/atomic_file.hpp"
 
 namespace llm {
 namespace {
@@ -296,25 +296,11 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<Safe
   for (int i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>(uint64_t(text.size()) >> (8 * i));
 
   // Write everything to path.tmp, flush it to disk, then rename over the final name.
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  check(f != nullptr, where + "cannot open " + tmp.string() + " for writing");
-  bool ok = std::fwrite(length, 1, 8, f) == 8 &&
-            std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  for (const SafeTensorOut& t : tensors) {
-    if (!ok) break;
-    ok = t.bytes.empty() || std::fwrite(t.bytes.data(), 1, t.bytes.size(), f) == t.bytes.size();
-  }
-  ok = ok && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok) {
-    std::remove(tmp.c_str());
-    throw Error(where + "write failed (disk full?)");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  check(!ec, where + "cannot rename " + tmp.string() + ": " + ec.message());
+  AtomicFile file(path, where);
+  file.write(length, sizeof length);
+  file.write(text.data(), text.size());
+  for (const SafeTensorOut& t : tensors) file.write(t.bytes.data(), t.bytes.size());
+  file.commit();
 }
 
 SafeTensorOut safetensor_f32(std::string name, std::vector<int64_t> shape, const float* data) {
