@@ -181,14 +181,20 @@ void GPT::run_backward() {
   ParameterTensors& g = grads;
   ActivationTensors& a = acts;
   ActivationTensors& d = act_grads_;  // d.x is dLoss/dx for activation x
-  // The backward ops accumulate, so every activation gradient starts at 0, except three that are
-  // never accumulated into: d.att is scratch the attention backward overwrites, and the classifier
-  // already wrote dlogits into acts.logits, so d.logits and d.losses go unused. Skipping them
-  // saves zeroing (L, B, NH, T, T) and (B, T, Vp) floats every step (51 MB for GPT-2 at B=4, T=64).
-  act_grads_.visit([&](const char* name, Tensor& t, Shape) {
-    const std::string n = name;
-    if (n != "att" && n != "logits" && n != "losses") be.zero(t);
-  });
+  // The backward ops accumulate, so an activation gradient must be 0 before its first writer runs.
+  // The residual stream's gradients (encoded, residual2, residual3) and lnf's are zeroed here; the
+  // gradients inside a layer's branches are zeroed when that layer starts, so they are still in
+  // cache when the ops add into them. Never zeroed: d.att is scratch the attention backward
+  // overwrites, the classifier already wrote dlogits into acts.logits (d.logits, d.losses unused),
+  // and no op reads or writes the gradients of the saved means and rstds.
+  be.zero(d.encoded);
+  be.zero(d.residual2);
+  be.zero(d.residual3);
+  be.zero(d.lnf);
+  auto zero_branch_grads = [&](int l) {
+    for (Tensor* t : {&d.ln1, &d.qkv, &d.atty, &d.attproj, &d.ln2, &d.fch, &d.fch_gelu, &d.fcproj})
+      be.zero(t->slice(l));
+  };
 
   const int L = config_.n_layer;
   Tensor residual = a.residual3.slice(L - 1);
@@ -197,6 +203,7 @@ void GPT::run_backward() {
   be.layernorm_backward(dresidual, g.lnfw, g.lnfb, d.lnf, residual, p.lnfw, a.lnf_mean, a.lnf_rstd);
 
   for (int l = L - 1; l >= 0; l--) {
+    zero_branch_grads(l);
     Tensor residual_in = l == 0 ? a.encoded : a.residual3.slice(l - 1);
     Tensor dresidual_in = l == 0 ? d.encoded : d.residual3.slice(l - 1);
     // MLP branch, in reverse
