@@ -120,8 +120,6 @@ class Backend {
   // Sum of squares of every element, accumulated in double: the global norm is sqrt of the sum of
   // this over all gradient tensors.
   virtual double sum_of_squares(Tensor t) = 0;
-  // t *= factor (e.g. averaging gradients over micro-steps).
-  virtual void scale(Tensor t, float factor) = 0;
 };
 
 // The CPU backend in f32 (training) or f64 (gradient checks).

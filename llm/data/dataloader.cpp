@@ -112,10 +112,7 @@ void DataLoader::set_state(const DataLoaderState& state) {
   std::vector<int64_t> order =
       (order_.empty() || state.epoch != state_.epoch) ? shard_order(state.epoch) : order_;
   const int64_t n = file_tokens_[static_cast<size_t>(order[static_cast<size_t>(state.shard)])];
-  const int64_t global_batch = int64_t(B_) * T_ * world_;
-  const bool past_end = sampling_ == Sampling::sequential ? state.position + global_batch + 1 > n
-                                                          : state.position >= (n - 1) / global_batch;
-  if (state.position < 0 || past_end)
+  if (state.position < 0 || !batch_fits(state.position, n))
     throw Error("data loader " + pattern_ + ": saved position " + std::to_string(state.position) +
                 " is past the end of shard " + std::to_string(state.shard) + " (" +
                 std::to_string(n) + " tokens) for this batch size");
@@ -154,14 +151,18 @@ void DataLoader::read_batch(int32_t* inputs, int32_t* targets, int slot) const {
   }
 }
 
+bool DataLoader::batch_fits(int64_t position, int64_t shard_tokens) const {
+  const int64_t global_batch = int64_t(B_) * T_ * world_;
+  if (sampling_ == Sampling::sequential) return position + global_batch + 1 <= shard_tokens;
+  return position < (shard_tokens - 1) / global_batch;  // random windows: position counts batches
+}
+
 void DataLoader::advance() {
-  // Advance the global position; the next global batch must fit entirely in the shard.
-  const int64_t BT = int64_t(B_) * T_;
+  // The next global batch: world*B*T tokens on (sequential) or the next batch index (random
+  // windows); when it does not fit in this shard, the next shard (and after the last, a new epoch).
   DataLoaderState next = state_;
-  const bool shard_done = sampling_ == Sampling::sequential
-                              ? (next.position += BT * world_) + BT * world_ + 1 > int64_t(tokens_.size())
-                              : ++next.position >= (int64_t(tokens_.size()) - 1) / (BT * world_);
-  if (shard_done) {
+  next.position += sampling_ == Sampling::sequential ? int64_t(B_) * T_ * world_ : 1;
+  if (!batch_fits(next.position, int64_t(tokens_.size()))) {
     next.position = 0;
     if (++next.shard == int64_t(files_.size())) {
       next.shard = 0;

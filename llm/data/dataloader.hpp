@@ -71,6 +71,8 @@ class DataLoader {
 
  private:
   std::vector<int64_t> shard_order(int64_t epoch) const;  // permutation of shard indices
+  // Whether a global batch can start at `position` of a shard holding shard_tokens tokens.
+  bool batch_fits(int64_t position, int64_t shard_tokens) const;
   void load_shard();                                       // the shard state_ points at
 
   std::string pattern_;

@@ -12,6 +12,12 @@ void GPTConfig::validate() const {
   check(padded_vocab_size >= vocab_size, "model config: padded_vocab_size < vocab_size");
 }
 
+bool GPTConfig::same_shape(const GPTConfig& o) const {
+  return max_seq_len == o.max_seq_len && vocab_size == o.vocab_size &&
+         padded_vocab_size == o.padded_vocab_size && n_layer == o.n_layer && n_head == o.n_head &&
+         n_embd == o.n_embd;
+}
+
 int pad_vocab(int vocab_size) { return (vocab_size + 127) / 128 * 128; }
 
 GPTConfig gpt2_preset(const std::string& name) {

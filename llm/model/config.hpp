@@ -14,6 +14,8 @@ struct GPTConfig {
   int n_embd = 768;               // C
 
   int head_size() const { return n_embd / n_head; }
+  // Whether weights saved for `other` fit this model: every dimension equal.
+  bool same_shape(const GPTConfig& other) const;
   // Throws llm::Error with a one-line reason if the shape is not usable.
   void validate() const;
 };

@@ -155,19 +155,14 @@ TrainResult run_training(const TrainConfig& config, Comm& comm) {
 
   int64_t start_step = 0;
   if (cfg.resume) {
-    const GPTConfig saved = read_checkpoint_config(checkpoint_dir);
-    check(saved.n_layer == model_config.n_layer && saved.n_head == model_config.n_head &&
-              saved.n_embd == model_config.n_embd && saved.vocab_size == model_config.vocab_size &&
-              saved.max_seq_len == model_config.max_seq_len,
+    check(read_checkpoint_config(checkpoint_dir).same_shape(model_config),
           "--resume: the model in " + checkpoint_dir.string() + " has another shape than this config");
     const TrainState state = load_training_checkpoint(checkpoint_dir, model, optimizer);
     train_loader.set_state(state.train_loader);
     start_step = state.step;
     if (root) std::printf("resuming %s at step %lld\n", checkpoint_dir.string().c_str(), (long long)start_step);
   } else if (!cfg.init_from.empty()) {
-    const GPTConfig saved = read_checkpoint_config(cfg.init_from);
-    check(saved.n_layer == model_config.n_layer && saved.n_embd == model_config.n_embd &&
-              saved.n_head == model_config.n_head && saved.vocab_size == model_config.vocab_size,
+    check(read_checkpoint_config(cfg.init_from).same_shape(model_config),
           "--init-from: " + cfg.init_from + " has another model shape than this config");
     load_model_weights(cfg.init_from, model);
   } else {

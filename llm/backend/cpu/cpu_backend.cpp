@@ -452,11 +452,6 @@ template <typename T> double CpuBackend<T>::sum_of_squares(Tensor t) {
   return cpu::sum_of_squares(t.ptr<T>(), t.numel());
 }
 
-template <typename T> void CpuBackend<T>::scale(Tensor t, float factor) {
-  expect_tensor("scale", "t", t, dtype_of<T>());
-  cpu::scale(t.ptr<T>(), static_cast<T>(factor), t.numel());
-}
-
 template class CpuBackend<float>;
 template class CpuBackend<double>;
 

@@ -58,7 +58,6 @@ template <typename T> class CpuBackend final : public Backend {
   void adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor master,
                     const AdamWSettings& settings, double grad_scale) override;
   double sum_of_squares(Tensor t) override;
-  void scale(Tensor t, float factor) override;
 };
 
 extern template class CpuBackend<float>;

@@ -9,14 +9,7 @@ template <typename T> double sum_of_squares(const T* x, int64_t N) {
   return sum;
 }
 
-template <typename T> void scale(T* x, T factor, int64_t N) {
-#pragma omp parallel for simd
-  for (int64_t i = 0; i < N; i++) x[i] *= factor;
-}
-
 template double sum_of_squares<float>(const float*, int64_t);
 template double sum_of_squares<double>(const double*, int64_t);
-template void scale<float>(float*, float, int64_t);
-template void scale<double>(double*, double, int64_t);
 
 }  // namespace llm::cpu

@@ -1,8 +1,8 @@
 #pragma once
-// defines: llm::cpu::sum_of_squares, llm::cpu::scale
+// defines: llm::cpu::sum_of_squares
 //
-// The two whole-tensor helpers of the training loop: the squared norm (for global-norm gradient
-// clipping, norm = sqrt of the sum over all gradient tensors) and an in-place scale.
+// The squared norm of a whole tensor, for global-norm gradient clipping (norm = sqrt of the sum
+// over all gradient tensors).
 #include <cstdint>
 
 namespace llm::cpu {
@@ -12,10 +12,5 @@ namespace llm::cpu {
 template <typename T>
 double sum_of_squares(const T* x,  // (N)
                       int64_t N);
-
-//   x[i] *= factor
-template <typename T>
-void scale(T* x,  // (N)
-           T factor, int64_t N);
 
 }  // namespace llm::cpu
