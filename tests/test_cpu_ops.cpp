@@ -322,8 +322,8 @@ TEST_CASE("attention: forward against the definition, causal mask, backward by f
   const std::vector<double> dqkv0 = randn(B * T * 3 * C, 43);
   std::vector<double> dqkv = dqkv0, scratch = randn(B * NH * T * T, 44);
   be->attention_backward(view(dqkv, {B, T, 3 * C}), view(scratch, {B, NH, T, T}),
-                         view(w, {B, T, C}), view(qkv, {B, T, 3 * C}), view(att, {B, NH, T, T}),
-                         NH);
+                         view(w, {B, T, C}), view(qkv, {B, T, 3 * C}), view(out, {B, T, C}),
+                         view(att, {B, NH, T, T}), NH);
   expect_gradient("dqkv", loss, qkv, minus(dqkv, dqkv0));
 }
 
@@ -565,8 +565,8 @@ template <typename Scalar> std::map<std::string, std::vector<double>> run_every_
   r["attention"] = back(ao);
   std::vector<Scalar> dqkv(N * 3 * C, 0), scratch(B * NH * T * T);
   be->attention_backward(view(dqkv, {B, T, 3 * C}), view(scratch, {B, NH, T, T}),
-                         view(dy, {B, T, C}), view(qkv, {B, T, 3 * C}), view(att, {B, NH, T, T}),
-                         NH);
+                         view(dy, {B, T, C}), view(qkv, {B, T, 3 * C}), view(ao, {B, T, C}),
+                         view(att, {B, NH, T, T}), NH);
   r["attention dqkv"] = back(dqkv);
 
   std::vector<Scalar> g(N * OC), dg(N * OC, 0);

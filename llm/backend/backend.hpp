@@ -11,6 +11,11 @@
 // - every *_backward ACCUMULATES (+=) into all of its gradient outputs, parameter and activation
 //   alike. The model zeroes the gradients once before a backward pass; accumulation is what makes
 //   residual branches and gradient accumulation over micro-steps free.
+// - dtypes: weights, activations and their gradients are dtype(); the statistics an op saves for
+//   its backward (layernorm means and rstds, the attention state) and the per-token losses are
+//   master_dtype(), so a bf16 backend keeps them in f32. Token ids and targets are i32.
+// - ops are queued in order on the device; copy_to_host and sum_of_squares wait for the queue, and
+//   synchronize() waits for everything queued so far (for timing).
 //
 // Shape legend: B = batch, T = time (sequence), C = channels, NH = heads, hs = C / NH head size,
 // V = real vocabulary, Vp = vocabulary padded to a multiple of 128, OC = output channels.
@@ -52,6 +57,8 @@ class Backend {
   virtual void copy_from_host(Tensor dst, const void* host) = 0;
   // Element-wise dst = src, converting dtype (e.g. f32 master weights -> bf16 weights).
   virtual void convert(Tensor dst, Tensor src) = 0;
+  // Waits until every op queued so far has finished (a no-op on the CPU, which runs them in order).
+  virtual void synchronize() {}
 
   // ---- token + position embedding ----
   // out[b,t,:] = wte[tokens[b,t],:] + wpe[pos0 + t,:]
@@ -83,8 +90,9 @@ class Backend {
   // the CPU keeps the probabilities (B, NH, T, T); a flash kernel keeps log-sum-exps (B, NH, T).
   virtual Shape attention_state_shape(int B, int T, int NH) const = 0;
   virtual void attention_forward(Tensor out, Tensor state, Tensor qkv, int NH) = 0;
-  // `scratch` has the state's shape and holds intermediate gradients (d scores).
-  virtual void attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, Tensor qkv,
+  // `out` is the forward's output; `scratch` has the state's shape and holds intermediate
+  // gradients (d scores on the CPU; rowsum(dout * out) for a flash kernel).
+  virtual void attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, Tensor qkv, Tensor out,
                                   Tensor state, int NH) = 0;
   // Inference with a KV cache: the Tn new positions pos0 .. pos0+Tn-1 of qkv (B, Tn, 3C) write their
   // keys and values into k_cache, v_cache (B, NH, maxT, hs) and attend causally to all keys
@@ -124,6 +132,11 @@ class Backend {
 
 // The CPU backend in f32 (training) or f64 (gradient checks).
 std::unique_ptr<Backend> make_cpu_backend(DType dtype = DType::f32);
+// The CUDA backend (kernels/) in bf16 with f32 master weights, on the current GPU; throws llm::Error
+// saying why when this build has no CUDA backend or the machine no usable GPU.
+std::unique_ptr<Backend> make_cuda_backend();
+// Whether make_cuda_backend() can succeed here; if not, `why` says why (no CUDA build, no GPU).
+bool cuda_available(std::string* why = nullptr);
 // "cpu" or "cuda"; throws llm::Error naming the device when this build cannot provide it.
 std::unique_ptr<Backend> make_backend(const std::string& device);
 

@@ -221,7 +221,7 @@ void GPT::run_backward() {
     be.matmul_backward(d.atty.slice(l), g.attprojw.slice(l), g.attprojb.slice(l),
                        d.attproj.slice(l), a.atty.slice(l), p.attprojw.slice(l));
     be.attention_backward(d.qkv.slice(l), d.att.slice(l), d.atty.slice(l), a.qkv.slice(l),
-                          a.att.slice(l), NH);
+                          a.atty.slice(l), a.att.slice(l), NH);
     be.matmul_backward(d.ln1.slice(l), g.qkvw.slice(l), g.qkvb.slice(l), d.qkv.slice(l),
                        a.ln1.slice(l), p.qkvw.slice(l));
     be.layernorm_backward(dresidual_in, g.ln1w.slice(l), g.ln1b.slice(l), d.ln1.slice(l),

@@ -13,59 +13,11 @@
 #include "llm/backend/cpu/matmul.hpp"
 #include "llm/backend/cpu/reduce.hpp"
 #include "llm/backend/cpu/residual.hpp"
+#include "llm/backend/op_checks.hpp"
+#include "llm/core/bf16.hpp"
 
 namespace llm {
 namespace {
-
-// ---- the checks every op starts with; messages read "<op>: <tensor> <what is wrong>" ----
-
-void expect_tensor(const char* op, const char* name, const Tensor& t, DType dtype) {
-  const std::string where = std::string(op) + ": " + name;
-  check(!t.empty(), where + " is empty");
-  check(t.device == Device::cpu, where + " is on " + device_name(t.device) + ", expected cpu");
-  check(t.dtype == dtype, where + " is " + dtype_name(t.dtype) + ", expected " + dtype_name(dtype));
-}
-
-void expect_numel(const char* op, const char* name, const Tensor& t, int64_t numel,
-                  const std::string& expected) {
-  check(t.numel() == numel, std::string(op) + ": " + name + " has shape " + t.shape.str() + " (" +
-                                std::to_string(t.numel()) + " elements), expected " + expected +
-                                " = " + std::to_string(numel) + " elements");
-}
-
-// (rows, cols) with every leading dimension folded into rows, as the "N" of the shape legend.
-void expect_rows_cols(const char* op, const char* name, const Tensor& t, int64_t rows,
-                      int64_t cols) {
-  check(t.last_dim() == cols && t.rows() == rows,
-        std::string(op) + ": " + name + " has shape " + t.shape.str() + ", expected (" +
-            std::to_string(rows) + ", " + std::to_string(cols) + ") with leading dimensions folded");
-}
-
-void expect_rank(const char* op, const char* name, const Tensor& t, int rank) {
-  check(t.shape.rank == rank, std::string(op) + ": " + name + " has shape " + t.shape.str() +
-                                  ", expected rank " + std::to_string(rank));
-}
-
-void expect_heads(const char* op, int64_t C, int NH) {
-  check(NH > 0 && C % NH == 0, std::string(op) + ": C = " + std::to_string(C) +
-                                   " is not divisible into NH = " + std::to_string(NH) + " heads");
-}
-
-// bf16 is the top half of an f32; rounding to nearest even on the dropped 16 bits.
-uint16_t float_to_bf16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40);  // NaN
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  return static_cast<uint16_t>(bits >> 16);
-}
-
-float bf16_to_float(uint16_t h) {
-  const uint32_t bits = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
 
 double load_element(const void* data, DType dtype, int64_t i) {
   switch (dtype) {
@@ -141,10 +93,10 @@ template <typename T>
 void CpuBackend<T>::encoder_forward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int pos0) {
   const char* op = "encoder_forward";
   const DType dt = dtype_of<T>();
-  expect_tensor(op, "out", out, dt);
-  expect_tensor(op, "tokens", tokens, DType::i32);
-  expect_tensor(op, "wte", wte, dt);
-  expect_tensor(op, "wpe", wpe, dt);
+  expect_tensor(op, "out", out, dt, Device::cpu);
+  expect_tensor(op, "tokens", tokens, DType::i32, Device::cpu);
+  expect_tensor(op, "wte", wte, dt, Device::cpu);
+  expect_tensor(op, "wpe", wpe, dt, Device::cpu);
   expect_rank(op, "tokens", tokens, 2);
   expect_rank(op, "wte", wte, 2);
   expect_rank(op, "wpe", wpe, 2);
@@ -169,10 +121,10 @@ template <typename T>
 void CpuBackend<T>::encoder_backward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens) {
   const char* op = "encoder_backward";
   const DType dt = dtype_of<T>();
-  expect_tensor(op, "dwte", dwte, dt);
-  expect_tensor(op, "dwpe", dwpe, dt);
-  expect_tensor(op, "dout", dout, dt);
-  expect_tensor(op, "tokens", tokens, DType::i32);
+  expect_tensor(op, "dwte", dwte, dt, Device::cpu);
+  expect_tensor(op, "dwpe", dwpe, dt, Device::cpu);
+  expect_tensor(op, "dout", dout, dt, Device::cpu);
+  expect_tensor(op, "tokens", tokens, DType::i32, Device::cpu);
   expect_rank(op, "tokens", tokens, 2);
   expect_rank(op, "dwte", dwte, 2);
   expect_rank(op, "dwpe", dwpe, 2);
@@ -199,7 +151,7 @@ void CpuBackend<T>::layernorm_forward(Tensor out, Tensor mean, Tensor rstd, Tens
   const DType dt = dtype_of<T>();
   for (auto [name, t] : {std::pair{"out", out}, {"mean", mean}, {"rstd", rstd}, {"inp", inp},
                          {"weight", weight}, {"bias", bias}})
-    expect_tensor(op, name, t, dt);
+    expect_tensor(op, name, t, dt, Device::cpu);
   const int64_t N = inp.rows(), C = inp.last_dim();
   expect_rows_cols(op, "out", out, N, C);
   expect_numel(op, "mean", mean, N, "N");
@@ -218,7 +170,7 @@ void CpuBackend<T>::layernorm_backward(Tensor dinp, Tensor dweight, Tensor dbias
   for (auto [name, t] : {std::pair{"dinp", dinp}, {"dweight", dweight}, {"dbias", dbias},
                          {"dout", dout}, {"inp", inp}, {"weight", weight}, {"mean", mean},
                          {"rstd", rstd}})
-    expect_tensor(op, name, t, dt);
+    expect_tensor(op, name, t, dt, Device::cpu);
   const int64_t N = inp.rows(), C = inp.last_dim();
   expect_rows_cols(op, "dinp", dinp, N, C);
   expect_rows_cols(op, "dout", dout, N, C);
@@ -237,15 +189,15 @@ template <typename T>
 void CpuBackend<T>::matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) {
   const char* op = "matmul_forward";
   const DType dt = dtype_of<T>();
-  expect_tensor(op, "out", out, dt);
-  expect_tensor(op, "inp", inp, dt);
-  expect_tensor(op, "weight", weight, dt);
+  expect_tensor(op, "out", out, dt, Device::cpu);
+  expect_tensor(op, "inp", inp, dt, Device::cpu);
+  expect_tensor(op, "weight", weight, dt, Device::cpu);
   expect_rank(op, "weight", weight, 2);
   const int64_t N = inp.rows(), C = inp.last_dim(), OC = weight.size(0);
   expect_rows_cols(op, "weight", weight, OC, C);
   expect_rows_cols(op, "out", out, N, OC);
   if (!bias.empty()) {
-    expect_tensor(op, "bias", bias, dt);
+    expect_tensor(op, "bias", bias, dt, Device::cpu);
     expect_numel(op, "bias", bias, OC, "OC");
   }
   cpu::matmul_forward(out.ptr<T>(), inp.ptr<T>(), weight.ptr<T>(),
@@ -257,21 +209,21 @@ void CpuBackend<T>::matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias, T
                                     Tensor inp, Tensor weight) {
   const char* op = "matmul_backward";
   const DType dt = dtype_of<T>();
-  expect_tensor(op, "dweight", dweight, dt);
-  expect_tensor(op, "dout", dout, dt);
-  expect_tensor(op, "inp", inp, dt);
-  expect_tensor(op, "weight", weight, dt);
+  expect_tensor(op, "dweight", dweight, dt, Device::cpu);
+  expect_tensor(op, "dout", dout, dt, Device::cpu);
+  expect_tensor(op, "inp", inp, dt, Device::cpu);
+  expect_tensor(op, "weight", weight, dt, Device::cpu);
   expect_rank(op, "weight", weight, 2);
   const int64_t N = inp.rows(), C = inp.last_dim(), OC = weight.size(0);
   expect_rows_cols(op, "weight", weight, OC, C);
   expect_rows_cols(op, "dweight", dweight, OC, C);
   expect_rows_cols(op, "dout", dout, N, OC);
   if (!dinp.empty()) {
-    expect_tensor(op, "dinp", dinp, dt);
+    expect_tensor(op, "dinp", dinp, dt, Device::cpu);
     expect_rows_cols(op, "dinp", dinp, N, C);
   }
   if (!dbias.empty()) {
-    expect_tensor(op, "dbias", dbias, dt);
+    expect_tensor(op, "dbias", dbias, dt, Device::cpu);
     expect_numel(op, "dbias", dbias, OC, "OC");
   }
   cpu::matmul_backward(dinp.empty() ? nullptr : dinp.ptr<T>(), dweight.ptr<T>(),
@@ -289,9 +241,9 @@ template <typename T>
 void CpuBackend<T>::attention_forward(Tensor out, Tensor state, Tensor qkv, int NH) {
   const char* op = "attention_forward";
   const DType dt = dtype_of<T>();
-  expect_tensor(op, "out", out, dt);
-  expect_tensor(op, "state", state, dt);
-  expect_tensor(op, "qkv", qkv, dt);
+  expect_tensor(op, "out", out, dt, Device::cpu);
+  expect_tensor(op, "state", state, dt, Device::cpu);
+  expect_tensor(op, "qkv", qkv, dt, Device::cpu);
   expect_rank(op, "qkv", qkv, 3);
   check(qkv.size(2) % 3 == 0, std::string(op) + ": qkv has shape " + qkv.shape.str() +
                                   ", expected (B, T, 3C)");
@@ -304,12 +256,13 @@ void CpuBackend<T>::attention_forward(Tensor out, Tensor state, Tensor qkv, int 
 
 template <typename T>
 void CpuBackend<T>::attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, Tensor qkv,
+                                       Tensor /*out: the CPU reads the saved probabilities*/,
                                        Tensor state, int NH) {
   const char* op = "attention_backward";
   const DType dt = dtype_of<T>();
   for (auto [name, t] : {std::pair{"dqkv", dqkv}, {"scratch", scratch}, {"dout", dout},
                          {"qkv", qkv}, {"state", state}})
-    expect_tensor(op, name, t, dt);
+    expect_tensor(op, name, t, dt, Device::cpu);
   expect_rank(op, "qkv", qkv, 3);
   check(qkv.size(2) % 3 == 0, std::string(op) + ": qkv has shape " + qkv.shape.str() +
                                   ", expected (B, T, 3C)");
@@ -330,7 +283,7 @@ void CpuBackend<T>::attention_forward_cached(Tensor out, Tensor k_cache, Tensor 
   const DType dt = dtype_of<T>();
   for (auto [name, t] : {std::pair{"out", out}, {"k_cache", k_cache}, {"v_cache", v_cache},
                          {"qkv", qkv}})
-    expect_tensor(op, name, t, dt);
+    expect_tensor(op, name, t, dt, Device::cpu);
   expect_rank(op, "qkv", qkv, 3);
   expect_rank(op, "k_cache", k_cache, 4);
   check(qkv.size(2) % 3 == 0, std::string(op) + ": qkv has shape " + qkv.shape.str() +
@@ -356,8 +309,8 @@ void CpuBackend<T>::attention_forward_cached(Tensor out, Tensor k_cache, Tensor 
 
 template <typename T> void CpuBackend<T>::gelu_forward(Tensor out, Tensor inp) {
   const DType dt = dtype_of<T>();
-  expect_tensor("gelu_forward", "out", out, dt);
-  expect_tensor("gelu_forward", "inp", inp, dt);
+  expect_tensor("gelu_forward", "out", out, dt, Device::cpu);
+  expect_tensor("gelu_forward", "inp", inp, dt, Device::cpu);
   expect_numel("gelu_forward", "out", out, inp.numel(), "inp's " + inp.shape.str());
   cpu::gelu_forward(out.ptr<T>(), inp.ptr<T>(), inp.numel());
 }
@@ -365,9 +318,9 @@ template <typename T> void CpuBackend<T>::gelu_forward(Tensor out, Tensor inp) {
 template <typename T> void CpuBackend<T>::gelu_backward(Tensor dinp, Tensor inp, Tensor dout) {
   const char* op = "gelu_backward";
   const DType dt = dtype_of<T>();
-  expect_tensor(op, "dinp", dinp, dt);
-  expect_tensor(op, "inp", inp, dt);
-  expect_tensor(op, "dout", dout, dt);
+  expect_tensor(op, "dinp", dinp, dt, Device::cpu);
+  expect_tensor(op, "inp", inp, dt, Device::cpu);
+  expect_tensor(op, "dout", dout, dt, Device::cpu);
   expect_numel(op, "dinp", dinp, inp.numel(), "inp's " + inp.shape.str());
   expect_numel(op, "dout", dout, inp.numel(), "inp's " + inp.shape.str());
   cpu::gelu_backward(dinp.ptr<T>(), inp.ptr<T>(), dout.ptr<T>(), inp.numel());
@@ -376,9 +329,9 @@ template <typename T> void CpuBackend<T>::gelu_backward(Tensor dinp, Tensor inp,
 template <typename T> void CpuBackend<T>::residual_forward(Tensor out, Tensor a, Tensor b) {
   const char* op = "residual_forward";
   const DType dt = dtype_of<T>();
-  expect_tensor(op, "out", out, dt);
-  expect_tensor(op, "a", a, dt);
-  expect_tensor(op, "b", b, dt);
+  expect_tensor(op, "out", out, dt, Device::cpu);
+  expect_tensor(op, "a", a, dt, Device::cpu);
+  expect_tensor(op, "b", b, dt, Device::cpu);
   expect_numel(op, "out", out, a.numel(), "a's " + a.shape.str());
   expect_numel(op, "b", b, a.numel(), "a's " + a.shape.str());
   cpu::residual_forward(out.ptr<T>(), a.ptr<T>(), b.ptr<T>(), a.numel());
@@ -387,9 +340,9 @@ template <typename T> void CpuBackend<T>::residual_forward(Tensor out, Tensor a,
 template <typename T> void CpuBackend<T>::residual_backward(Tensor da, Tensor db, Tensor dout) {
   const char* op = "residual_backward";
   const DType dt = dtype_of<T>();
-  expect_tensor(op, "da", da, dt);
-  expect_tensor(op, "db", db, dt);
-  expect_tensor(op, "dout", dout, dt);
+  expect_tensor(op, "da", da, dt, Device::cpu);
+  expect_tensor(op, "db", db, dt, Device::cpu);
+  expect_tensor(op, "dout", dout, dt, Device::cpu);
   expect_numel(op, "da", da, dout.numel(), "dout's " + dout.shape.str());
   expect_numel(op, "db", db, dout.numel(), "dout's " + dout.shape.str());
   cpu::residual_backward(da.ptr<T>(), db.ptr<T>(), dout.ptr<T>(), dout.numel());
@@ -402,9 +355,9 @@ void CpuBackend<T>::classifier_forward(Tensor losses, Tensor logits, Tensor targ
                                        double dloss) {
   const char* op = "classifier_forward";
   const DType dt = dtype_of<T>();
-  expect_tensor(op, "losses", losses, dt);
-  expect_tensor(op, "logits", logits, dt);
-  expect_tensor(op, "targets", targets, DType::i32);
+  expect_tensor(op, "losses", losses, dt, Device::cpu);
+  expect_tensor(op, "logits", logits, dt, Device::cpu);
+  expect_tensor(op, "targets", targets, DType::i32, Device::cpu);
   const int64_t N = logits.rows(), Vp = logits.last_dim();
   check(V > 0 && V <= Vp, std::string(op) + ": V = " + std::to_string(V) +
                               " real columns, but logits has shape " + logits.shape.str());
@@ -427,7 +380,7 @@ void CpuBackend<T>::adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, 
   const char* op = "adamw_update";
   const DType dt = dtype_of<T>();
   for (auto [name, t] : {std::pair{"param", param}, {"grad", grad}, {"m", m}, {"v", v}})
-    expect_tensor(op, name, t, dt);
+    expect_tensor(op, name, t, dt, Device::cpu);
   const int64_t N = param.numel();
   const std::string param_shape = "param's " + param.shape.str();
   expect_numel(op, "grad", grad, N, param_shape);
@@ -438,7 +391,7 @@ void CpuBackend<T>::adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, 
   // then copied into param.
   T* target = param.ptr<T>();
   if (!master.empty()) {
-    expect_tensor(op, "master", master, dt);
+    expect_tensor(op, "master", master, dt, Device::cpu);
     expect_numel(op, "master", master, N, param_shape);
     target = master.ptr<T>();
   }
@@ -448,14 +401,14 @@ void CpuBackend<T>::adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, 
 }
 
 template <typename T> double CpuBackend<T>::sum_of_squares(Tensor t) {
-  expect_tensor("sum_of_squares", "t", t, dtype_of<T>());
+  expect_tensor("sum_of_squares", "t", t, dtype_of<T>(), Device::cpu);
   return cpu::sum_of_squares(t.ptr<T>(), t.numel());
 }
 
 template class CpuBackend<float>;
 template class CpuBackend<double>;
 
-// ---- factories (declared in backend.hpp) ----
+// ---- factory (declared in backend.hpp; make_backend is in llm/backend/make_backend.cpp) ----
 
 std::unique_ptr<Backend> make_cpu_backend(DType dtype) {
   switch (dtype) {
@@ -464,14 +417,6 @@ std::unique_ptr<Backend> make_cpu_backend(DType dtype) {
     default:
       throw Error(std::string("the CPU backend runs in f32 or f64, not ") + dtype_name(dtype));
   }
-}
-
-std::unique_ptr<Backend> make_backend(const std::string& device) {
-  if (device == "cpu") return make_cpu_backend(DType::f32);
-  if (device == "cuda")
-    throw Error(
-        "this glassbox was built without the CUDA backend (kernels/); build on a machine with nvcc");
-  throw Error("unknown device '" + device + "' (expected cpu or cuda)");
 }
 
 }  // namespace llm

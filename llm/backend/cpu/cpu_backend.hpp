@@ -41,8 +41,8 @@ template <typename T> class CpuBackend final : public Backend {
   // state: the probabilities (B, NH, T, T).
   Shape attention_state_shape(int B, int Tlen, int NH) const override;
   void attention_forward(Tensor out, Tensor state, Tensor qkv, int NH) override;
-  void attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, Tensor qkv, Tensor state,
-                          int NH) override;
+  void attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, Tensor qkv, Tensor out,
+                          Tensor state, int NH) override;
   void attention_forward_cached(Tensor out, Tensor k_cache, Tensor v_cache, Tensor qkv, int NH,
                                 int pos0) override;
 
