@@ -22,30 +22,51 @@ class Arena {
   Arena& operator=(Arena&& other) noexcept;
   ~Arena();
 
-  // Allocates every tensor that views.visit(...) lists, all of one dtype, and points the views at
-  // them. The memory is zeroed. `visit` is called as visit(fn) with fn(name, Tensor&, Shape).
+  // Allocates every tensor that views.visit(...) lists, all of one dtype, back to back (so the
+  // whole arena is also one flat tensor, see whole()), and points the views at them. The memory is
+  // zeroed. `visit` is called as visit(fn) with fn(name, Tensor&, Shape).
   template <typename Views>
   void carve(Backend& backend, DType dtype, Views& views) {
     int64_t total = 0;
     views.visit([&](const char*, Tensor&, Shape shape) { total += shape.numel(); });
-    allocate(backend, dtype, total);
-    views.visit([&](const char*, Tensor& t, Shape shape) { t = take(shape); });
+    allocate(backend, dtype, total * int64_t(dtype_size(dtype)));
+    views.visit([&](const char*, Tensor& t, Shape shape) { t = take(shape, dtype, 1); });
     backend.zero(whole());
   }
 
+  // The same with a dtype per tensor, dtype_of_name(name) (e.g. bf16 activations with f32 layernorm
+  // statistics). Each tensor starts on a kAlign-byte boundary, so GPU kernels can use wide loads.
+  template <typename Views, typename DTypeOfName>
+  void carve(Backend& backend, Views& views, DTypeOfName&& dtype_of_name) {
+    int64_t bytes = 0;
+    views.visit([&](const char* name, Tensor&, Shape shape) {
+      bytes = align_up(bytes) + shape.numel() * int64_t(dtype_size(dtype_of_name(name)));
+    });
+    allocate(backend, DType::f32, bytes);
+    views.visit([&](const char* name, Tensor& t, Shape shape) { t = take(shape, dtype_of_name(name), kAlign); });
+    mixed_ = true;
+    backend.zero(raw_bytes());
+  }
+
   // All of the arena as one flat tensor (numel), e.g. to zero every gradient in one call.
+  // Only for an arena of one dtype.
   Tensor whole() const;
-  size_t nbytes() const { return numel_ * dtype_size(dtype_); }
+  size_t nbytes() const { return size_t(bytes_); }
+
+  static constexpr int64_t kAlign = 256;
 
  private:
-  void allocate(Backend& backend, DType dtype, int64_t numel);
-  Tensor take(Shape shape);
+  static int64_t align_up(int64_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
+  void allocate(Backend& backend, DType dtype, int64_t bytes);
+  Tensor take(Shape shape, DType dtype, int64_t align);
+  Tensor raw_bytes() const;  // everything, as bytes-sized f32 words rounded up (for zeroing)
 
   Backend* backend_ = nullptr;
   void* memory_ = nullptr;
-  DType dtype_ = DType::f32;
-  int64_t numel_ = 0;
-  int64_t used_ = 0;
+  DType dtype_ = DType::f32;  // of a single-dtype arena
+  bool mixed_ = false;
+  int64_t bytes_ = 0;
+  int64_t used_bytes_ = 0;
 };
 
 }  // namespace llm

@@ -65,32 +65,6 @@ std::string hf_tensor_name(const std::string& name, int layer) {
   throw Error("hf_tensor_name: unknown parameter '" + name + "'");
 }
 
-std::vector<double> tensor_to_host_f64(Backend& backend, Tensor t) {
-  std::vector<double> out(t.numel());
-  if (t.dtype == DType::f64) {
-    backend.copy_to_host(out.data(), t);
-  } else {
-    check(t.dtype == DType::f32, std::string("cannot read a ") + dtype_name(t.dtype) +
-                                     " tensor on the host directly");
-    std::vector<float> f(t.numel());
-    backend.copy_to_host(f.data(), t);
-    std::copy(f.begin(), f.end(), out.begin());
-  }
-  return out;
-}
-
-void tensor_from_host_f64(Backend& backend, Tensor t, const std::vector<double>& values) {
-  check(int64_t(values.size()) == t.numel(), "tensor_from_host_f64: size mismatch");
-  if (t.dtype == DType::f64) {
-    backend.copy_from_host(t, values.data());
-  } else {
-    check(t.dtype == DType::f32, std::string("cannot write a ") + dtype_name(t.dtype) +
-                                     " tensor from the host directly");
-    std::vector<float> f(values.begin(), values.end());
-    backend.copy_from_host(t, f.data());
-  }
-}
-
 std::vector<SafeTensorOut> export_hf_tensors(ParameterTensors& tensors, Backend& backend) {
   std::vector<SafeTensorOut> out;
   const int64_t V = tensors.config.vocab_size;
@@ -223,15 +197,17 @@ void write_directory_atomically(const fs::path& dir,
   fs::remove_all(old);
 }
 
-void write_model_files(const fs::path& dir, GPT& model, const Tokenizer* tokenizer) {
-  write_model_config(dir / "config.json", model.config());
-  write_safetensors(dir / "model.safetensors", export_hf_tensors(model.params, model.backend()),
-                    {{"format", "pt"}});
+void write_model_files(const fs::path& dir, ParameterTensors& weights, Backend& backend,
+                       const Tokenizer* tokenizer) {
+  write_model_config(dir / "config.json", weights.config);
+  write_safetensors(dir / "model.safetensors", export_hf_tensors(weights, backend), {{"format", "pt"}});
   if (tokenizer) tokenizer->save(dir);
 }
 
 void save_model_checkpoint(const fs::path& dir, GPT& model, const Tokenizer* tokenizer) {
-  write_directory_atomically(dir, [&](const fs::path& tmp) { write_model_files(tmp, model, tokenizer); });
+  write_directory_atomically(dir, [&](const fs::path& tmp) {
+    write_model_files(tmp, model.params, model.backend(), tokenizer);
+  });
 }
 
 GPTConfig read_checkpoint_config(const fs::path& dir) {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "llm/backend/host_copy.hpp"
 #include "llm/io/safetensors.hpp"
 #include "llm/model/gpt.hpp"
 
@@ -43,11 +44,10 @@ GPTConfig read_model_config(const std::filesystem::path& path);
 // Builds a directory atomically: fill(tmp) writes into dir + ".tmp", which then replaces dir.
 void write_directory_atomically(const std::filesystem::path& dir,
                                 const std::function<void(const std::filesystem::path&)>& fill);
-// Writes config.json + model.safetensors (+ tokenizer files when given) into an existing `dir`.
-void write_model_files(const std::filesystem::path& dir, GPT& model, const Tokenizer* tokenizer);
-// Host copies of a tensor of any CPU-readable dtype, widened to double / narrowed to float.
-std::vector<double> tensor_to_host_f64(Backend& backend, Tensor t);
-void tensor_from_host_f64(Backend& backend, Tensor t, const std::vector<double>& values);
+// Writes config.json + model.safetensors of `weights` (the model's parameters, or AdamW's f32 master
+// copy of them) (+ tokenizer files when given) into an existing `dir`.
+void write_model_files(const std::filesystem::path& dir, ParameterTensors& weights, Backend& backend,
+                       const Tokenizer* tokenizer);
 
 // Writes config.json + model.safetensors (+ tokenizer files when given) into `dir` atomically.
 void save_model_checkpoint(const std::filesystem::path& dir, GPT& model, const Tokenizer* tokenizer);

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "llm/backend/host_copy.hpp"
+
 namespace llm {
 
 namespace {
@@ -15,11 +17,15 @@ struct DecoderTokens {
 Decoder::Decoder(GPT& model, int B) : model_(model), B_(B) {
   t_.config = model.config();
   t_.B = B;
-  memory_.carve(model.backend(), model.backend().dtype(), t_);
+  // The layernorm statistics in the master dtype, as in training (activation_dtype).
+  const Backend& backend = model.backend();
+  memory_.carve(model.backend(), t_, [&](const char* name) {
+    const std::string n = name;
+    return n == "mean" || n == "rstd" ? backend.master_dtype() : backend.dtype();
+  });
   DecoderTokens token_views{B, model.config().max_seq_len, {}};
   token_memory_.carve(model.backend(), DType::i32, token_views);
   tokens_ = token_views.tokens;
-  host_logits_.resize(size_t(B) * model.config().padded_vocab_size);
   last_logits_.resize(size_t(B) * model.config().vocab_size);
 }
 
@@ -63,16 +69,10 @@ const std::vector<float>& Decoder::step(const int32_t* tokens, int Tn) {
   const Tensor last_mean = t_.mean.prefix(Shape{B}), last_rstd = t_.rstd.prefix(Shape{B});
   be.layernorm_forward(t_.last_ln, last_mean, last_rstd, t_.last_x, p.lnfw, p.lnfb);
   be.matmul_forward(t_.logits, t_.last_ln, p.wte, Tensor{});
-  if (t_.logits.dtype == DType::f32) {
-    be.copy_to_host(host_logits_.data(), t_.logits);
-  } else {
-    std::vector<double> wide(host_logits_.size());
-    be.copy_to_host(wide.data(), t_.logits);
-    std::copy(wide.begin(), wide.end(), host_logits_.begin());
-  }
+  const std::vector<double> logits = tensor_to_host_f64(be, t_.logits);  // (B, Vp)
   const int64_t V = c.vocab_size, Vp = c.padded_vocab_size;
   for (int64_t b = 0; b < B; b++)
-    std::copy(host_logits_.begin() + b * Vp, host_logits_.begin() + b * Vp + V, last_logits_.begin() + b * V);
+    std::copy(logits.begin() + b * Vp, logits.begin() + b * Vp + V, last_logits_.begin() + b * V);
   pos_ += Tn;
   return last_logits_;
 }

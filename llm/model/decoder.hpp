@@ -71,7 +71,6 @@ class Decoder {
   DecoderTensors t_;
   Arena memory_, token_memory_;
   Tensor tokens_;  // (B, maxT) i32
-  std::vector<float> host_logits_;  // (B, Vp)
   std::vector<float> last_logits_;  // (B, V)
 };
 

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "llm/backend/host_copy.hpp"
+
 namespace llm {
 
 namespace {
@@ -35,6 +37,13 @@ bool is_bias(const char* name) {
          n == "lnfb";
 }
 
+DType activation_dtype(const Backend& backend, const char* name) {
+  const std::string n = name;
+  const bool statistic = n == "ln1_mean" || n == "ln1_rstd" || n == "ln2_mean" || n == "ln2_rstd" ||
+                         n == "lnf_mean" || n == "lnf_rstd" || n == "att" || n == "losses";
+  return statistic ? backend.master_dtype() : backend.dtype();
+}
+
 GPT::GPT(const GPTConfig& config, Backend& backend) : config_(config), backend_(backend) {
   config_.validate();
   params.config = config_;
@@ -44,7 +53,7 @@ GPT::GPT(const GPTConfig& config, Backend& backend) : config_(config), backend_(
 }
 
 void GPT::init_weights(uint64_t seed) {
-  // Initialise on the host in the master dtype's precision, then copy to the device.
+  // Drawn on the host in double, then rounded to the parameters' dtype on the way to the device.
   std::mt19937_64 rng(seed);
   const double std_default = 0.02;
   const double std_residual = 0.02 / std::sqrt(2.0 * config_.n_layer);
@@ -63,14 +72,7 @@ void GPT::init_weights(uint64_t seed) {
       }
     }
     // biases stay 0
-    if (t.dtype == DType::f64) {
-      backend_.copy_from_host(t, values.data());
-    } else {
-      check(t.dtype == DType::f32, std::string("init_weights: parameters in ") + dtype_name(t.dtype) +
-                                       " are initialised through their f32 master copy");
-      std::vector<float> values_f32(values.begin(), values.end());
-      backend_.copy_from_host(t, values_f32.data());
-    }
+    tensor_from_host_f64(backend_, t, values);  // rounded to the parameters' dtype (bf16 on a GPU)
   });
 }
 
@@ -90,8 +92,9 @@ void GPT::reserve(int B, int T) {
   }
   act_memory_ = Arena{};
   act_grad_memory_ = Arena{};
-  act_memory_.carve(backend_, backend_.dtype(), acts);
-  act_grad_memory_.carve(backend_, backend_.dtype(), act_grads_);
+  auto dtype_of_name = [&](const char* name) { return activation_dtype(backend_, name); };
+  act_memory_.carve(backend_, acts, dtype_of_name);
+  act_grad_memory_.carve(backend_, act_grads_, dtype_of_name);
   TokenTensors token_views;
   token_views.B = B;
   token_views.T = T;
@@ -99,7 +102,6 @@ void GPT::reserve(int B, int T) {
   token_memory_.carve(backend_, DType::i32, token_views);
   tokens_ = token_views.tokens;
   targets_ = token_views.targets;
-  host_losses_.resize(size_t(B) * T);
 }
 
 double GPT::forward(const int32_t* tokens, const int32_t* targets, int B, int T) {
@@ -160,17 +162,9 @@ double GPT::run_forward(const int32_t* tokens, const int32_t* targets, int B, in
   be.copy_from_host(targets_, targets);
   be.classifier_forward(a.losses, a.logits, targets_, config_.vocab_size, dloss);
   // The mean loss, summed on the host in double so it does not depend on the reduction order.
-  if (a.losses.dtype == DType::f64) {
-    std::vector<double> losses(host_losses_.size());
-    be.copy_to_host(losses.data(), a.losses);
-    double sum = 0;
-    for (double v : losses) sum += v;
-    return sum / double(losses.size());
-  }
-  be.copy_to_host(host_losses_.data(), a.losses);
   double sum = 0;
-  for (float v : host_losses_) sum += v;
-  return sum / double(host_losses_.size());
+  for (double v : tensor_to_host_f64(be, a.losses)) sum += v;
+  return sum / double(int64_t(B) * T);
 }
 
 void GPT::run_backward() {

@@ -70,6 +70,8 @@ bool is_decayed(const char* parameter_name);
 bool is_bias(const char* parameter_name);
 
 // Everything the forward pass saves for the backward (and, in a second instance, its gradients).
+// Values are in the backend's dtype(); the statistics (layernorm means and rstds, the attention
+// state, the losses) in its master_dtype(), see activation_dtype().
 struct ActivationTensors {
   GPTConfig config;
   int B = 0, T = 0;
@@ -126,6 +128,10 @@ struct ActivationTensors {
   }
 };
 
+// The dtype `backend` keeps activation `name` in: master_dtype() for the statistics (ln*_mean,
+// ln*_rstd, att, losses: f32 on a bf16 GPU, where bf16 would lose them), dtype() for the rest.
+DType activation_dtype(const Backend& backend, const char* name);
+
 class GPT {
  public:
   GPT(const GPTConfig& config, Backend& backend);
@@ -163,7 +169,6 @@ class GPT {
   ActivationTensors act_grads_;
   Arena token_memory_;
   Tensor tokens_, targets_;         // (B, T) i32 on the backend's device
-  std::vector<float> host_losses_;  // (B*T)
 };
 
 }  // namespace llm

@@ -22,8 +22,14 @@ MemoryEstimate estimate_memory(const GPTConfig& config, int B, int T, const Back
   MemoryEstimate m;
   m.parameters = count(params) * weight_bytes;
   m.gradients = m.parameters;
-  m.optimizer = 2 * count(params) * master_bytes;
-  m.activations = 2 * count(acts) * weight_bytes;
+  // AdamW's m and v, plus master weights when the parameters are in a narrower dtype (bf16).
+  const int64_t master_copies = backend.master_dtype() == backend.dtype() ? 2 : 3;
+  m.optimizer = master_copies * count(params) * master_bytes;
+  int64_t activation_bytes = 0;
+  acts.visit([&](const char* name, Tensor&, Shape shape) {
+    activation_bytes += shape.numel() * int64_t(dtype_size(activation_dtype(backend, name)));
+  });
+  m.activations = 2 * activation_bytes;  // the activations and their gradients
   return m;
 }
 

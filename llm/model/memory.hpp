@@ -10,7 +10,7 @@ namespace llm {
 struct MemoryEstimate {
   int64_t parameters = 0;   // bytes of weights (padded vocabulary included)
   int64_t gradients = 0;
-  int64_t optimizer = 0;    // AdamW m and v
+  int64_t optimizer = 0;    // AdamW m and v (and master weights on a bf16 backend)
   int64_t activations = 0;  // saved activations and their gradients for one micro-batch
   int64_t total() const { return parameters + gradients + optimizer + activations; }
 };

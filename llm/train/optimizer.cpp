@@ -83,7 +83,13 @@ AdamW::AdamW(GPT& model, const AdamWConfig& config, ShardRange shard)
       v_(model.backend(), model.backend().master_dtype(), shard.size()) {
   const int64_t N = parameter_arena_size(model.config());
   check(0 <= shard.begin && shard.begin <= shard.end && shard.end <= N, "AdamW: the shard is outside the parameters");
+  Backend& backend = model.backend();
+  if (backend.master_dtype() != backend.dtype()) {
+    master_.emplace(backend, backend.master_dtype(), shard.size());
+    copy_params_to_master();
+  }
   const Tensor params = flat_view(model.params), grads = flat_view(model.grads);
+  const Tensor master = this->master();
   // Walk the tensors in flat order and keep each one's overlap [begin, end) with the shard.
   int64_t offset = 0;
   model.params.visit([&](const char* name, Tensor&, Shape shape) {
@@ -91,7 +97,9 @@ AdamW::AdamW(GPT& model, const AdamWConfig& config, ShardRange shard)
     if (begin < end) {
       slots_.push_back({flat_range(params, begin, end), flat_range(grads, begin, end),
                         flat_range(m_.tensor, begin - shard.begin, end - shard.begin),
-                        flat_range(v_.tensor, begin - shard.begin, end - shard.begin), is_decayed(name)});
+                        flat_range(v_.tensor, begin - shard.begin, end - shard.begin),
+                        master.empty() ? Tensor{} : flat_range(master, begin - shard.begin, end - shard.begin),
+                        is_decayed(name)});
     }
     offset += shape.numel();
   });
@@ -107,8 +115,13 @@ void AdamW::step(float lr, float grad_scale) {
     settings.eps = config_.eps;
     settings.weight_decay = slot.decayed ? config_.weight_decay : 0.0f;
     settings.step = steps_taken_;
-    model_.backend().adamw_update(slot.param, slot.grad, slot.m, slot.v, Tensor{}, settings, grad_scale);
+    model_.backend().adamw_update(slot.param, slot.grad, slot.m, slot.v, slot.master, settings, grad_scale);
   }
+}
+
+void AdamW::copy_params_to_master() {
+  if (!master_) return;
+  model_.backend().convert(master_->tensor, flat_range(flat_view(model_.params), shard_.begin, shard_.end));
 }
 
 }  // namespace llm

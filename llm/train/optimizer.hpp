@@ -8,10 +8,13 @@
 // parameter_arena_size(config) elements. ZeRO-1 cuts that vector into one contiguous range per rank
 // (shard_range in llm/dist/comm.hpp), ignoring tensor boundaries; AdamW then splits its range at
 // the tensor boundaries again, because weight decay is per tensor (is_decayed: matrices only).
-// On the CPU the parameters are their own master weights. With the CUDA backend (bf16 weights, f32
-// masters), ZeRO-1 should keep f32 masters for the shard only, next to the moments, and all-gather
-// the bf16 weights: adamw_update already takes a `master` tensor for that.
+// Master weights: on the CPU the parameters are their own master weights. When the backend keeps
+// parameters in a narrower dtype than its master_dtype() (bf16 weights, f32 masters on a GPU), AdamW
+// holds an f32 copy of its shard next to the moments, updates that, and writes the rounded bf16
+// weights from it; under ZeRO-1 the bf16 weights are then all-gathered. Small updates would vanish
+// if applied to bf16 weights directly (a 1e-4 relative step is below bf16's 2^-8 resolution).
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "llm/core/arena.hpp"
@@ -63,6 +66,12 @@ class AdamW {
   // First and second moments of the shard, flat (shard.size()), in the backend's master dtype.
   Tensor m() const { return m_.tensor; }
   Tensor v() const { return v_.tensor; }
+  // The f32 master weights of the shard (flat, shard.size()), or an empty tensor when the
+  // parameters are their own masters (CPU).
+  Tensor master() const { return master_ ? master_->tensor : Tensor{}; }
+  // Sets the master weights from the parameters, after the parameters were initialised or loaded
+  // from a file (a training checkpoint restores the f32 masters themselves instead).
+  void copy_params_to_master();
 
   int64_t steps_taken() const { return steps_taken_; }
   void set_steps_taken(int64_t n) { steps_taken_ = n; }
@@ -71,7 +80,7 @@ class AdamW {
   // One row per parameter tensor that overlaps the shard: the flat pieces of it inside the shard
   // that an update reads and writes (the whole tensor without ZeRO), and whether it decays.
   struct Slot {
-    Tensor param, grad, m, v;
+    Tensor param, grad, m, v, master;  // master empty on the CPU
     bool decayed;
   };
 
@@ -79,6 +88,7 @@ class AdamW {
   AdamWConfig config_;
   ShardRange shard_;
   FlatBuffer m_, v_;
+  std::optional<FlatBuffer> master_;
   std::vector<Slot> slots_;
   int64_t steps_taken_ = 0;
 };

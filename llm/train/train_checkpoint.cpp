@@ -1,7 +1,6 @@
 #include "llm/train/train_checkpoint.hpp"
 
 #include <fstream>
-#include <optional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -45,28 +44,27 @@ void save_training_checkpoint(const fs::path& dir, GPT& model, AdamW& optimizer,
   check(state.optimizer_steps == optimizer.steps_taken(), "train state and optimizer disagree");
   Backend& backend = model.backend();
   const GPTConfig& config = model.config();
-  // The whole moments as named views: the optimizer's own, or (ZeRO-1) gathered from every rank's
-  // shard into scratch buffers on rank 0 that live until the file is written (the other ranks
-  // allocate nothing: they only send their shard).
-  std::optional<FlatBuffer> full_m, full_v;
-  Tensor m = optimizer.m(), v = optimizer.v();
-  if (!optimizer.holds_everything()) {
-    const int64_t N = parameter_arena_size(config);
-    if (comm.is_root()) {
-      full_m.emplace(backend, backend.master_dtype(), N);
-      full_v.emplace(backend, backend.master_dtype(), N);
-      m = full_m->tensor;
-      v = full_v->tensor;
-    } else {  // only the shape is read
-      m = v = Tensor{nullptr, backend.master_dtype(), backend.device(), Shape{N}};
-    }
-    comm.gather(m, optimizer.m(), 0);
-    comm.gather(v, optimizer.v(), 0);
-  }
+  // The whole moments (and f32 master weights, where the parameters are bf16) as named views: the
+  // optimizer's own, or (ZeRO-1) gathered from every rank's shard into scratch buffers on rank 0
+  // that live until the file is written (the other ranks allocate nothing: they only send).
+  const int64_t N = parameter_arena_size(config);
+  std::vector<FlatBuffer> gathered;
+  gathered.reserve(3);
+  auto whole = [&](Tensor shard) {
+    if (optimizer.holds_everything()) return shard;
+    Tensor full{nullptr, shard.dtype, backend.device(), Shape{N}};  // off the root only the shape is read
+    if (comm.is_root()) full = gathered.emplace_back(backend, shard.dtype, N).tensor;
+    comm.gather(full, shard, 0);
+    return full;
+  };
+  const Tensor m = whole(optimizer.m()), v = whole(optimizer.v());
+  const Tensor master = optimizer.master().empty() ? Tensor{} : whole(optimizer.master());
   if (!comm.is_root()) return;
   ParameterTensors m_views = parameter_views(m, config), v_views = parameter_views(v, config);
+  // model.safetensors holds the masters when there are any, so nothing is lost to bf16 rounding.
+  ParameterTensors weights = master.empty() ? model.params : parameter_views(master, config);
   write_directory_atomically(dir, [&](const fs::path& tmp) {
-    write_model_files(tmp, model, tokenizer);
+    write_model_files(tmp, weights, backend, tokenizer);
     std::vector<SafeTensorOut> moments;
     add_moments(moments, "m.", m_views, backend);
     add_moments(moments, "v.", v_views, backend);
@@ -117,19 +115,26 @@ TrainState load_training_checkpoint(const fs::path& dir, GPT& model, AdamW& opti
   SafeTensorsFile moments(dir / "train_state.safetensors");
   Backend& backend = model.backend();
   const GPTConfig& config = model.config();
-  if (optimizer.holds_everything()) {
-    ParameterTensors m = parameter_views(optimizer.m(), config), v = parameter_views(optimizer.v(), config);
-    read_moments(moments, "m.", m, backend);
-    read_moments(moments, "v.", v, backend);
-  } else {  // ZeRO-1: read the whole moments, keep this rank's shard
-    const int64_t N = parameter_arena_size(config);
-    const ShardRange shard = optimizer.shard();
-    FlatBuffer full(backend, backend.master_dtype(), N);
+  // Parameter-shaped values go into this rank's range of a flat optimizer buffer: read_into(views)
+  // fills named views of the whole buffer, read here directly or (ZeRO-1) into scratch first.
+  const int64_t N = parameter_arena_size(config);
+  const ShardRange shard = optimizer.shard();
+  auto load_shard = [&](Tensor shard_tensor, const auto& read_into) {
+    if (optimizer.holds_everything()) {
+      ParameterTensors views = parameter_views(shard_tensor, config);
+      read_into(views);
+      return;
+    }
+    FlatBuffer full(backend, shard_tensor.dtype, N);
     ParameterTensors views = parameter_views(full.tensor, config);
-    read_moments(moments, "m.", views, backend);
-    backend.convert(optimizer.m(), flat_range(full.tensor, shard.begin, shard.end));
-    read_moments(moments, "v.", views, backend);
-    backend.convert(optimizer.v(), flat_range(full.tensor, shard.begin, shard.end));
+    read_into(views);
+    backend.convert(shard_tensor, flat_range(full.tensor, shard.begin, shard.end));
+  };
+  load_shard(optimizer.m(), [&](ParameterTensors& views) { read_moments(moments, "m.", views, backend); });
+  load_shard(optimizer.v(), [&](ParameterTensors& views) { read_moments(moments, "v.", views, backend); });
+  if (!optimizer.master().empty()) {  // the f32 masters, exactly as saved (the bf16 weights are their rounding)
+    SafeTensorsFile weights(dir / "model.safetensors");
+    load_shard(optimizer.master(), [&](ParameterTensors& views) { import_hf_tensors(views, backend, weights); });
   }
   optimizer.set_steps_taken(state.optimizer_steps);
   return state;

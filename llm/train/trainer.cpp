@@ -170,6 +170,7 @@ TrainResult run_training(const TrainConfig& config, Comm& comm) {
   }
   // The replicas are equal already (same seed or same file); rank 0's copy makes it certain.
   comm.broadcast(flat_view(model.params), 0);
+  if (!cfg.resume) optimizer.copy_params_to_master();  // (a resumed run restored its f32 masters)
   std::optional<MetricsLog> metrics;
   if (root) metrics.emplace(run_dir / "metrics.jsonl", start_step);
 
