@@ -47,6 +47,10 @@ class Backend {
   // The dtype of optimizer moments and master weights (f32, or f64 when dtype() is f64).
   virtual DType master_dtype() const = 0;
   virtual const char* name() const = 0;
+  // The hardware in words (e.g. "NVIDIA H100 80GB HBM3, 132 SMs"), and its peak dense FLOP/s in
+  // dtype() on matrix products (tensor cores on a GPU), 0 when unknown: the denominator of MFU.
+  virtual std::string description() const { return name(); }
+  virtual double peak_flops() const { return 0; }
 
   // ---- memory: used only by Arena, at set-up, never per step ----
   virtual void* allocate(size_t bytes) = 0;

@@ -1,0 +1,90 @@
+#pragma once
+// defines: llm::ProfilingBackend, a Backend that times every op of another one.
+//
+// It forwards each call to the wrapped backend, then waits for the device (synchronize()) and adds
+// the wall time since the call began to that op's row, with the bytes the op must move (every
+// tensor it reads, plus every tensor it writes; an accumulated gradient is read and written) and,
+// for the matmuls and attention, its floating-point operations. Waiting after every op serialises
+// the GPU with the host, so each row also carries one launch latency (a few microseconds): the
+// table shows where the time goes, not the fastest the step can run. Use it for a per-kernel table
+// (glassbox bench --profile), never for training.
+#include <string>
+#include <vector>
+
+#include "llm/backend/backend.hpp"
+
+namespace llm {
+
+struct OpProfile {
+  std::string op;
+  int64_t calls = 0;
+  double seconds = 0;
+  double bytes = 0;  // moved to and from device memory, at least once each
+  double flops = 0;  // 0 for the memory-bound ops
+};
+
+class ProfilingBackend final : public Backend {
+ public:
+  explicit ProfilingBackend(Backend& inner) : inner_(inner) {}
+
+  // One row per op name in first-call order; reset() empties them (e.g. after warm-up steps).
+  const std::vector<OpProfile>& profile() const { return rows_; }
+  void reset() { rows_.clear(); }
+
+  Device device() const override { return inner_.device(); }
+  DType dtype() const override { return inner_.dtype(); }
+  DType master_dtype() const override { return inner_.master_dtype(); }
+  const char* name() const override { return inner_.name(); }
+
+  void* allocate(size_t bytes) override { return inner_.allocate(bytes); }
+  void release(void* ptr) override { inner_.release(ptr); }
+  void zero(Tensor t) override;
+  void copy_to_host(void* host, Tensor src) override;
+  void copy_from_host(Tensor dst, const void* host) override;
+  void convert(Tensor dst, Tensor src) override;
+  void synchronize() override { inner_.synchronize(); }
+
+  void encoder_forward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int pos0) override;
+  void encoder_backward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens) override;
+  void layernorm_forward(Tensor out, Tensor mean, Tensor rstd, Tensor inp, Tensor weight,
+                         Tensor bias) override;
+  void layernorm_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
+                          Tensor weight, Tensor mean, Tensor rstd) override;
+  void matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) override;
+  void matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
+                       Tensor weight) override;
+  Shape attention_state_shape(int B, int T, int NH) const override {
+    return inner_.attention_state_shape(B, T, NH);
+  }
+  void attention_forward(Tensor out, Tensor state, Tensor qkv, int NH) override;
+  void attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, Tensor qkv, Tensor out,
+                          Tensor state, int NH) override;
+  void attention_forward_cached(Tensor out, Tensor k_cache, Tensor v_cache, Tensor qkv, int NH,
+                                int pos0) override;
+  void gelu_forward(Tensor out, Tensor inp) override;
+  void gelu_backward(Tensor dinp, Tensor inp, Tensor dout) override;
+  void residual_forward(Tensor out, Tensor a, Tensor b) override;
+  void residual_backward(Tensor da, Tensor db, Tensor dout) override;
+  void classifier_forward(Tensor losses, Tensor logits, Tensor targets, int V, double dloss) override;
+  void adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor master,
+                    const AdamWSettings& settings, double grad_scale) override;
+  double sum_of_squares(Tensor t) override;
+
+ private:
+  // Runs `call` on the inner backend, waits for it, and books the time under `op`.
+  template <typename Call> void timed(const char* op, double bytes, double flops, Call&& call);
+
+  Backend& inner_;
+  std::vector<OpProfile> rows_;
+};
+
+// The table, one row per op sorted by time: calls, ms per step (total / steps), share of the total,
+// GB/s, and for memory-bound ops the fraction of `copy_gbps` (the device's measured copy bandwidth;
+// 0 leaves that column out), for the compute-bound ones TFLOP/s.
+void print_profile(const std::vector<OpProfile>& rows, int steps, double copy_gbps);
+
+// The device's copy bandwidth in GB/s (bytes read + bytes written per second), measured by timing
+// convert() between two buffers of `bytes` each.
+double measure_copy_bandwidth(Backend& backend, size_t bytes = size_t(1) << 30);
+
+}  // namespace llm
