@@ -13,9 +13,11 @@
 #include "llm/model/decoder.hpp"
 #include "llm/model/gpt.hpp"
 #include "llm/sample/sampling.hpp"
+#include "test_inputs.hpp"
 
 namespace fs = std::filesystem;
 using namespace llm;
+using test_inputs::random_tokens;
 
 namespace {
 
@@ -30,14 +32,6 @@ GPTConfig tiny_config() {
   c.vocab_size = 11;
   c.padded_vocab_size = pad_vocab(11);
   return c;
-}
-
-std::vector<int32_t> random_tokens(int n, int V, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int32_t> dist(0, V - 1);
-  std::vector<int32_t> out(n);
-  for (auto& t : out) t = dist(rng);
-  return out;
 }
 
 fs::path fresh_dir(const std::string& name) {

@@ -1,6 +1,287 @@
 #include "llm/backend/op_checks.hpp"
 
+#include <initializer_list>
+#include <string_view>
+#include <utility>
+
 namespace llm {
+namespace {
+
+// The three dtypes a tensor can have, by its role (backend.hpp): weights, activations and their
+// gradients are dtype(); statistics, losses, optimizer moments and master weights master_dtype();
+// token ids and targets i32. Each on the backend's device.
+void expect_in_dtype(const Backend& be, const char* op, const char* name, const Tensor& t) {
+  expect_tensor(op, name, t, be.dtype(), be.device());
+}
+void expect_in_master_dtype(const Backend& be, const char* op, const char* name, const Tensor& t) {
+  expect_tensor(op, name, t, be.master_dtype(), be.device());
+}
+void expect_ids(const Backend& be, const char* op, const char* name, const Tensor& t) {
+  expect_tensor(op, name, t, DType::i32, be.device());
+}
+
+// An element-wise op: every tensor in dtype(), then every other one with as many elements as the
+// one named `like` (their shapes may differ).
+void expect_elementwise(const Backend& be, const char* op,
+                        std::initializer_list<std::pair<const char*, Tensor>> tensors,
+                        std::string_view like) {
+  const Tensor* reference = nullptr;
+  for (const auto& [name, t] : tensors) {
+    expect_in_dtype(be, op, name, t);
+    if (name == like) reference = &t;
+  }
+  const std::string expected = std::string(like) + "'s " + reference->shape.str();
+  for (const auto& [name, t] : tensors)
+    if (name != like) expect_numel(op, name, t, reference->numel(), expected);
+}
+
+// qkv (B, T, 3C) with C split into NH heads; returns C. `expected` names the shape in words.
+int64_t qkv_channels(const char* op, const Tensor& qkv, int NH, const char* expected) {
+  expect_rank(op, "qkv", qkv, 3);
+  check(qkv.size(2) % 3 == 0,
+        std::string(op) + ": qkv has shape " + qkv.shape.str() + ", expected " + expected);
+  const int64_t C = qkv.size(2) / 3;
+  expect_heads(op, C, NH);
+  return C;
+}
+
+}  // namespace
+
+// ---- encoder ----
+
+void check_encoder_forward(const Backend& be, Tensor out, Tensor tokens, Tensor wte, Tensor wpe,
+                           int pos0) {
+  const char* op = "encoder_forward";
+  expect_in_dtype(be, op, "out", out);
+  expect_ids(be, op, "tokens", tokens);
+  expect_in_dtype(be, op, "wte", wte);
+  expect_in_dtype(be, op, "wpe", wpe);
+  expect_rank(op, "tokens", tokens, 2);
+  expect_rank(op, "wte", wte, 2);
+  expect_rank(op, "wpe", wpe, 2);
+  const int64_t B = tokens.size(0), T = tokens.size(1), C = wte.size(1), maxT = wpe.size(0);
+  expect_rows_cols(op, "out", out, B * T, C);
+  expect_rows_cols(op, "wpe", wpe, maxT, C);
+  check(pos0 >= 0 && pos0 + T <= maxT,
+        std::string(op) + ": positions " + std::to_string(pos0) + " .. " +
+            std::to_string(pos0 + T - 1) + " exceed the " + std::to_string(maxT) +
+            " learned positions");
+}
+
+void check_encoder_backward(const Backend& be, Tensor dwte, Tensor dwpe, Tensor dout,
+                            Tensor tokens) {
+  const char* op = "encoder_backward";
+  expect_in_dtype(be, op, "dwte", dwte);
+  expect_in_dtype(be, op, "dwpe", dwpe);
+  expect_in_dtype(be, op, "dout", dout);
+  expect_ids(be, op, "tokens", tokens);
+  expect_rank(op, "tokens", tokens, 2);
+  expect_rank(op, "dwte", dwte, 2);
+  expect_rank(op, "dwpe", dwpe, 2);
+  const int64_t B = tokens.size(0), T = tokens.size(1), C = dwte.size(1);
+  expect_rows_cols(op, "dout", dout, B * T, C);
+  check(dwpe.size(1) == C && dwpe.size(0) >= T,
+        std::string(op) + ": dwpe has shape " + dwpe.shape.str() + ", expected (maxT >= " +
+            std::to_string(T) + ", " + std::to_string(C) + ")");
+}
+
+// ---- layernorm ----
+
+void check_layernorm_forward(const Backend& be, Tensor out, Tensor mean, Tensor rstd, Tensor inp,
+                             Tensor weight, Tensor bias) {
+  const char* op = "layernorm_forward";
+  expect_in_dtype(be, op, "out", out);
+  expect_in_master_dtype(be, op, "mean", mean);
+  expect_in_master_dtype(be, op, "rstd", rstd);
+  expect_in_dtype(be, op, "inp", inp);
+  expect_in_dtype(be, op, "weight", weight);
+  expect_in_dtype(be, op, "bias", bias);
+  const int64_t N = inp.rows(), C = inp.last_dim();
+  expect_rows_cols(op, "out", out, N, C);
+  expect_numel(op, "mean", mean, N, "N");
+  expect_numel(op, "rstd", rstd, N, "N");
+  expect_numel(op, "weight", weight, C, "C");
+  expect_numel(op, "bias", bias, C, "C");
+}
+
+void check_layernorm_backward(const Backend& be, Tensor dinp, Tensor dweight, Tensor dbias,
+                              Tensor dout, Tensor inp, Tensor weight, Tensor mean, Tensor rstd) {
+  const char* op = "layernorm_backward";
+  for (auto [name, t] : {std::pair{"dinp", dinp}, {"dweight", dweight}, {"dbias", dbias},
+                         {"dout", dout}, {"inp", inp}, {"weight", weight}})
+    expect_in_dtype(be, op, name, t);
+  expect_in_master_dtype(be, op, "mean", mean);
+  expect_in_master_dtype(be, op, "rstd", rstd);
+  const int64_t N = inp.rows(), C = inp.last_dim();
+  expect_rows_cols(op, "dinp", dinp, N, C);
+  expect_rows_cols(op, "dout", dout, N, C);
+  expect_numel(op, "dweight", dweight, C, "C");
+  expect_numel(op, "dbias", dbias, C, "C");
+  expect_numel(op, "weight", weight, C, "C");
+  expect_numel(op, "mean", mean, N, "N");
+  expect_numel(op, "rstd", rstd, N, "N");
+}
+
+// ---- matmul ----
+
+void check_matmul_forward(const Backend& be, Tensor out, Tensor inp, Tensor weight, Tensor bias) {
+  const char* op = "matmul_forward";
+  expect_in_dtype(be, op, "out", out);
+  expect_in_dtype(be, op, "inp", inp);
+  expect_in_dtype(be, op, "weight", weight);
+  expect_rank(op, "weight", weight, 2);
+  const int64_t N = inp.rows(), C = inp.last_dim(), OC = weight.size(0);
+  expect_rows_cols(op, "weight", weight, OC, C);
+  expect_rows_cols(op, "out", out, N, OC);
+  if (!bias.empty()) {
+    expect_in_dtype(be, op, "bias", bias);
+    expect_numel(op, "bias", bias, OC, "OC");
+  }
+}
+
+void check_matmul_backward(const Backend& be, Tensor dinp, Tensor dweight, Tensor dbias,
+                           Tensor dout, Tensor inp, Tensor weight) {
+  const char* op = "matmul_backward";
+  expect_in_dtype(be, op, "dweight", dweight);
+  expect_in_dtype(be, op, "dout", dout);
+  expect_in_dtype(be, op, "inp", inp);
+  expect_in_dtype(be, op, "weight", weight);
+  expect_rank(op, "weight", weight, 2);
+  const int64_t N = inp.rows(), C = inp.last_dim(), OC = weight.size(0);
+  expect_rows_cols(op, "weight", weight, OC, C);
+  expect_rows_cols(op, "dweight", dweight, OC, C);
+  expect_rows_cols(op, "dout", dout, N, OC);
+  if (!dinp.empty()) {
+    expect_in_dtype(be, op, "dinp", dinp);
+    expect_rows_cols(op, "dinp", dinp, N, C);
+  }
+  if (!dbias.empty()) {
+    expect_in_dtype(be, op, "dbias", dbias);
+    expect_numel(op, "dbias", dbias, OC, "OC");
+  }
+}
+
+// ---- attention ----
+
+void check_attention_forward(const Backend& be, Tensor out, Tensor state, Tensor qkv, int NH) {
+  const char* op = "attention_forward";
+  expect_in_dtype(be, op, "out", out);
+  expect_in_master_dtype(be, op, "state", state);
+  expect_in_dtype(be, op, "qkv", qkv);
+  const int64_t C = qkv_channels(op, qkv, NH, "(B, T, 3C)");
+  const int B = int(qkv.size(0)), T = int(qkv.size(1));
+  expect_rows_cols(op, "out", out, int64_t(B) * T, C);
+  const Shape state_shape = be.attention_state_shape(B, T, NH);
+  expect_numel(op, "state", state, state_shape.numel(), state_shape.str());
+}
+
+void check_attention_backward(const Backend& be, Tensor dqkv, Tensor scratch, Tensor dout,
+                              Tensor qkv, Tensor state, int NH) {
+  const char* op = "attention_backward";
+  expect_in_dtype(be, op, "dqkv", dqkv);
+  expect_in_master_dtype(be, op, "scratch", scratch);
+  expect_in_dtype(be, op, "dout", dout);
+  expect_in_dtype(be, op, "qkv", qkv);
+  expect_in_master_dtype(be, op, "state", state);
+  const int64_t C = qkv_channels(op, qkv, NH, "(B, T, 3C)");
+  const int B = int(qkv.size(0)), T = int(qkv.size(1));
+  expect_rows_cols(op, "dqkv", dqkv, int64_t(B) * T, 3 * C);
+  expect_rows_cols(op, "dout", dout, int64_t(B) * T, C);
+  const Shape state_shape = be.attention_state_shape(B, T, NH);
+  expect_numel(op, "state", state, state_shape.numel(), state_shape.str());
+  expect_numel(op, "scratch", scratch, state_shape.numel(), state_shape.str());
+}
+
+void check_attention_forward_cached(const Backend& be, Tensor out, Tensor k_cache, Tensor v_cache,
+                                    Tensor qkv, int NH, int pos0) {
+  const char* op = "attention_forward_cached";
+  for (auto [name, t] : {std::pair{"out", out}, {"k_cache", k_cache}, {"v_cache", v_cache},
+                         {"qkv", qkv}})
+    expect_in_dtype(be, op, name, t);
+  expect_rank(op, "k_cache", k_cache, 4);
+  const int64_t C = qkv_channels(op, qkv, NH, "(B, Tn, 3C)");
+  const int64_t B = qkv.size(0), Tn = qkv.size(1), hs = C / NH, maxT = k_cache.size(2);
+  expect_rows_cols(op, "out", out, B * Tn, C);
+  check(k_cache.size(0) == B && k_cache.size(1) == NH && k_cache.size(3) == hs,
+        std::string(op) + ": k_cache has shape " + k_cache.shape.str() + ", expected (" +
+            std::to_string(B) + ", " + std::to_string(NH) + ", maxT, " + std::to_string(hs) + ")");
+  check(v_cache.shape == k_cache.shape, std::string(op) + ": v_cache has shape " +
+                                            v_cache.shape.str() + ", k_cache " +
+                                            k_cache.shape.str());
+  check(pos0 >= 0 && pos0 + Tn <= maxT,
+        std::string(op) + ": positions " + std::to_string(pos0) + " .. " +
+            std::to_string(pos0 + Tn - 1) + " do not fit in a cache of " + std::to_string(maxT));
+}
+
+// ---- gelu, residual ----
+
+void check_gelu_forward(const Backend& be, Tensor out, Tensor inp) {
+  expect_elementwise(be, "gelu_forward", {{"out", out}, {"inp", inp}}, "inp");
+}
+
+void check_gelu_backward(const Backend& be, Tensor dinp, Tensor inp, Tensor dout) {
+  expect_elementwise(be, "gelu_backward", {{"dinp", dinp}, {"inp", inp}, {"dout", dout}}, "inp");
+}
+
+void check_residual_forward(const Backend& be, Tensor out, Tensor a, Tensor b) {
+  expect_elementwise(be, "residual_forward", {{"out", out}, {"a", a}, {"b", b}}, "a");
+}
+
+void check_residual_backward(const Backend& be, Tensor da, Tensor db, Tensor dout) {
+  expect_elementwise(be, "residual_backward", {{"da", da}, {"db", db}, {"dout", dout}}, "dout");
+}
+
+// ---- classifier ----
+
+void check_classifier_forward(const Backend& be, Tensor losses, Tensor logits, Tensor targets,
+                              int V) {
+  const char* op = "classifier_forward";
+  expect_in_master_dtype(be, op, "losses", losses);
+  expect_in_dtype(be, op, "logits", logits);
+  expect_ids(be, op, "targets", targets);
+  const int64_t N = logits.rows(), Vp = logits.last_dim();
+  check(V > 0 && V <= Vp, std::string(op) + ": V = " + std::to_string(V) +
+                              " real columns, but logits has shape " + logits.shape.str());
+  expect_numel(op, "losses", losses, N, "N");
+  expect_numel(op, "targets", targets, N, "N");
+}
+
+// ---- optimizer ----
+
+void check_adamw_update(const Backend& be, Tensor param, Tensor grad, Tensor m, Tensor v,
+                        Tensor master, const AdamWSettings& settings) {
+  const char* op = "adamw_update";
+  expect_in_dtype(be, op, "param", param);
+  expect_in_dtype(be, op, "grad", grad);
+  expect_in_master_dtype(be, op, "m", m);
+  expect_in_master_dtype(be, op, "v", v);
+  const int64_t N = param.numel();
+  const std::string param_shape = "param's " + param.shape.str();
+  expect_numel(op, "grad", grad, N, param_shape);
+  expect_numel(op, "m", m, N, param_shape);
+  expect_numel(op, "v", v, N, param_shape);
+  check(settings.step >= 1,
+        std::string(op) + ": step is " + std::to_string(settings.step) + ", must be >= 1");
+  if (!master.empty()) {
+    expect_in_master_dtype(be, op, "master", master);
+    expect_numel(op, "master", master, N, param_shape);
+  }
+}
+
+void check_sum_of_squares(const Backend& be, Tensor t) {
+  const char* op = "sum_of_squares";
+  // Where the two dtypes are one (the CPU), the message names just that one.
+  if (be.master_dtype() == be.dtype()) {
+    expect_in_dtype(be, op, "t", t);
+    return;
+  }
+  expect_tensor(op, "t", t, t.dtype, be.device());  // non-empty and on the device; dtype below
+  check(t.dtype == be.dtype() || t.dtype == be.master_dtype(),
+        std::string(op) + ": t is " + dtype_name(t.dtype) + ", expected " + dtype_name(be.dtype()) +
+            " (gradients) or " + dtype_name(be.master_dtype()) + " (master weights)");
+}
+
+// ---- the pieces ----
 
 void expect_tensor(const char* op, const char* name, const Tensor& t, DType dtype, Device device) {
   const std::string where = std::string(op) + ": " + name;
