@@ -1,0 +1,120 @@
+// CudaBackend::gelu_forward, gelu_backward: GELU in the tanh approximation GPT-2 was trained with.
+// CPU twin: llm/backend/cpu/gelu.cpp (the formulas are in llm/backend/cpu/gelu.hpp).
+//
+//   gelu(x)  = 0.5 x (1 + th),   th = tanh(u),   u = sqrt(2/pi) (x + 0.044715 x^3)
+//   gelu'(x) = 0.5 (1 + th) + 0.5 x (1 - th^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+//   forward: out = gelu(inp);   backward: dinp += gelu'(inp) * dout
+//
+// Element-wise over every element (all dimensions folded), in f32 with the accurate tanhf (the op
+// is memory-bound, so the exact tanh costs nothing): each bf16 input is widened to f32 and each
+// result rounded back to bf16 once. One thread per pack of W consecutive elements: W = 8 (one
+// 16-byte load or store per tensor) when every pointer is 16-byte aligned, W = 1 otherwise (views
+// into a packed arena may start at any even address). Any element count works: the last thread
+// takes the fewer than W elements left over one at a time.
+#include <cstdint>
+#include <initializer_list>
+
+#include "kernels/cuda_backend.hpp"
+#include "kernels/cuda_check.cuh"
+#include "kernels/device_math.cuh"
+#include "kernels/vector_access.cuh"
+#include "llm/backend/op_checks.hpp"
+
+namespace llm {
+namespace {
+
+using cuda::aligned_16;
+using cuda::bf16;
+using cuda::load_f32;
+using cuda::store_bf16;
+
+constexpr int kThreads = 256;  // per block
+constexpr int kPackWidth = 8;  // bf16 per 16-byte pack
+
+constexpr float kSqrt2OverPi = 0.7978845608028654f;  // sqrt(2 / pi)
+constexpr float kCubic = 0.044715f;                  // GPT-2's cubic coefficient
+
+__device__ float gelu(float x) {
+  const float th = tanhf(kSqrt2OverPi * (x + kCubic * x * x * x));
+  return 0.5f * x * (1.0f + th);
+}
+
+__device__ float gelu_derivative(float x) {
+  const float th = tanhf(kSqrt2OverPi * (x + kCubic * x * x * x));
+  return 0.5f * (1.0f + th) +
+         0.5f * x * (1.0f - th * th) * kSqrt2OverPi * (1.0f + 3.0f * kCubic * x * x);
+}
+
+template <int W> __global__ void gelu_forward_kernel(bf16* out, const bf16* inp, int64_t n) {
+  const int64_t i = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * W;  // first element
+  if (i + W <= n) {
+    float x[W], y[W];
+    load_f32(x, inp + i);
+#pragma unroll
+    for (int k = 0; k < W; k++) y[k] = gelu(x[k]);
+    store_bf16(out + i, y);
+  } else {
+    // The tail (fewer than W elements, only in the last thread); no-op for threads past the end.
+    for (int64_t j = i; j < n; j++) out[j] = __float2bfloat16(gelu(__bfloat162float(inp[j])));
+  }
+}
+
+template <int W>
+__global__ void gelu_backward_kernel(bf16* dinp, const bf16* inp, const bf16* dout, int64_t n) {
+  const int64_t i = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * W;
+  if (i + W <= n) {
+    float x[W], d[W], g[W];
+    load_f32(x, inp + i);
+    load_f32(d, dout + i);
+    load_f32(g, dinp + i);
+#pragma unroll
+    for (int k = 0; k < W; k++) g[k] += gelu_derivative(x[k]) * d[k];
+    store_bf16(dinp + i, g);
+  } else {
+    for (int64_t j = i; j < n; j++) {
+      const float grad = gelu_derivative(__bfloat162float(inp[j])) * __bfloat162float(dout[j]);
+      dinp[j] = __float2bfloat16(__bfloat162float(dinp[j]) + grad);
+    }
+  }
+}
+
+// Enough blocks of kThreads threads for one thread per pack of W elements.
+unsigned blocks_for(int64_t n, int W) {
+  return unsigned(cuda::ceil_div(cuda::ceil_div(n, W), kThreads));
+}
+
+}  // namespace
+
+void CudaBackend::gelu_forward(Tensor out, Tensor inp) {
+  check_gelu_forward(*this, out, inp);
+  const int64_t n = inp.numel();
+  if (n == 0) return;
+  bf16* out_data = cuda::device_data<bf16>(out);
+  const bf16* inp_data = cuda::device_data<bf16>(inp);
+  if (aligned_16({out_data, inp_data})) {
+    gelu_forward_kernel<kPackWidth>
+        <<<blocks_for(n, kPackWidth), kThreads, 0, stream_>>>(out_data, inp_data, n);
+  } else {
+    gelu_forward_kernel<1><<<blocks_for(n, 1), kThreads, 0, stream_>>>(out_data, inp_data, n);
+  }
+  cuda::check_launch();
+}
+
+void CudaBackend::gelu_backward(Tensor dinp, Tensor inp, Tensor dout) {
+  check_gelu_backward(*this, dinp, inp, dout);
+  const int64_t n = inp.numel();
+  if (n == 0) return;
+  bf16* dinp_data = cuda::device_data<bf16>(dinp);
+  const bf16* inp_data = cuda::device_data<bf16>(inp);
+  const bf16* dout_data = cuda::device_data<bf16>(dout);
+  if (aligned_16({dinp_data, inp_data, dout_data})) {
+    gelu_backward_kernel<kPackWidth>
+        <<<blocks_for(n, kPackWidth), kThreads, 0, stream_>>>(dinp_data, inp_data, dout_data, n);
+  } else {
+    gelu_backward_kernel<1>
+        <<<blocks_for(n, 1), kThreads, 0, stream_>>>(dinp_data, inp_data, dout_data, n);
+  }
+  cuda::check_launch();
+}
+
+}  // namespace llm

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Everything a GPU machine must show about the CUDA backend, in one run, with a results folder:
+#   1. build with the CUDA backend (sm_90a + sm_80),
+#   2. the CUDA tests (every kernel against its CPU twin, the model, 10 training steps),
+#   3. glassbox bench --device cuda for GPT-2 124M at context 1024, with the per-op table,
+#   4. the shakespeare_char recipe trained on the GPU, then sampled.
+# Usage: scripts/gpu_check.sh [RESULTS_DIR]   (default: runs/gpu_check; the device tool passes $OUT)
+# Needs the tinyshakespeare mirror for step 4: GLASSBOX_DATA_MIRROR=<folder with tinyshakespeare/>.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+results="${1:-runs/gpu_check}"
+mkdir -p "$results"
+log() { echo "== $*" | tee -a "$results/summary.txt"; }
+
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv | tee "$results/gpu.txt"
+log "build"
+cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DGLASSBOX_CUDA=ON -DGLASSBOX_VIZ=OFF >"$results/configure.log" 2>&1 &&
+  cmake --build build-gpu -j"$(nproc)" >"$results/build.log" 2>&1
+log "build exit $?"
+
+log "tests (ctest -L cuda)"
+(cd build-gpu && ctest -L cuda --output-on-failure) >"$results/ctest_cuda.log" 2>&1
+log "tests exit $?: $(grep -E 'tests passed|tests failed' "$results/ctest_cuda.log")"
+build-gpu/test_cuda_ops -s >"$results/test_cuda_ops_verbose.log" 2>&1
+
+log "bench GPT-2 124M, T=1024"
+for B in 8 16 32; do
+  build-gpu/glassbox bench --device cuda --model gpt2 --batch-size "$B" --block-size 1024 --steps 20 \
+    >"$results/bench_gpt2_B$B.txt" 2>&1
+  log "B=$B: $(grep -E 'ms/step|MFU' "$results/bench_gpt2_B$B.txt" | tr '\n' ' ')"
+done
+build-gpu/glassbox bench --device cuda --model gpt2 --batch-size 16 --block-size 1024 --steps 5 --profile \
+  >"$results/bench_gpt2_profile.txt" 2>&1
+log "per-op table in bench_gpt2_profile.txt"
+
+if [ -n "${GLASSBOX_DATA_MIRROR:-}" ]; then
+  log "shakespeare_char on the GPU"
+  GLASSBOX=build-gpu/glassbox bash data/shakespeare_char.sh >"$results/data.log" 2>&1
+  build-gpu/glassbox train --device cuda --config experiments/shakespeare_char/config.toml \
+    --out-dir runs/gpu_shakespeare >"$results/train_shakespeare_cuda.txt" 2>&1
+  log "train exit $?: $(grep -E 'done:' "$results/train_shakespeare_cuda.txt")"
+  build-gpu/glassbox sample --device cuda --ckpt runs/gpu_shakespeare/checkpoint --prompt "ROMEO:" \
+    --max-new-tokens 200 --seed 1 >"$results/sample_cuda.txt" 2>&1
+fi
+cat "$results/summary.txt"
