@@ -1,8 +1,9 @@
 // glassbox info: parameter count, training FLOPs per token and a memory estimate for a model shape,
-// and for data-parallel training the memory per rank and the communication per step.
+// and for data-parallel training the memory per rank, the communication per step, and the scaling
+// to expect on W H100s.
 //
 //   glassbox info --model gpt2 --batch-size 4 --block-size 1024
-//   glassbox info --model gpt2 --world 8 --zero-stage 1
+//   glassbox info --model gpt2 --batch-size 64 --block-size 1024 --world 8 --zero-stage 1
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -19,7 +20,10 @@ namespace {
 struct InfoOptions {
   TrainConfig train;
   int vocab_size = 50257;
-  int world = 1;  // data-parallel ranks
+  int world = 1;                  // data-parallel ranks
+  double bus_bandwidth = 400;     // GB/s: NCCL's all-reduce bus bandwidth on 8 H100s over NVLink (360-480)
+  double mfu = 0.4;               // model FLOP utilisation of the compute
+  double peak_tflops = 989;       // H100 SXM, dense bf16, data sheet
 };
 
 // Communication per optimizer step of data-parallel training over W ranks, for a gradient (and
@@ -31,22 +35,29 @@ struct InfoOptions {
 // all-gather of the updated parameters: the same traffic, but each rank holds only 1/W of the moments.
 // nccl-tests report "bus bandwidth" busbw = (bytes a rank moves) / time, so the time of one
 // collective is (bytes moved per rank) / busbw. For 8 H100s on NVLink/NVSwitch, NCCL reaches a busbw of
-// about 360-480 GB/s for large messages (the range used below; small messages are latency-bound).
-void print_data_parallel(const GPTConfig& c, const MemoryEstimate& m, int W, int zero_stage,
-                         const Backend& backend) {
+// about 360-480 GB/s for large messages (small messages are latency-bound).
+struct Traffic {
+  double all_reduced = 0, reduce_scattered = 0, all_gathered = 0;  // bytes moved per rank and step
+  double total() const { return all_reduced + reduce_scattered + all_gathered; }
+};
+Traffic traffic_per_step(int W, int zero_stage, double gradient_bytes) {
+  const double ring = double(W - 1) / W;
+  Traffic t;
+  if (zero_stage == 1) {
+    t.reduce_scattered = ring * gradient_bytes;
+    t.all_gathered = ring * gradient_bytes;  // the parameters, in the gradients' dtype
+  } else {
+    t.all_reduced = 2 * ring * gradient_bytes;
+  }
+  return t;
+}
+
+void print_data_parallel(const InfoOptions& o, const GPTConfig& c, const MemoryEstimate& m, const Backend& backend) {
+  const int W = o.world, zero_stage = o.train.zero_stage;
   const int64_t N = parameter_arena_size(c);  // the flat arena, padded vocabulary rows included
   const int64_t shard = (N + W - 1) / W;      // the largest shard_range (llm/dist/comm.hpp)
   const double grad_bytes = double(N) * double(dtype_size(backend.dtype()));
-  const double param_bytes = grad_bytes;      // parameters and gradients share the dtype
-  const double ring = double(W - 1) / W;
-  double all_reduced = 0, reduce_scattered = 0, all_gathered = 0;  // bytes moved per rank and step
-  if (zero_stage == 1) {
-    reduce_scattered = ring * grad_bytes;
-    all_gathered = ring * param_bytes;
-  } else {
-    all_reduced = 2 * ring * grad_bytes;
-  }
-  const double moved = all_reduced + reduce_scattered + all_gathered;
+  const Traffic here = traffic_per_step(W, zero_stage, grad_bytes);
   const int64_t optimizer = zero_stage == 1 ? m.optimizer / N * shard : m.optimizer;
   auto mib = [](double bytes) { return bytes / (1024.0 * 1024.0); };
   std::printf("data parallel over %d ranks, ZeRO stage %d; memory per rank:\n", W, zero_stage);
@@ -57,14 +68,29 @@ void print_data_parallel(const GPTConfig& c, const MemoryEstimate& m, int W, int
   std::printf("  activations  %10.1f MiB\n", mib(double(m.activations)));
   std::printf("  total        %10.1f MiB\n",
               mib(double(m.parameters + m.gradients + optimizer + m.activations)));
-  std::printf("communication per step and rank (ring algorithms; %s gradients of %lld elements):\n",
-              dtype_name(backend.dtype()), (long long)N);
-  std::printf("  all-reduced      %10.1f MiB  (gradients: 2(W-1)/W x %.1f MiB)\n", mib(all_reduced), mib(grad_bytes));
-  std::printf("  reduce-scattered %10.1f MiB  (gradients: (W-1)/W x %.1f MiB)\n", mib(reduce_scattered), mib(grad_bytes));
-  std::printf("  all-gathered     %10.1f MiB  (parameters: (W-1)/W x %.1f MiB)\n", mib(all_gathered), mib(param_bytes));
-  std::printf("  expected time on %d H100s (NVLink, 360-480 GB/s bus bandwidth): %.2f-%.2f ms per step\n", W,
-              moved / 480e9 * 1e3, moved / 360e9 * 1e3);
-  std::printf("  (the GPU path needs the CUDA backend and NcclComm, not yet written; bf16 gradients would halve this)\n");
+  std::printf("communication per step and rank on %s (ring algorithms; %s gradients of %lld elements):\n",
+              backend.name(), dtype_name(backend.dtype()), (long long)N);
+  std::printf("  all-reduced      %10.1f MiB  (gradients: 2(W-1)/W x %.1f MiB)\n", mib(here.all_reduced), mib(grad_bytes));
+  std::printf("  reduce-scattered %10.1f MiB  (gradients: (W-1)/W x %.1f MiB)\n", mib(here.reduce_scattered), mib(grad_bytes));
+  std::printf("  all-gathered     %10.1f MiB  (parameters: (W-1)/W x %.1f MiB)\n", mib(here.all_gathered), mib(grad_bytes));
+
+  // The same step on W H100s (--device cuda: bf16 gradients, as CudaBackend keeps them, over NCCL).
+  // glassbox communicates after the backward, without overlap, so a step takes compute + comm and
+  // the scaling efficiency (throughput of W GPUs / W x that of one) is compute / (compute + comm).
+  const double gpu_grad_bytes = double(N) * double(dtype_size(DType::bf16));
+  const double gpu_moved = traffic_per_step(W, zero_stage, gpu_grad_bytes).total();
+  const double flops_per_rank = training_flops_per_token(c, o.train.block_size) * o.train.batch_size *
+                                o.train.block_size * o.train.grad_accum;
+  const double compute_ms = flops_per_rank / (o.peak_tflops * 1e12 * o.mfu) * 1e3;
+  const double comm_ms = gpu_moved / (o.bus_bandwidth * 1e9) * 1e3;
+  std::printf("expected on %d H100s (--device cuda: bf16 gradients over NCCL; B=%d, T=%d, grad_accum=%d per rank):\n",
+              W, o.train.batch_size, o.train.block_size, o.train.grad_accum);
+  std::printf("  compute        %8.2f ms per step  (%.3g FLOPs per rank at %.0f%% MFU of %.0f TFLOP/s)\n", compute_ms,
+              flops_per_rank, 100 * o.mfu, o.peak_tflops);
+  std::printf("  communication  %8.2f ms per step  (%.1f MiB at %.0f GB/s bus bandwidth; %.2f-%.2f ms at NVLink's 480-360)\n",
+              comm_ms, mib(gpu_moved), o.bus_bandwidth, gpu_moved / 480e9 * 1e3, gpu_moved / 360e9 * 1e3);
+  std::printf("  efficiency     %8.1f %%           (compute / (compute + communication): no overlap)\n",
+              100 * compute_ms / (compute_ms + comm_ms));
 }
 
 void print_info(const InfoOptions& o) {
@@ -88,7 +114,7 @@ void print_info(const InfoOptions& o) {
   std::printf("  AdamW m, v   %10.1f MiB\n", mib(m.optimizer));
   std::printf("  activations  %10.1f MiB (saved for the backward, and their gradients)\n", mib(m.activations));
   std::printf("  total        %10.1f MiB\n", mib(m.total()));
-  if (o.world > 1 || o.train.zero_stage != 0) print_data_parallel(c, m, o.world, o.train.zero_stage, *backend);
+  if (o.world > 1 || o.train.zero_stage != 0) print_data_parallel(o, c, m, *backend);
 }
 
 }  // namespace
@@ -101,6 +127,16 @@ void register_info(CLI::App& app) {
   cmd->add_option("--vocab-size", o->vocab_size, "Vocabulary size V")->capture_default_str();
   cmd->add_option("--world", o->world, "Data-parallel ranks: print memory per rank and communication per step")
       ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  cmd->add_option("--bus-bandwidth", o->bus_bandwidth,
+                  "GB/s of NCCL all-reduce bus bandwidth for the --world estimate (8 H100s, NVLink: 360-480)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--mfu", o->mfu, "Model FLOP utilisation of the compute for the --world estimate")
+      ->check(CLI::Range(0.01, 1.0))
+      ->capture_default_str();
+  cmd->add_option("--peak-tflops", o->peak_tflops, "Peak dense bf16 TFLOP/s of one GPU (H100 SXM: 989)")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->callback([o] { print_info(*o); });
 }

@@ -1,6 +1,7 @@
 #pragma once
 // defines: llm::Comm (the collectives data-parallel training needs), llm::SingleComm, llm::make_comm,
-//          llm::ShardRange / shard_range (which part of a flat buffer each rank owns)
+//          llm::ShardRange / shard_range (which part of a flat buffer each rank owns),
+//          llm::launch_env / use_local_gpu (where the launcher put this process; its GPU)
 //
 // Data parallel with W ranks: every rank holds the whole model, reads its own slice of each global
 // batch, and the gradients are averaged across ranks before the (identical) optimizer step.
@@ -23,14 +24,13 @@
 //   SingleComm  world 1: every collective is the identity (in this file).
 //   MpiComm     OpenMPI on host (CPU) buffers, f32 / f64 / i32, up to 2^31-1 elements per call
 //               (MPI's int counts) (llm/dist/mpi_comm.cpp, GLASSBOX_MPI).
-//   NcclComm    GPU buffers, not written yet. Where it goes: llm/dist/nccl_comm.cpp, created by
-//               make_comm (which then needs the Device as an argument) when the tensors live on
-//               Device::cuda, with one GPU per rank; the ncclUniqueId is made on rank 0 and
-//               broadcast over MPI (or through a shared file without MPI). Two things differ from MPI:
-//               NCCL has ncclAvg (no separate scaling), and ncclReduceScatter / ncclAllGather need
-//               equal chunks, so NcclComm either pads the flat arenas to a multiple of W (the padding is
-//               never read) or issues one ncclReduce / ncclBroadcast per rank inside ncclGroupStart/End.
-//               Scalars (the loss, the squared gradient norm) go through a small device buffer.
+//   NcclComm    NCCL on GPU (Device::cuda) buffers, bf16 / f32 / f64 / i32, one GPU per rank
+//               (kernels/nccl_comm.cu, CUDA builds). Its collectives are queued on the CUDA
+//               backend's stream, in order with the compute, and each waits until the GPU has
+//               finished it (so a dead peer times out as with MpiComm). Host tensors (the loss, a
+//               sum of squares) go through a small device buffer. The ncclUniqueId that joins the
+//               ranks is made on rank 0 and broadcast over MPI (mpirun, srun --mpi=pmix), or passed
+//               through a file (GLASSBOX_NCCL_ID_FILE) when the ranks were started without MPI.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -38,6 +38,8 @@
 #include "llm/core/tensor.hpp"
 
 namespace llm {
+
+class Backend;
 
 enum class ReduceOp { sum, average };
 
@@ -57,7 +59,7 @@ class Comm {
 
   virtual int rank() const = 0;
   virtual int world_size() const = 0;
-  virtual const char* name() const = 0;  // "single", "mpi", ...
+  virtual const char* name() const = 0;  // "single", "mpi", "nccl"
   bool is_root() const { return rank() == 0; }
 
   // In place on a contiguous tensor view (any shape; treated as flat); see the table above.
@@ -102,5 +104,35 @@ bool launched_by_mpi();
 // naming the collective and exits, which brings the whole job down. Throws llm::Error when launched by
 // mpirun but this build has no MPI (GLASSBOX_MPI=OFF).
 std::unique_ptr<Comm> make_comm(double timeout_seconds = 300);
+
+// The communicator for tensors on `backend` (which must outlive it: NcclComm queues its collectives
+// on the CUDA backend's stream). `kind` is TrainConfig::comm (--comm):
+//   "auto"  several ranks: NcclComm when the backend is on the GPU, MpiComm when on the CPU;
+//           one rank: SingleComm
+//   "nccl"  NcclComm, even with one rank (the GPU path end to end on one GPU); --device cuda only
+//   "mpi"   MpiComm, even with one rank; --device cpu only (MPI moves host buffers)
+// The ranks of NcclComm: with an MPI launcher, MPI's (which also broadcasts NCCL's id from rank 0);
+// without one, launch_env()'s, and when there are several the id goes through the file
+// GLASSBOX_NCCL_ID_FILE: rank 0 writes it (atomically), the others wait for it for up to
+// `timeout_seconds`, and rank 0 deletes it once every rank has joined. The path must be one every
+// rank sees (a shared file system across nodes) and new to this job (e.g. with $SLURM_JOB_ID in it).
+std::unique_ptr<Comm> make_comm(double timeout_seconds, Backend& backend, const std::string& kind);
+
+// Where the launcher put this process, from its environment; -1 where it says nothing.
+//   rank        GLASSBOX_RANK, else SLURM_PROCID (srun)
+//   world       GLASSBOX_WORLD_SIZE, else SLURM_NTASKS (srun)
+//   local_rank  GLASSBOX_LOCAL_RANK, else OMPI_COMM_WORLD_LOCAL_RANK (mpirun), else SLURM_LOCALID (srun)
+// The GLASSBOX_ variables come first, so a script can always override what the launcher says.
+struct LaunchEnv {
+  int rank = -1;
+  int world = -1;
+  int local_rank = -1;
+};
+LaunchEnv launch_env();
+
+// For --device cuda with several GPUs per node: makes GPU (local rank mod visible GPUs) the current
+// device, so each rank of a node takes its own; call it before the CUDA backend is made. Does nothing
+// when no local rank is set. Returns the number of visible GPUs (0 without a GPU or a CUDA build).
+int use_local_gpu();
 
 }  // namespace llm

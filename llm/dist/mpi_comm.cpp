@@ -1,5 +1,6 @@
-// implements: llm::MpiComm (OpenMPI, host buffers) and the MpiSession that initialises MPI once.
-// Built only when GLASSBOX_MPI is ON; llm/dist/comm.cpp's make_comm() calls make_mpi_comm().
+// implements: llm::MpiComm (OpenMPI, host buffers), the MpiSession that initialises MPI once, and
+// the little MPI an NcclComm needs to start (the ranks, a broadcast of NCCL's id, aborting the job).
+// Built only when GLASSBOX_MPI is ON; llm/dist/comm.cpp's make_comm() calls the functions at the end.
 //
 // Failure handling, so that a dead or stuck rank never leaves the others waiting forever:
 //   - MPI_ERRORS_RETURN: a collective that fails (e.g. a peer's connection dropped) returns an error
@@ -26,12 +27,17 @@
 #include "llm/dist/comm.hpp"
 
 namespace llm {
+
+[[noreturn]] void mpi_abort(int status);  // below: MPI_Abort, which ends every rank
+
 namespace {
 
 constexpr int kCommTimeoutStatus = 3;  // exit status of a rank whose collective timed out
 
+using Clock = std::chrono::steady_clock;
+
 // MPI_Init_thread on construction, MPI_Finalize on destruction. One per process (MPI cannot be
-// initialised twice): make_mpi_comm keeps it in a function-local static, finalised at exit.
+// initialised twice): start_mpi() keeps it in a function-local static, finalised at exit.
 class MpiSession {
  public:
   MpiSession() {
@@ -50,6 +56,9 @@ class MpiSession {
   MpiSession& operator=(const MpiSession&) = delete;
 };
 
+// MPI, initialised on the first call (by MpiComm, or by an NcclComm that uses MPI only to start).
+void start_mpi() { static MpiSession session; }
+
 void check_mpi(int rc, const char* call) {
   if (rc == MPI_SUCCESS) return;
   char text[MPI_MAX_ERROR_STRING];
@@ -61,7 +70,7 @@ void check_mpi(int rc, const char* call) {
 
 MPI_Datatype mpi_type(const Tensor& t, const char* call) {
   check(t.device == Device::cpu, std::string(call) + ": MpiComm handles host (CPU) buffers; GPU "
-                                                     "buffers need the NcclComm (not written yet)");
+                                                     "buffers need the NcclComm (--comm nccl or auto)");
   switch (t.dtype) {
     case DType::f32: return MPI_FLOAT;
     case DType::f64: return MPI_DOUBLE;
@@ -180,16 +189,9 @@ class MpiComm final : public Comm {
     check_mpi(MPI_Barrier(comm_), "MPI_Barrier");
   }
 
-  [[noreturn]] void abort(int status) override {
-    std::fflush(stdout);
-    std::fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, status);
-    std::_Exit(status);  // MPI_Abort does not return; this is for the compiler
-  }
+  [[noreturn]] void abort(int status) override { mpi_abort(status); }
 
  private:
-  using Clock = std::chrono::steady_clock;
-
   // Marks a collective as running for the watchdog while in scope.
   class Watched {
    public:
@@ -252,8 +254,49 @@ class MpiComm final : public Comm {
 }  // namespace
 
 std::unique_ptr<Comm> make_mpi_comm(double timeout_seconds) {
-  static MpiSession session;  // MPI_Init_thread on the first call, MPI_Finalize at exit
+  start_mpi();  // MPI_Init_thread on the first call, MPI_Finalize at exit
   return std::make_unique<MpiComm>(timeout_seconds);
+}
+
+void mpi_rank_and_world(int& rank, int& world) {
+  start_mpi();
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &world);
+}
+
+// A broadcast from rank 0 that gives up after the timeout, as MpiComm's watchdog would: the
+// non-blocking MPI_Ibcast is polled with MPI_Test (which also drives its progress).
+void mpi_broadcast_bytes(void* data, size_t bytes, double timeout_seconds, const char* what) {
+  start_mpi();
+  const char* call = "MPI_Ibcast";
+  MPI_Request request = MPI_REQUEST_NULL;
+  check_mpi(MPI_Ibcast(data, int_count(int64_t(bytes), call), MPI_BYTE, 0, MPI_COMM_WORLD, &request), call);
+  const Clock::time_point start = Clock::now();
+  for (;;) {
+    int done = 0;
+    check_mpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), call);
+    if (done) return;
+    const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+    if (waited >= timeout_seconds) {
+      int rank = 0, world = 1;
+      mpi_rank_and_world(rank, world);
+      std::fprintf(stderr,
+                   "glassbox: error: rank %d of %d: %s of %s has not finished after %.1f s (--comm-timeout %g): "
+                   "another rank has probably died or hangs; exiting\n",
+                   rank, world, call, what, waited, timeout_seconds);
+      std::fflush(stdout);
+      std::fflush(stderr);
+      std::_Exit(kCommTimeoutStatus);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+void mpi_abort(int status) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, status);
+  std::_Exit(status);  // MPI_Abort does not return; this is for the compiler
 }
 
 }  // namespace llm

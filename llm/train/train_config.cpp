@@ -38,6 +38,7 @@ void TrainConfig::validate() const {
   check(grad_clip >= 0, "--grad-clip must not be negative");
   check(zero_stage == 0 || zero_stage == 1, "--zero-stage must be 0 or 1 (got " + std::to_string(zero_stage) + ")");
   check(comm_timeout > 0, "--comm-timeout must be positive (seconds)");
+  check(comm == "auto" || comm == "nccl" || comm == "mpi", "--comm must be auto, nccl or mpi (got '" + comm + "')");
   check(eval_interval >= 1 && log_interval >= 1 && checkpoint_interval >= 1,
         "--eval-interval, --log-interval and --checkpoint-interval must be at least 1");
   check(eval_batches >= 0, "--eval-batches must not be negative");

@@ -114,7 +114,7 @@ void keep_global_batch(TrainConfig& cfg, const TrainState& saved, int world, boo
   cfg.grad_accum = grad_accum;
 }
 
-TrainResult run_training(const TrainConfig& config, Comm& comm) {
+TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend) {
   TrainConfig cfg = config;  // a resume may adjust grad_accum
   cfg.validate();
   const int rank = comm.rank(), world = comm.world_size();
@@ -144,9 +144,8 @@ TrainResult run_training(const TrainConfig& config, Comm& comm) {
   const fs::path data_dir = train_loader.shards().front().parent_path();
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(data_dir);
 
-  std::unique_ptr<Backend> backend = make_backend(cfg.device);
   const GPTConfig model_config = cfg.model_config(tokenizer->vocab_size());
-  GPT model(model_config, *backend);
+  GPT model(model_config, backend);
   // ZeRO-1: this rank keeps moments for, and updates, only its range of the flat parameters.
   const int64_t num_params = parameter_arena_size(model_config);
   const bool zero = cfg.zero_stage == 1;
@@ -184,7 +183,7 @@ TrainResult run_training(const TrainConfig& config, Comm& comm) {
                 model_config.vocab_size, model_config.padded_vocab_size,
                 double(count_parameters(model_config)) / 1e6);
     std::printf("training: %lld steps of %lld tokens (B=%d, T=%d, grad_accum=%d, ranks=%d) on %s, %lld train tokens\n",
-                (long long)cfg.max_steps, (long long)tokens_per_step, B, T, G, world, backend->name(),
+                (long long)cfg.max_steps, (long long)tokens_per_step, B, T, G, world, backend.name(),
                 (long long)train_loader.total_tokens());
     if (world > 1 || zero) {
       std::printf("data parallel: %d ranks over %s, ZeRO stage %d (AdamW moments of %lld of %lld parameters per rank)\n",
@@ -241,7 +240,7 @@ TrainResult run_training(const TrainConfig& config, Comm& comm) {
       // fresh model) because their gradient is dropped here, so they neither move nor count in
       // the gradient norm.
       model.grads.visit([&](const char* name, Tensor& g, Shape) {
-        if (is_bias(name)) backend->zero(g);
+        if (is_bias(name)) backend.zero(g);
       });
     }
     loss = comm.all_reduce(loss / G, ReduceOp::average);  // the mean over the global batch
@@ -258,7 +257,7 @@ TrainResult run_training(const TrainConfig& config, Comm& comm) {
     double grad_norm = 0;
     if (zero && !want_layer_stats) {
       comm.reduce_scatter(flat_grads, ReduceOp::average);
-      const double shard_sum = backend->sum_of_squares(flat_range(flat_grads, shard.begin, shard.end));
+      const double shard_sum = backend.sum_of_squares(flat_range(flat_grads, shard.begin, shard.end));
       grad_norm = std::sqrt(comm.all_reduce(shard_sum, ReduceOp::sum));
     } else {
       comm.all_reduce(flat_grads, ReduceOp::average);
@@ -327,16 +326,21 @@ TrainResult run_training(const TrainConfig& config, Comm& comm) {
 }  // namespace
 
 TrainResult train(const TrainConfig& config) {
-  std::unique_ptr<Comm> comm = make_comm(config.comm_timeout);
-  return train(config, *comm);
+  // In this order: each rank takes its own GPU (with several per node), the backend is made on it,
+  // and the communicator is made for the backend, so that NCCL's collectives are queued on the
+  // backend's stream, in order with the compute.
+  if (config.device == "cuda") use_local_gpu();
+  std::unique_ptr<Backend> backend = make_backend(config.device);
+  std::unique_ptr<Comm> comm = make_comm(config.comm_timeout, *backend, config.comm);
+  return train(config, *comm, *backend);
 }
 
-TrainResult train(const TrainConfig& config, Comm& comm) {
-  if (comm.world_size() == 1) return run_training(config, comm);
+TrainResult train(const TrainConfig& config, Comm& comm, Backend& backend) {
+  if (comm.world_size() == 1) return run_training(config, comm, backend);
   // With several ranks an error on one (a bad file, a NaN) must end them all: the others would
   // otherwise wait for it in their next collective until --comm-timeout.
   try {
-    return run_training(config, comm);
+    return run_training(config, comm, backend);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "glassbox: error: rank %d of %d: %s\n", comm.rank(), comm.world_size(), e.what());
     comm.abort(1);

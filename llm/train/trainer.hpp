@@ -16,6 +16,8 @@
 // all-reduced; only rank 0 prints and writes into the run directory (metrics, checkpoints).
 // W ranks with grad_accum G see the same tokens, in the same steps, as one process with grad_accum
 // W*G, so their losses agree up to float summation order (tests/distributed.cmake).
+// The ranks talk over MPI on the CPU and over NCCL on GPUs (--comm, see make_comm).
+#include "llm/backend/backend.hpp"
 #include "llm/dist/comm.hpp"
 #include "llm/train/train_config.hpp"
 
@@ -27,10 +29,12 @@ struct TrainResult {
   double ms_per_step = 0;     // mean over the steps of this run (after the first)
 };
 
-// Trains on the ranks of make_comm(config.comm_timeout): one process, or all of an mpirun job.
+// Trains on this process's GPU or CPU (config.device) and the ranks of
+// make_comm(config.comm_timeout, backend, config.comm): one process, or all of a data-parallel job.
 TrainResult train(const TrainConfig& config);
-// The same on a given communicator. With more than one rank, an error on any rank prints
-// "glassbox: error: rank R of W: ..." and ends the whole job (Comm::abort) instead of throwing.
-TrainResult train(const TrainConfig& config, Comm& comm);
+// The same on a given backend and communicator (made for that backend: NcclComm queues on its
+// stream). With more than one rank, an error on any rank prints "glassbox: error: rank R of W: ..."
+// and ends the whole job (Comm::abort) instead of throwing.
+TrainResult train(const TrainConfig& config, Comm& comm, Backend& backend);
 
 }  // namespace llm
