@@ -109,33 +109,47 @@ TrainState read_train_state(const fs::path& dir) {
   }
 }
 
+namespace {
+
+// Parameter-shaped values go into this rank's range of a flat optimizer buffer: read_into(views)
+// fills named views of the whole buffer, read here directly or (ZeRO-1) into scratch first.
+template <typename ReadInto>
+void load_shard(Backend& backend, const AdamW& optimizer, const GPTConfig& config, Tensor shard_tensor,
+                const ReadInto& read_into) {
+  if (optimizer.holds_everything()) {
+    ParameterTensors views = parameter_views(shard_tensor, config);
+    read_into(views);
+    return;
+  }
+  FlatBuffer full(backend, shard_tensor.dtype, parameter_arena_size(config));
+  ParameterTensors views = parameter_views(full.tensor, config);
+  read_into(views);
+  const ShardRange shard = optimizer.shard();
+  backend.convert(shard_tensor, flat_range(full.tensor, shard.begin, shard.end));
+}
+
+}  // namespace
+
+void load_weights_and_masters(const fs::path& dir, GPT& model, AdamW& optimizer) {
+  load_model_weights(dir, model);
+  if (optimizer.master().empty()) return;
+  // The f32 masters, exactly as saved (the bf16 weights are their rounding).
+  SafeTensorsFile weights(dir / "model.safetensors");
+  Backend& backend = model.backend();
+  load_shard(backend, optimizer, model.config(), optimizer.master(),
+             [&](ParameterTensors& views) { import_hf_tensors(views, backend, weights); });
+}
+
 TrainState load_training_checkpoint(const fs::path& dir, GPT& model, AdamW& optimizer) {
   TrainState state = read_train_state(dir);
-  load_model_weights(dir, model);
+  load_weights_and_masters(dir, model, optimizer);
   SafeTensorsFile moments(dir / "train_state.safetensors");
   Backend& backend = model.backend();
   const GPTConfig& config = model.config();
-  // Parameter-shaped values go into this rank's range of a flat optimizer buffer: read_into(views)
-  // fills named views of the whole buffer, read here directly or (ZeRO-1) into scratch first.
-  const int64_t N = parameter_arena_size(config);
-  const ShardRange shard = optimizer.shard();
-  auto load_shard = [&](Tensor shard_tensor, const auto& read_into) {
-    if (optimizer.holds_everything()) {
-      ParameterTensors views = parameter_views(shard_tensor, config);
-      read_into(views);
-      return;
-    }
-    FlatBuffer full(backend, shard_tensor.dtype, N);
-    ParameterTensors views = parameter_views(full.tensor, config);
-    read_into(views);
-    backend.convert(shard_tensor, flat_range(full.tensor, shard.begin, shard.end));
-  };
-  load_shard(optimizer.m(), [&](ParameterTensors& views) { read_moments(moments, "m.", views, backend); });
-  load_shard(optimizer.v(), [&](ParameterTensors& views) { read_moments(moments, "v.", views, backend); });
-  if (!optimizer.master().empty()) {  // the f32 masters, exactly as saved (the bf16 weights are their rounding)
-    SafeTensorsFile weights(dir / "model.safetensors");
-    load_shard(optimizer.master(), [&](ParameterTensors& views) { import_hf_tensors(views, backend, weights); });
-  }
+  load_shard(backend, optimizer, config, optimizer.m(),
+             [&](ParameterTensors& views) { read_moments(moments, "m.", views, backend); });
+  load_shard(backend, optimizer, config, optimizer.v(),
+             [&](ParameterTensors& views) { read_moments(moments, "v.", views, backend); });
   optimizer.set_steps_taken(state.optimizer_steps);
   return state;
 }

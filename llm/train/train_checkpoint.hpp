@@ -42,6 +42,9 @@ void save_training_checkpoint(const std::filesystem::path& dir, GPT& model, Adam
 // (multi-node runs need the run directory on a shared file system). Throws llm::Error naming the
 // file on any problem.
 TrainState load_training_checkpoint(const std::filesystem::path& dir, GPT& model, AdamW& optimizer);
+// The weights alone (model.safetensors of any checkpoint directory, e.g. --init-from), into the
+// model and, where the optimizer keeps f32 master weights, into those at full precision too.
+void load_weights_and_masters(const std::filesystem::path& dir, GPT& model, AdamW& optimizer);
 // Just the state (train_state.json), e.g. to read the run config before building the model.
 TrainState read_train_state(const std::filesystem::path& dir);
 

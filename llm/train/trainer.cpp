@@ -163,13 +163,13 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
   } else if (!cfg.init_from.empty()) {
     check(read_checkpoint_config(cfg.init_from).same_shape(model_config),
           "--init-from: " + cfg.init_from + " has another model shape than this config");
-    load_model_weights(cfg.init_from, model);
+    load_weights_and_masters(cfg.init_from, model, optimizer);
   } else {
     model.init_weights(cfg.seed);
+    optimizer.copy_params_to_master();
   }
   // The replicas are equal already (same seed or same file); rank 0's copy makes it certain.
   comm.broadcast(flat_view(model.params), 0);
-  if (!cfg.resume) optimizer.copy_params_to_master();  // (a resumed run restored its f32 masters)
   std::optional<MetricsLog> metrics;
   if (root) metrics.emplace(run_dir / "metrics.jsonl", start_step);
 
