@@ -138,9 +138,14 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
   // `slots` of the loader: rank r's micro-step k reads slot r * grad_accum + k. So W ranks with
   // grad_accum G read exactly the tokens one process reads with grad_accum W*G.
   const int B = cfg.batch_size, T = cfg.block_size, G = cfg.grad_accum;
-  DataLoader train_loader(cfg.train_data, B, T, 0, world * G, cfg.seed,
-                          cfg.data_sampling == "random" ? Sampling::random_windows : Sampling::sequential);
+  const Sampling sampling = cfg.data_sampling == "random" ? Sampling::random_windows : Sampling::sequential;
+  DataLoader train_loader(cfg.train_data, B, T, 0, world * G, cfg.seed, sampling);
+  // The periodic evaluations estimate the val loss from eval_batches batches drawn the way training
+  // draws its own: with random windows that is nanoGPT's estimate_loss (here the same windows at
+  // every evaluation, so the curve compares like with like); sequentially, the split's first
+  // batches. The final evaluation reads the whole val split in order.
   DataLoader val_loader(cfg.val_data, B, T, 0, 1, 0);
+  DataLoader val_estimate_loader(cfg.val_data, B, T, 0, 1, cfg.seed, sampling);
   const fs::path data_dir = train_loader.shards().front().parent_path();
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(data_dir);
 
@@ -201,12 +206,15 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
 
   // Every eval_interval steps on eval_batches batches; after the last step on the whole val split.
   auto evaluate = [&](int64_t step, int64_t batches) {
-    const EvalResult val = evaluate_loss(model, val_loader, batches, comm);
+    const EvalResult val = evaluate_loss(model, batches > 0 ? val_estimate_loader : val_loader, batches, comm);
     if (root) {
       std::printf("step %6lld | val loss %.4f (%lld batches)\n", (long long)step, val.loss,
                   (long long)val.batches);
       std::fflush(stdout);
-      metrics->write({{"step", step}, {"val_loss", val.loss}, {"elapsed_s", seconds_since(run_start)}});
+      metrics->write({{"step", step},
+                      {"val_loss", val.loss},
+                      {"val_batches", val.batches},
+                      {"elapsed_s", seconds_since(run_start)}});
     }
     return val.loss;
   };
@@ -313,6 +321,9 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
     if ((step + 1) % cfg.checkpoint_interval == 0 || step + 1 == cfg.max_steps) save_checkpoint(step + 1);
   }
 
+  // After the last step: the estimate as at every eval_interval (what nanoGPT reports at its last
+  // iteration), then the whole val split.
+  if (cfg.max_steps % cfg.eval_interval == 0 && cfg.eval_batches > 0) evaluate(cfg.max_steps, cfg.eval_batches);
   result.final_val_loss = evaluate(cfg.max_steps, 0);
   result.ms_per_step = timed_steps ? timed_seconds / timed_steps * 1e3 : 0;
   if (root) {
