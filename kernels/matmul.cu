@@ -244,6 +244,7 @@ __global__ void dbias_accumulate_kernel(bf16* dbias,            // (OC)
 void CudaBackend::matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) {
   check_matmul_forward(*this, out, inp, weight, bias);
   const int64_t N = inp.rows(), C = inp.last_dim(), OC = weight.size(0);
+  if (N == 0) return;
   void* workspace = cublaslt_workspace_.get(kCublasLtWorkspaceBytes);
   // out^T (OC, N) = weight (OC, C) @ inp^T (C, N) [+ bias]
   run_gemm(cublaslt_, workspace, stream_,
@@ -260,6 +261,7 @@ void CudaBackend::matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias, Ten
                                   Tensor inp, Tensor weight) {
   check_matmul_backward(*this, dinp, dweight, dbias, dout, inp, weight);
   const int64_t N = inp.rows(), C = inp.last_dim(), OC = weight.size(0);
+  if (N == 0) return;  // every gradient gets a sum over no rows (and 0 chunks is no valid grid)
   const int64_t column_strips = cuda::ceil_div(OC, kBiasColumnsPerBlock);
   if (!dbias.empty()) {
     check(column_strips <= kMaxGridY,
