@@ -37,9 +37,13 @@
 #include "llm/train/train_checkpoint.hpp"
 #include "llm/train/trainer.hpp"
 #include "test_inputs.hpp"
+#include "train_fixture.hpp"
 
 namespace fs = std::filesystem;
 using namespace llm;
+using train_fixture::make_dataset;
+using train_fixture::tiny_run;
+using train_fixture::read_metrics;
 using bf16_emulation::Bf16EmulationBackend;
 using test_inputs::randn;
 using test_inputs::random_tokens;
@@ -125,62 +129,11 @@ void load_weights(GPT& model, const std::map<std::string, std::vector<double>>& 
   });
 }
 
-// ---- a training run (as in tests/test_train.cpp) ----
-
-// A corpus with structure to learn: sentences from a small grammar, fixed seed; char tokenizer.
-fs::path make_dataset(const fs::path& root) {
-  fs::remove_all(root);
-  fs::create_directories(root);
-  std::mt19937 rng(5);
-  const std::vector<std::string> subjects = {"the cat", "a dog", "my king", "our queen"};
-  const std::vector<std::string> verbs = {" sees", " loves", " fears", " calls"};
-  const std::vector<std::string> objects = {" the moon.\n", " a rose.\n", " his horse.\n"};
-  std::string text;
-  while (text.size() < 60000)
-    text += subjects[rng() % 4] + verbs[rng() % 4] + objects[rng() % 3];
-  std::ofstream(root / "corpus.txt") << text;
-  PrepareOptions options;
-  options.tokenizer = "char";
-  options.inputs = {root / "corpus.txt"};
-  options.out_dir = root / "data";
-  options.progress = false;
-  prepare_dataset(options);
-  return root / "data";
-}
-
-TrainConfig tiny_run(const fs::path& data, const fs::path& out) {
-  TrainConfig c;
-  c.n_layer = 2;
-  c.n_head = 2;
-  c.n_embd = 16;
-  c.block_size = 16;
-  c.batch_size = 4;
-  c.max_steps = 12;
-  c.lr_decay_steps = 12;  // fixed, so a run stopped early follows the same schedule
-  c.warmup_steps = 3;
-  c.learning_rate = 3e-3f;
-  c.eval_interval = 5;
-  c.eval_batches = 4;
-  c.log_interval = 100;
-  c.layer_stats_interval = 4;  // the per-layer statistics read bf16 gradients and weights
-  c.checkpoint_interval = 100;
-  c.train_data = (data / "train_*.bin").string();
-  c.val_data = (data / "val_*.bin").string();
-  c.out_dir = out.string();
-  return c;
-}
+// ---- a training run (tests/train_fixture.hpp) ----
 
 TrainResult train_on(Backend& backend, const TrainConfig& config) {
   SingleComm comm;
   return train(config, comm, backend);
-}
-
-std::vector<nlohmann::json> read_metrics(const fs::path& run) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream in(run / "metrics.jsonl");
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
-  return lines;
 }
 
 // The training losses of a run, by step.

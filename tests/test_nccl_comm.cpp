@@ -24,9 +24,12 @@
 #include "llm/dist/comm.hpp"
 #include "llm/train/optimizer.hpp"
 #include "llm/train/trainer.hpp"
+#include "train_fixture.hpp"
 
 namespace fs = std::filesystem;
 using namespace llm;
+using train_fixture::make_dataset;
+using train_fixture::read_metrics;
 
 namespace {
 
@@ -75,34 +78,6 @@ template <typename Fill> FlatBuffer on_gpu(Backend& backend, DType dtype, int64_
   for (int64_t i = 0; i < n; i++) host[size_t(i)] = fill(i);
   tensor_from_host_f64(backend, buffer.tensor, host);
   return buffer;
-}
-
-// A corpus with structure to learn, as in tests/test_train.cpp.
-fs::path make_dataset(const fs::path& root) {
-  fs::remove_all(root);
-  fs::create_directories(root);
-  std::mt19937 rng(5);
-  const std::vector<std::string> subjects = {"the cat", "a dog", "my king", "our queen"};
-  const std::vector<std::string> verbs = {" sees", " loves", " fears", " calls"};
-  const std::vector<std::string> objects = {" the moon.\n", " a rose.\n", " his horse.\n"};
-  std::string text;
-  while (text.size() < 60000) text += subjects[rng() % 4] + verbs[rng() % 4] + objects[rng() % 3];
-  std::ofstream(root / "corpus.txt") << text;
-  PrepareOptions options;
-  options.tokenizer = "char";
-  options.inputs = {root / "corpus.txt"};
-  options.out_dir = root / "data";
-  options.progress = false;
-  prepare_dataset(options);
-  return root / "data";
-}
-
-std::vector<nlohmann::json> read_metrics(const fs::path& run) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream in(run / "metrics.jsonl");
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
-  return lines;
 }
 
 }  // namespace
