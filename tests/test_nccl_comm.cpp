@@ -46,7 +46,7 @@ bool skipped(const char* test) {
     if (gpus >= ranks_here) return false;
     why = std::to_string(ranks_here) + " ranks on this node, " + std::to_string(gpus) + " GPUs; NCCL needs one per rank";
   }
-  std::printf("%s: SKIPPED (no GPU: %s)\n", test, why.c_str());
+  std::printf("SKIPPED (no GPU: %s): %s\n", why.c_str(), test);
   return true;
 }
 
