@@ -2,7 +2,8 @@
 # Everything a GPU machine must show about the CUDA backend, in one run, with a results folder:
 #   1. build with the CUDA backend (sm_90a + sm_80),
 #   2. the CUDA tests (every kernel against its CPU twin, the model, 10 training steps),
-#   3. glassbox bench --device cuda for GPT-2 124M at context 1024, with the per-op table,
+#   3. glassbox bench --device cuda for GPT-2 124M at context 1024, with the per-op table, beside
+#      PyTorch's fast path (bf16 autocast, flash attention, fused AdamW, torch.compile) in the same run,
 #   4. the shakespeare_char recipe trained on the GPU, then sampled.
 # Usage: scripts/gpu_check.sh [RESULTS_DIR]   (default: runs/gpu_check; the device tool passes $OUT)
 # Needs the tinyshakespeare mirror for step 4: GLASSBOX_DATA_MIRROR=<folder with tinyshakespeare/>.
@@ -24,10 +25,16 @@ log "tests exit $?: $(grep -E 'tests passed|tests failed' "$results/ctest_cuda.l
 build-gpu/test_cuda_ops -s >"$results/test_cuda_ops_verbose.log" 2>&1
 
 log "bench GPT-2 124M, T=1024"
+PYTHON=${PYTHON:-python3}
 for B in 8 16 32; do
   build-gpu/glassbox bench --device cuda --model gpt2 --batch-size "$B" --block-size 1024 --steps 20 \
     >"$results/bench_gpt2_B$B.txt" 2>&1
-  log "B=$B: $(grep -E 'ms/step|MFU' "$results/bench_gpt2_B$B.txt" | tr '\n' ' ')"
+  "$PYTHON" tests/reference/bench_torch.py --device cuda --compile --n-layer 12 --n-head 12 --n-embd 768 \
+    --block-size 1024 --batch-size "$B" --vocab-size 50257 --steps 20 --warmup 5 \
+    >"$results/bench_torch_gpt2_B$B.txt" 2>&1
+  glassbox_ms=$(sed -n 's/^glassbox ms\/step: \([0-9.]*\).*/\1/p' "$results/bench_gpt2_B$B.txt")
+  torch_ms=$(sed -n 's/^torch ms\/step: \([0-9.]*\).*/\1/p' "$results/bench_torch_gpt2_B$B.txt")
+  log "B=$B: $(grep -E 'MFU' "$results/bench_gpt2_B$B.txt") | glassbox $glassbox_ms ms/step, PyTorch $torch_ms ms/step"
 done
 build-gpu/glassbox bench --device cuda --model gpt2 --batch-size 16 --block-size 1024 --steps 5 --profile \
   >"$results/bench_gpt2_profile.txt" 2>&1

@@ -1,7 +1,12 @@
-"""PyTorch CPU peer for `glassbox bench`: times one training step of the same GPT-2 shape.
+"""PyTorch peer for `glassbox bench`: times one training step of the same GPT-2 shape.
 
     OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=1 /usr/bin/python3 tests/reference/bench_torch.py \
         --n-layer 4 --n-head 4 --n-embd 128 --block-size 64 --batch-size 12 --vocab-size 65
+    python3 tests/reference/bench_torch.py --device cuda --n-layer 12 --n-head 12 --n-embd 768 \
+        --block-size 1024 --batch-size 16 --vocab-size 50257 [--compile]
+
+On a GPU the step is PyTorch 2's fast path, as nanoGPT runs it: bf16 autocast, fused causal
+attention (F.scaled_dot_product_attention: FlashAttention), fused AdamW, optionally torch.compile.
 
 A step is what a nanoGPT user runs: zero_grad, forward (logits over the padded vocabulary, loss over
 the real one), backward, clip the global gradient norm at 1.0, AdamW (decay on 2-D weights). Prints
@@ -23,6 +28,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import math  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -51,10 +57,14 @@ class Block(nn.Module):
         q = q.view(B, T, self.NH, hs).transpose(1, 2)  # (B, NH, T, hs)
         k = k.view(B, T, self.NH, hs).transpose(1, 2)
         v = v.view(B, T, self.NH, hs).transpose(1, 2)
-        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))
-        mask = torch.ones(T, T, dtype=torch.bool).triu(1)
-        att = F.softmax(att.masked_fill(mask, float("-inf")), dim=-1)
-        y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+        if hasattr(F, "scaled_dot_product_attention"):  # PyTorch 2: a fused (flash) kernel
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:  # PyTorch 1.13 (Debian's CPU build)
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))
+            mask = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(1)
+            att = F.softmax(att.masked_fill(mask, float("-inf")), dim=-1)
+            y = att @ v
+        y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.attn_proj(y)
 
     def forward(self, x):
@@ -79,7 +89,7 @@ class GPT(nn.Module):
 
     def forward(self, tokens, targets):
         B, T = tokens.shape
-        x = self.wte(tokens) + self.wpe(torch.arange(T))
+        x = self.wte(tokens) + self.wpe(torch.arange(T, device=tokens.device))
         for block in self.h:
             x = block(x)
         logits = self.ln_f(x) @ self.wte.weight.t()  # (B, T, Vp), tied head
@@ -114,7 +124,11 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--grad-clip", type=float, default=1.0, help="0 turns clipping off")
     ap.add_argument("--allow-reference-blas", action="store_true")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the model (cuda)")
     args = ap.parse_args()
+    if args.device == "cuda":
+        return run(args, torch.device("cuda"))
 
     libs = loaded_blas()
     print(f"torch {torch.__version__}; threads: torch {torch.get_num_threads()}, "
@@ -126,32 +140,44 @@ def main():
         sys.exit("bench_torch: PyTorch is using Debian's reference BLAS (slow). Install "
                  "libopenblas0-pthread or select it with update-alternatives --config "
                  "libblas.so.3-x86_64-linux-gnu (or pass --allow-reference-blas).")
+    run(args, torch.device("cpu"))
 
+
+def run(args, device):
+    cuda = device.type == "cuda"
     V = args.vocab_size
     Vp = V if args.no_pad_vocab else (V + 127) // 128 * 128
     T, B = args.block_size, args.batch_size
     torch.manual_seed(0)
-    model = GPT(args.n_layer, args.n_head, args.n_embd, args.n_positions or T, V, Vp)
+    model = GPT(args.n_layer, args.n_head, args.n_embd, args.n_positions or T, V, Vp).to(device)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
+    extra = {"fused": True} if cuda else {}
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=1e-3, betas=(0.9, 0.95), eps=1e-8)
+                            lr=1e-3, betas=(0.9, 0.95), eps=1e-8, **extra)
+    step_model = torch.compile(model) if args.compile else model
+    if cuda:
+        print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}, bf16 autocast"
+              f"{', torch.compile' if args.compile else ''}")
     n_params = sum(p.numel() for p in model.parameters()) - (Vp - V) * args.n_embd
     print(f"model: L={args.n_layer} NH={args.n_head} C={args.n_embd} T={T} B={B} V={V} Vp={Vp}; "
           f"{n_params / 1e6:.2f}M parameters")
 
     g = torch.Generator().manual_seed(1)
-    tokens = torch.randint(0, V, (B, T), generator=g)
-    targets = torch.randint(0, V, (B, T), generator=g)
+    tokens = torch.randint(0, V, (B, T), generator=g).to(device)
+    targets = torch.randint(0, V, (B, T), generator=g).to(device)
     times = []
     for step in range(args.warmup + args.steps):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        loss = model(tokens, targets)
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16) if cuda else contextlib.nullcontext():
+            loss = step_model(tokens, targets)
         loss.backward()
         if args.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
         opt.step()
+        if cuda:
+            torch.cuda.synchronize()
         dt = time.perf_counter() - t0
         if step >= args.warmup:
             times.append(dt)
