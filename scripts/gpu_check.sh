@@ -41,6 +41,8 @@ build-gpu/glassbox bench --device cuda --model gpt2 --batch-size 16 --block-size
 log "per-op table in bench_gpt2_profile.txt"
 
 if [ -n "${GLASSBOX_DATA_MIRROR:-}" ]; then
+  GLASSBOX_DATA_MIRROR=$(cd "$GLASSBOX_DATA_MIRROR" && pwd)  # absolute: the data scripts change folder
+  export GLASSBOX_DATA_MIRROR
   log "shakespeare_char on the GPU"
   GLASSBOX=build-gpu/glassbox bash data/shakespeare_char.sh >"$results/data.log" 2>&1
   build-gpu/glassbox train --device cuda --config experiments/shakespeare_char/config.toml \
