@@ -36,6 +36,9 @@ for B in 8 16 32; do
   torch_ms=$(sed -n 's/^torch ms\/step: \([0-9.]*\).*/\1/p' "$results/bench_torch_gpt2_B$B.txt")
   log "B=$B: $(grep -E 'MFU' "$results/bench_gpt2_B$B.txt") | glassbox $glassbox_ms ms/step, PyTorch $torch_ms ms/step"
 done
+log "attention: glassbox vs PyTorch SDPA (FlashAttention layout: 16k tokens, 2048 channels)"
+build-gpu/glassbox bench-attention --device cuda >"$results/bench_attention.txt" 2>&1
+"$PYTHON" tests/reference/bench_attention_torch.py >"$results/bench_attention_torch.txt" 2>&1
 build-gpu/glassbox bench --device cuda --model gpt2 --batch-size 16 --block-size 1024 --steps 5 --profile \
   >"$results/bench_gpt2_profile.txt" 2>&1
 log "per-op table in bench_gpt2_profile.txt"

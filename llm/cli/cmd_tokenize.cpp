@@ -1,6 +1,6 @@
 // glassbox tokenize: text -> llm.c token shards + glassbox_tokenizer.json (the work is llm::prepare_dataset).
 //
-//   glassbox tokenize --tokenizer char --input data/cache/tinyshakespeare/input.txt \
+//   glassbox tokenize --tokenizer char --input data/cache/tinyshakespeare/input.txt
 //                     --out data/cache/shakespeare_char
 #include <CLI/CLI.hpp>
 #include <memory>

@@ -85,6 +85,8 @@ expect_error "convert: unknown llm.c version" "model_version.bin" -- "$glassbox"
 expect_error "convert: truncated llm.c file" "truncated" -- "$glassbox" convert --from "$work/bad/model_cut.bin" --to "$work/conv"
 expect_error "convert: missing input" "no such file" -- "$glassbox" convert --from "$work/none.bin" --to "$work/conv"
 expect_error "unsupported device" "CUDA" -- "$glassbox" sample --ckpt "$ckpt" --device cuda
+expect_error "bench-attention: bad sequence length" "--seq-lens" -- "$glassbox" bench-attention --seq-lens 1k
+expect_error "bench-attention: head size vs channels" "multiple" -- "$glassbox" bench-attention --head-sizes 48 --channels 100
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures bad-input case(s) failed"
