@@ -35,7 +35,6 @@ CudaBackend::CudaBackend() {
   int device = 0;
   cuda_check(cudaGetDevice(&device));
   cuda_check(cudaGetDeviceProperties(&properties_, device));
-  sm_count_ = properties_.multiProcessorCount;
   cuda_check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   cuda::cublas_check(cublasLtCreate(&cublaslt_));
   cuda_check(cudaMallocHost(&host_result_, sizeof(double)));
@@ -50,7 +49,7 @@ CudaBackend::~CudaBackend() {
 }
 
 std::string CudaBackend::description() const {
-  return std::string(properties_.name) + ", " + std::to_string(sm_count_) + " SMs, " +
+  return std::string(properties_.name) + ", " + std::to_string(sm_count()) + " SMs, " +
          std::to_string(properties_.totalGlobalMem >> 30) + " GiB, sm_" + std::to_string(properties_.major) +
          std::to_string(properties_.minor);
 }

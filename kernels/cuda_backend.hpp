@@ -97,11 +97,10 @@ class CudaBackend final : public Backend {
   double sum_of_squares(Tensor t) override;
 
   cudaStream_t stream() const { return stream_; }
-  int sm_count() const { return sm_count_; }
+  int sm_count() const { return properties_.multiProcessorCount; }
 
  private:
   cudaStream_t stream_ = nullptr;
-  int sm_count_ = 0;
   cudaDeviceProp properties_{};
 
   // matmul.cu: cuBLASLt and its workspace

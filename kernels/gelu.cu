@@ -79,9 +79,7 @@ __global__ void gelu_backward_kernel(bf16* dinp, const bf16* inp, const bf16* do
 }
 
 // Enough blocks of kThreads threads for one thread per pack of W elements.
-unsigned blocks_for(int64_t n, int W) {
-  return unsigned(cuda::ceil_div(cuda::ceil_div(n, W), kThreads));
-}
+unsigned blocks_for(int64_t n, int W) { return cuda::blocks_for_packs(n, W, kThreads); }
 
 }  // namespace
 

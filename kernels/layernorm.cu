@@ -284,12 +284,12 @@ void CudaBackend::layernorm_backward(Tensor dinp, Tensor dweight, Tensor dbias, 
   const bf16* weight_data = cuda::device_data<bf16>(weight);
   if (C % kPackWidth == 0 && aligned_16({dinp_data, dout_data, inp_data, weight_data})) {
     launch_layernorm_backward<kPackWidth>(
-        stream_, sm_count_, layernorm_scratch_, dinp_data, cuda::device_data<bf16>(dweight),
+        stream_, sm_count(), layernorm_scratch_, dinp_data, cuda::device_data<bf16>(dweight),
         cuda::device_data<bf16>(dbias), dout_data, inp_data, weight_data,
         cuda::device_data<float>(mean), cuda::device_data<float>(rstd), N, int(C));
   } else {
     launch_layernorm_backward<1>(
-        stream_, sm_count_, layernorm_scratch_, dinp_data, cuda::device_data<bf16>(dweight),
+        stream_, sm_count(), layernorm_scratch_, dinp_data, cuda::device_data<bf16>(dweight),
         cuda::device_data<bf16>(dbias), dout_data, inp_data, weight_data,
         cuda::device_data<float>(mean), cuda::device_data<float>(rstd), N, int(C));
   }

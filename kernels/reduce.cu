@@ -101,7 +101,7 @@ double CudaBackend::sum_of_squares(Tensor t) {
   if (t.numel() == 0) return 0.0;
 
   // Per-block partials, then the total after them.
-  const int num_blocks = 2 * sm_count_;
+  const int num_blocks = 2 * sm_count();
   double* block_sums =
       static_cast<double*>(reduce_scratch_.get(size_t(num_blocks + 1) * sizeof(double)));
   double* total = block_sums + num_blocks;

@@ -34,6 +34,12 @@ template <int W> __device__ void store_bf16(__nv_bfloat16* dst, const float (&sr
   *reinterpret_cast<Pack<__nv_bfloat16, W>*>(dst) = pack;
 }
 
+// Blocks of `threads` threads for one thread per pack of W elements of an n-element tensor.
+inline unsigned blocks_for_packs(int64_t n, int W, int threads) {
+  const int64_t packs = (n + W - 1) / W;
+  return unsigned((packs + threads - 1) / threads);
+}
+
 inline bool is_aligned(const void* ptr, size_t bytes) { return reinterpret_cast<uintptr_t>(ptr) % bytes == 0; }
 
 // Whether every pointer allows 16-byte packs.

@@ -14,8 +14,8 @@ double bytes_of(const Tensor& t) { return t.empty() ? 0.0 : double(t.nbytes()); 
 // A gradient that is accumulated into (+=) is read and written.
 double accumulated(const Tensor& t) { return 2.0 * bytes_of(t); }
 
-// Causal attention over (B, NH, T) queries: the scores q k^T and the weighted sum p v each cost
-// 2 hs multiply-adds... per (query, visible key) pair, and query t sees t + 1 keys.
+// Causal attention over (B, NH, T) queries: the scores q k^T and the weighted sum p v each cost hs
+// multiply-adds (2 hs FLOPs) per (query, visible key) pair, and query t sees t + 1 keys.
 double causal_attention_flops(const Tensor& qkv, int NH) {
   const double B = double(qkv.size(0)), T = double(qkv.size(1)), C = double(qkv.size(2) / 3);
   const double hs = C / NH;
