@@ -8,6 +8,14 @@
 // blocking calls do: the trainer reads the results right away (the gradient norm, the loss), and a
 // collective that never finishes is noticed here rather than in some later, unrelated CUDA call.
 //
+// Overlap. start_reduce (the gradients of one layer, while the backward goes on with the layer below)
+// queues on a second stream, comm_stream_: an event recorded on the compute stream at the call makes
+// comm_stream_ wait for the backward up to that point only, so the reduction runs beside the compute
+// queued after it. finish_reductions() waits (polled, as below) until comm_stream_ has finished;
+// the next collective, on the compute stream, comes after that. Only one stream uses the
+// communicator at any time: NCCL runs a communicator's operations in the order they were issued,
+// and two streams taking turns on one communicator could otherwise deadlock across ranks.
+//
 // Failure. The communicator is made in NCCL's non-blocking mode (ncclConfig_t::blocking = 0): no
 // NCCL call ever blocks the host, not even while a peer is missing. Every wait polls
 // ncclCommGetAsyncError (NCCL's own progress and errors, e.g. ncclRemoteError when a peer's
@@ -42,9 +50,11 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <source_location>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "kernels/cuda_backend.hpp"
 #include "kernels/cuda_check.cuh"
@@ -116,8 +126,10 @@ class NcclComm final : public Comm {
     ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
     config.blocking = 0;  // every call returns at once; wait() polls, so nothing can hang
     nccl_check(ncclCommInitRankConfig(&comm_, world_, unique_id, rank_, &config));
-    wait("ncclCommInitRank", /*on_stream=*/false);  // every rank joins, or this one times out
+    wait_for("ncclCommInitRank", std::nullopt);  // every rank joins, or this one times out
     cuda_check(cudaEventCreateWithFlags(&done_, cudaEventDisableTiming));
+    cuda_check(cudaEventCreateWithFlags(&grads_written_, cudaEventDisableTiming));
+    cuda_check(cudaStreamCreateWithFlags(&comm_stream_, cudaStreamNonBlocking));
   }
 
   ~NcclComm() override {
@@ -133,6 +145,8 @@ class NcclComm final : public Comm {
     if (state == ncclSuccess) ncclCommDestroy(comm_);
     else ncclCommAbort(comm_);
     cudaEventDestroy(done_);
+    cudaEventDestroy(grads_written_);
+    cudaStreamDestroy(comm_stream_);
   }
 
   NcclComm(const NcclComm&) = delete;
@@ -252,6 +266,51 @@ class NcclComm final : public Comm {
     all_reduce_as("barrier (ncclAllReduce)", Tensor{&token, DType::i32, Device::cpu, Shape{1}}, ReduceOp::sum);
   }
 
+  void start_reduce(Tensor buf, const std::vector<ShardRange>& parts, ReduceOp op, bool scatter) override {
+    const char* call = scatter ? "ncclReduce (overlapped reduce-scatter)" : "ncclAllReduce (overlapped)";
+    check(buf.device == Device::cuda, std::string(call) + ": NcclComm's overlapped reductions need a GPU buffer");
+    const ncclDataType_t type = nccl_type(buf.dtype, call);
+    const ncclRedOp_t reduce = nccl_op(op, buf.dtype, call);
+    const int64_t n = buf.numel();
+    const size_t elem = dtype_size(buf.dtype);
+    char* data = static_cast<char*>(buf.data);
+    // comm_stream_ starts once the compute stream has written these gradients (everything queued
+    // on it so far), and not later.
+    cuda_check(cudaEventRecord(grads_written_, stream_));
+    cuda_check(cudaStreamWaitEvent(comm_stream_, grads_written_, 0));
+    // The parts of one call as one NCCL group: one launch, run together.
+    nccl_check(ncclGroupStart());
+    for (const ShardRange& part : parts) {
+      check(part.begin >= 0 && part.begin <= part.end && part.end <= n,
+            std::string(call) + ": the part [" + std::to_string(part.begin) + ", " + std::to_string(part.end) +
+                ") is not inside the buffer of " + std::to_string(n) + " elements");
+      if (!scatter) {
+        char* first = data + size_t(part.begin) * elem;
+        if (part.size() > 0)
+          nccl_check(ncclAllReduce(first, first, size_t(part.size()), type, reduce, comm_, comm_stream_));
+        continue;
+      }
+      // The part's overlap with shard r, summed onto rank r in place (as reduce_scatter's unequal case).
+      for (int r = 0; r < world_; r++) {
+        const ShardRange piece = intersect(part, shard_range(n, world_, r));
+        if (piece.size() == 0) continue;
+        char* first = data + size_t(piece.begin) * elem;
+        nccl_check(ncclReduce(first, first, size_t(piece.size()), type, reduce, r, comm_, comm_stream_));
+      }
+    }
+    nccl_check(ncclGroupEnd());
+    // In non-blocking mode NCCL may still be queueing the group (ncclInProgress); no other NCCL call
+    // may come before it has. This waits for NCCL's side only, not for the GPU to run it.
+    wait_for(call, std::nullopt);
+    reductions_queued_ = true;
+  }
+
+  void finish_reductions() override {
+    if (!reductions_queued_) return;
+    wait_for("the overlapped gradient reductions", comm_stream_);
+    reductions_queued_ = false;
+  }
+
   [[noreturn]] void abort(int status) override {
     std::fflush(stdout);
     std::fflush(stderr);
@@ -292,11 +351,14 @@ class NcclComm final : public Comm {
     cuda_check(cudaStreamSynchronize(stream_));
   }
 
+  // A collective on the compute stream: returns once it has finished (see wait_for).
+  void wait(const char* call) { wait_for(call, stream_); }
+
   // Returns once everything issued on the communicator so far has finished: first NCCL's side (in
   // non-blocking mode a call may return before its kernels are on the stream: the state is
-  // ncclInProgress until they are), then, with `on_stream`, the GPU's side, up to an event recorded
-  // behind the collective. An error or the timeout ends the process (fail).
-  void wait(const char* call, bool on_stream = true) {
+  // ncclInProgress until they are), then, when a stream is given, the GPU's side, up to an event
+  // recorded on that stream. An error or the timeout ends the process (fail).
+  void wait_for(const char* call, std::optional<cudaStream_t> stream) {
     const Clock::time_point start = Clock::now();
     bool recorded = false;
     for (;;) {
@@ -306,9 +368,9 @@ class NcclComm final : public Comm {
         fail(call, "failed: " + nccl_error_text(state, comm_) + ": another rank has probably died");
       }
       if (state == ncclSuccess) {
-        if (!on_stream) return;
+        if (!stream) return;
         if (!recorded) {
-          cuda_check(cudaEventRecord(done_, stream_));
+          cuda_check(cudaEventRecord(done_, *stream));
           recorded = true;
         }
         const cudaError_t query = cudaEventQuery(done_);
@@ -339,8 +401,11 @@ class NcclComm final : public Comm {
   }
 
   ncclComm_t comm_ = nullptr;
-  cudaStream_t stream_;         // the CUDA backend's: collectives in order with the compute
-  cudaEvent_t done_ = nullptr;  // recorded behind each collective, polled by wait()
+  cudaStream_t stream_;                  // the CUDA backend's: collectives in order with the compute
+  cudaStream_t comm_stream_ = nullptr;   // start_reduce's, beside the compute
+  cudaEvent_t done_ = nullptr;           // recorded behind each collective, polled by wait_for()
+  cudaEvent_t grads_written_ = nullptr;  // on stream_ at start_reduce: where comm_stream_ may start
+  bool reductions_queued_ = false;       // start_reduce since the last finish_reductions
   int rank_, world_;
   double timeout_seconds_;
   std::function<void(int)> end_job_;

@@ -13,6 +13,7 @@
 #include "llm/model/decoder.hpp"
 #include "llm/model/gpt.hpp"
 #include "llm/sample/sampling.hpp"
+#include "llm/train/optimizer.hpp"
 #include "test_inputs.hpp"
 
 namespace fs = std::filesystem;
@@ -100,6 +101,44 @@ TEST_CASE("loss at initialisation is about ln(V)") {
   model.init_weights(1);
   const auto tokens = random_tokens(4 * 7, 65, 5), targets = random_tokens(4 * 7, 65, 6);
   CHECK(model.forward(tokens.data(), targets.data(), 4, 7) == doctest::Approx(std::log(65.0)).epsilon(0.02));
+}
+
+TEST_CASE("the backward reports every gradient once, and only when no later op writes it") {
+  // GradientSync starts communicating a gradient as soon as it is reported: a report that comes too
+  // early (before the gradient's last write) or one that misses a tensor would send wrong numbers.
+  auto backend = make_cpu_backend(DType::f32);
+  const GPTConfig config = tiny_config();
+  GPT model(config, *backend);
+  model.init_weights(3);
+  const int B = 2, T = 5;
+  const auto tokens = random_tokens(B * T, config.vocab_size, 1), targets = random_tokens(B * T, config.vocab_size, 2);
+  const Tensor flat = flat_view(model.grads);
+  std::vector<int> reports(size_t(flat.numel()), 0);  // per element of the flat gradient arena
+  std::vector<ShardRange> reported;
+  std::vector<std::vector<double>> values_when_reported;
+  std::vector<std::vector<std::string>> groups;  // which tensors each report named, for the message
+  model.zero_grad();
+  model.forward_backward(tokens.data(), targets.data(), B, T, 1.0, [&](const std::vector<Tensor>& final_grads) {
+    for (const Tensor& g : final_grads) {
+      const ShardRange r = range_within(flat, g);
+      for (int64_t i = r.begin; i < r.end; i++) reports[size_t(i)]++;
+      reported.push_back(r);
+      values_when_reported.push_back(tensor_to_host_f64(*backend, g));
+    }
+  });
+  for (size_t i = 0; i < reports.size(); i++) {
+    INFO("flat gradient element " << i);
+    REQUIRE(reports[i] == 1);
+  }
+  // 2 (lnf) + 12 per layer + 2 (wte, wpe), each unchanged from its report to the end of the backward
+  CHECK(reported.size() == size_t(2 + 12 * config.n_layer + 2));
+  for (size_t k = 0; k < reported.size(); k++) {
+    INFO("report " << k << ": [" << reported[k].begin << ", " << reported[k].end << ")");
+    CHECK(tensor_to_host_f64(*backend, flat_range(flat, reported[k].begin, reported[k].end)) == values_when_reported[k]);
+  }
+  // the first report is lnf's, the last the embeddings' (wte's second term comes at the very end)
+  CHECK(reported.front() == range_within(flat, model.grads.lnfw));
+  CHECK(reported.back() == range_within(flat, model.grads.wpe));
 }
 
 TEST_CASE("KV-cache decoding gives the same logits as the full forward pass") {

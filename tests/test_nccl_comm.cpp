@@ -235,14 +235,58 @@ TEST_CASE("NcclComm: broadcast from the last rank; gather of f32 shards into one
   CHECK_THROWS_WITH_AS(make_comm(60, backend, "mpi"), doctest::Contains("--device cpu"), Error);
 }
 
+TEST_CASE("NcclComm: start_reduce averages parts on its own stream, after the compute queued before it") {
+  std::optional<Nccl> nccl = nccl_or_skip("NcclComm start_reduce");
+  if (!nccl) return;
+  Backend& backend = *nccl->backend;
+  Comm& comm = *nccl->comm;
+  const int W = comm.world_size(), rank = comm.rank();
+  double rank_sum = 0;
+  for (int r = 0; r < W; r++) rank_sum += 4.0 * r;
+  const int64_t n = 1031;
+  // Two groups, as a backward reports them, parts cutting through the shards, one empty; [1000, n)
+  // is in no part and must stay as it was.
+  const std::vector<std::vector<ShardRange>> groups = {{{600, 1000}, {590, 600}}, {{0, 1}, {1, 1}, {1, 590}}};
+  const ShardRange mine = shard_range(n, W, rank);
+  for (DType dtype : {DType::bf16, DType::f32}) {
+    for (bool scatter : {false, true}) {
+      INFO("dtype " << dtype_name(dtype) << (scatter ? ", scatter" : ", all-reduce"));
+      // The values reach `buf` through an op queued on the compute stream just before the
+      // reductions start: the second stream must wait for it.
+      FlatBuffer source = on_gpu(backend, dtype, n, [&](int64_t i) { return value(rank, i); });
+      FlatBuffer buf(backend, dtype, n);
+      backend.synchronize();
+      backend.convert(buf.tensor, source.tensor);  // same dtype: a copy, on the compute stream
+      for (const std::vector<ShardRange>& parts : groups) comm.start_reduce(buf.tensor, parts, ReduceOp::average, scatter);
+      comm.finish_reductions();
+      const std::vector<double> got = tensor_to_host_f64(backend, buf.tensor);
+      for (int64_t i = 0; i < n; i++) {
+        if (i >= 1000) REQUIRE(got[size_t(i)] == value(rank, i));
+        else if (!scatter || (i >= mine.begin && i < mine.end))
+          REQUIRE(got[size_t(i)] == doctest::Approx(rank_sum / W + double(i % 16) + 0.5).epsilon(tolerance(dtype)));
+      }
+    }
+  }
+  std::vector<float> host(4, 1.0f);
+  Tensor host_tensor{host.data(), DType::f32, Device::cpu, Shape{4}};
+  CHECK_THROWS_WITH_AS(comm.start_reduce(host_tensor, {{0, 4}}, ReduceOp::sum, false), doctest::Contains("GPU buffer"), Error);
+}
+
 TEST_CASE("trainer on one GPU: --comm nccl gives the same bits as SingleComm, with and without ZeRO-1") {
   if (launched_by_mpi()) return;  // one process: the same run through both communicators
   if (skipped("trainer with --comm nccl")) return;
   const fs::path root = fs::temp_directory_path() / "glassbox_test_nccl_train";
   const fs::path data = make_dataset(root);
+  struct Run {
+    const char* comm;
+    bool overlap;
+  };
+  // "auto" with one rank is SingleComm; NCCL with the gradients reduced during the backward (on the
+  // second stream) and after it
+  const std::vector<Run> kinds = {{"auto", true}, {"nccl", true}, {"nccl", false}};
   for (int zero_stage : {0, 1}) {
     std::vector<std::vector<nlohmann::json>> runs;
-    for (const char* kind : {"auto", "nccl"}) {  // "auto" with one rank is SingleComm
+    for (const Run& kind : kinds) {
       TrainConfig c;
       c.n_layer = 2;
       c.n_head = 2;
@@ -257,26 +301,30 @@ TEST_CASE("trainer on one GPU: --comm nccl gives the same bits as SingleComm, wi
       c.eval_batches = 4;
       c.log_interval = 100;
       c.layer_stats_interval = 3;  // these steps take the all-reduce path even under ZeRO-1
-      c.bias = false;              // the trainer zeroes the bias gradients before communicating
+      c.bias = false;              // the trainer zeroes the bias gradients after communicating
       c.zero_stage = zero_stage;
       c.device = "cuda";
-      c.comm = kind;
+      c.comm = kind.comm;
+      c.overlap_comm = kind.overlap;
       c.train_data = (data / "train_*.bin").string();
       c.val_data = (data / "val_*.bin").string();
-      c.out_dir = (root / ("run_" + std::string(kind) + "_zero" + std::to_string(zero_stage))).string();
+      c.out_dir = (root / ("run_" + std::string(kind.comm) + (kind.overlap ? "_overlap" : "") + "_zero" +
+                           std::to_string(zero_stage))).string();
       train(c);
       runs.push_back(read_metrics(c.out_dir));
     }
     // With one rank NCCL's sum and average are the identity (an average multiplies by 1/1), so
     // nothing may differ, not even in the last bit.
     const auto& single = runs[0];
-    const auto& over_nccl = runs[1];
-    REQUIRE(single.size() == over_nccl.size());
-    for (size_t i = 0; i < single.size(); i++) {
-      INFO("ZeRO stage " << zero_stage << ", metrics line " << i << ": " << single[i].dump() << " vs "
-                         << over_nccl[i].dump());
-      for (const char* key : {"loss", "val_loss", "grad_norm", "layer_grad_norm"})
-        if (single[i].contains(key)) CHECK(single[i][key] == over_nccl[i][key]);
+    for (size_t k = 1; k < runs.size(); k++) {
+      const auto& over_nccl = runs[k];
+      REQUIRE(single.size() == over_nccl.size());
+      for (size_t i = 0; i < single.size(); i++) {
+        INFO("ZeRO stage " << zero_stage << ", overlap " << kinds[k].overlap << ", metrics line " << i << ": "
+                           << single[i].dump() << " vs " << over_nccl[i].dump());
+        for (const char* key : {"loss", "val_loss", "grad_norm", "layer_grad_norm"})
+          if (single[i].contains(key)) CHECK(single[i][key] == over_nccl[i][key]);
+      }
     }
   }
 }

@@ -17,23 +17,39 @@
 //   gather          shard (its size) on rank r ->  full[shard r] on root (e.g. ZeRO moments for a
 //                                              checkpoint; the other ranks need no full-size buffer)
 //
+// Those calls are blocking: each returns with its result in place. For overlapping the gradient
+// communication with the backward there are also asynchronous reductions of PARTS of one flat buffer:
+//   start_reduce(buf, parts, op, scatter)  queues the reduction of buf[part] for each of the (disjoint)
+//                                           parts, and returns at once
+//       scatter false: every rank gets buf[part] reduced (an all-reduce of the part)
+//       scatter true:  rank r gets only buf[part ∩ shard r] reduced, where shard r is
+//                      shard_range(buf's n, W, r) (that part of a reduce-scatter of the whole buf)
+//   finish_reductions()                    returns when every queued reduction has finished
+// Reducing every part of buf this way gives what one all_reduce / reduce_scatter of buf gives (in
+// exact arithmetic; with 2 ranks bit for bit, a + b being b + a). Until finish_reductions() returns,
+// the queued parts must be neither read nor written, and no other collective may be called.
+//
 // The shards of reduce_scatter / all_gather are those of shard_range: contiguous, in rank order, as
 // equal as integer division allows (sizes differ by at most one element).
 //
 // Implementations:
 //   SingleComm  world 1: every collective is the identity (in this file).
 //   MpiComm     OpenMPI on host (CPU) buffers, f32 / f64 / i32, up to 2^31-1 elements per call
-//               (MPI's int counts) (llm/dist/mpi_comm.cpp, GLASSBOX_MPI).
+//               (MPI's int counts) (llm/dist/mpi_comm.cpp, GLASSBOX_MPI). start_reduce uses MPI's
+//               non-blocking collectives, which MPI advances whenever the next call enters it.
 //   NcclComm    NCCL on GPU (Device::cuda) buffers, bf16 / f32 / f64 / i32, one GPU per rank
 //               (kernels/nccl_comm.cu, CUDA builds). Its collectives are queued on the CUDA
 //               backend's stream, in order with the compute, and each waits until the GPU has
 //               finished it (so a dead peer times out as with MpiComm). Host tensors (the loss, a
-//               sum of squares) go through a small device buffer. The ncclUniqueId that joins the
+//               sum of squares) go through a small device buffer. start_reduce queues on a
+//               second stream, which waits for the compute stream only up to that call, so the
+//               reduction runs beside the compute queued after it. The ncclUniqueId that joins the
 //               ranks is made on rank 0 and broadcast over MPI (mpirun, srun --mpi=pmix), or passed
 //               through a file (GLASSBOX_NCCL_ID_FILE) when the ranks were started without MPI.
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "llm/core/tensor.hpp"
 
@@ -43,14 +59,22 @@ class Backend;
 
 enum class ReduceOp { sum, average };
 
-// The flat index range [begin, end) of a buffer of n elements that rank `rank` of `world` owns.
+// A flat index range [begin, end): the shard of a buffer that a rank owns, or a part of a buffer.
 struct ShardRange {
   int64_t begin = 0;
   int64_t end = 0;
   int64_t size() const { return end - begin; }
+  bool operator==(const ShardRange&) const = default;
 };
+// The range of a buffer of n elements that rank `rank` of `world` owns.
 inline ShardRange shard_range(int64_t n, int world, int rank) {
   return {n * rank / world, n * (rank + 1) / world};
+}
+// The elements two ranges share (empty, size 0, when none).
+inline ShardRange intersect(ShardRange a, ShardRange b) {
+  const int64_t begin = a.begin > b.begin ? a.begin : b.begin;
+  const int64_t end = a.end < b.end ? a.end : b.end;
+  return end > begin ? ShardRange{begin, end} : ShardRange{begin, begin};
 }
 
 class Comm {
@@ -71,6 +95,11 @@ class Comm {
   // On the other ranks only full's shape is used: its data may be null (no full-size buffer there).
   virtual void gather(Tensor full, Tensor shard, int root) = 0;
   virtual void barrier() = 0;
+
+  // Asynchronous reductions of parts of one flat buffer (see the table above).
+  virtual void start_reduce(Tensor buf, const std::vector<ShardRange>& parts, ReduceOp op, bool scatter) = 0;
+  virtual void finish_reductions() = 0;
+
   // Ends every rank of the job now, with this exit status (after an error on this rank that the
   // others cannot know about: they would otherwise wait in their next collective forever).
   [[noreturn]] virtual void abort(int status) = 0;
@@ -92,6 +121,8 @@ class SingleComm final : public Comm {
   void broadcast(Tensor, int) override {}
   void gather(Tensor full, Tensor shard, int root) override;  // a copy when they differ
   void barrier() override {}
+  void start_reduce(Tensor, const std::vector<ShardRange>&, ReduceOp, bool) override {}
+  void finish_reductions() override {}
   [[noreturn]] void abort(int status) override;
 };
 

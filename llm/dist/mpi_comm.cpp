@@ -189,6 +189,57 @@ class MpiComm final : public Comm {
     check_mpi(MPI_Barrier(comm_), "MPI_Barrier");
   }
 
+  void start_reduce(Tensor buf, const std::vector<ShardRange>& parts, ReduceOp op, bool scatter) override {
+    const char* call = scatter ? "MPI_Ireduce_scatter" : "MPI_Iallreduce";
+    const MPI_Datatype type = mpi_type(buf, call);
+    check(op == ReduceOp::sum || buf.dtype != DType::i32, std::string(call) + ": an average needs a floating-point buffer");
+    advance();  // MPI has no progress thread here: the reductions queued before move on now
+    const int64_t n = buf.numel();
+    for (const ShardRange& part : parts) {
+      check(part.begin >= 0 && part.begin <= part.end && part.end <= n,
+            std::string(call) + ": the part [" + std::to_string(part.begin) + ", " + std::to_string(part.end) +
+                ") is not inside the buffer of " + std::to_string(n) + " elements");
+      if (part.size() == 0) continue;  // the same parts on every rank: every rank skips it
+      const int count = int_count(part.size(), call);  // the per-rank counts of a scatter are no larger
+      char* first = static_cast<char*>(buf.data) + size_t(part.begin) * dtype_size(buf.dtype);
+      QueuedReduction queued{buf, op, part, part.begin, {}};
+      MPI_Request request = MPI_REQUEST_NULL;
+      if (!scatter) {
+        check_mpi(MPI_Iallreduce(MPI_IN_PLACE, first, count, type, MPI_SUM, comm_, &request),
+                  call);
+      } else {
+        // Rank r receives the part's overlap with its shard. In place, the result lands at the
+        // START of the part; finish_reductions() moves it to where this rank's overlap lies. MPI
+        // reads the counts until the reduction finishes, so they live in `queued`.
+        for (int r = 0; r < world_; r++)
+          queued.counts.push_back(int(intersect(part, shard_range(n, world_, r)).size()));
+        queued.result = intersect(part, shard_range(n, world_, rank_));
+        check_mpi(MPI_Ireduce_scatter(MPI_IN_PLACE, first, queued.counts.data(), type, MPI_SUM, comm_, &request),
+                  call);
+      }
+      requests_.push_back(request);
+      queued_.push_back(std::move(queued));
+    }
+  }
+
+  void finish_reductions() override {
+    if (requests_.empty()) return;
+    const char* call = "MPI_Waitall (the queued reductions)";
+    {
+      Watched watched(*this, call);
+      check_mpi(MPI_Waitall(int(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE), call);
+    }
+    for (const QueuedReduction& q : queued_) {
+      const size_t elem = dtype_size(q.buf.dtype);
+      char* base = static_cast<char*>(q.buf.data);
+      if (q.result.begin != q.landed_at)
+        std::memmove(base + size_t(q.result.begin) * elem, base + size_t(q.landed_at) * elem, size_t(q.result.size()) * elem);
+      if (q.op == ReduceOp::average) scale_range(q.buf, q.result.begin, q.result.end, 1.0 / world_);
+    }
+    requests_.clear();
+    queued_.clear();
+  }
+
   [[noreturn]] void abort(int status) override { mpi_abort(status); }
 
  private:
@@ -227,6 +278,14 @@ class MpiComm final : public Comm {
     }
   }
 
+  // MPI_Testall on the queued reductions: each MPI call lets MPI advance them (and completes those
+  // that are done, whose requests become MPI_REQUEST_NULL, which MPI_Waitall skips).
+  void advance() {
+    if (requests_.empty()) return;
+    int all_done = 0;
+    check_mpi(MPI_Testall(int(requests_.size()), requests_.data(), &all_done, MPI_STATUSES_IGNORE), "MPI_Testall");
+  }
+
   // Per-rank element counts and offsets of shard_range, as MPI's int arrays.
   void shard_counts(int64_t n, const char* call, std::vector<int>& counts, std::vector<int>& displs) const {
     int_count(n, call);
@@ -239,8 +298,19 @@ class MpiComm final : public Comm {
     }
   }
 
+  // A reduction start_reduce() queued: what finish_reductions() does once it has finished.
+  struct QueuedReduction {
+    Tensor buf;
+    ReduceOp op;
+    ShardRange result;   // where this rank's reduced elements belong
+    int64_t landed_at;   // where MPI wrote them (the part's start for a scatter)
+    std::vector<int> counts;  // MPI_Ireduce_scatter's per-rank counts, read by MPI until it finishes
+  };
+
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, world_ = 1;
+  std::vector<MPI_Request> requests_;    // of the queued reductions, in the order they were started
+  std::vector<QueuedReduction> queued_;
   double timeout_seconds_;
 
   std::mutex mutex_;

@@ -109,11 +109,11 @@ double GPT::forward(const int32_t* tokens, const int32_t* targets, int B, int T)
 }
 
 double GPT::forward_backward(const int32_t* tokens, const int32_t* targets, int B, int T,
-                            double loss_scale) {
+                            double loss_scale, const GradientsReady& on_ready) {
   check(targets != nullptr, "forward_backward needs targets");
   // d(mean loss)/d(loss_bt) = 1 / (B T): the classifier writes dlogits scaled by this.
   const double loss = run_forward(tokens, targets, B, T, loss_scale / double(B * T));
-  run_backward();
+  run_backward(on_ready);
   return loss;
 }
 
@@ -167,7 +167,7 @@ double GPT::run_forward(const int32_t* tokens, const int32_t* targets, int B, in
   return sum / double(int64_t(B) * T);
 }
 
-void GPT::run_backward() {
+void GPT::run_backward(const GradientsReady& on_ready) {
   // acts.logits now holds dlogits (the fused classifier wrote them in place).
   const int NH = config_.n_head;
   Backend& be = backend_;
@@ -195,6 +195,7 @@ void GPT::run_backward() {
   Tensor dresidual = d.residual3.slice(L - 1);
   be.matmul_backward(d.lnf, g.wte, Tensor{}, a.logits, a.lnf, p.wte);
   be.layernorm_backward(dresidual, g.lnfw, g.lnfb, d.lnf, residual, p.lnfw, a.lnf_mean, a.lnf_rstd);
+  if (on_ready) on_ready({g.lnfw, g.lnfb});
 
   for (int l = L - 1; l >= 0; l--) {
     zero_branch_grads(l);
@@ -220,8 +221,10 @@ void GPT::run_backward() {
                        a.ln1.slice(l), p.qkvw.slice(l));
     be.layernorm_backward(dresidual_in, g.ln1w.slice(l), g.ln1b.slice(l), d.ln1.slice(l),
                           residual_in, p.ln1w.slice(l), a.ln1_mean.slice(l), a.ln1_rstd.slice(l));
+    if (on_ready) on_ready(g.layer(l));
   }
   be.encoder_backward(g.wte, g.wpe, d.encoded, tokens_);
+  if (on_ready) on_ready({g.wte, g.wpe});
 }
 
 }  // namespace llm

@@ -11,6 +11,7 @@
 //     x = x + fc_proj( gelu( fc( ln2(x) ) ) )
 //   logits = lnf(x) @ wte^T                                      (B, T, Vp)
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "llm/backend/backend.hpp"
@@ -60,6 +61,12 @@ struct ParameterTensors {
     fn("fcprojb", fcprojb, Shape{L, C});
     fn("lnfw", lnfw, Shape{C});
     fn("lnfb", lnfb, Shape{C});
+  }
+
+  // Layer l's slices of the stacked tensors: ln1w[l], ln1b[l], qkvw[l], ..., fcprojb[l].
+  std::vector<Tensor> layer(int l) const {
+    return {ln1w.slice(l), ln1b.slice(l), qkvw.slice(l), qkvb.slice(l), attprojw.slice(l), attprojb.slice(l),
+            ln2w.slice(l), ln2b.slice(l), fcw.slice(l),  fcb.slice(l),  fcprojw.slice(l),  fcprojb.slice(l)};
   }
 };
 
@@ -147,10 +154,17 @@ class GPT {
   // Forward pass over tokens (B, T) (host i32). With targets (B, T) returns the mean cross-entropy
   // loss; without (nullptr) only fills acts.logits and returns 0.
   double forward(const int32_t* tokens, const int32_t* targets, int B, int T);
+  // Called by the backward each time a group of gradients is final: no later op of this backward
+  // writes them. In order: lnfw and lnfb; layer L-1's (grads.layer(L-1)), ..., layer 0's; last wte
+  // and wpe (wte's second term, from the embedding, comes at the very end). The tensors are views of
+  // `grads`. For starting their communication while the backward goes on (llm/train/gradient_sync.hpp).
+  using GradientsReady = std::function<void(const std::vector<Tensor>& final_grads)>;
+
   // Forward and backward: returns the mean loss and ACCUMULATES loss_scale * d(mean loss)/d(param)
-  // into grads (loss_scale = 1 / grad_accum_steps when accumulating micro-steps).
+  // into grads (loss_scale = 1 / grad_accum_steps when accumulating micro-steps). `on_ready`, when
+  // given, hears of each group of gradients as the backward finishes it (see GradientsReady).
   double forward_backward(const int32_t* tokens, const int32_t* targets, int B, int T,
-                         double loss_scale = 1.0);
+                          double loss_scale = 1.0, const GradientsReady& on_ready = {});
   void zero_grad();
 
   ParameterTensors params;
@@ -160,7 +174,7 @@ class GPT {
  private:
   void reserve(int B, int T);  // (re)carves the activations when (B, T) changes
   double run_forward(const int32_t* tokens, const int32_t* targets, int B, int T, double dloss);
-  void run_backward();
+  void run_backward(const GradientsReady& on_ready);
 
   GPTConfig config_;
   Backend& backend_;

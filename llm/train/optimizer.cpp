@@ -38,6 +38,17 @@ Tensor flat_range(Tensor flat, int64_t begin, int64_t end) {
   return t;
 }
 
+ShardRange range_within(Tensor flat, const Tensor& view) {
+  const char* start = static_cast<const char*>(flat.data);
+  const char* at = static_cast<const char*>(view.data);
+  const size_t elem = dtype_size(flat.dtype);
+  check(view.dtype == flat.dtype && at >= start && at + view.nbytes() <= start + flat.nbytes() &&
+            size_t(at - start) % elem == 0,
+        "range_within: the view is not inside the flat buffer");
+  const int64_t begin = int64_t(size_t(at - start) / elem);
+  return {begin, begin + view.numel()};
+}
+
 ParameterTensors parameter_views(Tensor flat, const GPTConfig& config) {
   ParameterTensors views;
   views.config = config;

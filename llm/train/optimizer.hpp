@@ -1,7 +1,7 @@
 #pragma once
 // defines: llm::AdamW (moments for every parameter, or for one rank's shard of them under ZeRO-1;
 //          one update step), llm::global_grad_norm, and flat views of parameter-shaped arenas
-//          (flat_view, flat_range, parameter_views, FlatBuffer).
+//          (flat_view, flat_range, range_within, parameter_views, FlatBuffer).
 //
 // Flat layout: ParameterTensors::visit lists the tensors in memory order and an Arena carves them
 // back to back, so the parameters (and the gradients, and the moments) are also ONE flat vector of
@@ -37,6 +37,8 @@ int64_t parameter_arena_size(const GPTConfig& config);
 Tensor flat_view(ParameterTensors& tensors);
 // Elements [begin, end) of a flat tensor.
 Tensor flat_range(Tensor flat, int64_t begin, int64_t end);
+// The inverse: where `view` (e.g. grads.qkvw.slice(l)) lies inside `flat`.
+ShardRange range_within(Tensor flat, const Tensor& view);
 // Named views over a flat buffer laid out in visit() order: the inverse of flat_view.
 ParameterTensors parameter_views(Tensor flat, const GPTConfig& config);
 // One flat tensor of n elements in its own (zeroed) backend memory.

@@ -45,6 +45,7 @@ struct TrainConfig {
   int zero_stage = 0;          // 0: every rank holds all AdamW moments; 1: ZeRO-1, moments sharded
   double comm_timeout = 300;   // seconds one collective may take before this rank gives up
   std::string comm = "auto";   // "auto" (NCCL on cuda, MPI on cpu, with several ranks), "nccl", "mpi"
+  bool overlap_comm = true;    // reduce each layer's gradients during the backward (gradient_sync.hpp)
 
   // ---- evaluation, logging, checkpoints ----
   int64_t eval_interval = 250;       // val loss every this many steps (and at the end)
@@ -68,7 +69,7 @@ struct TrainConfig {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     TrainConfig, model, n_layer, n_head, n_embd, block_size, max_seq_len, init_from, bias, train_data,
     val_data, data_sampling, batch_size, grad_accum, max_steps, learning_rate, min_lr, warmup_steps, lr_decay_steps,
-    beta1, beta2, eps, weight_decay, grad_clip, zero_stage, comm_timeout, comm, eval_interval, eval_batches, log_interval,
+    beta1, beta2, eps, weight_decay, grad_clip, zero_stage, comm_timeout, comm, overlap_comm, eval_interval, eval_batches, log_interval,
     layer_stats_interval, checkpoint_interval, snapshot_interval, out_dir, seed, device, resume)
 
 }  // namespace llm

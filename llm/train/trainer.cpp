@@ -18,6 +18,7 @@
 #include "llm/model/gpt.hpp"
 #include "llm/tokenizer/tokenizer.hpp"
 #include "llm/train/evaluate.hpp"
+#include "llm/train/gradient_sync.hpp"
 #include "llm/train/metrics_log.hpp"
 #include "llm/train/optimizer.hpp"
 #include "llm/train/schedule.hpp"
@@ -156,6 +157,7 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
   const bool zero = cfg.zero_stage == 1;
   const ShardRange shard = zero ? shard_range(num_params, world, rank) : ShardRange{0, num_params};
   AdamW optimizer(model, {cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay}, shard);
+  GradientSync gradient_sync(comm, model, cfg.overlap_comm);
 
   int64_t start_step = 0;
   if (cfg.resume) {
@@ -191,8 +193,10 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
                 (long long)cfg.max_steps, (long long)tokens_per_step, B, T, G, world, backend.name(),
                 (long long)train_loader.total_tokens());
     if (world > 1 || zero) {
-      std::printf("data parallel: %d ranks over %s, ZeRO stage %d (AdamW moments of %lld of %lld parameters per rank)\n",
-                  world, comm.name(), cfg.zero_stage, (long long)shard.size(), (long long)num_params);
+      std::printf("data parallel: %d ranks over %s, ZeRO stage %d (AdamW moments of %lld of %lld parameters per rank), "
+                  "gradients reduced %s\n",
+                  world, comm.name(), cfg.zero_stage, (long long)shard.size(), (long long)num_params,
+                  gradient_sync.overlaps() ? "during the backward, layer by layer" : "after the backward");
     }
     std::fflush(stdout);
   }
@@ -234,15 +238,26 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
     if (step % cfg.eval_interval == 0) evaluate(step, cfg.eval_batches);
     const Clock::time_point step_start = Clock::now();
 
+    // Average the gradients over ranks. Without ZeRO every rank gets all of them (all-reduce);
+    // with ZeRO-1 each rank gets only its shard (reduce-scatter: half the traffic of an all-reduce),
+    // except on layer-stats steps, where the per-layer norms need the whole gradient. With overlap
+    // the reductions start inside the last micro-step's backward (llm/train/gradient_sync.hpp).
+    const bool want_layer_stats = cfg.layer_stats_interval > 0 && step % cfg.layer_stats_interval == 0;
+    const bool scatter = zero && !want_layer_stats;
+    const GPT::GradientsReady on_ready = gradient_sync.start_step(scatter);
+
     // forward + backward over this rank's grad_accum micro-batches; gradients add up, each scaled
     // 1/grad_accum
     model.zero_grad();
     double loss = 0;
     for (int micro = 0; micro < G; micro++) {
       train_loader.read_batch(inputs.data(), targets.data(), rank * G + micro);
-      loss += model.forward_backward(inputs.data(), targets.data(), B, T, 1.0f / G);
+      const bool last = micro == G - 1;
+      loss += model.forward_backward(inputs.data(), targets.data(), B, T, 1.0f / G,
+                                     last ? on_ready : GPT::GradientsReady{});
     }
     train_loader.advance();
+    gradient_sync.finish_step();
     if (!cfg.bias) {
       // A model without biases, as nanoGPT's bias=False: they keep their initial value (0 for a
       // fresh model) because their gradient is dropped here, so they neither move nor count in
@@ -257,18 +272,11 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
                   " (try a lower --learning-rate); " + checkpoint_dir.string() +
                   " still holds the last good checkpoint");
     }
-
-    // Average the gradients over ranks. Without ZeRO every rank gets all of them (all-reduce);
-    // with ZeRO-1 each rank gets only its shard (reduce-scatter: half the traffic of an all-reduce),
-    // except on layer-stats steps, where the per-layer norms need the whole gradient.
-    const bool want_layer_stats = cfg.layer_stats_interval > 0 && step % cfg.layer_stats_interval == 0;
     double grad_norm = 0;
-    if (zero && !want_layer_stats) {
-      comm.reduce_scatter(flat_grads, ReduceOp::average);
+    if (scatter) {
       const double shard_sum = backend.sum_of_squares(flat_range(flat_grads, shard.begin, shard.end));
       grad_norm = std::sqrt(comm.all_reduce(shard_sum, ReduceOp::sum));
     } else {
-      comm.all_reduce(flat_grads, ReduceOp::average);
       grad_norm = global_grad_norm(model);
     }
 

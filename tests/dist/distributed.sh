@@ -2,7 +2,9 @@
 # Data-parallel training end to end on CPU (ctest label "mpi", see tests/distributed.cmake).
 # Usage: distributed.sh MODE GLASSBOX MPIRUN [MPIRUN FLAGS...]
 #   equivalence  2 ranks x grad_accum 1 give the same losses as 1 process x grad_accum 2,
-#                with ZeRO-1 off and on; 3 ranks with ZeRO-1 as 1 process x grad_accum 3
+#                with ZeRO-1 off and on; 3 ranks with ZeRO-1 as 1 process x grad_accum 3;
+#                gradients reduced during the backward (--overlap-comm, the default) and after it
+#                give the same bits with 2 ranks
 #   resume       a checkpoint of 2 ranks (ZeRO-1) resumes on 1 process and one of 1 process on 2
 #                ranks, and the losses continue as in the uninterrupted run; a global batch that
 #                cannot be kept is a clear error
@@ -13,6 +15,8 @@
 # own micro-batch, then the ranks' gradients are added), so losses are not bit-identical; measured
 # differences are ~1e-8 relative. We require 1e-5 relative for loss and val_loss (1e-4 for the
 # gradient norm, a sum of squares of every gradient element, whose float32 rounding is larger).
+# Overlapped and non-overlapped reductions of 2 ranks add the same two numbers (a + b = b + a in
+# floating point too), so those runs must agree exactly ("exact" below).
 set -u
 mode=$1 glassbox=$2
 shift 2
@@ -45,11 +49,13 @@ common=(--n-layer 2 --n-head 2 --n-embd 32 --block-size 32 --batch-size 4 --lear
 one() { "$glassbox" train "${common[@]}" "$@" >"$work/last.log" 2>&1 || { cat "$work/last.log"; return 1; }; }
 two() { "${mpirun[@]}" -np 2 "$glassbox" train "${common[@]}" "$@" >"$work/last.log" 2>&1 || { cat "$work/last.log"; return 1; }; }
 
-# compare NAME RUN_A RUN_B: the same metrics lines, losses within the tolerance above.
+# compare NAME RUN_A RUN_B [exact]: the same metrics lines, losses within the tolerance above (or
+# equal, with "exact").
 compare() {
   /usr/bin/python3 - "$@" <<'PY'
 import json, sys
 name, a_dir, b_dir = sys.argv[1:4]
+exact = sys.argv[4:] == ["exact"]
 def load(run):
     values = {}
     for line in open(run + "/metrics.jsonl"):
@@ -66,7 +72,7 @@ if lines[0] != lines[1]:  # e.g. a second rank writing metrics.jsonl too
 if a.keys() != b.keys():
     print(f"FAIL {name}: different metrics lines: only in A {sorted(a.keys() - b.keys())}, only in B {sorted(b.keys() - a.keys())}")
     sys.exit(1)
-tolerance = {"loss": 1e-5, "val_loss": 1e-5, "grad_norm": 1e-4}
+tolerance = {"loss": 0.0, "val_loss": 0.0, "grad_norm": 0.0} if exact else {"loss": 1e-5, "val_loss": 1e-5, "grad_norm": 1e-4}
 worst = {key: 0.0 for key in tolerance}
 for (step, key), x in a.items():
     worst[key] = max(worst[key], abs(x - b[(step, key)]) / max(abs(x), 1e-12))
@@ -85,6 +91,19 @@ equivalence)
   compare "2 ranks vs 1 process x grad_accum 2" "$work/one" "$work/two" || failures=$((failures + 1))
   two --max-steps 20 --grad-accum 1 --zero-stage 1 --out-dir "$work/zero" || fail "2 rank ZeRO-1 run"
   compare "2 ranks ZeRO-1 vs 1 process x grad_accum 2" "$work/one" "$work/zero" || failures=$((failures + 1))
+  # the same two runs with the gradients reduced after the backward instead of during it
+  two --max-steps 20 --grad-accum 1 --overlap-comm false --out-dir "$work/two_after" || fail "2 rank run, no overlap"
+  compare "2 ranks: reduced during vs after the backward" "$work/two" "$work/two_after" exact || failures=$((failures + 1))
+  two --max-steps 20 --grad-accum 1 --zero-stage 1 --overlap-comm false --out-dir "$work/zero_after" ||
+    fail "2 rank ZeRO-1 run, no overlap"
+  compare "2 ranks ZeRO-1: reduced during vs after the backward" "$work/zero" "$work/zero_after" exact ||
+    failures=$((failures + 1))
+  grep -q "gradients reduced after the backward" "$work/last.log" || fail "no 'reduced after the backward' line"
+  # with gradient accumulation, only the last micro-step's backward starts reductions
+  two --max-steps 20 --grad-accum 2 --out-dir "$work/two_accum" || fail "2 rank x grad_accum 2 run"
+  two --max-steps 20 --grad-accum 2 --overlap-comm false --out-dir "$work/two_accum_after" || fail "2 rank x grad_accum 2 run, no overlap"
+  compare "2 ranks x grad_accum 2: reduced during vs after the backward" "$work/two_accum" "$work/two_accum_after" exact ||
+    failures=$((failures + 1))
   # 3 ranks: ZeRO-1 shards that cut through tensors at uneven sizes
   one --max-steps 20 --grad-accum 3 --out-dir "$work/one3" || fail "1 process x grad_accum 3 run"
   "${mpirun[@]}" -np 3 "$glassbox" train "${common[@]}" --max-steps 20 --zero-stage 1 --out-dir "$work/zero3" \
