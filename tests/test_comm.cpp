@@ -9,6 +9,7 @@
 
 #include "llm/core/error.hpp"
 #include "llm/dist/comm.hpp"
+#include "llm/dist/overlap_timeline.hpp"
 
 using namespace llm;
 
@@ -42,6 +43,21 @@ TEST_CASE("shard_range cuts n elements into contiguous, nearly equal ranges in r
       CHECK(next == n);
     }
   }
+}
+
+TEST_CASE("overlap_timeline: each bucket's reduction starts when it is ready and the network is free") {
+  // ready at 1, 3, 6; the first reduction (5 ms) holds the network until 6, so the second waits
+  const OverlapTimeline t = overlap_timeline({1, 2, 3}, {5, 1, 1});
+  CHECK(t.ready_ms == std::vector<double>{1, 3, 6});
+  CHECK(t.start_ms == std::vector<double>{1, 6, 7});
+  CHECK(t.end_ms == std::vector<double>{6, 7, 8});
+  CHECK(t.backward_ms == 6);
+  CHECK(t.finished_ms == 8);
+  CHECK(t.exposed_ms() == 2);
+  // communication shorter than the compute after it is hidden entirely
+  CHECK(overlap_timeline({1, 4, 4}, {3, 3, 0}).exposed_ms() == 0);
+  CHECK(overlap_timeline({}, {}).exposed_ms() == 0);
+  CHECK_THROWS_WITH_AS(overlap_timeline({1}, {1, 2}), doctest::Contains("1 compute times for 2 buckets"), Error);
 }
 
 TEST_CASE("SingleComm: world 1, every collective leaves the buffer as it is") {

@@ -4,13 +4,14 @@
 //
 //   glassbox info --model gpt2 --batch-size 4 --block-size 1024
 //   glassbox info --model gpt2 --batch-size 64 --block-size 1024 --world 8 --zero-stage 1
-#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "llm/cli/commands.hpp"
 #include "llm/cli/train_options.hpp"
+#include "llm/dist/overlap_timeline.hpp"
 #include "llm/model/memory.hpp"
 #include "llm/train/optimizer.hpp"  // defines: parameter_arena_size
 
@@ -77,27 +78,40 @@ void print_data_parallel(const InfoOptions& o, const GPTConfig& c, const MemoryE
 
   // The same step on W H100s (--device cuda: bf16 gradients, as CudaBackend keeps them, over NCCL).
   // Without overlap a step takes compute + communication. With --overlap-comm (the default) each
-  // layer's gradients are reduced while the backward (about 2/3 of the compute) goes on below it;
-  // what stays exposed is the reduction of the last group the backward finishes, wte and wpe (wte's
-  // second term comes from the embedding, the very last op: 31% of GPT-2 124M's arena), any
-  // reduction longer than the backward it hides behind, and ZeRO-1's all-gather of the parameters
-  // after the optimizer step. The scaling efficiency (throughput of W GPUs / W x that of one) is
+  // bucket of gradients is reduced as soon as the backward has finished it (llm/train/gradient_sync.hpp)
+  // while the backward goes on: overlap_timeline() says how much of the reduction still shows. It
+  // cannot hide the last bucket, wte and wpe (wte's second term comes from the embedding, the very
+  // last op: 31% of GPT-2 124M's arena), nor ZeRO-1's all-gather of the parameters after the
+  // optimizer step. The scaling efficiency (throughput of W GPUs / W x that of one) is
   // compute / (compute + exposed communication).
   const double gpu_grad_bytes = double(N) * double(dtype_size(DType::bf16));
   const Traffic gpu = traffic_per_step(W, zero_stage, gpu_grad_bytes);
-  const double flops_per_rank = training_flops_per_token(c, o.train.block_size) * o.train.batch_size *
-                                o.train.block_size * o.train.grad_accum;
-  const double compute_ms = flops_per_rank / (o.peak_tflops * 1e12 * o.mfu) * 1e3;
-  const double backward_ms = compute_ms * 2 / 3;  // of the last micro-step only, when accumulating
-  const double last_backward_ms = backward_ms / o.train.grad_accum;
+  const int B = o.train.batch_size, T = o.train.block_size;
+  const double flops_per_rank = training_flops_per_token(c, T) * B * T * o.train.grad_accum;
+  const double ms_per_flop = 1e3 / (o.peak_tflops * 1e12 * o.mfu);
+  const double compute_ms = flops_per_rank * ms_per_flop;
   const double to_ms = 1e3 / (o.bus_bandwidth * 1e9);
   const double reduce_ms = (gpu.all_reduced + gpu.reduce_scattered) * to_ms;
   const double gather_ms = gpu.all_gathered * to_ms;
-  const double embeddings = double(int64_t(c.padded_vocab_size + c.max_seq_len) * c.n_embd) / double(N);
-  const double hidden_ms = o.train.overlap_comm ? std::min(reduce_ms * (1 - embeddings), last_backward_ms) : 0.0;
-  const double exposed_ms = reduce_ms + gather_ms - hidden_ms;
+
+  // The buckets of the last micro-step's backward, in the order it finishes them; per token, the
+  // backward is 2/3 of the training FLOPs: the tied head 4 C Vp, a layer 48 C^2 + 8 C T.
+  const double C = c.n_embd, Vp = c.padded_vocab_size, tokens = double(B) * T;
+  const double reduce_ms_per_element = reduce_ms / double(N);
+  std::vector<double> bucket_compute_ms = {4 * C * Vp * tokens * ms_per_flop};            // head, then lnf
+  std::vector<double> bucket_comm_ms = {2 * C * reduce_ms_per_element};
+  for (int l = 0; l < c.n_layer; l++) {
+    bucket_compute_ms.push_back((48 * C * C + 8 * C * T) * tokens * ms_per_flop);
+    bucket_comm_ms.push_back((12 * C * C + 13 * C) * reduce_ms_per_element);
+  }
+  const double embeddings = (Vp + c.max_seq_len) * C;                                        // wte, wpe
+  bucket_compute_ms.push_back(0);  // the embedding's backward: a gather-add, no FLOPs to speak of
+  bucket_comm_ms.push_back(embeddings * reduce_ms_per_element);
+  const OverlapTimeline timeline = overlap_timeline(bucket_compute_ms, bucket_comm_ms);
+  const double exposed_ms = (o.train.overlap_comm ? timeline.exposed_ms() : reduce_ms) + gather_ms;
+
   std::printf("expected on %d H100s (--device cuda: bf16 gradients over NCCL; B=%d, T=%d, grad_accum=%d per rank):\n",
-              W, o.train.batch_size, o.train.block_size, o.train.grad_accum);
+              W, B, T, o.train.grad_accum);
   std::printf("  compute        %8.2f ms per step  (%.3g FLOPs per rank at %.0f%% MFU of %.0f TFLOP/s)\n", compute_ms,
               flops_per_rank, 100 * o.mfu, o.peak_tflops);
   std::printf("  communication  %8.2f ms per step  (%.1f MiB at %.0f GB/s bus bandwidth; %.2f-%.2f ms at NVLink's 480-360)\n",
@@ -105,7 +119,8 @@ void print_data_parallel(const InfoOptions& o, const GPTConfig& c, const MemoryE
               gpu.total() / 360e9 * 1e3);
   if (o.train.overlap_comm) {
     std::printf("  exposed        %8.2f ms per step  (%.2f ms hidden behind the backward; wte and wpe (%.0f%%)%s are not)\n",
-                exposed_ms, hidden_ms, 100 * embeddings, zero_stage == 1 ? " and the all-gather" : "");
+                exposed_ms, reduce_ms + gather_ms - exposed_ms, 100 * embeddings / double(N),
+                zero_stage == 1 ? " and the all-gather" : "");
   }
   std::printf("  efficiency     %8.1f %%           (compute / (compute + %s))\n",
               100 * compute_ms / (compute_ms + exposed_ms),
