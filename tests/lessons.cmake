@@ -8,7 +8,7 @@
 #                         a lesson test that passes on a stub is a broken lesson.
 # Once you solve a lesson in your own checkout its stub_fails entry fails (your exercise is no
 # longer a stub): configure with -DGLASSBOX_LESSON_STUB_CHECKS=OFF to leave those out.
-# -DGLASSBOX_LESSONS=OFF leaves the whole course out of the build (30 small programs).
+# -DGLASSBOX_LESSONS=OFF leaves the whole course out of the build (36 small programs).
 option(GLASSBOX_LESSONS "Build the lessons in lessons/ and their tests" ON)
 option(GLASSBOX_LESSON_STUB_CHECKS "ctest checks that every lesson test fails on the untouched stubs" ON)
 if(NOT GLASSBOX_LESSONS)

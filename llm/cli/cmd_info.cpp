@@ -94,20 +94,10 @@ void print_data_parallel(const InfoOptions& o, const GPTConfig& c, const MemoryE
   const double reduce_ms = (gpu.all_reduced + gpu.reduce_scattered) * to_ms;
   const double gather_ms = gpu.all_gathered * to_ms;
 
-  // The buckets of the last micro-step's backward, in the order it finishes them; per token, the
-  // backward is 2/3 of the training FLOPs: the tied head 4 C Vp, a layer 48 C^2 + 8 C T.
-  const double C = c.n_embd, Vp = c.padded_vocab_size, tokens = double(B) * T;
-  const double reduce_ms_per_element = reduce_ms / double(N);
-  std::vector<double> bucket_compute_ms = {4 * C * Vp * tokens * ms_per_flop};            // head, then lnf
-  std::vector<double> bucket_comm_ms = {2 * C * reduce_ms_per_element};
-  for (int l = 0; l < c.n_layer; l++) {
-    bucket_compute_ms.push_back((48 * C * C + 8 * C * T) * tokens * ms_per_flop);
-    bucket_comm_ms.push_back((12 * C * C + 13 * C) * reduce_ms_per_element);
-  }
-  const double embeddings = (Vp + c.max_seq_len) * C;                                        // wte, wpe
-  bucket_compute_ms.push_back(0);  // the embedding's backward: a gather-add, no FLOPs to speak of
-  bucket_comm_ms.push_back(embeddings * reduce_ms_per_element);
-  const OverlapTimeline timeline = overlap_timeline(bucket_compute_ms, bucket_comm_ms);
+  // The buckets of the last micro-step's backward, in the order it finishes them.
+  const GradientBuckets buckets = gpt_gradient_buckets(c, B, T, ms_per_flop, reduce_ms / double(N));
+  const double embeddings = buckets.elements.back();  // wte and wpe
+  const OverlapTimeline timeline = overlap_timeline(buckets.compute_ms, buckets.comm_ms);
   const double exposed_ms = (o.train.overlap_comm ? timeline.exposed_ms() : reduce_ms) + gather_ms;
 
   std::printf("expected on %d H100s (--device cuda: bf16 gradients over NCCL; B=%d, T=%d, grad_accum=%d per rank):\n",
