@@ -274,6 +274,11 @@ class NcclComm final : public Comm {
     const int64_t n = buf.numel();
     const size_t elem = dtype_size(buf.dtype);
     char* data = static_cast<char*>(buf.data);
+    for (const ShardRange& part : parts) {  // all checked before the group opens
+      check(part.begin >= 0 && part.begin <= part.end && part.end <= n,
+            std::string(call) + ": the part [" + std::to_string(part.begin) + ", " + std::to_string(part.end) +
+                ") is not inside the buffer of " + std::to_string(n) + " elements");
+    }
     // comm_stream_ starts once the compute stream has written these gradients (everything queued
     // on it so far), and not later.
     cuda_check(cudaEventRecord(grads_written_, stream_));
@@ -281,9 +286,6 @@ class NcclComm final : public Comm {
     // The parts of one call as one NCCL group: one launch, run together.
     nccl_check(ncclGroupStart());
     for (const ShardRange& part : parts) {
-      check(part.begin >= 0 && part.begin <= part.end && part.end <= n,
-            std::string(call) + ": the part [" + std::to_string(part.begin) + ", " + std::to_string(part.end) +
-                ") is not inside the buffer of " + std::to_string(n) + " elements");
       if (!scatter) {
         char* first = data + size_t(part.begin) * elem;
         if (part.size() > 0)
