@@ -77,7 +77,7 @@ void print_data_parallel(const InfoOptions& o, const GPTConfig& c, const MemoryE
   std::printf("  all-gathered     %10.1f MiB  (parameters: (W-1)/W x %.1f MiB)\n", mib(here.all_gathered), mib(grad_bytes));
 
   // The same step on W H100s (--device cuda: bf16 gradients, as CudaBackend keeps them, over NCCL).
-  // Without overlap a step takes compute + communication. With --overlap-comm (the default) each
+  // Without overlap a step takes compute + communication. With --overlap-comm (auto: on for GPUs) each
   // bucket of gradients is reduced as soon as the backward has finished it (llm/train/gradient_sync.hpp)
   // while the backward goes on: overlap_timeline() says how much of the reduction still shows. It
   // cannot hide the last bucket, wte and wpe (wte's second term comes from the embedding, the very
@@ -98,7 +98,8 @@ void print_data_parallel(const InfoOptions& o, const GPTConfig& c, const MemoryE
   const GradientBuckets buckets = gpt_gradient_buckets(c, B, T, ms_per_flop, reduce_ms / double(N));
   const double embeddings = buckets.elements.back();  // wte and wpe
   const OverlapTimeline timeline = overlap_timeline(buckets.compute_ms, buckets.comm_ms);
-  const double exposed_ms = (o.train.overlap_comm ? timeline.exposed_ms() : reduce_ms) + gather_ms;
+  const bool overlap = o.train.overlaps_comm(/*on_gpu=*/true);
+  const double exposed_ms = (overlap ? timeline.exposed_ms() : reduce_ms) + gather_ms;
 
   std::printf("expected on %d H100s (--device cuda: bf16 gradients over NCCL; B=%d, T=%d, grad_accum=%d per rank):\n",
               W, B, T, o.train.grad_accum);
@@ -107,14 +108,14 @@ void print_data_parallel(const InfoOptions& o, const GPTConfig& c, const MemoryE
   std::printf("  communication  %8.2f ms per step  (%.1f MiB at %.0f GB/s bus bandwidth; %.2f-%.2f ms at NVLink's 480-360)\n",
               reduce_ms + gather_ms, mib(gpu.total()), o.bus_bandwidth, gpu.total() / 480e9 * 1e3,
               gpu.total() / 360e9 * 1e3);
-  if (o.train.overlap_comm) {
+  if (overlap) {
     std::printf("  exposed        %8.2f ms per step  (%.2f ms hidden behind the backward; wte and wpe (%.0f%%)%s are not)\n",
                 exposed_ms, reduce_ms + gather_ms - exposed_ms, 100 * embeddings / double(N),
                 zero_stage == 1 ? " and the all-gather" : "");
   }
   std::printf("  efficiency     %8.1f %%           (compute / (compute + %s))\n",
               100 * compute_ms / (compute_ms + exposed_ms),
-              o.train.overlap_comm ? "exposed communication" : "communication: --overlap-comm false");
+              overlap ? "exposed communication" : "communication: --overlap-comm false");
 }
 
 void print_info(const InfoOptions& o) {

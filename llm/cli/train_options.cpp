@@ -60,7 +60,7 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
   add(cmd, "zero-stage", c.zero_stage, "0: replicated AdamW moments; 1: ZeRO-1, moments sharded over ranks")->group(dist);
   add(cmd, "comm-timeout", c.comm_timeout, "Seconds a collective may take before the job is ended (a rank died or hangs)")->group(dist);
   add(cmd, "comm", c.comm, "auto: with several ranks NCCL for --device cuda, MPI for cpu; nccl: NCCL even on one GPU; mpi")->group(dist);
-  add(cmd, "overlap-comm", c.overlap_comm, "Reduce each layer's gradients while the backward goes on (false: all after it)")->group(dist);
+  add(cmd, "overlap-comm", c.overlap_comm, "true: reduce each layer's gradients while the backward goes on; false: all after it; auto: true on GPUs, false on CPUs")->group(dist);
 
   const char* run = "Run";
   add(cmd, "eval-interval", c.eval_interval, "Validation loss every N steps")->group(run);

@@ -6,11 +6,11 @@
 // ways to get it, with the same result (bit for bit with 2 ranks, where a + b is b + a;
 // tests/dist/distributed.sh checks it):
 //
-//   after the backward (overlap off): one all-reduce of the whole flat gradient arena (with ZeRO-1
+//   after the backward (--overlap-comm false; the default on CPUs): one all-reduce of the whole flat gradient arena (with ZeRO-1
 //     a reduce-scatter: each rank gets the mean of its own shard only) once the backward has ended.
 //     The GPU idles while the network works: for GPT-2 124M on 8 H100s, ~1 ms of every ~35 ms step.
 //
-//   during the backward (overlap on, the default): the backward reports each group of gradients as
+//   during the backward (--overlap-comm true; the default on GPUs): the backward reports each group of gradients as
 //     it finishes them (GPT::GradientsReady: lnf's, then layer L-1's, ..., layer 0's, then the
 //     embeddings') and that group's reduction starts at once, while the backward goes on with the
 //     layers below. Layer l's communication runs beside layer l-1's backward, so only the last
@@ -18,9 +18,10 @@
 //     Distributed", VLDB 2020) with one bucket per layer, and llm.c's per-layer reduce-scatter.
 //
 // Where the overlap happens: on a GPU NcclComm queues the reductions on a second CUDA stream, which
-// the GPU runs beside the compute stream. On the CPU, MpiComm's non-blocking collectives advance
-// whenever the next group is started (MPI has no progress thread here), so there the overlap is
-// partial; the point on the CPU is that the same code runs, and is tested, everywhere.
+// runs beside the compute stream while NVLink's or the NIC's engines move the bytes. On the CPU,
+// MpiComm's non-blocking collectives advance whenever the next group is started, but the cores that
+// would compute are the ones that copy, so there it gains nothing (measured ~1% slower: see
+// experiments/distributed/README.md); it runs there, and is tested there, all the same.
 #include "llm/dist/comm.hpp"
 #include "llm/model/gpt.hpp"
 

@@ -39,10 +39,16 @@ void TrainConfig::validate() const {
   check(zero_stage == 0 || zero_stage == 1, "--zero-stage must be 0 or 1 (got " + std::to_string(zero_stage) + ")");
   check(comm_timeout > 0, "--comm-timeout must be positive (seconds)");
   check(comm == "auto" || comm == "nccl" || comm == "mpi", "--comm must be auto, nccl or mpi (got '" + comm + "')");
+  check(overlap_comm == "auto" || overlap_comm == "true" || overlap_comm == "false",
+        "--overlap-comm must be auto, true or false (got '" + overlap_comm + "')");
   check(eval_interval >= 1 && log_interval >= 1 && checkpoint_interval >= 1,
         "--eval-interval, --log-interval and --checkpoint-interval must be at least 1");
   check(eval_batches >= 0, "--eval-batches must not be negative");
   check(!out_dir.empty(), "--out-dir must not be empty");
+}
+
+bool TrainConfig::overlaps_comm(bool on_gpu) const {
+  return overlap_comm == "true" || (overlap_comm == "auto" && on_gpu);
 }
 
 }  // namespace llm

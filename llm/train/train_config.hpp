@@ -45,7 +45,12 @@ struct TrainConfig {
   int zero_stage = 0;          // 0: every rank holds all AdamW moments; 1: ZeRO-1, moments sharded
   double comm_timeout = 300;   // seconds one collective may take before this rank gives up
   std::string comm = "auto";   // "auto" (NCCL on cuda, MPI on cpu, with several ranks), "nccl", "mpi"
-  bool overlap_comm = true;    // reduce each layer's gradients during the backward (gradient_sync.hpp)
+  // When the gradients are reduced (llm/train/gradient_sync.hpp): "true" each layer's during the
+  // backward, "false" all after it, "auto" during on GPUs (NCCL runs beside the compute) and after on
+  // CPUs (there the cores that would compute also move the data: measured ~1% slower during).
+  std::string overlap_comm = "auto";
+  // Whether this config reduces the gradients during the backward, on a GPU or on the CPU.
+  bool overlaps_comm(bool on_gpu) const;
 
   // ---- evaluation, logging, checkpoints ----
   int64_t eval_interval = 250;       // val loss every this many steps (and at the end)

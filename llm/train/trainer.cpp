@@ -157,7 +157,7 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
   const bool zero = cfg.zero_stage == 1;
   const ShardRange shard = zero ? shard_range(num_params, world, rank) : ShardRange{0, num_params};
   AdamW optimizer(model, {cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay}, shard);
-  GradientSync gradient_sync(comm, model, cfg.overlap_comm);
+  GradientSync gradient_sync(comm, model, cfg.overlaps_comm(backend.device() == Device::cuda));
 
   int64_t start_step = 0;
   if (cfg.resume) {

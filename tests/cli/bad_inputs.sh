@@ -63,6 +63,7 @@ expect_error "truncated shard" "truncated" -- "${train[@]}" --train-data "$work/
 expect_error "block size larger than the data" "tiny.bin" -- "${train[@]}" --train-data "$work/bad/tiny.bin"
 expect_error "unknown flag" "--bogus" -- "${train[@]}" --train-data "$work/good/train_000000.bin" --bogus 3
 expect_error "bad flag value" "batch" -- "$glassbox" train --batch-size lots
+expect_error "bad --overlap-comm" "--overlap-comm must be auto, true or false" -- "${train[@]}" --train-data "$work/good/train_000000.bin" --overlap-comm maybe
 printf 'n_layer = 2\nlearning_rat = 0.1\n' >"$work/typo.toml"
 expect_error "unknown config key" "learning_rat" -- "$glassbox" train --config "$work/typo.toml"
 expect_error "missing config file" "nope.toml" -- "$glassbox" train --config "$work/nope.toml"
