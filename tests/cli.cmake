@@ -1,2 +1,4 @@
 # Bad input to the glassbox CLI: one clear line on stderr and a non-zero exit for each case.
 add_test(NAME cli_bad_inputs COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/bad_inputs.sh $<TARGET_FILE:glassbox>)
+# glassbox info: GPT-2 124M's parameter count, traffic and the 8xH100 estimate the docs quote.
+add_test(NAME cli_info COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/info.sh $<TARGET_FILE:glassbox>)
