@@ -6,14 +6,15 @@
 // ways to get it, with the same result (bit for bit with 2 ranks, where a + b is b + a;
 // tests/dist/distributed.sh checks it):
 //
-//   after the backward (--overlap-comm false; the default on CPUs): one all-reduce of the whole flat gradient arena (with ZeRO-1
-//     a reduce-scatter: each rank gets the mean of its own shard only) once the backward has ended.
-//     The GPU idles while the network works: for GPT-2 124M on 8 H100s, ~1 ms of every ~35 ms step.
+//   after the backward (--overlap-comm false; the default on CPUs): one all-reduce of the whole
+//     flat gradient arena (with ZeRO-1 a reduce-scatter: each rank gets the mean of its own shard
+//     only) once the backward has ended. The GPU idles while the network works: for GPT-2 124M on
+//     8 H100s, ~1 ms of every ~35 ms step.
 //
-//   during the backward (--overlap-comm true; the default on GPUs): the backward reports each group of gradients as
-//     it finishes them (GPT::GradientsReady: lnf's, then layer L-1's, ..., layer 0's, then the
-//     embeddings') and that group's reduction starts at once, while the backward goes on with the
-//     layers below. Layer l's communication runs beside layer l-1's backward, so only the last
+//   during the backward (--overlap-comm true; the default on GPUs): the backward reports each group
+//     of gradients as it finishes them (GPT::GradientsReady: lnf's, then layer L-1's, ..., layer
+//     0's, then the embeddings') and that group's reduction starts at once, while the backward goes
+//     on with the layers below. Layer l's communication runs beside layer l-1's backward, so only the last
 //     group's is not hidden. This is PyTorch DDP's gradient buckets (Li et al., "PyTorch
 //     Distributed", VLDB 2020) with one bucket per layer, and llm.c's per-layer reduce-scatter.
 //
