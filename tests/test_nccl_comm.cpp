@@ -108,8 +108,7 @@ TEST_CASE("NcclComm: all_reduce, sum and average, in every dtype; host scalars; 
   const int W = comm.world_size(), rank = comm.rank();
   MESSAGE("communicator " << comm.name() << ", rank " << rank << " of " << W);
   CHECK(std::string(comm.name()) == "nccl");
-  double rank_sum = 0;  // sum over ranks r of 4 r
-  for (int r = 0; r < W; r++) rank_sum += 4.0 * r;
+  const double rank_sum = 2.0 * W * (W - 1);  // the sum over ranks r of 4 r
 
   const int64_t n = 1027;  // not a multiple of anything NCCL might like
   for (DType dtype : {DType::bf16, DType::f32, DType::f64}) {
@@ -157,8 +156,7 @@ TEST_CASE("NcclComm: reduce_scatter leaves this rank's shard averaged; all_gathe
   Backend& backend = *nccl->backend;
   Comm& comm = *nccl->comm;
   const int W = comm.world_size(), rank = comm.rank();
-  double rank_sum = 0;
-  for (int r = 0; r < W; r++) rank_sum += 4.0 * r;
+  const double rank_sum = 2.0 * W * (W - 1);  // the sum over ranks r of 4 r
   // Multiples of W take NCCL's ReduceScatter / AllGather; the others (with W > 1) one ncclReduce /
   // ncclBroadcast per rank. n = 1 leaves every rank but one with an empty shard.
   for (int64_t n : {int64_t(1), int64_t(11), int64_t(4096) * W, int64_t(4096) * W + 1}) {
@@ -241,8 +239,7 @@ TEST_CASE("NcclComm: start_reduce averages parts on its own stream, after the co
   Backend& backend = *nccl->backend;
   Comm& comm = *nccl->comm;
   const int W = comm.world_size(), rank = comm.rank();
-  double rank_sum = 0;
-  for (int r = 0; r < W; r++) rank_sum += 4.0 * r;
+  const double rank_sum = 2.0 * W * (W - 1);  // the sum over ranks r of 4 r
   const int64_t n = 1031;
   // Two groups, as a backward reports them, parts cutting through the shards, one empty; [1000, n)
   // is in no part and must stay as it was.
