@@ -284,29 +284,17 @@ TEST_CASE("trainer on one GPU: --comm nccl gives the same bits as SingleComm, wi
   for (int zero_stage : {0, 1}) {
     std::vector<std::vector<nlohmann::json>> runs;
     for (const Run& kind : kinds) {
-      TrainConfig c;
-      c.n_layer = 2;
-      c.n_head = 2;
+      // tiny_run's schedule, evaluations and layer statistics (those steps take the all-reduce path
+      // even under ZeRO-1), with channels and context wide enough for the kernels' 16-byte packs
+      TrainConfig c = train_fixture::tiny_run(data, root / ("run_" + std::string(kind.comm) + "_overlap_" +
+                                                            kind.overlap + "_zero" + std::to_string(zero_stage)));
       c.n_embd = 128;
       c.block_size = 32;
-      c.batch_size = 4;
-      c.max_steps = 8;
-      c.lr_decay_steps = 8;
-      c.warmup_steps = 2;
-      c.learning_rate = 3e-3f;
-      c.eval_interval = 4;
-      c.eval_batches = 4;
-      c.log_interval = 100;
-      c.layer_stats_interval = 3;  // these steps take the all-reduce path even under ZeRO-1
-      c.bias = false;              // the trainer zeroes the bias gradients after communicating
+      c.bias = false;  // the trainer zeroes the bias gradients after communicating
       c.zero_stage = zero_stage;
       c.device = "cuda";
       c.comm = kind.comm;
       c.overlap_comm = kind.overlap;
-      c.train_data = (data / "train_*.bin").string();
-      c.val_data = (data / "val_*.bin").string();
-      c.out_dir = (root / ("run_" + std::string(kind.comm) + "_overlap_" + kind.overlap + "_zero" +
-                           std::to_string(zero_stage))).string();
       train(c);
       runs.push_back(read_metrics(c.out_dir));
     }

@@ -81,7 +81,7 @@ void print_data_parallel(const InfoOptions& o, const GPTConfig& c, const MemoryE
   // bucket of gradients is reduced as soon as the backward has finished it (llm/train/gradient_sync.hpp)
   // while the backward goes on: overlap_timeline() says how much of the reduction still shows. It
   // cannot hide the last bucket, wte and wpe (wte's second term comes from the embedding, the very
-  // last op: 31% of GPT-2 124M's arena), nor ZeRO-1's all-gather of the parameters after the
+  // last op: 32% of GPT-2 124M's arena), nor ZeRO-1's all-gather of the parameters after the
   // optimizer step. The scaling efficiency (throughput of W GPUs / W x that of one) is
   // compute / (compute + exposed communication).
   const double gpu_grad_bytes = double(N) * double(dtype_size(DType::bf16));
