@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <random>
 #include <string>
@@ -36,7 +37,9 @@ std::string random_text(size_t n, uint64_t seed) {
 std::string show_char(char32_t c) {
   std::string s;
   llm::utf8_append(s, c);
-  return lesson::quoted(s) + " (U+" + std::to_string(uint32_t(c)) + ")";
+  char code[16];  // U+ notation is hexadecimal, at least four digits: U+00E9 for 'é'
+  std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(c));
+  return lesson::quoted(s) + " (" + code + ")";
 }
 
 void expect_chars(const std::string& what, const std::vector<char32_t>& got, const std::vector<char32_t>& want) {
