@@ -4,10 +4,20 @@
 #   data/fetch.sh tinyshakespeare   -> data/cache/tinyshakespeare/input.txt
 #   data/fetch.sh gpt2              -> data/cache/gpt2/encoder.json, data/cache/gpt2/vocab.bpe
 #
-# With GLASSBOX_DATA_MIRROR set (e.g. /work/shared/data), files are copied from
-# "$GLASSBOX_DATA_MIRROR/<name>/<file>" instead of downloaded; the mirror has the same layout as
-# data/cache. Files already present are kept. data/cache is git-ignored: never commit data.
+# With GLASSBOX_DATA_MIRROR set (e.g. /srv/glassbox-data, or ../shared/data relative to the folder
+# the command is typed in), files are copied from "$GLASSBOX_DATA_MIRROR/<name>/<file>" instead of
+# downloaded; the mirror has the same layout as data/cache. Files already present are kept.
+# data/cache is git-ignored: never commit data.
 set -euo pipefail
+
+# A relative mirror means relative to where the command was typed; pin it before anything else runs.
+if [[ -n "${GLASSBOX_DATA_MIRROR:-}" ]]; then
+  GLASSBOX_DATA_MIRROR="$(realpath -m -- "$GLASSBOX_DATA_MIRROR")"
+  if [[ ! -d "$GLASSBOX_DATA_MIRROR" ]]; then
+    echo "fetch.sh: error: GLASSBOX_DATA_MIRROR=$GLASSBOX_DATA_MIRROR is not a folder" >&2
+    exit 1
+  fi
+fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="$root/data/cache"

@@ -13,6 +13,8 @@
 # GLASSBOX_DATA_MIRROR).
 set -euo pipefail
 
+# A relative GLASSBOX_DATA_MIRROR is relative to where the command was typed: pin it before the cd.
+[[ -z "${GLASSBOX_DATA_MIRROR:-}" ]] || export GLASSBOX_DATA_MIRROR="$(realpath -m -- "$GLASSBOX_DATA_MIRROR")"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 glassbox="${GLASSBOX:-./build/glassbox}"

@@ -2,6 +2,8 @@
 # Installs what is missing, builds, fetches the test data and runs every test (ctest). Extra
 # arguments go to ctest, e.g. scripts/test.sh -L pytorch, or -LE external to skip the npm comparison.
 set -euo pipefail
+# A relative GLASSBOX_DATA_MIRROR is relative to where the command was typed: pin it before the cd.
+[[ -z "${GLASSBOX_DATA_MIRROR:-}" ]] || export GLASSBOX_DATA_MIRROR="$(realpath -m -- "$GLASSBOX_DATA_MIRROR")"
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --test
 bash tests/tokenizer/install.sh          # gpt-3-encoder from npm, a test-only dependency

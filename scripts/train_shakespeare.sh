@@ -3,6 +3,8 @@
 # train nanoGPT's CPU recipe (experiments/shakespeare_char/config.toml) and print samples.
 # Extra arguments go to `glassbox train`, e.g. --max-steps 200.
 set -euo pipefail
+# A relative GLASSBOX_DATA_MIRROR is relative to where the command was typed: pin it before the cd.
+[[ -z "${GLASSBOX_DATA_MIRROR:-}" ]] || export GLASSBOX_DATA_MIRROR="$(realpath -m -- "$GLASSBOX_DATA_MIRROR")"
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh

@@ -82,9 +82,10 @@ Merges fast_train(const std::vector<std::string>& texts, int vocab_size, int thr
 }
 
 std::string shakespeare(size_t bytes) {
-  const char* m = std::getenv("GLASSBOX_DATA_MIRROR");
-  fs::path data = m && *m ? fs::path(m) : fs::path(GLASSBOX_SOURCE_DIR) / ".." / "shared" / "data";
-  std::ifstream in(data / "tinyshakespeare" / "input.txt", std::ios::binary);
+  // Where data/fetch.sh puts it (scripts/test.sh runs that first).
+  const fs::path path = fs::path(GLASSBOX_SOURCE_DIR) / "data" / "cache" / "tinyshakespeare" / "input.txt";
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE_MESSAGE(in, path.string() << " not found: run data/fetch.sh tinyshakespeare");
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str().substr(0, bytes);

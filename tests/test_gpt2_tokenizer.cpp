@@ -22,10 +22,8 @@ using Ids = std::vector<int32_t>;
 
 namespace {
 
-fs::path data_dir() {
-  if (const char* m = std::getenv("GLASSBOX_DATA_MIRROR"); m && *m) return m;
-  return fs::path(GLASSBOX_SOURCE_DIR) / ".." / "shared" / "data";
-}
+// Where data/fetch.sh puts the files (scripts/test.sh runs `data/fetch.sh gpt2 tinyshakespeare` first).
+fs::path data_dir() { return fs::path(GLASSBOX_SOURCE_DIR) / "data" / "cache"; }
 fs::path encoder_path() { return data_dir() / "gpt2" / "encoder.json"; }
 fs::path vocab_path() { return data_dir() / "gpt2" / "vocab.bpe"; }
 

@@ -1,12 +1,7 @@
 # GPT-2 tokenizer: equivalence with the npm gpt-3-encoder (ctest label "external": needs Node.js),
 # and the throughput benchmark (a program, not a test: tests/tokenizer/bench.sh runs it).
-# Data: ${PROJECT_SOURCE_DIR}/../shared/data unless GLASSBOX_DATA_MIRROR is set (at configure time
-# here, or at run time, where compare_gpt2 and bench_gpt2 read it too).
-if(DEFINED ENV{GLASSBOX_DATA_MIRROR})
-  set(GLASSBOX_TOKENIZER_DATA "$ENV{GLASSBOX_DATA_MIRROR}")
-else()
-  set(GLASSBOX_TOKENIZER_DATA "${PROJECT_SOURCE_DIR}/../shared/data")
-endif()
+# Data: data/cache/, where `data/fetch.sh gpt2` and `data/fetch.sh tinyshakespeare` put the files.
+set(GLASSBOX_TOKENIZER_DATA "${PROJECT_SOURCE_DIR}/data/cache")
 
 add_executable(compare_gpt2 ${CMAKE_CURRENT_SOURCE_DIR}/tokenizer/compare_gpt2.cpp)
 target_link_libraries(compare_gpt2 PRIVATE llm)

