@@ -4,7 +4,12 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <map>
 #include <memory>
+#include <optional>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "llm/core/error.hpp"
@@ -27,7 +32,76 @@ template <typename T> Tensor view(std::vector<T>& v) {
 // Rank r's value for element i: distinct per rank and element, exact in float.
 double value(int rank, int64_t i) { return 100.0 * rank + double(i) + 0.5; }
 
+// Sets environment variables for one scope and puts back what was there before (mpirun sets some of
+// the launcher variables for this very process).
+class ScopedEnv {
+ public:
+  ScopedEnv() = default;
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+  ~ScopedEnv() {
+    for (const auto& [name, old] : saved_) old ? setenv(name.c_str(), old->c_str(), 1) : unsetenv(name.c_str());
+  }
+  void set(const std::string& name, const char* value) {
+    if (!saved_.count(name)) {
+      const char* old = std::getenv(name.c_str());
+      saved_[name] = old ? std::optional<std::string>(old) : std::nullopt;
+    }
+    value ? setenv(name.c_str(), value, 1) : unsetenv(name.c_str());
+  }
+
+ private:
+  std::map<std::string, std::optional<std::string>> saved_;
+};
+
 }  // namespace
+
+TEST_CASE("launch_env: each launcher's variables, in the documented order of precedence") {
+  ScopedEnv env;
+  for (std::span<const char* const> names : {std::span<const char* const>(launch_env_rank_names),
+                                             std::span<const char* const>(launch_env_world_names),
+                                             std::span<const char* const>(launch_env_local_rank_names)})
+    for (const char* name : names) env.set(name, nullptr);
+  CHECK(launch_env().rank == -1);
+  CHECK(launch_env().world == -1);
+  CHECK(launch_env().local_rank == -1);
+
+  // MPICH's mpiexec (Hydra)
+  env.set("PMI_RANK", "3");
+  env.set("PMI_SIZE", "8");
+  env.set("MPI_LOCALRANKID", "1");
+  CHECK(launch_env().rank == 3);
+  CHECK(launch_env().world == 8);
+  CHECK(launch_env().local_rank == 1);
+  // srun wins over PMI for the rank and the world; MPICH's local rank comes before Slurm's
+  env.set("SLURM_PROCID", "4");
+  env.set("SLURM_NTASKS", "16");
+  env.set("SLURM_LOCALID", "0");
+  CHECK(launch_env().rank == 4);
+  CHECK(launch_env().world == 16);
+  CHECK(launch_env().local_rank == 1);
+  // Open MPI's local rank comes before MPICH's
+  env.set("OMPI_COMM_WORLD_LOCAL_RANK", "2");
+  CHECK(launch_env().local_rank == 2);
+  // torchrun inside a Slurm task numbers its own processes: it wins over Slurm
+  env.set("RANK", "13");
+  env.set("WORLD_SIZE", "32");
+  env.set("LOCAL_RANK", "5");
+  CHECK(launch_env().rank == 13);
+  CHECK(launch_env().world == 32);
+  CHECK(launch_env().local_rank == 5);
+  // and the GLASSBOX_ variables win over every launcher
+  env.set("GLASSBOX_RANK", "0");
+  env.set("GLASSBOX_WORLD_SIZE", "1");
+  env.set("GLASSBOX_LOCAL_RANK", "7");
+  CHECK(launch_env().rank == 0);
+  CHECK(launch_env().world == 1);
+  CHECK(launch_env().local_rank == 7);
+
+  env.set("GLASSBOX_LOCAL_RANK", nullptr);
+  env.set("LOCAL_RANK", "-1");
+  CHECK_THROWS_WITH_AS(launch_env(), doctest::Contains("LOCAL_RANK='-1' is not a rank number"), Error);
+}
 
 TEST_CASE("shard_range cuts n elements into contiguous, nearly equal ranges in rank order") {
   for (int64_t n : {0, 1, 7, 11, 1000003}) {

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <initializer_list>
+#include <span>
 #include <thread>
 
 #include <unistd.h>  // getpid
@@ -72,7 +73,7 @@ bool launched_by_mpi() {
 namespace {
 
 // The first of `names` that is set, as a non-negative integer; -1 when none is set.
-int env_int(std::initializer_list<const char*> names) {
+int env_int(std::span<const char* const> names) {
   for (const char* name : names) {
     const char* text = std::getenv(name);
     if (text == nullptr) continue;
@@ -90,9 +91,9 @@ int env_int(std::initializer_list<const char*> names) {
 
 LaunchEnv launch_env() {
   LaunchEnv env;
-  env.rank = env_int({"GLASSBOX_RANK", "SLURM_PROCID"});
-  env.world = env_int({"GLASSBOX_WORLD_SIZE", "SLURM_NTASKS"});
-  env.local_rank = env_int({"GLASSBOX_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"});
+  env.rank = env_int(launch_env_rank_names);
+  env.world = env_int(launch_env_world_names);
+  env.local_rank = env_int(launch_env_local_rank_names);
   return env;
 }
 
@@ -109,6 +110,13 @@ std::unique_ptr<Comm> make_comm(double timeout_seconds) {
 
 #ifdef GLASSBOX_HAVE_CUDA
 namespace {
+
+// "A / B / C", for messages that name the variables a value came from.
+std::string joined(std::span<const char* const> names) {
+  std::string out;
+  for (const char* name : names) out += (out.empty() ? "" : " / ") + std::string(name);
+  return out;
+}
 
 // NCCL's unique id from rank 0 to the others through a file, for ranks started without MPI (one
 // process per GPU from a Slurm script). Rank 0 writes PATH.tmp.PID and renames it over PATH, which
@@ -167,15 +175,16 @@ std::unique_ptr<Comm> make_gpu_comm(double timeout_seconds, Backend& backend, co
     const LaunchEnv env = launch_env();
     if (env.world >= 1) world = env.world;
     if (env.rank >= 0) rank = env.rank;
-    check(rank < world, "rank " + std::to_string(rank) + " (GLASSBOX_RANK / SLURM_PROCID) is not below the world size " +
-                            std::to_string(world) + " (GLASSBOX_WORLD_SIZE / SLURM_NTASKS)");
+    check(rank < world, "rank " + std::to_string(rank) + " (" + joined(launch_env_rank_names) +
+                            ") is not below the world size " + std::to_string(world) + " (" +
+                            joined(launch_env_world_names) + ")");
     if (world == 1 && kind == "auto") return std::make_unique<SingleComm>();
     if (world == 1) {
       id = make_nccl_id();
     } else {
       const char* path = std::getenv("GLASSBOX_NCCL_ID_FILE");
       check(path != nullptr && *path != '\0',
-            "the environment says " + std::to_string(world) + " ranks (GLASSBOX_WORLD_SIZE / SLURM_NTASKS) and no MPI "
+            "the environment says " + std::to_string(world) + " ranks (" + joined(launch_env_world_names) + ") and no MPI "
             "launcher started them, so NCCL's unique id must go through a file: set GLASSBOX_NCCL_ID_FILE to a new "
             "path every rank sees (e.g. runs/nccl_id.$SLURM_JOB_ID), or launch with mpirun / srun --mpi=pmix; for "
             "one process, set GLASSBOX_WORLD_SIZE=1");

@@ -46,6 +46,7 @@
 //               reduction runs beside the compute queued after it. The ncclUniqueId that joins the
 //               ranks is made on rank 0 and broadcast over MPI (mpirun, srun --mpi=pmix), or passed
 //               through a file (GLASSBOX_NCCL_ID_FILE) when the ranks were started without MPI.
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -149,11 +150,21 @@ std::unique_ptr<Comm> make_comm(double timeout_seconds = 300);
 // rank sees (a shared file system across nodes) and new to this job (e.g. with $SLURM_JOB_ID in it).
 std::unique_ptr<Comm> make_comm(double timeout_seconds, Backend& backend, const std::string& kind);
 
-// Where the launcher put this process, from its environment; -1 where it says nothing.
-//   rank        GLASSBOX_RANK, else SLURM_PROCID (srun)
-//   world       GLASSBOX_WORLD_SIZE, else SLURM_NTASKS (srun)
-//   local_rank  GLASSBOX_LOCAL_RANK, else OMPI_COMM_WORLD_LOCAL_RANK (mpirun), else SLURM_LOCALID (srun)
-// The GLASSBOX_ variables come first, so a script can always override what the launcher says.
+// Where the launcher put this process, from its environment; -1 where it says nothing. Each value is
+// the first of these variables that is set:
+//   rank        GLASSBOX_RANK, RANK (torchrun), SLURM_PROCID (srun), PMI_RANK (MPICH's mpiexec)
+//   world       GLASSBOX_WORLD_SIZE, WORLD_SIZE (torchrun), SLURM_NTASKS (srun), PMI_SIZE (MPICH)
+//   local_rank  GLASSBOX_LOCAL_RANK, LOCAL_RANK (torchrun), OMPI_COMM_WORLD_LOCAL_RANK (Open MPI's
+//               mpirun), MPI_LOCALRANKID (MPICH), SLURM_LOCALID (srun)
+// The GLASSBOX_ variables come first, so a script can always override what the launcher says;
+// torchrun's come before Slurm's because torchrun runs inside a Slurm task and numbers its own
+// processes, while SLURM_PROCID then counts the torchrun launchers, one per node.
+inline constexpr std::array<const char*, 4> launch_env_rank_names = {"GLASSBOX_RANK", "RANK", "SLURM_PROCID",
+                                                                     "PMI_RANK"};
+inline constexpr std::array<const char*, 4> launch_env_world_names = {"GLASSBOX_WORLD_SIZE", "WORLD_SIZE",
+                                                                      "SLURM_NTASKS", "PMI_SIZE"};
+inline constexpr std::array<const char*, 5> launch_env_local_rank_names = {
+    "GLASSBOX_LOCAL_RANK", "LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"};
 struct LaunchEnv {
   int rank = -1;
   int world = -1;
