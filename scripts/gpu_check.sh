@@ -1,57 +1,170 @@
 #!/usr/bin/env bash
-# Everything a GPU machine must show about the CUDA backend, in one run, with a results folder:
-#   1. build with the CUDA backend (sm_90a + sm_80),
-#   2. the CUDA tests (every kernel against its CPU twin, the model, 10 training steps),
-#   3. glassbox bench --device cuda for GPT-2 124M at context 1024, with the per-op table, beside
-#      PyTorch's fast path (bf16 autocast, flash attention, fused AdamW, torch.compile) in the same run,
-#   4. the shakespeare_char recipe trained on the GPU, then sampled.
-# Usage: scripts/gpu_check.sh [RESULTS_DIR]   (default: runs/gpu_check; the device tool passes $OUT)
-# Needs the tinyshakespeare mirror for step 4: GLASSBOX_DATA_MIRROR=<folder with tinyshakespeare/>.
+# What a GPU machine must show about the CUDA backend, in stages sized for short GPU time: build on
+# any machine with nvcc (no GPU needed), copy the small bundle of binaries to the GPU machine, run the
+# stages there. Each stage writes its logs and a results table (results_stageN.md) to RESULTS_DIR.
+#
+#   scripts/gpu_check.sh build [BUNDLE]       no GPU needed: build-gpu/ with the CUDA backend, then the
+#                                             binaries into BUNDLE (default build-gpu-bundle/, < 64 MiB)
+#   scripts/gpu_check.sh 1 RESULTS [BUNDLE]   correctness, at most 3.5 min: every CUDA test against
+#                                             its CPU twin, compute-sanitizer memcheck on the op tests,
+#                                             racecheck on the kernels with shared memory (small shapes)
+#   scripts/gpu_check.sh 2 RESULTS [BUNDLE]   speed, at most 5 min: GPT-2 124M at T = 1024, B = 8/16/32
+#                                             (tokens/s, MFU), the per-op profile, attention TFLOP/s,
+#                                             PyTorch's fast path at the same shapes beside each
+#   scripts/gpu_check.sh 1+2 RESULTS [BUNDLE] both, in one command of under 9 minutes
+#   scripts/gpu_check.sh 3 RESULTS [BUNDLE]   the shakespeare_char recipe trained on the GPU, sampled,
+#                                             at most 5.5 min; needs data/cache/tinyshakespeare or GLASSBOX_DATA_MIRROR
+#
+# Every step has its own time limit, so a stage never runs past its budget; a step that hits it is
+# recorded as "timed out". Without a GPU every stage but `build` stops at once with one line.
 set -uo pipefail
-cd "$(dirname "$0")/.."
-results="${1:-runs/gpu_check}"
-mkdir -p "$results"
-log() { echo "== $*" | tee -a "$results/summary.txt"; }
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# A relative GLASSBOX_DATA_MIRROR is relative to where the command was typed: pin it before the cd.
+[[ -z "${GLASSBOX_DATA_MIRROR:-}" ]] || export GLASSBOX_DATA_MIRROR="$(realpath -m -- "$GLASSBOX_DATA_MIRROR")"
+cd "$root"
 
-nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv | tee "$results/gpu.txt"
-log "build"
-cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DGLASSBOX_CUDA=ON -DGLASSBOX_VIZ=OFF >"$results/configure.log" 2>&1 &&
-  cmake --build build-gpu -j"$(nproc)" >"$results/build.log" 2>&1
-log "build exit $?"
+usage() {
+  sed -n '5,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+die() {
+  echo "gpu_check.sh: error: $*" >&2
+  exit 1
+}
+binaries=(glassbox test_cuda_ops test_nccl_comm)
 
-log "tests (ctest -L cuda)"
-(cd build-gpu && ctest -L cuda --output-on-failure) >"$results/ctest_cuda.log" 2>&1
-log "tests exit $?: $(grep -E 'tests passed|tests failed' "$results/ctest_cuda.log")"
-build-gpu/test_cuda_ops -s >"$results/test_cuda_ops_verbose.log" 2>&1
+build_bundle() {
+  local bundle="${1:-build-gpu-bundle}"
+  command -v nvcc >/dev/null || [[ -x /usr/local/cuda/bin/nvcc ]] ||
+    die "nvcc not found: the build stage needs the CUDA toolkit (PATH or /usr/local/cuda/bin)"
+  export PATH="$PATH:/usr/local/cuda/bin"
+  cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DGLASSBOX_CUDA=ON -DGLASSBOX_VIZ=OFF \
+    -DGLASSBOX_NATIVE=OFF -DGLASSBOX_LESSONS=OFF >/dev/null || die "configure failed (cmake -S . -B build-gpu)"
+  cmake --build build-gpu -j"$(nproc)" --target "${binaries[@]}" || die "build failed"
+  rm -rf "$bundle" && mkdir -p "$bundle"
+  cp build-gpu/glassbox build-gpu/tests/test_cuda_ops build-gpu/tests/test_nccl_comm "$bundle"/
+  strip --strip-unneeded "$bundle"/* 2>/dev/null
+  local mib=$(( $(du -sk "$bundle" | cut -f1) / 1024 ))
+  ((mib < 64)) || die "$bundle is $mib MiB, over the 64 MiB a copy to the GPU machine may take"
+  echo "gpu_check.sh: $bundle ($mib MiB): ${binaries[*]}; copy it to the GPU machine beside the checkout"
+}
 
-log "bench GPT-2 124M, T=1024"
-PYTHON=${PYTHON:-python3}
-for B in 8 16 32; do
-  build-gpu/glassbox bench --device cuda --model gpt2 --batch-size "$B" --block-size 1024 --steps 20 \
-    >"$results/bench_gpt2_B$B.txt" 2>&1
-  "$PYTHON" tests/reference/bench_torch.py --device cuda --compile --n-layer 12 --n-head 12 --n-embd 768 \
-    --block-size 1024 --batch-size "$B" --vocab-size 50257 --steps 20 --warmup 5 \
-    >"$results/bench_torch_gpt2_B$B.txt" 2>&1
-  glassbox_ms=$(sed -n 's/^glassbox ms\/step: \([0-9.]*\).*/\1/p' "$results/bench_gpt2_B$B.txt")
-  torch_ms=$(sed -n 's/^torch ms\/step: \([0-9.]*\).*/\1/p' "$results/bench_torch_gpt2_B$B.txt")
-  log "B=$B: $(grep -E 'MFU' "$results/bench_gpt2_B$B.txt") | glassbox $glassbox_ms ms/step, PyTorch $torch_ms ms/step"
-done
-log "attention: glassbox vs PyTorch SDPA (FlashAttention layout: 16k tokens, 2048 channels)"
-build-gpu/glassbox bench-attention --device cuda >"$results/bench_attention.txt" 2>&1
-"$PYTHON" tests/reference/bench_attention_torch.py >"$results/bench_attention_torch.txt" 2>&1
-build-gpu/glassbox bench --device cuda --model gpt2 --batch-size 16 --block-size 1024 --steps 5 --profile \
-  >"$results/bench_gpt2_profile.txt" 2>&1
-log "per-op table in bench_gpt2_profile.txt"
-
-if [ -n "${GLASSBOX_DATA_MIRROR:-}" ]; then
-  GLASSBOX_DATA_MIRROR=$(cd "$GLASSBOX_DATA_MIRROR" && pwd)  # absolute: the data scripts change folder
-  export GLASSBOX_DATA_MIRROR
-  log "shakespeare_char on the GPU"
-  GLASSBOX=build-gpu/glassbox bash data/shakespeare_char.sh >"$results/data.log" 2>&1
-  build-gpu/glassbox train --device cuda --config experiments/shakespeare_char/config.toml \
-    --out-dir runs/gpu_shakespeare >"$results/train_shakespeare_cuda.txt" 2>&1
-  log "train exit $?: $(grep -E 'done:' "$results/train_shakespeare_cuda.txt")"
-  build-gpu/glassbox sample --device cuda --ckpt runs/gpu_shakespeare/checkpoint --prompt "ROMEO:" \
-    --max-new-tokens 200 --seed 1 >"$results/sample_cuda.txt" 2>&1
+[[ $# -ge 1 ]] || usage
+stage="$1"
+if [[ "$stage" == build ]]; then
+  build_bundle "${2:-}"
+  exit
 fi
-cat "$results/summary.txt"
+[[ "$stage" =~ ^(1|2|3|1\+2)$ ]] || usage
+[[ $# -ge 2 ]] || usage
+results="$2"
+bundle="${3:-build-gpu-bundle}"
+
+# Fail fast, in one line, where nothing could run.
+command -v nvidia-smi >/dev/null || die "no GPU here (nvidia-smi not found): stage $stage needs an NVIDIA GPU"
+gpu_name=$(timeout 20 nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+[[ -n "$gpu_name" ]] || die "no GPU visible (nvidia-smi lists none): stage $stage needs an NVIDIA GPU"
+for b in "${binaries[@]}"; do
+  [[ -x "$bundle/$b" ]] || die "$bundle/$b not found: run scripts/gpu_check.sh build first (on any machine with nvcc)"
+done
+missing=$(ldd "$bundle/glassbox" | grep "not found")
+[[ -z "$missing" ]] || die "$bundle/glassbox cannot load its libraries: $(echo "$missing" | tr -s ' \n' ' ')"
+mkdir -p "$results"
+
+# step NAME SECONDS LOG COMMAND...: run one step under its time limit, add a row to the stage's table.
+table=""
+step() {
+  local name="$1" limit="$2" log="$3"
+  shift 3
+  local start=$SECONDS
+  timeout --kill-after=10 "$limit" "$@" >"$results/$log" 2>&1
+  local rc=$? verdict
+  case $rc in
+    0) verdict=pass ;;
+    124 | 137) verdict="timed out after ${limit} s" ;;
+    *) verdict="fail (exit $rc)" ;;
+  esac
+  printf '| %s | %s | %d s | %s |\n' "$name" "$verdict" $((SECONDS - start)) "$log" | tee -a "$table"
+}
+begin_table() {
+  table="$results/results_stage$1.md"
+  {
+    echo "# gpu_check stage $1 on $gpu_name ($(date -u +%Y-%m-%dT%H:%MZ))"
+    echo
+    echo "| step | result | time | log |"
+    echo "| --- | --- | --- | --- |"
+  } >"$table"
+}
+
+# The limits below add up to 500 s for stages 1+2 (under 9 minutes with the start-up checks).
+stage_1() {
+  begin_table 1
+  nvidia-smi >"$results/nvidia-smi.txt" 2>&1
+  step "CUDA ops, model and 10 AdamW steps vs the CPU (test_cuda_ops)" 80 test_cuda_ops.log "$bundle/test_cuda_ops"
+  step "NcclComm on one GPU (test_nccl_comm)" 30 test_nccl_comm.log "$bundle/test_nccl_comm"
+  if command -v compute-sanitizer >/dev/null; then
+    step "memcheck: every op test (compute-sanitizer)" 55 memcheck.log \
+      compute-sanitizer --tool memcheck --error-exitcode 3 "$bundle/test_cuda_ops" -tce="cuda GPT*"
+    step "racecheck: the kernels with shared memory" 45 racecheck.log \
+      compute-sanitizer --tool racecheck --error-exitcode 3 "$bundle/test_cuda_ops" \
+      -tc="cuda layernorm*,cuda attention*,cuda classifier*,cuda sum_of_squares*"
+  else
+    printf '| compute-sanitizer | not run: not installed | | |\n' | tee -a "$table"
+  fi
+}
+
+stage_2() {
+  begin_table 2
+  local python="${PYTHON:-python3}" torch_ok=1
+  "$python" -c "import torch; assert torch.cuda.is_available()" 2>/dev/null || torch_ok=0
+  local gpt2_shape=(--n-layer 12 --n-head 12 --n-embd 768 --block-size 1024 --vocab-size 50257)
+  for B in 8 16 32; do
+    step "glassbox GPT-2 124M, T=1024, B=$B" 30 "bench_gpt2_B$B.txt" \
+      "$bundle/glassbox" bench --device cuda --model gpt2 --batch-size "$B" --block-size 1024 --steps 20
+    if ((torch_ok)); then
+      step "PyTorch bf16 autocast + SDPA + fused AdamW, B=$B" 20 "bench_torch_gpt2_B$B.txt" \
+        "$python" tests/reference/bench_torch.py --device cuda "${gpt2_shape[@]}" --batch-size "$B" --steps 20 --warmup 5
+    fi
+  done
+  if ((torch_ok)); then
+    step "PyTorch as above + torch.compile, B=16" 60 bench_torch_compile_gpt2_B16.txt \
+      "$python" tests/reference/bench_torch.py --device cuda --compile "${gpt2_shape[@]}" --batch-size 16 --steps 20 --warmup 5
+  else
+    printf '| PyTorch peer | not run: no PyTorch with CUDA | | |\n' | tee -a "$table"
+  fi
+  step "per-op profile, B=16" 30 bench_gpt2_profile.txt \
+    "$bundle/glassbox" bench --device cuda --model gpt2 --batch-size 16 --block-size 1024 --steps 5 --profile
+  step "attention TFLOP/s (FlashAttention layout)" 25 bench_attention.txt "$bundle/glassbox" bench-attention --device cuda
+  if ((torch_ok)); then
+    step "PyTorch SDPA attention" 25 bench_attention_torch.txt "$python" tests/reference/bench_attention_torch.py
+  fi
+  {
+    echo
+    echo "| B | glassbox | PyTorch |"
+    echo "| --- | --- | --- |"
+    for B in 8 16 32; do
+      echo "| $B | $(grep -h -E 'ms/step|MFU' "$results/bench_gpt2_B$B.txt" 2>/dev/null | tr '\n' ' ') |" \
+        "$(grep -h 'ms/step' "$results/bench_torch_gpt2_B$B.txt" 2>/dev/null | tr '\n' ' ') |"
+    done
+  } >>"$table"
+}
+
+stage_3() {
+  begin_table 3
+  step "data: tinyshakespeare, tokenized by character" 60 data.log \
+    env GLASSBOX="$bundle/glassbox" bash data/shakespeare_char.sh
+  step "train the shakespeare_char recipe on the GPU" 240 train_shakespeare_cuda.txt \
+    "$bundle/glassbox" train --device cuda --config experiments/shakespeare_char/config.toml --out-dir runs/gpu_shakespeare
+  step "sample 200 tokens on the GPU" 30 sample_cuda.txt \
+    "$bundle/glassbox" sample --device cuda --ckpt runs/gpu_shakespeare/checkpoint --prompt "ROMEO:" \
+    --max-new-tokens 200 --seed 1
+  echo "val loss: $(grep -h -m1 'done:' "$results/train_shakespeare_cuda.txt")" >>"$table"
+}
+
+case "$stage" in
+  1) stage_1 ;;
+  2) stage_2 ;;
+  1+2) stage_1 && stage_2 ;;
+  3) stage_3 ;;
+esac
+cat "$results"/results_stage*.md
