@@ -64,6 +64,13 @@ mkdir -p "$root/src/glassbox" "$root/src/shared"
   tar -xf - -C "$root/src/glassbox"
 cp -r "$mirror" "$root/src/shared/data"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# A site whose network inspects TLS installs its own certificate authorities: the fresh root trusts
+# them too (Debian's ca-certificates, installed by install-deps.sh, adds them to its bundle; Node.js
+# reads that bundle through NODE_EXTRA_CA_CERTS below).
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+fi
 for m in proc sys dev dev/pts; do mount --bind "/$m" "$root/$m"; done
 
 # run_in_root NAME COMMAND: the command in a login shell of the fresh root, timed, logged.
@@ -71,7 +78,7 @@ run_in_root() {
   local name="$1" command="$2" t0=$SECONDS rc=0
   echo "== $name: $command"
   chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    TERM=dumb LANG=C.UTF-8 bash -c "cd /src/glassbox && $command" >"$work/$name.log" 2>&1 || rc=$?
+    TERM=dumb LANG=C.UTF-8 NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt bash -c "cd /src/glassbox && $command" >"$work/$name.log" 2>&1 || rc=$?
   local verdict="pass"
   ((rc == 0)) || verdict="FAIL (exit $rc; last lines below)"
   log "$name: $verdict in $((SECONDS - t0)) s: \`$command\` (log: $work/$name.log)"
