@@ -3,6 +3,7 @@
 #
 #   data/fetch.sh tinyshakespeare   -> data/cache/tinyshakespeare/input.txt
 #   data/fetch.sh gpt2              -> data/cache/gpt2/encoder.json, data/cache/gpt2/vocab.bpe
+#   data/fetch.sh hellaswag         -> data/cache/hellaswag/hellaswag_val.jsonl (see data/hellaswag.sh)
 #
 # With GLASSBOX_DATA_MIRROR set (e.g. /srv/glassbox-data, or ../shared/data relative to the folder
 # the command is typed in), files are copied from "$GLASSBOX_DATA_MIRROR/<name>/<file>" instead of
@@ -23,7 +24,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="$root/data/cache"
 
 usage() {
-  echo "usage: data/fetch.sh tinyshakespeare|gpt2" >&2
+  echo "usage: data/fetch.sh tinyshakespeare|gpt2|hellaswag" >&2
   exit 2
 }
 
@@ -61,6 +62,10 @@ case "$1" in
   gpt2)
     fetch gpt2/encoder.json https://openaipublic.blob.core.windows.net/gpt-2/models/124M/encoder.json
     fetch gpt2/vocab.bpe https://openaipublic.blob.core.windows.net/gpt-2/models/124M/vocab.bpe
+    ;;
+  hellaswag)
+    fetch hellaswag/hellaswag_val.jsonl \
+      https://raw.githubusercontent.com/rowanz/hellaswag/master/data/hellaswag_val.jsonl
     ;;
   *)
     usage

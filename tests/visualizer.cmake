@@ -61,6 +61,8 @@ endfunction()
 # ---- inputs: a generated run, and one with a malformed line and a line cut mid-write ----
 viz_test(viz_make_run FIXTURES viz_run COMMAND make_fake_run ${VIZ_OUT}/run)
 viz_test(viz_make_bad_run FIXTURES viz_bad_run COMMAND make_fake_run ${VIZ_OUT}/bad_run --malformed)
+viz_test(viz_make_hellaswag_run FIXTURES viz_hellaswag_run
+         COMMAND make_fake_run ${VIZ_OUT}/hellaswag_run --hellaswag)
 
 # ---- the dashboard on a run directory ----
 viz_render(viz_dashboard viz_dashboard_png viz_run ${VIZ_OUT}/run --panel dashboard)
@@ -78,6 +80,16 @@ viz_test(viz_heat_strip_grad_norm_pixels REQUIRES viz_dashboard_png
 viz_test(viz_heat_strip_update_ratio_pixels REQUIRES viz_dashboard_png
          COMMAND viz_check rows-increase ${VIZ_OUT}/viz_dashboard.png ${VIZ_OUT}/viz_dashboard.json
                  dashboard.heat.layer_update_ratio)
+
+# ---- a run that measures HellaSwag: a fourth row with its chart, the other charts still drawn ----
+viz_render(viz_dashboard_hellaswag viz_hellaswag_png viz_hellaswag_run ${VIZ_OUT}/hellaswag_run --panel dashboard)
+viz_test(viz_dashboard_hellaswag_report REQUIRES viz_hellaswag_png
+         COMMAND viz_check report ${VIZ_OUT}/viz_dashboard_hellaswag.json --panel dashboard --no-error
+                 --region dashboard.chart.hellaswag --region dashboard.chart.loss
+                 --region dashboard.heat.layer_grad_norm)
+viz_test(viz_dashboard_hellaswag_pixels REQUIRES viz_hellaswag_png
+         COMMAND viz_check rows-increase ${VIZ_OUT}/viz_dashboard_hellaswag.png
+                 ${VIZ_OUT}/viz_dashboard_hellaswag.json dashboard.heat.layer_grad_norm)
 
 # ---- HiDPI (UI scale 2 on a 2560x1600 framebuffer) and a small window: same checks ----
 viz_test(viz_dashboard_hidpi FIXTURES viz_hidpi_png REQUIRES viz_run

@@ -9,7 +9,9 @@
 namespace viz {
 
 void MetricsLog::clear() {
-  for (Series* s : {&loss, &val_loss, &lr, &grad_norm, &tokens_per_s, &elapsed_s, &mfu}) s->clear();
+  for (Series* s : {&loss, &val_loss, &lr, &grad_norm, &tokens_per_s, &elapsed_s, &mfu, &hellaswag_acc,
+                    &hellaswag_acc_norm})
+    s->clear();
   layer_grad_norm.clear();
   layer_update_ratio.clear();
   bad_lines = 0;
@@ -108,6 +110,8 @@ void MetricsLog::parse_line(const std::string& raw) {
   if (number(j, "tokens_per_s", &v)) tokens_per_s.push(step, v);
   if (number(j, "elapsed_s", &v)) elapsed_s.push(step, v);
   if (number(j, "mfu", &v)) mfu.push(step, v);
+  if (number(j, "hellaswag_acc", &v)) hellaswag_acc.push(step, v);
+  if (number(j, "hellaswag_acc_norm", &v)) hellaswag_acc_norm.push(step, v);
 
   std::vector<float> layers;
   if (float_array(j, "layer_grad_norm", &layers)) {

@@ -6,6 +6,7 @@
 //    "elapsed_s": 88.1,                                  every logged step
 //    "val_loss": 3.52,                                   only on eval steps
 //    "layer_grad_norm": [L floats], "layer_update_ratio": [L floats]}   every N steps
+//   {"step": 250, "hellaswag_acc": 0.27, "hellaswag_acc_norm": 0.28}  with --hellaswag-interval
 // Unknown keys are ignored and any field may be missing. poll() reads only the bytes appended since
 // the last call, so the dashboard follows a run while it trains. A partial last line (the trainer is
 // mid-write) waits for its newline; a malformed line is counted and reported, never fatal.
@@ -48,6 +49,7 @@ class MetricsLog {
   int64_t lines() const { return lines_; }
 
   Series loss, val_loss, lr, grad_norm, tokens_per_s, elapsed_s, mfu;
+  Series hellaswag_acc, hellaswag_acc_norm;
   LayerSeries layer_grad_norm, layer_update_ratio;
 
   // Malformed lines: how many, and the first one's number and reason (shown as a UI warning).

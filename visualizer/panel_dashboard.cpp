@@ -1,6 +1,6 @@
 // The training dashboard: loss (train and validation), learning rate, gradient norm and throughput
-// over steps, and per-layer heat strips of gradient norm and update/weight ratio, all read from
-// RUN_DIR/metrics.jsonl while the run trains.
+// over steps, per-layer heat strips of gradient norm and update/weight ratio, and the HellaSwag
+// accuracy when the run measures it, all read from RUN_DIR/metrics.jsonl while the run trains.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -42,11 +42,14 @@ void DashboardPanel::draw(Session& session) {
     ImGui::TextDisabled("%s", status);
   }
 
-  // Three rows of two: loss | lr, grad norm | tokens/s, grad-norm strip | update-ratio strip.
+  // Three rows of two: loss | lr, grad norm | tokens/s, grad-norm strip | update-ratio strip; and a
+  // fourth, HellaSwag accuracy across the width, when the run logs it.
+  const bool hellaswag = m.hellaswag_acc.size() || m.hellaswag_acc_norm.size();
+  const int rows = hellaswag ? 4 : 3;
   const ImGuiStyle& style = ImGui::GetStyle();
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   const float w = (avail.x - style.ItemSpacing.x) / 2;
-  const float h = std::max(px(150), (avail.y - 2 * style.ItemSpacing.y) / 3);
+  const float h = std::max(px(150), (avail.y - (rows - 1) * style.ItemSpacing.y) / rows);
 
   ChartOptions log_opts{log_y, smoothing, envelope, nullptr};
   ChartOptions lin_opts{false, smoothing, envelope, nullptr};
@@ -73,6 +76,13 @@ void DashboardPanel::draw(Session& session) {
   ImGui::SameLine();
   draw_heat_strip("update / weight ratio per layer (log)", ImVec2(w, h), m.layer_update_ratio,
                   "dashboard.heat.layer_update_ratio");
+
+  if (hellaswag) {
+    lin_opts.report_name = "dashboard.chart.hellaswag";
+    const Curve accuracy[] = {{"acc_norm", &m.hellaswag_acc_norm, colors::hellaswag_norm, true, false},
+                              {"acc", &m.hellaswag_acc, colors::hellaswag, true, false}};
+    draw_chart("HellaSwag accuracy (chance 0.25)", ImVec2(avail.x, h), accuracy, lin_opts);
+  }
 }
 
 }  // namespace viz

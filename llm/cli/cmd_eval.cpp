@@ -1,6 +1,7 @@
 // glassbox eval: the mean loss of any checkpoint on any token shards, printed and written as JSON.
 //
 //   glassbox eval --ckpt runs/shakespeare_char/checkpoint --data data/cache/shakespeare_char/val_*.bin
+// With --task hellaswag, the multiple-choice accuracy on a HellaSwag JSONL file (eval_hellaswag.hpp).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llm/cli/commands.hpp"
+#include "llm/cli/eval_hellaswag.hpp"
 #include "llm/data/dataloader.hpp"
 #include "llm/io/checkpoint.hpp"
 #include "llm/train/evaluate.hpp"
@@ -24,6 +26,8 @@ struct EvalOptions {
   int batch_size = 8;
   int block_size = 0;
   int64_t max_tokens = 0;
+  std::string task = "loss";
+  HellaSwagEvalOptions hellaswag;  // its own flags; the shared ones are copied in
 };
 
 void run_eval(const EvalOptions& o) {
@@ -53,15 +57,34 @@ void run_eval(const EvalOptions& o) {
 
 void register_eval(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
-  CLI::App* cmd = app.add_subcommand("eval", "Mean loss of a checkpoint on token shards");
+  CLI::App* cmd = app.add_subcommand("eval", "Mean loss of a checkpoint on token shards, or its HellaSwag accuracy");
   cmd->add_option("--ckpt", o->ckpt, "Checkpoint directory")->required();
-  cmd->add_option("--data", o->data, "Token shards: a directory or a pattern like DIR/val_*.bin")->required();
+  cmd->add_option("--data", o->data,
+                  "Token shards: a directory or a pattern like DIR/val_*.bin (--task hellaswag: a JSONL file)")
+      ->required();
+  cmd->add_option("--task", o->task, "loss (mean loss on token shards) or hellaswag")
+      ->check(CLI::IsMember({"loss", "hellaswag"}))
+      ->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size, "Sequences per batch")->capture_default_str();
   cmd->add_option("--block-size", o->block_size, "Tokens per sequence (0: the model's context, at most 1024)")->capture_default_str();
   cmd->add_option("--max-tokens", o->max_tokens, "Token budget (0: one pass over all shards)")->capture_default_str();
   cmd->add_option("--out", o->out, "Also write the result as JSON to this file");
   cmd->add_option("--device", o->device, "cpu or cuda")->capture_default_str();
-  cmd->callback([o] { run_eval(*o); });
+  HellaSwagEvalOptions& h = o->hellaswag;
+  cmd->add_option("--predictions", h.predictions, "hellaswag: write one JSON line of scores per example here");
+  cmd->add_option("--limit", h.limit, "hellaswag: score the first N examples (0: all)")->capture_default_str();
+  cmd->add_option("--tokenizer", h.tokenizer, "hellaswag: byte or gpt2 instead of the checkpoint's tokenizer")
+      ->check(CLI::IsMember({"byte", "gpt2"}));
+  cmd->add_option("--encoder", h.encoder, "GPT-2 encoder.json (--tokenizer gpt2)")->capture_default_str();
+  cmd->add_option("--vocab-bpe", h.vocab_bpe, "GPT-2 vocab.bpe (--tokenizer gpt2)")->capture_default_str();
+  cmd->callback([o] {
+    if (o->task == "loss") return run_eval(*o);
+    o->hellaswag.ckpt = o->ckpt;
+    o->hellaswag.data = o->data;
+    o->hellaswag.out = o->out;
+    o->hellaswag.device = o->device;
+    run_hellaswag_eval(o->hellaswag);
+  });
 }
 
 }  // namespace llm::cli

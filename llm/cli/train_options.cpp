@@ -69,6 +69,8 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
   add(cmd, "layer-stats-interval", c.layer_stats_interval, "Per-layer statistics in metrics.jsonl every N steps (0: off)")->group(run);
   add(cmd, "checkpoint-interval", c.checkpoint_interval, "Rewrite OUT_DIR/checkpoint every N steps")->group(run);
   add(cmd, "snapshot-interval", c.snapshot_interval, "Keep OUT_DIR/snapshots/step_N every N steps (0: off)")->group(run);
+  add(cmd, "hellaswag-interval", c.hellaswag_interval, "HellaSwag accuracy every N steps and at the end (0: off)")->group(run);
+  add(cmd, "hellaswag-data", c.hellaswag_data, "HellaSwag JSONL file for --hellaswag-interval")->group(run);
   add(cmd, "out-dir", c.out_dir, "Run directory: metrics.jsonl, checkpoint/, snapshots/")->group(run);
   add(cmd, "seed", c.seed, "Seed for the initialisation and the data order")->group(run);
   add(cmd, "device", c.device, "cpu or cuda")->group(run);

@@ -4,7 +4,8 @@
 //
 // Fields: step, loss, lr, grad_norm, tokens_per_s, ms_per_step, elapsed_s on training steps;
 // val_loss on evaluation steps; layer_grad_norm [L] and layer_update_ratio [L] every
-// layer_stats_interval steps.
+// layer_stats_interval steps; hellaswag_acc, hellaswag_acc_norm and hellaswag_examples every
+// hellaswag_interval steps.
 #include <cstdint>
 #include <filesystem>
 #include <fstream>

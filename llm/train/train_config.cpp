@@ -44,6 +44,8 @@ void TrainConfig::validate() const {
   check(eval_interval >= 1 && log_interval >= 1 && checkpoint_interval >= 1,
         "--eval-interval, --log-interval and --checkpoint-interval must be at least 1");
   check(eval_batches >= 0, "--eval-batches must not be negative");
+  check(hellaswag_interval >= 0, "--hellaswag-interval must not be negative");
+  check(hellaswag_interval == 0 || !hellaswag_data.empty(), "--hellaswag-interval needs --hellaswag-data (a JSONL file)");
   check(!out_dir.empty(), "--out-dir must not be empty");
 }
 

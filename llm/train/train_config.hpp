@@ -59,6 +59,8 @@ struct TrainConfig {
   int64_t layer_stats_interval = 50; // per-layer grad norm and update/weight ratio in metrics.jsonl
   int64_t checkpoint_interval = 500; // RUN/checkpoint is rewritten every this many steps and at the end
   int64_t snapshot_interval = 0;     // model-only snapshots RUN/snapshots/step_N for the timeline
+  int64_t hellaswag_interval = 0;    // HellaSwag accuracy every this many steps and at the end (0: off)
+  std::string hellaswag_data;        // its JSONL file (llm/train/hellaswag.hpp), e.g. from data/hellaswag.sh
   std::string out_dir = "runs/run";
   uint64_t seed = 1337;
   std::string device = "cpu";
@@ -75,6 +77,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     TrainConfig, model, n_layer, n_head, n_embd, block_size, max_seq_len, init_from, bias, train_data,
     val_data, data_sampling, batch_size, grad_accum, max_steps, learning_rate, min_lr, warmup_steps, lr_decay_steps,
     beta1, beta2, eps, weight_decay, grad_clip, zero_stage, comm_timeout, comm, overlap_comm, eval_interval, eval_batches, log_interval,
-    layer_stats_interval, checkpoint_interval, snapshot_interval, out_dir, seed, device, resume)
+    layer_stats_interval, checkpoint_interval, snapshot_interval, hellaswag_interval, hellaswag_data, out_dir, seed,
+    device, resume)
 
 }  // namespace llm

@@ -19,6 +19,7 @@
 #include "llm/tokenizer/tokenizer.hpp"
 #include "llm/train/evaluate.hpp"
 #include "llm/train/gradient_sync.hpp"
+#include "llm/train/hellaswag.hpp"
 #include "llm/train/metrics_log.hpp"
 #include "llm/train/optimizer.hpp"
 #include "llm/train/schedule.hpp"
@@ -149,6 +150,10 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
   DataLoader val_estimate_loader(cfg.val_data, B, T, 0, 1, cfg.seed, sampling);
   const fs::path data_dir = train_loader.shards().front().parent_path();
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(data_dir);
+  // Read and encoded up front, so that a bad line stops the run before anything is written.
+  const std::vector<HellaSwagTokens> hellaswag =
+      cfg.hellaswag_interval > 0 ? tokenize_hellaswag(read_hellaswag(cfg.hellaswag_data), *tokenizer)
+                                 : std::vector<HellaSwagTokens>{};
 
   const GPTConfig model_config = cfg.model_config(tokenizer->vocab_size());
   GPT model(model_config, backend);
@@ -222,6 +227,19 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
     }
     return val.loss;
   };
+  // HellaSwag every hellaswag_interval steps and after the last.
+  auto evaluate_hellaswag_at = [&](int64_t step) {
+    const HellaSwagResult r = evaluate_hellaswag(model, hellaswag, comm);
+    if (!root) return;
+    std::printf("step %6lld | hellaswag acc %.4f acc_norm %.4f (%lld examples)\n", (long long)step, r.acc,
+                r.acc_norm, (long long)r.examples);
+    std::fflush(stdout);
+    metrics->write({{"step", step},
+                    {"hellaswag_acc", r.acc},
+                    {"hellaswag_acc_norm", r.acc_norm},
+                    {"hellaswag_examples", r.examples},
+                    {"elapsed_s", seconds_since(run_start)}});
+  };
   auto save_checkpoint = [&](int64_t next_step) {
     TrainState state;
     state.step = next_step;
@@ -236,6 +254,7 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
   const Tensor flat_params = flat_view(model.params), flat_grads = flat_view(model.grads);
   for (int64_t step = start_step; step < cfg.max_steps; step++) {
     if (step % cfg.eval_interval == 0) evaluate(step, cfg.eval_batches);
+    if (cfg.hellaswag_interval > 0 && step % cfg.hellaswag_interval == 0) evaluate_hellaswag_at(step);
     const Clock::time_point step_start = Clock::now();
 
     // Average the gradients over ranks. Without ZeRO every rank gets all of them (all-reduce);
@@ -333,6 +352,7 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
   // iteration), then the whole val split.
   if (cfg.max_steps % cfg.eval_interval == 0 && cfg.eval_batches > 0) evaluate(cfg.max_steps, cfg.eval_batches);
   result.final_val_loss = evaluate(cfg.max_steps, 0);
+  if (cfg.hellaswag_interval > 0) evaluate_hellaswag_at(cfg.max_steps);
   result.ms_per_step = timed_steps ? timed_seconds / timed_steps * 1e3 : 0;
   if (root) {
     std::printf("done: %lld steps in %s, %.1f ms/step; final val loss %.4f; checkpoint %s\n",

@@ -81,6 +81,24 @@ cp -r "$ckpt" "$work/shape" && sed -i 's/"n_embd": 8/"n_embd": 16/' "$work/shape
 expect_error "checkpoint shape mismatch" "shape" -- "$glassbox" sample --ckpt "$work/shape"
 expect_error "bad top-p" "top-p" -- "$glassbox" sample --ckpt "$ckpt" --top-p 0
 expect_error "eval on missing data" "no shard" -- "$glassbox" eval --ckpt "$ckpt" --data "$work/none/*.bin"
+# HellaSwag files: each malformed line is named by file and line number (line 1 is well formed).
+hs=("$glassbox" eval --ckpt "$ckpt" --task hellaswag)
+good_line='{"ctx": "ab", "endings": ["a", "b", "c", "ab"], "label": 0}'
+hellaswag_case() {  # NAME WANT LINE2: a file of a good line then LINE2
+  printf '%s\n%s\n' "$good_line" "$3" >"$work/hs.jsonl"
+  expect_error "hellaswag: $1" "$2" -- "${hs[@]}" --data "$work/hs.jsonl"
+}
+hellaswag_case "bad JSON" "hs.jsonl:2: not valid JSON" '{"ctx": "ab", "endings": ['
+hellaswag_case "missing key" 'hs.jsonl:2: no "endings" key' '{"ctx": "ab", "label": 0}'
+hellaswag_case "three endings" "hs.jsonl:2: \"endings\" must be a list of 4 strings, found 3 items" '{"ctx": "ab", "endings": ["a", "b", "c"], "label": 0}'
+hellaswag_case "label out of range" 'hs.jsonl:2: "label" 4 is out of range 0..3' '{"ctx": "ab", "endings": ["a", "b", "c", "ab"], "label": 4}'
+hellaswag_case "label not a number" 'hs.jsonl:2: "label" is not an integer' '{"ctx": "ab", "endings": ["a", "b", "c", "ab"], "label": "0"}'
+# The checkpoint's vocabulary is "abc": no space, which every ending starts with.
+printf '\n%s\n' "$good_line" >"$work/hs_vocab.jsonl"
+expect_error "hellaswag: text outside the vocabulary" "hs_vocab.jsonl:2: char tokenizer" -- "${hs[@]}" --data "$work/hs_vocab.jsonl"
+expect_error "hellaswag: missing file" "none.jsonl" -- "${hs[@]}" --data "$work/none.jsonl"
+expect_error "eval: unknown task" "--task" -- "${hs[@]}" --data "$work/hs.jsonl" --task mmlu
+expect_error "hellaswag: missing GPT-2 files" "encoder.json" -- "${hs[@]}" --data "$work/hs.jsonl" --tokenizer gpt2 --encoder "$work/none/encoder.json"
 expect_error "convert: not an llm.c model file" "magic" -- "$glassbox" convert --from "$work/good/train_000000.bin" --to "$work/conv"
 expect_error "convert: unknown llm.c version" "model_version.bin" -- "$glassbox" convert --from "$work/bad/model_version.bin" --to "$work/conv"
 expect_error "convert: truncated llm.c file" "truncated" -- "$glassbox" convert --from "$work/bad/model_cut.bin" --to "$work/conv"

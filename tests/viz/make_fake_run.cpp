@@ -1,7 +1,7 @@
 // make_fake_run: writes a run directory with a fake-but-realistic metrics.jsonl for the visualizer
 // tests (only the tests use it; real runs come from `glassbox train`).
 //
-//   make_fake_run OUT_DIR [--steps N] [--layers L] [--every K] [--malformed]
+//   make_fake_run OUT_DIR [--steps N] [--layers L] [--every K] [--malformed] [--hellaswag]
 //
 // The curves look like a small GPT's: loss falling from ln(V) ~ 10.8 towards ~1.6 with noise and a
 // few spikes, validation loss every 250 steps, linear warm-up then cosine learning rate, gradient norm
@@ -9,7 +9,8 @@
 // "layer_update_ratio" hold L values that rise strictly with the layer index at every step (by a
 // factor 10^(1.5/(L-1)) per layer, far above the 5% noise): the heat-strip test checks that deeper
 // layers are drawn brighter. --malformed adds a line that is not JSON and ends the file in the middle
-// of a line (a trainer caught mid-write).
+// of a line (a trainer caught mid-write). --hellaswag adds HellaSwag accuracies every 250 steps, rising
+// from chance (0.25) towards 0.30, acc_norm above acc.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -20,17 +21,18 @@
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: make_fake_run OUT_DIR [--steps N] [--layers L] [--every K] [--malformed]\n");
+    std::fprintf(stderr, "usage: make_fake_run OUT_DIR [--steps N] [--layers L] [--every K] [--malformed] [--hellaswag]\n");
     return 2;
   }
   const std::filesystem::path out = argv[1];
   int steps = 3000, layers = 12, every = 25;
-  bool malformed = false;
+  bool malformed = false, hellaswag = false;
   for (int i = 2; i < argc; i++) {
     if (!std::strcmp(argv[i], "--steps") && i + 1 < argc) steps = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--layers") && i + 1 < argc) layers = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--every") && i + 1 < argc) every = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--malformed")) malformed = true;
+    else if (!std::strcmp(argv[i], "--hellaswag")) hellaswag = true;
     else { std::fprintf(stderr, "make_fake_run: unknown argument %s\n", argv[i]); return 2; }
   }
   std::filesystem::create_directories(out);
@@ -58,6 +60,11 @@ int main(int argc, char** argv) {
                  step, loss, lr, grad_norm, tps, elapsed);
     if (step % 250 == 0 || step == steps - 1)
       std::fprintf(f, ", \"val_loss\": %.5f", clean * 1.02 + 0.04 * step / steps);
+    if (hellaswag && (step % 250 == 0 || step == steps - 1)) {
+      const double progress = 1 - std::exp(-step / 1000.0);
+      std::fprintf(f, ", \"hellaswag_acc\": %.4f, \"hellaswag_acc_norm\": %.4f",
+                   0.25 + 0.035 * progress + 0.004 * gauss(rng), 0.25 + 0.05 * progress + 0.004 * gauss(rng));
+    }
     if (step % every == 0) {
       const double decay = 0.3 + 2.0 * std::exp(-step / 400.0);
       std::fputs(", \"layer_grad_norm\": [", f);

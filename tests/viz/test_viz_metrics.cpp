@@ -35,6 +35,20 @@ TEST_CASE("fields of a training line, an eval line and a layer-stats line") {
   CHECK(m.layer_update_ratio.values[0][2] == doctest::Approx(0.3f));
 }
 
+TEST_CASE("HellaSwag accuracies, on the lines that carry them") {
+  viz::MetricsLog m;
+  m.parse_text(
+      "{\"step\": 0, \"loss\": 10.9}\n"
+      "{\"step\": 0, \"hellaswag_acc\": 0.25, \"hellaswag_acc_norm\": 0.5, \"hellaswag_examples\": 4}\n"
+      "{\"step\": 5, \"hellaswag_acc\": 0.75, \"hellaswag_acc_norm\": 1}\n");
+  REQUIRE(m.hellaswag_acc.size() == 2);
+  REQUIRE(m.hellaswag_acc_norm.size() == 2);
+  CHECK(m.hellaswag_acc.x[1] == 5);
+  CHECK(m.hellaswag_acc.y[1] == doctest::Approx(0.75));
+  CHECK(m.hellaswag_acc_norm.y[0] == doctest::Approx(0.5));
+  CHECK(m.loss.size() == 1);
+}
+
 TEST_CASE("malformed lines are counted and named, the rest is kept") {
   viz::MetricsLog m;
   m.parse_text("{\"step\": 0, \"loss\": 2}\nnot json\n[1, 2]\n{\"loss\": 3}\n{\"step\": \"x\"}\n\n{\"step\": 1, \"loss\": 1}\n");
