@@ -48,15 +48,22 @@ template <typename T> const char* CpuBackend<T>::name() const {
 
 // ---- memory ----
 
+// calloc, because for large blocks it maps fresh zero pages from the kernel instead of writing
+// zeros: memory is only committed where it is written. calloc promises 16-byte alignment, so the
+// block is over-allocated by kAlign and the pointer calloc returned is kept just below the aligned
+// one, for release().
 template <typename T> void* CpuBackend<T>::allocate(size_t bytes) {
   constexpr size_t kAlign = 64;
-  const size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;  // aligned_alloc needs a multiple
-  void* ptr = std::aligned_alloc(kAlign, rounded ? rounded : kAlign);
-  check(ptr != nullptr, "cpu backend: out of memory allocating " + std::to_string(bytes) + " bytes");
-  return ptr;
+  void* block = std::calloc(1, bytes + kAlign);
+  check(block != nullptr, "cpu backend: out of memory allocating " + std::to_string(bytes) + " bytes");
+  const uintptr_t aligned = (uintptr_t(block) + sizeof(void*) + kAlign - 1) / kAlign * kAlign;
+  reinterpret_cast<void**>(aligned)[-1] = block;
+  return reinterpret_cast<void*>(aligned);
 }
 
-template <typename T> void CpuBackend<T>::release(void* ptr) { std::free(ptr); }
+template <typename T> void CpuBackend<T>::release(void* ptr) {
+  if (ptr) std::free(static_cast<void**>(ptr)[-1]);
+}
 
 template <typename T> void CpuBackend<T>::zero(Tensor t) {
   if (t.empty()) return;
