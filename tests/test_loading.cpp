@@ -20,8 +20,10 @@
 #include "llm/io/llmc_checkpoint.hpp"
 #include "llm/io/stored_tensor.hpp"
 #include "llm/train/trainer.hpp"
+#include "test_inputs.hpp"
 #include "train_fixture.hpp"
 
+using test_inputs::error_of;
 namespace fs = std::filesystem;
 using namespace llm;
 
@@ -47,15 +49,6 @@ template <typename Out> std::vector<Out> convert(const StoredTensor& s, DType dt
   std::vector<Out> out(size_t(s.rows * s.cols));
   convert_stored(out.data(), dtype, s, transpose);
   return out;
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 // One line that names the file and the tensor and says what is wrong.
