@@ -18,7 +18,9 @@
 #include "llm/model/gpt.hpp"
 #include "llm/tokenizer/char_tokenizer.hpp"
 #include "llm/tokenizer/tokenizer.hpp"
+#include "test_inputs.hpp"
 
+using test_inputs::error_of;
 namespace fs = std::filesystem;
 using namespace llm;
 
@@ -65,15 +67,6 @@ std::vector<int32_t> llmc_header(const GPTConfig& c, int version) {
 int64_t stored_count(const GPTConfig& c) {
   const int64_t C = c.n_embd, L = c.n_layer;
   return (int64_t(c.padded_vocab_size) + c.max_seq_len) * C + L * (12 * C * C + 13 * C) + 2 * C;
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace

@@ -1,19 +1,32 @@
 #pragma once
-// defines: test_inputs::randn, test_inputs::random_tokens, test_inputs::view
+// defines: test_inputs::randn, test_inputs::random_tokens, test_inputs::view, test_inputs::error_of
 //
 // The inputs the op and model tests build their cases from: seeded random values and token ids (the
 // same seed gives the same values in every test and on every machine), and host vectors seen as
-// Tensors. Used by tests/test_cpu_ops.cpp, tests/test_cuda_ops.cpp and tests/test_model.cpp.
+// Tensors; and the message of an expected error. Used by the op, model, import and loading tests.
 #include <doctest/doctest.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "llm/core/error.hpp"
 #include "llm/core/tensor.hpp"
 
 namespace test_inputs {
+
+// The message of the llm::Error that fn throws, or "(no error)".
+inline std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const llm::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
 
 // Normal values with a fixed seed; never exactly zero (a zero could hide a missing term).
 inline std::vector<double> randn(size_t n, uint32_t seed, double stddev = 1.0, double mean = 0.0) {

@@ -55,6 +55,10 @@ class Backend {
   // ---- memory: used only by Arena, at set-up, never per step ----
   virtual void* allocate(size_t bytes) = 0;
   virtual void release(void* ptr) = 0;
+  // True when allocate() returns zeroed memory, so an Arena need not zero it again: on the CPU,
+  // untouched zero pages cost neither time nor resident memory until they are first written (the
+  // gradients of a model that only samples never are).
+  virtual bool allocates_zeroed() const { return false; }
   virtual void zero(Tensor t) = 0;
   // Host <-> device copies of whole tensors; `host` points to t.nbytes() bytes of t.dtype.
   virtual void copy_to_host(void* host, Tensor src) = 0;

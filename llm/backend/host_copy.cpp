@@ -28,6 +28,21 @@ std::vector<double> tensor_to_host_f64(Backend& backend, Tensor t) {
   return out;
 }
 
+std::vector<float> tensor_to_host_f32(Backend& backend, Tensor t) {
+  std::vector<float> out(t.numel());
+  switch (t.dtype) {
+    case DType::f32: backend.copy_to_host(out.data(), t); break;
+    case DType::bf16: {
+      std::vector<uint16_t> h(t.numel());
+      backend.copy_to_host(h.data(), t);
+      for (size_t i = 0; i < h.size(); i++) out[i] = bf16_to_float(h[i]);
+      break;
+    }
+    default: throw Error(std::string("cannot read a ") + dtype_name(t.dtype) + " tensor as f32 floats");
+  }
+  return out;
+}
+
 void tensor_from_host_f64(Backend& backend, Tensor t, const std::vector<double>& values) {
   check(int64_t(values.size()) == t.numel(), "tensor_from_host_f64: size mismatch");
   switch (t.dtype) {

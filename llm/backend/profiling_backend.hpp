@@ -38,6 +38,7 @@ class ProfilingBackend final : public Backend {
 
   void* allocate(size_t bytes) override { return inner_.allocate(bytes); }
   void release(void* ptr) override { inner_.release(ptr); }
+  bool allocates_zeroed() const override { return inner_.allocates_zeroed(); }
   void zero(Tensor t) override;
   void copy_to_host(void* host, Tensor src) override;
   void copy_from_host(Tensor dst, const void* host) override;

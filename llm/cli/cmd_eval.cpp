@@ -3,6 +3,7 @@
 //   glassbox eval --ckpt runs/shakespeare_char/checkpoint --data data/cache/shakespeare_char/val_*.bin
 // With --task hellaswag, the multiple-choice accuracy on a HellaSwag JSONL file (eval_hellaswag.hpp).
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -37,7 +38,11 @@ void run_eval(const EvalOptions& o) {
                                      std::to_string(config.max_seq_len));
   std::unique_ptr<Backend> backend = make_backend(o.device);
   GPT model(config, *backend);
+  const auto load_start = std::chrono::steady_clock::now();
   load_model_weights(o.ckpt, model);
+  const double load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+  std::fprintf(stderr, "eval: %s\n", describe_load(o.ckpt, load_seconds).c_str());
   DataLoader loader(o.data, o.batch_size, T);
   const int64_t batches = o.max_tokens > 0 ? std::max<int64_t>(1, o.max_tokens / loader.batch_tokens()) : 0;
   const EvalResult r = evaluate_loss(model, loader, batches);

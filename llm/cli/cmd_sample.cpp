@@ -1,6 +1,7 @@
 // glassbox sample: generate text from a checkpoint, streamed token by token, with a KV cache.
 //
 //   glassbox sample --ckpt runs/shakespeare_char/checkpoint --prompt "ROMEO:" --max-new-tokens 300
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <random>
@@ -27,14 +28,21 @@ struct SampleOptions {
   uint64_t seed = 1337;
 };
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 void run_sample(const SampleOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
   const GPTConfig config = read_checkpoint_config(o.ckpt);
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(o.ckpt);
   check(tokenizer->vocab_size() <= config.vocab_size,
         o.ckpt + ": the tokenizer has more tokens than the model's vocabulary");
   std::unique_ptr<Backend> backend = make_backend(o.device);
   GPT model(config, *backend);
+  const auto load_start = std::chrono::steady_clock::now();
   load_model_weights(o.ckpt, model);
+  const double load_seconds = seconds_since(load_start);
   // Reject bad settings before any output.
   const float probe = 0.0f;
   sampling_distribution(&probe, 1, o.sampling);
@@ -49,6 +57,8 @@ void run_sample(const SampleOptions& o) {
 
   std::mt19937_64 rng(o.seed);
   Decoder decoder(model, 1);
+  double first_token_seconds = 0;  // from the start of the command
+  int64_t generated = 0;
   for (int n = 0; n < o.num_samples; n++) {
     if (n > 0) std::printf("\n---------------\n");
     std::printf("%s", o.prompt.c_str());
@@ -57,6 +67,7 @@ void run_sample(const SampleOptions& o) {
     const std::vector<float>* logits = &decoder.step(context.data(), int(context.size()));
     for (int i = 0; i < o.max_new_tokens; i++) {
       const int32_t next = sample_token(logits->data(), config.vocab_size, o.sampling, rng);
+      if (generated++ == 0) first_token_seconds = seconds_since(start);
       if (tokenizer->eot_token() && next == *tokenizer->eot_token()) break;
       std::string text = next < tokenizer->vocab_size() ? tokenizer->decode_token(next) : "";
       std::fwrite(text.data(), 1, text.size(), stdout);
@@ -73,6 +84,11 @@ void run_sample(const SampleOptions& o) {
     }
     std::printf("\n");
   }
+  std::fflush(stdout);
+  const double total = seconds_since(start);
+  std::fprintf(stderr, "sample: %s; first token after %.2f s; %lld tokens at %.1f tokens/s\n",
+               describe_load(o.ckpt, load_seconds).c_str(), first_token_seconds, (long long)generated,
+               generated > 1 ? double(generated - 1) / (total - first_token_seconds) : 0.0);
 }
 
 }  // namespace

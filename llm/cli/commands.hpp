@@ -11,6 +11,7 @@ void register_info(CLI::App& app);
 void register_tokenize(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_bench_attention(CLI::App& app);
+void register_bench_load(CLI::App& app);
 void register_train_tokenizer(CLI::App& app);
 void register_convert(CLI::App& app);
 

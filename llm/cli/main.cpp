@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   llm::cli::register_train_tokenizer(app);
   llm::cli::register_bench(app);
   llm::cli::register_bench_attention(app);
+  llm::cli::register_bench_load(app);
   llm::cli::register_convert(app);
   try {
     std::vector<std::string> args = llm::cli::expand_config_files(app, argc, argv);

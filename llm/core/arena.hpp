@@ -31,7 +31,7 @@ class Arena {
     views.visit([&](const char*, Tensor&, Shape shape) { total += shape.numel(); });
     allocate(backend, dtype, total * int64_t(dtype_size(dtype)));
     views.visit([&](const char*, Tensor& t, Shape shape) { t = take(shape, dtype, 1); });
-    backend.zero(whole());
+    if (!backend.allocates_zeroed()) backend.zero(whole());
   }
 
   // The same with a dtype per tensor, dtype_of_name(name) (e.g. bf16 activations with f32 layernorm
@@ -45,7 +45,7 @@ class Arena {
     allocate(backend, DType::f32, bytes);
     views.visit([&](const char* name, Tensor& t, Shape shape) { t = take(shape, dtype_of_name(name), kAlign); });
     mixed_ = true;
-    backend.zero(raw_bytes());
+    if (!backend.allocates_zeroed()) backend.zero(raw_bytes());
   }
 
   // All of the arena as one flat tensor (numel), e.g. to zero every gradient in one call.

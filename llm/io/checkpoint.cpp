@@ -1,5 +1,8 @@
 #include "llm/io/checkpoint.hpp"
 
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -21,12 +24,13 @@ bool is_per_layer(const std::string& name) {
   return name != "wte" && name != "wpe" && name != "lnfw" && name != "lnfb";
 }
 
-// (rows, cols) row-major -> (cols, rows) row-major.
-std::vector<double> transpose(const std::vector<double>& x, int64_t rows, int64_t cols) {
-  std::vector<double> y(x.size());
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < cols; c++) y[c * rows + r] = x[r * cols + c];
-  return y;
+// x (rows, cols) row-major -> y (cols, rows) row-major, in 32 x 32 tiles that stay in cache.
+template <typename T> void transpose_into(T* y, const T* x, int64_t rows, int64_t cols) {
+  constexpr int64_t kBlock = 32;
+  for (int64_t rb = 0; rb < rows; rb += kBlock)
+    for (int64_t cb = 0; cb < cols; cb += kBlock)
+      for (int64_t r = rb; r < std::min(rb + kBlock, rows); r++)
+        for (int64_t c = cb; c < std::min(cb + kBlock, cols); c++) y[c * rows + r] = x[r * cols + c];
 }
 
 // Visits every tensor as it is stored in HF files: (HF name, our tensor for that layer, our name).
@@ -69,22 +73,25 @@ std::vector<SafeTensorOut> export_hf_tensors(ParameterTensors& tensors, Backend&
   std::vector<SafeTensorOut> out;
   const int64_t V = tensors.config.vocab_size;
   visit_hf(tensors, [&](const std::string& hf_name, Tensor t, const std::string& name) {
-    std::vector<double> values = tensor_to_host_f64(backend, t);
+    // f64 tensors are stored as F64, the others as F32 (bf16 widened exactly).
+    const bool f64 = t.dtype == DType::f64;
     std::vector<int64_t> shape(t.shape.dims.begin(), t.shape.dims.begin() + t.shape.rank);
-    if (name == "wte") {  // drop the padding rows: HF's wte is (V, C)
-      values.resize(size_t(V) * shape[1]);
-      shape[0] = V;
-    }
-    if (is_conv1d(name)) {
-      values = transpose(values, shape[0], shape[1]);
-      std::swap(shape[0], shape[1]);
-    }
-    if (t.dtype == DType::f64) {
-      out.push_back(safetensor_f64(hf_name, shape, values.data()));
+    if (name == "wte") shape[0] = V;  // drop the padding rows: HF's wte is (V, C)
+    const int64_t rows = shape[0], cols = shape.size() > 1 ? shape[1] : 1;
+    SafeTensorOut tensor{hf_name, f64 ? "F64" : "F32", shape, {}};
+    tensor.bytes.resize(size_t(rows * cols) * (f64 ? 8 : 4));
+    if (f64) {
+      std::vector<double> values(size_t(t.numel()));
+      backend.copy_to_host(values.data(), t);
+      if (is_conv1d(name)) transpose_into(reinterpret_cast<double*>(tensor.bytes.data()), values.data(), rows, cols);
+      else std::memcpy(tensor.bytes.data(), values.data(), tensor.bytes.size());
     } else {
-      std::vector<float> f(values.begin(), values.end());
-      out.push_back(safetensor_f32(hf_name, shape, f.data()));
+      std::vector<float> values = tensor_to_host_f32(backend, t);
+      if (is_conv1d(name)) transpose_into(reinterpret_cast<float*>(tensor.bytes.data()), values.data(), rows, cols);
+      else std::memcpy(tensor.bytes.data(), values.data(), tensor.bytes.size());
     }
+    if (is_conv1d(name)) std::swap(tensor.shape[0], tensor.shape[1]);
+    out.push_back(std::move(tensor));
   });
   return out;
 }
@@ -111,15 +118,12 @@ void import_hf_tensors(ParameterTensors& tensors, Backend& backend, const SafeTe
   visit_hf(tensors, [&](const std::string& full_name, Tensor t, const std::string& name) {
     const std::string hf_name = prefix + full_name.substr(std::string("transformer.").size());
     std::vector<int64_t> shape(t.shape.dims.begin(), t.shape.dims.begin() + t.shape.rank);
-    if (name == "wte") shape[0] = V;
+    if (name == "wte") shape[0] = V;  // the padding rows V..Vp are set to 0
     if (is_conv1d(name)) std::swap(shape[0], shape[1]);
-    std::vector<double> values = file.read_f64(hf_name, shape);
-    if (is_conv1d(name)) values = transpose(values, shape[0], shape[1]);
-    if (name == "wte") values.resize(size_t(t.numel()), 0.0);  // padding rows are 0
-    tensor_from_host_f64(backend, t, values);
+    load_stored_tensor(backend, t, file.stored(hf_name, shape), /*transpose=*/is_conv1d(name));
   });
   if (file.contains("lm_head.weight")) {
-    const bool tied = file.read_f64("lm_head.weight", {V, C}) == file.read_f64(prefix + "wte.weight", {V, C});
+    const bool tied = file.read_f32("lm_head.weight", {V, C}) == file.read_f32(prefix + "wte.weight", {V, C});
     check(tied, "safetensors file " + file.path().string() +
                     ": lm_head.weight differs from wte.weight; glassbox ties the output head to the "
                     "token embedding and cannot load an untied head");
@@ -224,6 +228,16 @@ void load_model_weights(const fs::path& dir, GPT& model) {
                 ": missing (only pytorch_model.bin is there; glassbox reads safetensors only)");
   SafeTensorsFile file(dir / "model.safetensors");
   import_hf_tensors(model.params, model.backend(), file);
+}
+
+std::string describe_load(const fs::path& dir, double seconds) {
+  const fs::path file = dir / "model.safetensors";
+  std::error_code ec;
+  const double mb = double(fs::file_size(file, ec)) / 1e6;
+  char text[160];
+  std::snprintf(text, sizeof text, ": %.0f MB in %.2f s (%.0f MB/s)", ec ? 0.0 : mb, seconds,
+                seconds > 0 && !ec ? mb / seconds : 0.0);
+  return "loaded " + file.string() + text;
 }
 
 }  // namespace llm

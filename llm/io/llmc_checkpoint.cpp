@@ -8,7 +8,9 @@
 
 #include "llm/core/error.hpp"
 #include "llm/io/atomic_file.hpp"
-#include "llm/io/checkpoint.hpp"  // defines: tensor_to_host_f64, tensor_from_host_f64
+#include "llm/backend/host_copy.hpp"
+#include "llm/io/mapped_file.hpp"
+#include "llm/io/stored_tensor.hpp"
 
 namespace llm {
 namespace {
@@ -35,14 +37,6 @@ int64_t stored_parameters(const GPTConfig& c, const fs::path& path) {
                       " parameters (a corrupt header?)");
   const int64_t Ci = c.n_embd, Li = c.n_layer;
   return (int64_t(c.padded_vocab_size) + c.max_seq_len) * Ci + Li * (12 * Ci * Ci + 13 * Ci) + 2 * Ci;
-}
-
-// bf16 is the top half of an f32.
-float bf16_to_f32(uint16_t bits) {
-  const uint32_t wide = uint32_t(bits) << 16;
-  float value;
-  std::memcpy(&value, &wide, 4);
-  return value;
 }
 
 }  // namespace
@@ -95,27 +89,21 @@ void load_llmc_weights(const fs::path& path, GPT& model) {
             a.padded_vocab_size == b.padded_vocab_size && a.n_layer == b.n_layer &&
             a.n_head == b.n_head && a.n_embd == b.n_embd,
         where(path) + "the file's shape differs from the model's");
-  File file;
-  file.f = std::fopen(path.c_str(), "rb");
-  check(file.f != nullptr && std::fseek(file.f, kHeaderInts * 4, SEEK_SET) == 0,
-        where(path) + "cannot open for reading");
-  Backend& backend = model.backend();
-  std::vector<float> values;
-  std::vector<uint16_t> narrow;
-  model.params.visit([&](const char* name, Tensor& t, Shape) {
-    const size_t n = size_t(t.numel());
-    values.resize(n);
-    bool ok;
-    if (header.version == kLlmcModelVersionF32) {
-      ok = std::fread(values.data(), 4, n, file.f) == n;
-    } else {
-      narrow.resize(n);
-      ok = std::fread(narrow.data(), 2, n, file.f) == n;
-      for (size_t i = 0; i < n && ok; i++) values[i] = bf16_to_f32(narrow[i]);
-    }
-    check(ok, where(path) + "read failed in tensor " + name);
-    if (t.dtype == DType::f32) backend.copy_from_host(t, values.data());
-    else tensor_from_host_f64(backend, t, std::vector<double>(values.begin(), values.end()));
+  // The parameters follow the header back to back, in visit() order: each is converted straight
+  // from the mapped file into its place.
+  const MappedFile file(path, where(path));
+  const StoredDType dtype = header.version == kLlmcModelVersionF32 ? StoredDType::f32 : StoredDType::bf16;
+  size_t offset = kHeaderInts * 4;
+  model.params.visit([&](const char* name, Tensor& t, Shape shape) {
+    StoredTensor stored;
+    stored.bytes = file.data() + offset;
+    stored.dtype = dtype;
+    stored.cols = shape.dims[shape.rank - 1];
+    stored.rows = shape.numel() / stored.cols;
+    stored.where = where(path) + "tensor " + name;
+    stored.release = [&file](const uint8_t* begin, size_t n) { file.release(begin, n); };
+    load_stored_tensor(model.backend(), t, stored, /*transpose=*/false);
+    offset += size_t(shape.numel()) * stored_dtype_size(dtype);
   });
 }
 
@@ -135,14 +123,13 @@ void write_llmc_checkpoint(const fs::path& path, GPT& model) {
   file.write(h, sizeof h);
   // The parameters in the size table's order, which is llm.c's order, as f32.
   Backend& backend = model.backend();
-  std::vector<float> values;
   model.params.visit([&](const char*, Tensor& t, Shape) {
-    values.resize(size_t(t.numel()));
-    if (t.dtype == DType::f32) {
-      backend.copy_to_host(values.data(), t);
-    } else {
+    std::vector<float> values;
+    if (t.dtype == DType::f64) {
       const std::vector<double> wide = tensor_to_host_f64(backend, t);
       values.assign(wide.begin(), wide.end());
+    } else {
+      values = tensor_to_host_f32(backend, t);
     }
     file.write(values.data(), values.size() * sizeof(float));
   });

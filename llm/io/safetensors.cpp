@@ -1,6 +1,6 @@
 // implements: llm::SafeTensorsFile, llm::write_safetensors (see safetensors.hpp for the format).
 //
-// Reading loads the whole file into memory and validates it up front, the same checks Hugging Face's
+// Reading maps the file and validates it up front, the same checks Hugging Face's
 // `safetensors` library makes: the header parses, every dtype is known, every byte range has exactly
 // dtype_size x numel bytes, and the ranges tile the data section with no gap and no overlap.
 #include "llm/io/safetensors.hpp"
@@ -38,94 +38,30 @@ std::string shape_str(const std::vector<int64_t>& shape) {
   return out.str();
 }
 
-// bf16 is the top half of an f32: shift it back up.
-float bf16_to_f32(uint16_t bits) {
-  uint32_t wide = static_cast<uint32_t>(bits) << 16;
-  float value;
-  std::memcpy(&value, &wide, 4);
-  return value;
-}
-
-// IEEE half: 1 sign, 5 exponent (bias 15), 10 mantissa bits. Subnormals, inf and NaN included.
-float f16_to_f32(uint16_t bits) {
-  uint32_t sign = static_cast<uint32_t>(bits & 0x8000) << 16;
-  uint32_t exponent = (bits >> 10) & 0x1f;
-  uint32_t mantissa = bits & 0x3ff;
-  uint32_t out;
-  if (exponent == 0) {
-    if (mantissa == 0) {
-      out = sign;  // +-0
-    } else {       // subnormal: normalise the mantissa
-      int e = -1;
-      do {
-        ++e;
-        mantissa <<= 1;
-      } while ((mantissa & 0x400) == 0);
-      out = sign | static_cast<uint32_t>(127 - 15 - e) << 23 | (mantissa & 0x3ff) << 13;
-    }
-  } else if (exponent == 31) {
-    out = sign | 0x7f800000u | mantissa << 13;  // inf or NaN
-  } else {
-    out = sign | (exponent + 127 - 15) << 23 | mantissa << 13;
-  }
-  float value;
-  std::memcpy(&value, &out, 4);
-  return value;
-}
-
-// A tensor stored as `dtype` (F32, F64, BF16 or F16), converted element by element to Out.
-// memcpy per element because the data section gives no alignment guarantee for 8-byte types.
-template <typename Out>
-std::vector<Out> convert_floats(const uint8_t* src, int64_t n, const std::string& dtype) {
-  std::vector<Out> out(static_cast<size_t>(n));
-  if (dtype == "F32") {
-    for (int64_t i = 0; i < n; ++i) {
-      float v;
-      std::memcpy(&v, src + 4 * i, 4);
-      out[i] = static_cast<Out>(v);
-    }
-  } else if (dtype == "F64") {
-    for (int64_t i = 0; i < n; ++i) {
-      double v;
-      std::memcpy(&v, src + 8 * i, 8);
-      out[i] = static_cast<Out>(v);
-    }
-  } else {
-    const bool bf16 = dtype == "BF16";
-    for (int64_t i = 0; i < n; ++i) {
-      uint16_t bits;
-      std::memcpy(&bits, src + 2 * i, 2);
-      out[i] = static_cast<Out>(bf16 ? bf16_to_f32(bits) : f16_to_f32(bits));
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
-SafeTensorsFile::SafeTensorsFile(const std::filesystem::path& path) : path_(path) {
-  const std::string where = "safetensors file " + path.string() + ": ";
-  std::error_code ec;
-  check(std::filesystem::is_regular_file(path, ec), where + "no such file");
-  std::ifstream in(path, std::ios::binary);
-  check(bool(in), where + "cannot open for reading");
-  bytes_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+SafeTensorsFile::SafeTensorsFile(const std::filesystem::path& path)
+    : path_(path), mapped_(std::make_unique<MappedFile>(path, "safetensors file " + path.string() + ": ")) {
+  data_ = mapped_->data();
+  size_ = mapped_->size();
   parse();
 }
 
 SafeTensorsFile::SafeTensorsFile(std::vector<uint8_t> bytes, const std::filesystem::path& name)
     : path_(name), bytes_(std::move(bytes)) {
+  data_ = bytes_.data();
+  size_ = bytes_.size();
   parse();
 }
 
 void SafeTensorsFile::parse() {
   const std::string where = "safetensors file " + path_.string() + ": ";
-  const uint64_t file_size = bytes_.size();
+  const uint64_t file_size = size_;
   check(file_size >= 8, where + "file is " + std::to_string(file_size) +
                             " bytes, shorter than the 8-byte header length");
 
   uint64_t header_len = 0;
-  for (int i = 7; i >= 0; --i) header_len = header_len << 8 | bytes_[i];  // little-endian u64
+  for (int i = 7; i >= 0; --i) header_len = header_len << 8 | data_[i];  // little-endian u64
   check(header_len <= file_size - 8, where + "header length " + std::to_string(header_len) +
                                          " runs past the end of the file (" +
                                          std::to_string(file_size) + " bytes)");
@@ -134,7 +70,7 @@ void SafeTensorsFile::parse() {
 
   json header;
   try {
-    header = json::parse(bytes_.begin() + 8, bytes_.begin() + static_cast<std::ptrdiff_t>(data_start_));
+    header = json::parse(data_ + 8, data_ + data_start_);
   } catch (const json::exception& e) {
     throw Error(where + "header is not valid JSON (" + e.what() + ")");
   }
@@ -232,7 +168,7 @@ std::vector<std::string> SafeTensorsFile::names() const {
 }
 
 const uint8_t* SafeTensorsFile::raw(const std::string& name) const {
-  return bytes_.data() + data_start_ + info(name).begin;
+  return data_ + data_start_ + info(name).begin;
 }
 
 namespace {
@@ -259,16 +195,34 @@ int64_t numel_of(const std::vector<int64_t>& shape) {
 
 }  // namespace
 
+StoredTensor SafeTensorsFile::stored(const std::string& name,
+                                     const std::vector<int64_t>& expected_shape) const {
+  const SafeTensorInfo& info = checked_float_tensor(*this, path_, name, expected_shape);
+  StoredTensor out;
+  out.bytes = raw(name);
+  out.dtype = info.dtype == "F32"   ? StoredDType::f32
+              : info.dtype == "F64" ? StoredDType::f64
+              : info.dtype == "F16" ? StoredDType::f16
+                                    : StoredDType::bf16;
+  out.cols = info.shape.empty() ? 1 : info.shape.back();
+  out.rows = out.cols == 0 ? 0 : numel_of(info.shape) / out.cols;
+  out.where = "safetensors file " + path_.string() + ": tensor '" + name + "'";
+  if (mapped_) out.release = [file = mapped_.get()](const uint8_t* begin, size_t n) { file->release(begin, n); };
+  return out;
+}
+
 std::vector<float> SafeTensorsFile::read_f32(const std::string& name,
                                              const std::vector<int64_t>& expected_shape) const {
-  const SafeTensorInfo& info = checked_float_tensor(*this, path_, name, expected_shape);
-  return convert_floats<float>(raw(name), numel_of(info.shape), info.dtype);
+  std::vector<float> out(size_t(numel_of(expected_shape)));
+  convert_stored(out.data(), DType::f32, stored(name, expected_shape), /*transpose=*/false);
+  return out;
 }
 
 std::vector<double> SafeTensorsFile::read_f64(const std::string& name,
                                               const std::vector<int64_t>& expected_shape) const {
-  const SafeTensorInfo& info = checked_float_tensor(*this, path_, name, expected_shape);
-  return convert_floats<double>(raw(name), numel_of(info.shape), info.dtype);
+  std::vector<double> out(size_t(numel_of(expected_shape)));
+  convert_stored(out.data(), DType::f64, stored(name, expected_shape), /*transpose=*/false);
+  return out;
 }
 
 void write_safetensors(const std::filesystem::path& path, const std::vector<SafeTensorOut>& tensors,

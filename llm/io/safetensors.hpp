@@ -7,10 +7,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "llm/core/tensor.hpp"
+#include "llm/io/mapped_file.hpp"
+#include "llm/io/stored_tensor.hpp"
 
 namespace llm {
 
@@ -22,8 +25,9 @@ struct SafeTensorInfo {
 
 class SafeTensorsFile {
  public:
-  // Reads and validates the whole file: the header must parse, every range must lie inside the file
-  // and match dtype x shape. Throws llm::Error naming the file and the problem.
+  // Maps the file and validates it: the header must parse, every range must lie inside the file and
+  // match dtype x shape. Throws llm::Error naming the file and the problem. The tensors' bytes are
+  // read only when a tensor is (stored(), read_f32(), ...).
   explicit SafeTensorsFile(const std::filesystem::path& path);
   // The same checks on a file's bytes already in memory (fuzzing); `name` stands for the path.
   SafeTensorsFile(std::vector<uint8_t> bytes, const std::filesystem::path& name);
@@ -34,10 +38,14 @@ class SafeTensorsFile {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const std::filesystem::path& path() const { return path_; }
 
+  // A float tensor (F32, F64, BF16 or F16) ready for load_stored_tensor(), after checking its shape
+  // equals `expected_shape`; throws naming the file, the tensor and both shapes otherwise. Rows are
+  // the leading dimensions, columns the last. Converting it gives the file's pages back.
+  StoredTensor stored(const std::string& name, const std::vector<int64_t>& expected_shape) const;
   // The tensor converted to f32 (from F32, F64, BF16 or F16), after checking its shape equals
   // `expected_shape`; throws naming the file, the tensor and both shapes otherwise.
   std::vector<float> read_f32(const std::string& name, const std::vector<int64_t>& expected_shape) const;
-  // Same for f64 (used by double-precision tests and exact optimizer state).
+  // Same for f64 (used by double-precision tests). Both check every value finite, as stored() does.
   std::vector<double> read_f64(const std::string& name, const std::vector<int64_t>& expected_shape) const;
   // Raw bytes of a tensor as stored.
   const uint8_t* raw(const std::string& name) const;
@@ -46,7 +54,10 @@ class SafeTensorsFile {
   void parse();  // validates bytes_ and fills tensors_, metadata_
 
   std::filesystem::path path_;
-  std::vector<uint8_t> bytes_;  // the whole file
+  std::unique_ptr<MappedFile> mapped_;  // the file, or
+  std::vector<uint8_t> bytes_;          // its bytes given in memory
+  const uint8_t* data_ = nullptr;       // the whole file, from either
+  size_t size_ = 0;
   size_t data_start_ = 0;
   std::map<std::string, SafeTensorInfo> tensors_;
   std::map<std::string, std::string> metadata_;

@@ -19,12 +19,10 @@ void add_moments(std::vector<SafeTensorOut>& out, const std::string& prefix, Par
                  Backend& backend) {
   moments.visit([&](const char* name, Tensor& t, Shape shape) {
     std::vector<int64_t> dims(shape.dims.begin(), shape.dims.begin() + shape.rank);
-    std::vector<double> values = tensor_to_host_f64(backend, t);
     if (t.dtype == DType::f64) {
-      out.push_back(safetensor_f64(prefix + name, dims, values.data()));
+      out.push_back(safetensor_f64(prefix + name, dims, tensor_to_host_f64(backend, t).data()));
     } else {
-      std::vector<float> f(values.begin(), values.end());
-      out.push_back(safetensor_f32(prefix + name, dims, f.data()));
+      out.push_back(safetensor_f32(prefix + name, dims, tensor_to_host_f32(backend, t).data()));
     }
   });
 }
@@ -33,7 +31,7 @@ void read_moments(const SafeTensorsFile& file, const std::string& prefix, Parame
                   Backend& backend) {
   moments.visit([&](const char* name, Tensor& t, Shape shape) {
     std::vector<int64_t> dims(shape.dims.begin(), shape.dims.begin() + shape.rank);
-    tensor_from_host_f64(backend, t, file.read_f64(prefix + name, dims));
+    load_stored_tensor(backend, t, file.stored(prefix + name, dims), /*transpose=*/false);
   });
 }
 

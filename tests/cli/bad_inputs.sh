@@ -45,13 +45,16 @@ shard(f"{work}/bad/magic.bin", tokens, magic=12345)
 shard(f"{work}/bad/truncated.bin", tokens, cut=100)
 shard(f"{work}/bad/tiny.bin", tokens[:10])
 open(f"{work}/bad/empty.bin", "wb").close()
-def llmc(path, version=3, magic=20240326, cut=0):  # llm.c model file: L=1, NH=1, C=8, maxT=16, V=Vp=128
+def llmc(path, version=3, magic=20240326, cut=0, nan_at=None):  # llm.c model file: L=1, NH=1, C=8, maxT=16, V=Vp=128
     header = [magic, version, 16, 128, 1, 1, 8, 128] + [0] * 248
     n = (128 + 16) * 8 + (12 * 64 + 13 * 8) + 2 * 8
-    data = struct.pack("<256i", *header) + b"\0" * (4 * n)
+    values = [0.0] * n
+    if nan_at is not None: values[nan_at] = float("nan")
+    data = struct.pack("<256i", *header) + struct.pack("<%df" % n, *values)
     open(path, "wb").write(data[: len(data) - cut])
 llmc(f"{work}/bad/model_version.bin", version=7)
 llmc(f"{work}/bad/model_cut.bin", cut=10)
+llmc(f"{work}/bad/model_nan.bin", nan_at=128 * 8 + 3)  # in wpe, after wte's 128 x 8
 PY
 train=("$glassbox" train --n-layer 1 --n-head 1 --n-embd 8 --block-size 16 --batch-size 2 --max-steps 2
        --out-dir "$work/run" --val-data "$work/good/val_000000.bin")
@@ -102,6 +105,18 @@ expect_error "hellaswag: missing GPT-2 files" "encoder.json" -- "${hs[@]}" --dat
 expect_error "convert: not an llm.c model file" "magic" -- "$glassbox" convert --from "$work/good/train_000000.bin" --to "$work/conv"
 expect_error "convert: unknown llm.c version" "model_version.bin" -- "$glassbox" convert --from "$work/bad/model_version.bin" --to "$work/conv"
 expect_error "convert: truncated llm.c file" "truncated" -- "$glassbox" convert --from "$work/bad/model_cut.bin" --to "$work/conv"
+expect_error "convert: NaN in an llm.c file" "model_nan.bin: tensor wpe: holds a non-finite value" -- "$glassbox" convert --from "$work/bad/model_nan.bin" --to "$work/conv.bin"
+# A checkpoint whose first stored value is NaN: sample, eval and --init-from all refuse it at load.
+cp -r "$ckpt" "$work/nan" && /usr/bin/python3 - "$work/nan/model.safetensors" <<'PY'
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    (n,) = struct.unpack("<Q", f.read(8))
+    f.seek(8 + n)
+    f.write(struct.pack("<f", float("nan")))
+PY
+expect_error "sample: NaN weight" "non-finite" -- "$glassbox" sample --ckpt "$work/nan"
+expect_error "eval: NaN weight" "model.safetensors: tensor 'transformer.wte.weight': holds a non-finite value" -- "$glassbox" eval --ckpt "$work/nan" --data "$work/good/val_000000.bin"
+expect_error "train --init-from a NaN checkpoint" "non-finite" -- "${train[@]}" --train-data "$work/good/train_000000.bin" --out-dir "$work/nan_run" --init-from "$work/nan"
 expect_error "convert: missing input" "no such file" -- "$glassbox" convert --from "$work/none.bin" --to "$work/conv"
 expect_error "unsupported device" "CUDA" -- "$glassbox" sample --ckpt "$ckpt" --device cuda
 expect_error "bench-attention: bad sequence length" "--seq-lens" -- "$glassbox" bench-attention --seq-lens 1k

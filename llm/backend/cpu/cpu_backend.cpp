@@ -1,5 +1,7 @@
 #include "llm/backend/cpu/cpu_backend.hpp"
 
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -48,15 +50,28 @@ template <typename T> const char* CpuBackend<T>::name() const {
 
 // ---- memory ----
 
+// calloc, because for large blocks it maps fresh zero pages from the kernel instead of writing
+// zeros: memory is only committed where it is written. calloc promises 16-byte alignment, so the
+// block is over-allocated by kAlign and the pointer calloc returned is kept just below the aligned
+// one, for release().
 template <typename T> void* CpuBackend<T>::allocate(size_t bytes) {
   constexpr size_t kAlign = 64;
-  const size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;  // aligned_alloc needs a multiple
-  void* ptr = std::aligned_alloc(kAlign, rounded ? rounded : kAlign);
-  check(ptr != nullptr, "cpu backend: out of memory allocating " + std::to_string(bytes) + " bytes");
-  return ptr;
+  void* block = std::calloc(1, bytes + kAlign);
+  check(block != nullptr, "cpu backend: out of memory allocating " + std::to_string(bytes) + " bytes");
+  const uintptr_t aligned = (uintptr_t(block) + sizeof(void*) + kAlign - 1) / kAlign * kAlign;
+  reinterpret_cast<void**>(aligned)[-1] = block;
+  // Ask for 2 MiB pages where the kernel has them (transparent huge pages): first writes to a large
+  // arena, e.g. while loading a checkpoint into it, then fault 512 times less often.
+  constexpr uintptr_t kHugePage = uintptr_t(2) << 20;
+  const uintptr_t first = (aligned + kHugePage - 1) / kHugePage * kHugePage;
+  const uintptr_t last = (aligned + bytes) / kHugePage * kHugePage;
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+  return reinterpret_cast<void*>(aligned);
 }
 
-template <typename T> void CpuBackend<T>::release(void* ptr) { std::free(ptr); }
+template <typename T> void CpuBackend<T>::release(void* ptr) {
+  if (ptr) std::free(static_cast<void**>(ptr)[-1]);
+}
 
 template <typename T> void CpuBackend<T>::zero(Tensor t) {
   if (t.empty()) return;
