@@ -37,12 +37,6 @@ GPTConfig small_config() {
   return c;
 }
 
-fs::path fresh_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("glassbox_test_import_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 // Every parameter of a model, in visit order, as host doubles.
 std::vector<std::vector<double>> all_weights(GPT& model) {
@@ -76,7 +70,7 @@ TEST_CASE("llm.c model file: write then read gives identical weights") {
   const GPTConfig config = small_config();
   GPT a(config, *backend);
   a.init_weights(7);
-  const fs::path path = fresh_dir("llmc") / "model.bin";
+  const fs::path path = test_inputs::fresh_dir("import_llmc") / "model.bin";
   write_llmc_checkpoint(path, a);
   CHECK(fs::file_size(path) == uint64_t(1024 + 4 * stored_count(config)));
   CHECK_FALSE(fs::exists(path.string() + ".tmp"));
@@ -124,7 +118,7 @@ TEST_CASE("llm.c model file: version 5 (bf16) reads as the bf16 values widened")
     const uint16_t top = uint16_t(bits >> 16);
     std::memcpy(&payload[size_t(i) * 2], &top, 2);
   }
-  const fs::path path = fresh_dir("bf16") / "model_bf16.bin";
+  const fs::path path = test_inputs::fresh_dir("import_bf16") / "model_bf16.bin";
   write_llmc_raw(path, llmc_header(config, 5), payload);
   const LlmcHeader header = read_llmc_header(path);
   CHECK(header.version == 5);
@@ -148,7 +142,7 @@ TEST_CASE("llm.c model file: version 5 (bf16) reads as the bf16 values widened")
 
 TEST_CASE("llm.c model file: bad files give one-line errors naming the file") {
   const GPTConfig config = small_config();
-  const fs::path dir = fresh_dir("llmc_bad");
+  const fs::path dir = test_inputs::fresh_dir("import_llmc_bad");
   const size_t exact = size_t(stored_count(config)) * 4;
   const std::vector<uint8_t> payload(exact + 8, 0);
   auto error_for = [&](const std::string& name, std::vector<int32_t> header, size_t payload_bytes) {
@@ -219,7 +213,7 @@ TEST_CASE("Hugging Face GPT-2 files: no prefix, mask buffers, tied lm_head, F16 
     tensors.push_back(safetensor_f32("h." + std::to_string(l) + ".attn.masked_bias", {}, mask.data()));
   }
   tensors.push_back(safetensor_f32("lm_head.weight", {V, C}, wte.data()));
-  const fs::path dir = fresh_dir("hf");
+  const fs::path dir = test_inputs::fresh_dir("import_hf");
   write_model_config(dir / "config.json", config);
   write_safetensors(dir / "model.safetensors", tensors);
   GPT b(read_checkpoint_config(dir), *backend);
@@ -308,7 +302,7 @@ TEST_CASE("Hugging Face GPT-2 files: no prefix, mask buffers, tied lm_head, F16 
 }
 
 TEST_CASE("Hugging Face config.json: n_ctx or n_positions, no padded_vocab_size") {
-  const fs::path dir = fresh_dir("hfconfig");
+  const fs::path dir = test_inputs::fresh_dir("import_hfconfig");
   std::ofstream(dir / "config.json") << R"({"activation_function": "gelu_new", "architectures": ["GPT2LMHeadModel"],
     "layer_norm_epsilon": 1e-05, "model_type": "gpt2", "n_ctx": 1024, "n_embd": 1600, "n_head": 25,
     "n_layer": 48, "vocab_size": 50257})";
@@ -322,7 +316,7 @@ TEST_CASE("Hugging Face config.json: n_ctx or n_positions, no padded_vocab_size"
 }
 
 TEST_CASE("load_tokenizer: glassbox_tokenizer.json, the old tokenizer.json, HF vocab.json + merges.txt") {
-  const fs::path dir = fresh_dir("tok");
+  const fs::path dir = test_inputs::fresh_dir("import_tok");
   // The old name is still read when it is glassbox's (a top-level "type").
   fs::create_directories(dir / "old");
   std::ofstream(dir / "old" / "tokenizer.json") << R"({"type": "byte"})";

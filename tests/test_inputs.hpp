@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <random>
 #include <string>
@@ -58,6 +59,15 @@ template <typename T> llm::Tensor view(std::vector<T>& v, llm::Shape shape) {
   t.device = llm::Device::cpu;
   t.shape = shape;
   return t;
+}
+
+// An empty folder for one test's files: glassbox_test_NAME under the system's temporary folder,
+// emptied first so that nothing of an earlier run is read back.
+inline std::filesystem::path fresh_dir(const std::string& name) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("glassbox_test_" + name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 }  // namespace test_inputs

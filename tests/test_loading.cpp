@@ -60,12 +60,6 @@ void check_names(const std::string& message, const std::string& file, const std:
   CHECK(message.find('\n') == std::string::npos);
 }
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 GPTConfig tiny_config() {
   GPTConfig c;
@@ -148,7 +142,7 @@ TEST_CASE("a NaN or infinity in any file dtype is refused, naming the element") 
 }
 
 TEST_CASE("a glassbox checkpoint with a NaN weight is refused, naming the file and the tensor") {
-  const fs::path dir = fresh_dir("glassbox_test_loading_ckpt");
+  const fs::path dir = test_inputs::fresh_dir("loading_ckpt");
   auto backend = make_cpu_backend();
   GPT model(tiny_config(), *backend);
   model.init_weights(1);
@@ -162,7 +156,7 @@ TEST_CASE("a glassbox checkpoint with a NaN weight is refused, naming the file a
 }
 
 TEST_CASE("a Hugging Face F16 file with an infinity is refused, naming the file and the tensor") {
-  const fs::path dir = fresh_dir("glassbox_test_loading_hf");
+  const fs::path dir = test_inputs::fresh_dir("loading_hf");
   auto backend = make_cpu_backend();
   GPT model(tiny_config(), *backend);
   model.init_weights(2);
@@ -180,7 +174,7 @@ TEST_CASE("a Hugging Face F16 file with an infinity is refused, naming the file 
 }
 
 TEST_CASE("an llm.c file with a NaN is refused, naming the file and the tensor") {
-  const fs::path dir = fresh_dir("glassbox_test_loading_llmc");
+  const fs::path dir = test_inputs::fresh_dir("loading_llmc");
   auto backend = make_cpu_backend();
   GPT model(tiny_config(), *backend);
   model.init_weights(3);
@@ -197,7 +191,7 @@ TEST_CASE("an llm.c file with a NaN is refused, naming the file and the tensor")
 }
 
 TEST_CASE("a NaN in the AdamW moments stops --resume, naming train_state.safetensors and the tensor") {
-  const fs::path root = fresh_dir("glassbox_test_loading_resume");
+  const fs::path root = test_inputs::fresh_dir("loading_resume");
   const fs::path data = train_fixture::make_dataset(root);
   TrainConfig c = train_fixture::tiny_run(data, root / "run");
   c.max_steps = 2;

@@ -35,12 +35,6 @@ GPTConfig tiny_config() {
   return c;
 }
 
-fs::path fresh_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("glassbox_test_model_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 }  // namespace
 
@@ -168,7 +162,7 @@ TEST_CASE("checkpoint round trip restores every weight exactly, in HF layout") {
   const GPTConfig config = tiny_config();
   GPT a(config, *backend);
   a.init_weights(21);
-  const fs::path dir = fresh_dir("roundtrip") / "ckpt";
+  const fs::path dir = test_inputs::fresh_dir("model_roundtrip") / "ckpt";
   save_model_checkpoint(dir, a, nullptr);
   CHECK(fs::exists(dir / "model.safetensors"));
   CHECK_FALSE(fs::exists(dir.string() + ".tmp"));
@@ -199,7 +193,7 @@ TEST_CASE("checkpoint round trip restores every weight exactly, in HF layout") {
 }
 
 TEST_CASE("a corrupt or missing checkpoint gives a clear error") {
-  const fs::path dir = fresh_dir("corrupt");
+  const fs::path dir = test_inputs::fresh_dir("model_corrupt");
   CHECK_THROWS_WITH_AS(read_checkpoint_config(dir / "nope"), doctest::Contains("no such checkpoint"), Error);
   std::ofstream(dir / "config.json") << "{ not json";
   CHECK_THROWS_WITH_AS(read_checkpoint_config(dir), doctest::Contains("not valid JSON"), Error);

@@ -12,39 +12,30 @@ namespace llm {
 
 namespace {
 
-// How each file dtype is read: one element at p (memcpy: the file gives no alignment), widened to
-// float, or to double for F64 so an f64 model loses nothing.
+// One value of type T at p; memcpy because the file gives no alignment.
+template <typename T> T read_unaligned(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// How each file dtype is read: one element at p, widened to float, or to double for F64 so an f64
+// model loses nothing.
 struct FromF32 {
   static constexpr size_t size = 4;
-  static float load(const uint8_t* p) {
-    float v;
-    std::memcpy(&v, p, 4);
-    return v;
-  }
+  static float load(const uint8_t* p) { return read_unaligned<float>(p); }
 };
 struct FromF64 {
   static constexpr size_t size = 8;
-  static double load(const uint8_t* p) {
-    double v;
-    std::memcpy(&v, p, 8);
-    return v;
-  }
+  static double load(const uint8_t* p) { return read_unaligned<double>(p); }
 };
 struct FromF16 {
   static constexpr size_t size = 2;
-  static float load(const uint8_t* p) {
-    uint16_t h;
-    std::memcpy(&h, p, 2);
-    return f16_to_float(h);
-  }
+  static float load(const uint8_t* p) { return f16_to_float(read_unaligned<uint16_t>(p)); }
 };
 struct FromBF16 {
   static constexpr size_t size = 2;
-  static float load(const uint8_t* p) {
-    uint16_t h;
-    std::memcpy(&h, p, 2);
-    return bf16_to_float(h);
-  }
+  static float load(const uint8_t* p) { return bf16_to_float(read_unaligned<uint16_t>(p)); }
 };
 
 // How each tensor dtype is written: the value in the precision it is checked in (Wide), then stored.
