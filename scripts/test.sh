@@ -9,7 +9,7 @@ bash scripts/install-deps.sh --test
 bash tests/tokenizer/install.sh          # gpt-3-encoder from npm, a test-only dependency
 data/fetch.sh tinyshakespeare            # from $GLASSBOX_DATA_MIRROR when set, else the public URL
 data/fetch.sh gpt2
-bash scripts/build.sh
+bash scripts/build.sh ${GLASSBOX_CMAKE_FLAGS:-}   # e.g. GLASSBOX_CMAKE_FLAGS=-DGLASSBOX_WERROR=ON
 ctest --test-dir build --output-on-failure "$@"
 # The GPU tests pass by skipping on a machine without one; say so, so a green run is not misread.
 skipped=$(grep -ch "^SKIPPED (no GPU" build/Testing/Temporary/LastTest.log 2>/dev/null || true)

@@ -5,4 +5,4 @@
 add_test(NAME gpt2_124m_smoke
          COMMAND ${PROJECT_SOURCE_DIR}/experiments/gpt2_124m/smoke.sh $<TARGET_FILE:glassbox>
                  ${CMAKE_CURRENT_BINARY_DIR}/gpt2_124m_smoke)
-set_tests_properties(gpt2_124m_smoke PROPERTIES ENVIRONMENT "OMP_NUM_THREADS=2" TIMEOUT 300)
+set_tests_properties(gpt2_124m_smoke PROPERTIES LABELS experiments ENVIRONMENT "OMP_NUM_THREADS=2" TIMEOUT 300)
