@@ -1,5 +1,6 @@
 // CudaBackend::matmul_forward, matmul_backward: the linear layer out = inp @ weight^T + bias, on
-// cuBLASLt, plus one small kernel pair of our own for the bias gradient.
+// cuBLASLt, plus one small kernel pair of our own for the bias gradient. CPU twin:
+// llm/backend/cpu/matmul.cpp.
 //
 // The three products (bf16 operands, f32 accumulation, f32 alpha and beta):
 //   forward     out     (N, OC)  = inp (N, C) @ weight^T (C, OC) + bias (OC)

@@ -1,10 +1,14 @@
 #include "llm/backend/cpu/adamw.hpp"
 
+#include "llm/backend/cpu/cpu_backend.hpp"
+#include "llm/backend/op_checks.hpp"
+
 // GCC 12 reports false 'may be used uninitialized' warnings inside Eigen's AVX-512 code (a known
 // GCC/Eigen false positive); silence them for this file only.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <Eigen/Core>
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 
 namespace llm::cpu {
@@ -46,3 +50,29 @@ template void adamw_update<double>(double*, const double*, double*, double*, dou
                                    double, double, double, int64_t, double, int64_t);
 
 }  // namespace llm::cpu
+
+namespace llm {
+
+// ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/adamw.cu) ----
+// Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
+
+template <typename T>
+void CpuBackend<T>::adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor master,
+                                 const AdamWSettings& s, double grad_scale) {
+  check_adamw_update(*this, param, grad, m, v, master, s);
+  const int64_t N = param.numel();
+  // On the CPU the parameters are the master weights; a master copy, if given, is updated and
+  // then copied into param.
+  T* target = master.empty() ? param.ptr<T>() : master.ptr<T>();
+  cpu::adamw_update(target, grad.ptr<T>(), m.ptr<T>(), v.ptr<T>(), s.learning_rate, s.beta1,
+                    s.beta2, s.eps, s.weight_decay, s.step, grad_scale, N);
+  if (!master.empty()) std::memcpy(param.data, master.data, param.nbytes());
+}
+
+// CpuBackend runs in f32 and in f64 (the gradient checks): compile these methods for both.
+template void CpuBackend<float>::adamw_update(Tensor, Tensor, Tensor, Tensor, Tensor,
+                                              const AdamWSettings&, double);
+template void CpuBackend<double>::adamw_update(Tensor, Tensor, Tensor, Tensor, Tensor,
+                                               const AdamWSettings&, double);
+
+}  // namespace llm

@@ -1,5 +1,8 @@
 #include "llm/backend/cpu/attention.hpp"
 
+#include "llm/backend/cpu/cpu_backend.hpp"
+#include "llm/backend/op_checks.hpp"
+
 // GCC 12 reports false 'may be used uninitialized' warnings inside Eigen's AVX-512 GEMM kernels
 // (a known GCC/Eigen false positive); silence them for this file only.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -132,3 +135,53 @@ template void attention_forward_cached<double>(double*, double*, double*, const 
                                                int64_t, int64_t, int64_t, int64_t, int64_t);
 
 }  // namespace llm::cpu
+
+namespace llm {
+
+// ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/attention.cu) ----
+// Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
+
+template <typename T> Shape CpuBackend<T>::attention_state_shape(int B, int Tlen, int NH) const {
+  return Shape{B, NH, Tlen, Tlen};
+}
+
+template <typename T>
+void CpuBackend<T>::attention_forward(Tensor out, Tensor state, Tensor qkv, int NH) {
+  check_attention_forward(*this, out, state, qkv, NH);
+  const int64_t B = qkv.size(0), Tlen = qkv.size(1), C = qkv.size(2) / 3;
+  cpu::attention_forward(out.ptr<T>(), state.ptr<T>(), qkv.ptr<T>(), B, Tlen, C, NH);
+}
+
+template <typename T>
+void CpuBackend<T>::attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, Tensor qkv,
+                                       Tensor /*out: the CPU reads the saved probabilities*/,
+                                       Tensor state, int NH) {
+  check_attention_backward(*this, dqkv, scratch, dout, qkv, state, NH);
+  const int64_t B = qkv.size(0), Tlen = qkv.size(1), C = qkv.size(2) / 3;
+  cpu::attention_backward(dqkv.ptr<T>(), scratch.ptr<T>(), dout.ptr<T>(), qkv.ptr<T>(),
+                          state.ptr<T>(), B, Tlen, C, NH);
+}
+
+template <typename T>
+void CpuBackend<T>::attention_forward_cached(Tensor out, Tensor k_cache, Tensor v_cache,
+                                             Tensor qkv, int NH, int pos0) {
+  check_attention_forward_cached(*this, out, k_cache, v_cache, qkv, NH, pos0);
+  const int64_t B = qkv.size(0), Tn = qkv.size(1), C = qkv.size(2) / 3, maxT = k_cache.size(2);
+  cpu::attention_forward_cached(out.ptr<T>(), k_cache.ptr<T>(), v_cache.ptr<T>(), qkv.ptr<T>(), B,
+                                Tn, C, NH, maxT, pos0);
+}
+
+// CpuBackend runs in f32 and in f64 (the gradient checks): compile these methods for both.
+template Shape CpuBackend<float>::attention_state_shape(int, int, int) const;
+template Shape CpuBackend<double>::attention_state_shape(int, int, int) const;
+template void CpuBackend<float>::attention_forward(Tensor, Tensor, Tensor, int);
+template void CpuBackend<double>::attention_forward(Tensor, Tensor, Tensor, int);
+template void CpuBackend<float>::attention_backward(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor,
+                                                    int);
+template void CpuBackend<double>::attention_backward(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor,
+                                                     int);
+template void CpuBackend<float>::attention_forward_cached(Tensor, Tensor, Tensor, Tensor, int, int);
+template void CpuBackend<double>::attention_forward_cached(Tensor, Tensor, Tensor, Tensor, int,
+                                                           int);
+
+}  // namespace llm

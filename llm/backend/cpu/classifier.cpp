@@ -1,5 +1,10 @@
 #include "llm/backend/cpu/classifier.hpp"
 
+#include "llm/backend/cpu/cpu_backend.hpp"
+#include "llm/backend/op_checks.hpp"
+
+#include <string>
+
 // GCC 12 reports false 'may be used uninitialized' warnings inside Eigen's AVX-512 reductions
 // (a known GCC/Eigen false positive); silence them for this file only.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -32,3 +37,30 @@ template void classifier_forward<double>(double*, double*, const int32_t*, doubl
                                          int64_t);
 
 }  // namespace llm::cpu
+
+namespace llm {
+
+// ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/classifier.cu) ----
+// Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
+
+template <typename T>
+void CpuBackend<T>::classifier_forward(Tensor losses, Tensor logits, Tensor targets, int V,
+                                       double dloss) {
+  check_classifier_forward(*this, losses, logits, targets, V);
+  // The targets are on the host here, so they are range-checked too.
+  const char* op = "classifier_forward";
+  const int64_t N = logits.rows(), Vp = logits.last_dim();
+  const int32_t* y = targets.ptr<int32_t>();
+  for (int64_t n = 0; n < N; n++)
+    check(y[n] >= 0 && y[n] < V, std::string(op) + ": target " + std::to_string(y[n]) +
+                                     " at index " + std::to_string(n) + " is outside [0, V = " +
+                                     std::to_string(V) + ")");
+  cpu::classifier_forward(losses.ptr<T>(), logits.ptr<T>(), y, static_cast<T>(dloss), N,
+                          static_cast<int64_t>(V), Vp);
+}
+
+// CpuBackend runs in f32 and in f64 (the gradient checks): compile these methods for both.
+template void CpuBackend<float>::classifier_forward(Tensor, Tensor, Tensor, int, double);
+template void CpuBackend<double>::classifier_forward(Tensor, Tensor, Tensor, int, double);
+
+}  // namespace llm

@@ -1,5 +1,10 @@
 #include "llm/backend/cpu/encoder.hpp"
 
+#include "llm/backend/cpu/cpu_backend.hpp"
+#include "llm/backend/op_checks.hpp"
+
+#include <string>
+
 namespace llm::cpu {
 
 template <typename T>
@@ -46,3 +51,46 @@ template void encoder_backward<double>(double*, double*, const double*, const in
                                        int64_t, int64_t);
 
 }  // namespace llm::cpu
+
+namespace llm {
+
+// ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/encoder.cu) ----
+// Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
+
+template <typename T>
+void CpuBackend<T>::encoder_forward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int pos0) {
+  check_encoder_forward(*this, out, tokens, wte, wpe, pos0);
+  // The token ids are on the host here, so they are range-checked too.
+  const char* op = "encoder_forward";
+  const int64_t B = tokens.size(0), Tlen = tokens.size(1), Vp = wte.size(0), C = wte.size(1);
+  const int32_t* tok = tokens.ptr<int32_t>();
+  for (int64_t i = 0; i < B * Tlen; i++)
+    check(tok[i] >= 0 && tok[i] < Vp, std::string(op) + ": token " + std::to_string(tok[i]) +
+                                          " at index " + std::to_string(i) +
+                                          " is outside the vocabulary [0, " + std::to_string(Vp) +
+                                          ")");
+  cpu::encoder_forward(out.ptr<T>(), tok, wte.ptr<T>(), wpe.ptr<T>(), B, Tlen, C, pos0);
+}
+
+template <typename T>
+void CpuBackend<T>::encoder_backward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens) {
+  check_encoder_backward(*this, dwte, dwpe, dout, tokens);
+  // The token ids are on the host here, so they are range-checked too.
+  const char* op = "encoder_backward";
+  const int64_t B = tokens.size(0), Tlen = tokens.size(1), Vp = dwte.size(0), C = dwte.size(1);
+  const int32_t* tok = tokens.ptr<int32_t>();
+  for (int64_t i = 0; i < B * Tlen; i++)
+    check(tok[i] >= 0 && tok[i] < Vp, std::string(op) + ": token " + std::to_string(tok[i]) +
+                                          " at index " + std::to_string(i) +
+                                          " is outside the vocabulary [0, " + std::to_string(Vp) +
+                                          ")");
+  cpu::encoder_backward(dwte.ptr<T>(), dwpe.ptr<T>(), dout.ptr<T>(), tok, B, Tlen, C);
+}
+
+// CpuBackend runs in f32 and in f64 (the gradient checks): compile these methods for both.
+template void CpuBackend<float>::encoder_forward(Tensor, Tensor, Tensor, Tensor, int);
+template void CpuBackend<double>::encoder_forward(Tensor, Tensor, Tensor, Tensor, int);
+template void CpuBackend<float>::encoder_backward(Tensor, Tensor, Tensor, Tensor);
+template void CpuBackend<double>::encoder_backward(Tensor, Tensor, Tensor, Tensor);
+
+}  // namespace llm

@@ -1,5 +1,8 @@
 #include "llm/backend/cpu/gelu.hpp"
 
+#include "llm/backend/cpu/cpu_backend.hpp"
+#include "llm/backend/op_checks.hpp"
+
 // GCC 12 reports false 'may be used uninitialized' warnings inside Eigen's AVX-512 tanh (a known
 // GCC/Eigen false positive); silence them for this file only.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -51,3 +54,26 @@ template void gelu_backward<float>(float*, const float*, const float*, int64_t);
 template void gelu_backward<double>(double*, const double*, const double*, int64_t);
 
 }  // namespace llm::cpu
+
+namespace llm {
+
+// ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/gelu.cu) ----
+// Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
+
+template <typename T> void CpuBackend<T>::gelu_forward(Tensor out, Tensor inp) {
+  check_gelu_forward(*this, out, inp);
+  cpu::gelu_forward(out.ptr<T>(), inp.ptr<T>(), inp.numel());
+}
+
+template <typename T> void CpuBackend<T>::gelu_backward(Tensor dinp, Tensor inp, Tensor dout) {
+  check_gelu_backward(*this, dinp, inp, dout);
+  cpu::gelu_backward(dinp.ptr<T>(), inp.ptr<T>(), dout.ptr<T>(), inp.numel());
+}
+
+// CpuBackend runs in f32 and in f64 (the gradient checks): compile these methods for both.
+template void CpuBackend<float>::gelu_forward(Tensor, Tensor);
+template void CpuBackend<double>::gelu_forward(Tensor, Tensor);
+template void CpuBackend<float>::gelu_backward(Tensor, Tensor, Tensor);
+template void CpuBackend<double>::gelu_backward(Tensor, Tensor, Tensor);
+
+}  // namespace llm

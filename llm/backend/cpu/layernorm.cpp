@@ -1,5 +1,8 @@
 #include "llm/backend/cpu/layernorm.hpp"
 
+#include "llm/backend/cpu/cpu_backend.hpp"
+#include "llm/backend/op_checks.hpp"
+
 #include <omp.h>
 
 #include <cmath>
@@ -83,3 +86,36 @@ template void layernorm_backward<double>(double*, double*, double*, const double
                                          int64_t);
 
 }  // namespace llm::cpu
+
+namespace llm {
+
+// ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/layernorm.cu) ----
+// Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
+
+template <typename T>
+void CpuBackend<T>::layernorm_forward(Tensor out, Tensor mean, Tensor rstd, Tensor inp,
+                                      Tensor weight, Tensor bias) {
+  check_layernorm_forward(*this, out, mean, rstd, inp, weight, bias);
+  const int64_t N = inp.rows(), C = inp.last_dim();
+  cpu::layernorm_forward(out.ptr<T>(), mean.ptr<T>(), rstd.ptr<T>(), inp.ptr<T>(), weight.ptr<T>(),
+                         bias.ptr<T>(), N, C);
+}
+
+template <typename T>
+void CpuBackend<T>::layernorm_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout,
+                                       Tensor inp, Tensor weight, Tensor mean, Tensor rstd) {
+  check_layernorm_backward(*this, dinp, dweight, dbias, dout, inp, weight, mean, rstd);
+  const int64_t N = inp.rows(), C = inp.last_dim();
+  cpu::layernorm_backward(dinp.ptr<T>(), dweight.ptr<T>(), dbias.ptr<T>(), dout.ptr<T>(),
+                          inp.ptr<T>(), weight.ptr<T>(), mean.ptr<T>(), rstd.ptr<T>(), N, C);
+}
+
+// CpuBackend runs in f32 and in f64 (the gradient checks): compile these methods for both.
+template void CpuBackend<float>::layernorm_forward(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor);
+template void CpuBackend<double>::layernorm_forward(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor);
+template void CpuBackend<float>::layernorm_backward(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor,
+                                                    Tensor, Tensor);
+template void CpuBackend<double>::layernorm_backward(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor,
+                                                     Tensor, Tensor);
+
+}  // namespace llm

@@ -1,5 +1,8 @@
 #include "llm/backend/cpu/matmul.hpp"
 
+#include "llm/backend/cpu/cpu_backend.hpp"
+#include "llm/backend/op_checks.hpp"
+
 // GCC 12 reports false 'may be used uninitialized' warnings inside Eigen's AVX-512 GEMM kernels
 // (a known GCC/Eigen false positive); silence them for this file only.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -49,3 +52,34 @@ template void matmul_backward<double>(double*, double*, double*, const double*, 
                                       const double*, int64_t, int64_t, int64_t);
 
 }  // namespace llm::cpu
+
+namespace llm {
+
+// ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/matmul.cu) ----
+// Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
+
+template <typename T>
+void CpuBackend<T>::matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) {
+  check_matmul_forward(*this, out, inp, weight, bias);
+  const int64_t N = inp.rows(), C = inp.last_dim(), OC = weight.size(0);
+  cpu::matmul_forward(out.ptr<T>(), inp.ptr<T>(), weight.ptr<T>(),
+                      bias.empty() ? nullptr : bias.ptr<T>(), N, C, OC);
+}
+
+template <typename T>
+void CpuBackend<T>::matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout,
+                                    Tensor inp, Tensor weight) {
+  check_matmul_backward(*this, dinp, dweight, dbias, dout, inp, weight);
+  const int64_t N = inp.rows(), C = inp.last_dim(), OC = weight.size(0);
+  cpu::matmul_backward(dinp.empty() ? nullptr : dinp.ptr<T>(), dweight.ptr<T>(),
+                       dbias.empty() ? nullptr : dbias.ptr<T>(), dout.ptr<T>(), inp.ptr<T>(),
+                       weight.ptr<T>(), N, C, OC);
+}
+
+// CpuBackend runs in f32 and in f64 (the gradient checks): compile these methods for both.
+template void CpuBackend<float>::matmul_forward(Tensor, Tensor, Tensor, Tensor);
+template void CpuBackend<double>::matmul_forward(Tensor, Tensor, Tensor, Tensor);
+template void CpuBackend<float>::matmul_backward(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor);
+template void CpuBackend<double>::matmul_backward(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor);
+
+}  // namespace llm

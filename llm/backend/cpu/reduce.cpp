@@ -1,5 +1,8 @@
 #include "llm/backend/cpu/reduce.hpp"
 
+#include "llm/backend/cpu/cpu_backend.hpp"
+#include "llm/backend/op_checks.hpp"
+
 namespace llm::cpu {
 
 template <typename T> double sum_of_squares(const T* x, int64_t N) {
@@ -13,3 +16,19 @@ template double sum_of_squares<float>(const float*, int64_t);
 template double sum_of_squares<double>(const double*, int64_t);
 
 }  // namespace llm::cpu
+
+namespace llm {
+
+// ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/reduce.cu) ----
+// Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
+
+template <typename T> double CpuBackend<T>::sum_of_squares(Tensor t) {
+  check_sum_of_squares(*this, t);
+  return cpu::sum_of_squares(t.ptr<T>(), t.numel());
+}
+
+// CpuBackend runs in f32 and in f64 (the gradient checks): compile these methods for both.
+template double CpuBackend<float>::sum_of_squares(Tensor);
+template double CpuBackend<double>::sum_of_squares(Tensor);
+
+}  // namespace llm
