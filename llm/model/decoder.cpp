@@ -44,25 +44,31 @@ const std::vector<float>& Decoder::step(const int32_t* tokens, int Tn) {
   // The buffers are sized for maxT positions; this step uses the first Tn.
   auto bt = [&](Tensor t, int64_t channels) { return t.prefix(Shape{B, Tn, channels}); };
   const Tensor tok = tokens_.prefix(Shape{B, Tn});
-  const Tensor x = bt(t_.x, C), x2 = bt(t_.x2, C), ln = bt(t_.ln, C), atty = bt(t_.atty, C);
-  const Tensor proj = bt(t_.proj, C), qkv = bt(t_.qkv, 3 * C);
-  const Tensor fch = bt(t_.fch, 4 * C), fch_gelu = bt(t_.fch_gelu, 4 * C);
+  const Tensor x = bt(t_.x, C), ln = bt(t_.ln, C), proj = bt(t_.proj, C);
   const Tensor mean = t_.mean.prefix(Shape{B, Tn}), rstd = t_.rstd.prefix(Shape{B, Tn});
+  // One set of buffers serves every layer, and within a layer the two layernorms share theirs, as
+  // do the two projections; each block's output overwrites its input x.
+  LayerActivations layer;
+  layer.ln1 = layer.ln2 = ln;
+  layer.ln1_mean = layer.ln2_mean = mean;
+  layer.ln1_rstd = layer.ln2_rstd = rstd;
+  layer.qkv = bt(t_.qkv, 3 * C);
+  layer.atty = bt(t_.atty, C);
+  layer.attproj = layer.fcproj = proj;
+  layer.residual2 = bt(t_.x2, C);
+  layer.fch = bt(t_.fch, 4 * C);
+  layer.fch_gelu = bt(t_.fch_gelu, 4 * C);
+  layer.residual3 = x;
 
   be.copy_from_host(tok, tokens);
   be.encoder_forward(x, tok, p.wte, p.wpe, pos_);
-  for (int l = 0; l < c.n_layer; l++) {
-    be.layernorm_forward(ln, mean, rstd, x, p.ln1w.slice(l), p.ln1b.slice(l));
-    be.matmul_forward(qkv, ln, p.qkvw.slice(l), p.qkvb.slice(l));
-    be.attention_forward_cached(atty, t_.k_cache.slice(l), t_.v_cache.slice(l), qkv, c.n_head, pos_);
-    be.matmul_forward(proj, atty, p.attprojw.slice(l), p.attprojb.slice(l));
-    be.residual_forward(x2, x, proj);
-    be.layernorm_forward(ln, mean, rstd, x2, p.ln2w.slice(l), p.ln2b.slice(l));
-    be.matmul_forward(fch, ln, p.fcw.slice(l), p.fcb.slice(l));
-    be.gelu_forward(fch_gelu, fch);
-    be.matmul_forward(proj, fch_gelu, p.fcprojw.slice(l), p.fcprojb.slice(l));
-    be.residual_forward(x, x2, proj);
-  }
+  model_.forward_blocks(
+      x, [&](int) { return layer; },
+      [&](int l, Tensor atty, Tensor qkv) {
+        // appends this step's keys and values at pos_.., then attends over the cached 0..pos_+Tn
+        be.attention_forward_cached(atty, t_.k_cache.slice(l), t_.v_cache.slice(l), qkv, c.n_head,
+                                    pos_);
+      });
   // Only the last position of each sequence predicts the next token: gather those rows, then the
   // final layernorm and the head on (B, C) instead of (B, Tn, C).
   for (int64_t b = 0; b < B; b++) be.convert(t_.last_x.slice(b), x.slice(b).slice(Tn - 1));

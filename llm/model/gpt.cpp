@@ -133,24 +133,11 @@ double GPT::run_forward(const int32_t* tokens, const int32_t* targets, int B, in
   ActivationTensors& a = acts;
 
   be.encoder_forward(a.encoded, tokens_, p.wte, p.wpe, 0);  // (B, T, C)
-  Tensor residual = a.encoded;
-  for (int l = 0; l < config_.n_layer; l++) {
-    // attention branch: x + attn_proj(attention(qkv(ln1(x))))
-    be.layernorm_forward(a.ln1.slice(l), a.ln1_mean.slice(l), a.ln1_rstd.slice(l), residual,
-                         p.ln1w.slice(l), p.ln1b.slice(l));
-    be.matmul_forward(a.qkv.slice(l), a.ln1.slice(l), p.qkvw.slice(l), p.qkvb.slice(l));
-    be.attention_forward(a.atty.slice(l), a.att.slice(l), a.qkv.slice(l), NH);
-    be.matmul_forward(a.attproj.slice(l), a.atty.slice(l), p.attprojw.slice(l), p.attprojb.slice(l));
-    be.residual_forward(a.residual2.slice(l), residual, a.attproj.slice(l));
-    // MLP branch: x + fc_proj(gelu(fc(ln2(x))))
-    be.layernorm_forward(a.ln2.slice(l), a.ln2_mean.slice(l), a.ln2_rstd.slice(l),
-                         a.residual2.slice(l), p.ln2w.slice(l), p.ln2b.slice(l));
-    be.matmul_forward(a.fch.slice(l), a.ln2.slice(l), p.fcw.slice(l), p.fcb.slice(l));
-    be.gelu_forward(a.fch_gelu.slice(l), a.fch.slice(l));
-    be.matmul_forward(a.fcproj.slice(l), a.fch_gelu.slice(l), p.fcprojw.slice(l), p.fcprojb.slice(l));
-    be.residual_forward(a.residual3.slice(l), a.residual2.slice(l), a.fcproj.slice(l));
-    residual = a.residual3.slice(l);
-  }
+  const Tensor residual = forward_blocks(
+      a.encoded, [&](int l) { return a.layer(l); },
+      [&](int l, Tensor atty, Tensor qkv) {
+        be.attention_forward(atty, a.att.slice(l), qkv, NH);  // its state saved for the backward
+      });
   be.layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, residual, p.lnfw, p.lnfb);
   be.matmul_forward(a.logits, a.lnf, p.wte, Tensor{});  // tied head, no bias: (B, T, Vp)
   if (targets == nullptr) return 0.0;
@@ -165,6 +152,17 @@ double GPT::run_forward(const int32_t* tokens, const int32_t* targets, int B, in
   double sum = 0;
   for (double v : tensor_to_host_f64(be, a.losses)) sum += v;
   return sum / double(int64_t(B) * T);
+}
+
+Tensor GPT::forward_blocks(Tensor x, const std::function<LayerActivations(int l)>& activations_of,
+                           const LayerAttention& attention) {
+  for (int l = 0; l < config_.n_layer; l++) {
+    const LayerActivations a = activations_of(l);
+    block_forward(backend_, params.layer(l), a, x,
+                  [&](Tensor atty, Tensor qkv) { attention(l, atty, qkv); });
+    x = a.residual3;
+  }
+  return x;
 }
 
 void GPT::run_backward(const GradientsReady& on_ready) {
@@ -185,10 +183,6 @@ void GPT::run_backward(const GradientsReady& on_ready) {
   be.zero(d.residual2);
   be.zero(d.residual3);
   be.zero(d.lnf);
-  auto zero_branch_grads = [&](int l) {
-    for (Tensor* t : {&d.ln1, &d.qkv, &d.atty, &d.attproj, &d.ln2, &d.fch, &d.fch_gelu, &d.fcproj})
-      be.zero(t->slice(l));
-  };
 
   const int L = config_.n_layer;
   Tensor residual = a.residual3.slice(L - 1);
@@ -198,30 +192,13 @@ void GPT::run_backward(const GradientsReady& on_ready) {
   if (on_ready) on_ready({g.lnfw, g.lnfb});
 
   for (int l = L - 1; l >= 0; l--) {
-    zero_branch_grads(l);
-    Tensor residual_in = l == 0 ? a.encoded : a.residual3.slice(l - 1);
-    Tensor dresidual_in = l == 0 ? d.encoded : d.residual3.slice(l - 1);
-    // MLP branch, in reverse
-    be.residual_backward(d.residual2.slice(l), d.fcproj.slice(l), d.residual3.slice(l));
-    be.matmul_backward(d.fch_gelu.slice(l), g.fcprojw.slice(l), g.fcprojb.slice(l),
-                       d.fcproj.slice(l), a.fch_gelu.slice(l), p.fcprojw.slice(l));
-    be.gelu_backward(d.fch.slice(l), a.fch.slice(l), d.fch_gelu.slice(l));
-    be.matmul_backward(d.ln2.slice(l), g.fcw.slice(l), g.fcb.slice(l), d.fch.slice(l),
-                       a.ln2.slice(l), p.fcw.slice(l));
-    be.layernorm_backward(d.residual2.slice(l), g.ln2w.slice(l), g.ln2b.slice(l), d.ln2.slice(l),
-                          a.residual2.slice(l), p.ln2w.slice(l), a.ln2_mean.slice(l),
-                          a.ln2_rstd.slice(l));
-    // attention branch, in reverse
-    be.residual_backward(dresidual_in, d.attproj.slice(l), d.residual2.slice(l));
-    be.matmul_backward(d.atty.slice(l), g.attprojw.slice(l), g.attprojb.slice(l),
-                       d.attproj.slice(l), a.atty.slice(l), p.attprojw.slice(l));
-    be.attention_backward(d.qkv.slice(l), d.att.slice(l), d.atty.slice(l), a.qkv.slice(l),
-                          a.atty.slice(l), a.att.slice(l), NH);
-    be.matmul_backward(d.ln1.slice(l), g.qkvw.slice(l), g.qkvb.slice(l), d.qkv.slice(l),
-                       a.ln1.slice(l), p.qkvw.slice(l));
-    be.layernorm_backward(dresidual_in, g.ln1w.slice(l), g.ln1b.slice(l), d.ln1.slice(l),
-                          residual_in, p.ln1w.slice(l), a.ln1_mean.slice(l), a.ln1_rstd.slice(l));
-    if (on_ready) on_ready(g.layer(l));
+    const LayerActivations dl = d.layer(l);
+    for (Tensor t : {dl.ln1, dl.qkv, dl.atty, dl.attproj, dl.ln2, dl.fch, dl.fch_gelu, dl.fcproj})
+      be.zero(t);
+    const Tensor x = l == 0 ? a.encoded : a.residual3.slice(l - 1);
+    const Tensor dx = l == 0 ? d.encoded : d.residual3.slice(l - 1);
+    block_backward(be, p.layer(l), g.layer(l), a.layer(l), dl, x, dx, NH);
+    if (on_ready) on_ready(g.layer(l).all());
   }
   be.encoder_backward(g.wte, g.wpe, d.encoded, tokens_);
   if (on_ready) on_ready({g.wte, g.wpe});

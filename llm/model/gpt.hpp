@@ -6,7 +6,7 @@
 // definition serves the CPU reference and the GPU.
 //
 //   x = wte[tokens] + wpe[0..T)                                  (B, T, C)
-//   for each layer l:
+//   for each layer l:                                           (llm/model/block.hpp)
 //     x = x + attn_proj( attention( qkv( ln1(x) ) ) )
 //     x = x + fc_proj( gelu( fc( ln2(x) ) ) )
 //   logits = lnf(x) @ wte^T                                      (B, T, Vp)
@@ -16,6 +16,7 @@
 
 #include "llm/backend/backend.hpp"
 #include "llm/core/arena.hpp"
+#include "llm/model/block.hpp"
 #include "llm/model/config.hpp"
 
 namespace llm {
@@ -63,10 +64,11 @@ struct ParameterTensors {
     fn("lnfb", lnfb, Shape{C});
   }
 
-  // Layer l's slices of the stacked tensors: ln1w[l], ln1b[l], qkvw[l], ..., fcprojb[l].
-  std::vector<Tensor> layer(int l) const {
-    return {ln1w.slice(l), ln1b.slice(l), qkvw.slice(l), qkvb.slice(l), attprojw.slice(l), attprojb.slice(l),
-            ln2w.slice(l), ln2b.slice(l), fcw.slice(l),  fcb.slice(l),  fcprojw.slice(l),  fcprojb.slice(l)};
+  // Layer l's weights: the l-th slice of each stacked tensor.
+  LayerWeights layer(int l) const {
+    return {ln1w.slice(l), ln1b.slice(l), qkvw.slice(l),    qkvb.slice(l),
+            attprojw.slice(l), attprojb.slice(l), ln2w.slice(l), ln2b.slice(l),
+            fcw.slice(l),  fcb.slice(l),  fcprojw.slice(l), fcprojb.slice(l)};
   }
 };
 
@@ -104,6 +106,14 @@ struct ActivationTensors {
   Tensor lnf_rstd;   // (B, T)
   Tensor logits;     // (B, T, Vp)       overwritten with dlogits by the fused classifier
   Tensor losses;     // (B, T)
+
+  // Layer l's activations: the l-th slice of each stacked tensor.
+  LayerActivations layer(int l) const {
+    return {ln1.slice(l),      ln1_mean.slice(l), ln1_rstd.slice(l), qkv.slice(l),
+            att.slice(l),      atty.slice(l),     attproj.slice(l),  residual2.slice(l),
+            ln2.slice(l),      ln2_mean.slice(l), ln2_rstd.slice(l), fch.slice(l),
+            fch_gelu.slice(l), fcproj.slice(l),   residual3.slice(l)};
+  }
 
   template <typename Fn> void visit(Fn&& fn) {
     const int64_t L = config.n_layer, C = config.n_embd, Vp = config.padded_vocab_size;
@@ -155,7 +165,7 @@ class GPT {
   // loss; without (nullptr) only fills acts.logits and returns 0.
   double forward(const int32_t* tokens, const int32_t* targets, int B, int T);
   // Called by the backward each time a group of gradients is final: no later op of this backward
-  // writes them. In order: lnfw and lnfb; layer L-1's (grads.layer(L-1)), ..., layer 0's; last wte
+  // writes them. In order: lnfw and lnfb; layer L-1's (grads.layer(L-1).all()), ..., layer 0's; last wte
   // and wpe (wte's second term, from the embedding, comes at the very end). The tensors are views of
   // `grads`. For starting their communication while the backward goes on (llm/train/gradient_sync.hpp).
   using GradientsReady = std::function<void(const std::vector<Tensor>& final_grads)>;
@@ -166,6 +176,14 @@ class GPT {
   double forward_backward(const int32_t* tokens, const int32_t* targets, int B, int T,
                           double loss_scale = 1.0, const GradientsReady& on_ready = {});
   void zero_grad();
+
+  // Runs the L transformer blocks over the residual stream x (B, T, C) and returns the last block's
+  // output. Block l writes activations_of(l) and attends with attention(l, atty, qkv). The training
+  // forward and the KV-cache decoder (llm/model/decoder.hpp) both run the model through here; they
+  // differ only in where the activations live and in how attention reaches the past.
+  using LayerAttention = std::function<void(int l, Tensor atty, Tensor qkv)>;
+  Tensor forward_blocks(Tensor x, const std::function<LayerActivations(int l)>& activations_of,
+                        const LayerAttention& attention);
 
   ParameterTensors params;
   ParameterTensors grads;
