@@ -1,5 +1,7 @@
 // The CUDA emulation's runtime API: one device with an H100 SXM's properties, whose memory is host
-// memory. Every call is synchronous (a kernel has finished when its launch returns), so streams
+// memory. The SM count (132) can be lowered with GLASSBOX_EMULATION_SM_COUNT: the grids the backend
+// sizes by it (sum_of_squares' 2 blocks per SM, layernorm's dweight partials) then shrink, which the
+// CI run of the emulated tests uses to stay short; the large-shape run keeps the H100's 132. Every call is synchronous (a kernel has finished when its launch returns), so streams
 // only need to exist.
 //
 // Device memory. cudaMalloc allocates exactly the bytes asked for (aligned to 256, as cudaMalloc
@@ -57,7 +59,9 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* properties, int device) {
   *properties = {};
   std::strncpy(properties->name, "NVIDIA H100 80GB HBM3 (CPU emulation)", sizeof(properties->name) - 1);
   properties->totalGlobalMem = size_t(80) << 30;
-  properties->multiProcessorCount = 132;
+  const char* sm_count = std::getenv("GLASSBOX_EMULATION_SM_COUNT");
+  properties->multiProcessorCount = sm_count ? std::atoi(sm_count) : 132;
+  if (properties->multiProcessorCount < 1) return fail(cudaErrorInvalidValue);
   properties->major = 9;
   properties->minor = 0;
   properties->maxThreadsPerBlock = 1024;
