@@ -12,8 +12,9 @@
 // Rendezvous. __syncthreads is a barrier of the block's threads, and a warp shuffle a barrier of
 // the warp's 32 lanes (threads 32w .. 32w + 31, as on the GPU) that also swaps one value per lane.
 // A barrier is a fault, reported rather than tolerated, when:
-//   - threads of one group wait at different call sites (a barrier inside divergent code), or
-//   - a thread of the group has returned from the kernel while others wait (they would hang).
+//   - threads of one group wait at different call sites (a barrier inside divergent code),
+//   - a thread of the group has returned from the kernel while others wait (they would hang), or
+//   - every thread of the block waits and none can go on (threads at different rendezvous).
 // A fault ends the block at once: every waiting thread is released by an exception, and the launch
 // throws llm::Error with the message, naming the call site (file:line) and the block.
 //
@@ -93,6 +94,7 @@ struct BlockState {
   uint3 index{};
   int threads = 0;
   int returned = 0;
+  int blocked = 0;  // threads waiting in a rendezvous that has not completed
   std::condition_variable all_returned;
   std::string fault;  // the first fault; empty while none
   Rendezvous block;
@@ -128,14 +130,32 @@ struct BlockState {
       throw BlockAborted{};
     }
     if (++r.waiting == r.participants) {
+      blocked -= r.participants - 1;  // the waiters are released
       r.waiting = 0;
       r.generation++;
       r.all_arrived.notify_all();
       return;
     }
+    blocked++;
+    check_deadlock();
     const uint64_t round = r.generation;
     r.all_arrived.wait(lock, [&] { return r.generation != round || !fault.empty(); });
     if (r.generation == round) throw BlockAborted{};
+  }
+
+  // Every thread either waits or has returned, and none can release another: threads wait at
+  // different rendezvous (e.g. some at __syncthreads, the rest of their warp in a shuffle).
+  void check_deadlock() {
+    if (!fault.empty() || blocked == 0 || blocked + returned < threads) return;
+    std::string where;
+    if (block.waiting > 0)
+      where += std::to_string(block.waiting) + " at __syncthreads at " + site(block.where);
+    for (const Rendezvous& warp : warps)
+      if (warp.waiting > 0)
+        where += (where.empty() ? "" : ", ") + std::to_string(warp.waiting) + " in a warp shuffle at " +
+                 site(warp.where);
+    record_fault("deadlock: every thread waits at a barrier that others never reach (" + where +
+                 "; a barrier in divergent code)");
   }
 
   // The calling thread (rank `rank` in the block) has returned from the kernel.
@@ -152,7 +172,9 @@ struct BlockState {
       record_fault("thread " + std::to_string(rank) + " returned from the kernel while " +
                    std::to_string(warp.waiting) + " lanes of its warp wait in a shuffle at " +
                    site(warp.where));
-    if (++returned == threads) all_returned.notify_all();
+    ++returned;
+    check_deadlock();
+    if (returned == threads) all_returned.notify_all();
   }
 };
 
