@@ -24,6 +24,7 @@
 #include "kernels/cuda_backend.hpp"
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_math.cuh"
+#include "kernels/launch.cuh"
 #include "kernels/vector_access.cuh"
 #include "llm/backend/op_checks.hpp"
 
@@ -123,12 +124,12 @@ void CudaBackend::adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, Te
       is_aligned(master.data, kPack * sizeof(float));
   if (packs_aligned) {
     const unsigned blocks = unsigned(cuda::ceil_div(cuda::ceil_div(n, kPack), kThreads));
-    adamw_kernel<kPack><<<blocks, kThreads, 0, stream_>>>(param_data, grad_data, m_data, v_data,
-                                                          master_data, n, constants);
+    cuda::launch(adamw_kernel<kPack>, blocks, kThreads, 0, stream_, param_data, grad_data, m_data,
+                 v_data, master_data, n, constants);
   } else {
     const unsigned blocks = unsigned(cuda::ceil_div(n, kThreads));
-    adamw_kernel<1><<<blocks, kThreads, 0, stream_>>>(param_data, grad_data, m_data, v_data,
-                                                      master_data, n, constants);
+    cuda::launch(adamw_kernel<1>, blocks, kThreads, 0, stream_, param_data, grad_data, m_data,
+                 v_data, master_data, n, constants);
   }
   cuda::check_launch();
 }

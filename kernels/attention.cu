@@ -59,6 +59,7 @@
 #include "kernels/cuda_backend.hpp"
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_math.cuh"
+#include "kernels/launch.cuh"
 #include "kernels/vector_access.cuh"
 #include "llm/backend/op_checks.hpp"
 
@@ -208,8 +209,8 @@ template <int HS>
 __global__ void __launch_bounds__(RowSplit<HS>::kThreads)
     attention_forward_kernel(bf16* out, float* lse, const bf16* qkv, int T, int NH) {
   using Split = RowSplit<HS>;
-  __shared__ alignas(16) float k_tile[kTile][HS];
-  __shared__ alignas(16) float v_tile[kTile][HS];
+  __shared__ __align__(16) float k_tile[kTile][HS];
+  __shared__ __align__(16) float v_tile[kTile][HS];
 
   const int64_t C = int64_t(NH) * HS;
   const int b = blockIdx.z, h = blockIdx.y;
@@ -297,8 +298,8 @@ __global__ void __launch_bounds__(RowSplit<HS>::kThreads)
     attention_backward_dq_kernel(bf16* dqkv, const bf16* dout, const bf16* qkv, const float* lse,
                                  const float* delta, int T, int NH) {
   using Split = RowSplit<HS>;
-  __shared__ alignas(16) float k_tile[kTile][HS];
-  __shared__ alignas(16) float v_tile[kTile][HS];
+  __shared__ __align__(16) float k_tile[kTile][HS];
+  __shared__ __align__(16) float v_tile[kTile][HS];
 
   const int64_t C = int64_t(NH) * HS;
   const int b = blockIdx.z, h = blockIdx.y;
@@ -347,8 +348,8 @@ __global__ void __launch_bounds__(RowSplit<HS>::kThreads)
     attention_backward_dkdv_kernel(bf16* dqkv, const bf16* dout, const bf16* qkv,
                                    const float* lse, const float* delta, int T, int NH) {
   using Split = RowSplit<HS>;
-  __shared__ alignas(16) float q_tile[kTile][HS];
-  __shared__ alignas(16) float dy_tile[kTile][HS];  // dout rows
+  __shared__ __align__(16) float q_tile[kTile][HS];
+  __shared__ __align__(16) float dy_tile[kTile][HS];  // dout rows
   __shared__ float lse_tile[kTile];
   __shared__ float delta_tile[kTile];
 
@@ -528,9 +529,9 @@ void CudaBackend::attention_forward(Tensor out, Tensor state, Tensor qkv, int NH
     constexpr int HS = decltype(head_size)::value;
     if (B * T == 0) return;
     const dim3 grid(unsigned(cuda::ceil_div(T, kRowsPerBlock)), unsigned(NH), unsigned(B));
-    attention_forward_kernel<HS><<<grid, RowSplit<HS>::kThreads, 0, stream_>>>(
-        cuda::device_data<bf16>(out), cuda::device_data<float>(state),
-        cuda::device_data<bf16>(qkv), int(T), NH);
+    cuda::launch(attention_forward_kernel<HS>, grid, RowSplit<HS>::kThreads, 0, stream_,
+                 cuda::device_data<bf16>(out), cuda::device_data<float>(state),
+                 cuda::device_data<bf16>(qkv), int(T), NH);
     cuda::check_launch();
   });
 }
@@ -557,17 +558,17 @@ void CudaBackend::attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, T
     float* delta = cuda::device_data<float>(scratch);
 
     constexpr int kDeltaThreads = 256;
-    attention_delta_kernel<<<unsigned(cuda::ceil_div(n_rows, kDeltaThreads)), kDeltaThreads, 0,
-                             stream_>>>(delta, dout_data, cuda::device_data<bf16>(out), int(T), NH,
-                                        HS, n_rows);
+    cuda::launch(attention_delta_kernel, unsigned(cuda::ceil_div(n_rows, kDeltaThreads)),
+                 kDeltaThreads, 0, stream_, delta, dout_data, cuda::device_data<bf16>(out), int(T),
+                 NH, HS, n_rows);
     cuda::check_launch();
     // dq and dk, dv write disjoint parts of dqkv; both only read delta, written just above.
     const dim3 grid(unsigned(cuda::ceil_div(T, kRowsPerBlock)), unsigned(NH), unsigned(B));
-    attention_backward_dq_kernel<HS><<<grid, RowSplit<HS>::kThreads, 0, stream_>>>(
-        dqkv_data, dout_data, qkv_data, lse, delta, int(T), NH);
+    cuda::launch(attention_backward_dq_kernel<HS>, grid, RowSplit<HS>::kThreads, 0, stream_,
+                 dqkv_data, dout_data, qkv_data, lse, delta, int(T), NH);
     cuda::check_launch();
-    attention_backward_dkdv_kernel<HS><<<grid, RowSplit<HS>::kThreads, 0, stream_>>>(
-        dqkv_data, dout_data, qkv_data, lse, delta, int(T), NH);
+    cuda::launch(attention_backward_dkdv_kernel<HS>, grid, RowSplit<HS>::kThreads, 0, stream_,
+                 dqkv_data, dout_data, qkv_data, lse, delta, int(T), NH);
     cuda::check_launch();
   });
 }
@@ -591,16 +592,15 @@ void CudaBackend::attention_forward_cached(Tensor out, Tensor k_cache, Tensor v_
     // 1. append the new keys and values
     constexpr int kAppendThreads = 256;
     const int64_t n_chunks = B * Tn * C / kChunk;
-    kv_cache_append_kernel<<<unsigned(cuda::ceil_div(n_chunks, kAppendThreads)), kAppendThreads,
-                             0, stream_>>>(k_data, v_data, qkv_data, int(Tn), NH, HS, int(maxT),
-                                           pos0, n_chunks);
+    cuda::launch(kv_cache_append_kernel, unsigned(cuda::ceil_div(n_chunks, kAppendThreads)),
+                 kAppendThreads, 0, stream_, k_data, v_data, qkv_data, int(Tn), NH, HS, int(maxT),
+                 pos0, n_chunks);
     cuda::check_launch();
     // 2. attend; queued after the append on the same stream, so it reads this call's keys too
     const int64_t n_queries = B * NH * Tn;
-    attention_cached_kernel<HS><<<unsigned(cuda::ceil_div(n_queries, kDecodeWarps)),
-                                  kDecodeWarps * kWarpSize, 0, stream_>>>(
-        cuda::device_data<bf16>(out), k_data, v_data, qkv_data, int(Tn), NH, int(maxT), pos0,
-        n_queries);
+    cuda::launch(attention_cached_kernel<HS>, unsigned(cuda::ceil_div(n_queries, kDecodeWarps)),
+                 kDecodeWarps * kWarpSize, 0, stream_, cuda::device_data<bf16>(out), k_data, v_data,
+                 qkv_data, int(Tn), NH, int(maxT), pos0, n_queries);
     cuda::check_launch();
   });
 }

@@ -26,6 +26,7 @@
 #include "kernels/cuda_backend.hpp"
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_math.cuh"
+#include "kernels/launch.cuh"
 #include "kernels/vector_access.cuh"
 #include "llm/backend/op_checks.hpp"
 
@@ -136,11 +137,11 @@ void CudaBackend::classifier_forward(Tensor losses, Tensor logits, Tensor target
   const bool rows_aligned =
       Vp % kPack == 0 && reinterpret_cast<uintptr_t>(logits.data) % 16 == 0;
   if (rows_aligned) {
-    classifier_forward_kernel<kPack><<<blocks, kThreads, 0, stream_>>>(
-        loss_data, logit_data, target_data, V, int(Vp), dloss_f32);
+    cuda::launch(classifier_forward_kernel<kPack>, blocks, kThreads, 0, stream_, loss_data,
+                 logit_data, target_data, V, int(Vp), dloss_f32);
   } else {
-    classifier_forward_kernel<1><<<blocks, kThreads, 0, stream_>>>(
-        loss_data, logit_data, target_data, V, int(Vp), dloss_f32);
+    cuda::launch(classifier_forward_kernel<1>, blocks, kThreads, 0, stream_, loss_data, logit_data,
+                 target_data, V, int(Vp), dloss_f32);
   }
   cuda::check_launch();
 }

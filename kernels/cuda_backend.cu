@@ -6,6 +6,7 @@
 
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_math.cuh"
+#include "kernels/launch.cuh"
 #include "llm/backend/op_checks.hpp"
 
 namespace llm {
@@ -139,11 +140,11 @@ void CudaBackend::convert(Tensor dst, Tensor src) {
   constexpr int kThreads = 256;
   const unsigned blocks = unsigned(cuda::ceil_div(n, kThreads));
   if (dst.dtype == DType::bf16 && src.dtype == DType::f32) {
-    f32_to_bf16_kernel<<<blocks, kThreads, 0, stream_>>>(cuda::device_data<bf16>(dst),
-                                                        cuda::device_data<float>(src), n);
+    cuda::launch(f32_to_bf16_kernel, blocks, kThreads, 0, stream_, cuda::device_data<bf16>(dst),
+                 cuda::device_data<float>(src), n);
   } else if (dst.dtype == DType::f32 && src.dtype == DType::bf16) {
-    bf16_to_f32_kernel<<<blocks, kThreads, 0, stream_>>>(cuda::device_data<float>(dst),
-                                                        cuda::device_data<bf16>(src), n);
+    cuda::launch(bf16_to_f32_kernel, blocks, kThreads, 0, stream_, cuda::device_data<float>(dst),
+                 cuda::device_data<bf16>(src), n);
   } else {
     throw Error(std::string("convert: ") + dtype_name(src.dtype) + " -> " + dtype_name(dst.dtype) +
                 " is not supported on cuda (f32 <-> bf16 only)");

@@ -33,6 +33,7 @@
 #include "kernels/cuda_backend.hpp"
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_math.cuh"
+#include "kernels/launch.cuh"
 #include "kernels/vector_access.cuh"
 #include "llm/backend/op_checks.hpp"
 
@@ -142,8 +143,8 @@ template <int W>
 void launch_encoder_forward(cudaStream_t stream, bf16* out, const int32_t* tokens, const bf16* wte,
                             const bf16* wpe, int64_t BT, int T, int C, int Vp, int pos0) {
   const unsigned blocks = unsigned(cuda::ceil_div(BT * (C / W), kThreads));
-  encoder_forward_kernel<W>
-      <<<blocks, kThreads, 0, stream>>>(out, tokens, wte, wpe, BT, T, C, Vp, pos0);
+  cuda::launch(encoder_forward_kernel<W>, blocks, kThreads, 0, stream, out, tokens, wte, wpe, BT, T,
+               C, Vp, pos0);
   cuda::check_launch();
 }
 
@@ -152,8 +153,9 @@ void launch_encoder_backward(cudaStream_t stream, DeviceBuffer& scratch, bf16* d
                              const bf16* dout, const int32_t* tokens, int B, int T, int C, int Vp) {
   const int BT = B * T;
   const int packs_per_row = C / W;
-  wpe_backward_kernel<W><<<unsigned(cuda::ceil_div(int64_t(T) * packs_per_row, kThreads)), kThreads,
-                           0, stream>>>(dwpe, dout, B, T, C);
+  cuda::launch(wpe_backward_kernel<W>,
+               unsigned(cuda::ceil_div(int64_t(T) * packs_per_row, kThreads)), kThreads, 0, stream,
+               dwpe, dout, B, T, C);
   cuda::check_launch();
 
   // Scratch: positions, sorted token ids, sorted positions (BT int32 each), then CUB's temporary
@@ -169,15 +171,16 @@ void launch_encoder_backward(cudaStream_t stream, DeviceBuffer& scratch, bf16* d
   int32_t* sorted_positions = reinterpret_cast<int32_t*>(base + 2 * index_bytes);
   void* sort_storage = base + 3 * index_bytes;
 
-  iota_kernel<<<unsigned(cuda::ceil_div(BT, kThreads)), kThreads, 0, stream>>>(positions, BT);
+  cuda::launch(iota_kernel, unsigned(cuda::ceil_div(BT, kThreads)), kThreads, 0, stream, positions,
+               BT);
   cuda::check_launch();
   // All 32 bits of the key, though valid ids need fewer: then every id's positions form exactly one
   // run even if a bad id (negative or >= Vp) slipped through, so no two blocks write one dwte row.
   cuda::cuda_check(cub::DeviceRadixSort::SortPairs(sort_storage, sort_bytes, tokens, sorted_tokens,
                                                    positions, sorted_positions, BT, 0, 32, stream));
   const dim3 grid(unsigned(BT), unsigned(cuda::ceil_div(packs_per_row, kThreads)));
-  wte_backward_kernel<W>
-      <<<grid, kThreads, 0, stream>>>(dwte, dout, sorted_tokens, sorted_positions, BT, C, Vp);
+  cuda::launch(wte_backward_kernel<W>, grid, kThreads, 0, stream, dwte, dout, sorted_tokens,
+               sorted_positions, BT, C, Vp);
   cuda::check_launch();
 }
 

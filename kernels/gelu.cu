@@ -17,6 +17,7 @@
 #include "kernels/cuda_backend.hpp"
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_math.cuh"
+#include "kernels/launch.cuh"
 #include "kernels/vector_access.cuh"
 #include "llm/backend/op_checks.hpp"
 
@@ -90,10 +91,11 @@ void CudaBackend::gelu_forward(Tensor out, Tensor inp) {
   bf16* out_data = cuda::device_data<bf16>(out);
   const bf16* inp_data = cuda::device_data<bf16>(inp);
   if (aligned_16({out_data, inp_data})) {
-    gelu_forward_kernel<kPackWidth>
-        <<<blocks_for(n, kPackWidth), kThreads, 0, stream_>>>(out_data, inp_data, n);
+    cuda::launch(gelu_forward_kernel<kPackWidth>, blocks_for(n, kPackWidth), kThreads, 0, stream_,
+                 out_data, inp_data, n);
   } else {
-    gelu_forward_kernel<1><<<blocks_for(n, 1), kThreads, 0, stream_>>>(out_data, inp_data, n);
+    cuda::launch(gelu_forward_kernel<1>, blocks_for(n, 1), kThreads, 0, stream_, out_data, inp_data,
+                 n);
   }
   cuda::check_launch();
 }
@@ -106,11 +108,11 @@ void CudaBackend::gelu_backward(Tensor dinp, Tensor inp, Tensor dout) {
   const bf16* inp_data = cuda::device_data<bf16>(inp);
   const bf16* dout_data = cuda::device_data<bf16>(dout);
   if (aligned_16({dinp_data, inp_data, dout_data})) {
-    gelu_backward_kernel<kPackWidth>
-        <<<blocks_for(n, kPackWidth), kThreads, 0, stream_>>>(dinp_data, inp_data, dout_data, n);
+    cuda::launch(gelu_backward_kernel<kPackWidth>, blocks_for(n, kPackWidth), kThreads, 0, stream_,
+                 dinp_data, inp_data, dout_data, n);
   } else {
-    gelu_backward_kernel<1>
-        <<<blocks_for(n, 1), kThreads, 0, stream_>>>(dinp_data, inp_data, dout_data, n);
+    cuda::launch(gelu_backward_kernel<1>, blocks_for(n, 1), kThreads, 0, stream_, dinp_data,
+                 inp_data, dout_data, n);
   }
   cuda::check_launch();
 }

@@ -29,6 +29,7 @@
 #include "kernels/cuda_backend.hpp"
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_math.cuh"
+#include "kernels/launch.cuh"
 #include "kernels/vector_access.cuh"
 #include "llm/backend/cpu/layernorm.hpp"
 #include "llm/backend/op_checks.hpp"
@@ -223,8 +224,8 @@ void launch_layernorm_backward(cudaStream_t stream, int sm_count, DeviceBuffer& 
                                const bf16* inp, const bf16* weight, const float* mean,
                                const float* rstd, int64_t N, int C) {
   const unsigned row_blocks = unsigned(cuda::ceil_div(N, kRowsPerBlock));
-  layernorm_backward_dinp_kernel<W><<<row_blocks, kRowsPerBlock * kWarpSize, 0, stream>>>(
-      dinp, dout, inp, weight, mean, rstd, N, C);
+  cuda::launch(layernorm_backward_dinp_kernel<W>, row_blocks, kRowsPerBlock * kWarpSize, 0, stream,
+               dinp, dout, inp, weight, mean, rstd, N, C);
   cuda::check_launch();
 
   // Enough chunks that the partials kernel has about kPartialBlocksPerSM blocks per SM, every chunk
@@ -238,11 +239,12 @@ void launch_layernorm_backward(cudaStream_t stream, int sm_count, DeviceBuffer& 
   float* partial_dweight = static_cast<float*>(scratch.get(2 * size_t(chunks) * C * sizeof(float)));
   float* partial_dbias = partial_dweight + size_t(chunks) * C;
 
-  layernorm_param_partials_kernel<W><<<dim3(column_blocks, chunks), kPartialThreads, 0, stream>>>(
-      partial_dweight, partial_dbias, dout, inp, mean, rstd, N, C, rows_per_chunk);
+  cuda::launch(layernorm_param_partials_kernel<W>, dim3(column_blocks, chunks), kPartialThreads, 0,
+               stream, partial_dweight, partial_dbias, dout, inp, mean, rstd, N, C, rows_per_chunk);
   cuda::check_launch();
-  layernorm_param_sum_kernel<<<unsigned(cuda::ceil_div(C, kWarpSize)), kReduceWarps * kWarpSize, 0,
-                               stream>>>(dweight, dbias, partial_dweight, partial_dbias, chunks, C);
+  cuda::launch(layernorm_param_sum_kernel, unsigned(cuda::ceil_div(C, kWarpSize)),
+               kReduceWarps * kWarpSize, 0, stream, dweight, dbias, partial_dweight, partial_dbias,
+               chunks, C);
   cuda::check_launch();
 }
 
@@ -263,11 +265,11 @@ void CudaBackend::layernorm_forward(Tensor out, Tensor mean, Tensor rstd, Tensor
   const unsigned blocks = unsigned(cuda::ceil_div(N, kRowsPerBlock));
   constexpr int kThreads = kRowsPerBlock * kWarpSize;
   if (C % kPackWidth == 0 && aligned_16({out_data, inp_data, weight_data, bias_data})) {
-    layernorm_forward_kernel<kPackWidth><<<blocks, kThreads, 0, stream_>>>(
-        out_data, mean_data, rstd_data, inp_data, weight_data, bias_data, N, int(C));
+    cuda::launch(layernorm_forward_kernel<kPackWidth>, blocks, kThreads, 0, stream_, out_data,
+                 mean_data, rstd_data, inp_data, weight_data, bias_data, N, int(C));
   } else {
-    layernorm_forward_kernel<1><<<blocks, kThreads, 0, stream_>>>(
-        out_data, mean_data, rstd_data, inp_data, weight_data, bias_data, N, int(C));
+    cuda::launch(layernorm_forward_kernel<1>, blocks, kThreads, 0, stream_, out_data, mean_data,
+                 rstd_data, inp_data, weight_data, bias_data, N, int(C));
   }
   cuda::check_launch();
 }

@@ -53,6 +53,7 @@
 #include "kernels/cuda_backend.hpp"
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_math.cuh"
+#include "kernels/launch.cuh"
 #include "llm/backend/op_checks.hpp"
 
 namespace llm {
@@ -299,12 +300,12 @@ void CudaBackend::matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias, Ten
     float* partials = static_cast<float*>(matmul_scratch_.get(size_t(chunks * OC) * sizeof(float)));
     const dim3 grid(static_cast<unsigned>(chunks), static_cast<unsigned>(column_strips));
     const dim3 block(kBiasColumnsPerBlock, kBiasWarpsPerBlock);
-    dbias_partial_sums_kernel<<<grid, block, 0, stream_>>>(partials, cuda::device_data<bf16>(dout),
-                                                          N, int(OC));
+    cuda::launch(dbias_partial_sums_kernel, grid, block, 0, stream_, partials,
+                 cuda::device_data<bf16>(dout), N, int(OC));
     cuda::check_launch();
     constexpr int kThreads = 256;
-    dbias_accumulate_kernel<<<unsigned(cuda::ceil_div(OC, kThreads)), kThreads, 0, stream_>>>(
-        cuda::device_data<bf16>(dbias), partials, int(chunks), int(OC));
+    cuda::launch(dbias_accumulate_kernel, unsigned(cuda::ceil_div(OC, kThreads)), kThreads, 0,
+                 stream_, cuda::device_data<bf16>(dbias), partials, int(chunks), int(OC));
     cuda::check_launch();
   }
 }

@@ -16,6 +16,7 @@
 #include "kernels/cuda_backend.hpp"
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_math.cuh"
+#include "kernels/launch.cuh"
 #include "kernels/vector_access.cuh"
 #include "llm/backend/op_checks.hpp"
 
@@ -85,11 +86,11 @@ void launch_partials(double* block_sums, int num_blocks, const Tensor& x, cudaSt
   constexpr int kPack = 16 / sizeof(T);
   const T* data = cuda::device_data<T>(x);
   if (reinterpret_cast<uintptr_t>(x.data) % 16 == 0) {
-    sum_of_squares_partials_kernel<T, kPack><<<num_blocks, kThreads, 0, stream>>>(block_sums, data,
-                                                                                  x.numel());
+    cuda::launch(sum_of_squares_partials_kernel<T, kPack>, num_blocks, kThreads, 0, stream,
+                 block_sums, data, x.numel());
   } else {
-    sum_of_squares_partials_kernel<T, 1><<<num_blocks, kThreads, 0, stream>>>(block_sums, data,
-                                                                              x.numel());
+    cuda::launch(sum_of_squares_partials_kernel<T, 1>, num_blocks, kThreads, 0, stream, block_sums,
+                 data, x.numel());
   }
   cuda::check_launch();
 }
@@ -110,7 +111,7 @@ double CudaBackend::sum_of_squares(Tensor t) {
   } else {
     launch_partials<float>(block_sums, num_blocks, t, stream_);
   }
-  sum_partials_kernel<<<1, kThreads, 0, stream_>>>(total, block_sums, num_blocks);
+  cuda::launch(sum_partials_kernel, 1, kThreads, 0, stream_, total, block_sums, num_blocks);
   cuda::check_launch();
   cuda::cuda_check(
       cudaMemcpyAsync(host_result_, total, sizeof(double), cudaMemcpyDeviceToHost, stream_));

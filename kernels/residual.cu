@@ -15,6 +15,7 @@
 #include "kernels/cuda_backend.hpp"
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_math.cuh"
+#include "kernels/launch.cuh"
 #include "kernels/vector_access.cuh"
 #include "llm/backend/op_checks.hpp"
 
@@ -83,11 +84,11 @@ void CudaBackend::residual_forward(Tensor out, Tensor a, Tensor b) {
   const bf16* a_data = cuda::device_data<bf16>(a);
   const bf16* b_data = cuda::device_data<bf16>(b);
   if (aligned_16({out_data, a_data, b_data})) {
-    residual_forward_kernel<kPackWidth>
-        <<<blocks_for(n, kPackWidth), kThreads, 0, stream_>>>(out_data, a_data, b_data, n);
+    cuda::launch(residual_forward_kernel<kPackWidth>, blocks_for(n, kPackWidth), kThreads, 0,
+                 stream_, out_data, a_data, b_data, n);
   } else {
-    residual_forward_kernel<1>
-        <<<blocks_for(n, 1), kThreads, 0, stream_>>>(out_data, a_data, b_data, n);
+    cuda::launch(residual_forward_kernel<1>, blocks_for(n, 1), kThreads, 0, stream_, out_data,
+                 a_data, b_data, n);
   }
   cuda::check_launch();
 }
@@ -100,11 +101,11 @@ void CudaBackend::residual_backward(Tensor da, Tensor db, Tensor dout) {
   bf16* db_data = cuda::device_data<bf16>(db);
   const bf16* dout_data = cuda::device_data<bf16>(dout);
   if (aligned_16({da_data, db_data, dout_data})) {
-    residual_backward_kernel<kPackWidth>
-        <<<blocks_for(n, kPackWidth), kThreads, 0, stream_>>>(da_data, db_data, dout_data, n);
+    cuda::launch(residual_backward_kernel<kPackWidth>, blocks_for(n, kPackWidth), kThreads, 0,
+                 stream_, da_data, db_data, dout_data, n);
   } else {
-    residual_backward_kernel<1>
-        <<<blocks_for(n, 1), kThreads, 0, stream_>>>(da_data, db_data, dout_data, n);
+    cuda::launch(residual_backward_kernel<1>, blocks_for(n, 1), kThreads, 0, stream_, da_data,
+                 db_data, dout_data, n);
   }
   cuda::check_launch();
 }

@@ -1,4 +1,4 @@
-# NcclComm, data parallel over NCCL on GPUs (label "cuda"; `ctest -L cuda`):
+# NcclComm, data parallel over NCCL on GPUs (label "cuda"; `ctest -L '^cuda$'`):
 #   test_nccl_comm             every collective on one GPU (world 1, values checked) and the trainer
 #                              with --comm nccl against SingleComm, bit for bit; without a GPU each
 #                              case prints "SKIPPED (no GPU: ...)" and passes (built in every build)

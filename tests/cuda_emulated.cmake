@@ -1,0 +1,38 @@
+# The CUDA backend on the CPU emulation of CUDA (kernels/emulation/): tests/test_cuda_ops.cpp, the
+# file the GPU runs, built against the real kernels compiled by the host compiler. No GPU and no
+# CUDA toolkit needed.
+#   test_cuda_ops_emulated        label cuda_emulated: AddressSanitizer + UBSan, small shapes (CI)
+#   test_cuda_ops_emulated_tsan   label cuda_emulated: ThreadSanitizer (races between the threads
+#                                 of a block), the op tests at small shapes
+#   test_cuda_ops_emulated_large  label cuda_emulated_large, only with
+#                                 -DGLASSBOX_CUDA_EMULATION_LARGE=ON: the real shapes (attention at
+#                                 T = 1024, V = 50257, matmuls up to 3072), ten AdamW steps; not in
+#                                 CI (it takes long, see kernels/README.md)
+option(GLASSBOX_CUDA_EMULATION_LARGE "Register the emulated CUDA tests at the real shapes (label cuda_emulated_large)" OFF)
+
+foreach(variant cuda_emulation cuda_emulation_tsan)
+  set(name test_cuda_ops_emulated)
+  if(variant STREQUAL cuda_emulation_tsan)
+    set(name test_cuda_ops_emulated_tsan)
+  endif()
+  add_executable(${name} test_cuda_ops.cpp $<TARGET_OBJECTS:doctest_main>)
+  target_link_libraries(${name} PRIVATE ${variant} llm doctest::doctest)
+  target_compile_definitions(${name} PRIVATE GLASSBOX_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+endforeach()
+
+# A fault the sanitizers find ends the test with a report; halt_on_error makes UBSan do so too.
+# In CI the emulated device has 8 SMs instead of the H100's 132: the grids sized by the SM count
+# (sum_of_squares, layernorm's dweight partials) shrink 16x, and the run with them.
+set(EMULATION_ENV "GLASSBOX_CUDA_TEST_SHAPES=small;GLASSBOX_EMULATION_SM_COUNT=8;OMP_NUM_THREADS=2;UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")
+add_test(NAME test_cuda_ops_emulated COMMAND test_cuda_ops_emulated)
+set_tests_properties(test_cuda_ops_emulated PROPERTIES LABELS "cuda_emulated" TIMEOUT 600
+                     ENVIRONMENT "${EMULATION_ENV}")
+# The whole-model tests add nothing a race could hide in that the op tests miss: leave them out.
+add_test(NAME test_cuda_ops_emulated_tsan COMMAND test_cuda_ops_emulated_tsan -tce=*GPT*)
+set_tests_properties(test_cuda_ops_emulated_tsan PROPERTIES LABELS "cuda_emulated" TIMEOUT 600
+                     ENVIRONMENT "GLASSBOX_CUDA_TEST_SHAPES=small;GLASSBOX_EMULATION_SM_COUNT=8;OMP_NUM_THREADS=1;TSAN_OPTIONS=halt_on_error=1")
+if(GLASSBOX_CUDA_EMULATION_LARGE)
+  add_test(NAME test_cuda_ops_emulated_large COMMAND test_cuda_ops_emulated)
+  set_tests_properties(test_cuda_ops_emulated_large PROPERTIES LABELS "cuda_emulated_large" TIMEOUT 7200
+                       ENVIRONMENT "GLASSBOX_CUDA_TEST_SHAPES=large;OMP_NUM_THREADS=2")
+endif()
