@@ -75,6 +75,11 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
   add(cmd, "seed", c.seed, "Seed for the initialisation and the data order")->group(run);
   add(cmd, "device", c.device, "cpu or cuda")->group(run);
   cmd->add_flag("--resume", c.resume, "Continue OUT_DIR/checkpoint exactly where it stopped")->group(run);
+  cmd->add_flag("--extend", c.extend,
+                "With --resume and a larger --max-steps: train a run past its end (the learning rate "
+                "follows the saved schedule, then stays at --min-lr)")->group(run);
+  add(cmd, "resume-override", c.resume_override,
+      "With --resume: comma-separated settings that may differ from the checkpoint's (e.g. learning_rate,seed)")->group(run);
 }
 
 void add_config_file_option(CLI::App* cmd) {

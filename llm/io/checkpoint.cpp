@@ -201,6 +201,21 @@ void write_directory_atomically(const fs::path& dir,
   fs::remove_all(old);
 }
 
+std::string recover_interrupted_save(const fs::path& dir) {
+  const fs::path tmp = dir.string() + ".tmp";
+  const fs::path old = dir.string() + ".old";
+  if (fs::exists(dir) || !fs::is_directory(old)) return "";
+  if (fs::is_directory(tmp)) {
+    fs::rename(tmp, dir);
+    fs::remove_all(old);
+    return "a save was interrupted between its renames: " + tmp.string() + " (complete) is now " + dir.string() +
+           ", " + old.string() + " (the previous checkpoint) was removed";
+  }
+  fs::rename(old, dir);
+  return "a save was interrupted between its renames: " + old.string() + " (the previous checkpoint) is " +
+         dir.string() + " again";
+}
+
 void write_model_files(const fs::path& dir, ParameterTensors& weights, Backend& backend,
                        const Tokenizer* tokenizer) {
   write_model_config(dir / "config.json", weights.config);
@@ -217,7 +232,7 @@ void save_model_checkpoint(const fs::path& dir, GPT& model, const Tokenizer* tok
 GPTConfig read_checkpoint_config(const fs::path& dir) {
   if (!fs::is_directory(dir) && fs::is_directory(dir.string() + ".old"))
     throw Error(dir.string() + ": missing, but " + dir.string() +
-                ".old exists (a write was interrupted; rename it back)");
+                ".old exists (a save was interrupted: `glassbox train --resume` recovers a run's checkpoint; elsewhere rename it back)");
   check(fs::is_directory(dir), dir.string() + ": no such checkpoint directory");
   return read_model_config(dir / "config.json");
 }

@@ -65,6 +65,10 @@ struct TrainConfig {
   uint64_t seed = 1337;
   std::string device = "cpu";
   bool resume = false;               // continue RUN/checkpoint instead of starting afresh
+  // How --resume may differ from the checkpoint (llm/train/resume.hpp). Not saved in train_state.json:
+  // they concern one resume, not the run.
+  bool extend = false;               // train a run past its --max-steps
+  std::string resume_override;       // comma-separated settings that may change on --resume
 
   // The model shape this config asks for, given the tokenizer's vocabulary size.
   GPTConfig model_config(int vocab_size) const;

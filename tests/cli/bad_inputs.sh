@@ -5,26 +5,7 @@ set -u
 glassbox=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failures=0
-
-# expect_error NAME SUBSTRING -- COMMAND...: COMMAND exits non-zero, stderr is one line containing SUBSTRING.
-expect_error() {
-  local name=$1 want=$2
-  shift 3
-  "$@" >"$work/out" 2>"$work/err" </dev/null
-  local rc=$?
-  local lines
-  lines=$(wc -l <"$work/err")
-  if [ "$rc" -eq 0 ] || [ "$rc" -ge 128 ]; then
-    echo "FAIL $name: exit code $rc (want a clean non-zero exit)"; failures=$((failures + 1))
-  elif ! grep -q -- "$want" "$work/err"; then
-    echo "FAIL $name: stderr lacks '$want':"; sed 's/^/    /' "$work/err"; failures=$((failures + 1))
-  elif [ "$lines" -gt 2 ]; then
-    echo "FAIL $name: $lines lines on stderr (want one clear line):"; sed 's/^/    /' "$work/err"; failures=$((failures + 1))
-  else
-    echo "ok   $name: $(head -n 1 "$work/err")"
-  fi
-}
+. "$(dirname "$0")/expect_error.sh"
 
 # A small valid dataset: 2000 tokens of a 3-character vocabulary.
 mkdir -p "$work/good"
