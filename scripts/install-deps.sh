@@ -19,6 +19,7 @@ if [ "${1:-}" = "--test" ]; then
     python3 python3-torch python3-numpy   # the independent PyTorch reference (tests/reference)
     libopenblas0-pthread                  # a real BLAS for PyTorch in the CPU benchmark
     xvfb xauth libgl1-mesa-dri            # glassbox-viz screenshots under a virtual display
+    strace                                # the fault-injection test kills runs at chosen syscalls
   )
   # gpt-3-encoder, the tokenizer's reference implementation, runs on any Node.js already present
   command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)

@@ -113,10 +113,11 @@ ResumePlan reconcile_resume(const TrainConfig& requested, const TrainState& save
          "--extend: the learning rate follows the saved schedule, whose decay ends at step " +
              std::to_string(decay_end(old)) + ", and stays at min_lr " + show(cfg.min_lr) +
              " after it");
-  } else {
-    check(saved.step < old.max_steps || cfg.max_steps != old.max_steps,
-          "--resume: the run in " + state_file + " already finished its " + std::to_string(old.max_steps) +
-              " steps; pass --extend with a larger --max-steps to train further");
+  } else if (saved.step == old.max_steps && cfg.max_steps == old.max_steps) {
+    // A run stopped after its last checkpoint, e.g. during its final evaluation: that is all left.
+    plan.messages.push_back("resume: the run already trained its " + std::to_string(old.max_steps) +
+                            " steps, so only its final evaluation runs (to train further, pass --extend "
+                            "with a larger --max-steps)");
   }
 
   const nlohmann::json now = cfg, before = old;

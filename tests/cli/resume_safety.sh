@@ -37,7 +37,14 @@ expect_error "changed --max-steps" "--max-steps is 40 but the checkpoint was tra
 expect_error "changed --warmup-steps" "--warmup-steps" -- "${resume[@]}" --warmup-steps 3
 expect_error "unknown --resume-override" "'learning_rat' is not a train setting" -- "${resume[@]}" --resume-override learning_rat
 expect_error "--extend without --resume" "only apply with --resume" -- "${train[@]}" --max-steps 8 --out-dir "$work/new" --extend
-expect_error "finished run resumed as it was" "already finished its 8 steps; pass --extend" -- "${train[@]}" --max-steps 8 --out-dir "$work/done" --resume
+cp -r "$work/done" "$work/finished"
+if "${train[@]}" --max-steps 8 --out-dir "$work/finished" --resume >"$work/out" 2>&1 &&
+   grep -q "already trained its 8 steps, so only its final evaluation runs" "$work/out" &&
+   /usr/bin/python3 "$(dirname "$0")/same_history.py" "$work/done" "$work/finished"; then
+  echo "ok   a finished run resumed as it was: only its final evaluation runs again"
+else
+  fail "a finished run resumed as it was:"; cat "$work/out"
+fi
 expect_error "--extend to fewer steps" "--extend: --max-steps 6 must exceed the saved run's 8" -- "${train[@]}" --max-steps 6 --out-dir "$work/done" --resume --extend
 
 # Accepted: an override, named and logged in the run.
