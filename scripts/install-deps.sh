@@ -7,7 +7,8 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git curl ca-certificates
   libeigen3-dev        # CPU reference math
-  libcli11-dev         # the CLI and its TOML configs
+  libcli11-dev         # the CLI
+  libtomlplusplus-dev  # its TOML config files, parsed strictly (duplicate keys, unterminated strings)
   nlohmann-json3-dev   # JSON: config.json, safetensors headers, metrics.jsonl
   libpcre2-dev         # the GPT-2 pre-tokenizer regex
   libimgui-dev libglfw3-dev libstb-dev libgl1-mesa-dev   # glassbox-viz

@@ -1,6 +1,7 @@
 #include "llm/io/checkpoint.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llm/core/error.hpp"
+#include "llm/io/json_file.hpp"
 #include "llm/tokenizer/tokenizer.hpp"
 
 namespace llm {
@@ -157,18 +159,18 @@ void write_model_config(const fs::path& path, const GPTConfig& c) {
 }
 
 GPTConfig read_model_config(const fs::path& path) {
-  std::ifstream in(path);
-  check(bool(in), path.string() + ": cannot open (is this a checkpoint directory?)");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path.string() + ": not valid JSON (" + e.what() + ")");
-  }
+  const nlohmann::json j = read_json_file(path, "(is this a checkpoint directory?)");
+  check(j.is_object(), path.string() + ": expected a JSON object");
+  // Every size is a positive int: 4294967298 must not become 2 on the way into one.
   auto get_int = [&](const char* key) -> int {
     check(j.contains(key) && j[key].is_number_integer(),
           path.string() + ": missing integer key \"" + key + "\"");
-    return j[key].get<int>();
+    const nlohmann::json& v = j[key];
+    const bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(INT_MAX)
+                                             : v.get<int64_t>() >= 1 && v.get<int64_t>() <= INT_MAX;
+    check(fits, path.string() + ": \"" + key + "\" is " + v.dump() + ", expected an integer in [1, " +
+                    std::to_string(INT_MAX) + "]");
+    return v.get<int>();
   };
   GPTConfig c;
   c.n_layer = get_int("n_layer");

@@ -8,6 +8,7 @@
 
 #include "llm/core/error.hpp"
 #include "llm/io/checkpoint.hpp"
+#include "llm/io/json_file.hpp"
 #include "llm/io/safetensors.hpp"
 
 namespace llm {
@@ -114,10 +115,8 @@ void check_integers_fit(const nlohmann::json& saved, const TrainConfig& config) 
 
 TrainState read_train_state(const fs::path& dir) {
   const fs::path path = dir / "train_state.json";
-  std::ifstream in(path);
-  check(bool(in), path.string() + ": cannot open (a model-only checkpoint cannot be resumed)");
+  const nlohmann::json j = read_json_file(path, "(a model-only checkpoint cannot be resumed)");
   try {
-    const nlohmann::json j = nlohmann::json::parse(in);
     TrainState state;
     const nlohmann::json& config = j.at("config");
     state.config = config.get<TrainConfig>();

@@ -28,6 +28,10 @@ GPTConfig TrainConfig::model_config(int vocab_size) const {
 void TrainConfig::validate() const {
   check(!train_data.empty(), "--train-data is required (token shards made by `glassbox tokenize`)");
   check(!val_data.empty(), "--val-data is required (token shards made by `glassbox tokenize`)");
+  check_ranges();
+}
+
+void TrainConfig::check_ranges() const {
   check(data_sampling == "sequential" || data_sampling == "random",
         "--data-sampling must be sequential or random (got '" + data_sampling + "')");
   check(batch_size >= 1, "--batch-size must be at least 1");
@@ -40,9 +44,9 @@ void TrainConfig::validate() const {
   check(min_lr >= 0 && min_lr <= learning_rate, "--min-lr must lie in [0, learning-rate]");
   check(warmup_steps >= 0, "--warmup-steps must not be negative");
   check(lr_decay_steps >= 0, "--lr-decay-steps must not be negative (0: --max-steps)");
-  check(beta1 >= 0 && beta1 < 1, "--beta1 must lie in [0, 1) (got " + std::to_string(beta1) + ")");
-  check(beta2 >= 0 && beta2 < 1, "--beta2 must lie in [0, 1) (got " + std::to_string(beta2) + ")");
-  check(eps > 0 && std::isfinite(eps), "--eps must be a positive number (got " + std::to_string(eps) + ")");
+  check(beta1 >= 0 && beta1 < 1, "--beta1 must lie in [0, 1)");
+  check(beta2 >= 0 && beta2 < 1, "--beta2 must lie in [0, 1)");
+  check(eps > 0 && std::isfinite(eps), "--eps must be a positive number");
   check(weight_decay >= 0 && std::isfinite(weight_decay), "--weight-decay must not be negative");
   check(grad_clip >= 0 && std::isfinite(grad_clip), "--grad-clip must not be negative");
   check(zero_stage == 0 || zero_stage == 1, "--zero-stage must be 0 or 1 (got " + std::to_string(zero_stage) + ")");

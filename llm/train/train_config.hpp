@@ -72,8 +72,11 @@ struct TrainConfig {
 
   // The model shape this config asks for, given the tokenizer's vocabulary size.
   GPTConfig model_config(int vocab_size) const;
-  // Throws llm::Error naming the offending setting.
+  // Throws llm::Error naming the offending setting: check_ranges() and the data flags.
   void validate() const;
+  // Every number in its range (batch size at least 1, betas in [0, 1), ...), for the commands that
+  // only read the shape and the batch (info, bench).
+  void check_ranges() const;
 };
 
 // to_json / from_json for train_state.json; keys missing from an older file keep their defaults.

@@ -103,6 +103,33 @@ expect_error "unsupported device" "CUDA" -- "$glassbox" sample --ckpt "$ckpt" --
 expect_error "bench-attention: bad sequence length" "--seq-lens" -- "$glassbox" bench-attention --seq-lens 1k
 expect_error "bench-attention: head size vs channels" "multiple" -- "$glassbox" bench-attention --head-sizes 48 --channels 100
 
+# Strict TOML: one line naming the file and line.
+printf 'n_layer = 2\nn_layer = 3\n' >"$work/dup.toml"
+expect_error "duplicate TOML key" "dup.toml:2: .*cannot redefine existing integer 'n_layer'" -- "$glassbox" train --config "$work/dup.toml" --batch-size 4
+printf 'out_dir = "runs/x\nn_layer = 2\n' >"$work/unterminated.toml"
+expect_error "unterminated TOML string" "unterminated.toml:1: Error while parsing string" -- "$glassbox" train --config "$work/unterminated.toml"
+printf 'n_layer = 2\nbatch_size = \n' >"$work/novalue.toml"
+expect_error "TOML key without a value" "novalue.toml:2: .*expected value" -- "$glassbox" train --config "$work/novalue.toml" --out-dir "$work/x"
+expect_error "directory as --config" "is a directory, expected a TOML file" -- "$glassbox" train --config "$work/good" --batch-size 4
+printf '%s\n' '"bad\r\nkey" = 1' >"$work/control.toml"  # a TOML-escaped CR LF inside a quoted key
+expect_error "control characters in a key, escaped" "unknown key 'bad\\\\r\\\\nkey'" -- "$glassbox" train --config "$work/control.toml"
+# Numbers out of range, from flags and from config.json: no wrap-around.
+good=(--train-data "$work/good/train_000000.bin" --val-data "$work/good/val_000000.bin" --out-dir "$work/ranges")
+expect_error "--seed -1" "--seed: expected a non-negative integer" -- "${train[@]}" "${good[@]}" --seed -1
+expect_error "--n-layer past int" "--n-layer = .*4294967298" -- "${train[@]}" "${good[@]}" --n-layer 4294967298
+expect_error "--beta2 2" "--beta2 must lie in \[0, 1)" -- "${train[@]}" "${good[@]}" --beta2 2
+expect_error "--eps -1" "--eps must be a positive number" -- "${train[@]}" "${good[@]}" --eps -1
+expect_error "--lr-decay-steps -10" "--lr-decay-steps must not be negative" -- "${train[@]}" "${good[@]}" --lr-decay-steps -10
+expect_error "info --batch-size 0" "--batch-size must be at least 1" -- "$glassbox" info --batch-size 0
+expect_error "bench --batch-size 0" "--batch-size must be at least 1" -- "$glassbox" bench --batch-size 0
+cp -r "$ckpt" "$work/wrap" && sed -i 's/"n_layer": 1/"n_layer": 4294967297/' "$work/wrap/config.json"
+expect_error "config.json n_layer that wraps" '"n_layer" is 4294967297, expected an integer in \[1, 2147483647\]' -- "$glassbox" sample --ckpt "$work/wrap"
+mkdir -p "$work/dirconfig" && cp "$ckpt/model.safetensors" "$work/dirconfig/" && mkdir "$work/dirconfig/config.json"
+expect_error "directory in place of config.json" "dirconfig/config.json: is a directory, expected a JSON file" -- "$glassbox" sample --ckpt "$work/dirconfig"
+# Messages that name what they got.
+expect_error "mistyped command" "unknown command 'trian' (did you mean 'train'?)" -- "$glassbox" trian
+expect_error "control characters in a flag, escaped" 'bo\\r\\ngus' -- "$glassbox" train $'--bo\r\ngus' 3
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures bad-input case(s) failed"
   exit 1
