@@ -130,6 +130,16 @@ expect_error "directory in place of config.json" "dirconfig/config.json: is a di
 expect_error "mistyped command" "unknown command 'trian' (did you mean 'train'?)" -- "$glassbox" trian
 expect_error "control characters in a flag, escaped" 'bo\\r\\ngus' -- "$glassbox" train $'--bo\r\ngus' 3
 
+# Valid input: a model trained with --block-size 1 (context of one token) samples more than one token.
+"$glassbox" train --n-layer 1 --n-head 1 --n-embd 8 --block-size 1 --batch-size 2 --max-steps 1 \
+  --train-data "$work/good/train_000000.bin" --val-data "$work/good/val_000000.bin" --out-dir "$work/t1" >/dev/null 2>&1 &&
+  "$glassbox" sample --ckpt "$work/t1/checkpoint" --prompt a --max-new-tokens 5 >"$work/t1.out" 2>"$work/err"
+if [ "$(head -c 6 "$work/t1.out" | wc -c)" -eq 6 ]; then
+  echo "ok   --block-size 1: sampled $(head -n 1 "$work/t1.out")"
+else
+  fail "--block-size 1 model could not sample 5 tokens: $(cat "$work/err")"
+fi
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures bad-input case(s) failed"
   exit 1
