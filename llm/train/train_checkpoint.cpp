@@ -123,7 +123,7 @@ TrainState read_train_state(const fs::path& dir) {
     check_integers_fit(config, state.config);
     state.config.validate();
     // A checkpoint is written after a step, so its next step lies in [0, max_steps]; each step made
-    // one AdamW update (fewer only if the file is from before a restart of the count).
+    // one AdamW update, so the update count cannot exceed the step.
     state.step = integer_in(j, "step", 0, state.config.max_steps);
     state.optimizer_steps = integer_in(j, "optimizer_steps", 0, state.step);
     const auto& loader = j.at("train_loader");
