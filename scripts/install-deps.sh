@@ -7,7 +7,8 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git curl ca-certificates
   libeigen3-dev        # CPU reference math
-  libcli11-dev         # the CLI and its TOML configs
+  libcli11-dev         # the CLI
+  libtomlplusplus-dev  # its TOML config files, parsed strictly (duplicate keys, unterminated strings)
   nlohmann-json3-dev   # JSON: config.json, safetensors headers, metrics.jsonl
   libpcre2-dev         # the GPT-2 pre-tokenizer regex
   libimgui-dev libglfw3-dev libstb-dev libgl1-mesa-dev   # glassbox-viz
@@ -19,6 +20,7 @@ if [ "${1:-}" = "--test" ]; then
     python3 python3-torch python3-numpy   # the independent PyTorch reference (tests/reference)
     libopenblas0-pthread                  # a real BLAS for PyTorch in the CPU benchmark
     xvfb xauth libgl1-mesa-dri            # glassbox-viz screenshots under a virtual display
+    strace                                # the fault-injection test kills runs at chosen syscalls
   )
   # gpt-3-encoder, the tokenizer's reference implementation, runs on any Node.js already present
   command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)

@@ -2,4 +2,10 @@
 add_test(NAME cli_bad_inputs COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/bad_inputs.sh $<TARGET_FILE:glassbox>)
 # glassbox info: GPT-2 124M's parameter count, traffic and the 8xH100 estimate the docs quote.
 add_test(NAME cli_info COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/info.sh $<TARGET_FILE:glassbox>)
-set_tests_properties(cli_bad_inputs cli_info PROPERTIES LABELS cli)
+# --resume: refused and accepted changes, --extend, --resume-override, train_state.json range checks,
+# recovery of a save cut between its renames.
+add_test(NAME cli_resume_safety COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/resume_safety.sh $<TARGET_FILE:glassbox>)
+# SIGKILL (injected by strace) at each write and rename of a run and of a resume, then a resume:
+# the history and the weights must come out as an uninterrupted run's (120 kills, ~45 s).
+add_test(NAME cli_fault_injection COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/fault_injection.sh $<TARGET_FILE:glassbox>)
+set_tests_properties(cli_bad_inputs cli_info cli_resume_safety cli_fault_injection PROPERTIES LABELS cli)

@@ -216,3 +216,14 @@ TEST_CASE("the ASCII fast path of the pre-tokenizer splits exactly like the rege
   }
   CHECK(pieces > 100000);
 }
+
+TEST_CASE("a vocab.bpe cut short at a line boundary does not match encoder.json, and says so") {
+  const std::string vocab = slurp(vocab_path());
+  // Drop the last 1000 merges, keeping whole lines: each line still parses on its own.
+  size_t cut = vocab.size() - 1;
+  for (int lines = 0; lines < 1000; lines++) cut = vocab.rfind('\n', cut - 1);
+  const std::string e = load_error(slurp(encoder_path()), vocab.substr(0, cut + 1));
+  CHECK(contains(e, "vocab.bpe does not match"));
+  CHECK(contains(e, "1000 of its 50257 tokens"));
+  CHECK(contains(e, "49000 merges read"));
+}

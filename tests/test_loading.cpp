@@ -209,5 +209,6 @@ TEST_CASE("a NaN in the AdamW moments stops --resume, naming train_state.safeten
   }
   TrainConfig resume = train_fixture::tiny_run(data, root / "run");
   resume.resume = true;
+  resume.extend = true;
   check_names(error_of([&] { train(resume); }), state.string(), "'v.fcw'");
 }

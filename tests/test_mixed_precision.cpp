@@ -398,6 +398,7 @@ TEST_CASE("bf16 emulation trainer: resuming is bit-identical; the checkpoint hol
   copy_run(root / "split", bf16_only);  // for the control below
   TrainConfig second = tiny_run(data, root / "split");
   second.resume = true;
+  second.extend = true;
   train_on(emulation, second);
 
   {  // The resumed run's metrics and files are the uninterrupted run's, bit for bit.
@@ -434,6 +435,7 @@ TEST_CASE("bf16 emulation trainer: resuming is bit-identical; the checkpoint hol
     write_safetensors(file, rounded, {{"format", "pt"}});
     TrainConfig resume = tiny_run(data, bf16_only);
     resume.resume = true;
+    resume.extend = true;
     train_on(emulation, resume);
     const auto whole = train_losses(root / "whole"), resumed = train_losses(bf16_only);
     CHECK(resumed.at(7) == whole.at(7));  // the same bf16 weights: the same loss before an update
@@ -501,6 +503,7 @@ TEST_CASE("bf16 emulation trainer: it trains as the CPU does, and resumes a CPU 
   copy_run(root / "f32", root / "f32_then_bf16");
   TrainConfig cpu_second = tiny_run(data, root / "f32");
   cpu_second.resume = true;
+  cpu_second.extend = true;
   train_on(*cpu, cpu_second);  // the f32 run to compare with
 
   // From scratch: the same initialisation (rounded to bf16) and the same batches.
@@ -518,6 +521,7 @@ TEST_CASE("bf16 emulation trainer: it trains as the CPU does, and resumes a CPU 
   // Trained on from there, the losses follow the f32 run's up to bf16 rounding.
   TrainConfig resume = tiny_run(data, root / "f32_then_bf16");
   resume.resume = true;
+  resume.extend = true;
   train_on(emulation, resume);
   expect_losses_close(root / "f32_then_bf16", root / "f32", 7);
 }

@@ -1,8 +1,9 @@
 // The metrics.jsonl tail reader: see metrics.hpp for the format.
 #include "visualizer/metrics.hpp"
 
+#include <sys/stat.h>
+
 #include <fstream>
-#include <system_error>
 
 #include <nlohmann/json.hpp>
 
@@ -22,11 +23,14 @@ void MetricsLog::clear() {
 }
 
 bool MetricsLog::poll() {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path_, ec);
-  file_exists_ = !ec;
-  if (ec) return false;
-  if (size < offset_ + partial_.size()) clear();  // truncated or replaced: start over
+  struct stat st {};
+  file_exists_ = ::stat(path_.c_str(), &st) == 0;
+  if (!file_exists_) return false;
+  const uint64_t size = uint64_t(st.st_size);
+  const bool replaced = uint64_t(st.st_dev) != device_ || uint64_t(st.st_ino) != inode_;
+  if (replaced || size < offset_ + partial_.size()) clear();  // replaced or truncated: start over
+  device_ = uint64_t(st.st_dev);
+  inode_ = uint64_t(st.st_ino);
   const uint64_t start = offset_ + partial_.size();
   if (size == start) return false;
 

@@ -39,7 +39,9 @@ class MetricsLog {
   explicit MetricsLog(std::filesystem::path path) : path_(std::move(path)) {}
 
   // Reads whatever was appended since the last poll. Returns true when new points arrived. A file
-  // that shrank (a run restarted in the same directory) is read again from the start.
+  // that shrank (a run restarted in the same directory) or was replaced (a resume drops the lines
+  // past its checkpoint by renaming a new file over the old: another inode) is read again from the
+  // start.
   bool poll();
   // Parses a whole text (one JSON object per line) as if it were the file: for tests.
   void parse_text(const std::string& text);
@@ -62,6 +64,7 @@ class MetricsLog {
 
   std::filesystem::path path_;
   bool file_exists_ = false;
+  uint64_t device_ = 0, inode_ = 0;  // which file offset_ counts in
   uint64_t offset_ = 0;   // bytes consumed so far (complete lines only)
   std::string partial_;   // an unterminated last line, completed by a later poll
   int64_t lines_ = 0;

@@ -37,6 +37,7 @@ struct BenchOptions {
 
 void run_bench(const BenchOptions& o) {
   const int V = o.vocab_size > 0 ? o.vocab_size : (o.train.model.empty() ? 65 : 50257);
+  o.train.check_ranges();
   const GPTConfig c = o.train.model_config(V);
   const int B = o.train.batch_size, T = o.train.block_size;
   std::unique_ptr<Backend> device = make_backend(o.train.device);

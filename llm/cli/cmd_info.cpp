@@ -119,6 +119,7 @@ void print_data_parallel(const InfoOptions& o, const GPTConfig& c, const MemoryE
 }
 
 void print_info(const InfoOptions& o) {
+  o.train.check_ranges();
   const GPTConfig c = o.train.model_config(o.vocab_size);
   const int B = o.train.batch_size, T = o.train.block_size;
   std::unique_ptr<Backend> backend = make_backend(o.train.device);

@@ -1,6 +1,7 @@
 // glassbox sample: generate text from a checkpoint, streamed token by token, with a KV cache.
 //
 //   glassbox sample --ckpt runs/shakespeare_char/checkpoint --prompt "ROMEO:" --max-new-tokens 300
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -74,8 +75,9 @@ void run_sample(const SampleOptions& o) {
       std::fflush(stdout);
       context.push_back(next);
       if (decoder.pos() + 1 > config.max_seq_len) {
-        // The context is full: keep the most recent half and rebuild the cache from it.
-        context.erase(context.begin(), context.end() - config.max_seq_len / 2);
+        // The context is full: keep the most recent half (at least the last token: a model with
+        // max_seq_len 1 sees one token at a time) and rebuild the cache from it.
+        context.erase(context.begin(), context.end() - std::max(1, config.max_seq_len / 2));
         decoder.reset();
         logits = &decoder.step(context.data(), int(context.size()));
       } else {

@@ -1,8 +1,11 @@
 #include "llm/cli/train_options.hpp"
 
 #include <string>
+#include <type_traits>
 
 #include "llm/core/error.hpp"
+#include "llm/core/printable.hpp"
+#include "llm/io/toml_file.hpp"
 
 namespace llm::cli {
 
@@ -15,7 +18,14 @@ CLI::Option* add(CLI::App* cmd, const std::string& dashed, T& value, const std::
   for (char& ch : underscored)
     if (ch == '-') ch = '_';
   const std::string names = underscored == dashed ? "--" + dashed : "--" + dashed + ",--" + underscored;
-  return cmd->add_option(names, value, help)->capture_default_str();
+  CLI::Option* option = cmd->add_option(names, value, help)->capture_default_str();
+  // CLI11 reads "-1" into an unsigned field as 2^64 - 1; a seed (the one unsigned setting) must not wrap.
+  if constexpr (std::is_unsigned_v<T> && !std::is_same_v<T, bool>) {
+    option->check(CLI::Validator(
+        [](std::string& text) { return text.find('-') == std::string::npos ? "" : "expected a non-negative integer"; },
+        "UINT"));
+  }
+  return option;
 }
 
 CLI::App* find_subcommand(CLI::App& app, const std::string& name) {
@@ -75,6 +85,11 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
   add(cmd, "seed", c.seed, "Seed for the initialisation and the data order")->group(run);
   add(cmd, "device", c.device, "cpu or cuda")->group(run);
   cmd->add_flag("--resume", c.resume, "Continue OUT_DIR/checkpoint exactly where it stopped")->group(run);
+  cmd->add_flag("--extend", c.extend,
+                "With --resume and a larger --max-steps: train a run past its end (the learning rate "
+                "follows the saved schedule, then stays at --min-lr)")->group(run);
+  add(cmd, "resume-override", c.resume_override,
+      "With --resume: comma-separated settings that may differ from the checkpoint's (e.g. learning_rate,seed)")->group(run);
 }
 
 void add_config_file_option(CLI::App* cmd) {
@@ -103,24 +118,23 @@ std::vector<std::string> expand_config_files(CLI::App& app, int argc, char** arg
       expanded.push_back(args[i]);
       continue;
     }
-    std::vector<CLI::ConfigItem> items;
+    std::vector<TomlSetting> settings;
     try {
-      items = CLI::ConfigTOML().from_file(path);
-    } catch (const CLI::Error& e) {
-      throw Error("--config " + path + ": " + e.what());
+      settings = read_toml_settings(path);
+    } catch (const Error& e) {
+      throw Error("--config " + std::string(e.what()));
     }
     std::vector<std::string> flags;
-    for (const CLI::ConfigItem& item : items) {
-      if (item.name == "++" || item.name == "--") continue;  // section markers
-      const std::string flag = "--" + item.name;
-      if (!item.parents.empty() || subcommand->get_option_no_throw(flag) == nullptr || item.name == "config")
-        throw Error("--config " + path + ": unknown key '" + item.fullname() + "' for glassbox " +
-                    subcommand->get_name());
-      if (item.inputs.size() == 1) {
-        flags.push_back(flag + "=" + item.inputs[0]);
+    for (const TomlSetting& setting : settings) {
+      const std::string flag = "--" + setting.key;
+      if (subcommand->get_option_no_throw(flag) == nullptr || setting.key == "config")
+        throw Error("--config " + printable(path) + ":" + std::to_string(setting.line) + ": unknown key '" +
+                    printable(setting.key) + "' for glassbox " + subcommand->get_name());
+      if (setting.values.size() == 1) {
+        flags.push_back(flag + "=" + setting.values[0]);
       } else {
         flags.push_back(flag);
-        flags.insert(flags.end(), item.inputs.begin(), item.inputs.end());
+        flags.insert(flags.end(), setting.values.begin(), setting.values.end());
       }
     }
     expanded.insert(expanded.begin() + long(insert_at), flags.begin(), flags.end());

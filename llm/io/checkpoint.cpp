@@ -1,6 +1,7 @@
 #include "llm/io/checkpoint.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llm/core/error.hpp"
+#include "llm/io/json_file.hpp"
 #include "llm/tokenizer/tokenizer.hpp"
 
 namespace llm {
@@ -157,18 +159,18 @@ void write_model_config(const fs::path& path, const GPTConfig& c) {
 }
 
 GPTConfig read_model_config(const fs::path& path) {
-  std::ifstream in(path);
-  check(bool(in), path.string() + ": cannot open (is this a checkpoint directory?)");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path.string() + ": not valid JSON (" + e.what() + ")");
-  }
+  const nlohmann::json j = read_json_file(path, "(is this a checkpoint directory?)");
+  check(j.is_object(), path.string() + ": expected a JSON object");
+  // Every size is a positive int: 4294967298 must not become 2 on the way into one.
   auto get_int = [&](const char* key) -> int {
     check(j.contains(key) && j[key].is_number_integer(),
           path.string() + ": missing integer key \"" + key + "\"");
-    return j[key].get<int>();
+    const nlohmann::json& v = j[key];
+    const bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(INT_MAX)
+                                             : v.get<int64_t>() >= 1 && v.get<int64_t>() <= INT_MAX;
+    check(fits, path.string() + ": \"" + key + "\" is " + v.dump() + ", expected an integer in [1, " +
+                    std::to_string(INT_MAX) + "]");
+    return v.get<int>();
   };
   GPTConfig c;
   c.n_layer = get_int("n_layer");
@@ -201,6 +203,21 @@ void write_directory_atomically(const fs::path& dir,
   fs::remove_all(old);
 }
 
+std::string recover_interrupted_save(const fs::path& dir) {
+  const fs::path tmp = dir.string() + ".tmp";
+  const fs::path old = dir.string() + ".old";
+  if (fs::exists(dir) || !fs::is_directory(old)) return "";
+  if (fs::is_directory(tmp)) {
+    fs::rename(tmp, dir);
+    fs::remove_all(old);
+    return "a save was interrupted between its renames: " + tmp.string() + " (complete) is now " + dir.string() +
+           ", " + old.string() + " (the previous checkpoint) was removed";
+  }
+  fs::rename(old, dir);
+  return "a save was interrupted between its renames: " + old.string() + " (the previous checkpoint) is " +
+         dir.string() + " again";
+}
+
 void write_model_files(const fs::path& dir, ParameterTensors& weights, Backend& backend,
                        const Tokenizer* tokenizer) {
   write_model_config(dir / "config.json", weights.config);
@@ -217,7 +234,7 @@ void save_model_checkpoint(const fs::path& dir, GPT& model, const Tokenizer* tok
 GPTConfig read_checkpoint_config(const fs::path& dir) {
   if (!fs::is_directory(dir) && fs::is_directory(dir.string() + ".old"))
     throw Error(dir.string() + ": missing, but " + dir.string() +
-                ".old exists (a write was interrupted; rename it back)");
+                ".old exists (a save was interrupted: `glassbox train --resume` recovers a run's checkpoint; elsewhere rename it back)");
   check(fs::is_directory(dir), dir.string() + ": no such checkpoint directory");
   return read_model_config(dir / "config.json");
 }

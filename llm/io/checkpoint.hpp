@@ -44,6 +44,11 @@ GPTConfig read_model_config(const std::filesystem::path& path);
 // Builds a directory atomically: fill(tmp) writes into dir + ".tmp", which then replaces dir.
 void write_directory_atomically(const std::filesystem::path& dir,
                                 const std::function<void(const std::filesystem::path&)>& fill);
+// Finishes a write_directory_atomically that a crash cut short between its two renames, when only
+// DIR.old (the previous directory) and DIR.tmp (the new one, complete: it is only renamed once
+// filled) exist: DIR.tmp becomes DIR and DIR.old is dropped (DIR.old becomes DIR if DIR.tmp is
+// gone). Returns what it did, or "" when there was nothing to recover.
+std::string recover_interrupted_save(const std::filesystem::path& dir);
 // Writes config.json + model.safetensors of `weights` (the model's parameters, or AdamW's f32 master
 // copy of them) (+ tokenizer files when given) into an existing `dir`.
 void write_model_files(const std::filesystem::path& dir, ParameterTensors& weights, Backend& backend,

@@ -528,6 +528,20 @@ Gpt2Tokenizer::Gpt2Tokenizer(std::string encoder_json, std::string vocab_bpe, bo
     merges.push_back({l->second, r->second, m->second});
   }
   if (line_no == 0) throw Error(vname + ": file is empty");
+  // The two files belong together only if every token of encoder.json beyond the 256 bytes and
+  // <|endoftext|> is made by a merge: a vocab.bpe cut short (even at a line boundary) or from
+  // another vocabulary leaves tokens that encoding can never produce.
+  std::vector<bool> made(vocab, false);
+  for (const auto& merge : merges) made[size_t(merge[2])] = true;
+  size_t unreachable = 0, first = vocab;
+  for (size_t id = 0; id < vocab; ++id) {
+    if (made[id] || tokens_[id].size() == 1 || int32_t(id) == eot_id_) continue;
+    if (unreachable++ == 0) first = id;
+  }
+  if (unreachable > 0)
+    throw Error(vname + " does not match " + ename + ": " + std::to_string(unreachable) + " of its " +
+                std::to_string(vocab) + " tokens (the first: id " + std::to_string(first) +
+                ") are made by no merge (" + std::to_string(merges.size()) + " merges read)");
   merges_->reserve(merges.size());
   for (size_t i = 0; i < merges.size(); ++i)
     merges_->insert(merges[i][0], merges[i][1], static_cast<int32_t>(i), merges[i][2]);

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llm/core/error.hpp"
+#include "llm/io/json_file.hpp"
 #include "llm/tokenizer/byte_tokenizer.hpp"
 #include "llm/tokenizer/char_tokenizer.hpp"
 #include "llm/tokenizer/gpt2_tokenizer.hpp"  // defines: load_gpt2_tokenizer, make_gpt2_tokenizer
@@ -35,15 +36,8 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& dir) {
       return make_gpt2_tokenizer(dir / "vocab.json", dir / "merges.txt", /*allow_special=*/true);
     if (is_old_glassbox_spec(dir / "tokenizer.json")) path = dir / "tokenizer.json";
   }
-  std::ifstream in(path);
-  check(bool(in), "tokenizer: cannot open " + path.string() + " (no tokenizer saved in " +
-                      dir.string() + ", and no Hugging Face vocab.json + merges.txt)");
-  nlohmann::json spec;
-  try {
-    spec = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error("tokenizer: " + path.string() + " is not valid JSON (" + e.what() + ")");
-  }
+  const nlohmann::json spec = read_json_file(path, "(no tokenizer saved in " + dir.string() +
+                                                        ", and no Hugging Face vocab.json + merges.txt)");
   check(spec.is_object() && spec.contains("type") && spec["type"].is_string(),
         "tokenizer: " + path.string() + " has no \"type\" string");
   const std::string type = spec["type"].get<std::string>();

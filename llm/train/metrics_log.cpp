@@ -1,28 +1,35 @@
 #include "llm/train/metrics_log.hpp"
 
-#include <sstream>
 #include <string>
-#include <vector>
 
 #include "llm/core/error.hpp"
+#include "llm/io/atomic_file.hpp"
 
 namespace llm {
 
+void append_json_line(const std::filesystem::path& path, const nlohmann::json& line) {
+  std::ofstream out(path, std::ios::app);
+  out << line.dump() << "\n";
+  check(bool(out), "cannot write " + path.string() + " (disk full?)");
+}
+
 MetricsLog::MetricsLog(const std::filesystem::path& path, int64_t resume_step) : path_(path) {
-  std::vector<std::string> kept;
   if (resume_step > 0) {
+    AtomicFile kept(path, "metrics log " + path.string() + ": ");
     std::ifstream in(path);
     std::string line;
     while (std::getline(in, line)) {
       const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (j.is_object() && j.contains("step") && j["step"].get<int64_t>() < resume_step)
-        kept.push_back(line);
+      if (j.is_object() && j.contains("step") && j["step"].is_number_integer() &&
+          j["step"].get<int64_t>() < resume_step) {
+        line += '\n';
+        kept.write(line.data(), line.size());
+      }
     }
+    kept.commit();
   }
-  out_.open(path, std::ios::trunc);
+  out_.open(path, resume_step > 0 ? std::ios::app : std::ios::trunc);
   check(bool(out_), "cannot write " + path.string());
-  for (const auto& line : kept) out_ << line << "\n";
-  out_.flush();
 }
 
 void MetricsLog::write(const nlohmann::json& line) {

@@ -14,11 +14,17 @@
 
 namespace llm {
 
+// Appends one JSON object as a line to `path` (created if missing), e.g. RUN/resumes.jsonl.
+void append_json_line(const std::filesystem::path& path, const nlohmann::json& line);
+
 class MetricsLog {
  public:
   // Opens `path` for appending. When resuming at `resume_step` > 0, lines with step >= resume_step
   // (written after the checkpoint by the interrupted run) are dropped first, so the log matches the
-  // resumed run exactly; with resume_step == 0 the file is started afresh.
+  // resumed run exactly; with resume_step == 0 the file is started afresh. The file is never
+  // rewritten in place: the kept lines go to PATH.tmp, which replaces PATH in one rename (a crash
+  // leaves the old, complete file, whose extra lines the next resume drops), so readers following
+  // it see a new file (a new inode) rather than a shrinking one.
   MetricsLog(const std::filesystem::path& path, int64_t resume_step);
   void write(const nlohmann::json& line);
 

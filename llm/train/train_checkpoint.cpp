@@ -1,5 +1,6 @@
 #include "llm/train/train_checkpoint.hpp"
 
+#include <cstdint>
 #include <fstream>
 #include <vector>
 
@@ -7,6 +8,7 @@
 
 #include "llm/core/error.hpp"
 #include "llm/io/checkpoint.hpp"
+#include "llm/io/json_file.hpp"
 #include "llm/io/safetensors.hpp"
 
 namespace llm {
@@ -84,26 +86,62 @@ void save_training_checkpoint(const fs::path& dir, GPT& model, AdamW& optimizer,
   });
 }
 
+namespace {
+
+// An integer of train_state.json within [lo, hi]. A fraction, a string, or a number beyond int64
+// (which a plain get<int64_t>() would wrap around) is an error naming the key and the range.
+int64_t integer_in(const nlohmann::json& j, const std::string& key, int64_t lo, int64_t hi) {
+  const nlohmann::json& v = j.at(key);
+  const bool integer = v.is_number_integer() &&
+                       !(v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX));
+  const int64_t x = integer ? v.get<int64_t>() : 0;
+  if (!integer || x < lo || x > hi)
+    throw Error("\"" + key + "\" is " + v.dump() + ", expected an integer in [" + std::to_string(lo) + ", " +
+                std::to_string(hi) + "]");
+  return x;
+}
+
+// The config's integers must survive the trip into TrainConfig's fields: 4294967298 read into an
+// int would otherwise become 2.
+void check_integers_fit(const nlohmann::json& saved, const TrainConfig& config) {
+  const nlohmann::json read_back = config;
+  for (const auto& [key, value] : saved.items()) {
+    if (value.is_number_integer() && read_back.contains(key) && read_back[key] != value)
+      throw Error("\"config\": \"" + key + "\" is " + value.dump() + ", out of range for this setting");
+  }
+}
+
+}  // namespace
+
 TrainState read_train_state(const fs::path& dir) {
   const fs::path path = dir / "train_state.json";
-  std::ifstream in(path);
-  check(bool(in), path.string() + ": cannot open (a model-only checkpoint cannot be resumed)");
+  const nlohmann::json j = read_json_file(path, "(a model-only checkpoint cannot be resumed)");
   try {
-    const nlohmann::json j = nlohmann::json::parse(in);
     TrainState state;
-    state.step = j.at("step").get<int64_t>();
-    state.optimizer_steps = j.at("optimizer_steps").get<int64_t>();
+    const nlohmann::json& config = j.at("config");
+    state.config = config.get<TrainConfig>();
+    check_integers_fit(config, state.config);
+    state.config.validate();
+    // A checkpoint is written after a step, so its next step lies in [0, max_steps]; each step made
+    // one AdamW update, so the update count cannot exceed the step.
+    state.step = integer_in(j, "step", 0, state.config.max_steps);
+    state.optimizer_steps = integer_in(j, "optimizer_steps", 0, state.step);
     const auto& loader = j.at("train_loader");
-    state.train_loader.epoch = loader.at("epoch").get<int64_t>();
-    state.train_loader.shard = loader.at("shard").get<int64_t>();
-    state.train_loader.position = loader.at("position").get<int64_t>();
-    state.config = j.at("config").get<TrainConfig>();
+    state.train_loader.epoch = integer_in(loader, "epoch", 0, INT64_MAX);
+    state.train_loader.shard = integer_in(loader, "shard", 0, INT64_MAX);
+    state.train_loader.position = integer_in(loader, "position", 0, INT64_MAX);
     // Written since data-parallel training; older checkpoints come from one process.
-    state.world_size = j.value("world_size", 1);
-    state.global_batch = j.value("global_batch", int64_t(state.config.batch_size) * state.config.grad_accum);
+    const int64_t per_rank = int64_t(state.config.batch_size) * state.config.grad_accum;
+    state.world_size = j.contains("world_size") ? int(integer_in(j, "world_size", 1, 1 << 20)) : 1;
+    state.global_batch = j.contains("global_batch") ? integer_in(j, "global_batch", 1, INT64_MAX) : per_rank;
+    check(state.global_batch == per_rank * state.world_size,
+          "\"global_batch\" " + std::to_string(state.global_batch) + " is not world_size x batch_size x grad_accum = " +
+              std::to_string(per_rank * state.world_size));
     return state;
   } catch (const nlohmann::json::exception& e) {
     throw Error(path.string() + ": malformed (" + e.what() + ")");
+  } catch (const Error& e) {
+    throw Error(path.string() + ": " + e.what());
   }
 }
 

@@ -1,5 +1,7 @@
 #include "llm/train/train_config.hpp"
 
+#include <cmath>
+
 #include "llm/core/error.hpp"
 
 namespace llm {
@@ -26,16 +28,27 @@ GPTConfig TrainConfig::model_config(int vocab_size) const {
 void TrainConfig::validate() const {
   check(!train_data.empty(), "--train-data is required (token shards made by `glassbox tokenize`)");
   check(!val_data.empty(), "--val-data is required (token shards made by `glassbox tokenize`)");
+  check_ranges();
+}
+
+void TrainConfig::check_ranges() const {
   check(data_sampling == "sequential" || data_sampling == "random",
         "--data-sampling must be sequential or random (got '" + data_sampling + "')");
   check(batch_size >= 1, "--batch-size must be at least 1");
   check(grad_accum >= 1, "--grad-accum must be at least 1");
   check(block_size >= 1, "--block-size must be at least 1");
   check(max_steps >= 1, "--max-steps must be at least 1");
-  check(learning_rate > 0, "--learning-rate must be positive");
+  check(max_seq_len >= 0, "--max-seq-len must not be negative (0: --block-size)");
+  // NaN fails every comparison, so each of these checks refuses it too.
+  check(learning_rate > 0 && std::isfinite(learning_rate), "--learning-rate must be a positive number");
   check(min_lr >= 0 && min_lr <= learning_rate, "--min-lr must lie in [0, learning-rate]");
   check(warmup_steps >= 0, "--warmup-steps must not be negative");
-  check(grad_clip >= 0, "--grad-clip must not be negative");
+  check(lr_decay_steps >= 0, "--lr-decay-steps must not be negative (0: --max-steps)");
+  check(beta1 >= 0 && beta1 < 1, "--beta1 must lie in [0, 1)");
+  check(beta2 >= 0 && beta2 < 1, "--beta2 must lie in [0, 1)");
+  check(eps > 0 && std::isfinite(eps), "--eps must be a positive number");
+  check(weight_decay >= 0 && std::isfinite(weight_decay), "--weight-decay must not be negative");
+  check(grad_clip >= 0 && std::isfinite(grad_clip), "--grad-clip must not be negative");
   check(zero_stage == 0 || zero_stage == 1, "--zero-stage must be 0 or 1 (got " + std::to_string(zero_stage) + ")");
   check(comm_timeout > 0, "--comm-timeout must be positive (seconds)");
   check(comm == "auto" || comm == "nccl" || comm == "mpi", "--comm must be auto, nccl or mpi (got '" + comm + "')");
@@ -44,6 +57,8 @@ void TrainConfig::validate() const {
   check(eval_interval >= 1 && log_interval >= 1 && checkpoint_interval >= 1,
         "--eval-interval, --log-interval and --checkpoint-interval must be at least 1");
   check(eval_batches >= 0, "--eval-batches must not be negative");
+  check(layer_stats_interval >= 0 && snapshot_interval >= 0,
+        "--layer-stats-interval and --snapshot-interval must not be negative (0: off)");
   check(hellaswag_interval >= 0, "--hellaswag-interval must not be negative");
   check(hellaswag_interval == 0 || !hellaswag_data.empty(), "--hellaswag-interval needs --hellaswag-data (a JSONL file)");
   check(!out_dir.empty(), "--out-dir must not be empty");

@@ -65,11 +65,18 @@ struct TrainConfig {
   uint64_t seed = 1337;
   std::string device = "cpu";
   bool resume = false;               // continue RUN/checkpoint instead of starting afresh
+  // How --resume may differ from the checkpoint (llm/train/resume.hpp). Not saved in train_state.json:
+  // they concern one resume, not the run.
+  bool extend = false;               // train a run past its --max-steps
+  std::string resume_override;       // comma-separated settings that may change on --resume
 
   // The model shape this config asks for, given the tokenizer's vocabulary size.
   GPTConfig model_config(int vocab_size) const;
-  // Throws llm::Error naming the offending setting.
+  // Throws llm::Error naming the offending setting: check_ranges() and the data flags.
   void validate() const;
+  // Every number in its range (batch size at least 1, betas in [0, 1), ...), for the commands that
+  // only read the shape and the batch (info, bench).
+  void check_ranges() const;
 };
 
 // to_json / from_json for train_state.json; keys missing from an older file keep their defaults.

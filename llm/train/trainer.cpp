@@ -22,6 +22,7 @@
 #include "llm/train/hellaswag.hpp"
 #include "llm/train/metrics_log.hpp"
 #include "llm/train/optimizer.hpp"
+#include "llm/train/resume.hpp"
 #include "llm/train/schedule.hpp"
 #include "llm/train/train_checkpoint.hpp"
 
@@ -92,43 +93,31 @@ class LayerStats {
   std::vector<std::vector<double>> before_;
 };
 
-// A resumed run keeps the checkpoint's global batch (sequences per optimizer step over all ranks),
-// because the data position and the schedule count steps of that size. With another number of
-// ranks the micro-batch B stays (it is what fits in memory) and grad_accum is recomputed:
-//   grad_accum = global_batch / (world * batch_size), which must come out whole.
-void keep_global_batch(TrainConfig& cfg, const TrainState& saved, int world, bool print) {
-  const int64_t global = saved.global_batch;
-  const int64_t per_micro_step = int64_t(world) * cfg.batch_size;
-  if (per_micro_step * cfg.grad_accum == global) return;
-  check(global % per_micro_step == 0,
-        "--resume: the checkpoint was trained with a global batch of " + std::to_string(global) +
-            " sequences (" + std::to_string(saved.world_size) + " ranks x batch_size " +
-            std::to_string(saved.config.batch_size) + " x grad_accum " + std::to_string(saved.config.grad_accum) +
-            "), which " + std::to_string(world) + " ranks x --batch-size " + std::to_string(cfg.batch_size) +
-            " cannot keep (" + std::to_string(global) + " is not a multiple of " + std::to_string(per_micro_step) +
-            "); pick ranks x --batch-size that divides " + std::to_string(global));
-  const int grad_accum = int(global / per_micro_step);
-  if (print) {
-    std::printf("resume: grad_accum %d -> %d keeps the checkpoint's global batch of %lld sequences "
-                "(%d ranks x batch_size %d x grad_accum %d)\n",
-                cfg.grad_accum, grad_accum, (long long)global, world, cfg.batch_size, grad_accum);
-  }
-  cfg.grad_accum = grad_accum;
-}
-
 TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend) {
-  TrainConfig cfg = config;  // a resume may adjust grad_accum
+  TrainConfig cfg = config;  // a resume may adjust grad_accum and the schedule's end
   cfg.validate();
+  check(cfg.resume || (!cfg.extend && cfg.resume_override.empty()),
+        "--extend and --resume-override only apply with --resume");
   const int rank = comm.rank(), world = comm.world_size();
   const bool root = comm.is_root();  // the only rank that prints and writes into the run directory
   const fs::path run_dir = cfg.out_dir;
   const fs::path checkpoint_dir = run_dir / "checkpoint";
-  std::optional<TrainState> resumed;
+  std::optional<ResumePlan> resume_plan;
   if (cfg.resume) {
+    if (root) {
+      const std::string recovered = recover_interrupted_save(checkpoint_dir);
+      if (!recovered.empty()) std::printf("resume: %s\n", recovered.c_str());
+    }
+    comm.barrier();  // the other ranks read the directory rank 0 may just have renamed
     check(fs::is_directory(checkpoint_dir),
           "--resume: " + checkpoint_dir.string() + " does not exist; nothing to resume");
-    resumed = read_train_state(checkpoint_dir);
-    keep_global_batch(cfg, *resumed, world, root);
+    resume_plan = reconcile_resume(cfg, read_train_state(checkpoint_dir), world,
+                                   (checkpoint_dir / "train_state.json").string());
+    cfg = resume_plan->config;
+    if (root) {
+      for (const std::string& line : resume_plan->messages) std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+    }
   } else if (root) {
     check(!fs::exists(run_dir / "metrics.jsonl"),
           run_dir.string() + " already holds a run; pass --resume to continue it or choose another --out-dir");
@@ -183,7 +172,10 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
   // The replicas are equal already (same seed or same file); rank 0's copy makes it certain.
   comm.broadcast(flat_view(model.params), 0);
   std::optional<MetricsLog> metrics;
-  if (root) metrics.emplace(run_dir / "metrics.jsonl", start_step);
+  if (root) {
+    metrics.emplace(run_dir / "metrics.jsonl", start_step);
+    if (resume_plan) append_json_line(run_dir / "resumes.jsonl", resume_plan->record);
+  }
 
   LearningRateSchedule schedule{cfg.learning_rate, cfg.min_lr, cfg.warmup_steps,
                                 cfg.lr_decay_steps > 0 ? cfg.lr_decay_steps : cfg.max_steps};
@@ -287,9 +279,13 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
     }
     loss = comm.all_reduce(loss / G, ReduceOp::average);  // the mean over the global batch
     if (!std::isfinite(loss)) {
+      // Weights and moments were checked finite when loaded, so the blow-up happened in this run.
+      const std::string saved = fs::is_directory(checkpoint_dir)
+                                    ? "; " + checkpoint_dir.string() + " holds the last checkpoint (step " +
+                                          std::to_string(read_train_state(checkpoint_dir).step) + ")"
+                                    : "; no checkpoint was written yet";
       throw Error("loss is " + std::to_string(loss) + " at step " + std::to_string(step) +
-                  " (try a lower --learning-rate); " + checkpoint_dir.string() +
-                  " still holds the last good checkpoint");
+                  " (try a lower --learning-rate)" + saved);
     }
     double grad_norm = 0;
     if (scatter) {

@@ -5,26 +5,7 @@ set -u
 glassbox=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failures=0
-
-# expect_error NAME SUBSTRING -- COMMAND...: COMMAND exits non-zero, stderr is one line containing SUBSTRING.
-expect_error() {
-  local name=$1 want=$2
-  shift 3
-  "$@" >"$work/out" 2>"$work/err" </dev/null
-  local rc=$?
-  local lines
-  lines=$(wc -l <"$work/err")
-  if [ "$rc" -eq 0 ] || [ "$rc" -ge 128 ]; then
-    echo "FAIL $name: exit code $rc (want a clean non-zero exit)"; failures=$((failures + 1))
-  elif ! grep -q -- "$want" "$work/err"; then
-    echo "FAIL $name: stderr lacks '$want':"; sed 's/^/    /' "$work/err"; failures=$((failures + 1))
-  elif [ "$lines" -gt 2 ]; then
-    echo "FAIL $name: $lines lines on stderr (want one clear line):"; sed 's/^/    /' "$work/err"; failures=$((failures + 1))
-  else
-    echo "ok   $name: $(head -n 1 "$work/err")"
-  fi
-}
+. "$(dirname "$0")/expect_error.sh"
 
 # A small valid dataset: 2000 tokens of a 3-character vocabulary.
 mkdir -p "$work/good"
@@ -121,6 +102,43 @@ expect_error "convert: missing input" "no such file" -- "$glassbox" convert --fr
 expect_error "unsupported device" "CUDA" -- "$glassbox" sample --ckpt "$ckpt" --device cuda
 expect_error "bench-attention: bad sequence length" "--seq-lens" -- "$glassbox" bench-attention --seq-lens 1k
 expect_error "bench-attention: head size vs channels" "multiple" -- "$glassbox" bench-attention --head-sizes 48 --channels 100
+
+# Strict TOML: one line naming the file and line.
+printf 'n_layer = 2\nn_layer = 3\n' >"$work/dup.toml"
+expect_error "duplicate TOML key" "dup.toml:2: .*cannot redefine existing integer 'n_layer'" -- "$glassbox" train --config "$work/dup.toml" --batch-size 4
+printf 'out_dir = "runs/x\nn_layer = 2\n' >"$work/unterminated.toml"
+expect_error "unterminated TOML string" "unterminated.toml:1: Error while parsing string" -- "$glassbox" train --config "$work/unterminated.toml"
+printf 'n_layer = 2\nbatch_size = \n' >"$work/novalue.toml"
+expect_error "TOML key without a value" "novalue.toml:2: .*expected value" -- "$glassbox" train --config "$work/novalue.toml" --out-dir "$work/x"
+expect_error "directory as --config" "is a directory, expected a TOML file" -- "$glassbox" train --config "$work/good" --batch-size 4
+printf '%s\n' '"bad\r\nkey" = 1' >"$work/control.toml"  # a TOML-escaped CR LF inside a quoted key
+expect_error "control characters in a key, escaped" "unknown key 'bad\\\\r\\\\nkey'" -- "$glassbox" train --config "$work/control.toml"
+# Numbers out of range, from flags and from config.json: no wrap-around.
+good=(--train-data "$work/good/train_000000.bin" --val-data "$work/good/val_000000.bin" --out-dir "$work/ranges")
+expect_error "--seed -1" "--seed: expected a non-negative integer" -- "${train[@]}" "${good[@]}" --seed -1
+expect_error "--n-layer past int" "--n-layer = .*4294967298" -- "${train[@]}" "${good[@]}" --n-layer 4294967298
+expect_error "--beta2 2" "--beta2 must lie in \[0, 1)" -- "${train[@]}" "${good[@]}" --beta2 2
+expect_error "--eps -1" "--eps must be a positive number" -- "${train[@]}" "${good[@]}" --eps -1
+expect_error "--lr-decay-steps -10" "--lr-decay-steps must not be negative" -- "${train[@]}" "${good[@]}" --lr-decay-steps -10
+expect_error "info --batch-size 0" "--batch-size must be at least 1" -- "$glassbox" info --batch-size 0
+expect_error "bench --batch-size 0" "--batch-size must be at least 1" -- "$glassbox" bench --batch-size 0
+cp -r "$ckpt" "$work/wrap" && sed -i 's/"n_layer": 1/"n_layer": 4294967297/' "$work/wrap/config.json"
+expect_error "config.json n_layer that wraps" '"n_layer" is 4294967297, expected an integer in \[1, 2147483647\]' -- "$glassbox" sample --ckpt "$work/wrap"
+mkdir -p "$work/dirconfig" && cp "$ckpt/model.safetensors" "$work/dirconfig/" && mkdir "$work/dirconfig/config.json"
+expect_error "directory in place of config.json" "dirconfig/config.json: is a directory, expected a JSON file" -- "$glassbox" sample --ckpt "$work/dirconfig"
+# Messages that name what they got.
+expect_error "mistyped command" "unknown command 'trian' (did you mean 'train'?)" -- "$glassbox" trian
+expect_error "control characters in a flag, escaped" 'bo\\r\\ngus' -- "$glassbox" train $'--bo\r\ngus' 3
+
+# Valid input: a model trained with --block-size 1 (context of one token) samples more than one token.
+"$glassbox" train --n-layer 1 --n-head 1 --n-embd 8 --block-size 1 --batch-size 2 --max-steps 1 \
+  --train-data "$work/good/train_000000.bin" --val-data "$work/good/val_000000.bin" --out-dir "$work/t1" >/dev/null 2>&1 &&
+  "$glassbox" sample --ckpt "$work/t1/checkpoint" --prompt a --max-new-tokens 5 >"$work/t1.out" 2>"$work/err"
+if [ "$(head -c 6 "$work/t1.out" | wc -c)" -eq 6 ]; then
+  echo "ok   --block-size 1: sampled $(head -n 1 "$work/t1.out")"
+else
+  fail "--block-size 1 model could not sample 5 tokens: $(cat "$work/err")"
+fi
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures bad-input case(s) failed"

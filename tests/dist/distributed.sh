@@ -125,12 +125,12 @@ resume)
   one --max-steps 20 --grad-accum 2 --out-dir "$work/whole" || fail "uninterrupted run"
   # 2 ranks with ZeRO-1 for 10 steps, then 1 process without ZeRO (grad_accum 1 -> 2 by itself)
   two --max-steps 10 --grad-accum 1 --zero-stage 1 --out-dir "$work/2to1" || fail "2 rank first half"
-  one --max-steps 20 --grad-accum 1 --resume --out-dir "$work/2to1" || fail "1 process second half"
+  one --max-steps 20 --grad-accum 1 --resume --extend --out-dir "$work/2to1" || fail "1 process second half"
   grep -q "grad_accum 1 -> 2" "$work/last.log" || fail "2->1: no 'grad_accum 1 -> 2' line"
   compare "2 ranks (ZeRO-1) -> 1 process resume vs uninterrupted" "$work/whole" "$work/2to1" || failures=$((failures + 1))
   # 1 process for 10 steps, then 2 ranks with ZeRO-1 (grad_accum 2 -> 1)
   one --max-steps 10 --grad-accum 2 --out-dir "$work/1to2" || fail "1 process first half"
-  two --max-steps 20 --grad-accum 2 --zero-stage 1 --resume --out-dir "$work/1to2" || fail "2 rank second half"
+  two --max-steps 20 --grad-accum 2 --zero-stage 1 --resume --extend --out-dir "$work/1to2" || fail "2 rank second half"
   grep -q "grad_accum 2 -> 1" "$work/last.log" || fail "1->2: no 'grad_accum 2 -> 1' line"
   compare "1 process -> 2 ranks (ZeRO-1) resume vs uninterrupted" "$work/whole" "$work/1to2" || failures=$((failures + 1))
   # a global batch of 8 cannot be kept with 2 ranks x batch 3

@@ -83,3 +83,22 @@ TEST_CASE("poll reads only appended bytes and waits for a partial line's newline
   CHECK(m.loss.y[0] == doctest::Approx(7.0));
   fs::remove(p);
 }
+
+TEST_CASE("a file renamed over the old one (a resume's atomic replace) is read again from the start") {
+  const fs::path p = temp_file("replaced.jsonl");
+  const fs::path tmp = temp_file("replaced.jsonl.tmp");
+  fs::remove(p);
+  append(p, "{\"step\": 0, \"loss\": 5.5}\n{\"step\": 1, \"loss\": 4.25}\n");
+  viz::MetricsLog m(p);
+  CHECK(m.poll());
+  REQUIRE(m.loss.size() == 2);
+  // The resumed run keeps step 0, drops step 1 and writes its own steps 1 and 2: a longer file
+  // under the same name, so its size alone would not reveal the swap.
+  append(tmp, "{\"step\": 0, \"loss\": 5.5}\n{\"step\": 1, \"loss\": 3.75}\n{\"step\": 2, \"loss\": 3.125}\n");
+  fs::rename(tmp, p);
+  CHECK(m.poll());
+  REQUIRE(m.loss.size() == 3);
+  CHECK(m.loss.y[1] == doctest::Approx(3.75));
+  CHECK(m.loss.y[2] == doctest::Approx(3.125));
+  fs::remove(p);
+}
