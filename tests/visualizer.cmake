@@ -65,7 +65,9 @@ viz_test(viz_make_hellaswag_run FIXTURES viz_hellaswag_run
          COMMAND make_fake_run ${VIZ_OUT}/hellaswag_run --hellaswag)
 
 # ---- the dashboard on a run directory ----
-viz_render(viz_dashboard viz_dashboard_png viz_run ${VIZ_OUT}/run --panel dashboard)
+# These renders pin the inferno map: its lightness spans more range than viridis (the default, which
+# the HiDPI and HellaSwag renders below check), so the row-contrast threshold keeps its margin.
+viz_render(viz_dashboard viz_dashboard_png viz_run ${VIZ_OUT}/run --panel dashboard --colormap inferno)
 viz_test(viz_dashboard_not_blank REQUIRES viz_dashboard_png
          COMMAND viz_check png ${VIZ_OUT}/viz_dashboard.png)
 viz_test(viz_dashboard_report REQUIRES viz_dashboard_png
@@ -100,7 +102,8 @@ set_tests_properties(viz_dashboard_hidpi PROPERTIES RESOURCE_LOCK xvfb)
 viz_test(viz_dashboard_hidpi_pixels REQUIRES viz_hidpi_png
          COMMAND viz_check rows-increase ${VIZ_OUT}/viz_dashboard_hidpi.png ${VIZ_OUT}/viz_dashboard_hidpi.json
                  dashboard.heat.layer_grad_norm)
-viz_render(viz_dashboard_small viz_small_png viz_run ${VIZ_OUT}/run --panel dashboard --width 900 --height 640)
+viz_render(viz_dashboard_small viz_small_png viz_run ${VIZ_OUT}/run --panel dashboard --width 900 --height 640
+           --colormap inferno)
 viz_test(viz_dashboard_small_pixels REQUIRES viz_small_png
          COMMAND viz_check rows-increase ${VIZ_OUT}/viz_dashboard_small.png ${VIZ_OUT}/viz_dashboard_small.json
                  dashboard.heat.layer_update_ratio)
@@ -168,3 +171,38 @@ if(GLASSBOX_VIZ_RUN_DIR)
                    --region dashboard.chart.loss)
 endif()
 
+
+# ---- story mode, the architecture view and kiosk mode on the tiny checkpoints ----
+# Story mode at several steps (the tokens, layer 1's attention arcs, the chances as bars): each
+# screenshot not blank and its step's picture drawn. The tiny model has 3 layers, so the chances are
+# step 3 + 2*3 + 1 = 10.
+foreach(story_case "1;story.tokens" "3;story.arcs" "4;story.mlp" "10;story.bars")
+  list(GET story_case 0 step)
+  list(GET story_case 1 region)
+  viz_render(viz_story_${step} viz_story_${step}_png "viz_run;viz_ckpt" ${VIZ_OUT}/run/checkpoint --panel story
+             --story-step ${step} --prompt "To be, or not to be")
+  viz_test(viz_story_${step}_report REQUIRES viz_story_${step}_png
+           COMMAND viz_check report ${VIZ_OUT}/viz_story_${step}.json --panel story --no-error --region ${region})
+  viz_test(viz_story_${step}_not_blank REQUIRES viz_story_${step}_png
+           COMMAND viz_check png ${VIZ_OUT}/viz_story_${step}.png)
+endforeach()
+viz_render(viz_architecture viz_architecture_png "viz_run;viz_ckpt" ${VIZ_OUT}/run/checkpoint --panel architecture)
+viz_test(viz_architecture_report REQUIRES viz_architecture_png
+         COMMAND viz_check report ${VIZ_OUT}/viz_architecture.json --panel architecture --no-error
+                 --region architecture.blocks --region architecture.layers --region architecture.attention.0
+                 --region architecture.attention.2)
+viz_test(viz_architecture_not_blank REQUIRES viz_architecture_png
+         COMMAND viz_check png ${VIZ_OUT}/viz_architecture.png)
+# Kiosk mode, idle from the start: the attract loop plays the story with no tabs and no path box.
+viz_render(viz_kiosk viz_kiosk_png "viz_run;viz_ckpt" ${VIZ_OUT}/run/checkpoint --kiosk --idle-seconds 0
+           --story-step 1)
+viz_test(viz_kiosk_report REQUIRES viz_kiosk_png
+         COMMAND viz_check report ${VIZ_OUT}/viz_kiosk.json --panel story --no-error --region story.tokens)
+viz_test(viz_kiosk_not_blank REQUIRES viz_kiosk_png COMMAND viz_check png ${VIZ_OUT}/viz_kiosk.png)
+
+# Story mode's chances equal `glassbox sample --top-probs` (and, with PyTorch, the reference model's)
+# along a greedy continuation.
+viz_test(viz_story_numbers REQUIRES "viz_run;viz_ckpt"
+         COMMAND ${GLASSBOX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/viz/story_numbers.py $<TARGET_FILE:glassbox>
+                 $<TARGET_FILE:glassbox-viz> ${VIZ_OUT}/run/checkpoint ${VIZ_OUT})
+set_tests_properties(viz_story_numbers PROPERTIES RESOURCE_LOCK xvfb)

@@ -181,7 +181,7 @@ void PredictionsPanel::draw(Session& session) {
       const auto& lr = r->logit_lens[l];
       for (int k = 0; k < cols && k < static_cast<int>(lr.ids.size()); k++) {
         ImGui::TableNextColumn();
-        const ImU32 bg = inferno(std::sqrt(lr.probs[k]));
+        const ImU32 bg = heat(std::sqrt(lr.probs[k]));
         ImGui::TableSetBgColor(ImGuiTableBgTarget_CellBg, bg);
         const std::string label = token_label(*r, lr.ids[k]);
         ImGui::PushStyleColor(ImGuiCol_Text, text_on(bg));
