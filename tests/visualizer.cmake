@@ -206,3 +206,21 @@ viz_test(viz_story_numbers REQUIRES "viz_run;viz_ckpt"
          COMMAND ${GLASSBOX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/viz/story_numbers.py $<TARGET_FILE:glassbox>
                  $<TARGET_FILE:glassbox-viz> ${VIZ_OUT}/run/checkpoint ${VIZ_OUT})
 set_tests_properties(viz_story_numbers PROPERTIES RESOURCE_LOCK xvfb)
+
+# ---- scripts/demo.sh end to end: a few training steps, the live dashboard, then story mode ----
+# Label "demo" (not "viz"): its time is mostly the trainer's final evaluation on the whole val split.
+# Skipped (exit 77) when data/cache/tinyshakespeare is absent (data/fetch.sh tinyshakespeare).
+add_test(NAME viz_demo_script
+         COMMAND bash -c "[ -f data/cache/tinyshakespeare/input.txt ] || exit 77; exec \"$@\"" demo
+                 ${VIZ_XVFB} ${PROJECT_SOURCE_DIR}/scripts/demo.sh --max-steps 3 --run-dir ${VIZ_OUT}/demo_run
+                 --build-dir ${PROJECT_BINARY_DIR} --screenshot-dir ${VIZ_OUT}/demo
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(viz_demo_script PROPERTIES LABELS demo TIMEOUT 600 SKIP_RETURN_CODE 77
+                                                RESOURCE_LOCK xvfb FIXTURES_SETUP viz_demo_png)
+add_test(NAME viz_demo_live COMMAND viz_check report ${VIZ_OUT}/demo/demo_live.json --panel dashboard --no-error
+                                    --region dashboard.chart.loss)
+add_test(NAME viz_demo_story COMMAND viz_check report ${VIZ_OUT}/demo/demo_story.json --panel story --no-error
+                                     --region story.arcs)
+add_test(NAME viz_demo_story_not_blank COMMAND viz_check png ${VIZ_OUT}/demo/demo_story.png)
+set_tests_properties(viz_demo_live viz_demo_story viz_demo_story_not_blank PROPERTIES
+                     LABELS demo FIXTURES_REQUIRED viz_demo_png)
