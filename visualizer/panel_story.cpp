@@ -53,20 +53,6 @@ ImU32 token_color(int32_t id) {
   return ImColor::HSV(hue, 0.35f, 0.95f);
 }
 
-std::string token_text(const ProbeResult& r, int32_t id) {
-  try {
-    return printable_token(r.tokenizer->decode_token(id));
-  } catch (const std::exception&) {
-    return label("#", id);
-  }
-}
-
-std::string percent(float p) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, p >= 0.001f ? "%.1f%%" : "%.2g%%", 100.0 * p);
-  return buf;
-}
-
 // The tokens as coloured chips with their ids underneath, wrapped over lines; returns each chip's
 // rectangle (screen coordinates). `selected` is outlined; a click on a chip sets it.
 std::vector<Box> draw_chips(const ProbeResult& r, float top_margin, int* selected) {
@@ -75,7 +61,8 @@ std::vector<Box> draw_chips(const ProbeResult& r, float top_margin, int* selecte
   const float width = ImGui::GetContentRegionAvail().x;
   const ImVec2 origin = ImGui::GetCursorScreenPos();
   const float line = ImGui::GetTextLineHeight(), pad = px(6), gap = px(6);
-  const float chip_h = line + 2 * pad, row_h = top_margin + chip_h + line + px(8);
+  // Rows after the first leave less room above them: arcs into them cross the row above.
+  const float chip_h = line + 2 * pad, row_h = std::min(top_margin, px(50)) + chip_h + line + px(8);
   std::vector<Box> rects;
   float x = origin.x, y = origin.y + top_margin;
   for (size_t t = 0; t < r.tokens.size(); t++) {
@@ -290,7 +277,7 @@ void StoryPanel::draw(Session& session, double now_s) {
                     "The model draws one token at random, following the chances: '%s' (id %d, chance %s). It "
                     "is added to the text, and the whole story starts again to find the token after it. Press "
                     "Next to continue.",
-                    token_text(*r, sampled_).c_str(), sampled_,
+                    token_label(*r, sampled_).c_str(), sampled_,
                     percent(llm::sampling_distribution(r->last_logits.data(), c.vocab_size,
                                                        llm::SamplingSettings{1.0f, 0, 1.0f})[sampled_])
                         .c_str());
@@ -360,7 +347,7 @@ void StoryPanel::draw(Session& session, double now_s) {
     }
     case Stage::attention: {
       // Arcs from the focus token back to each earlier token, width and opacity by attention.
-      const float arc_room = std::min(px(160), ImGui::GetContentRegionAvail().y * 0.4f);
+      const float arc_room = std::min(px(160), ImGui::GetContentRegionAvail().y * 0.3f);
       int picked = focus;
       const std::vector<Box> chips = draw_chips(*r, arc_room, &picked);
       if (picked != focus) token = picked;
@@ -405,7 +392,7 @@ void StoryPanel::draw(Session& session, double now_s) {
       for (const llm::TokenProbability& t : top) {
         char value[48];
         std::snprintf(value, sizeof value, "score %.2f", logits[t.id]);
-        rows.push_back({token_text(*r, t.id), value, (logits[t.id] - low) / (high - low), colors::speed});
+        rows.push_back({token_label(*r, t.id), value, (logits[t.id] - low) / (high - low), colors::speed});
       }
       draw_bar_rows(rows, "story.scores");
       break;
@@ -413,7 +400,7 @@ void StoryPanel::draw(Session& session, double now_s) {
     case Stage::probabilities: {
       std::vector<BarRow> rows;
       for (const llm::TokenProbability& t : top) {
-        rows.push_back({token_text(*r, t.id), percent(t.p) + " chance", t.p / top.front().p, colors::train});
+        rows.push_back({token_label(*r, t.id), percent(t.p) + " chance", t.p / top.front().p, colors::train});
         rep.story_top.emplace_back(t.id, t.p);
       }
       draw_bar_rows(rows, "story.bars");

@@ -185,6 +185,17 @@ std::string printable_token(const std::string& text) {
   return out.empty() ? "\xE2\x88\x85" : out;  // U+2205 for an empty token
 }
 
+std::string token_label(const ProbeResult& r, int32_t id) {
+  if (!r.tokenizer) return std::to_string(id);
+  try {
+    return printable_token(r.tokenizer->decode_token(id));
+  } catch (const std::exception&) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "#%d", id);
+    return buf;
+  }
+}
+
 ModelProbe::ModelProbe(std::function<void()> on_done)
     : on_done_(std::move(on_done)), thread_([this] { worker(); }) {}
 

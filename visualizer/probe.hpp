@@ -135,4 +135,8 @@ class ModelProbe {
 // that are not valid UTF-8 as <0xAB>.
 std::string printable_token(const std::string& text);
 
+// Token `id` of a result as printable_token() shows it ("#id" when the tokenizer cannot decode it;
+// the bare id when the result has no tokenizer).
+std::string token_label(const ProbeResult& result, int32_t id);
+
 }  // namespace viz

@@ -102,6 +102,12 @@ std::string label(const char* prefix, long long n) {
   return buf;
 }
 
+std::string percent(float p) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, p >= 0.001f ? "%.1f%%" : "%.2g%%", 100.0 * p);
+  return buf;
+}
+
 std::string short_number(double v) {
   char buf[32];
   const double a = std::fabs(v);

@@ -77,6 +77,9 @@ Report& report();
 // warning on "L" + std::to_string(n).)
 std::string label(const char* prefix, long long n);
 
+// A probability as a percentage: 13.2%, 0.42%, 0.0021% (small ones keep two significant digits).
+std::string percent(float p);
+
 // A short number: 3 significant digits, k/M/G suffixes from 1000 on, e.g. 1.5k, 51.2k.
 std::string short_number(double v);
 
