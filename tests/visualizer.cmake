@@ -195,10 +195,15 @@ viz_test(viz_architecture_not_blank REQUIRES viz_architecture_png
          COMMAND viz_check png ${VIZ_OUT}/viz_architecture.png)
 # Kiosk mode, idle from the start: the attract loop plays the story with no tabs and no path box.
 viz_render(viz_kiosk viz_kiosk_png "viz_run;viz_ckpt" ${VIZ_OUT}/run/checkpoint --kiosk --idle-seconds 0
-           --story-step 1)
+           --story-step 1 --presets ${PROJECT_SOURCE_DIR}/visualizer/presets.txt)
 viz_test(viz_kiosk_report REQUIRES viz_kiosk_png
          COMMAND viz_check report ${VIZ_OUT}/viz_kiosk.json --panel story --no-error --region story.tokens)
 viz_test(viz_kiosk_not_blank REQUIRES viz_kiosk_png COMMAND viz_check png ${VIZ_OUT}/viz_kiosk.png)
+
+# An unreadable presets file: one line naming the flag and the file, before any window opens.
+add_test(NAME viz_bad_presets COMMAND glassbox-viz --presets ${VIZ_OUT}/no_such_presets.txt)
+set_tests_properties(viz_bad_presets PROPERTIES LABELS viz
+                     PASS_REGULAR_EXPRESSION "error: --presets .*no_such_presets.txt: cannot read the file")
 
 # Story mode's chances equal `glassbox sample --top-probs` (and, with PyTorch, the reference model's)
 # along a greedy continuation.

@@ -131,7 +131,8 @@ void ArchitecturePanel::draw(Session& session) {
              ImVec2(2 * cell + gap, row_h), max_rms, "head");
   const ImVec2 end(origin.x + width, ImGui::GetCursorScreenPos().y);
   report().region("architecture.blocks", origin, end, L + 2, 4);
-  report().region("architecture.layers", layers_top, ImVec2(end.x, layers_top.y + L * (row_h + ImGui::GetStyle().ItemSpacing.y)), L, 4);
+  const float layers_h = L * (row_h + ImGui::GetStyle().ItemSpacing.y);
+  report().region("architecture.layers", layers_top, ImVec2(end.x, layers_top.y + layers_h), L, 4);
   ImGui::EndChild();
 }
 

@@ -99,6 +99,25 @@ std::vector<Box> draw_chips(const ProbeResult& r, float top_margin, int* selecte
   return rects;
 }
 
+// The text in large type, wrapped, with `appended` (if any) right after it on `appended_color`.
+void draw_big_text(const std::string& text, const std::string& appended, ImU32 appended_color, const char* region) {
+  ImGui::SetWindowFontScale(1.6f);
+  const ImVec2 p0 = ImGui::GetCursorScreenPos();
+  ImGui::PushTextWrapPos(ImGui::GetCursorPos().x + ImGui::GetContentRegionAvail().x);
+  ImGui::TextUnformatted(text.c_str());
+  ImGui::PopTextWrapPos();
+  if (!appended.empty()) {
+    ImGui::SameLine(0, 0);
+    const ImVec2 q = ImGui::GetCursorScreenPos();
+    const ImVec2 size = ImGui::CalcTextSize(appended.c_str());
+    ImGui::GetWindowDrawList()->AddRectFilled(q, ImVec2(q.x + std::max(size.x, px(8)), q.y + size.y), appended_color,
+                                              px(3));
+    ImGui::TextColored(ImVec4(0, 0, 0, 1), "%s", appended.c_str());
+  }
+  ImGui::SetWindowFontScale(1.0f);
+  report().region(region, p0, ImVec2(p0.x + ImGui::GetContentRegionAvail().x, ImGui::GetCursorScreenPos().y));
+}
+
 // Horizontal bars, one row each: a label, a bar of length `fraction` (0..1) and a value text.
 struct BarRow {
   std::string label, value;
@@ -186,7 +205,8 @@ void StoryPanel::draw(Session& session, double now_s) {
   ImGui::SameLine();
   if (ready) ImGui::TextDisabled("step %d of %d", step + 1, n);
   if (!ready) {
-    draw_placeholder(r && !r->error.empty() ? "The model could not run: see the error above." : "The model is reading...");
+    draw_placeholder(r && !r->error.empty() ? "The model could not run: see the error above."
+                                            : "The model is reading...");
     return;
   }
   const Step s = step_at(step, r->config.n_layer);
@@ -302,16 +322,7 @@ void StoryPanel::draw(Session& session, double now_s) {
 
   ImDrawList* dl = ImGui::GetWindowDrawList();
   switch (s.stage) {
-    case Stage::text: {
-      ImGui::SetWindowFontScale(1.6f);
-      const ImVec2 p0 = ImGui::GetCursorScreenPos();
-      ImGui::PushTextWrapPos(ImGui::GetCursorPos().x + ImGui::GetContentRegionAvail().x);
-      ImGui::TextUnformatted(r->prompt.c_str());
-      ImGui::PopTextWrapPos();
-      ImGui::SetWindowFontScale(1.0f);
-      report().region("story.text", p0, ImVec2(p0.x + ImGui::GetContentRegionAvail().x, ImGui::GetCursorScreenPos().y));
-      break;
-    }
+    case Stage::text: draw_big_text(r->prompt, "", 0, "story.text"); break;
     case Stage::tokens: draw_chips(*r, 0, nullptr); break;
     case Stage::embeddings: {
       // One row per token (the last ones when they do not fit): its chip label and its first numbers.
@@ -337,7 +348,8 @@ void StoryPanel::draw(Session& session, double now_s) {
           dl->AddRectFilled(ImVec2(x, y), ImVec2(x + cell - 1, y + line + px(4)), heat(0.5f + 0.5f * e[d] / max_abs));
         }
         char value[64];
-        std::snprintf(value, sizeof value, "length %.2f%s", std::sqrt(norm), dims < c.n_embd ? " (first 64 shown)" : "");
+        std::snprintf(value, sizeof value, "length %.2f%s", std::sqrt(norm),
+                      dims < c.n_embd ? " (first 64 shown)" : "");
         dl->AddText(ImVec2(origin.x + px(110) + dims * cell, y + px(2)), colors::axis_text, value);
       }
       const ImVec2 end(origin.x + px(100) + dims * cell, origin.y + (T - first) * (line + px(8)));
@@ -376,10 +388,12 @@ void StoryPanel::draw(Session& session, double now_s) {
     case Stage::mlp: {
       std::vector<BarRow> rows;
       float max_change = 1e-6f;
-      for (int t = 0; t < T; t++) max_change = std::max(max_change, r->mlp_change[static_cast<size_t>(s.layer) * T + t]);
-      const int fit = std::max(1, static_cast<int>(ImGui::GetContentRegionAvail().y / (ImGui::GetTextLineHeight() + px(4))));
+      const float* change_of = &r->mlp_change[static_cast<size_t>(s.layer) * T];  // (T)
+      for (int t = 0; t < T; t++) max_change = std::max(max_change, change_of[t]);
+      const float row = ImGui::GetTextLineHeight() + px(4);
+      const int fit = std::max(1, static_cast<int>(ImGui::GetContentRegionAvail().y / row));
       for (int t = std::max(0, T - fit); t < T; t++) {
-        const float change = r->mlp_change[static_cast<size_t>(s.layer) * T + t];
+        const float change = change_of[t];
         rows.push_back({r->labels[t], percent(change) + " change", change / max_change, token_color(r->tokens[t])});
       }
       draw_bar_rows(rows, "story.mlp");
@@ -406,23 +420,9 @@ void StoryPanel::draw(Session& session, double now_s) {
       draw_bar_rows(rows, "story.bars");
       break;
     }
-    case Stage::sample: {
-      // The text with the drawn token appended, highlighted.
-      ImGui::SetWindowFontScale(1.6f);
-      const ImVec2 p0 = ImGui::GetCursorScreenPos();
-      ImGui::PushTextWrapPos(ImGui::GetCursorPos().x + ImGui::GetContentRegionAvail().x);
-      ImGui::TextUnformatted(r->prompt.c_str());
-      ImGui::PopTextWrapPos();
-      ImGui::SameLine(0, 0);
-      const std::string piece = r->tokenizer->decode_token(sampled_);
-      const ImVec2 q = ImGui::GetCursorScreenPos();
-      const ImVec2 size = ImGui::CalcTextSize(piece.c_str());
-      dl->AddRectFilled(q, ImVec2(q.x + std::max(size.x, px(8)), q.y + size.y), token_color(sampled_), px(3));
-      ImGui::TextColored(ImVec4(0, 0, 0, 1), "%s", piece.c_str());
-      ImGui::SetWindowFontScale(1.0f);
-      report().region("story.sample", p0, ImVec2(p0.x + ImGui::GetContentRegionAvail().x, ImGui::GetCursorScreenPos().y));
+    case Stage::sample:  // the text with the drawn token appended, highlighted
+      draw_big_text(r->prompt, r->tokenizer->decode_token(sampled_), token_color(sampled_), "story.sample");
       break;
-    }
   }
 
   if (next || sample_next_) {
