@@ -578,9 +578,13 @@ int run_app(const Options& options) {
     const double build_start = glfwGetTime();
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
-    if (headless)  // no stray hover from the X server's pointer; --hover puts the mouse somewhere
+    if (headless) {  // no stray hover from the X server's pointer; --hover puts the mouse somewhere
       ImGui::GetIO().MousePos = options.hover_x >= 0 ? ImVec2(options.hover_x, options.hover_y)
                                                      : ImVec2(-FLT_MAX, -FLT_MAX);
+      // --click: the button goes down on the third frame after the model is done and up on the
+      // fourth (a click), leaving the remaining frames to draw what it opened.
+      ImGui::GetIO().MouseDown[0] = options.click && settled == 2;
+    }
     ImGui::NewFrame();
     report().begin_frame();
     draw_frame(session, *panels, view, open_text, glfwGetTime());

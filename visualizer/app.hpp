@@ -34,6 +34,7 @@ struct Options {
   int warmup_frames = 8;         // frames rendered before the screenshot, so the layout settles
   bool synthetic_attention = false;  // show synthetic_attention() instead of running a model (tests)
   float hover_x = -1, hover_y = -1;  // with --screenshot: the mouse position (shows tooltips); -1: none
+  bool click = false;                // with --hover: click there once the model has run
   int bench_frames = 0;          // with --screenshot: time this many frames after the model is done
   int story_step = 0;            // the story mode step shown first
   bool kiosk = false;            // fullscreen story only, large type, attract loop, Ctrl+Shift+Q quits

@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
   std::vector<float> hover;
   cli.add_option("--hover", hover, "With --screenshot: put the mouse at X Y (window coordinates) to show tooltips")
       ->expected(2);
+  cli.add_flag("--click", options.click,
+               "With --screenshot and --hover: click the left button there once the model has run (tests)")
+      ->needs("--hover");
   cli.add_flag("--synthetic-attention", options.synthetic_attention,
                "Show a known synthetic attention pattern (2 layers, 4 heads, one token per prompt word) "
                "instead of running a model: for tests and docs");

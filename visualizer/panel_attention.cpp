@@ -303,6 +303,7 @@ void AttentionPanel::draw(Session& session) {
       }
     }
     report().region("attention.zoom", a, b, T, T);
+    if (!rollout) report().region(label("attention.zoom.layer", layer), a, b, T, T);  // which layer it shows
   }
 }
 
