@@ -2,6 +2,7 @@
 // the full forward pass, checkpoint round trips, and the sampling distribution.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -225,4 +226,27 @@ TEST_CASE("sampling: greedy, top-k, top-p and a fixed seed") {
   }
   CHECK(s1 == s2);
   CHECK_THROWS_AS(sampling_distribution(logits.data(), 5, {1.0f, 0, 0.0f}), Error);
+}
+
+TEST_CASE("top_probabilities: the k largest of softmax(logits), most likely first") {
+  const int V = 300, k = 7;
+  const std::vector<double> values = test_inputs::randn(V, 11, 2.0);
+  const std::vector<float> logits(values.begin(), values.end());
+  // softmax in double, then every id ordered by it
+  double z = 0;
+  for (double x : values) z += std::exp(x);
+  std::vector<int32_t> order(V);
+  for (int i = 0; i < V; i++) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return values[a] > values[b]; });
+
+  const std::vector<TokenProbability> top = top_probabilities(logits.data(), V, k);
+  REQUIRE(top.size() == size_t(k));
+  for (int i = 0; i < k; i++) {
+    CHECK(top[i].id == order[i]);
+    CHECK(top[i].p == doctest::Approx(std::exp(values[order[i]]) / z).epsilon(1e-5));
+  }
+  double all = 0;
+  for (const TokenProbability& t : top_probabilities(logits.data(), V, V + 5)) all += t.p;  // k > V: all V
+  CHECK(all == doctest::Approx(1.0).epsilon(1e-5));
+  CHECK_THROWS_AS(top_probabilities(logits.data(), V, 0), Error);
 }

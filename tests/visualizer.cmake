@@ -65,7 +65,9 @@ viz_test(viz_make_hellaswag_run FIXTURES viz_hellaswag_run
          COMMAND make_fake_run ${VIZ_OUT}/hellaswag_run --hellaswag)
 
 # ---- the dashboard on a run directory ----
-viz_render(viz_dashboard viz_dashboard_png viz_run ${VIZ_OUT}/run --panel dashboard)
+# These renders pin the inferno map: its lightness spans more range than viridis (the default, which
+# the HiDPI and HellaSwag renders below check), so the row-contrast threshold keeps its margin.
+viz_render(viz_dashboard viz_dashboard_png viz_run ${VIZ_OUT}/run --panel dashboard --colormap inferno)
 viz_test(viz_dashboard_not_blank REQUIRES viz_dashboard_png
          COMMAND viz_check png ${VIZ_OUT}/viz_dashboard.png)
 viz_test(viz_dashboard_report REQUIRES viz_dashboard_png
@@ -100,7 +102,8 @@ set_tests_properties(viz_dashboard_hidpi PROPERTIES RESOURCE_LOCK xvfb)
 viz_test(viz_dashboard_hidpi_pixels REQUIRES viz_hidpi_png
          COMMAND viz_check rows-increase ${VIZ_OUT}/viz_dashboard_hidpi.png ${VIZ_OUT}/viz_dashboard_hidpi.json
                  dashboard.heat.layer_grad_norm)
-viz_render(viz_dashboard_small viz_small_png viz_run ${VIZ_OUT}/run --panel dashboard --width 900 --height 640)
+viz_render(viz_dashboard_small viz_small_png viz_run ${VIZ_OUT}/run --panel dashboard --width 900 --height 640
+           --colormap inferno)
 viz_test(viz_dashboard_small_pixels REQUIRES viz_small_png
          COMMAND viz_check rows-increase ${VIZ_OUT}/viz_dashboard_small.png ${VIZ_OUT}/viz_dashboard_small.json
                  dashboard.heat.layer_update_ratio)
@@ -168,3 +171,69 @@ if(GLASSBOX_VIZ_RUN_DIR)
                    --region dashboard.chart.loss)
 endif()
 
+
+# ---- story mode, the architecture view and kiosk mode on the tiny checkpoints ----
+# Story mode at several steps (the tokens, layer 1's attention arcs, the chances as bars): each
+# screenshot not blank and its step's picture drawn. The tiny model has 3 layers, so the chances are
+# step 3 + 2*3 + 1 = 10.
+foreach(story_case "1;story.tokens" "3;story.arcs" "4;story.mlp" "10;story.bars")
+  list(GET story_case 0 step)
+  list(GET story_case 1 region)
+  viz_render(viz_story_${step} viz_story_${step}_png "viz_run;viz_ckpt" ${VIZ_OUT}/run/checkpoint --panel story
+             --story-step ${step} --prompt "To be, or not to be")
+  viz_test(viz_story_${step}_report REQUIRES viz_story_${step}_png
+           COMMAND viz_check report ${VIZ_OUT}/viz_story_${step}.json --panel story --no-error --region ${region})
+  viz_test(viz_story_${step}_not_blank REQUIRES viz_story_${step}_png
+           COMMAND viz_check png ${VIZ_OUT}/viz_story_${step}.png)
+endforeach()
+viz_render(viz_architecture viz_architecture_png "viz_run;viz_ckpt" ${VIZ_OUT}/run/checkpoint --panel architecture)
+viz_test(viz_architecture_report REQUIRES viz_architecture_png
+         COMMAND viz_check report ${VIZ_OUT}/viz_architecture.json --panel architecture --no-error
+                 --region architecture.blocks --region architecture.layers --region architecture.attention.0
+                 --region architecture.attention.2)
+viz_test(viz_architecture_not_blank REQUIRES viz_architecture_png
+         COMMAND viz_check png ${VIZ_OUT}/viz_architecture.png)
+# Kiosk mode, idle from the start: the attract loop plays the story with no tabs and no path box.
+viz_render(viz_kiosk viz_kiosk_png "viz_run;viz_ckpt" ${VIZ_OUT}/run/checkpoint --kiosk --idle-seconds 0
+           --story-step 1 --presets ${PROJECT_SOURCE_DIR}/visualizer/presets.txt)
+viz_test(viz_kiosk_report REQUIRES viz_kiosk_png
+         COMMAND viz_check report ${VIZ_OUT}/viz_kiosk.json --panel story --no-error --region story.tokens)
+viz_test(viz_kiosk_not_blank REQUIRES viz_kiosk_png COMMAND viz_check png ${VIZ_OUT}/viz_kiosk.png)
+
+# An unreadable presets file: one line naming the flag and the file, before any window opens.
+add_test(NAME viz_bad_presets COMMAND glassbox-viz --presets ${VIZ_OUT}/no_such_presets.txt)
+set_tests_properties(viz_bad_presets PROPERTIES LABELS viz
+                     PASS_REGULAR_EXPRESSION "error: --presets .*no_such_presets.txt: cannot read the file")
+
+# Story mode's chances equal `glassbox sample --top-probs` (and, with PyTorch, the reference model's)
+# along a greedy continuation.
+viz_test(viz_story_numbers REQUIRES "viz_run;viz_ckpt"
+         COMMAND ${GLASSBOX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/viz/story_numbers.py $<TARGET_FILE:glassbox>
+                 $<TARGET_FILE:glassbox-viz> ${VIZ_OUT}/run/checkpoint ${VIZ_OUT})
+set_tests_properties(viz_story_numbers PROPERTIES RESOURCE_LOCK xvfb)
+
+# ---- scripts/demo.sh end to end: a few training steps, the live dashboard, then story mode ----
+# Label "demo" (not "viz"): its time is mostly the trainer's final evaluation on the whole val split.
+# Skipped (exit 77) when data/cache/tinyshakespeare is absent (data/fetch.sh tinyshakespeare).
+add_test(NAME viz_demo_script
+         COMMAND bash -c "[ -f data/cache/tinyshakespeare/input.txt ] || exit 77; exec \"$@\"" demo
+                 ${VIZ_XVFB} ${PROJECT_SOURCE_DIR}/scripts/demo.sh --max-steps 3 --run-dir ${VIZ_OUT}/demo_run
+                 --build-dir ${PROJECT_BINARY_DIR} --screenshot-dir ${VIZ_OUT}/demo
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(viz_demo_script PROPERTIES LABELS demo TIMEOUT 600 SKIP_RETURN_CODE 77
+                                                RESOURCE_LOCK xvfb FIXTURES_SETUP viz_demo_png)
+add_test(NAME viz_demo_live COMMAND viz_check report ${VIZ_OUT}/demo/demo_live.json --panel dashboard --no-error
+                                    --region dashboard.chart.loss)
+add_test(NAME viz_demo_story COMMAND viz_check report ${VIZ_OUT}/demo/demo_story.json --panel story --no-error
+                                     --region story.arcs)
+add_test(NAME viz_demo_story_not_blank COMMAND viz_check png ${VIZ_OUT}/demo/demo_story.png)
+set_tests_properties(viz_demo_live viz_demo_story viz_demo_story_not_blank PROPERTIES
+                     LABELS demo FIXTURES_REQUIRED viz_demo_png)
+
+# A click on layer 2's attention block (its centre, from the architecture view's report: 380.5 + 290.5
+# / 2, 222 + 44 / 2 at 1280 x 800) opens the attention tab with layer 2 (index 1) shown large.
+viz_render(viz_architecture_click viz_architecture_click_png "viz_run;viz_ckpt" ${VIZ_OUT}/run/checkpoint
+           --panel architecture --hover 525 244 --click)
+viz_test(viz_architecture_click_opens_attention REQUIRES viz_architecture_click_png
+         COMMAND viz_check report ${VIZ_OUT}/viz_architecture_click.json --panel attention --no-error
+                 --region attention.zoom.layer1)

@@ -23,6 +23,7 @@
 #include <imgui_impl_opengl3.h>
 #include <imgui_stdlib.h>
 
+#include "llm/core/error.hpp"
 #include "visualizer/panels.hpp"
 #include "visualizer/screenshot.hpp"
 #include "visualizer/ui.hpp"
@@ -139,6 +140,23 @@ void Session::open(const fs::path& p) {
   }
 }
 
+std::vector<std::string> default_presets() {
+  return {"ROMEO: But soft, what light", "To be, or not to be, that is the question",
+          "Once upon a time, there was a", "The quick brown fox jumps over the lazy"};
+}
+
+std::vector<std::string> read_presets(const fs::path& file) {
+  std::ifstream in(file);
+  llm::check(static_cast<bool>(in), "--presets " + file.string() + ": cannot read the file");
+  std::vector<std::string> presets;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty() && line[0] != '#') presets.push_back(line);
+  }
+  llm::check(!presets.empty(), "--presets " + file.string() + ": expected one sentence per line, found none");
+  return presets;
+}
+
 void Session::request_probe() {
   if (synthetic || active < 0 || active >= static_cast<int>(checkpoints.size())) return;
   const fs::path& checkpoint = checkpoints[active];
@@ -253,10 +271,24 @@ struct Panels {
   AttentionPanel attention;
   PredictionsPanel predictions;
   TimelinePanel timeline;
+  StoryPanel story;
+  ArchitecturePanel architecture;
 };
 
-constexpr const char* kPanelNames[] = {"dashboard", "attention", "predictions", "timeline"};
-constexpr const char* kPanelTitles[] = {"Training dashboard", "Attention", "Predictions", "Timeline"};
+constexpr int kPanels = 6;
+constexpr const char* kPanelNames[kPanels] = {"dashboard", "attention", "predictions",
+                                              "timeline",  "story",     "architecture"};
+constexpr const char* kPanelTitles[kPanels] = {"Training dashboard", "Attention", "Predictions",
+                                               "Timeline",           "Story",     "Architecture"};
+constexpr int kStoryPanel = 4;
+
+// What the header's controls change between frames.
+struct View {
+  int selected = 0;         // the tab shown
+  bool select = true;       // make `selected` the open tab this frame (--panel, or a click elsewhere)
+  float font_zoom = 1.0f;   // the font-size control, times the UI scale
+  bool kiosk = false;
+};
 
 // A full-width coloured box with wrapped text.
 void banner(ImU32 color, const char* label, const std::string& text) {
@@ -274,17 +306,8 @@ void banner(ImU32 color, const char* label, const std::string& text) {
   report().region(std::string("banner.") + (color == colors::error_bg ? "error" : "warning"), p, q);
 }
 
-void draw_frame(Session& session, Panels& panels, int& selected, bool first_frame, std::string& open_text) {
-  const ImGuiViewport* vp = ImGui::GetMainViewport();
-  ImGui::SetNextWindowPos(vp->WorkPos);
-  ImGui::SetNextWindowSize(vp->WorkSize);
-  ImGui::Begin("glassbox-viz", nullptr,
-               ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
-                   ImGuiWindowFlags_NoBringToFrontOnFocus);
-
-  // Header: name, what is open, and a path box to open something else.
-  ImGui::TextColored(ImVec4(0.45f, 0.68f, 1.0f, 1.0f), "glassbox-viz");
-  ImGui::SameLine();
+// The researcher's header: what is open, the path box, the colour map and the font size.
+void draw_header(Session& session, View& view, std::string& open_text) {
   const char* kind = "";
   switch (session.kind) {
     case Session::Kind::run: kind = "run"; break;
@@ -294,8 +317,8 @@ void draw_frame(Session& session, Panels& panels, int& selected, bool first_fram
   }
   ImGui::TextDisabled("%s", kind);
   ImGui::SameLine();
-  const float open_w = px(70);
-  ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x - open_w - ImGui::GetStyle().ItemSpacing.x);
+  const float open_w = px(70), controls_w = px(250);
+  ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x - open_w - controls_w - 2 * ImGui::GetStyle().ItemSpacing.x);
   const bool enter = ImGui::InputTextWithHint("##path", "run directory, checkpoint directory or metrics.jsonl",
                                               &open_text, ImGuiInputTextFlags_EnterReturnsTrue);
   ImGui::SameLine();
@@ -304,6 +327,36 @@ void draw_frame(Session& session, Panels& panels, int& selected, bool first_fram
     session.open(open_text);
     session.prompt = prompt;
   }
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(px(100));
+  int map = static_cast<int>(colormap());
+  if (ImGui::Combo("##colormap", &map, kColormapNames, 3)) set_colormap(static_cast<Colormap>(map));
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("colour map of the heat maps (all readable with colour blindness)");
+  ImGui::SameLine();
+  if (ImGui::Button("A-")) view.font_zoom = std::max(0.6f, view.font_zoom / 1.15f);
+  ImGui::SameLine();
+  if (ImGui::Button("A+")) view.font_zoom = std::min(3.0f, view.font_zoom * 1.15f);
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("font size");
+}
+
+void draw_frame(Session& session, Panels& panels, View& view, std::string& open_text, double now_s) {
+  const ImGuiViewport* vp = ImGui::GetMainViewport();
+  ImGui::SetNextWindowPos(vp->WorkPos);
+  ImGui::SetNextWindowSize(vp->WorkSize);
+  ImGui::Begin("glassbox-viz", nullptr,
+               ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
+                   ImGuiWindowFlags_NoBringToFrontOnFocus);
+
+  // Header: name, what is open, a path box to open something else, the colour map and the font size.
+  // Kiosk mode has none of it: only a line saying what the visitor is looking at.
+  ImGui::TextColored(ImVec4(0.45f, 0.68f, 1.0f, 1.0f), "glassbox-viz");
+  ImGui::SameLine();
+  if (view.kiosk) {
+    ImGui::TextDisabled("how a language model picks the next word: press Next, or type your own sentence");
+  } else {
+    draw_header(session, view, open_text);
+  }
+
 
   // Banners: errors (input that could not be used) and warnings (input partly used).
   Report& rep = report();
@@ -319,13 +372,23 @@ void draw_frame(Session& session, Panels& panels, int& selected, bool first_fram
   for (const std::string& e : rep.errors) banner(colors::error_bg, "Error:", e);
   for (const std::string& w : rep.warnings) banner(colors::warning_bg, "Warning:", w);
 
+  // Kiosk: the story alone.
+  if (view.kiosk) {
+    rep.panel = "story";
+    ImGui::BeginChild("story", ImVec2(0, 0), false);
+    panels.story.draw(session, now_s);
+    ImGui::EndChild();
+    ImGui::End();
+    return;
+  }
   // The panels, one tab each.
   if (ImGui::BeginTabBar("panels")) {
-    const int requested = selected;  // --panel, honoured on the first frame
-    for (int i = 0; i < 4; i++) {
-      const ImGuiTabItemFlags flags = (first_frame && i == requested) ? ImGuiTabItemFlags_SetSelected : 0;
+    const int requested = view.select ? view.selected : -1;  // --panel, or the architecture view's click
+    view.select = false;
+    for (int i = 0; i < kPanels; i++) {
+      const ImGuiTabItemFlags flags = i == requested ? ImGuiTabItemFlags_SetSelected : 0;
       if (ImGui::BeginTabItem(kPanelTitles[i], nullptr, flags)) {
-        selected = i;
+        view.selected = i;
         rep.panel = kPanelNames[i];
         ImGui::BeginChild(kPanelNames[i], ImVec2(0, 0), false);
         switch (i) {
@@ -333,6 +396,8 @@ void draw_frame(Session& session, Panels& panels, int& selected, bool first_fram
           case 1: panels.attention.draw(session); break;
           case 2: panels.predictions.draw(session); break;
           case 3: panels.timeline.draw(session, panels.attention, panels.predictions); break;
+          case 4: panels.story.draw(session, now_s); break;
+          case 5: panels.architecture.draw(session); break;
         }
         ImGui::EndChild();
         ImGui::EndTabItem();
@@ -341,7 +406,37 @@ void draw_frame(Session& session, Panels& panels, int& selected, bool first_fram
     ImGui::EndTabBar();
   }
   ImGui::End();
+  if (panels.architecture.open_attention_layer >= 0) {  // a click on a layer's attention block
+    panels.attention.layer = panels.architecture.open_attention_layer;
+    panels.attention.rollout = false;
+    panels.architecture.open_attention_layer = -1;
+    view.selected = 1;
+    view.select = true;
+  }
 }
+
+// Kiosk's attract loop: after idle_seconds without a touch the story plays by itself (restarted on the
+// next preset when a visitor has used it since it last played); any input hands it back.
+struct AttractLoop {
+  double idle_seconds;
+  double last_input_s;
+  bool touched = false;  // input since the loop last started playing
+  void update(StoryPanel& story, Session& session, double now_s) {
+    const ImGuiIO& io = ImGui::GetIO();  // the previous frame's input
+    bool input = io.MouseDelta.x != 0 || io.MouseDelta.y != 0 || io.MouseWheel != 0 || !io.InputQueueCharacters.empty();
+    for (bool down : io.MouseDown) input = input || down;
+    for (bool down : io.KeysDown) input = input || down;
+    if (input) {
+      last_input_s = now_s;
+      touched = true;
+      story.autoplay = false;
+    } else if (!story.autoplay && now_s - last_input_s >= idle_seconds) {
+      if (touched) story.restart(session, story.preset + 1);
+      touched = false;
+      story.play(now_s);
+    }
+  }
+};
 
 // --bench: "panel attention 1280x800: frame mean 4.1 ms, p95 5.0, max 6.2 (300 frames; UI build
 // 0.9 ms of it); model
@@ -374,9 +469,12 @@ void glfw_error(int code, const char* description) {
 // ---------------------------------------------------------------------------------------------
 
 int run_app(const Options& options) {
-  int selected = 0;
-  for (int i = 0; i < 4; i++)
-    if (options.panel == kPanelNames[i]) selected = i;
+  View view;
+  for (int i = 0; i < kPanels; i++)
+    if (options.panel == kPanelNames[i]) view.selected = i;
+  view.kiosk = options.kiosk;
+  for (int i = 0; i < 3; i++)
+    if (options.colormap == kColormapNames[i]) set_colormap(static_cast<Colormap>(i));
 
   glfwSetErrorCallback(glfw_error);
   if (!glfwInit()) {
@@ -391,7 +489,11 @@ int run_app(const Options& options) {
   glfwWindowHint(GLFW_SCALE_TO_MONITOR, GLFW_TRUE);  // HiDPI on Windows and X11
   const bool headless = !options.screenshot.empty();
   if (headless) glfwWindowHint(GLFW_RESIZABLE, GLFW_FALSE);
-  GLFWwindow* window = glfwCreateWindow(options.width, options.height, "glassbox-viz", nullptr, nullptr);
+  // Kiosk mode covers the primary monitor (except headless, where the screenshot has the given size).
+  GLFWmonitor* monitor = options.kiosk && !headless ? glfwGetPrimaryMonitor() : nullptr;
+  const GLFWvidmode* mode = monitor ? glfwGetVideoMode(monitor) : nullptr;
+  GLFWwindow* window = glfwCreateWindow(mode ? mode->width : options.width, mode ? mode->height : options.height,
+                                        "glassbox-viz", mode ? monitor : nullptr, nullptr);
   if (!window) {
     std::fprintf(stderr, "glassbox-viz: error: cannot create an OpenGL 3.2 window\n");
     glfwTerminate();
@@ -412,8 +514,12 @@ int run_app(const Options& options) {
     glfwGetWindowContentScale(window, &xs, &ys);
     return std::clamp(xs, 0.5f, 4.0f);
   };
+  // Kiosk type is large enough to read from a step back.
+  const float kiosk_zoom = options.kiosk ? 1.6f : 1.0f;
   float scale = options.scale > 0 ? options.scale : content_scale();
-  apply_look(scale);
+  view.font_zoom = kiosk_zoom;
+  float applied_zoom = view.font_zoom;
+  apply_look(scale * view.font_zoom);
 
   Session session;
   session.prompt = options.prompt;
@@ -434,6 +540,10 @@ int run_app(const Options& options) {
   }
   for (const std::string& e : session.errors) std::fprintf(stderr, "glassbox-viz: error: %s\n", e.c_str());
   auto panels = std::make_unique<Panels>();  // holds GL textures: released before the context
+  panels->story.presets = options.presets.empty() ? default_presets() : options.presets;
+  if (options.kiosk) panels->story.restart(session, 0);
+  panels->story.step = options.story_step;
+  AttractLoop attract{options.idle_seconds, glfwGetTime()};
   std::string open_text = options.path.string();
 
   int status = 0;
@@ -446,23 +556,38 @@ int run_app(const Options& options) {
     // Idle politely when interactive: wake on input or every 100 ms to follow metrics.jsonl.
     if (headless) glfwPollEvents();
     else glfwWaitEventsTimeout(0.1);
-    if (options.scale <= 0 && content_scale() != scale) {  // moved to a monitor of another DPI
-      scale = content_scale();
-      apply_look(scale);
+    // Moved to a monitor of another DPI, or the font size changed: new fonts and sizes.
+    if ((options.scale <= 0 && content_scale() != scale) || view.font_zoom != applied_zoom) {
+      if (options.scale <= 0) scale = content_scale();
+      applied_zoom = view.font_zoom;
+      apply_look(scale * view.font_zoom);
       ImGui_ImplOpenGL3_DestroyFontsTexture();
       ImGui_ImplOpenGL3_CreateFontsTexture();
+    }
+    if (options.kiosk) {
+      // Only the chord quits; the window manager's close button and Alt+F4 do not.
+      const bool chord = (glfwGetKey(window, GLFW_KEY_LEFT_CONTROL) || glfwGetKey(window, GLFW_KEY_RIGHT_CONTROL)) &&
+                         (glfwGetKey(window, GLFW_KEY_LEFT_SHIFT) || glfwGetKey(window, GLFW_KEY_RIGHT_SHIFT)) &&
+                         glfwGetKey(window, GLFW_KEY_Q);
+      if (chord) break;
+      glfwSetWindowShouldClose(window, GLFW_FALSE);
+      attract.update(panels->story, session, glfwGetTime());
     }
     session.poll(glfwGetTime());
 
     const double build_start = glfwGetTime();
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
-    if (headless)  // no stray hover from the X server's pointer; --hover puts the mouse somewhere
+    if (headless) {  // no stray hover from the X server's pointer; --hover puts the mouse somewhere
       ImGui::GetIO().MousePos = options.hover_x >= 0 ? ImVec2(options.hover_x, options.hover_y)
                                                      : ImVec2(-FLT_MAX, -FLT_MAX);
+      // --click: the button goes down on the third frame after the model is done and up on the
+      // fourth (a click), leaving the remaining frames to draw what it opened.
+      ImGui::GetIO().MouseDown[0] = options.click && settled == 2;
+    }
     ImGui::NewFrame();
     report().begin_frame();
-    draw_frame(session, *panels, selected, frame == 0, open_text);
+    draw_frame(session, *panels, view, open_text, glfwGetTime());
     ImGui::Render();
     if (options.bench_frames > 0 && settled >= options.warmup_frames)
       build_ms.push_back((glfwGetTime() - build_start) * 1e3);

@@ -7,6 +7,10 @@
 //   attention    layer x head attention maps for a prompt           panel_attention.cpp
 //   predictions  next-token distribution and sampling               panel_predictions.cpp
 //   timeline     the same prompt across saved checkpoints           panel_timeline.cpp
+//   story        the forward pass step by step, in plain words      panel_story.cpp
+//   architecture the model's blocks, shapes, parameters, activations panel_architecture.cpp
+// Kiosk mode (--kiosk) shows only the story, fullscreen, in large type, and plays it by itself after
+// --idle-seconds without input; it quits only on Ctrl+Shift+Q.
 // Bad input (a missing directory, a corrupt checkpoint, a malformed metrics line) becomes a message
 // in a banner; the app keeps running.
 #include <filesystem>
@@ -30,8 +34,20 @@ struct Options {
   int warmup_frames = 8;         // frames rendered before the screenshot, so the layout settles
   bool synthetic_attention = false;  // show synthetic_attention() instead of running a model (tests)
   float hover_x = -1, hover_y = -1;  // with --screenshot: the mouse position (shows tooltips); -1: none
+  bool click = false;                // with --hover: click there once the model has run
   int bench_frames = 0;          // with --screenshot: time this many frames after the model is done
+  int story_step = 0;            // the story mode step shown first
+  bool kiosk = false;            // fullscreen story only, large type, attract loop, Ctrl+Shift+Q quits
+  double idle_seconds = 60;      // kiosk: seconds without input before the story plays by itself
+  std::vector<std::string> presets;  // story mode's example sentences (empty: the built-in ones)
+  std::string colormap = "viridis";  // heat maps: viridis, cividis or inferno
 };
+
+// Story mode's example sentences when --presets gives none.
+std::vector<std::string> default_presets();
+// Reads example sentences from a text file: one per line; blank lines and lines starting with '#'
+// are skipped. Throws llm::Error naming the file when it cannot be read or holds no sentence.
+std::vector<std::string> read_presets(const std::filesystem::path& file);
 
 // What PATH turned out to be, and what was read from it.
 struct Session {

@@ -1,4 +1,4 @@
-// Heatmap textures: colour-mapped on the CPU (a 256-entry inferno table), uploaded as RGBA8.
+// Heatmap textures: colour-mapped on the CPU (a 256-entry table of the current colour map), uploaded as RGBA8.
 #include "visualizer/heatmap.hpp"
 
 #include <algorithm>
@@ -42,10 +42,10 @@ void HeatmapTexture::upload(const float* values, int rows, int cols, float gamma
   // Max-pool to at most max_size per side: output cell (r, c) covers input rows [r*rows/R, ...).
   const int R = std::min(rows, max_size), C = std::min(cols, max_size);
   static ImU32 table[256];
-  static bool table_ready = false;
-  if (!table_ready) {
-    for (int k = 0; k < 256; k++) table[k] = inferno(k / 255.0f);
-    table_ready = true;
+  static int table_map = -1;  // the Colormap the table holds
+  if (table_map != static_cast<int>(colormap())) {
+    for (int k = 0; k < 256; k++) table[k] = heat(k / 255.0f);
+    table_map = static_cast<int>(colormap());
   }
   std::vector<ImU32> rgba(static_cast<size_t>(R) * C);
   for (int r = 0; r < R; r++) {

@@ -1,6 +1,6 @@
 #pragma once
-// defines: viz::HeatmapTexture, a matrix of values in [0, 1] as an OpenGL texture on the inferno
-// scale, drawn by ImGui::Image / ImDrawList::AddImage.
+// defines: viz::HeatmapTexture, a matrix of values in [0, 1] as an OpenGL texture on the current colour
+// map, drawn by ImGui::Image / ImDrawList::AddImage.
 #include <cstdint>
 
 #include <imgui.h>
@@ -16,7 +16,7 @@ class HeatmapTexture {
   HeatmapTexture(const HeatmapTexture&) = delete;
   HeatmapTexture& operator=(const HeatmapTexture&) = delete;
 
-  // values: (rows, cols) row-major. Colour = inferno(v^gamma): gamma < 1 lifts small probabilities
+  // values: (rows, cols) row-major. Colour = heat(v^gamma): gamma < 1 lifts small probabilities
   // out of the black. With `causal`, cells above the diagonal (j > i, masked by attention) are
   // transparent. A matrix larger than max_size is max-pooled down first, so a one-cell pattern (a
   // previous-token head's diagonal) survives in a thumbnail; each cell then stays a flat colour

@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   std::string path;
   cli.add_option("path", path, "Run directory (metrics.jsonl, checkpoints), checkpoint directory, or metrics.jsonl");
   cli.add_option("--panel", options.panel, "Panel shown first")
-      ->check(CLI::IsMember({"dashboard", "attention", "predictions", "timeline"}));
+      ->check(CLI::IsMember({"dashboard", "attention", "predictions", "timeline", "story", "architecture"}));
   cli.add_option("--prompt", options.prompt, "Prompt for the attention and prediction panels");
   cli.add_option("--screenshot", options.screenshot, "Render headless, write this PNG and exit");
   cli.add_option("--report", options.report, "With --screenshot: write what was drawn where as JSON");
@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
   std::vector<float> hover;
   cli.add_option("--hover", hover, "With --screenshot: put the mouse at X Y (window coordinates) to show tooltips")
       ->expected(2);
+  cli.add_flag("--click", options.click,
+               "With --screenshot and --hover: click the left button there once the model has run (tests)")
+      ->needs("--hover");
   cli.add_flag("--synthetic-attention", options.synthetic_attention,
                "Show a known synthetic attention pattern (2 layers, 4 heads, one token per prompt word) "
                "instead of running a model: for tests and docs");
@@ -42,6 +45,17 @@ int main(int argc, char** argv) {
                  "With --screenshot: after the model has run, time this many frames and print the frame "
                  "and probe times")
       ->check(CLI::Range(0, 100000));
+  cli.add_option("--story-step", options.story_step, "Story mode: the step shown first (0: the text)")
+      ->check(CLI::Range(0, 10000));
+  cli.add_flag("--kiosk", options.kiosk,
+               "Kiosk mode: fullscreen story mode in large type, no file dialogs, plays by itself when idle; "
+               "quit with Ctrl+Shift+Q");
+  cli.add_option("--idle-seconds", options.idle_seconds, "Kiosk mode: seconds without input before the story plays")
+      ->check(CLI::Range(0.0, 86400.0));
+  std::string presets;
+  cli.add_option("--presets", presets, "Story mode's example sentences: a text file, one per line ('#' comments)");
+  cli.add_option("--colormap", options.colormap, "Colour map of the heat maps")
+      ->check(CLI::IsMember({"viridis", "cividis", "inferno"}));
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -53,6 +67,7 @@ int main(int argc, char** argv) {
     options.hover_y = hover[1];
   }
   try {
+    if (!presets.empty()) options.presets = viz::read_presets(presets);
     return viz::run_app(options);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "glassbox-viz: error: %s\n", e.what());

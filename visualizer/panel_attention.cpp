@@ -157,7 +157,7 @@ void AttentionPanel::draw(Session& session) {
       const bool hovered = ImGui::IsItemHovered();
       ImGui::PopID();
       ImU32 bg = IM_COL32(44, 48, 60, 255);
-      if (token >= 0 && i >= token) bg = inferno(std::pow(big[static_cast<size_t>(i) * T + token], gamma));
+      if (token >= 0 && i >= token) bg = heat(std::pow(big[static_cast<size_t>(i) * T + token], gamma));
       if (token >= 0 && i < token) bg = IM_COL32(30, 32, 40, 255);  // cannot attend forward
       dl->AddRectFilled(p, ImVec2(p.x + size.x, p.y + size.y), bg, px(3));
       if (i == token || hovered)
@@ -174,21 +174,25 @@ void AttentionPanel::draw(Session& session) {
     ImGui::EndChild();
   }
 
-  // Textures: rebuilt when the result, the gamma or the shown map changes.
-  if (thumbnails_of_ != result->id || thumbnails_gamma_ != gamma || thumbnails_row_max_ != row_max ||
+  // Textures: rebuilt when the result, the gamma, the colour map or the shown map changes.
+  if (thumbnails_of_ != result->id || thumbnails_gamma_ != gamma || thumbnails_map_ != colormap() ||
+      thumbnails_row_max_ != row_max ||
       thumbnails_.size() != static_cast<size_t>(L) * NH) {
     thumbnails_.resize(static_cast<size_t>(L) * NH);
     for (int l = 0; l < L; l++)
       for (int h = 0; h < NH; h++) thumbnails_[l * NH + h].upload(m.map(l, h), T, T, gamma, true, 96, row_max);
     thumbnails_of_ = result->id;
     thumbnails_gamma_ = gamma;
+    thumbnails_map_ = colormap();
     thumbnails_row_max_ = row_max;
   }
   const int key = rollout ? -2 : layer * NH + head;
-  if (zoom_of_ != result->id || zoom_gamma_ != gamma || zoom_key_ != key || zoom_row_max_ != row_max) {
+  if (zoom_of_ != result->id || zoom_gamma_ != gamma || zoom_map_ != colormap() || zoom_key_ != key ||
+      zoom_row_max_ != row_max) {
     zoom_.upload(big, T, T, gamma, true, 1 << 14, row_max);
     zoom_of_ = result->id;
     zoom_gamma_ = gamma;
+    zoom_map_ = colormap();
     zoom_key_ = key;
     zoom_row_max_ = row_max;
   }
@@ -299,6 +303,7 @@ void AttentionPanel::draw(Session& session) {
       }
     }
     report().region("attention.zoom", a, b, T, T);
+    if (!rollout) report().region(label("attention.zoom.layer", layer), a, b, T, T);  // which layer it shows
   }
 }
 

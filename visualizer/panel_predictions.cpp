@@ -19,22 +19,6 @@ namespace viz {
 
 namespace {
 
-std::string token_label(const ProbeResult& r, int32_t id) {
-  if (!r.tokenizer) return std::to_string(id);
-  try {
-    return printable_token(r.tokenizer->decode_token(id));
-  } catch (const std::exception&) {
-    return label("#", id);
-  }
-}
-
-// 13.2%, 0.42%, 0.0021%: small probabilities keep two significant digits.
-std::string percent(float p) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, p >= 0.001f ? "%.1f%%" : "%.2g%%", 100.0 * p);
-  return buf;
-}
-
 ImU32 text_on(ImU32 background) {
   const float l = luma(background & 0xFF, (background >> 8) & 0xFF, (background >> 16) & 0xFF);
   return l > 140 ? IM_COL32(0, 0, 0, 255) : IM_COL32(255, 255, 255, 255);
@@ -181,7 +165,7 @@ void PredictionsPanel::draw(Session& session) {
       const auto& lr = r->logit_lens[l];
       for (int k = 0; k < cols && k < static_cast<int>(lr.ids.size()); k++) {
         ImGui::TableNextColumn();
-        const ImU32 bg = inferno(std::sqrt(lr.probs[k]));
+        const ImU32 bg = heat(std::sqrt(lr.probs[k]));
         ImGui::TableSetBgColor(ImGuiTableBgTarget_CellBg, bg);
         const std::string label = token_label(*r, lr.ids[k]);
         ImGui::PushStyleColor(ImGuiCol_Text, text_on(bg));

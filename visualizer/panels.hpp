@@ -3,12 +3,14 @@
 // imgui_demo.cpp). The bodies live in panel_<name>.cpp.
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <imgui.h>
 
 #include "visualizer/app.hpp"
 #include "visualizer/heatmap.hpp"
+#include "visualizer/ui.hpp"
 
 namespace viz {
 
@@ -25,7 +27,7 @@ struct AttentionPanel {
   int layer = 0, head = 0;  // the map shown large
   bool rollout = false;     // show attention rollout instead of one head
   int token = -1;           // highlighted key token: who attends to it? (-1: none)
-  float gamma = 0.5f;       // colour = inferno(p^gamma)
+  float gamma = 0.5f;       // colour = heat(p^gamma)
   bool row_max = false;     // scale each query row by its maximum before colouring
   void draw(Session& session);
 
@@ -36,6 +38,7 @@ struct AttentionPanel {
   float thumbnails_gamma_ = -1, zoom_gamma_ = -1;
   bool thumbnails_row_max_ = false, zoom_row_max_ = false;
   int zoom_key_ = -1;
+  Colormap thumbnails_map_ = Colormap::viridis, zoom_map_ = Colormap::viridis;  // the maps they were coloured with
 };
 
 // Next-token distribution, sampling and logit lens (panel_predictions.cpp).
@@ -72,6 +75,39 @@ struct TimelinePanel {
 
  private:
   double last_advance_ = 0;
+};
+
+// Story mode (panel_story.cpp): the forward pass told step by step in plain words, for visitors.
+struct StoryPanel {
+  int step = 0;       // the step shown (0: the text; see panel_story.cpp for the order)
+  int token = -1;     // the token whose attention arcs are drawn (-1: the last)
+  int top_k = 10;     // next tokens shown as bars
+  bool autoplay = false;  // kiosk's attract loop: the story advances by itself (see play())
+  std::vector<std::string> presets;  // example sentences
+  int preset = 0;
+  // Steps of the story for the model that produced `result`.
+  int steps(const ProbeResult& result) const;
+  // Starts over on presets[index] (wrapping around), at the first step.
+  void restart(Session& session, int index);
+  // Starts the attract loop: the next step comes a few seconds from now_s.
+  void play(double now_s);
+  void draw(Session& session, double now_s);
+
+ private:
+  std::mt19937_64 rng_{1};
+  uint64_t sampled_for_ = 0;  // the result the drawn token belongs to
+  int32_t sampled_ = 0;
+  bool sample_next_ = false;  // the attract loop appends the drawn token this frame
+  int appended_ = 0;          // tokens appended since the last restart
+  double next_advance_s_ = 0;
+};
+
+// The model's blocks with their shapes, parameter counts and activation sizes
+// (panel_architecture.cpp). A click on a layer's attention block asks for the attention tab at that
+// layer (`open_attention_layer`).
+struct ArchitecturePanel {
+  int open_attention_layer = -1;  // set by a click; the app switches tabs and resets it
+  void draw(Session& session);
 };
 
 // A centred grey hint in the remaining space, for panels with nothing to show yet.

@@ -320,7 +320,7 @@ void draw_heat_strip(const char* title, ImVec2 size, const LayerSeries& data, co
   }
 
   auto color_of = [&](double v) {
-    return std::isfinite(v) ? inferno(static_cast<float>((v - lo) / (hi - lo))) : IM_COL32(60, 60, 60, 255);
+    return std::isfinite(v) ? heat(static_cast<float>((v - lo) / (hi - lo))) : IM_COL32(60, 60, 60, 255);
   };
 
   // Columns: one per sample, or one per pixel (mean of the log values) when samples outnumber pixels.
@@ -367,7 +367,7 @@ void draw_heat_strip(const char* title, ImVec2 size, const LayerSeries& data, co
   for (int k = 0; k < segments; k++) {
     const float y0 = bar_max.y - (k + 1) * H / segments, y1 = bar_max.y - k * H / segments;
     dl->AddRectFilled(ImVec2(bar_min.x, y0), ImVec2(bar_max.x, y1 + 0.5f),
-                      inferno((k + 0.5f) / segments));
+                      heat((k + 0.5f) / segments));
   }
   for (double t : bar_ticks) {
     const std::string s = tick_label(std::pow(10.0, t));

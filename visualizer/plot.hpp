@@ -34,8 +34,8 @@ void draw_chart(const char* title, ImVec2 size, std::span<const Curve> curves,
                 const ChartOptions& options);
 
 // Per-layer values over steps as a heat map: one row per layer (layer 0 on top), one column per
-// sample (bucketed to pixel columns when there are more), colour = log10(value) on the inferno
-// scale between the data's minimum and maximum, with a colour bar.
+// sample (bucketed to pixel columns when there are more), colour = log10(value) on the current colour
+// map between the data's minimum and maximum, with a colour bar.
 void draw_heat_strip(const char* title, ImVec2 size, const LayerSeries& data,
                      const char* report_name = nullptr);
 

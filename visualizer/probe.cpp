@@ -66,6 +66,42 @@ std::vector<ProbeResult::LensRow> logit_lens(llm::GPT& model, int t) {
   return rows;
 }
 
+// Root mean square of n floats.
+float rms(const float* x, size_t n) {
+  double sum = 0;
+  for (size_t i = 0; i < n; i++) sum += static_cast<double>(x[i]) * x[i];
+  return n ? static_cast<float>(std::sqrt(sum / n)) : 0.0f;
+}
+
+// The embeddings, each block's loudness and the MLP's change per token, from the activations of a
+// forward pass over one sequence of T tokens (batch row 0).
+void record_activity(const llm::GPT& model, int T, ProbeResult& r) {
+  const llm::GPTConfig& c = model.config();
+  const int C = c.n_embd, L = c.n_layer;
+  const size_t TC = static_cast<size_t>(T) * C;
+  const llm::ActivationTensors& a = model.acts;
+  const float* encoded = a.encoded.slice(0).ptr<float>();  // (T, C)
+  r.embeddings.assign(encoded, encoded + TC);
+  r.embedding_rms = rms(encoded, TC);
+  r.layers.resize(L);
+  r.mlp_change.resize(static_cast<size_t>(L) * T);
+  for (int l = 0; l < L; l++) {
+    auto layer = [&](const llm::Tensor& t) { return t.slice(l).slice(0).ptr<float>(); };  // (T, C)
+    ProbeResult::LayerActivity& act = r.layers[l];
+    act.ln1 = rms(layer(a.ln1), TC);
+    act.attention = rms(layer(a.attproj), TC);
+    act.ln2 = rms(layer(a.ln2), TC);
+    act.mlp = rms(layer(a.fcproj), TC);
+    act.residual = rms(layer(a.residual3), TC);
+    const float* mlp = layer(a.fcproj);
+    const float* in = layer(a.residual2);
+    for (int t = 0; t < T; t++)
+      r.mlp_change[static_cast<size_t>(l) * T + t] = rms(mlp + t * C, C) / std::max(rms(in + t * C, C), 1e-12f);
+  }
+  r.lnf_rms = rms(a.lnf.slice(0).ptr<float>(), TC);
+  r.logits_rms = rms(r.last_logits.data(), r.last_logits.size());
+}
+
 }  // namespace
 
 void compute_rollout(AttentionMaps& m) {
@@ -147,6 +183,17 @@ std::string printable_token(const std::string& text) {
     i += len;
   }
   return out.empty() ? "\xE2\x88\x85" : out;  // U+2205 for an empty token
+}
+
+std::string token_label(const ProbeResult& r, int32_t id) {
+  if (!r.tokenizer) return std::to_string(id);
+  try {
+    return printable_token(r.tokenizer->decode_token(id));
+  } catch (const std::exception&) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "#%d", id);
+    return buf;
+  }
 }
 
 ModelProbe::ModelProbe(std::function<void()> on_done)
@@ -284,6 +331,7 @@ std::shared_ptr<const ProbeResult> ModelProbe::run(const Request& request) {
     const float* logits = model.acts.logits.slice(0).slice(T - 1).ptr<float>();  // (Vp)
     r->last_logits.assign(logits, logits + c.vocab_size);
     r->logit_lens = logit_lens(model, T - 1);
+    record_activity(model, T, *r);
     r->probe_ms = ms_since(t0);
   } catch (const std::exception& e) {
     r->error = request.checkpoint.filename().string() + ": " + e.what();

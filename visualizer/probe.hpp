@@ -70,6 +70,17 @@ struct ProbeResult {
     std::vector<float> probs;
   };
   std::vector<LensRow> logit_lens;  // (L + 1)
+
+  // For story mode and the architecture view.
+  std::vector<float> embeddings;  // (T, C) token + position embedding: the vector each token starts as
+  // Root mean square of each block's output over the prompt's (T, C) values: how loud the block is.
+  struct LayerActivity {
+    float ln1 = 0, attention = 0, ln2 = 0, mlp = 0, residual = 0;  // residual: the stream out of the layer
+  };
+  float embedding_rms = 0, lnf_rms = 0, logits_rms = 0;
+  std::vector<LayerActivity> layers;  // (L)
+  // How much each layer's MLP changes each token's vector: |mlp output| / |vector going in|.
+  std::vector<float> mlp_change;  // (L, T)
   double load_ms = 0, forward_ms = 0;
   double probe_ms = 0;  // forward + copying the maps + rollout + logit lens
 };
@@ -123,5 +134,9 @@ class ModelProbe {
 // A token as a one-line label: spaces shown as '·', newlines as "\n", control characters and bytes
 // that are not valid UTF-8 as <0xAB>.
 std::string printable_token(const std::string& text);
+
+// Token `id` of a result as printable_token() shows it ("#id" when the tokenizer cannot decode it;
+// the bare id when the result has no tokenizer).
+std::string token_label(const ProbeResult& result, int32_t id);
 
 }  // namespace viz

@@ -2,6 +2,7 @@
 // defines: the visualizer's shared drawing vocabulary: the colour map, the theme colours, the UI
 // scale, and the Report that tests read (what was drawn where, and which errors were shown).
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <imgui.h>
@@ -9,10 +10,20 @@
 namespace viz {
 
 // ---- colours ----
-// Matplotlib's "inferno": black -> purple -> orange -> pale yellow. Its lightness rises
-// monotonically, so "brighter" always means "larger" (tests rely on this), and it stays readable
-// in greyscale and for the common colour-vision deficiencies. t in [0, 1], clamped.
-ImU32 inferno(float t);
+// The heat maps' colour scale, chosen with --colormap or in the header. All three are perceptually
+// uniform and their lightness rises monotonically, so "brighter" always means "larger" (tests rely
+// on this) and they stay readable in greyscale and for the common colour-vision deficiencies:
+//   viridis   dark purple -> blue -> green -> yellow (the default)
+//   cividis   dark blue -> grey -> yellow, made for deuteranopia and protanopia (red-green blindness)
+//   inferno   black -> purple -> orange -> pale yellow
+enum class Colormap { viridis, cividis, inferno };
+constexpr const char* kColormapNames[] = {"viridis", "cividis", "inferno"};
+Colormap colormap();
+void set_colormap(Colormap map);
+// The current map at t in [0, 1] (clamped; NaN counts as 0).
+ImU32 heat(float t);
+// One named map at t, whatever the current one is.
+ImU32 heat(Colormap map, float t);
 // Lightness of a colour as the eye sees it (Rec. 709 luma), 0..255; the inverse question to the above.
 float luma(unsigned char r, unsigned char g, unsigned char b);
 
@@ -50,6 +61,11 @@ struct Report {
   std::vector<std::string> warnings;  // shown in the yellow banner
   std::vector<Region> regions;
   std::string bench;  // --bench: one line of timings
+  // Story mode: the step shown and the next-token probabilities on screen (tests compare them with
+  // `glassbox sample --top-probs`).
+  int story_step = -1, story_steps = 0;
+  std::string story_title, story_caption, story_prompt;
+  std::vector<std::pair<int, float>> story_top;  // (token id, probability), most likely first
   void begin_frame() { regions.clear(); }
   // Records a rectangle drawn this frame (ImGui coordinates, converted to framebuffer pixels).
   void region(const std::string& name, ImVec2 min, ImVec2 max, int rows = 0, int cols = 0);
@@ -60,6 +76,9 @@ Report& report();
 // "L3", "H11", "#42": a short prefix and an integer. (Also sidesteps GCC 12's false -Wrestrict
 // warning on "L" + std::to_string(n).)
 std::string label(const char* prefix, long long n);
+
+// A probability as a percentage: 13.2%, 0.42%, 0.0021% (small ones keep two significant digits).
+std::string percent(float p);
 
 // A short number: 3 significant digits, k/M/G suffixes from 1000 on, e.g. 1.5k, 51.2k.
 std::string short_number(double v);

@@ -1,6 +1,12 @@
 // glassbox sample: generate text from a checkpoint, streamed token by token, with a KV cache.
 //
 //   glassbox sample --ckpt runs/shakespeare_char/checkpoint --prompt "ROMEO:" --max-new-tokens 300
+//   glassbox sample --ckpt ... --prompt "ROMEO:" --max-new-tokens 3 --top-probs 5
+//
+// --top-probs K prints, before each token is drawn, one line with the K most likely next tokens under
+// the model's softmax at temperature 1 (whatever --temperature/--top-k/--top-p the draw uses):
+//   step 0: "E" 17 0.412301  "O" 27 0.093310  ...  -> "E"
+// each token as a C-escaped string, its id and its probability; the text follows the step lines.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -27,7 +33,38 @@ struct SampleOptions {
   int max_new_tokens = 500;
   int num_samples = 1;
   uint64_t seed = 1337;
+  int top_probs = 0;  // > 0: print the top-k next-token probabilities at every step
 };
+
+// A token's text in double quotes with C escapes (\n, \", \\, \xHH for other control bytes), so a
+// step line stays one line whatever the token is.
+std::string quoted(const std::string& text) {
+  std::string out = "\"";
+  for (const char ch : text) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c == '"' || c == '\\') out += std::string("\\") + ch;
+    else if (c < 0x20 || c == 0x7F) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02X", c);
+      out += hex;
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+// One --top-probs line: the k most likely next tokens, then the one drawn.
+void print_step(const Tokenizer& tokenizer, int step, const std::vector<float>& logits, int V, int k,
+                int32_t drawn) {
+  auto text = [&](int32_t id) { return id < tokenizer.vocab_size() ? tokenizer.decode_token(id) : std::string(); };
+  std::printf("step %d:", step);
+  for (const TokenProbability& t : top_probabilities(logits.data(), V, k))
+    std::printf("  %s %d %.6f", quoted(text(t.id)).c_str(), t.id, t.p);
+  std::printf("  -> %s\n", quoted(text(drawn)).c_str());
+}
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -47,6 +84,7 @@ void run_sample(const SampleOptions& o) {
   // Reject bad settings before any output.
   const float probe = 0.0f;
   sampling_distribution(&probe, 1, o.sampling);
+  check(o.top_probs >= 0, "--top-probs must not be negative");
 
   // An empty prompt starts from the document separator (GPT-2) or a newline (character models).
   std::vector<int32_t> prompt = tokenizer->encode(o.prompt);
@@ -62,17 +100,23 @@ void run_sample(const SampleOptions& o) {
   int64_t generated = 0;
   for (int n = 0; n < o.num_samples; n++) {
     if (n > 0) std::printf("\n---------------\n");
-    std::printf("%s", o.prompt.c_str());
+    std::string text = o.prompt;  // with --top-probs the text is printed after the step lines
+    if (o.top_probs == 0) std::printf("%s", o.prompt.c_str());
     std::vector<int32_t> context = prompt;
     decoder.reset();
     const std::vector<float>* logits = &decoder.step(context.data(), int(context.size()));
     for (int i = 0; i < o.max_new_tokens; i++) {
       const int32_t next = sample_token(logits->data(), config.vocab_size, o.sampling, rng);
       if (generated++ == 0) first_token_seconds = seconds_since(start);
+      if (o.top_probs > 0) print_step(*tokenizer, i, *logits, config.vocab_size, o.top_probs, next);
       if (tokenizer->eot_token() && next == *tokenizer->eot_token()) break;
-      std::string text = next < tokenizer->vocab_size() ? tokenizer->decode_token(next) : "";
-      std::fwrite(text.data(), 1, text.size(), stdout);
-      std::fflush(stdout);
+      const std::string piece = next < tokenizer->vocab_size() ? tokenizer->decode_token(next) : "";
+      if (o.top_probs > 0) {
+        text += piece;
+      } else {
+        std::fwrite(piece.data(), 1, piece.size(), stdout);
+        std::fflush(stdout);
+      }
       context.push_back(next);
       if (decoder.pos() + 1 > config.max_seq_len) {
         // The context is full: keep the most recent half (at least the last token: a model with
@@ -84,6 +128,7 @@ void run_sample(const SampleOptions& o) {
         logits = &decoder.step(&next, 1);
       }
     }
+    if (o.top_probs > 0) std::printf("%s", text.c_str());
     std::printf("\n");
   }
   std::fflush(stdout);
@@ -106,6 +151,9 @@ void register_sample(CLI::App& app) {
   cmd->add_option("--top-p", o->sampling.top_p, "Nucleus: the most likely tokens up to this mass")->capture_default_str();
   cmd->add_option("--num-samples", o->num_samples, "Independent samples")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Random seed")->capture_default_str();
+  cmd->add_option("--top-probs", o->top_probs,
+                  "Print the K most likely next tokens (softmax at temperature 1) at every step; 0: off")
+      ->capture_default_str();
   cmd->add_option("--device", o->device, "cpu or cuda")->capture_default_str();
   cmd->callback([o] { run_sample(*o); });
 }

@@ -46,6 +46,19 @@ std::vector<float> sampling_distribution(const float* logits, int V, const Sampl
   return probs;
 }
 
+std::vector<TokenProbability> top_probabilities(const float* logits, int V, int k) {
+  check(k > 0, "--top-probs must be positive");
+  const std::vector<float> p = sampling_distribution(logits, V, SamplingSettings{1.0f, 0, 1.0f});
+  std::vector<int32_t> order(V);
+  std::iota(order.begin(), order.end(), 0);
+  k = std::min(k, V);
+  std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                    [&](int32_t a, int32_t b) { return p[a] != p[b] ? p[a] > p[b] : a < b; });
+  std::vector<TokenProbability> top;
+  for (int i = 0; i < k; i++) top.push_back({order[i], p[order[i]]});
+  return top;
+}
+
 int32_t sample_token(const float* logits, int V, const SamplingSettings& settings, std::mt19937_64& rng) {
   const std::vector<float> probs = sampling_distribution(logits, V, settings);
   // Inverse CDF with one uniform draw; the generator is fixed (mt19937_64) and the draw is made by
