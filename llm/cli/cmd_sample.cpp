@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "llm/cli/commands.hpp"
+#include "llm/core/printable.hpp"
 #include "llm/io/checkpoint.hpp"
 #include "llm/model/decoder.hpp"
 #include "llm/sample/sampling.hpp"
@@ -36,24 +37,15 @@ struct SampleOptions {
   int top_probs = 0;  // > 0: print the top-k next-token probabilities at every step
 };
 
-// A token's text in double quotes with C escapes (\n, \", \\, \xHH for other control bytes), so a
-// step line stays one line whatever the token is.
+// A token's text in double quotes with C escapes (\n, \", \\, \xhh for other control bytes, as
+// llm::printable writes them), so a step line stays one line whatever the token is.
 std::string quoted(const std::string& text) {
-  std::string out = "\"";
+  std::string escaped;
   for (const char ch : text) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (c == '"' || c == '\\') out += std::string("\\") + ch;
-    else if (c < 0x20 || c == 0x7F) {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "\\x%02X", c);
-      out += hex;
-    } else {
-      out += ch;
-    }
+    if (ch == '"' || ch == '\\') escaped += '\\';
+    escaped += ch;
   }
-  return out + "\"";
+  return "\"" + printable(escaped) + "\"";
 }
 
 // One --top-probs line: the k most likely next tokens, then the one drawn.

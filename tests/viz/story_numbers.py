@@ -20,7 +20,7 @@ ENTRY = re.compile(rb'"((?:[^"\\]|\\.)*)" (\d+) ([0-9.]+)')
 
 
 def unescape(text):
-    """Undo the CLI's C escapes: \\n \\t \\" \\\\ \\xHH."""
+    """Undo the CLI's C escapes: \\n \\r \\t \\" \\\\ \\xHH."""
     out, i = bytearray(), 0
     while i < len(text):
         if text[i:i + 1] == b"\\":
@@ -29,7 +29,7 @@ def unescape(text):
                 out.append(int(text[i + 2:i + 4], 16))
                 i += 4
                 continue
-            out += {b"n": b"\n", b"t": b"\t"}.get(c, c)
+            out += {b"n": b"\n", b"r": b"\r", b"t": b"\t"}.get(c, c)
             i += 2
         else:
             out.append(text[i])

@@ -57,33 +57,31 @@ namespace llm {
 // ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/encoder.cu) ----
 // Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
 
+namespace {
+// The token ids are on the host here (on a GPU they are not), so they are range-checked too.
+void check_token_range(const char* op, const int32_t* tokens, int64_t n, int64_t Vp) {
+  for (int64_t i = 0; i < n; i++)
+    check(tokens[i] >= 0 && tokens[i] < Vp,
+          std::string(op) + ": token " + std::to_string(tokens[i]) + " at index " +
+              std::to_string(i) + " is outside the vocabulary [0, " + std::to_string(Vp) + ")");
+}
+}  // namespace
+
 template <typename T>
 void CpuBackend<T>::encoder_forward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int pos0) {
   check_encoder_forward(*this, out, tokens, wte, wpe, pos0);
-  // The token ids are on the host here, so they are range-checked too.
-  const char* op = "encoder_forward";
   const int64_t B = tokens.size(0), Tlen = tokens.size(1), Vp = wte.size(0), C = wte.size(1);
   const int32_t* tok = tokens.ptr<int32_t>();
-  for (int64_t i = 0; i < B * Tlen; i++)
-    check(tok[i] >= 0 && tok[i] < Vp, std::string(op) + ": token " + std::to_string(tok[i]) +
-                                          " at index " + std::to_string(i) +
-                                          " is outside the vocabulary [0, " + std::to_string(Vp) +
-                                          ")");
+  check_token_range("encoder_forward", tok, B * Tlen, Vp);
   cpu::encoder_forward(out.ptr<T>(), tok, wte.ptr<T>(), wpe.ptr<T>(), B, Tlen, C, pos0);
 }
 
 template <typename T>
 void CpuBackend<T>::encoder_backward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens) {
   check_encoder_backward(*this, dwte, dwpe, dout, tokens);
-  // The token ids are on the host here, so they are range-checked too.
-  const char* op = "encoder_backward";
   const int64_t B = tokens.size(0), Tlen = tokens.size(1), Vp = dwte.size(0), C = dwte.size(1);
   const int32_t* tok = tokens.ptr<int32_t>();
-  for (int64_t i = 0; i < B * Tlen; i++)
-    check(tok[i] >= 0 && tok[i] < Vp, std::string(op) + ": token " + std::to_string(tok[i]) +
-                                          " at index " + std::to_string(i) +
-                                          " is outside the vocabulary [0, " + std::to_string(Vp) +
-                                          ")");
+  check_token_range("encoder_backward", tok, B * Tlen, Vp);
   cpu::encoder_backward(dwte.ptr<T>(), dwpe.ptr<T>(), dout.ptr<T>(), tok, B, Tlen, C);
 }
 
