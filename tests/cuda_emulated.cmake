@@ -11,6 +11,9 @@
 option(GLASSBOX_CUDA_EMULATION_LARGE "Register the emulated CUDA tests at the real shapes (label cuda_emulated_large)" OFF)
 
 foreach(variant cuda_emulation cuda_emulation_tsan)
+  if(NOT TARGET ${variant})  # no TSan variant in a GLASSBOX_SANITIZE build
+    continue()
+  endif()
   set(name test_cuda_ops_emulated)
   if(variant STREQUAL cuda_emulation_tsan)
     set(name test_cuda_ops_emulated_tsan)
@@ -28,9 +31,11 @@ add_test(NAME test_cuda_ops_emulated COMMAND test_cuda_ops_emulated)
 set_tests_properties(test_cuda_ops_emulated PROPERTIES LABELS "cuda_emulated" TIMEOUT 600
                      ENVIRONMENT "${EMULATION_ENV}")
 # The whole-model tests add nothing a race could hide in that the op tests miss: leave them out.
-add_test(NAME test_cuda_ops_emulated_tsan COMMAND test_cuda_ops_emulated_tsan -tce=*GPT*)
-set_tests_properties(test_cuda_ops_emulated_tsan PROPERTIES LABELS "cuda_emulated" TIMEOUT 600
-                     ENVIRONMENT "GLASSBOX_CUDA_TEST_SHAPES=small;GLASSBOX_EMULATION_SM_COUNT=8;OMP_NUM_THREADS=1;TSAN_OPTIONS=halt_on_error=1")
+if(TARGET test_cuda_ops_emulated_tsan)
+  add_test(NAME test_cuda_ops_emulated_tsan COMMAND test_cuda_ops_emulated_tsan -tce=*GPT*)
+  set_tests_properties(test_cuda_ops_emulated_tsan PROPERTIES LABELS "cuda_emulated" TIMEOUT 600
+                       ENVIRONMENT "GLASSBOX_CUDA_TEST_SHAPES=small;GLASSBOX_EMULATION_SM_COUNT=8;OMP_NUM_THREADS=1;TSAN_OPTIONS=halt_on_error=1")
+endif()
 if(GLASSBOX_CUDA_EMULATION_LARGE)
   add_test(NAME test_cuda_ops_emulated_large COMMAND test_cuda_ops_emulated)
   set_tests_properties(test_cuda_ops_emulated_large PROPERTIES LABELS "cuda_emulated_large" TIMEOUT 7200
