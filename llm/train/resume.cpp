@@ -52,9 +52,6 @@ std::string show(const nlohmann::json& value) {
   return text;
 }
 
-// The step where the cosine decay ends: --lr-decay-steps, or --max-steps when that is 0.
-int64_t decay_end(const TrainConfig& c) { return c.lr_decay_steps > 0 ? c.lr_decay_steps : c.max_steps; }
-
 // A resumed run keeps the checkpoint's global batch (sequences per optimizer step over all ranks),
 // because the data position and the schedule count steps of that size. With another number of
 // ranks or another micro-batch B, grad_accum is recomputed:
@@ -108,10 +105,10 @@ ResumePlan reconcile_resume(const TrainConfig& requested, const TrainState& save
     check(cfg.max_steps > old.max_steps,
           "--extend: --max-steps " + std::to_string(cfg.max_steps) + " must exceed the saved run's " +
               std::to_string(old.max_steps) + " (" + state_file + ")");
-    if (cfg.lr_decay_steps == 0) cfg.lr_decay_steps = decay_end(old);
+    if (cfg.lr_decay_steps == 0) cfg.lr_decay_steps = old.lr_decay_end();
     note("max_steps", old.max_steps, cfg.max_steps,
          "--extend: the learning rate follows the saved schedule, whose decay ends at step " +
-             std::to_string(decay_end(old)) + ", and stays at min_lr " + show(cfg.min_lr) +
+             std::to_string(old.lr_decay_end()) + ", and stays at min_lr " + show(cfg.min_lr) +
              " after it");
   } else if (saved.step == old.max_steps && cfg.max_steps == old.max_steps) {
     // A run stopped after its last checkpoint, e.g. during its final evaluation: that is all left.
@@ -126,7 +123,7 @@ ResumePlan reconcile_resume(const TrainConfig& requested, const TrainState& save
     if (key == "resume" || !before.contains(key) || before[key] == value) continue;
     if (key == "max_steps" && cfg.extend) continue;                             // noted above
     if (key == "grad_accum" && grad_accum_recomputed) continue;                 // noted above
-    if (key == "lr_decay_steps" && decay_end(cfg) == decay_end(old)) continue;  // the same schedule
+    if (key == "lr_decay_steps" && cfg.lr_decay_end() == old.lr_decay_end()) continue;  // the same schedule
     if (kTrajectoryPreserving.count(key)) {
       note(key, before[key], value, "does not change the trajectory");
     } else if (overrides.count(key)) {

@@ -51,6 +51,8 @@ struct TrainConfig {
   std::string overlap_comm = "auto";
   // Whether this config reduces the gradients during the backward, on a GPU or on the CPU.
   bool overlaps_comm(bool on_gpu) const;
+  // The step where the cosine decay ends: lr_decay_steps, or max_steps when that is 0.
+  int64_t lr_decay_end() const { return lr_decay_steps > 0 ? lr_decay_steps : max_steps; }
 
   // ---- evaluation, logging, checkpoints ----
   int64_t eval_interval = 250;       // val loss every this many steps (and at the end)

@@ -177,8 +177,7 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
     if (resume_plan) append_json_line(run_dir / "resumes.jsonl", resume_plan->record);
   }
 
-  LearningRateSchedule schedule{cfg.learning_rate, cfg.min_lr, cfg.warmup_steps,
-                                cfg.lr_decay_steps > 0 ? cfg.lr_decay_steps : cfg.max_steps};
+  LearningRateSchedule schedule{cfg.learning_rate, cfg.min_lr, cfg.warmup_steps, cfg.lr_decay_end()};
   const int64_t global_batch = int64_t(world) * B * G;  // sequences per optimizer step
   const int64_t tokens_per_step = global_batch * T;
   if (root) {
