@@ -2,13 +2,12 @@
 // with f32 master weights. CPU twin: llm/backend/cpu/adamw.cpp.
 //
 // Element-wise, for every index i:
-//   g = grad * grad_scale                              (grad_scale < 1 when clipping the global norm)
-//   m = beta1 m + (1 - beta1) g                        running mean of the gradient
-//   v = beta2 v + (1 - beta2) g^2                      running mean of its square
-//   master -= lr * ( m c1 / (sqrt(v c2) + eps) + weight_decay * master )
-//   param = bf16(master)                               (round to nearest even)
-// where c1 = 1 / (1 - beta1^step) and c2 = 1 / (1 - beta2^step) undo the bias of m, v starting at 0.
-// The bf16 weights cannot carry an update: a step of lr * 1e-3 is far below bf16's 3 significant
+//   g = grad * grad_scale                              (grad_scale < 1 when clipping the global
+//   norm) m = beta1 m + (1 - beta1) g                        running mean of the gradient v = beta2
+//   v + (1 - beta2) g^2                      running mean of its square master -= lr * ( m c1 /
+//   (sqrt(v c2) + eps) + weight_decay * master ) param = bf16(master) (round to nearest even)
+// where c1 = 1 / (1 - beta1^step) and c2 = 1 / (1 - beta2^step) undo the bias of m, v starting at
+// 0. The bf16 weights cannot carry an update: a step of lr * 1e-3 is far below bf16's 3 significant
 // digits, so the update goes to the f32 master copy and the bf16 param is only its rounding.
 //
 // As in the CPU twin, the per-step constants (c1, c2) are computed once on the host in double and
@@ -58,13 +57,12 @@ __device__ inline void adamw_element(float& master, float& m, float& v, float gr
 
 // Thread t updates elements [t W, t W + W). W = 4: all pointers aligned to their pack size;
 // W = 1: any alignment.
-template <int W>
-__global__ void adamw_kernel(bf16* param,        // (n)
-                             const bf16* grad,   // (n)
-                             float* m,           // (n)
-                             float* v,           // (n)
-                             float* master,      // (n)
-                             int64_t n, AdamWConstants constants) {
+template <int W> __global__ void adamw_kernel(bf16* param,       // (n)
+                                              const bf16* grad,  // (n)
+                                              float* m,          // (n)
+                                              float* v,          // (n)
+                                              float* master,     // (n)
+                                              int64_t n, AdamWConstants constants) {
   const int64_t start = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * W;
   if (start >= n) return;
   if (start + W <= n) {  // a whole pack: vector loads and stores
@@ -95,9 +93,10 @@ __global__ void adamw_kernel(bf16* param,        // (n)
 void CudaBackend::adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor master,
                                const AdamWSettings& s, double grad_scale) {
   check_adamw_update(*this, param, grad, m, v, master, s);
-  check(!master.empty(), "adamw_update: master is empty; the cuda backend needs f32 master "
-                         "weights, since a bf16 param is too coarse to take an update (see "
-                         "master_dtype())");
+  check(!master.empty(),
+        "adamw_update: master is empty; the cuda backend needs f32 master "
+        "weights, since a bf16 param is too coarse to take an update (see "
+        "master_dtype())");
   const int64_t n = param.numel();
   if (n == 0) return;
 

@@ -69,9 +69,9 @@ namespace {
 using cuda::bf16;
 using cuda::kWarpSize;
 
-constexpr int kRowsPerBlock = 64;  // query rows (forward, dq) or key rows (dk, dv) per block
-constexpr int kTile = 32;          // rows of the other side staged in shared memory at a time
-constexpr int kChunk = 8;          // channels per 16-byte load or store of bf16
+constexpr int kRowsPerBlock = 64;        // query rows (forward, dq) or key rows (dk, dv) per block
+constexpr int kTile = 32;                // rows of the other side staged in shared memory at a time
+constexpr int kChunk = 8;                // channels per 16-byte load or store of bf16
 constexpr int kMaxChannelsPerLane = 32;  // a wider row is shared by several threads ("lanes")
 
 // How one row of a head (HS channels) is shared by its lanes (see the header comment).
@@ -179,9 +179,8 @@ template <int kLanes> __device__ float row_sum(float partial) {
 // head[(first + r) * stride, + HS). Rows at or past n_rows are zero-filled, so a masked key or
 // query contributes 0 * 0, never stale shared memory (which might hold an inf or NaN, and
 // 0 * NaN = NaN). The caller synchronizes before and after.
-template <int HS>
-__device__ void stage_rows(float (*tile)[HS], const bf16* head, int64_t stride, int first,
-                           int n_rows) {
+template <int HS> __device__ void stage_rows(float (*tile)[HS], const bf16* head, int64_t stride,
+                                             int first, int n_rows) {
   constexpr int kChunksPerRow = HS / kChunk;
   for (int i = threadIdx.x; i < kTile * kChunksPerRow; i += blockDim.x) {
     const int r = i / kChunksPerRow, channel = i % kChunksPerRow * kChunk;
@@ -205,8 +204,7 @@ __device__ void stage_values(float* tile, const float* values, int first, int n_
 // ---- forward ----
 
 // out (B, T, C), lse (B, NH, T), qkv (B, T, 3C). Grid (ceil(T / kRowsPerBlock), NH, B).
-template <int HS>
-__global__ void __launch_bounds__(RowSplit<HS>::kThreads)
+template <int HS> __global__ void __launch_bounds__(RowSplit<HS>::kThreads)
     attention_forward_kernel(bf16* out, float* lse, const bf16* qkv, int T, int NH) {
   using Split = RowSplit<HS>;
   __shared__ __align__(16) float k_tile[kTile][HS];
@@ -293,8 +291,7 @@ __global__ void attention_delta_kernel(float* delta, const bf16* dout, const bf1
 }
 
 // dq += scale sum_j dS_ij k_j for every query row i. Grid (ceil(T / kRowsPerBlock), NH, B).
-template <int HS>
-__global__ void __launch_bounds__(RowSplit<HS>::kThreads)
+template <int HS> __global__ void __launch_bounds__(RowSplit<HS>::kThreads)
     attention_backward_dq_kernel(bf16* dqkv, const bf16* dout, const bf16* qkv, const float* lse,
                                  const float* delta, int T, int NH) {
   using Split = RowSplit<HS>;
@@ -343,10 +340,9 @@ __global__ void __launch_bounds__(RowSplit<HS>::kThreads)
 
 // dk += scale sum_i dS_ij q_i and dv += sum_i P_ij dout_i for every key row j.
 // Grid (ceil(T / kRowsPerBlock), NH, B).
-template <int HS>
-__global__ void __launch_bounds__(RowSplit<HS>::kThreads)
-    attention_backward_dkdv_kernel(bf16* dqkv, const bf16* dout, const bf16* qkv,
-                                   const float* lse, const float* delta, int T, int NH) {
+template <int HS> __global__ void __launch_bounds__(RowSplit<HS>::kThreads)
+    attention_backward_dkdv_kernel(bf16* dqkv, const bf16* dout, const bf16* qkv, const float* lse,
+                                   const float* delta, int T, int NH) {
   using Split = RowSplit<HS>;
   __shared__ __align__(16) float q_tile[kTile][HS];
   __shared__ __align__(16) float dy_tile[kTile][HS];  // dout rows
@@ -421,10 +417,10 @@ __global__ void kv_cache_append_kernel(bf16* k_cache, bf16* v_cache, const bf16*
 // A warp per (b, h, t); blocks of kDecodeWarps warps.
 constexpr int kDecodeWarps = 4;
 
-template <int HS>
-__global__ void attention_cached_kernel(bf16* out, const bf16* k_cache, const bf16* v_cache,
-                                        const bf16* qkv, int Tn, int NH, int maxT, int pos0,
-                                        int64_t n_queries) {
+template <int HS> __global__ void attention_cached_kernel(bf16* out, const bf16* k_cache,
+                                                          const bf16* v_cache, const bf16* qkv,
+                                                          int Tn, int NH, int maxT, int pos0,
+                                                          int64_t n_queries) {
   // In the accumulation the lanes split the channels: lane l owns channels l, l + 32, ...
   constexpr int kChannelsPerLane = (HS + kWarpSize - 1) / kWarpSize;
   const int64_t warp = int64_t(blockIdx.x) * kDecodeWarps + threadIdx.x / kWarpSize;

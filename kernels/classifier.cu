@@ -10,9 +10,9 @@
 //
 // One block per row, two passes over it:
 //   1. each thread walks its share of the row keeping an online (running) max m and a sum s of
-//      exp(z - m), rescaling s by exp(m_old - m_new) whenever a larger value arrives, so max and sum
-//      come from a single read. Block reductions then give the row max, and the row sum after each
-//      thread has rescaled its s to that max;
+//      exp(z - m), rescaling s by exp(m_old - m_new) whenever a larger value arrives, so max and
+//      sum come from a single read. Block reductions then give the row max, and the row sum after
+//      each thread has rescaled its s to that max;
 //   2. (only if dloss != 0) each thread reads its share again and writes the dlogits.
 // The row is read in packs of 8 bf16 (one 16-byte load) when every row starts 16-byte aligned
 // (Vp % 8 == 0 and an aligned base pointer, true for the model's Vp, a multiple of 128), and one
@@ -34,16 +34,15 @@ namespace llm {
 namespace {
 
 using cuda::bf16;
-using cuda::Pack;
 using cuda::kWarpSize;
+using cuda::Pack;
 
 constexpr int kThreads = 512;  // per block (one block per row): a multiple of 32, at most 1024
 
 // Reduces `value` over the whole block with `warp_reduce` (cuda::warp_max or cuda::warp_sum) in a
 // fixed tree: a butterfly within each warp, then every warp reduces the per-warp results the same
 // way, so every thread returns the same bits. `identity` fills the lanes beyond the warp count.
-template <float (*warp_reduce)(float)>
-__device__ float block_reduce(float value, float identity) {
+template <float (*warp_reduce)(float)> __device__ float block_reduce(float value, float identity) {
   __shared__ float warp_results[kWarpSize];
   const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
   value = warp_reduce(value);
@@ -57,8 +56,8 @@ __device__ float block_reduce(float value, float identity) {
 
 // W = 8: rows are 16-byte aligned and Vp % 8 == 0; W = 1: any layout.
 template <int W>
-__global__ void classifier_forward_kernel(float* losses,           // (N)
-                                          bf16* logits,            // (N, Vp) in: logits, out: dlogits
+__global__ void classifier_forward_kernel(float* losses,  // (N)
+                                          bf16* logits,   // (N, Vp) in: logits, out: dlogits
                                           const int32_t* targets,  // (N)
                                           int V, int Vp, float dloss) {
   const int64_t row = blockIdx.x;
@@ -134,8 +133,7 @@ void CudaBackend::classifier_forward(Tensor losses, Tensor logits, Tensor target
   const int32_t* target_data = cuda::device_data<int32_t>(targets);
   const unsigned blocks = unsigned(N);  // one per row
   constexpr int kPack = 16 / sizeof(bf16);
-  const bool rows_aligned =
-      Vp % kPack == 0 && reinterpret_cast<uintptr_t>(logits.data) % 16 == 0;
+  const bool rows_aligned = Vp % kPack == 0 && reinterpret_cast<uintptr_t>(logits.data) % 16 == 0;
   if (rows_aligned) {
     cuda::launch(classifier_forward_kernel<kPack>, blocks, kThreads, 0, stream_, loss_data,
                  logit_data, target_data, V, int(Vp), dloss_f32);

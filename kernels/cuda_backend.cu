@@ -51,8 +51,8 @@ CudaBackend::~CudaBackend() {
 
 std::string CudaBackend::description() const {
   return std::string(properties_.name) + ", " + std::to_string(sm_count()) + " SMs, " +
-         std::to_string(properties_.totalGlobalMem >> 30) + " GiB, sm_" + std::to_string(properties_.major) +
-         std::to_string(properties_.minor);
+         std::to_string(properties_.totalGlobalMem >> 30) + " GiB, sm_" +
+         std::to_string(properties_.major) + std::to_string(properties_.minor);
 }
 
 double CudaBackend::peak_flops() const {
@@ -80,9 +80,10 @@ void* CudaBackend::allocate(size_t bytes) {
     size_t free = 0, total = 0;
     cudaMemGetInfo(&free, &total);
     const double MiB = 1024.0 * 1024.0;
-    throw Error("cuda backend: out of GPU memory allocating " + std::to_string(int64_t(bytes / MiB)) +
-                " MiB (" + std::to_string(int64_t(free / MiB)) + " MiB free of " +
-                std::to_string(int64_t(total / MiB)) + "); try a smaller batch_size with more grad_accum");
+    throw Error(
+        "cuda backend: out of GPU memory allocating " + std::to_string(int64_t(bytes / MiB)) +
+        " MiB (" + std::to_string(int64_t(free / MiB)) + " MiB free of " +
+        std::to_string(int64_t(total / MiB)) + "); try a smaller batch_size with more grad_accum");
   }
   cuda_check(status);
   return ptr;
@@ -107,7 +108,8 @@ void CudaBackend::copy_from_host(Tensor dst, const void* host) {
   check(dst.device == Device::cuda, "copy_from_host: dst is on the cpu, expected cuda");
   if (!dst.nbytes()) return;
   cuda_check(cudaMemcpyAsync(dst.data, host, dst.nbytes(), cudaMemcpyHostToDevice, stream_));
-  // Wait, so the caller may reuse or free `host` as soon as this returns (the CPU backend's contract).
+  // Wait, so the caller may reuse or free `host` as soon as this returns (the CPU backend's
+  // contract).
   cuda_check(cudaStreamSynchronize(stream_));
 }
 
@@ -134,7 +136,8 @@ void CudaBackend::convert(Tensor dst, Tensor src) {
   const int64_t n = src.numel();
   if (n == 0) return;
   if (dst.dtype == src.dtype) {
-    cuda_check(cudaMemcpyAsync(dst.data, src.data, src.nbytes(), cudaMemcpyDeviceToDevice, stream_));
+    cuda_check(
+        cudaMemcpyAsync(dst.data, src.data, src.nbytes(), cudaMemcpyDeviceToDevice, stream_));
     return;
   }
   constexpr int kThreads = 256;

@@ -7,8 +7,8 @@
 // master weights and f32 moments (master_dtype() == f32) and writes the bf16 weights from them.
 //
 // Every op is queued on one stream (stream_), in the order the model calls them; only copy_to_host,
-// sum_of_squares and synchronize() wait for the GPU. Reductions are deterministic: no float atomics,
-// every sum in a fixed order, so the same inputs give the same bits on every run.
+// sum_of_squares and synchronize() wait for the GPU. Reductions are deterministic: no float
+// atomics, every sum in a fixed order, so the same inputs give the same bits on every run.
 //
 // The class is declared once here; each op family defines its members in its own file, next to its
 // kernels, mirroring llm/backend/cpu/: encoder.cu, layernorm.cu, matmul.cu, attention.cu, gelu.cu,
@@ -24,8 +24,8 @@
 
 namespace llm {
 
-// A device buffer that only grows: scratch space an op sizes on its first call (at set-up, since the
-// first training step has the largest shapes), so steady-state steps never allocate.
+// A device buffer that only grows: scratch space an op sizes on its first call (at set-up, since
+// the first training step has the largest shapes), so steady-state steps never allocate.
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;
@@ -50,9 +50,11 @@ class CudaBackend final : public Backend {
   DType master_dtype() const override { return DType::f32; }
   const char* name() const override { return "cuda-bf16"; }
   std::string description() const override;
-  double peak_flops() const override;  // dense bf16 tensor-core peak from the data sheet, 0 if unknown
+  double peak_flops()
+      const override;  // dense bf16 tensor-core peak from the data sheet, 0 if unknown
 
-  void* allocate(size_t bytes) override;  // cudaMalloc; out of memory names the size and what is free
+  void* allocate(
+      size_t bytes) override;  // cudaMalloc; out of memory names the size and what is free
   void release(void* ptr) override;
   void zero(Tensor t) override;
   void copy_to_host(void* host, Tensor src) override;
@@ -73,7 +75,8 @@ class CudaBackend final : public Backend {
   void matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
                        Tensor weight) override;
 
-  // state: log-sum-exps (B, NH, T) f32; scratch the same shape (rowsum(dout * out) in the backward).
+  // state: log-sum-exps (B, NH, T) f32; scratch the same shape (rowsum(dout * out) in the
+  // backward).
   Shape attention_state_shape(int B, int T, int NH) const override;
   void attention_forward(Tensor out, Tensor state, Tensor qkv, int NH) override;
   void attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, Tensor qkv, Tensor out,

@@ -15,7 +15,8 @@ namespace llm::cuda {
 
 inline std::string where(const std::source_location& loc) {
   std::string file = loc.file_name();
-  // Keep the path from the repository's top folder on: ".../glassbox/kernels/x.cu" -> "kernels/x.cu".
+  // Keep the path from the repository's top folder on: ".../glassbox/kernels/x.cu" ->
+  // "kernels/x.cu".
   const size_t k = file.rfind("kernels/");
   if (k != std::string::npos) file = file.substr(k);
   return file + ":" + std::to_string(loc.line());

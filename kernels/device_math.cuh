@@ -21,7 +21,8 @@ template <typename T> T* device_data(const Tensor& t) { return static_cast<T*>(t
 
 // Sum and max over the 32 lanes of a warp (butterfly: every lane ends with the result).
 __device__ inline float warp_sum(float v) {
-  for (int offset = kWarpSize / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  for (int offset = kWarpSize / 2; offset > 0; offset /= 2)
+    v += __shfl_xor_sync(0xffffffffu, v, offset);
   return v;
 }
 

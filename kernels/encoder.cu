@@ -45,17 +45,17 @@ using cuda::bf16;
 using cuda::load_f32;
 using cuda::store_bf16;
 
-constexpr int kThreads = 128;      // per block
-constexpr int kPackWidth = 8;      // bf16 per 16-byte pack
+constexpr int kThreads = 128;       // per block
+constexpr int kPackWidth = 8;       // bf16 per 16-byte pack
 constexpr size_t kAlignment = 256;  // of each buffer carved from encoder_scratch_ (as cudaMalloc's)
 
 // Thread i: pack c = (i % packs_per_row) * W of row bt = i / packs_per_row, position t = bt % T.
-template <int W>
-__global__ void encoder_forward_kernel(bf16* out,              // (B*T, C)
-                                       const int32_t* tokens,  // (B*T)
-                                       const bf16* wte,        // (Vp, C)
-                                       const bf16* wpe,        // (maxT, C)
-                                       int64_t BT, int T, int C, int Vp, int pos0) {
+template <int W> __global__ void encoder_forward_kernel(bf16* out,              // (B*T, C)
+                                                        const int32_t* tokens,  // (B*T)
+                                                        const bf16* wte,        // (Vp, C)
+                                                        const bf16* wpe,        // (maxT, C)
+                                                        int64_t BT, int T, int C, int Vp,
+                                                        int pos0) {
   const int packs_per_row = C / W;
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= BT * packs_per_row) return;
@@ -78,10 +78,9 @@ __global__ void encoder_forward_kernel(bf16* out,              // (B*T, C)
 }
 
 // Thread i: pack c = (i % packs_per_row) * W of position t = i / packs_per_row.
-template <int W>
-__global__ void wpe_backward_kernel(bf16* dwpe,         // (maxT, C), rows 0 .. T-1
-                                    const bf16* dout,   // (B, T, C)
-                                    int B, int T, int C) {
+template <int W> __global__ void wpe_backward_kernel(bf16* dwpe,        // (maxT, C), rows 0 .. T-1
+                                                     const bf16* dout,  // (B, T, C)
+                                                     int B, int T, int C) {
   const int packs_per_row = C / W;
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= int64_t(T) * packs_per_row) return;
@@ -109,12 +108,11 @@ __global__ void iota_kernel(int32_t* positions, int n) {
 
 // Block (first, y): sorted index `first`, channels [blockIdx.y * blockDim.x * W, ...) with one pack
 // of W per thread. Only a block whose index starts a run of equal tokens does any work.
-template <int W>
-__global__ void wte_backward_kernel(bf16* dwte,                       // (Vp, C)
-                                    const bf16* dout,                 // (B*T, C)
-                                    const int32_t* sorted_tokens,     // (B*T)
-                                    const int32_t* sorted_positions,  // (B*T)
-                                    int BT, int C, int Vp) {
+template <int W> __global__ void wte_backward_kernel(bf16* dwte,                       // (Vp, C)
+                                                     const bf16* dout,                 // (B*T, C)
+                                                     const int32_t* sorted_tokens,     // (B*T)
+                                                     const int32_t* sorted_positions,  // (B*T)
+                                                     int BT, int C, int Vp) {
   const int first = blockIdx.x;
   const int token = sorted_tokens[first];
   if (first > 0 && sorted_tokens[first - 1] == token) return;  // inside a run, not its start
@@ -139,18 +137,18 @@ __global__ void wte_backward_kernel(bf16* dwte,                       // (Vp, C)
   store_bf16(dwte + int64_t(token) * C + c, grad);
 }
 
-template <int W>
-void launch_encoder_forward(cudaStream_t stream, bf16* out, const int32_t* tokens, const bf16* wte,
-                            const bf16* wpe, int64_t BT, int T, int C, int Vp, int pos0) {
+template <int W> void launch_encoder_forward(cudaStream_t stream, bf16* out, const int32_t* tokens,
+                                             const bf16* wte, const bf16* wpe, int64_t BT, int T,
+                                             int C, int Vp, int pos0) {
   const unsigned blocks = unsigned(cuda::ceil_div(BT * (C / W), kThreads));
   cuda::launch(encoder_forward_kernel<W>, blocks, kThreads, 0, stream, out, tokens, wte, wpe, BT, T,
                C, Vp, pos0);
   cuda::check_launch();
 }
 
-template <int W>
-void launch_encoder_backward(cudaStream_t stream, DeviceBuffer& scratch, bf16* dwte, bf16* dwpe,
-                             const bf16* dout, const int32_t* tokens, int B, int T, int C, int Vp) {
+template <int W> void launch_encoder_backward(cudaStream_t stream, DeviceBuffer& scratch,
+                                              bf16* dwte, bf16* dwpe, const bf16* dout,
+                                              const int32_t* tokens, int B, int T, int C, int Vp) {
   const int BT = B * T;
   const int packs_per_row = C / W;
   cuda::launch(wpe_backward_kernel<W>,

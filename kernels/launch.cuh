@@ -12,9 +12,9 @@
 
 namespace llm::cuda {
 
-template <typename... Params, typename... Args>
-void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream,
-            Args&&... args) {
+template <typename... Params, typename... Args> void launch(void (*kernel)(Params...), dim3 grid,
+                                                            dim3 block, size_t shared_bytes,
+                                                            cudaStream_t stream, Args&&... args) {
 #ifdef __CUDACC__
   kernel<<<grid, block, shared_bytes, stream>>>(std::forward<Args>(args)...);
 #else

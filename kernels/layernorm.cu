@@ -39,9 +39,9 @@ namespace {
 
 using cuda::aligned_16;
 using cuda::bf16;
+using cuda::kWarpSize;
 using cuda::load_f32;
 using cuda::store_bf16;
-using cuda::kWarpSize;
 using cuda::warp_sum;
 
 constexpr float kEps = static_cast<float>(cpu::kLayerNormEps);  // the CPU twin's, so they agree
@@ -54,14 +54,13 @@ constexpr int kReduceWarps = 8;         // dweight/dbias final sum: warps per bl
 // Lane l of a warp handles the packs starting at channels l*W, l*W + 32*W, ... of its row (C is a
 // multiple of W), so each step of the warp reads 32 consecutive packs.
 
-template <int W>
-__global__ void layernorm_forward_kernel(bf16* out,           // (N, C)
-                                         float* mean,         // (N)
-                                         float* rstd,         // (N)
-                                         const bf16* inp,     // (N, C)
-                                         const bf16* weight,  // (C)
-                                         const bf16* bias,    // (C)
-                                         int64_t N, int C) {
+template <int W> __global__ void layernorm_forward_kernel(bf16* out,           // (N, C)
+                                                          float* mean,         // (N)
+                                                          float* rstd,         // (N)
+                                                          const bf16* inp,     // (N, C)
+                                                          const bf16* weight,  // (C)
+                                                          const bf16* bias,    // (C)
+                                                          int64_t N, int C) {
   const int lane = threadIdx.x % kWarpSize;
   const int64_t row = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarpSize;
   if (row >= N) return;  // the whole warp leaves together, so the shuffles below stay full-warp
@@ -101,14 +100,13 @@ __global__ void layernorm_forward_kernel(bf16* out,           // (N, C)
   }
 }
 
-template <int W>
-__global__ void layernorm_backward_dinp_kernel(bf16* dinp,          // (N, C)
-                                               const bf16* dout,    // (N, C)
-                                               const bf16* inp,     // (N, C)
-                                               const bf16* weight,  // (C)
-                                               const float* mean,   // (N)
-                                               const float* rstd,   // (N)
-                                               int64_t N, int C) {
+template <int W> __global__ void layernorm_backward_dinp_kernel(bf16* dinp,          // (N, C)
+                                                                const bf16* dout,    // (N, C)
+                                                                const bf16* inp,     // (N, C)
+                                                                const bf16* weight,  // (C)
+                                                                const float* mean,   // (N)
+                                                                const float* rstd,   // (N)
+                                                                int64_t N, int C) {
   const int lane = threadIdx.x % kWarpSize;
   const int64_t row = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarpSize;
   if (row >= N) return;  // the whole warp leaves together, so the shuffles below stay full-warp
@@ -188,8 +186,8 @@ __global__ void layernorm_param_partials_kernel(float* partial_dweight,  // (chu
 // partials is one coalesced 128-byte line). Warp w sums chunks w, w + kReduceWarps, ... in order;
 // then warp 0 sums the kReduceWarps results in warp order and adds the total into dweight, dbias.
 // A fixed order throughout, so the result does not depend on timing.
-__global__ void layernorm_param_sum_kernel(bf16* dweight,                // (C)
-                                           bf16* dbias,                  // (C)
+__global__ void layernorm_param_sum_kernel(bf16* dweight,                 // (C)
+                                           bf16* dbias,                   // (C)
                                            const float* partial_dweight,  // (chunks, C)
                                            const float* partial_dbias,    // (chunks, C)
                                            int chunks, int C) {
@@ -218,11 +216,11 @@ __global__ void layernorm_param_sum_kernel(bf16* dweight,                // (C)
   }
 }
 
-template <int W>
-void launch_layernorm_backward(cudaStream_t stream, int sm_count, DeviceBuffer& scratch,
-                               bf16* dinp, bf16* dweight, bf16* dbias, const bf16* dout,
-                               const bf16* inp, const bf16* weight, const float* mean,
-                               const float* rstd, int64_t N, int C) {
+template <int W> void launch_layernorm_backward(cudaStream_t stream, int sm_count,
+                                                DeviceBuffer& scratch, bf16* dinp, bf16* dweight,
+                                                bf16* dbias, const bf16* dout, const bf16* inp,
+                                                const bf16* weight, const float* mean,
+                                                const float* rstd, int64_t N, int C) {
   const unsigned row_blocks = unsigned(cuda::ceil_div(N, kRowsPerBlock));
   cuda::launch(layernorm_backward_dinp_kernel<W>, row_blocks, kRowsPerBlock * kWarpSize, 0, stream,
                dinp, dout, inp, weight, mean, rstd, N, C);
@@ -290,10 +288,10 @@ void CudaBackend::layernorm_backward(Tensor dinp, Tensor dweight, Tensor dbias, 
         cuda::device_data<bf16>(dbias), dout_data, inp_data, weight_data,
         cuda::device_data<float>(mean), cuda::device_data<float>(rstd), N, int(C));
   } else {
-    launch_layernorm_backward<1>(
-        stream_, sm_count(), layernorm_scratch_, dinp_data, cuda::device_data<bf16>(dweight),
-        cuda::device_data<bf16>(dbias), dout_data, inp_data, weight_data,
-        cuda::device_data<float>(mean), cuda::device_data<float>(rstd), N, int(C));
+    launch_layernorm_backward<1>(stream_, sm_count(), layernorm_scratch_, dinp_data,
+                                 cuda::device_data<bf16>(dweight), cuda::device_data<bf16>(dbias),
+                                 dout_data, inp_data, weight_data, cuda::device_data<float>(mean),
+                                 cuda::device_data<float>(rstd), N, int(C));
   }
 }
 

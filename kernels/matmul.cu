@@ -138,9 +138,9 @@ uint32_t pointer_alignment(const void* ptr) {
 struct Gemm {
   const char* what;  // the product in the op's own row-major terms, for the error message
   int64_t m, n, k;
-  const bf16* a;     // stored (k, m) if transpose_a, else (m, k)
+  const bf16* a;  // stored (k, m) if transpose_a, else (m, k)
   bool transpose_a;
-  const bf16* b;     // stored (n, k) if transpose_b, else (k, n)
+  const bf16* b;  // stored (n, k) if transpose_b, else (k, n)
   bool transpose_b;
   bf16* d;           // (m, n)
   float beta;        // 0: overwrite D (its old contents are never read); 1: accumulate into D
@@ -177,11 +177,11 @@ void run_gemm(cublasLtHandle_t cublaslt, void* workspace, cudaStream_t stream, c
       preference.get(), 1, &best, &found);
   // NOT_SUPPORTED is cuBLASLt's other way of saying "no algorithm": report both with the shape.
   if (status == CUBLAS_STATUS_NOT_SUPPORTED || (status == CUBLAS_STATUS_SUCCESS && found == 0)) {
-    throw Error(std::string(g.what) + ": cuBLASLt found no algorithm for m = " +
-                std::to_string(g.m) + ", n = " + std::to_string(g.n) + ", k = " +
-                std::to_string(g.k) + " (bf16 in and out, f32 accumulation" +
-                (g.bias ? ", bias epilogue" : "") + "; pointer alignments A " +
-                std::to_string(a_alignment) + ", B " +
+    throw Error(std::string(g.what) +
+                ": cuBLASLt found no algorithm for m = " + std::to_string(g.m) +
+                ", n = " + std::to_string(g.n) + ", k = " + std::to_string(g.k) +
+                " (bf16 in and out, f32 accumulation" + (g.bias ? ", bias epilogue" : "") +
+                "; pointer alignments A " + std::to_string(a_alignment) + ", B " +
                 std::to_string(b_alignment) + ", D " + std::to_string(d_alignment) + " bytes)");
   }
   cublas_check(status);
@@ -252,10 +252,15 @@ void CudaBackend::matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor b
   run_gemm(cublaslt_, workspace, stream_,
            Gemm{.what = "matmul_forward: out (N, OC) = inp (N, C) @ weight^T + bias, "
                         "as (m, n, k) = (OC, N, C)",
-                .m = OC, .n = N, .k = C,
-                .a = cuda::device_data<bf16>(weight), .transpose_a = true,
-                .b = cuda::device_data<bf16>(inp), .transpose_b = false,
-                .d = cuda::device_data<bf16>(out), .beta = 0.0f,
+                .m = OC,
+                .n = N,
+                .k = C,
+                .a = cuda::device_data<bf16>(weight),
+                .transpose_a = true,
+                .b = cuda::device_data<bf16>(inp),
+                .transpose_b = false,
+                .d = cuda::device_data<bf16>(out),
+                .beta = 0.0f,
                 .bias = bias.empty() ? nullptr : cuda::device_data<bf16>(bias)});
 }
 
@@ -278,10 +283,15 @@ void CudaBackend::matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias, Ten
     run_gemm(cublaslt_, workspace, stream_,
              Gemm{.what = "matmul_backward: dinp (N, C) += dout (N, OC) @ weight, "
                           "as (m, n, k) = (C, N, OC)",
-                  .m = C, .n = N, .k = OC,
-                  .a = cuda::device_data<bf16>(weight), .transpose_a = false,
-                  .b = cuda::device_data<bf16>(dout), .transpose_b = false,
-                  .d = cuda::device_data<bf16>(dinp), .beta = 1.0f,
+                  .m = C,
+                  .n = N,
+                  .k = OC,
+                  .a = cuda::device_data<bf16>(weight),
+                  .transpose_a = false,
+                  .b = cuda::device_data<bf16>(dout),
+                  .transpose_b = false,
+                  .d = cuda::device_data<bf16>(dinp),
+                  .beta = 1.0f,
                   .bias = nullptr});
   }
 
@@ -289,10 +299,15 @@ void CudaBackend::matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias, Ten
   run_gemm(cublaslt_, workspace, stream_,
            Gemm{.what = "matmul_backward: dweight (OC, C) += dout^T (OC, N) @ inp (N, C), "
                         "as (m, n, k) = (C, OC, N)",
-                .m = C, .n = OC, .k = N,
-                .a = cuda::device_data<bf16>(inp), .transpose_a = false,
-                .b = cuda::device_data<bf16>(dout), .transpose_b = true,
-                .d = cuda::device_data<bf16>(dweight), .beta = 1.0f,
+                .m = C,
+                .n = OC,
+                .k = N,
+                .a = cuda::device_data<bf16>(inp),
+                .transpose_a = false,
+                .b = cuda::device_data<bf16>(dout),
+                .transpose_b = true,
+                .d = cuda::device_data<bf16>(dweight),
+                .beta = 1.0f,
                 .bias = nullptr});
 
   if (!dbias.empty()) {

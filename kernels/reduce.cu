@@ -24,8 +24,8 @@ namespace llm {
 namespace {
 
 using cuda::bf16;
-using cuda::Pack;
 using cuda::kWarpSize;
+using cuda::Pack;
 
 constexpr int kThreads = 256;  // per block, in both passes: a multiple of 32
 

@@ -5,8 +5,9 @@
 // A GPU reads device memory in 32-byte sectors; a warp whose 32 threads each load 16 bytes (8 bf16
 // or 4 f32) in one instruction moves 512 contiguous bytes with a quarter of the instructions that
 // 2-byte loads need. Such a load needs an address aligned to its size, and views into a packed
-// arena (e.g. layer l's slice of a (L, C) weight with C % 8 != 0) may start at any element, so every
-// kernel that uses packs has a W = 1 twin and the host picks W = 8 only when aligned_16() holds.
+// arena (e.g. layer l's slice of a (L, C) weight with C % 8 != 0) may start at any element, so
+// every kernel that uses packs has a W = 1 twin and the host picks W = 8 only when aligned_16()
+// holds.
 #include <cuda_bf16.h>
 
 #include <cstdint>
@@ -15,9 +16,7 @@
 namespace llm::cuda {
 
 // W consecutive elements moved as one load or store (the address must be aligned to its size).
-template <typename T, int W> struct alignas(sizeof(T) * W) Pack {
-  T values[W];
-};
+template <typename T, int W> struct alignas(sizeof(T) * W) Pack { T values[W]; };
 
 // Reads the W bf16 at src as f32.
 template <int W> __device__ void load_f32(float (&dst)[W], const __nv_bfloat16* src) {
@@ -40,7 +39,9 @@ inline unsigned blocks_for_packs(int64_t n, int W, int threads) {
   return unsigned((packs + threads - 1) / threads);
 }
 
-inline bool is_aligned(const void* ptr, size_t bytes) { return reinterpret_cast<uintptr_t>(ptr) % bytes == 0; }
+inline bool is_aligned(const void* ptr, size_t bytes) {
+  return reinterpret_cast<uintptr_t>(ptr) % bytes == 0;
+}
 
 // Whether every pointer allows 16-byte packs.
 inline bool aligned_16(std::initializer_list<const void*> pointers) {

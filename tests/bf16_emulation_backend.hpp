@@ -172,8 +172,8 @@ class Bf16EmulationBackend final : public llm::Backend {
     cpu_->attention_forward(out32.f32(), state, qkv32.f32(), NH);
     out32.round_back();
   }
-  void attention_backward(llm::Tensor dqkv, llm::Tensor scratch, llm::Tensor dout,
-                          llm::Tensor qkv, llm::Tensor out, llm::Tensor state, int NH) override {
+  void attention_backward(llm::Tensor dqkv, llm::Tensor scratch, llm::Tensor dout, llm::Tensor qkv,
+                          llm::Tensor out, llm::Tensor state, int NH) override {
     llm::check_attention_backward(*this, dqkv, scratch, dout, qkv, state, NH);
     Widened dqkv32(dqkv), dout32(dout), qkv32(qkv), out32(out);
     cpu_->attention_backward(dqkv32.f32(), scratch, dout32.f32(), qkv32.f32(), out32.f32(), state,
@@ -233,8 +233,9 @@ class Bf16EmulationBackend final : public llm::Backend {
                     llm::Tensor master, const llm::AdamWSettings& settings,
                     double grad_scale) override {
     llm::check_adamw_update(*this, param, grad, m, v, master, settings);
-    llm::check(!master.empty(), "adamw_update: master is empty; the bf16 emulation (like the cuda "
-                                "backend) needs f32 master weights");
+    llm::check(!master.empty(),
+               "adamw_update: master is empty; the bf16 emulation (like the cuda "
+               "backend) needs f32 master weights");
     Widened grad32(grad);
     // The CPU updates its first argument in place when given no master: here, the master.
     cpu_->adamw_update(master, grad32.f32(), m, v, llm::Tensor{}, settings, grad_scale);

@@ -2,14 +2,15 @@
 //
 //   crosscheck_driver --out DIR [--dtype f32|f64] [--steps 10] [--init-from CKPT_DIR]
 //
-// Builds a tiny GPT-2 on the CPU backend (L=2, NH=2, C=32, maxT=16, V=67 padded to Vp=128), or loads
-// the config and weights of CKPT_DIR (a checkpoint the Python side wrote: the import direction), runs
-// one batch (B=3, T=11) and writes into DIR:
+// Builds a tiny GPT-2 on the CPU backend (L=2, NH=2, C=32, maxT=16, V=67 padded to Vp=128), or
+// loads the config and weights of CKPT_DIR (a checkpoint the Python side wrote: the import
+// direction), runs one batch (B=3, T=11) and writes into DIR:
 //   ckpt/                     save_model_checkpoint: config.json + model.safetensors (HF names)
 //   io.safetensors            tokens, targets (B, T) i32; logits (B, T, Vp) in the backend's dtype;
 //                             loss: the mean of acts.losses summed in double; loss_returned: what
-//                             GPT::forward returned (a float); step_losses (steps + 1): the loss before
-//                             each AdamW step on the same batch, then the loss after the last step
+//                             GPT::forward returned (a float); step_losses (steps + 1): the loss
+//                             before each AdamW step on the same batch, then the loss after the
+//                             last step
 //   grads.safetensors         export_hf_tensors(model.grads): HF names and layout
 //   grads_raw.safetensors     the gradients under glassbox names and layout, in the backend's dtype
 //   params_raw.safetensors    the starting weights under glassbox names, in the backend's dtype
@@ -66,7 +67,8 @@ SafeTensorOut as_safetensor(const std::string& name, Backend& backend, Tensor t)
   return safetensor_f32(name, dims(t.shape), f.data());
 }
 
-SafeTensorOut i32_tensor(const std::string& name, std::vector<int64_t> shape, const std::vector<int32_t>& v) {
+SafeTensorOut i32_tensor(const std::string& name, std::vector<int64_t> shape,
+                         const std::vector<int32_t>& v) {
   SafeTensorOut out{name, "I32", std::move(shape), {}};
   out.bytes.resize(v.size() * sizeof(int32_t));
   std::memcpy(out.bytes.data(), v.data(), out.bytes.size());
@@ -75,7 +77,8 @@ SafeTensorOut i32_tensor(const std::string& name, std::vector<int64_t> shape, co
 
 std::vector<SafeTensorOut> raw_tensors(ParameterTensors& tensors, Backend& backend) {
   std::vector<SafeTensorOut> out;
-  tensors.visit([&](const char* name, Tensor& t, Shape) { out.push_back(as_safetensor(name, backend, t)); });
+  tensors.visit(
+      [&](const char* name, Tensor& t, Shape) { out.push_back(as_safetensor(name, backend, t)); });
   return out;
 }
 
@@ -91,7 +94,8 @@ double mean_loss(GPT& model) {
 // Makes the starting point a sharper test than GPT-2's initialisation, where every bias is 0, every
 // gain 1 and the weights so small that softmax and GELU are nearly linear: 2-D weights x 5, biases
 // ~ N(0, 0.1), gains ~ 1 + N(0, 0.1). Every value is then rounded to f32, so the checkpoint (f32 on
-// disk in the f32 run) holds exactly the model's weights in either precision. Padded wte rows stay 0.
+// disk in the f32 run) holds exactly the model's weights in either precision. Padded wte rows stay
+// 0.
 void perturb_and_round(GPT& model, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> normal(0.0, 0.1);
@@ -200,11 +204,11 @@ int run(const fs::path& out, DType dtype, int steps, const fs::path& init_from) 
   write_safetensors(out / "params_after.safetensors", raw_tensors(model.params, *backend));
 
   const double loss_returned_d = loss_returned;
-  write_safetensors(out / "io.safetensors",
-                    {i32_tensor("tokens", {B, T}, tokens), i32_tensor("targets", {B, T}, targets),
-                     logits, safetensor_f64("loss", {1}, &loss),
-                     safetensor_f64("loss_returned", {1}, &loss_returned_d),
-                     safetensor_f64("step_losses", {int64_t(step_losses.size())}, step_losses.data())});
+  write_safetensors(
+      out / "io.safetensors",
+      {i32_tensor("tokens", {B, T}, tokens), i32_tensor("targets", {B, T}, targets), logits,
+       safetensor_f64("loss", {1}, &loss), safetensor_f64("loss_returned", {1}, &loss_returned_d),
+       safetensor_f64("step_losses", {int64_t(step_losses.size())}, step_losses.data())});
   std::printf("crosscheck_driver (%s): loss %.10f, after %d AdamW steps %.10f; wrote %s\n",
               dtype_name(dtype), loss, steps, step_losses.back(), out.string().c_str());
   return 0;
@@ -224,7 +228,8 @@ int main(int argc, char** argv) {
     } else if (arg == "--dtype" && has_value) {
       const std::string d = argv[++i];
       if (d != "f32" && d != "f64") {
-        std::fprintf(stderr, "crosscheck_driver: --dtype must be f32 or f64, not '%s'\n", d.c_str());
+        std::fprintf(stderr, "crosscheck_driver: --dtype must be f32 or f64, not '%s'\n",
+                     d.c_str());
         return 2;
       }
       dtype = d == "f64" ? DType::f64 : DType::f32;
@@ -233,12 +238,16 @@ int main(int argc, char** argv) {
     } else if (arg == "--steps" && has_value) {
       steps = std::stoi(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: crosscheck_driver --out DIR [--dtype f32|f64] [--steps N] [--init-from CKPT_DIR]\n");
+      std::fprintf(stderr,
+                   "usage: crosscheck_driver --out DIR [--dtype f32|f64] [--steps N] [--init-from "
+                   "CKPT_DIR]\n");
       return 2;
     }
   }
   if (out.empty()) {
-    std::fprintf(stderr, "usage: crosscheck_driver --out DIR [--dtype f32|f64] [--steps N] [--init-from CKPT_DIR]\n");
+    std::fprintf(stderr,
+                 "usage: crosscheck_driver --out DIR [--dtype f32|f64] [--steps N] [--init-from "
+                 "CKPT_DIR]\n");
     return 2;
   }
   try {

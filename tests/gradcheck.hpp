@@ -23,27 +23,28 @@
 namespace gradcheck {
 
 struct Options {
-  double step = 1e-5;        // h
-  double tolerance = 1e-6;   // largest accepted err[i]
-  double floor = 1e-3;       // denominator floor, see above
-  int64_t max_checks = 0;    // 0: check every index; else this many, evenly spaced (whole models)
+  double step = 1e-5;       // h
+  double tolerance = 1e-6;  // largest accepted err[i]
+  double floor = 1e-3;      // denominator floor, see above
+  int64_t max_checks = 0;   // 0: check every index; else this many, evenly spaced (whole models)
 };
 
 struct Result {
   bool ok = true;
-  int64_t checked = 0;        // indices compared
-  int64_t worst_index = -1;   // index of the largest err
-  double max_error = 0.0;     // err at worst_index
-  double analytic = 0.0;      // g[worst_index]
-  double numeric = 0.0;       // numeric[worst_index]
+  int64_t checked = 0;       // indices compared
+  int64_t worst_index = -1;  // index of the largest err
+  double max_error = 0.0;    // err at worst_index
+  double analytic = 0.0;     // g[worst_index]
+  double numeric = 0.0;      // numeric[worst_index]
 
-  // "gradcheck FAILED: worst index 17: analytic 0.123 numeric 0.124, relative error 8e-3 (tol 1e-6)"
+  // "gradcheck FAILED: worst index 17: analytic 0.123 numeric 0.124, relative error 8e-3 (tol
+  // 1e-6)"
   std::string message() const {
     std::ostringstream s;
     s.precision(10);
     s << "gradcheck " << (ok ? "ok" : "FAILED") << " over " << checked << " indices: worst index "
-      << worst_index << ": analytic " << analytic << " numeric " << numeric
-      << ", relative error " << max_error;
+      << worst_index << ": analytic " << analytic << " numeric " << numeric << ", relative error "
+      << max_error;
     return s.str();
   }
 };

@@ -26,14 +26,22 @@ int main(int argc, char** argv) {
   bool have_encode = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i];
-    if (key == "--model") model_path = argv[i + 1];
-    else if (key == "--tokens") tokens_arg = argv[i + 1];
-    else if (key == "--out") out = argv[i + 1];
-    else if (key == "--encode") encode = argv[i + 1], have_encode = true;
-    else return std::fprintf(stderr, "hf_import_driver: unknown option %s\n", key.c_str()), 2;
+    if (key == "--model")
+      model_path = argv[i + 1];
+    else if (key == "--tokens")
+      tokens_arg = argv[i + 1];
+    else if (key == "--out")
+      out = argv[i + 1];
+    else if (key == "--encode")
+      encode = argv[i + 1], have_encode = true;
+    else
+      return std::fprintf(stderr, "hf_import_driver: unknown option %s\n", key.c_str()), 2;
   }
   if (model_path.empty() || tokens_arg.empty() || out.empty())
-    return std::fprintf(stderr, "usage: hf_import_driver --model PATH --tokens 1,2,3 --out FILE [--encode TEXT]\n"), 2;
+    return std::fprintf(
+               stderr,
+               "usage: hf_import_driver --model PATH --tokens 1,2,3 --out FILE [--encode TEXT]\n"),
+           2;
   try {
     std::vector<int32_t> tokens;
     for (size_t pos = 0; pos < tokens_arg.size();) {
@@ -43,16 +51,20 @@ int main(int argc, char** argv) {
       pos = comma + 1;
     }
     const bool llmc = !fs::is_directory(model_path);
-    const GPTConfig config = llmc ? read_llmc_header(model_path).config : read_checkpoint_config(model_path);
+    const GPTConfig config =
+        llmc ? read_llmc_header(model_path).config : read_checkpoint_config(model_path);
     auto backend = make_cpu_backend(DType::f32);
     GPT model(config, *backend);
-    if (llmc) load_llmc_weights(model_path, model);
-    else load_model_weights(model_path, model);
+    if (llmc)
+      load_llmc_weights(model_path, model);
+    else
+      load_model_weights(model_path, model);
     const int T = int(tokens.size());
     model.forward(tokens.data(), nullptr, 1, T);
     std::vector<float> logits(size_t(T) * config.padded_vocab_size);
     backend->copy_to_host(logits.data(), model.acts.logits);
-    write_safetensors(out, {safetensor_f32("logits", {T, config.padded_vocab_size}, logits.data())});
+    write_safetensors(out,
+                      {safetensor_f32("logits", {T, config.padded_vocab_size}, logits.data())});
     if (have_encode) {
       std::printf("ids:");
       for (int32_t id : load_tokenizer(model_path)->encode(encode)) std::printf(" %d", id);

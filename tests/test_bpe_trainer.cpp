@@ -83,7 +83,8 @@ Merges fast_train(const std::vector<std::string>& texts, int vocab_size, int thr
 
 std::string shakespeare(size_t bytes) {
   // Where data/fetch.sh puts it (scripts/test.sh runs that first).
-  const fs::path path = fs::path(GLASSBOX_SOURCE_DIR) / "data" / "cache" / "tinyshakespeare" / "input.txt";
+  const fs::path path =
+      fs::path(GLASSBOX_SOURCE_DIR) / "data" / "cache" / "tinyshakespeare" / "input.txt";
   std::ifstream in(path, std::ios::binary);
   REQUIRE_MESSAGE(in, path.string() << " not found: run data/fetch.sh tinyshakespeare");
   std::ostringstream ss;
@@ -97,9 +98,11 @@ TEST_CASE("fast trainer == reference trainer on small inputs") {
   std::mt19937 rng(7);
   std::vector<std::vector<std::string>> inputs = {
       {"low lower lowest newer newest wider wide widest"},
-      {"aaaa aaaaa aaaaaaa bbbb abababab aaa", "aa aa aa<|endoftext|>aaab aaab"},  // overlapping pairs
+      {"aaaa aaaaa aaaaaaa bbbb abababab aaa",
+       "aa aa aa<|endoftext|>aaab aaab"},  // overlapping pairs
       {"the cat sat on the mat. The cat's hat!\n\n  the  end\t\ttabs 123 4567 890"},
-      {"caf\xC3\xA9 na\xC3\xAFve \xE4\xBD\xA0\xE5\xA5\xBD\xE4\xB8\x96\xE7\x95\x8C \xF0\x9F\x98\x80\xF0\x9F\x98\x80 "
+      {"caf\xC3\xA9 na\xC3\xAFve \xE4\xBD\xA0\xE5\xA5\xBD\xE4\xB8\x96\xE7\x95\x8C "
+       "\xF0\x9F\x98\x80\xF0\x9F\x98\x80 "
        "\xFF\xFE bytes"},
       {shakespeare(20000)},
   };

@@ -40,7 +40,8 @@ class ScopedEnv {
   ScopedEnv(const ScopedEnv&) = delete;
   ScopedEnv& operator=(const ScopedEnv&) = delete;
   ~ScopedEnv() {
-    for (const auto& [name, old] : saved_) old ? setenv(name.c_str(), old->c_str(), 1) : unsetenv(name.c_str());
+    for (const auto& [name, old] : saved_)
+      old ? setenv(name.c_str(), old->c_str(), 1) : unsetenv(name.c_str());
   }
   void set(const std::string& name, const char* value) {
     if (!saved_.count(name)) {
@@ -58,9 +59,10 @@ class ScopedEnv {
 
 TEST_CASE("launch_env: each launcher's variables, in the documented order of precedence") {
   ScopedEnv env;
-  for (std::span<const char* const> names : {std::span<const char* const>(launch_env_rank_names),
-                                             std::span<const char* const>(launch_env_world_names),
-                                             std::span<const char* const>(launch_env_local_rank_names)})
+  for (std::span<const char* const> names :
+       {std::span<const char* const>(launch_env_rank_names),
+        std::span<const char* const>(launch_env_world_names),
+        std::span<const char* const>(launch_env_local_rank_names)})
     for (const char* name : names) env.set(name, nullptr);
   CHECK(launch_env().rank == -1);
   CHECK(launch_env().world == -1);
@@ -100,7 +102,8 @@ TEST_CASE("launch_env: each launcher's variables, in the documented order of pre
 
   env.set("GLASSBOX_LOCAL_RANK", nullptr);
   env.set("LOCAL_RANK", "-1");
-  CHECK_THROWS_WITH_AS(launch_env(), doctest::Contains("LOCAL_RANK='-1' is not a rank number"), Error);
+  CHECK_THROWS_WITH_AS(launch_env(), doctest::Contains("LOCAL_RANK='-1' is not a rank number"),
+                       Error);
 }
 
 TEST_CASE("shard_range cuts n elements into contiguous, nearly equal ranges in rank order") {
@@ -119,7 +122,8 @@ TEST_CASE("shard_range cuts n elements into contiguous, nearly equal ranges in r
   }
 }
 
-TEST_CASE("overlap_timeline: each bucket's reduction starts when it is ready and the network is free") {
+TEST_CASE(
+    "overlap_timeline: each bucket's reduction starts when it is ready and the network is free") {
   // ready at 1, 3, 6; the first reduction (5 ms) holds the network until 6, so the second waits
   const OverlapTimeline t = overlap_timeline({1, 2, 3}, {5, 1, 1});
   CHECK(t.ready_ms == std::vector<double>{1, 3, 6});
@@ -131,7 +135,8 @@ TEST_CASE("overlap_timeline: each bucket's reduction starts when it is ready and
   // communication shorter than the compute after it is hidden entirely
   CHECK(overlap_timeline({1, 4, 4}, {3, 3, 0}).exposed_ms() == 0);
   CHECK(overlap_timeline({}, {}).exposed_ms() == 0);
-  CHECK_THROWS_WITH_AS(overlap_timeline({1}, {1, 2}), doctest::Contains("1 compute times for 2 buckets"), Error);
+  CHECK_THROWS_WITH_AS(overlap_timeline({1}, {1, 2}),
+                       doctest::Contains("1 compute times for 2 buckets"), Error);
 }
 
 TEST_CASE("SingleComm: world 1, every collective leaves the buffer as it is") {
@@ -169,7 +174,8 @@ TEST_CASE("make_comm: all_reduce, reduce_scatter, all_gather, broadcast over eve
     const int64_t n = 13;
     std::vector<float> f(n);
     std::vector<double> d(n);
-    for (int64_t i = 0; i < n; i++) f[size_t(i)] = float(value(rank, i)), d[size_t(i)] = value(rank, i);
+    for (int64_t i = 0; i < n; i++)
+      f[size_t(i)] = float(value(rank, i)), d[size_t(i)] = value(rank, i);
     comm->all_reduce(view(f), ReduceOp::sum);
     comm->all_reduce(view(d), ReduceOp::average);
     for (int64_t i = 0; i < n; i++) {
@@ -201,34 +207,42 @@ TEST_CASE("make_comm: all_reduce, reduce_scatter, all_gather, broadcast over eve
     }
   }
 
-  SUBCASE("start_reduce: parts of a buffer averaged in the background, all-reduced or reduce-scattered") {
+  SUBCASE(
+      "start_reduce: parts of a buffer averaged in the background, all-reduced or "
+      "reduce-scattered") {
     const int64_t n = 1031;
     // Two groups, as a backward reports them (the last layer first), parts cutting through the
     // shards, one empty; [1000, n) is in no part and must stay as it was.
-    const std::vector<std::vector<ShardRange>> groups = {{{600, 1000}, {590, 600}}, {{0, 1}, {1, 1}, {1, 590}}};
+    const std::vector<std::vector<ShardRange>> groups = {{{600, 1000}, {590, 600}},
+                                                         {{0, 1}, {1, 1}, {1, 590}}};
     const ShardRange mine = shard_range(n, W, rank);
     for (bool scatter : {false, true}) {
       INFO((scatter ? "scatter" : "all-reduce"));
       std::vector<float> buf(static_cast<size_t>(n));
       for (int64_t i = 0; i < n; i++) buf[size_t(i)] = float(value(rank, i));
-      for (const std::vector<ShardRange>& parts : groups) comm->start_reduce(view(buf), parts, ReduceOp::average, scatter);
+      for (const std::vector<ShardRange>& parts : groups)
+        comm->start_reduce(view(buf), parts, ReduceOp::average, scatter);
       comm->finish_reductions();
       for (int64_t i = 0; i < n; i++) {
-        if (i >= 1000) REQUIRE(buf[size_t(i)] == float(value(rank, i)));
+        if (i >= 1000)
+          REQUIRE(buf[size_t(i)] == float(value(rank, i)));
         else if (!scatter || (i >= mine.begin && i < mine.end))
           REQUIRE(buf[size_t(i)] == doctest::Approx(rank_sum / W + double(i) + 0.5));
       }
     }
-    // The same as one blocking reduce_scatter of the whole buffer: bit for bit with 2 ranks (a + b is
-    // b + a); with more, MPI may add the ranks' terms in another order.
+    // The same as one blocking reduce_scatter of the whole buffer: bit for bit with 2 ranks (a + b
+    // is b + a); with more, MPI may add the ranks' terms in another order.
     std::vector<float> parts_way(static_cast<size_t>(n)), whole_way(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; i++) parts_way[size_t(i)] = whole_way[size_t(i)] = float(value(rank, i)) / 3.0f;
+    for (int64_t i = 0; i < n; i++)
+      parts_way[size_t(i)] = whole_way[size_t(i)] = float(value(rank, i)) / 3.0f;
     comm->start_reduce(view(parts_way), {{0, 517}, {517, n}}, ReduceOp::average, true);
     comm->finish_reductions();
     comm->reduce_scatter(view(whole_way), ReduceOp::average);
     for (int64_t i = mine.begin; i < mine.end; i++) {
-      if (W <= 2) REQUIRE(parts_way[size_t(i)] == whole_way[size_t(i)]);
-      else REQUIRE(parts_way[size_t(i)] == doctest::Approx(whole_way[size_t(i)]));
+      if (W <= 2)
+        REQUIRE(parts_way[size_t(i)] == whole_way[size_t(i)]);
+      else
+        REQUIRE(parts_way[size_t(i)] == doctest::Approx(whole_way[size_t(i)]));
     }
     if (W > 1) {  // SingleComm checks nothing: it does nothing
       std::vector<int32_t> ints = {1, 2};
@@ -242,7 +256,8 @@ TEST_CASE("make_comm: all_reduce, reduce_scatter, all_gather, broadcast over eve
     const int root = W - 1;
     const ShardRange mine = shard_range(n, W, rank);
     std::vector<double> shard(static_cast<size_t>(mine.size()));
-    for (int64_t i = 0; i < mine.size(); i++) shard[size_t(i)] = double(1000 * rank + mine.begin + i);
+    for (int64_t i = 0; i < mine.size(); i++)
+      shard[size_t(i)] = double(1000 * rank + mine.begin + i);
     std::vector<double> full(rank == root ? static_cast<size_t>(n) : 0);
     Tensor full_view = view(full);
     full_view.shape = Shape{n};  // off the root: the shape only, no memory

@@ -137,10 +137,10 @@ TEST_CASE("encoder: forward = wte[token] + wpe[pos0 + t]; backward by finite dif
   std::vector<double> dwte = dwte0, dwpe = dwpe0;
   be->encoder_backward(view(dwte, {Vp, C}), view(dwpe, {maxT, C}), view(w, {B, T, C}),
                        view(tokens, {B, T}));
-  expect_gradient("dwte", [&](const std::vector<double>& x) { return loss(x, wpe); }, wte,
-                  minus(dwte, dwte0));
-  expect_gradient("dwpe", [&](const std::vector<double>& x) { return loss(wte, x); }, wpe,
-                  minus(dwpe, dwpe0));
+  expect_gradient(
+      "dwte", [&](const std::vector<double>& x) { return loss(x, wpe); }, wte, minus(dwte, dwte0));
+  expect_gradient(
+      "dwpe", [&](const std::vector<double>& x) { return loss(wte, x); }, wpe, minus(dwpe, dwpe0));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -178,12 +178,15 @@ TEST_CASE("layernorm: forward against the textbook formula; backward by finite d
   std::vector<double> dinp = dinp0, dw = dw0, db = db0;
   be->layernorm_backward(view(dinp, {N, C}), view(dw, {C}), view(db, {C}), view(w, {N, C}),
                          view(inp, {N, C}), view(weight, {C}), view(mean, {N}), view(rstd, {N}));
-  expect_gradient("dinp", [&](const std::vector<double>& x) { return loss(x, weight, bias); },
-                  inp, minus(dinp, dinp0));
-  expect_gradient("dweight", [&](const std::vector<double>& x) { return loss(inp, x, bias); },
-                  weight, minus(dw, dw0));
-  expect_gradient("dbias", [&](const std::vector<double>& x) { return loss(inp, weight, x); },
-                  bias, minus(db, db0));
+  expect_gradient(
+      "dinp", [&](const std::vector<double>& x) { return loss(x, weight, bias); }, inp,
+      minus(dinp, dinp0));
+  expect_gradient(
+      "dweight", [&](const std::vector<double>& x) { return loss(inp, x, bias); }, weight,
+      minus(dw, dw0));
+  expect_gradient(
+      "dbias", [&](const std::vector<double>& x) { return loss(inp, weight, x); }, bias,
+      minus(db, db0));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,12 +219,15 @@ TEST_CASE("matmul: forward against the triple loop; backward by finite differenc
   std::vector<double> dinp = dinp0, dw = dw0, db = db0;
   be->matmul_backward(view(dinp, {N, C}), view(dw, {OC, C}), view(db, {OC}), view(w, {N, OC}),
                       view(inp, {N, C}), view(weight, {OC, C}));
-  expect_gradient("dinp", [&](const std::vector<double>& x) { return loss(x, weight, bias); },
-                  inp, minus(dinp, dinp0));
-  expect_gradient("dweight", [&](const std::vector<double>& x) { return loss(inp, x, bias); },
-                  weight, minus(dw, dw0));
-  expect_gradient("dbias", [&](const std::vector<double>& x) { return loss(inp, weight, x); },
-                  bias, minus(db, db0));
+  expect_gradient(
+      "dinp", [&](const std::vector<double>& x) { return loss(x, weight, bias); }, inp,
+      minus(dinp, dinp0));
+  expect_gradient(
+      "dweight", [&](const std::vector<double>& x) { return loss(inp, x, bias); }, weight,
+      minus(dw, dw0));
+  expect_gradient(
+      "dbias", [&](const std::vector<double>& x) { return loss(inp, weight, x); }, bias,
+      minus(db, db0));
 
   // without a bias the backward leaves dbias out and still accumulates the rest
   std::vector<double> dw_nobias = dw0;
@@ -264,11 +270,13 @@ void naive_attention(std::vector<double>& out, std::vector<double>& probs,
 
 }  // namespace
 
-TEST_CASE("attention: forward against the definition, causal mask, backward by finite differences") {
+TEST_CASE(
+    "attention: forward against the definition, causal mask, backward by finite differences") {
   auto be = make_cpu_backend(DType::f64);
   CHECK(be->attention_state_shape(B, T, NH) == Shape{B, NH, T, T});
   std::vector<double> qkv = randn(B * T * 3 * C, 40);
-  std::vector<double> out(B * T * C), att = randn(B * NH * T * T, 41);  // garbage: must be overwritten
+  std::vector<double> out(B * T * C),
+      att = randn(B * NH * T * T, 41);  // garbage: must be overwritten
   be->attention_forward(view(out, {B, T, C}), view(att, {B, NH, T, T}), view(qkv, {B, T, 3 * C}),
                         NH);
   std::vector<double> expected_out, expected_att;
@@ -289,8 +297,10 @@ TEST_CASE("attention: forward against the definition, causal mask, backward by f
     for (int64_t t = 0; t < T; t++)
       for (int64_t c = 0; c < C; c++) {
         const int64_t i = (b * T + t) * C + c;
-        if (t < T - 1) CHECK(out_future[i] == out[i]);
-        else CHECK(out_future[i] != out[i]);
+        if (t < T - 1)
+          CHECK(out_future[i] == out[i]);
+        else
+          CHECK(out_future[i] != out[i]);
       }
 
   std::vector<double> w = randn(B * T * C, 42);
@@ -349,9 +359,9 @@ TEST_CASE("attention_forward_cached: a prefill then token by token equals attent
 
   // a chunk that would run past the cache is an error
   std::vector<double> chunk(B * 3 * 3 * C), out(B * 3 * C);
-  CHECK_THROWS_AS(be->attention_forward_cached(view(out, {B, 3, C}), view(k_cache, {B, NH, maxT, hs}),
-                                               view(v_cache, {B, NH, maxT, hs}),
-                                               view(chunk, {B, 3, 3 * C}), NH, 5),
+  CHECK_THROWS_AS(be->attention_forward_cached(
+                      view(out, {B, 3, C}), view(k_cache, {B, NH, maxT, hs}),
+                      view(v_cache, {B, NH, maxT, hs}), view(chunk, {B, 3, 3 * C}), NH, 5),
                   Error);
 }
 
@@ -395,10 +405,10 @@ TEST_CASE("residual: forward a + b; backward by finite differences") {
   const std::vector<double> da0 = randn(N, 73), db0 = randn(N, 74);
   std::vector<double> da = da0, db = db0;
   be->residual_backward(view(da, {N}), view(db, {N}), view(w, {N}));
-  expect_gradient("da", [&](const std::vector<double>& x) { return loss(x, b); }, a,
-                  minus(da, da0));
-  expect_gradient("db", [&](const std::vector<double>& x) { return loss(a, x); }, b,
-                  minus(db, db0));
+  expect_gradient(
+      "da", [&](const std::vector<double>& x) { return loss(x, b); }, a, minus(da, da0));
+  expect_gradient(
+      "db", [&](const std::vector<double>& x) { return loss(a, x); }, b, minus(db, db0));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -464,8 +474,7 @@ TEST_CASE("adamw: one step against the hand-computed update") {
 
   std::vector<double> expected(N), expected_m(N), expected_v(N);
   for (int64_t i = 0; i < N; i++) {
-    const double lr = s.learning_rate, b1 = s.beta1, b2 = s.beta2, eps = s.eps,
-                 wd = s.weight_decay;
+    const double lr = s.learning_rate, b1 = s.beta1, b2 = s.beta2, eps = s.eps, wd = s.weight_decay;
     const double gi = g[i] * grad_scale;
     expected_m[i] = b1 * m0[i] + (1 - b1) * gi;
     expected_v[i] = b2 * v0[i] + (1 - b2) * gi * gi;
@@ -484,8 +493,8 @@ TEST_CASE("adamw: one step against the hand-computed update") {
 
   // with a master copy: the master is updated and copied into param
   std::vector<double> p2(N, 0.0), master = p0, m2 = m0, v2 = v0;
-  be->adamw_update(view(p2, {N}), view(grad, {N}), view(m2, {N}), view(v2, {N}),
-                   view(master, {N}), s, grad_scale);
+  be->adamw_update(view(p2, {N}), view(grad, {N}), view(m2, {N}), view(v2, {N}), view(master, {N}),
+                   s, grad_scale);
   CHECK(max_error(master, expected) < 1e-15);
   CHECK(p2 == master);
 }
@@ -585,10 +594,10 @@ TEST_CASE("shape, dtype and device mistakes throw llm::Error naming the op and t
   const int64_t N = 4;
   std::vector<double> x(N * C, 1.0), y(N * C), mean(N), rstd(N), short_mean(N - 1), g(C, 1.0),
       b(C, 0.0);
-  CHECK_THROWS_WITH_AS(be->layernorm_forward(view(y, {N, C}), view(short_mean, {N - 1}),
-                                             view(rstd, {N}), view(x, {N, C}), view(g, {C}),
-                                             view(b, {C})),
-                       doctest::Contains("layernorm_forward: mean"), Error);
+  CHECK_THROWS_WITH_AS(
+      be->layernorm_forward(view(y, {N, C}), view(short_mean, {N - 1}), view(rstd, {N}),
+                            view(x, {N, C}), view(g, {C}), view(b, {C})),
+      doctest::Contains("layernorm_forward: mean"), Error);
   std::vector<float> x32(N * C, 1.0f);
   CHECK_THROWS_WITH_AS(be->layernorm_forward(view(y, {N, C}), view(mean, {N}), view(rstd, {N}),
                                              view(x32, {N, C}), view(g, {C}), view(b, {C})),
@@ -650,7 +659,7 @@ TEST_CASE("factories, allocation and dtype conversion") {
   CHECK(wide[1] == -2.5);
   CHECK(again[0] == 1.0f);
   CHECK(again[1] == -2.5f);
-  CHECK(again[2] == 1.0f);                 // halfway between 1 and 1 + 1/128: ties to even
-  CHECK(again[3] == 1.0f + 2.0f / 128);    // halfway the other side: rounds up to even
+  CHECK(again[2] == 1.0f);               // halfway between 1 and 1 + 1/128: ties to even
+  CHECK(again[3] == 1.0f + 2.0f / 128);  // halfway the other side: rounds up to even
   CHECK(std::abs(again[4] - 3.14159265f) < 3.14159265f / 128);
 }

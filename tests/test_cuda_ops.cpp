@@ -1,7 +1,7 @@
 // Tests of the CUDA backend (kernels/): every op against its CPU twin, then the whole GPT model and
 // ten AdamW steps against the CPU model. Labelled "cuda" (tests/cuda.cmake): `ctest -L '^cuda$'`.
-// The same file also runs on the CPU emulation of CUDA (kernels/emulation/, tests/cuda_emulated.cmake),
-// which compiles the same kernels with the host compiler.
+// The same file also runs on the CPU emulation of CUDA (kernels/emulation/,
+// tests/cuda_emulated.cmake), which compiles the same kernels with the host compiler.
 //
 // Shapes. GLASSBOX_CUDA_TEST_SHAPES=large (the default) runs every op at small odd shapes and at
 // the model's real ones (attention at T = 1024 with head sizes 64 and 128, C = 768 and 1600, the
@@ -124,7 +124,8 @@ bool large_shapes() {
 }
 
 // The cases a test runs: the small ones, and with large_shapes() the large ones after them.
-template <typename Case> std::vector<Case> cases_for(std::vector<Case> small, const std::vector<Case>& large) {
+template <typename Case>
+std::vector<Case> cases_for(std::vector<Case> small, const std::vector<Case>& large) {
   if (large_shapes()) small.insert(small.end(), large.begin(), large.end());
   return small;
 }
@@ -255,10 +256,10 @@ Tolerance one_rounding() {
           "a single bf16 rounding of the CPU's value: 2^-8 relative"};
 }
 
-// One bf16 rounding of an element-wise f32 formula (gelu and its derivative): the CPU's value rounded
-// once, plus room for the two sides' f32 evaluations (tanhf, the order of the terms) to differ by
-// ~1e-6 relative: 1e-5 of the value, and of the RMS where the value cancels to near 0. Tight on
-// purpose: a wrong constant in the formula moves the result by far less than the 1e-2 of a
+// One bf16 rounding of an element-wise f32 formula (gelu and its derivative): the CPU's value
+// rounded once, plus room for the two sides' f32 evaluations (tanhf, the order of the terms) to
+// differ by ~1e-6 relative: 1e-5 of the value, and of the RMS where the value cancels to near 0.
+// Tight on purpose: a wrong constant in the formula moves the result by far less than the 1e-2 of a
 // bf16_result and would pass it.
 Tolerance rounded_formula(double scale) {
   return {std::ldexp(1.0, -8) + 1e-5, 1e-5 * scale,
@@ -397,8 +398,8 @@ TEST_CASE("cuda encoder: forward (pos0 0 and 3) and backward with repeated token
   struct Case {
     int B, T, C, vocab;
   };
-  const std::vector<Case> cases =
-      cases_for<Case>({{1, 1, 16, 3}, {2, 7, 48, 5}, {4, 64, 37, 13}, {4, 33, 96, 1}}, {{3, 129, 768, 40}});
+  const std::vector<Case> cases = cases_for<Case>(
+      {{1, 1, 16, 3}, {2, 7, 48, 5}, {4, 64, 37, 13}, {4, 33, 96, 1}}, {{3, 129, 768, 40}});
   uint32_t seed = 100;
   for (const Case& k : cases) {
     const int64_t B = k.B, T = k.T, C = k.C, Vp = 128, maxT = T + 3;
@@ -453,8 +454,8 @@ TEST_CASE("cuda layernorm: forward (out, mean, rstd) and backward vs the CPU") {
     int B, T, C;
   };
   // C = 37: not a multiple of any vector width; 1600: GPT-2 XL's width, more than 1024 channels.
-  const std::vector<Case> cases =
-      cases_for<Case>({{1, 1, 16}, {2, 7, 48}, {3, 64, 96}, {2, 7, 37}, {1, 5, 1600}}, {{4, 129, 768}});
+  const std::vector<Case> cases = cases_for<Case>(
+      {{1, 1, 16}, {2, 7, 48}, {3, 64, 96}, {2, 7, 37}, {1, 5, 1600}}, {{4, 129, 768}});
   uint32_t seed = 200;
   for (const Case& k : cases) {
     const int64_t B = k.B, T = k.T, C = k.C, N = B * T;
@@ -603,10 +604,14 @@ TEST_CASE("cuda attention: forward (out, log-sum-exps), backward, and cached dec
   struct Case {
     int B, T, NH, C;
   };
-  const std::vector<Case> cases =
-      cases_for<Case>({{1, 1, 1, 16}, {2, 7, 3, 48}, {3, 64, 3, 96}, {1, 129, 4, 128}, {2, 7, 1, 64},
-                       {1, 33, 1, 128}},
-                      {{4, 129, 12, 768}, {1, 1024, 12, 768}, {1, 1024, 25, 1600}, {1, 1024, 6, 768}});
+  const std::vector<Case> cases = cases_for<Case>(
+      {{1, 1, 1, 16},
+       {2, 7, 3, 48},
+       {3, 64, 3, 96},
+       {1, 129, 4, 128},
+       {2, 7, 1, 64},
+       {1, 33, 1, 128}},
+      {{4, 129, 12, 768}, {1, 1024, 12, 768}, {1, 1024, 25, 1600}, {1, 1024, 6, 768}});
   uint32_t seed = 400;
   for (const Case& k : cases) {
     const int64_t B = k.B, T = k.T, NH = k.NH, C = k.C, hs = C / NH;
@@ -714,7 +719,8 @@ TEST_CASE("cuda gelu: forward and backward vs the CPU") {
   auto cpu = make_cpu_backend(DType::f32);
   const DType bf16 = gpu->dtype();
   uint32_t seed = 500;
-  for (const Shape shape : cases_for<Shape>({Shape{1}, Shape{7}, Shape{2, 7, 192}}, {Shape{786'437}})) {
+  for (const Shape shape :
+       cases_for<Shape>({Shape{1}, Shape{7}, Shape{2, 7, 192}}, {Shape{786'437}})) {
     const int64_t n = shape.numel();
     const std::string label = "n=" + std::to_string(n);
     // std 2: reaches the tails where tanh saturates and gelu(x) -> 0 or x
@@ -739,7 +745,8 @@ TEST_CASE("cuda residual: forward and backward are one bf16 rounding of the CPU'
   auto cpu = make_cpu_backend(DType::f32);
   const DType bf16 = gpu->dtype();
   uint32_t seed = 600;
-  for (const Shape shape : cases_for<Shape>({Shape{1}, Shape{7}, Shape{1001}}, {Shape{4 * 129 * 768 + 3}})) {
+  for (const Shape shape :
+       cases_for<Shape>({Shape{1}, Shape{7}, Shape{1001}}, {Shape{4 * 129 * 768 + 3}})) {
     const int64_t n = shape.numel();
     const std::string label = "n=" + std::to_string(n);
     Twin a(*gpu, bf16, shape, randn(n, seed++)), b(*gpu, bf16, shape, randn(n, seed++)),

@@ -90,7 +90,8 @@ TEST_CASE("dataloader: deterministic for a seed; a seed permutes the shard order
   }
 }
 
-TEST_CASE("dataloader: two ranks read disjoint slices that together are one rank with twice the batch") {
+TEST_CASE(
+    "dataloader: two ranks read disjoint slices that together are one rank with twice the batch") {
   const fs::path dir = make_shards("ranks", 3, 50);
   const uint64_t seed = 7;
   llm::DataLoader whole(dir.string(), 4, 3, 0, 1, seed);

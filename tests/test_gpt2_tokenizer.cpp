@@ -22,7 +22,8 @@ using Ids = std::vector<int32_t>;
 
 namespace {
 
-// Where data/fetch.sh puts the files (scripts/test.sh runs `data/fetch.sh gpt2 tinyshakespeare` first).
+// Where data/fetch.sh puts the files (scripts/test.sh runs `data/fetch.sh gpt2 tinyshakespeare`
+// first).
 fs::path data_dir() { return fs::path(GLASSBOX_SOURCE_DIR) / "data" / "cache"; }
 fs::path encoder_path() { return data_dir() / "gpt2" / "encoder.json"; }
 fs::path vocab_path() { return data_dir() / "gpt2" / "vocab.bpe"; }
@@ -54,9 +55,7 @@ std::string load_error(const std::string& encoder, const std::string& vocab) {
   std::ofstream(d / "vocab.bpe") << vocab;
   try {
     llm::make_gpt2_tokenizer(d / "encoder.json", d / "vocab.bpe");
-  } catch (const llm::Error& e) {
-    return e.what();
-  }
+  } catch (const llm::Error& e) { return e.what(); }
   return "(no error)";
 }
 
@@ -127,9 +126,7 @@ TEST_CASE("missing or malformed files give one-line errors naming the file") {
   std::string e = "";
   try {
     llm::make_gpt2_tokenizer("/nonexistent/encoder.json", vocab_path());
-  } catch (const llm::Error& err) {
-    e = err.what();
-  }
+  } catch (const llm::Error& err) { e = err.what(); }
   CHECK(contains(e, "/nonexistent/encoder.json"));
 
   std::string good_vocab = "#version: 0.2\n";
@@ -183,8 +180,32 @@ TEST_CASE("encode_batch and gpt2_split_text give the same ids as encode") {
 
 TEST_CASE("the ASCII fast path of the pre-tokenizer splits exactly like the regex") {
   const std::vector<std::string> atoms = {
-      "a", "Zq", "7", "42", " ", "  ", "\t", "\n", "\r\n", "\x0B", "\x0C", "'", "s", "t", "re", "ve",
-      "m", "ll", "d", "S", "!", "...", "-", "\x1F", "\x7F", "\x01",
+      "a",
+      "Zq",
+      "7",
+      "42",
+      " ",
+      "  ",
+      "\t",
+      "\n",
+      "\r\n",
+      "\x0B",
+      "\x0C",
+      "'",
+      "s",
+      "t",
+      "re",
+      "ve",
+      "m",
+      "ll",
+      "d",
+      "S",
+      "!",
+      "...",
+      "-",
+      "\x1F",
+      "\x7F",
+      "\x01",
       "\xC3\xA9",          // é (letter)
       "\xE4\xB8\x96",      // 世 (letter)
       "\xF0\x9F\x98\x80",  // 😀 (other)
@@ -194,7 +215,8 @@ TEST_CASE("the ASCII fast path of the pre-tokenizer splits exactly like the rege
       "\xE2\x80\xA8",      // line separator (white space)
       "\xC2\x85",          // next line (white space)
       "\xCC\x81",          // combining acute accent (a mark: neither letter nor digit)
-      "\xFF", "\xE4\xB8",  // not UTF-8
+      "\xFF",
+      "\xE4\xB8",  // not UTF-8
   };
   std::mt19937 rng(2024);
   llm::Gpt2Splitter fast, regex;
@@ -208,8 +230,8 @@ TEST_CASE("the ASCII fast path of the pre-tokenizer splits exactly like the rege
       std::string_view a = fast.next(s, p), b = regex.next_regex(s, q);
       ++pieces;
       if (a != b || p != q) {
-        FAIL_CHECK("pieces differ on " << escaped(s) << ": '" << escaped(a)
-                                       << "' vs '" << escaped(b) << "'");
+        FAIL_CHECK("pieces differ on " << escaped(s) << ": '" << escaped(a) << "' vs '"
+                                       << escaped(b) << "'");
         break;
       }
     }

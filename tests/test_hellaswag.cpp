@@ -1,6 +1,7 @@
 // HellaSwag scoring on tests/hellaswag/tiny.jsonl (six hand-made examples in the published format)
 // with a model whose outputs are known in closed form, so every loss and every answer is checked
-// against a hand count. The same file against the PyTorch reference is tests/reference/hellaswag_check.py.
+// against a hand count. The same file against the PyTorch reference is
+// tests/reference/hellaswag_check.py.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -77,17 +78,18 @@ TEST_CASE("tokenize_hellaswag: context as is, endings with a leading space") {
   const ByteTokenizer bytes;
   const std::vector<HellaSwagTokens> tokens = tokenize_hellaswag(examples, bytes);
   CHECK(tokens[4].ctx.size() == examples[4].ctx.size());
-  CHECK(tokens[4].endings[0] == std::vector<int32_t>{' ', 'd', 'i', 'v', 'e', 's', ' ', 'i', 'n', '.'});
+  CHECK(tokens[4].endings[0] ==
+        std::vector<int32_t>{' ', 'd', 'i', 'v', 'e', 's', ' ', 'i', 'n', '.'});
 }
 
 TEST_CASE("HellaSwag on a model with known outputs: every loss and answer as counted by hand") {
   // Per example (pred = shortest ending; pred_norm = densest in a's and spaces, from the counts):
-  //   0: "Zzz." is shortest -> pred 3; "He plays a samba at a fast pace." (8 a, 8 spaces of 33) -> 1
-  //   1: "opens the oven." (16 bytes) -> 3; "takes out a batch of hot snacks." (4 a, 7 sp of 33) -> 0
-  //   2: "A lamp is on." (14) -> 1;          "The lake is a banana." (5 a, 5 sp of 22) -> 2
-  //   3: "flies." (7) -> 3;                 "paints a bag." (3 a, 3 sp of 14) -> 0
-  //   4: "dives in." (10) -> 0;             "eats a sandwich." (3 a, 3 sp of 17) -> 3
-  //   5: "reads." (7) -> 3;                 "plants a bean." (3 a, 3 sp of 15) -> 0
+  //   0: "Zzz." is shortest -> pred 3; "He plays a samba at a fast pace." (8 a, 8 spaces of 33) ->
+  //   1 1: "opens the oven." (16 bytes) -> 3; "takes out a batch of hot snacks." (4 a, 7 sp of 33)
+  //   -> 0 2: "A lamp is on." (14) -> 1;          "The lake is a banana." (5 a, 5 sp of 22) -> 2 3:
+  //   "flies." (7) -> 3;                 "paints a bag." (3 a, 3 sp of 14) -> 0 4: "dives in." (10)
+  //   -> 0;             "eats a sandwich." (3 a, 3 sp of 17) -> 3 5: "reads." (7) -> 3; "plants a
+  //   bean." (3 a, 3 sp of 15) -> 0
   // Labels 1, 3, 0, 2, 0, 0: acc 2/6 (examples 1, 4), acc_norm 2/6 (examples 0, 5).
   const std::vector<int> want_pred = {3, 3, 1, 3, 0, 3}, want_pred_norm = {1, 0, 2, 0, 3, 0};
   const std::vector<HellaSwagExample> examples = read_hellaswag(kTinyFile);
@@ -115,8 +117,10 @@ TEST_CASE("HellaSwag on a model with known outputs: every loss and answer as cou
       CHECK(s.pred_norm == want_pred_norm[k]);
       for (int i = 0; i < kHellaSwagEndings; i++) {
         const double n = double(examples[k].endings[i].size() + 1);
-        CHECK(s.sum_loss[i] == doctest::Approx(unigram_sum_loss(examples[k].endings[i])).epsilon(1e-6));
-        CHECK(s.mean_loss[i] == doctest::Approx(unigram_sum_loss(examples[k].endings[i]) / n).epsilon(1e-6));
+        CHECK(s.sum_loss[i] ==
+              doctest::Approx(unigram_sum_loss(examples[k].endings[i])).epsilon(1e-6));
+        CHECK(s.mean_loss[i] ==
+              doctest::Approx(unigram_sum_loss(examples[k].endings[i]) / n).epsilon(1e-6));
       }
     }
   }
@@ -142,6 +146,6 @@ TEST_CASE("HellaSwag: an ending longer than the model's context is an error") {
   auto backend = make_cpu_backend(DType::f32);
   GPT model(byte_model_config(40), *backend);  // example 2's last ending has 49 bytes
   SingleComm single;
-  CHECK_THROWS_WITH_AS(evaluate_hellaswag(model, tokens, single), doctest::Contains("leaves no room for context"),
-                       Error);
+  CHECK_THROWS_WITH_AS(evaluate_hellaswag(model, tokens, single),
+                       doctest::Contains("leaves no room for context"), Error);
 }

@@ -1,6 +1,7 @@
-// Weights from elsewhere: llm.c's model file (round trip, bf16, bad files), Hugging Face's own GPT-2
-// naming (no "transformer." prefix, attn.bias buffers, a tied lm_head, F16/BF16), HF config.json and
-// HF tokenizer files. The numerical check against PyTorch is tests/reference/hf_import_check.py.
+// Weights from elsewhere: llm.c's model file (round trip, bf16, bad files), Hugging Face's own
+// GPT-2 naming (no "transformer." prefix, attn.bias buffers, a tied lm_head, F16/BF16), HF
+// config.json and HF tokenizer files. The numerical check against PyTorch is
+// tests/reference/hf_import_check.py.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -37,16 +38,18 @@ GPTConfig small_config() {
   return c;
 }
 
-
 // Every parameter of a model, in visit order, as host doubles.
 std::vector<std::vector<double>> all_weights(GPT& model) {
   std::vector<std::vector<double>> out;
-  model.params.visit([&](const char*, Tensor& t, Shape) { out.push_back(tensor_to_host_f64(model.backend(), t)); });
+  model.params.visit([&](const char*, Tensor& t, Shape) {
+    out.push_back(tensor_to_host_f64(model.backend(), t));
+  });
   return out;
 }
 
 // A hand-written llm.c file: header ints (zero-padded to 256) then raw payload bytes.
-void write_llmc_raw(const fs::path& path, std::vector<int32_t> header, const std::vector<uint8_t>& payload) {
+void write_llmc_raw(const fs::path& path, std::vector<int32_t> header,
+                    const std::vector<uint8_t>& payload) {
   header.resize(256, 0);
   std::ofstream out(path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(header.data()), 1024);
@@ -54,8 +57,8 @@ void write_llmc_raw(const fs::path& path, std::vector<int32_t> header, const std
 }
 
 std::vector<int32_t> llmc_header(const GPTConfig& c, int version) {
-  return {kLlmcModelMagic, version, c.max_seq_len, c.vocab_size, c.n_layer, c.n_head, c.n_embd,
-          c.padded_vocab_size};
+  return {kLlmcModelMagic, version,  c.max_seq_len, c.vocab_size,
+          c.n_layer,       c.n_head, c.n_embd,      c.padded_vocab_size};
 }
 
 int64_t stored_count(const GPTConfig& c) {
@@ -103,7 +106,8 @@ TEST_CASE("llm.c model file: write then read gives identical weights") {
   load_model_weights(ckpt, c);
   write_llmc_checkpoint(path.parent_path() / "again.bin", c);
   std::ifstream x(path, std::ios::binary), y(path.parent_path() / "again.bin", std::ios::binary);
-  CHECK(std::string(std::istreambuf_iterator<char>(x), {}) == std::string(std::istreambuf_iterator<char>(y), {}));
+  CHECK(std::string(std::istreambuf_iterator<char>(x), {}) ==
+        std::string(std::istreambuf_iterator<char>(y), {}));
 }
 
 TEST_CASE("llm.c model file: version 5 (bf16) reads as the bf16 values widened") {
@@ -147,26 +151,30 @@ TEST_CASE("llm.c model file: bad files give one-line errors naming the file") {
   const std::vector<uint8_t> payload(exact + 8, 0);
   auto error_for = [&](const std::string& name, std::vector<int32_t> header, size_t payload_bytes) {
     const fs::path path = dir / name;
-    write_llmc_raw(path, std::move(header),
-                   std::vector<uint8_t>(payload.begin(), payload.begin() + std::ptrdiff_t(payload_bytes)));
+    write_llmc_raw(
+        path, std::move(header),
+        std::vector<uint8_t>(payload.begin(), payload.begin() + std::ptrdiff_t(payload_bytes)));
     const std::string message = error_of([&] { read_llmc_header(path); });
     CHECK(message.find(path.string()) != std::string::npos);
     CHECK(message.find('\n') == std::string::npos);
     return message;
   };
   std::vector<int32_t> h = llmc_header(config, 3);
-  CHECK(error_of([&] { read_llmc_header(dir / "missing.bin"); }).find("no such file") != std::string::npos);
+  CHECK(error_of([&] { read_llmc_header(dir / "missing.bin"); }).find("no such file") !=
+        std::string::npos);
   {
     std::ofstream(dir / "short.bin") << "GPT";
-    CHECK(error_of([&] { read_llmc_header(dir / "short.bin"); }).find("shorter than the 1024-byte header") !=
-          std::string::npos);
+    CHECK(error_of([&] {
+            read_llmc_header(dir / "short.bin");
+          }).find("shorter than the 1024-byte header") != std::string::npos);
   }
   auto bad_magic = h;
   bad_magic[0] = 20240520;  // a token shard's magic
   CHECK(error_for("magic.bin", bad_magic, exact).find("wrong magic number") != std::string::npos);
   auto bad_version = h;
   bad_version[1] = 4;
-  CHECK(error_for("version.bin", bad_version, exact).find("unknown version 4") != std::string::npos);
+  CHECK(error_for("version.bin", bad_version, exact).find("unknown version 4") !=
+        std::string::npos);
   CHECK(error_for("truncated.bin", h, exact - 4).find("truncated") != std::string::npos);
   CHECK(error_for("long.bin", h, exact + 8).find("size mismatch") != std::string::npos);
   write_llmc_raw(dir / "good.bin", h, std::vector<uint8_t>(exact, 0));
@@ -187,8 +195,9 @@ TEST_CASE("llm.c model file: bad files give one-line errors naming the file") {
   GPTConfig other = config;
   other.n_layer = 1;
   GPT model(other, *backend);
-  CHECK(error_of([&] { load_llmc_weights(dir / "good.bin", model); }).find("differs from the model") !=
-        std::string::npos);
+  CHECK(error_of([&] {
+          load_llmc_weights(dir / "good.bin", model);
+        }).find("differs from the model") != std::string::npos);
 }
 
 TEST_CASE("Hugging Face GPT-2 files: no prefix, mask buffers, tied lm_head, F16 and BF16") {
@@ -204,13 +213,16 @@ TEST_CASE("Hugging Face GPT-2 files: no prefix, mask buffers, tied lm_head, F16 
   std::vector<float> wte;
   for (SafeTensorOut& t : tensors) {
     t.name = t.name.substr(std::string("transformer.").size());
-    if (t.name == "wte.weight") wte.assign(reinterpret_cast<const float*>(t.bytes.data()),
-                                           reinterpret_cast<const float*>(t.bytes.data()) + V * C);
+    if (t.name == "wte.weight")
+      wte.assign(reinterpret_cast<const float*>(t.bytes.data()),
+                 reinterpret_cast<const float*>(t.bytes.data()) + V * C);
   }
   std::vector<float> mask(size_t(T * T), 1.0f);
   for (int l = 0; l < config.n_layer; l++) {
-    tensors.push_back(safetensor_f32("h." + std::to_string(l) + ".attn.bias", {1, 1, T, T}, mask.data()));
-    tensors.push_back(safetensor_f32("h." + std::to_string(l) + ".attn.masked_bias", {}, mask.data()));
+    tensors.push_back(
+        safetensor_f32("h." + std::to_string(l) + ".attn.bias", {1, 1, T, T}, mask.data()));
+    tensors.push_back(
+        safetensor_f32("h." + std::to_string(l) + ".attn.masked_bias", {}, mask.data()));
   }
   tensors.push_back(safetensor_f32("lm_head.weight", {V, C}, wte.data()));
   const fs::path dir = test_inputs::fresh_dir("import_hf");
@@ -225,8 +237,9 @@ TEST_CASE("Hugging Face GPT-2 files: no prefix, mask buffers, tied lm_head, F16 
   other_head[3] += 1.0f;
   tensors.back() = safetensor_f32("lm_head.weight", {V, C}, other_head.data());
   write_safetensors(dir / "model.safetensors", tensors);
-  CHECK(error_of([&] { load_model_weights(dir, b); }).find("lm_head.weight differs from wte.weight") !=
-        std::string::npos);
+  CHECK(error_of([&] {
+          load_model_weights(dir, b);
+        }).find("lm_head.weight differs from wte.weight") != std::string::npos);
   tensors.pop_back();
 
   // BF16 and F16 files: every value is the stored half-width value widened.
@@ -295,15 +308,18 @@ TEST_CASE("Hugging Face GPT-2 files: no prefix, mask buffers, tied lm_head, F16 
   CHECK(message.find((dir / "model.safetensors").string()) != std::string::npos);
   CHECK(message.find("'wpe.weight' has dtype I32, not a float type") != std::string::npos);
   std::ofstream(dir / "model.safetensors") << "junk";
-  CHECK(error_of([&] { load_model_weights(dir, d); }).find("model.safetensors") != std::string::npos);
+  CHECK(error_of([&] { load_model_weights(dir, d); }).find("model.safetensors") !=
+        std::string::npos);
   fs::remove(dir / "model.safetensors");
   std::ofstream(dir / "pytorch_model.bin") << "pickle";
-  CHECK(error_of([&] { load_model_weights(dir, d); }).find("pytorch_model.bin") != std::string::npos);
+  CHECK(error_of([&] { load_model_weights(dir, d); }).find("pytorch_model.bin") !=
+        std::string::npos);
 }
 
 TEST_CASE("Hugging Face config.json: n_ctx or n_positions, no padded_vocab_size") {
   const fs::path dir = test_inputs::fresh_dir("import_hfconfig");
-  std::ofstream(dir / "config.json") << R"({"activation_function": "gelu_new", "architectures": ["GPT2LMHeadModel"],
+  std::ofstream(dir / "config.json")
+      << R"({"activation_function": "gelu_new", "architectures": ["GPT2LMHeadModel"],
     "layer_norm_epsilon": 1e-05, "model_type": "gpt2", "n_ctx": 1024, "n_embd": 1600, "n_head": 25,
     "n_layer": 48, "vocab_size": 50257})";
   const GPTConfig c = read_checkpoint_config(dir);
@@ -315,7 +331,8 @@ TEST_CASE("Hugging Face config.json: n_ctx or n_positions, no padded_vocab_size"
   CHECK(count_parameters(c) == 1557611200);  // GPT-2 XL: 1.56B
 }
 
-TEST_CASE("load_tokenizer: glassbox_tokenizer.json, the old tokenizer.json, HF vocab.json + merges.txt") {
+TEST_CASE(
+    "load_tokenizer: glassbox_tokenizer.json, the old tokenizer.json, HF vocab.json + merges.txt") {
   const fs::path dir = test_inputs::fresh_dir("import_tok");
   // The old name is still read when it is glassbox's (a top-level "type").
   fs::create_directories(dir / "old");
@@ -323,11 +340,14 @@ TEST_CASE("load_tokenizer: glassbox_tokenizer.json, the old tokenizer.json, HF v
   CHECK(load_tokenizer(dir / "old")->name() == "byte");
   // Hugging Face's tokenizer.json is not ours, and is not mistaken for it.
   fs::create_directories(dir / "hf_json");
-  std::ofstream(dir / "hf_json" / "tokenizer.json") << R"({"version": "1.0", "model": {"type": "BPE"}})";
-  CHECK(error_of([&] { load_tokenizer(dir / "hf_json"); }).find("glassbox_tokenizer.json") != std::string::npos);
+  std::ofstream(dir / "hf_json" / "tokenizer.json")
+      << R"({"version": "1.0", "model": {"type": "BPE"}})";
+  CHECK(error_of([&] { load_tokenizer(dir / "hf_json"); }).find("glassbox_tokenizer.json") !=
+        std::string::npos);
   // glassbox_tokenizer.json wins over everything else in the directory.
   fs::create_directories(dir / "both");
-  std::ofstream(dir / "both" / "tokenizer.json") << R"({"version": "1.0", "model": {"type": "BPE"}})";
+  std::ofstream(dir / "both" / "tokenizer.json")
+      << R"({"version": "1.0", "model": {"type": "BPE"}})";
   CharTokenizer::from_corpus("ab").save(dir / "both");
   CHECK(fs::exists(dir / "both" / "glassbox_tokenizer.json"));
   CHECK(load_tokenizer(dir / "both")->name() == "char");

@@ -23,9 +23,7 @@ namespace test_inputs {
 inline std::string error_of(const std::function<void()>& fn) {
   try {
     fn();
-  } catch (const llm::Error& e) {
-    return e.what();
-  }
+  } catch (const llm::Error& e) { return e.what(); }
   return "(no error)";
 }
 
@@ -64,7 +62,8 @@ template <typename T> llm::Tensor view(std::vector<T>& v, llm::Shape shape) {
 // An empty folder for one test's files: glassbox_test_NAME under the system's temporary folder,
 // emptied first so that nothing of an earlier run is read back.
 inline std::filesystem::path fresh_dir(const std::string& name) {
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("glassbox_test_" + name);
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("glassbox_test_" + name);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;

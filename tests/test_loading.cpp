@@ -35,7 +35,8 @@ template <typename T> std::vector<uint8_t> bytes_of(const std::vector<T>& values
   return out;
 }
 
-StoredTensor stored(const std::vector<uint8_t>& bytes, StoredDType dtype, int64_t rows, int64_t cols) {
+StoredTensor stored(const std::vector<uint8_t>& bytes, StoredDType dtype, int64_t rows,
+                    int64_t cols) {
   StoredTensor s;
   s.bytes = bytes.data();
   s.dtype = dtype;
@@ -45,7 +46,8 @@ StoredTensor stored(const std::vector<uint8_t>& bytes, StoredDType dtype, int64_
   return s;
 }
 
-template <typename Out> std::vector<Out> convert(const StoredTensor& s, DType dtype, bool transpose = false) {
+template <typename Out>
+std::vector<Out> convert(const StoredTensor& s, DType dtype, bool transpose = false) {
   std::vector<Out> out(size_t(s.rows * s.cols));
   convert_stored(out.data(), dtype, s, transpose);
   return out;
@@ -59,7 +61,6 @@ void check_names(const std::string& message, const std::string& file, const std:
   CHECK(message.find("non-finite") != std::string::npos);
   CHECK(message.find('\n') == std::string::npos);
 }
-
 
 GPTConfig tiny_config() {
   GPTConfig c;
@@ -77,7 +78,8 @@ GPTConfig tiny_config() {
 TEST_CASE("F16 values convert exactly: normal, subnormal, largest, signed") {
   // 1, -2, 2^-24 (the smallest subnormal), 65504 (the largest finite), 0x3555 = 1365/4096, -0
   const std::vector<uint16_t> bits = {0x3C00, 0xC000, 0x0001, 0x7BFF, 0x3555, 0x8000};
-  const std::vector<double> expected = {1.0, -2.0, std::ldexp(1.0, -24), 65504.0, 1365.0 / 4096.0, -0.0};
+  const std::vector<double> expected = {1.0, -2.0, std::ldexp(1.0, -24), 65504.0, 1365.0 / 4096.0,
+                                        -0.0};
   const auto b = bytes_of(bits);
   const auto f32 = convert<float>(stored(b, StoredDType::f16, 1, 6), DType::f32);
   const auto f64 = convert<double>(stored(b, StoredDType::f16, 1, 6), DType::f64);
@@ -91,12 +93,16 @@ TEST_CASE("F16 values convert exactly: normal, subnormal, largest, signed") {
 TEST_CASE("BF16 values convert exactly, and f32 rounds to bf16 to nearest even") {
   const std::vector<uint16_t> bits = {0x3F80, 0xC040, 0x3EAB};  // 1, -3, 0.333984375
   const auto b = bytes_of(bits);
-  CHECK(convert<float>(stored(b, StoredDType::bf16, 1, 3), DType::f32) == std::vector<float>{1.0f, -3.0f, 0.333984375f});
-  CHECK(convert<uint16_t>(stored(b, StoredDType::bf16, 1, 3), DType::bf16) == bits);  // bf16 -> bf16 unchanged
+  CHECK(convert<float>(stored(b, StoredDType::bf16, 1, 3), DType::f32) ==
+        std::vector<float>{1.0f, -3.0f, 0.333984375f});
+  CHECK(convert<uint16_t>(stored(b, StoredDType::bf16, 1, 3), DType::bf16) ==
+        bits);  // bf16 -> bf16 unchanged
   // 1 + 2^-8 lies halfway between bf16's 1 and 1 + 2^-7: ties to even gives 1 (0x3F80);
   // 1 + 3 * 2^-8 is halfway between 1 + 2^-7 and 1 + 2^-6: ties to even gives 0x3F82.
-  const auto f = bytes_of(std::vector<float>{1.0f + std::ldexp(1.0f, -8), 1.0f + 3 * std::ldexp(1.0f, -8)});
-  CHECK(convert<uint16_t>(stored(f, StoredDType::f32, 1, 2), DType::bf16) == std::vector<uint16_t>{0x3F80, 0x3F82});
+  const auto f =
+      bytes_of(std::vector<float>{1.0f + std::ldexp(1.0f, -8), 1.0f + 3 * std::ldexp(1.0f, -8)});
+  CHECK(convert<uint16_t>(stored(f, StoredDType::f32, 1, 2), DType::bf16) ==
+        std::vector<uint16_t>{0x3F80, 0x3F82});
 }
 
 TEST_CASE("F64 values round to f32 and stay exact in f64; F32 is copied bit for bit") {
@@ -109,15 +115,18 @@ TEST_CASE("F64 values round to f32 and stay exact in f64; F32 is copied bit for 
     CHECK(f64[i] == values[i]);
   }
   const std::vector<float> floats = {0.1f, -0.0f, 3.4e38f, 1e-45f};
-  CHECK(bytes_of(convert<float>(stored(bytes_of(floats), StoredDType::f32, 1, 4), DType::f32)) == bytes_of(floats));
+  CHECK(bytes_of(convert<float>(stored(bytes_of(floats), StoredDType::f32, 1, 4), DType::f32)) ==
+        bytes_of(floats));
 }
 
-TEST_CASE("the blocked transpose equals the plain one, for shapes that are not multiples of the block") {
+TEST_CASE(
+    "the blocked transpose equals the plain one, for shapes that are not multiples of the block") {
   for (auto [rows, cols] : {std::pair<int64_t, int64_t>{2, 3}, {37, 70}, {64, 33}, {1, 5}}) {
     std::vector<float> x(size_t(rows * cols));
     for (size_t i = 0; i < x.size(); i++) x[i] = float(i) * 0.5f - 7.0f;
     const auto b = bytes_of(x);
-    const auto y = convert<float>(stored(b, StoredDType::f32, rows, cols), DType::f32, /*transpose=*/true);
+    const auto y =
+        convert<float>(stored(b, StoredDType::f32, rows, cols), DType::f32, /*transpose=*/true);
     std::vector<float> expected(x.size());
     for (int64_t r = 0; r < rows; r++)
       for (int64_t c = 0; c < cols; c++) expected[size_t(c * rows + r)] = x[size_t(r * cols + c)];
@@ -129,16 +138,29 @@ TEST_CASE("a NaN or infinity in any file dtype is refused, naming the element") 
   const float inf = std::numeric_limits<float>::infinity(), nan = std::nanf("");
   const auto f32 = bytes_of(std::vector<float>{1, 2, 3, 4, nan, 6});
   const auto f64 = bytes_of(std::vector<double>{1, 2, 3, 4, 5, -double(inf)});
-  const auto f64_big = bytes_of(std::vector<double>{1e300});  // finite, but not as an f32
+  const auto f64_big = bytes_of(std::vector<double>{1e300});          // finite, but not as an f32
   const auto f16 = bytes_of(std::vector<uint16_t>{0x3C00, 0x7C00});   // 1, +inf
   const auto bf16 = bytes_of(std::vector<uint16_t>{0x7FC0, 0x3C00});  // NaN, 1/128
-  CHECK(error_of([&] { convert<float>(stored(f32, StoredDType::f32, 2, 3), DType::f32); }).find("row 1, column 1") != std::string::npos);
-  CHECK(error_of([&] { convert<float>(stored(f32, StoredDType::f32, 2, 3), DType::f32, true); }).find("(nan)") != std::string::npos);
-  CHECK(error_of([&] { convert<double>(stored(f64, StoredDType::f64, 2, 3), DType::f64); }).find("(-inf)") != std::string::npos);
-  CHECK(error_of([&] { convert<float>(stored(f64_big, StoredDType::f64, 1, 1), DType::f32); }).find("non-finite") != std::string::npos);
-  CHECK(error_of([&] { convert<double>(stored(f64_big, StoredDType::f64, 1, 1), DType::f64); }) == "(no error)");
-  CHECK(error_of([&] { convert<float>(stored(f16, StoredDType::f16, 1, 2), DType::f32); }).find("element 1 ") != std::string::npos);
-  CHECK(error_of([&] { convert<uint16_t>(stored(bf16, StoredDType::bf16, 1, 2), DType::bf16); }).find("element 0 ") != std::string::npos);
+  CHECK(error_of([&] {
+          convert<float>(stored(f32, StoredDType::f32, 2, 3), DType::f32);
+        }).find("row 1, column 1") != std::string::npos);
+  CHECK(error_of([&] {
+          convert<float>(stored(f32, StoredDType::f32, 2, 3), DType::f32, true);
+        }).find("(nan)") != std::string::npos);
+  CHECK(error_of([&] {
+          convert<double>(stored(f64, StoredDType::f64, 2, 3), DType::f64);
+        }).find("(-inf)") != std::string::npos);
+  CHECK(error_of([&] {
+          convert<float>(stored(f64_big, StoredDType::f64, 1, 1), DType::f32);
+        }).find("non-finite") != std::string::npos);
+  CHECK(error_of([&] { convert<double>(stored(f64_big, StoredDType::f64, 1, 1), DType::f64); }) ==
+        "(no error)");
+  CHECK(error_of([&] {
+          convert<float>(stored(f16, StoredDType::f16, 1, 2), DType::f32);
+        }).find("element 1 ") != std::string::npos);
+  CHECK(error_of([&] {
+          convert<uint16_t>(stored(bf16, StoredDType::bf16, 1, 2), DType::bf16);
+        }).find("element 0 ") != std::string::npos);
 }
 
 TEST_CASE("a glassbox checkpoint with a NaN weight is refused, naming the file and the tensor") {
@@ -169,8 +191,8 @@ TEST_CASE("a Hugging Face F16 file with an infinity is refused, naming the file 
   write_model_config(dir / "config.json", tiny_config());
   write_safetensors(dir / "model.safetensors", tensors);
   GPT loaded(tiny_config(), *backend);
-  check_names(error_of([&] { load_model_weights(dir, loaded); }), (dir / "model.safetensors").string(),
-              "'transformer.h.1.mlp.c_fc.weight'");
+  check_names(error_of([&] { load_model_weights(dir, loaded); }),
+              (dir / "model.safetensors").string(), "'transformer.h.1.mlp.c_fc.weight'");
 }
 
 TEST_CASE("an llm.c file with a NaN is refused, naming the file and the tensor") {
@@ -186,11 +208,12 @@ TEST_CASE("an llm.c file with a NaN is refused, naming the file and the tensor")
     file.write(reinterpret_cast<const char*>(&nan), 4);
   }
   GPT loaded(tiny_config(), *backend);
-  check_names(error_of([&] { load_llmc_weights(dir / "model.bin", loaded); }), (dir / "model.bin").string(),
-              "tensor wpe");
+  check_names(error_of([&] { load_llmc_weights(dir / "model.bin", loaded); }),
+              (dir / "model.bin").string(), "tensor wpe");
 }
 
-TEST_CASE("a NaN in the AdamW moments stops --resume, naming train_state.safetensors and the tensor") {
+TEST_CASE(
+    "a NaN in the AdamW moments stops --resume, naming train_state.safetensors and the tensor") {
   const fs::path root = test_inputs::fresh_dir("loading_resume");
   const fs::path data = train_fixture::make_dataset(root);
   TrainConfig c = train_fixture::tiny_run(data, root / "run");

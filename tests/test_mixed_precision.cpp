@@ -41,12 +41,12 @@
 
 namespace fs = std::filesystem;
 using namespace llm;
-using train_fixture::make_dataset;
-using train_fixture::tiny_run;
-using train_fixture::read_metrics;
 using bf16_emulation::Bf16EmulationBackend;
 using test_inputs::randn;
 using test_inputs::random_tokens;
+using train_fixture::make_dataset;
+using train_fixture::read_metrics;
+using train_fixture::tiny_run;
 
 namespace {
 
@@ -112,11 +112,15 @@ std::map<std::string, std::vector<double>> bf16_weights(const GPTConfig& config,
     const std::string name = name_c;
     const size_t n = static_cast<size_t>(shape.numel());
     std::vector<double> w;
-    if (name == "ln1w" || name == "ln2w" || name == "lnfw") w = randn(n, seed++, 0.1, 1.0);
-    else if (is_bias(name_c)) w = randn(n, seed++, 0.1);
-    else if (name == "wte" || name == "wpe") w = randn(n, seed++, 0.3);
-    else w = randn(n, seed++, 1.0 / std::sqrt(double(shape[shape.rank - 1])));  // (L, out, in)
-    if (name == "wte")  // the padding rows
+    if (name == "ln1w" || name == "ln2w" || name == "lnfw")
+      w = randn(n, seed++, 0.1, 1.0);
+    else if (is_bias(name_c))
+      w = randn(n, seed++, 0.1);
+    else if (name == "wte" || name == "wpe")
+      w = randn(n, seed++, 0.3);
+    else
+      w = randn(n, seed++, 1.0 / std::sqrt(double(shape[shape.rank - 1])));  // (L, out, in)
+    if (name == "wte")                                                       // the padding rows
       std::fill(w.begin() + int64_t(config.vocab_size) * config.n_embd, w.end(), 0.0);
     weights[name] = rounded_to_bf16(w);
   });
@@ -333,9 +337,8 @@ TEST_CASE("bf16 emulation: AdamW keeps f32 master weights and the params are the
       CHECK(masters == flat_values(*cpu, reference.params));
       CHECK(flat_values(emulation, model.params) == rounded_to_bf16(masters));
       // and the masters hold more than bf16 can: most of them are not bf16 numbers
-      const int64_t not_bf16 = std::count_if(masters.begin(), masters.end(), [](double x) {
-        return !is_bf16(x);
-      });
+      const int64_t not_bf16 =
+          std::count_if(masters.begin(), masters.end(), [](double x) { return !is_bf16(x); });
       INFO("step " << step << ": " << not_bf16 << " of " << N << " masters are not bf16 numbers");
       CHECK(not_bf16 > N / 2);
     }
@@ -487,8 +490,8 @@ TEST_CASE("bf16 emulation trainer: it trains as the CPU does, and resumes a CPU 
     const auto mixed = train_losses(run), f32 = train_losses(reference);
     for (int64_t step = from; step < 12; step++) {
       const double relative = std::abs(mixed.at(step) - f32.at(step)) / f32.at(step);
-      std::printf("  %s step %lld: loss %.6f, f32 %.6f (relative %.3g)\n",
-                  run.filename().c_str(), (long long)step, mixed.at(step), f32.at(step), relative);
+      std::printf("  %s step %lld: loss %.6f, f32 %.6f (relative %.3g)\n", run.filename().c_str(),
+                  (long long)step, mixed.at(step), f32.at(step), relative);
       INFO(run.filename() << " step " << step);
       CHECK(relative <= loss_bound);
     }

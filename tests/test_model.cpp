@@ -36,7 +36,6 @@ GPTConfig tiny_config() {
   return c;
 }
 
-
 }  // namespace
 
 TEST_CASE("whole-model gradient matches central finite differences (double)") {
@@ -95,7 +94,8 @@ TEST_CASE("loss at initialisation is about ln(V)") {
   GPT model(config, *backend);
   model.init_weights(1);
   const auto tokens = random_tokens(4 * 7, 65, 5), targets = random_tokens(4 * 7, 65, 6);
-  CHECK(model.forward(tokens.data(), targets.data(), 4, 7) == doctest::Approx(std::log(65.0)).epsilon(0.02));
+  CHECK(model.forward(tokens.data(), targets.data(), 4, 7) ==
+        doctest::Approx(std::log(65.0)).epsilon(0.02));
 }
 
 TEST_CASE("the backward reports every gradient once, and only when no later op writes it") {
@@ -106,30 +106,34 @@ TEST_CASE("the backward reports every gradient once, and only when no later op w
   GPT model(config, *backend);
   model.init_weights(3);
   const int B = 2, T = 5;
-  const auto tokens = random_tokens(B * T, config.vocab_size, 1), targets = random_tokens(B * T, config.vocab_size, 2);
+  const auto tokens = random_tokens(B * T, config.vocab_size, 1),
+             targets = random_tokens(B * T, config.vocab_size, 2);
   const Tensor flat = flat_view(model.grads);
   std::vector<int> reports(size_t(flat.numel()), 0);  // per element of the flat gradient arena
   std::vector<ShardRange> reported;
   std::vector<std::vector<double>> values_when_reported;
   std::vector<std::vector<std::string>> groups;  // which tensors each report named, for the message
   model.zero_grad();
-  model.forward_backward(tokens.data(), targets.data(), B, T, 1.0, [&](const std::vector<Tensor>& final_grads) {
-    for (const Tensor& g : final_grads) {
-      const ShardRange r = range_within(flat, g);
-      for (int64_t i = r.begin; i < r.end; i++) reports[size_t(i)]++;
-      reported.push_back(r);
-      values_when_reported.push_back(tensor_to_host_f64(*backend, g));
-    }
-  });
+  model.forward_backward(tokens.data(), targets.data(), B, T, 1.0,
+                         [&](const std::vector<Tensor>& final_grads) {
+                           for (const Tensor& g : final_grads) {
+                             const ShardRange r = range_within(flat, g);
+                             for (int64_t i = r.begin; i < r.end; i++) reports[size_t(i)]++;
+                             reported.push_back(r);
+                             values_when_reported.push_back(tensor_to_host_f64(*backend, g));
+                           }
+                         });
   for (size_t i = 0; i < reports.size(); i++) {
     INFO("flat gradient element " << i);
     REQUIRE(reports[i] == 1);
   }
-  // 2 (lnf) + 12 per layer + 2 (wte, wpe), each unchanged from its report to the end of the backward
+  // 2 (lnf) + 12 per layer + 2 (wte, wpe), each unchanged from its report to the end of the
+  // backward
   CHECK(reported.size() == size_t(2 + 12 * config.n_layer + 2));
   for (size_t k = 0; k < reported.size(); k++) {
     INFO("report " << k << ": [" << reported[k].begin << ", " << reported[k].end << ")");
-    CHECK(tensor_to_host_f64(*backend, flat_range(flat, reported[k].begin, reported[k].end)) == values_when_reported[k]);
+    CHECK(tensor_to_host_f64(*backend, flat_range(flat, reported[k].begin, reported[k].end)) ==
+          values_when_reported[k]);
   }
   // the first report is lnf's, the last the embeddings' (wte's second term comes at the very end)
   CHECK(reported.front() == range_within(flat, model.grads.lnfw));
@@ -151,7 +155,8 @@ TEST_CASE("KV-cache decoding gives the same logits as the full forward pass") {
   const int prefill = 3;
   auto compare = [&](const std::vector<float>& logits, int t) {
     for (int v = 0; v < config.vocab_size; v++)
-      REQUIRE(logits[v] == doctest::Approx(full[size_t(t) * config.padded_vocab_size + v]).epsilon(1e-6));
+      REQUIRE(logits[v] ==
+              doctest::Approx(full[size_t(t) * config.padded_vocab_size + v]).epsilon(1e-6));
   };
   compare(decoder.step(tokens.data(), prefill), prefill - 1);
   for (int t = prefill; t < T; t++) compare(decoder.step(&tokens[t], 1), t);
@@ -195,7 +200,8 @@ TEST_CASE("checkpoint round trip restores every weight exactly, in HF layout") {
 
 TEST_CASE("a corrupt or missing checkpoint gives a clear error") {
   const fs::path dir = test_inputs::fresh_dir("model_corrupt");
-  CHECK_THROWS_WITH_AS(read_checkpoint_config(dir / "nope"), doctest::Contains("no such checkpoint"), Error);
+  CHECK_THROWS_WITH_AS(read_checkpoint_config(dir / "nope"),
+                       doctest::Contains("no such checkpoint"), Error);
   std::ofstream(dir / "config.json") << "{ not json";
   CHECK_THROWS_WITH_AS(read_checkpoint_config(dir), doctest::Contains("not valid JSON"), Error);
 }
@@ -237,7 +243,8 @@ TEST_CASE("top_probabilities: the k largest of softmax(logits), most likely firs
   for (double x : values) z += std::exp(x);
   std::vector<int32_t> order(V);
   for (int i = 0; i < V; i++) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return values[a] > values[b]; });
+  std::sort(order.begin(), order.end(),
+            [&](int32_t a, int32_t b) { return values[a] > values[b]; });
 
   const std::vector<TokenProbability> top = top_probabilities(logits.data(), V, k);
   REQUIRE(top.size() == size_t(k));
@@ -246,7 +253,8 @@ TEST_CASE("top_probabilities: the k largest of softmax(logits), most likely firs
     CHECK(top[i].p == doctest::Approx(std::exp(values[order[i]]) / z).epsilon(1e-5));
   }
   double all = 0;
-  for (const TokenProbability& t : top_probabilities(logits.data(), V, V + 5)) all += t.p;  // k > V: all V
+  for (const TokenProbability& t : top_probabilities(logits.data(), V, V + 5))
+    all += t.p;  // k > V: all V
   CHECK(all == doctest::Approx(1.0).epsilon(1e-5));
   CHECK_THROWS_AS(top_probabilities(logits.data(), V, 0), Error);
 }

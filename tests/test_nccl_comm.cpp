@@ -1,8 +1,9 @@
-// NcclComm (kernels/nccl_comm.cu) on GPU buffers, through make_comm(..., "nccl"): world 1 as a plain
-// program (ctest entry test_nccl_comm), every rank under `mpirun -np 2` (nccl_comm_collectives_2 in
-// tests/nccl.cmake, one GPU per rank). Every expected value is written for any world. Without a GPU
-// (or without enough of them for the ranks on this node) each GPU case prints
-// "SKIPPED (no GPU: why)" and passes; the case about choosing the communicator runs everywhere.
+// NcclComm (kernels/nccl_comm.cu) on GPU buffers, through make_comm(..., "nccl"): world 1 as a
+// plain program (ctest entry test_nccl_comm), every rank under `mpirun -np 2`
+// (nccl_comm_collectives_2 in tests/nccl.cmake, one GPU per rank). Every expected value is written
+// for any world. Without a GPU (or without enough of them for the ranks on this node) each GPU case
+// prints "SKIPPED (no GPU: why)" and passes; the case about choosing the communicator runs
+// everywhere.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -44,7 +45,8 @@ bool skipped(const char* test) {
     const int ranks_here = local_size ? std::atoi(local_size) : 1;
     const int gpus = use_local_gpu();
     if (gpus >= ranks_here) return false;
-    why = std::to_string(ranks_here) + " ranks on this node, " + std::to_string(gpus) + " GPUs; NCCL needs one per rank";
+    why = std::to_string(ranks_here) + " ranks on this node, " + std::to_string(gpus) +
+          " GPUs; NCCL needs one per rank";
   }
   std::printf("SKIPPED (no GPU: %s): %s\n", why.c_str(), test);
   return true;
@@ -83,11 +85,13 @@ template <typename Fill> FlatBuffer on_gpu(Backend& backend, DType dtype, int64_
 }  // namespace
 
 TEST_CASE("make_comm: --comm picks the communicator; a wrong pairing with the device is an error") {
-  if (launched_by_mpi()) return;  // under mpirun "auto" on the CPU would be MpiComm: covered by test_comm
+  if (launched_by_mpi())
+    return;  // under mpirun "auto" on the CPU would be MpiComm: covered by test_comm
   std::unique_ptr<Backend> cpu = make_cpu_backend();
   CHECK(std::string(make_comm(60, *cpu, "auto")->name()) == "single");
   CHECK_THROWS_WITH_AS(make_comm(60, *cpu, "nccl"), doctest::Contains("--device cuda"), Error);
-  CHECK_THROWS_WITH_AS(make_comm(60, *cpu, "gloo"), doctest::Contains("--comm must be auto, nccl or mpi"), Error);
+  CHECK_THROWS_WITH_AS(make_comm(60, *cpu, "gloo"),
+                       doctest::Contains("--comm must be auto, nccl or mpi"), Error);
   CHECK_THROWS_WITH_AS(make_comm(0, *cpu, "auto"), doctest::Contains("--comm-timeout"), Error);
 }
 
@@ -127,7 +131,8 @@ TEST_CASE("NcclComm: all_reduce, sum and average, in every dtype; host scalars; 
   CHECK(got[0] == W * (W - 1) / 2);
   CHECK(got[1] == W);
   CHECK(got[2] == -2 * W);
-  CHECK_THROWS_WITH_AS(comm.all_reduce(ints.tensor, ReduceOp::average), doctest::Contains("floating-point"), Error);
+  CHECK_THROWS_WITH_AS(comm.all_reduce(ints.tensor, ReduceOp::average),
+                       doctest::Contains("floating-point"), Error);
 
   // Host tensors go through a device buffer: the trainer's loss and sums of squares.
   CHECK(comm.all_reduce(double(rank + 1), ReduceOp::sum) == W * (W + 1) / 2.0);
@@ -141,7 +146,9 @@ TEST_CASE("NcclComm: all_reduce, sum and average, in every dtype; host scalars; 
   comm.barrier();
 }
 
-TEST_CASE("NcclComm: reduce_scatter leaves this rank's shard averaged; all_gather puts the shards together") {
+TEST_CASE(
+    "NcclComm: reduce_scatter leaves this rank's shard averaged; all_gather puts the shards "
+    "together") {
   std::optional<Nccl> nccl = nccl_or_skip("NcclComm reduce_scatter/all_gather");
   if (!nccl) return;
   Backend& backend = *nccl->backend;
@@ -158,7 +165,8 @@ TEST_CASE("NcclComm: reduce_scatter leaves this rank's shard averaged; all_gathe
       std::vector<double> host = tensor_to_host_f64(backend, buf.tensor);
       const ShardRange own = shard_range(n, W, rank);
       for (int64_t i = own.begin; i < own.end; i++)
-        REQUIRE(host[size_t(i)] == doctest::Approx(rank_sum / W + double(i % 16) + 0.5).epsilon(tolerance(dtype)));
+        REQUIRE(host[size_t(i)] ==
+                doctest::Approx(rank_sum / W + double(i % 16) + 0.5).epsilon(tolerance(dtype)));
 
       // all_gather: each rank writes a rank-specific value into its own shard only (exact in bf16)
       for (int64_t i = own.begin; i < own.end; i++) host[size_t(i)] = double(rank * 16 + i % 16);
@@ -167,13 +175,16 @@ TEST_CASE("NcclComm: reduce_scatter leaves this rank's shard averaged; all_gathe
       host = tensor_to_host_f64(backend, buf.tensor);
       for (int r = 0; r < W; r++) {
         const ShardRange s = shard_range(n, W, r);
-        for (int64_t i = s.begin; i < s.end; i++) REQUIRE(host[size_t(i)] == double(r * 16 + i % 16));
+        for (int64_t i = s.begin; i < s.end; i++)
+          REQUIRE(host[size_t(i)] == double(r * 16 + i % 16));
       }
     }
   }
 }
 
-TEST_CASE("NcclComm: broadcast from the last rank; gather of f32 shards into one GPU buffer on the root") {
+TEST_CASE(
+    "NcclComm: broadcast from the last rank; gather of f32 shards into one GPU buffer on the "
+    "root") {
   std::optional<Nccl> nccl = nccl_or_skip("NcclComm broadcast/gather");
   if (!nccl) return;
   Backend& backend = *nccl->backend;
@@ -188,11 +199,13 @@ TEST_CASE("NcclComm: broadcast from the last rank; gather of f32 shards into one
     for (int64_t i = 0; i < 5; i++) CHECK(got[size_t(i)] == double(root * 8 + i));
   }
 
-  // As save_training_checkpoint does with ZeRO-1's f32 moments: only the root holds the full buffer.
+  // As save_training_checkpoint does with ZeRO-1's f32 moments: only the root holds the full
+  // buffer.
   for (int64_t n : {int64_t(11), int64_t(4096) * W, int64_t(1)}) {
     INFO("n " << n);
     const ShardRange own = shard_range(n, W, rank);
-    FlatBuffer shard = on_gpu(backend, DType::f32, own.size(), [&](int64_t i) { return double(1000 * rank + own.begin + i); });
+    FlatBuffer shard = on_gpu(backend, DType::f32, own.size(),
+                              [&](int64_t i) { return double(1000 * rank + own.begin + i); });
     std::optional<FlatBuffer> full;
     Tensor full_view{nullptr, DType::f32, Device::cuda, Shape{n}};  // off the root: the shape only
     if (rank == root) full_view = full.emplace(backend, DType::f32, n).tensor;
@@ -207,7 +220,8 @@ TEST_CASE("NcclComm: broadcast from the last rank; gather of f32 shards into one
   }
   // The root's shard may already be a view of the full buffer (nothing to copy for it).
   const int64_t n = 7;
-  FlatBuffer full = on_gpu(backend, DType::f32, n, [&](int64_t i) { return double(100 * rank + i); });
+  FlatBuffer full =
+      on_gpu(backend, DType::f32, n, [&](int64_t i) { return double(100 * rank + i); });
   const ShardRange own = shard_range(n, W, rank);
   comm.gather(full.tensor, flat_range(full.tensor, own.begin, own.end), root);
   if (rank == root) {
@@ -220,11 +234,13 @@ TEST_CASE("NcclComm: broadcast from the last rank; gather of f32 shards into one
 
   std::vector<float> host_shard(size_t(own.size()));
   Tensor host_view{host_shard.data(), DType::f32, Device::cpu, Shape{own.size()}};
-  CHECK_THROWS_WITH_AS(comm.gather(full.tensor, host_view, root), doctest::Contains("GPU buffers"), Error);
+  CHECK_THROWS_WITH_AS(comm.gather(full.tensor, host_view, root), doctest::Contains("GPU buffers"),
+                       Error);
   CHECK_THROWS_WITH_AS(make_comm(60, backend, "mpi"), doctest::Contains("--device cpu"), Error);
 }
 
-TEST_CASE("NcclComm: start_reduce averages parts on its own stream, after the compute queued before it") {
+TEST_CASE(
+    "NcclComm: start_reduce averages parts on its own stream, after the compute queued before it") {
   std::optional<Nccl> nccl = nccl_or_skip("NcclComm start_reduce");
   if (!nccl) return;
   Backend& backend = *nccl->backend;
@@ -234,7 +250,8 @@ TEST_CASE("NcclComm: start_reduce averages parts on its own stream, after the co
   const int64_t n = 1031;
   // Two groups, as a backward reports them, parts cutting through the shards, one empty; [1000, n)
   // is in no part and must stay as it was.
-  const std::vector<std::vector<ShardRange>> groups = {{{600, 1000}, {590, 600}}, {{0, 1}, {1, 1}, {1, 590}}};
+  const std::vector<std::vector<ShardRange>> groups = {{{600, 1000}, {590, 600}},
+                                                       {{0, 1}, {1, 1}, {1, 590}}};
   const ShardRange mine = shard_range(n, W, rank);
   for (DType dtype : {DType::bf16, DType::f32}) {
     for (bool scatter : {false, true}) {
@@ -245,22 +262,27 @@ TEST_CASE("NcclComm: start_reduce averages parts on its own stream, after the co
       FlatBuffer buf(backend, dtype, n);
       backend.synchronize();
       backend.convert(buf.tensor, source.tensor);  // same dtype: a copy, on the compute stream
-      for (const std::vector<ShardRange>& parts : groups) comm.start_reduce(buf.tensor, parts, ReduceOp::average, scatter);
+      for (const std::vector<ShardRange>& parts : groups)
+        comm.start_reduce(buf.tensor, parts, ReduceOp::average, scatter);
       comm.finish_reductions();
       const std::vector<double> got = tensor_to_host_f64(backend, buf.tensor);
       for (int64_t i = 0; i < n; i++) {
-        if (i >= 1000) REQUIRE(got[size_t(i)] == value(rank, i));
+        if (i >= 1000)
+          REQUIRE(got[size_t(i)] == value(rank, i));
         else if (!scatter || (i >= mine.begin && i < mine.end))
-          REQUIRE(got[size_t(i)] == doctest::Approx(rank_sum / W + double(i % 16) + 0.5).epsilon(tolerance(dtype)));
+          REQUIRE(got[size_t(i)] ==
+                  doctest::Approx(rank_sum / W + double(i % 16) + 0.5).epsilon(tolerance(dtype)));
       }
     }
   }
   std::vector<float> host(4, 1.0f);
   Tensor host_tensor{host.data(), DType::f32, Device::cpu, Shape{4}};
-  CHECK_THROWS_WITH_AS(comm.start_reduce(host_tensor, {{0, 4}}, ReduceOp::sum, false), doctest::Contains("GPU buffer"), Error);
+  CHECK_THROWS_WITH_AS(comm.start_reduce(host_tensor, {{0, 4}}, ReduceOp::sum, false),
+                       doctest::Contains("GPU buffer"), Error);
 }
 
-TEST_CASE("trainer on one GPU: --comm nccl gives the same bits as SingleComm, with and without ZeRO-1") {
+TEST_CASE(
+    "trainer on one GPU: --comm nccl gives the same bits as SingleComm, with and without ZeRO-1") {
   if (launched_by_mpi()) return;  // one process: the same run through both communicators
   if (skipped("trainer with --comm nccl")) return;
   const fs::path root = fs::temp_directory_path() / "glassbox_test_nccl_train";
@@ -277,8 +299,9 @@ TEST_CASE("trainer on one GPU: --comm nccl gives the same bits as SingleComm, wi
     for (const Run& kind : kinds) {
       // tiny_run's schedule, evaluations and layer statistics (those steps take the all-reduce path
       // even under ZeRO-1), with channels and context wide enough for the kernels' 16-byte packs
-      TrainConfig c = train_fixture::tiny_run(data, root / ("run_" + std::string(kind.comm) + "_overlap_" +
-                                                            kind.overlap + "_zero" + std::to_string(zero_stage)));
+      TrainConfig c = train_fixture::tiny_run(
+          data, root / ("run_" + std::string(kind.comm) + "_overlap_" + kind.overlap + "_zero" +
+                        std::to_string(zero_stage)));
       c.n_embd = 128;
       c.block_size = 32;
       c.bias = false;  // the trainer zeroes the bias gradients after communicating
@@ -296,8 +319,8 @@ TEST_CASE("trainer on one GPU: --comm nccl gives the same bits as SingleComm, wi
       const auto& over_nccl = runs[k];
       REQUIRE(single.size() == over_nccl.size());
       for (size_t i = 0; i < single.size(); i++) {
-        INFO("ZeRO stage " << zero_stage << ", overlap " << kinds[k].overlap << ", metrics line " << i << ": "
-                           << single[i].dump() << " vs " << over_nccl[i].dump());
+        INFO("ZeRO stage " << zero_stage << ", overlap " << kinds[k].overlap << ", metrics line "
+                           << i << ": " << single[i].dump() << " vs " << over_nccl[i].dump());
         for (const char* key : {"loss", "val_loss", "grad_norm", "layer_grad_norm"})
           if (single[i].contains(key)) CHECK(single[i][key] == over_nccl[i][key]);
       }

@@ -35,9 +35,7 @@ fs::path write_raw(const std::string& name, const std::string& header, size_t da
 std::string open_error(const fs::path& path) {
   try {
     llm::SafeTensorsFile file(path);
-  } catch (const llm::Error& e) {
-    return e.what();
-  }
+  } catch (const llm::Error& e) { return e.what(); }
   return "(no error)";
 }
 
@@ -54,9 +52,10 @@ TEST_CASE("safetensors round trip of f32, f64 and i32 tensors with metadata") {
   std::vector<int32_t> c = {-7, 0, 2147483647};
   llm::SafeTensorOut ci{"c", "I32", {3}, std::vector<uint8_t>(12)};
   std::memcpy(ci.bytes.data(), c.data(), 12);
-  llm::write_safetensors(path,
-                         {llm::safetensor_f32("a", {2, 3}, a.data()), llm::safetensor_f64("b", {3}, b.data()), ci},
-                         {{"format", "pt"}});
+  llm::write_safetensors(
+      path,
+      {llm::safetensor_f32("a", {2, 3}, a.data()), llm::safetensor_f64("b", {3}, b.data()), ci},
+      {{"format", "pt"}});
   CHECK_FALSE(fs::exists(path.string() + ".tmp"));
 
   // The header is padded with spaces so the data section starts on an 8-byte boundary.
@@ -175,12 +174,13 @@ TEST_CASE("safetensors: each corrupt file gives an error naming the file and the
   // Both were undefined behaviour: the first found by fuzzing (tests/fuzz/fuzz_safetensors.cpp),
   // the second in reviewing the code after it.
   SUBCASE("a float where an integer belongs") {
-    std::string e = open_error(write_raw(
-        "floatshape.safetensors", R"({"w":{"dtype":"F32","shape":[1e300],"data_offsets":[0,8]}})", 8));
+    std::string e =
+        open_error(write_raw("floatshape.safetensors",
+                             R"({"w":{"dtype":"F32","shape":[1e300],"data_offsets":[0,8]}})", 8));
     CHECK(contains(e, "floatshape.safetensors"));
     CHECK(contains(e, "holds a non-integer"));
-    e = open_error(write_raw(
-        "floatoffset.safetensors", R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[-1.5,8]}})", 8));
+    e = open_error(write_raw("floatoffset.safetensors",
+                             R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[-1.5,8]}})", 8));
     CHECK(contains(e, "is not two non-negative integers"));
   }
   SUBCASE("a shape whose byte size overflows 64 bits") {
@@ -191,7 +191,8 @@ TEST_CASE("safetensors: each corrupt file gives an error naming the file and the
     CHECK(contains(e, "too large"));
     // 2^62 x 4 bytes wraps to exactly 0 in 64 bits: it must not pass as an empty tensor.
     e = open_error(write_raw(
-        "wrap.safetensors", R"({"w":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})", 0));
+        "wrap.safetensors",
+        R"({"w":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})", 0));
     CHECK(contains(e, "too large"));
   }
   SUBCASE("missing tensor and wrong shape") {

@@ -21,9 +21,7 @@ fs::path temp_dir() {
 std::string read_error(const fs::path& path) {
   try {
     llm::read_shard(path);
-  } catch (const llm::Error& e) {
-    return e.what();
-  }
+  } catch (const llm::Error& e) { return e.what(); }
   return "(no error)";
 }
 
@@ -32,7 +30,8 @@ bool contains(const std::string& text, const std::string& part) {
 }
 
 // A file with the given header ints and `payload` bytes after the 1024-byte header.
-fs::path write_raw(const std::string& name, int32_t magic, int32_t version, int32_t count, size_t payload) {
+fs::path write_raw(const std::string& name, int32_t magic, int32_t version, int32_t count,
+                   size_t payload) {
   fs::path path = temp_dir() / name;
   int32_t header[256] = {};
   header[0] = magic;

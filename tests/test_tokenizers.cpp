@@ -1,4 +1,5 @@
-// Tests for the char and byte tokenizers, load_tokenizer(), and prepare_dataset() (glassbox tokenize).
+// Tests for the char and byte tokenizers, load_tokenizer(), and prepare_dataset() (glassbox
+// tokenize).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -84,7 +85,8 @@ TEST_CASE("tokenizers save and load back") {
   CHECK(bytes->vocab_size() == 256);
   CHECK_THROWS_AS(llm::load_tokenizer(dir / "nothing"), llm::Error);
   write_text(dir / "odd" / "glassbox_tokenizer.json", R"({"type":"morse"})");
-  CHECK_THROWS_WITH_AS(llm::load_tokenizer(dir / "odd"), doctest::Contains("unknown type 'morse'"), llm::Error);
+  CHECK_THROWS_WITH_AS(llm::load_tokenizer(dir / "odd"), doctest::Contains("unknown type 'morse'"),
+                       llm::Error);
 }
 
 TEST_CASE("prepare_dataset: char shards, last 10% is val, tokenizer saved") {
@@ -129,7 +131,8 @@ TEST_CASE("prepare_dataset: directories and .jsonl documents, bad inputs") {
   CHECK_THROWS_WITH_AS(llm::read_documents({dir / "missing.txt"}),
                        doctest::Contains("missing.txt: no such file"), llm::Error);
   write_text(dir / "bad.jsonl", "{\"text\": \"ok\"}\n{\"body\": 1}\n");
-  CHECK_THROWS_WITH_AS(llm::read_documents({dir / "bad.jsonl"}), doctest::Contains("line 2"), llm::Error);
+  CHECK_THROWS_WITH_AS(llm::read_documents({dir / "bad.jsonl"}), doctest::Contains("line 2"),
+                       llm::Error);
 
   llm::PrepareOptions options;
   options.tokenizer = "byte";
@@ -140,8 +143,9 @@ TEST_CASE("prepare_dataset: directories and .jsonl documents, bad inputs") {
   llm::PrepareSummary summary = llm::prepare_dataset(options);
   CHECK(summary.train_tokens == 11);  // byte has no eot: the documents are just concatenated
   CHECK(summary.val_shards.empty());
-  CHECK(llm::load_tokenizer(dir / "out")->decode(llm::read_shard(dir / "out" / "train_000000.bin")) ==
-        "firstsecond");
+  CHECK(
+      llm::load_tokenizer(dir / "out")->decode(llm::read_shard(dir / "out" / "train_000000.bin")) ==
+      "firstsecond");
 }
 
 TEST_CASE("prepare_dataset: gpt2 puts <|endoftext|> before every document") {
@@ -151,7 +155,8 @@ TEST_CASE("prepare_dataset: gpt2 puts <|endoftext|> before every document") {
     return;
   }
   const fs::path dir = temp_dir("gpt2");
-  write_text(dir / "docs.jsonl", "{\"text\": \"Hello world\"}\n{\"text\": \"<|endoftext|> stays text\"}\n");
+  write_text(dir / "docs.jsonl",
+             "{\"text\": \"Hello world\"}\n{\"text\": \"<|endoftext|> stays text\"}\n");
   llm::PrepareOptions options;
   options.tokenizer = "gpt2";
   options.inputs = {dir / "docs.jsonl"};
@@ -162,9 +167,11 @@ TEST_CASE("prepare_dataset: gpt2 puts <|endoftext|> before every document") {
   options.progress = false;
   llm::prepare_dataset(options);
   const std::vector<int32_t> tokens = llm::read_shard(dir / "out" / "train_000000.bin");
-  // "Hello world" = [15496, 995] in GPT-2; the literal <|endoftext|> inside a document is ordinary text.
+  // "Hello world" = [15496, 995] in GPT-2; the literal <|endoftext|> inside a document is ordinary
+  // text.
   REQUIRE(tokens.size() > 5);
-  CHECK(std::vector<int32_t>(tokens.begin(), tokens.begin() + 4) == std::vector<int32_t>{50256, 15496, 995, 50256});
+  CHECK(std::vector<int32_t>(tokens.begin(), tokens.begin() + 4) ==
+        std::vector<int32_t>{50256, 15496, 995, 50256});
   CHECK(std::count(tokens.begin(), tokens.end(), 50256) == 2);
   auto tok = llm::load_tokenizer(dir / "out");
   CHECK(tok->name() == "gpt2");

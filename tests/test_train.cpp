@@ -1,5 +1,6 @@
 // The trainer end to end on a small generated corpus: resuming continues bit for bit, the loss
-// falls, and a checkpoint with a NaN weight is refused before a step without touching any checkpoint.
+// falls, and a checkpoint with a NaN weight is refused before a step without touching any
+// checkpoint.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -22,8 +23,8 @@
 namespace fs = std::filesystem;
 using namespace llm;
 using train_fixture::make_dataset;
-using train_fixture::tiny_run;
 using train_fixture::read_metrics;
+using train_fixture::tiny_run;
 
 TEST_CASE("resume after N steps gives bit-identical losses to an uninterrupted run") {
   const fs::path root = fs::temp_directory_path() / "glassbox_test_train_resume";
@@ -44,7 +45,8 @@ TEST_CASE("resume after N steps gives bit-identical losses to an uninterrupted r
   for (size_t i = 0; i < whole.size(); i++) {
     INFO("metrics line " << i << ": " << whole[i].dump() << " vs " << split[i].dump());
     CHECK(whole[i]["step"] == split[i]["step"]);
-    for (const char* key : {"loss", "val_loss", "grad_norm", "lr", "layer_grad_norm", "layer_update_ratio"})
+    for (const char* key :
+         {"loss", "val_loss", "grad_norm", "lr", "layer_grad_norm", "layer_update_ratio"})
       if (whole[i].contains(key)) CHECK(whole[i][key] == split[i][key]);  // exact: same bits
   }
   // and the final weights are the same bits
@@ -70,7 +72,8 @@ TEST_CASE("training lowers the loss well below its initial value") {
   CHECK(result.final_val_loss < 0.6 * initial);
 }
 
-TEST_CASE("--init-from a checkpoint with a NaN weight is refused at load, naming the file and tensor") {
+TEST_CASE(
+    "--init-from a checkpoint with a NaN weight is refused at load, naming the file and tensor") {
   const fs::path root = fs::temp_directory_path() / "glassbox_test_train_nan";
   const fs::path data = make_dataset(root);
   TrainConfig c = tiny_run(data, root / "run");
@@ -92,8 +95,9 @@ TEST_CASE("--init-from a checkpoint with a NaN weight is refused at load, naming
   bad.init_from = poisoned.string();
   bad.checkpoint_interval = 1;
   // Said at load, before any step, instead of a NaN loss blamed on the learning rate.
-  CHECK_THROWS_WITH_AS(train(bad), doctest::Contains("tensor 'transformer.wte.weight': holds a non-finite value"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      train(bad), doctest::Contains("tensor 'transformer.wte.weight': holds a non-finite value"),
+      Error);
   CHECK_FALSE(fs::exists(root / "nan_run" / "checkpoint"));  // nothing half-written
 }
 
@@ -144,7 +148,8 @@ TEST_CASE("ZeRO-1 AdamW: W optimizers on the shards of the flat parameters make 
   AdamW one(full, adam);
   const int W = 3;
   std::vector<std::unique_ptr<AdamW>> ranks;
-  for (int r = 0; r < W; r++) ranks.push_back(std::make_unique<AdamW>(sharded, adam, shard_range(N, W, r)));
+  for (int r = 0; r < W; r++)
+    ranks.push_back(std::make_unique<AdamW>(sharded, adam, shard_range(N, W, r)));
   for (int step = 0; step < 3; step++) {
     for (double& g : grad) g = normal(rng);
     tensor_from_host_f64(*backend, flat_view(full.grads), grad);
@@ -155,8 +160,8 @@ TEST_CASE("ZeRO-1 AdamW: W optimizers on the shards of the flat parameters make 
   const auto a = tensor_to_host_f64(*backend, flat_view(full.params));
   const auto b = tensor_to_host_f64(*backend, flat_view(sharded.params));
   // Element-wise math, but not always the same bits: where a cut falls, Eigen handles a few
-  // elements in its scalar tail instead of its vector body, which fuses (FMA) differently: a float32
-  // rounding of an update of size ~lr = 1e-2 per step, i.e. ~1e-9, far below 1e-7.
+  // elements in its scalar tail instead of its vector body, which fuses (FMA) differently: a
+  // float32 rounding of an update of size ~lr = 1e-2 per step, i.e. ~1e-9, far below 1e-7.
   double worst = 0;
   int64_t differ = 0;
   for (size_t i = 0; i < a.size(); i++) {

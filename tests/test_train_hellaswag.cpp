@@ -23,13 +23,18 @@ using train_fixture::tiny_run;
 
 namespace {
 
-// Questions in the fixture's grammar ("the cat sees the moon."): one right ending, three that break it.
+// Questions in the fixture's grammar ("the cat sees the moon."): one right ending, three that break
+// it.
 fs::path write_grammar_hellaswag(const fs::path& path) {
   std::ofstream out(path);
-  out << R"({"ctx": "the cat sees", "endings": ["calls.", "the moon.", "sees a rose.", "a dog"], "label": 1})" "\n"
-      << R"({"ctx": "my king fears", "endings": ["his horse.", "loves.", "our queen", "the"], "label": 0})" "\n"
-      << R"({"ctx": "a dog loves the", "endings": ["cat sees.", "king.", "moon.", "rose a."], "label": 2})" "\n"
-      << R"({"ctx": "our queen calls", "endings": ["a dog a dog.", "a rose.", "the cat.", "fears."], "label": 1})" "\n";
+  out << R"({"ctx": "the cat sees", "endings": ["calls.", "the moon.", "sees a rose.", "a dog"], "label": 1})"
+         "\n"
+      << R"({"ctx": "my king fears", "endings": ["his horse.", "loves.", "our queen", "the"], "label": 0})"
+         "\n"
+      << R"({"ctx": "a dog loves the", "endings": ["cat sees.", "king.", "moon.", "rose a."], "label": 2})"
+         "\n"
+      << R"({"ctx": "our queen calls", "endings": ["a dog a dog.", "a rose.", "the cat.", "fears."], "label": 1})"
+         "\n";
   return path;
 }
 
@@ -66,8 +71,8 @@ TEST_CASE("training runs HellaSwag every hellaswag_interval steps and logs it in
   GPT model(read_checkpoint_config(ckpt), *backend);
   load_model_weights(ckpt, model);
   SingleComm single;
-  const HellaSwagResult r =
-      evaluate_hellaswag(model, tokenize_hellaswag(read_hellaswag(cfg.hellaswag_data), *load_tokenizer(ckpt)), single);
+  const HellaSwagResult r = evaluate_hellaswag(
+      model, tokenize_hellaswag(read_hellaswag(cfg.hellaswag_data), *load_tokenizer(ckpt)), single);
   CHECK(last["hellaswag_acc"].get<double>() == r.acc);
   CHECK(last["hellaswag_acc_norm"].get<double>() == r.acc_norm);
 }
@@ -79,7 +84,9 @@ TEST_CASE("a HellaSwag file the run cannot use stops it before the first step") 
   cfg.hellaswag_interval = 5;
   CHECK_THROWS_WITH_AS(train(cfg), doctest::Contains("--hellaswag-data"), Error);  // no file given
   // A character the run's char vocabulary lacks: the error names the line.
-  std::ofstream(root / "digits.jsonl") << R"({"ctx": "the cat", "endings": ["1", "2", "3", "4"], "label": 0})" "\n";
+  std::ofstream(root / "digits.jsonl")
+      << R"({"ctx": "the cat", "endings": ["1", "2", "3", "4"], "label": 0})"
+         "\n";
   cfg.hellaswag_data = (root / "digits.jsonl").string();
   CHECK_THROWS_WITH_AS(train(cfg), doctest::Contains("digits.jsonl:1"), Error);
   CHECK_FALSE(fs::exists(root / "run" / "metrics.jsonl"));

@@ -28,8 +28,7 @@ inline fs::path make_dataset(const fs::path& root) {
   const std::vector<std::string> verbs = {" sees", " loves", " fears", " calls"};
   const std::vector<std::string> objects = {" the moon.\n", " a rose.\n", " his horse.\n"};
   std::string text;
-  while (text.size() < 60000)
-    text += subjects[rng() % 4] + verbs[rng() % 4] + objects[rng() % 3];
+  while (text.size() < 60000) text += subjects[rng() % 4] + verbs[rng() % 4] + objects[rng() % 3];
   std::ofstream(root / "corpus.txt") << text;
   PrepareOptions options;
   options.tokenizer = "char";

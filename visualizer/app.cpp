@@ -38,7 +38,8 @@ namespace viz {
 
 bool is_checkpoint_dir(const fs::path& dir) {
   std::error_code ec;
-  return fs::is_regular_file(dir / "config.json", ec) && fs::is_regular_file(dir / "model.safetensors", ec);
+  return fs::is_regular_file(dir / "config.json", ec) &&
+         fs::is_regular_file(dir / "model.safetensors", ec);
 }
 
 namespace {
@@ -59,9 +60,13 @@ long long trailing_number(const std::string& name) {
 std::vector<fs::path> find_checkpoints(const fs::path& run) {
   std::vector<fs::path> found;
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(run, fs::directory_options::skip_permission_denied, ec);
+  for (auto it =
+           fs::recursive_directory_iterator(run, fs::directory_options::skip_permission_denied, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it.depth() > 1) { it.disable_recursion_pending(); continue; }
+    if (it.depth() > 1) {
+      it.disable_recursion_pending();
+      continue;
+    }
     const fs::path::string_type ext = it->path().extension().native();
     if (ext == ".tmp" || ext == ".old") {  // a checkpoint being written (see save_model_checkpoint)
       it.disable_recursion_pending();
@@ -73,7 +78,8 @@ std::vector<fs::path> find_checkpoints(const fs::path& run) {
     }
   }
   std::sort(found.begin(), found.end(), [](const fs::path& a, const fs::path& b) {
-    const long long na = trailing_number(a.filename().string()), nb = trailing_number(b.filename().string());
+    const long long na = trailing_number(a.filename().string()),
+                    nb = trailing_number(b.filename().string());
     return na != nb ? na < nb : a < b;
   });
   return found;
@@ -85,7 +91,8 @@ long long checkpoint_step(const fs::path& dir) {
   std::ifstream in(dir / "train_state.json");
   if (in) {
     const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-    if (j.is_object() && j.contains("step") && j["step"].is_number_integer()) return j["step"].get<long long>();
+    if (j.is_object() && j.contains("step") && j["step"].is_number_integer())
+      return j["step"].get<long long>();
   }
   const long long n = trailing_number(dir.filename().string());
   return n == std::numeric_limits<long long>::max() ? -1 : n;
@@ -116,7 +123,8 @@ void Session::open(const fs::path& p) {
       path = p.parent_path();
       checkpoints = {path};
     } else {
-      errors.push_back(p.string() + " is not a run directory, a checkpoint directory or a .jsonl file");
+      errors.push_back(p.string() +
+                       " is not a run directory, a checkpoint directory or a .jsonl file");
       return;
     }
   } else if (is_checkpoint_dir(p)) {
@@ -127,7 +135,9 @@ void Session::open(const fs::path& p) {
     metrics_path = p / "metrics.jsonl";
     checkpoints = find_checkpoints(p);
     if (!fs::exists(metrics_path, ec) && checkpoints.empty())
-      errors.push_back(p.string() + " has no metrics.jsonl and no checkpoint directories: is it a run directory?");
+      errors.push_back(
+          p.string() +
+          " has no metrics.jsonl and no checkpoint directories: is it a run directory?");
   } else {
     errors.push_back(p.string() + " is not a regular file or a directory");
     return;
@@ -153,7 +163,8 @@ std::vector<std::string> read_presets(const fs::path& file) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (!line.empty() && line[0] != '#') presets.push_back(line);
   }
-  llm::check(!presets.empty(), "--presets " + file.string() + ": expected one sentence per line, found none");
+  llm::check(!presets.empty(),
+             "--presets " + file.string() + ": expected one sentence per line, found none");
   return presets;
 }
 
@@ -180,7 +191,9 @@ void Session::poll(double now_s) {
   last_poll_s_ = now_s;
   metrics.poll();
   if (metrics.file_exists() || !checkpoints.empty())  // an empty run directory has started to fill
-    std::erase_if(errors, [](const std::string& e) { return e.find("has no metrics.jsonl") != std::string::npos; });
+    std::erase_if(errors, [](const std::string& e) {
+      return e.find("has no metrics.jsonl") != std::string::npos;
+    });
 
   // New snapshots appear while a run trains: rescan every 2 s. The view stays on the checkpoint it
   // shows, or follows the newest when it showed the newest.
@@ -254,7 +267,8 @@ void draw_placeholder(const char* text) {
   const float wrap = std::min(avail.x, px(520));
   const ImVec2 size = ImGui::CalcTextSize(text, nullptr, false, wrap);
   const ImVec2 cursor = ImGui::GetCursorPos();
-  ImGui::SetCursorPos(ImVec2(cursor.x + (avail.x - size.x) / 2, cursor.y + std::max(0.0f, avail.y / 2 - size.y)));
+  ImGui::SetCursorPos(
+      ImVec2(cursor.x + (avail.x - size.x) / 2, cursor.y + std::max(0.0f, avail.y / 2 - size.y)));
   ImGui::PushTextWrapPos(ImGui::GetCursorPos().x + wrap);
   ImGui::TextDisabled("%s", text);
   ImGui::PopTextWrapPos();
@@ -284,9 +298,9 @@ constexpr int kStoryPanel = 4;
 
 // What the header's controls change between frames.
 struct View {
-  int selected = 0;         // the tab shown
-  bool select = true;       // make `selected` the open tab this frame (--panel, or a click elsewhere)
-  float font_zoom = 1.0f;   // the font-size control, times the UI scale
+  int selected = 0;    // the tab shown
+  bool select = true;  // make `selected` the open tab this frame (--panel, or a click elsewhere)
+  float font_zoom = 1.0f;  // the font-size control, times the UI scale
   bool kiosk = false;
 };
 
@@ -318,9 +332,11 @@ void draw_header(Session& session, View& view, std::string& open_text) {
   ImGui::TextDisabled("%s", kind);
   ImGui::SameLine();
   const float open_w = px(70), controls_w = px(250);
-  ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x - open_w - controls_w - 2 * ImGui::GetStyle().ItemSpacing.x);
-  const bool enter = ImGui::InputTextWithHint("##path", "run directory, checkpoint directory or metrics.jsonl",
-                                              &open_text, ImGuiInputTextFlags_EnterReturnsTrue);
+  ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x - open_w - controls_w -
+                          2 * ImGui::GetStyle().ItemSpacing.x);
+  const bool enter =
+      ImGui::InputTextWithHint("##path", "run directory, checkpoint directory or metrics.jsonl",
+                               &open_text, ImGuiInputTextFlags_EnterReturnsTrue);
   ImGui::SameLine();
   if (ImGui::Button("Open", ImVec2(open_w, 0)) || enter) {
     const std::string prompt = session.prompt;
@@ -331,7 +347,8 @@ void draw_header(Session& session, View& view, std::string& open_text) {
   ImGui::SetNextItemWidth(px(100));
   int map = static_cast<int>(colormap());
   if (ImGui::Combo("##colormap", &map, kColormapNames, 3)) set_colormap(static_cast<Colormap>(map));
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("colour map of the heat maps (all readable with colour blindness)");
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("colour map of the heat maps (all readable with colour blindness)");
   ImGui::SameLine();
   if (ImGui::Button("A-")) view.font_zoom = std::max(0.6f, view.font_zoom / 1.15f);
   ImGui::SameLine();
@@ -339,24 +356,25 @@ void draw_header(Session& session, View& view, std::string& open_text) {
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("font size");
 }
 
-void draw_frame(Session& session, Panels& panels, View& view, std::string& open_text, double now_s) {
+void draw_frame(Session& session, Panels& panels, View& view, std::string& open_text,
+                double now_s) {
   const ImGuiViewport* vp = ImGui::GetMainViewport();
   ImGui::SetNextWindowPos(vp->WorkPos);
   ImGui::SetNextWindowSize(vp->WorkSize);
   ImGui::Begin("glassbox-viz", nullptr,
-               ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
-                   ImGuiWindowFlags_NoBringToFrontOnFocus);
+               ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
+                   ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoBringToFrontOnFocus);
 
-  // Header: name, what is open, a path box to open something else, the colour map and the font size.
-  // Kiosk mode has none of it: only a line saying what the visitor is looking at.
+  // Header: name, what is open, a path box to open something else, the colour map and the font
+  // size. Kiosk mode has none of it: only a line saying what the visitor is looking at.
   ImGui::TextColored(ImVec4(0.45f, 0.68f, 1.0f, 1.0f), "glassbox-viz");
   ImGui::SameLine();
   if (view.kiosk) {
-    ImGui::TextDisabled("how a language model picks the next word: press Next, or type your own sentence");
+    ImGui::TextDisabled(
+        "how a language model picks the next word: press Next, or type your own sentence");
   } else {
     draw_header(session, view, open_text);
   }
-
 
   // Banners: errors (input that could not be used) and warnings (input partly used).
   Report& rep = report();
@@ -364,11 +382,13 @@ void draw_frame(Session& session, Panels& panels, View& view, std::string& open_
   rep.warnings.clear();
   const MetricsLog& m = session.metrics;
   if (m.bad_lines > 0)
-    rep.warnings.push_back(std::to_string(m.bad_lines) + " malformed line" + (m.bad_lines > 1 ? "s" : "") +
-                           " in " + m.path().string() + " skipped (first: " + m.first_bad_line + ")");
+    rep.warnings.push_back(std::to_string(m.bad_lines) + " malformed line" +
+                           (m.bad_lines > 1 ? "s" : "") + " in " + m.path().string() +
+                           " skipped (first: " + m.first_bad_line + ")");
   if (session.kind == Session::Kind::run && !m.file_exists() && session.errors.empty())
     rep.warnings.push_back("waiting for " + session.metrics_path.string());
-  if (auto r = session.result(); r && !r->error.empty() && !session.probe_busy()) rep.errors.push_back(r->error);
+  if (auto r = session.result(); r && !r->error.empty() && !session.probe_busy())
+    rep.errors.push_back(r->error);
   for (const std::string& e : rep.errors) banner(colors::error_bg, "Error:", e);
   for (const std::string& w : rep.warnings) banner(colors::warning_bg, "Warning:", w);
 
@@ -383,7 +403,8 @@ void draw_frame(Session& session, Panels& panels, View& view, std::string& open_
   }
   // The panels, one tab each.
   if (ImGui::BeginTabBar("panels")) {
-    const int requested = view.select ? view.selected : -1;  // --panel, or the architecture view's click
+    const int requested =
+        view.select ? view.selected : -1;  // --panel, or the architecture view's click
     view.select = false;
     for (int i = 0; i < kPanels; i++) {
       const ImGuiTabItemFlags flags = i == requested ? ImGuiTabItemFlags_SetSelected : 0;
@@ -415,15 +436,16 @@ void draw_frame(Session& session, Panels& panels, View& view, std::string& open_
   }
 }
 
-// Kiosk's attract loop: after idle_seconds without a touch the story plays by itself (restarted on the
-// next preset when a visitor has used it since it last played); any input hands it back.
+// Kiosk's attract loop: after idle_seconds without a touch the story plays by itself (restarted on
+// the next preset when a visitor has used it since it last played); any input hands it back.
 struct AttractLoop {
   double idle_seconds;
   double last_input_s;
   bool touched = false;  // input since the loop last started playing
   void update(StoryPanel& story, Session& session, double now_s) {
     const ImGuiIO& io = ImGui::GetIO();  // the previous frame's input
-    bool input = io.MouseDelta.x != 0 || io.MouseDelta.y != 0 || io.MouseWheel != 0 || !io.InputQueueCharacters.empty();
+    bool input = io.MouseDelta.x != 0 || io.MouseDelta.y != 0 || io.MouseWheel != 0 ||
+                 !io.InputQueueCharacters.empty();
     for (bool down : io.MouseDown) input = input || down;
     for (bool down : io.KeysDown) input = input || down;
     if (input) {
@@ -441,20 +463,24 @@ struct AttractLoop {
 // --bench: "panel attention 1280x800: frame mean 4.1 ms, p95 5.0, max 6.2 (300 frames; UI build
 // 0.9 ms of it); model
 // L=12 NH=12 T=256: load 850 ms, forward 610 ms, probe 700 ms".
-std::string bench_line(std::vector<double> ms, const std::vector<double>& build, const Session& session,
-                       int width, int height) {
+std::string bench_line(std::vector<double> ms, const std::vector<double>& build,
+                       const Session& session, int width, int height) {
   std::sort(ms.begin(), ms.end());
   double sum = 0, build_sum = 0;
   for (double v : ms) sum += v;
   for (double v : build) build_sum += v;
   char buf[400];
-  int n = std::snprintf(buf, sizeof buf,
-                        "panel %s %dx%d: frame mean %.2f ms, p95 %.2f, max %.2f (%zu frames; UI build %.2f ms of it)",
-                        report().panel.c_str(), width, height, sum / ms.size(), ms[ms.size() * 95 / 100],
-                        ms.back(), ms.size(), build.empty() ? 0.0 : build_sum / build.size());
-  if (auto r = session.result(); r && r->error.empty() && !r->attention.empty() && !session.synthetic)
-    std::snprintf(buf + n, sizeof buf - n, "; model L=%d NH=%d T=%d: load %.0f ms, forward %.0f ms, probe %.0f ms",
-                  r->attention.L, r->attention.NH, r->attention.T, r->load_ms, r->forward_ms, r->probe_ms);
+  int n = std::snprintf(
+      buf, sizeof buf,
+      "panel %s %dx%d: frame mean %.2f ms, p95 %.2f, max %.2f (%zu frames; UI build %.2f ms of it)",
+      report().panel.c_str(), width, height, sum / ms.size(), ms[ms.size() * 95 / 100], ms.back(),
+      ms.size(), build.empty() ? 0.0 : build_sum / build.size());
+  if (auto r = session.result();
+      r && r->error.empty() && !r->attention.empty() && !session.synthetic)
+    std::snprintf(buf + n, sizeof buf - n,
+                  "; model L=%d NH=%d T=%d: load %.0f ms, forward %.0f ms, probe %.0f ms",
+                  r->attention.L, r->attention.NH, r->attention.T, r->load_ms, r->forward_ms,
+                  r->probe_ms);
   return buf;
 }
 
@@ -478,7 +504,8 @@ int run_app(const Options& options) {
 
   glfwSetErrorCallback(glfw_error);
   if (!glfwInit()) {
-    std::fprintf(stderr, "glassbox-viz: error: cannot open a window (no display? try xvfb-run -a)\n");
+    std::fprintf(stderr,
+                 "glassbox-viz: error: cannot open a window (no display? try xvfb-run -a)\n");
     return 1;
   }
   // OpenGL 3.2 core (what the ImGui OpenGL 3 backend needs; forward-compatible for macOS).
@@ -489,11 +516,13 @@ int run_app(const Options& options) {
   glfwWindowHint(GLFW_SCALE_TO_MONITOR, GLFW_TRUE);  // HiDPI on Windows and X11
   const bool headless = !options.screenshot.empty();
   if (headless) glfwWindowHint(GLFW_RESIZABLE, GLFW_FALSE);
-  // Kiosk mode covers the primary monitor (except headless, where the screenshot has the given size).
+  // Kiosk mode covers the primary monitor (except headless, where the screenshot has the given
+  // size).
   GLFWmonitor* monitor = options.kiosk && !headless ? glfwGetPrimaryMonitor() : nullptr;
   const GLFWvidmode* mode = monitor ? glfwGetVideoMode(monitor) : nullptr;
-  GLFWwindow* window = glfwCreateWindow(mode ? mode->width : options.width, mode ? mode->height : options.height,
-                                        "glassbox-viz", mode ? monitor : nullptr, nullptr);
+  GLFWwindow* window =
+      glfwCreateWindow(mode ? mode->width : options.width, mode ? mode->height : options.height,
+                       "glassbox-viz", mode ? monitor : nullptr, nullptr);
   if (!window) {
     std::fprintf(stderr, "glassbox-viz: error: cannot create an OpenGL 3.2 window\n");
     glfwTerminate();
@@ -528,7 +557,8 @@ int run_app(const Options& options) {
     auto r = std::make_shared<ProbeResult>();
     r->id = ~0ull;
     r->prompt = session.prompt;
-    for (size_t b = 0, e; b < r->prompt.size() && r->labels.size() < 64; b = e + 1) {  // words as tokens
+    for (size_t b = 0, e; b < r->prompt.size() && r->labels.size() < 64;
+         b = e + 1) {  // words as tokens
       e = r->prompt.find(' ', b);
       if (e == std::string::npos) e = r->prompt.size();
       if (e > b) r->labels.push_back(r->prompt.substr(b, e - b));
@@ -538,7 +568,8 @@ int run_app(const Options& options) {
     r->attention = synthetic_attention(2, 4, static_cast<int>(r->labels.size()));
     session.synthetic = r;
   }
-  for (const std::string& e : session.errors) std::fprintf(stderr, "glassbox-viz: error: %s\n", e.c_str());
+  for (const std::string& e : session.errors)
+    std::fprintf(stderr, "glassbox-viz: error: %s\n", e.c_str());
   auto panels = std::make_unique<Panels>();  // holds GL textures: released before the context
   panels->story.presets = options.presets.empty() ? default_presets() : options.presets;
   if (options.kiosk) panels->story.restart(session, 0);
@@ -554,8 +585,10 @@ int run_app(const Options& options) {
   const double give_up_s = glfwGetTime() + 300.0;
   for (int frame = 0; !glfwWindowShouldClose(window); frame++) {
     // Idle politely when interactive: wake on input or every 100 ms to follow metrics.jsonl.
-    if (headless) glfwPollEvents();
-    else glfwWaitEventsTimeout(0.1);
+    if (headless)
+      glfwPollEvents();
+    else
+      glfwWaitEventsTimeout(0.1);
     // Moved to a monitor of another DPI, or the font size changed: new fonts and sizes.
     if ((options.scale <= 0 && content_scale() != scale) || view.font_zoom != applied_zoom) {
       if (options.scale <= 0) scale = content_scale();
@@ -566,9 +599,11 @@ int run_app(const Options& options) {
     }
     if (options.kiosk) {
       // Only the chord quits; the window manager's close button and Alt+F4 do not.
-      const bool chord = (glfwGetKey(window, GLFW_KEY_LEFT_CONTROL) || glfwGetKey(window, GLFW_KEY_RIGHT_CONTROL)) &&
-                         (glfwGetKey(window, GLFW_KEY_LEFT_SHIFT) || glfwGetKey(window, GLFW_KEY_RIGHT_SHIFT)) &&
-                         glfwGetKey(window, GLFW_KEY_Q);
+      const bool chord =
+          (glfwGetKey(window, GLFW_KEY_LEFT_CONTROL) ||
+           glfwGetKey(window, GLFW_KEY_RIGHT_CONTROL)) &&
+          (glfwGetKey(window, GLFW_KEY_LEFT_SHIFT) || glfwGetKey(window, GLFW_KEY_RIGHT_SHIFT)) &&
+          glfwGetKey(window, GLFW_KEY_Q);
       if (chord) break;
       glfwSetWindowShouldClose(window, GLFW_FALSE);
       attract.update(panels->story, session, glfwGetTime());
@@ -608,7 +643,8 @@ int run_app(const Options& options) {
       if (settled > options.warmup_frames) frame_ms.push_back((now - frame_start) * 1e3);
       frame_start = now;
     }
-    const int wanted = options.warmup_frames + (options.bench_frames > 0 ? options.bench_frames + 1 : 0);
+    const int wanted =
+        options.warmup_frames + (options.bench_frames > 0 ? options.bench_frames + 1 : 0);
     if (headless && (settled >= wanted || glfwGetTime() >= give_up_s)) {
       if (!frame_ms.empty()) report().bench = bench_line(frame_ms, build_ms, session, fb_w, fb_h);
       if (!report().bench.empty()) std::printf("glassbox-viz bench: %s\n", report().bench.c_str());

@@ -1,15 +1,16 @@
 #pragma once
 // defines: viz::Options (the command line), viz::Session (what is open), viz::run_app.
 //
-// The app is one full-window ImGui window: a header naming what is open, a red banner for errors and a
-// yellow one for warnings, and one tab per panel:
+// The app is one full-window ImGui window: a header naming what is open, a red banner for errors
+// and a yellow one for warnings, and one tab per panel:
 //   dashboard    training curves from metrics.jsonl, live           panel_dashboard.cpp
 //   attention    layer x head attention maps for a prompt           panel_attention.cpp
 //   predictions  next-token distribution and sampling               panel_predictions.cpp
 //   timeline     the same prompt across saved checkpoints           panel_timeline.cpp
 //   story        the forward pass step by step, in plain words      panel_story.cpp
 //   architecture the model's blocks, shapes, parameters, activations panel_architecture.cpp
-// Kiosk mode (--kiosk) shows only the story, fullscreen, in large type, and plays it by itself after
+// Kiosk mode (--kiosk) shows only the story, fullscreen, in large type, and plays it by itself
+// after
 // --idle-seconds without input; it quits only on Ctrl+Shift+Q.
 // Bad input (a missing directory, a corrupt checkpoint, a malformed metrics line) becomes a message
 // in a banner; the app keeps running.
@@ -24,21 +25,23 @@
 namespace viz {
 
 struct Options {
-  std::filesystem::path path;    // a run directory, a checkpoint directory, or a metrics.jsonl
+  std::filesystem::path path;  // a run directory, a checkpoint directory, or a metrics.jsonl
   std::string panel = "dashboard";
   std::string prompt = "The quick brown fox jumps over the lazy dog.";
-  std::string screenshot;        // render headless frames, write this PNG, exit
-  std::string report;            // with --screenshot: what was drawn where, as JSON (for tests)
+  std::string screenshot;  // render headless frames, write this PNG, exit
+  std::string report;      // with --screenshot: what was drawn where, as JSON (for tests)
   int width = 1280, height = 800;
-  float scale = 0.0f;            // UI scale; 0 = the monitor's content scale (HiDPI)
-  int warmup_frames = 8;         // frames rendered before the screenshot, so the layout settles
-  bool synthetic_attention = false;  // show synthetic_attention() instead of running a model (tests)
-  float hover_x = -1, hover_y = -1;  // with --screenshot: the mouse position (shows tooltips); -1: none
-  bool click = false;                // with --hover: click there once the model has run
-  int bench_frames = 0;          // with --screenshot: time this many frames after the model is done
-  int story_step = 0;            // the story mode step shown first
-  bool kiosk = false;            // fullscreen story only, large type, attract loop, Ctrl+Shift+Q quits
-  double idle_seconds = 60;      // kiosk: seconds without input before the story plays by itself
+  float scale = 0.0f;     // UI scale; 0 = the monitor's content scale (HiDPI)
+  int warmup_frames = 8;  // frames rendered before the screenshot, so the layout settles
+  bool synthetic_attention =
+      false;  // show synthetic_attention() instead of running a model (tests)
+  float hover_x = -1,
+        hover_y = -1;        // with --screenshot: the mouse position (shows tooltips); -1: none
+  bool click = false;        // with --hover: click there once the model has run
+  int bench_frames = 0;      // with --screenshot: time this many frames after the model is done
+  int story_step = 0;        // the story mode step shown first
+  bool kiosk = false;        // fullscreen story only, large type, attract loop, Ctrl+Shift+Q quits
+  double idle_seconds = 60;  // kiosk: seconds without input before the story plays by itself
   std::vector<std::string> presets;  // story mode's example sentences (empty: the built-in ones)
   std::string colormap = "viridis";  // heat maps: viridis, cividis or inferno
 };
@@ -53,12 +56,12 @@ std::vector<std::string> read_presets(const std::filesystem::path& file);
 struct Session {
   std::filesystem::path path;
   enum class Kind { none, run, checkpoint, metrics_file } kind = Kind::none;
-  std::filesystem::path metrics_path;               // RUN/metrics.jsonl (may not exist yet)
-  std::vector<std::filesystem::path> checkpoints;   // checkpoint directories, oldest first
-  std::vector<long long> checkpoint_steps;          // their training steps (-1: unknown)
+  std::filesystem::path metrics_path;              // RUN/metrics.jsonl (may not exist yet)
+  std::vector<std::filesystem::path> checkpoints;  // checkpoint directories, oldest first
+  std::vector<long long> checkpoint_steps;         // their training steps (-1: unknown)
   MetricsLog metrics;
-  std::vector<std::string> errors;    // shown in the red banner until the input changes
-  std::string prompt;                 // shared by the attention, predictions and timeline panels
+  std::vector<std::string> errors;  // shown in the red banner until the input changes
+  std::string prompt;               // shared by the attention, predictions and timeline panels
 
   // The model: checkpoints[active] runs on the probe's worker thread; the timeline moves `active`.
   std::shared_ptr<ModelProbe> probe;  // kept across open(): its thread outlives one input
@@ -67,7 +70,8 @@ struct Session {
 
   // Asks the probe for (active checkpoint, prompt) unless that was the last request. Cheap.
   void request_probe();
-  // What the model panels draw: the synthetic maps, or the probe's newest result (null if none yet).
+  // What the model panels draw: the synthetic maps, or the probe's newest result (null if none
+  // yet).
   std::shared_ptr<const ProbeResult> result() const;
   // True while the probe works on the newest request (the panels show a spinner).
   bool probe_busy() const;

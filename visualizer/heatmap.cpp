@@ -1,4 +1,5 @@
-// Heatmap textures: colour-mapped on the CPU (a 256-entry table of the current colour map), uploaded as RGBA8.
+// Heatmap textures: colour-mapped on the CPU (a 256-entry table of the current colour map),
+// uploaded as RGBA8.
 #include "visualizer/heatmap.hpp"
 
 #include <algorithm>
@@ -17,7 +18,8 @@ HeatmapTexture::~HeatmapTexture() {
   if (texture_) glDeleteTextures(1, &texture_);
 }
 
-HeatmapTexture::HeatmapTexture(HeatmapTexture&& other) noexcept : texture_(std::exchange(other.texture_, 0)) {}
+HeatmapTexture::HeatmapTexture(HeatmapTexture&& other) noexcept
+    : texture_(std::exchange(other.texture_, 0)) {}
 
 HeatmapTexture& HeatmapTexture::operator=(HeatmapTexture&& other) noexcept {
   if (this != &other) {
@@ -27,15 +29,16 @@ HeatmapTexture& HeatmapTexture::operator=(HeatmapTexture&& other) noexcept {
   return *this;
 }
 
-void HeatmapTexture::upload(const float* values, int rows, int cols, float gamma, bool causal, int max_size,
-                            bool row_max) {
+void HeatmapTexture::upload(const float* values, int rows, int cols, float gamma, bool causal,
+                            int max_size, bool row_max) {
   std::vector<float> scaled;
   if (row_max) {
     scaled.assign(values, values + static_cast<size_t>(rows) * cols);
     for (int i = 0; i < rows; i++) {
       float* row = &scaled[static_cast<size_t>(i) * cols];
       const float m = *std::max_element(row, row + cols);
-      if (m > 0) for (int j = 0; j < cols; j++) row[j] /= m;
+      if (m > 0)
+        for (int j = 0; j < cols; j++) row[j] /= m;
     }
     values = scaled.data();
   }
@@ -56,7 +59,8 @@ void HeatmapTexture::upload(const float* values, int rows, int cols, float gamma
       const int j1 = std::max(j0 + 1, static_cast<int>(static_cast<int64_t>(c + 1) * cols / C));
       float v = -1.0f;  // stays negative when every covered cell is masked
       for (int i = i0; i < i1; i++)
-        for (int j = j0; j < std::min(j1, causal ? i + 1 : j1); j++) v = std::max(v, values[static_cast<size_t>(i) * cols + j]);
+        for (int j = j0; j < std::min(j1, causal ? i + 1 : j1); j++)
+          v = std::max(v, values[static_cast<size_t>(i) * cols + j]);
       if (v < 0.0f) {
         rgba[static_cast<size_t>(r) * C + c] = 0;  // transparent: masked
       } else {

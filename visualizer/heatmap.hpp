@@ -1,6 +1,6 @@
 #pragma once
-// defines: viz::HeatmapTexture, a matrix of values in [0, 1] as an OpenGL texture on the current colour
-// map, drawn by ImGui::Image / ImDrawList::AddImage.
+// defines: viz::HeatmapTexture, a matrix of values in [0, 1] as an OpenGL texture on the current
+// colour map, drawn by ImGui::Image / ImDrawList::AddImage.
 #include <cstdint>
 
 #include <imgui.h>
@@ -23,8 +23,8 @@ class HeatmapTexture {
   // (nearest-neighbour magnification), so pixels map back to cells.
   // With `row_max`, each row is divided by its own maximum first (every query's strongest key is
   // full brightness: patterns in long sequences, where probabilities are small, become visible).
-  void upload(const float* values, int rows, int cols, float gamma, bool causal, int max_size = 1 << 14,
-              bool row_max = false);
+  void upload(const float* values, int rows, int cols, float gamma, bool causal,
+              int max_size = 1 << 14, bool row_max = false);
   ImTextureID id() const { return reinterpret_cast<ImTextureID>(static_cast<intptr_t>(texture_)); }
   bool empty() const { return texture_ == 0; }
 

@@ -20,47 +20,59 @@ int main(int argc, char** argv) {
   viz::Options options;
   CLI::App cli{"glassbox-viz: attention, predictions and training curves of glassbox runs"};
   std::string path;
-  cli.add_option("path", path, "Run directory (metrics.jsonl, checkpoints), checkpoint directory, or metrics.jsonl");
+  cli.add_option(
+      "path", path,
+      "Run directory (metrics.jsonl, checkpoints), checkpoint directory, or metrics.jsonl");
   cli.add_option("--panel", options.panel, "Panel shown first")
-      ->check(CLI::IsMember({"dashboard", "attention", "predictions", "timeline", "story", "architecture"}));
+      ->check(CLI::IsMember(
+          {"dashboard", "attention", "predictions", "timeline", "story", "architecture"}));
   cli.add_option("--prompt", options.prompt, "Prompt for the attention and prediction panels");
   cli.add_option("--screenshot", options.screenshot, "Render headless, write this PNG and exit");
-  cli.add_option("--report", options.report, "With --screenshot: write what was drawn where as JSON");
-  cli.add_option("--width", options.width, "Window width in screen coordinates")->check(CLI::Range(320, 8192));
-  cli.add_option("--height", options.height, "Window height in screen coordinates")->check(CLI::Range(240, 8192));
+  cli.add_option("--report", options.report,
+                 "With --screenshot: write what was drawn where as JSON");
+  cli.add_option("--width", options.width, "Window width in screen coordinates")
+      ->check(CLI::Range(320, 8192));
+  cli.add_option("--height", options.height, "Window height in screen coordinates")
+      ->check(CLI::Range(240, 8192));
   cli.add_option("--scale", options.scale, "UI scale (default: the monitor's content scale)")
       ->check(CLI::Range(0.5, 4.0));
   cli.add_option("--frames", options.warmup_frames, "With --screenshot: frames rendered first")
       ->check(CLI::Range(1, 10000));
   std::vector<float> hover;
-  cli.add_option("--hover", hover, "With --screenshot: put the mouse at X Y (window coordinates) to show tooltips")
+  cli.add_option("--hover", hover,
+                 "With --screenshot: put the mouse at X Y (window coordinates) to show tooltips")
       ->expected(2);
   cli.add_flag("--click", options.click,
-               "With --screenshot and --hover: click the left button there once the model has run (tests)")
+               "With --screenshot and --hover: click the left button there once the model has run "
+               "(tests)")
       ->needs("--hover");
-  cli.add_flag("--synthetic-attention", options.synthetic_attention,
-               "Show a known synthetic attention pattern (2 layers, 4 heads, one token per prompt word) "
-               "instead of running a model: for tests and docs");
-  cli.add_option("--bench", options.bench_frames,
-                 "With --screenshot: after the model has run, time this many frames and print the frame "
-                 "and probe times")
+  cli.add_flag(
+      "--synthetic-attention", options.synthetic_attention,
+      "Show a known synthetic attention pattern (2 layers, 4 heads, one token per prompt word) "
+      "instead of running a model: for tests and docs");
+  cli.add_option(
+         "--bench", options.bench_frames,
+         "With --screenshot: after the model has run, time this many frames and print the frame "
+         "and probe times")
       ->check(CLI::Range(0, 100000));
-  cli.add_option("--story-step", options.story_step, "Story mode: the step shown first (0: the text)")
+  cli.add_option("--story-step", options.story_step,
+                 "Story mode: the step shown first (0: the text)")
       ->check(CLI::Range(0, 10000));
   cli.add_flag("--kiosk", options.kiosk,
-               "Kiosk mode: fullscreen story mode in large type, no file dialogs, plays by itself when idle; "
+               "Kiosk mode: fullscreen story mode in large type, no file dialogs, plays by itself "
+               "when idle; "
                "quit with Ctrl+Shift+Q");
-  cli.add_option("--idle-seconds", options.idle_seconds, "Kiosk mode: seconds without input before the story plays")
+  cli.add_option("--idle-seconds", options.idle_seconds,
+                 "Kiosk mode: seconds without input before the story plays")
       ->check(CLI::Range(0.0, 86400.0));
   std::string presets;
-  cli.add_option("--presets", presets, "Story mode's example sentences: a text file, one per line ('#' comments)");
+  cli.add_option("--presets", presets,
+                 "Story mode's example sentences: a text file, one per line ('#' comments)");
   cli.add_option("--colormap", options.colormap, "Colour map of the heat maps")
       ->check(CLI::IsMember({"viridis", "cividis", "inferno"}));
   try {
     cli.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return cli.exit(e);
-  }
+  } catch (const CLI::ParseError& e) { return cli.exit(e); }
   options.path = path;
   if (hover.size() == 2) {
     options.hover_x = hover[0];

@@ -10,8 +10,8 @@
 namespace viz {
 
 void MetricsLog::clear() {
-  for (Series* s : {&loss, &val_loss, &lr, &grad_norm, &tokens_per_s, &elapsed_s, &mfu, &hellaswag_acc,
-                    &hellaswag_acc_norm})
+  for (Series* s : {&loss, &val_loss, &lr, &grad_norm, &tokens_per_s, &elapsed_s, &mfu,
+                    &hellaswag_acc, &hellaswag_acc_norm})
     s->clear();
   layer_grad_norm.clear();
   layer_update_ratio.clear();

@@ -8,8 +8,8 @@
 //    "layer_grad_norm": [L floats], "layer_update_ratio": [L floats]}   every N steps
 //   {"step": 250, "hellaswag_acc": 0.27, "hellaswag_acc_norm": 0.28}  with --hellaswag-interval
 // Unknown keys are ignored and any field may be missing. poll() reads only the bytes appended since
-// the last call, so the dashboard follows a run while it trains. A partial last line (the trainer is
-// mid-write) waits for its newline; a malformed line is counted and reported, never fatal.
+// the last call, so the dashboard follows a run while it trains. A partial last line (the trainer
+// is mid-write) waits for its newline; a malformed line is counted and reported, never fatal.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -20,9 +20,15 @@ namespace viz {
 // One named curve: y over step (x). Points arrive in file order (steps ascending in a normal run).
 struct Series {
   std::vector<double> x, y;
-  void push(double xv, double yv) { x.push_back(xv); y.push_back(yv); }
+  void push(double xv, double yv) {
+    x.push_back(xv);
+    y.push_back(yv);
+  }
   size_t size() const { return x.size(); }
-  void clear() { x.clear(); y.clear(); }
+  void clear() {
+    x.clear();
+    y.clear();
+  }
 };
 
 // A per-layer quantity sampled every N steps: values[i] has one entry per layer at steps[i].
@@ -30,7 +36,10 @@ struct LayerSeries {
   std::vector<double> steps;
   std::vector<std::vector<float>> values;
   int n_layer() const { return values.empty() ? 0 : static_cast<int>(values.back().size()); }
-  void clear() { steps.clear(); values.clear(); }
+  void clear() {
+    steps.clear();
+    values.clear();
+  }
 };
 
 class MetricsLog {
@@ -65,8 +74,8 @@ class MetricsLog {
   std::filesystem::path path_;
   bool file_exists_ = false;
   uint64_t device_ = 0, inode_ = 0;  // which file offset_ counts in
-  uint64_t offset_ = 0;   // bytes consumed so far (complete lines only)
-  std::string partial_;   // an unterminated last line, completed by a later poll
+  uint64_t offset_ = 0;              // bytes consumed so far (complete lines only)
+  std::string partial_;              // an unterminated last line, completed by a later poll
   int64_t lines_ = 0;
 };
 

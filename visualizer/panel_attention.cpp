@@ -44,7 +44,8 @@ std::string fit(const std::string& s, float max_width) {
   std::string out = s;
   while (!out.empty() && ImGui::CalcTextSize((out + "\xE2\x80\xA6").c_str()).x > max_width) {
     out.pop_back();
-    while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) out.pop_back();  // UTF-8
+    while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80)
+      out.pop_back();  // UTF-8
   }
   return out + "\xE2\x80\xA6";
 }
@@ -93,16 +94,18 @@ void AttentionPanel::draw(Session& session) {
       if (session.synthetic)
         std::snprintf(buf, sizeof buf, "synthetic: %d tokens", result->attention.T);
       else
-        std::snprintf(buf, sizeof buf, "%s  %d tokens  %.0f ms", result->checkpoint.filename().string().c_str(),
-                      result->attention.T, result->forward_ms);
+        std::snprintf(buf, sizeof buf, "%s  %d tokens  %.0f ms",
+                      result->checkpoint.filename().string().c_str(), result->attention.T,
+                      result->forward_ms);
       status = buf;
       if (result->truncated) status += "  (prompt cut to the context)";
     }
     ImGui::TextDisabled("%s", status.c_str());
   }
   if (!result || !result->error.empty() || result->attention.empty()) {
-    draw_placeholder(result && !result->error.empty() ? "The model could not run: see the error above."
-                                                      : "Running the model...");
+    draw_placeholder(result && !result->error.empty()
+                         ? "The model could not run: see the error above."
+                         : "Running the model...");
     return;
   }
   const AttentionMaps& m = result->attention;
@@ -114,7 +117,8 @@ void AttentionPanel::draw(Session& session) {
   // Controls.
   ImGui::SetNextItemWidth(px(140));
   ImGui::SliderFloat("gamma", &gamma, 0.2f, 1.0f, "%.2f");
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("colour = p^gamma: below 1 lifts small probabilities");
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("colour = p^gamma: below 1 lifts small probabilities");
   ImGui::SameLine(0, px(18));
   ImGui::Checkbox("row max", &row_max);
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("scale each query row by its largest probability");
@@ -123,20 +127,28 @@ void AttentionPanel::draw(Session& session) {
   ImGui::SameLine();
   if (ImGui::RadioButton("rollout (all layers)", rollout)) rollout = true;
   if (ImGui::IsItemHovered())
-    ImGui::SetTooltip("Attention rollout (Abnar & Zuidema 2020): attention followed through every\n"
-                      "layer, the residual counted as identity: prod_l (mean_h att_l + I) / 2");
+    ImGui::SetTooltip(
+        "Attention rollout (Abnar & Zuidema 2020): attention followed through every\n"
+        "layer, the residual counted as identity: prod_l (mean_h att_l + I) / 2");
   ImGui::SameLine(0, px(18));
-  ImGui::TextDisabled(token >= 0 ? "click the token again to clear" : "click a token: who attends to it?");
+  ImGui::TextDisabled(token >= 0 ? "click the token again to clear"
+                                 : "click a token: who attends to it?");
 
   // Token strip: chips coloured, when a token is highlighted, by how much each one attends to it.
   const float* big = shown_map(m, rollout, layer, head);
   {
-    // Height: as many chip rows as the tokens need (a dry run of the wrapping), at most 3, then scroll.
-    const float chip_h = ImGui::GetTextLineHeight() + px(4), row_gap = ImGui::GetStyle().ItemSpacing.y;
+    // Height: as many chip rows as the tokens need (a dry run of the wrapping), at most 3, then
+    // scroll.
+    const float chip_h = ImGui::GetTextLineHeight() + px(4),
+                row_gap = ImGui::GetStyle().ItemSpacing.y;
     int rows = 1;
-    for (float x = 0, width = ImGui::GetContentRegionAvail().x - px(16); const std::string& s : result->labels) {
+    for (float x = 0, width = ImGui::GetContentRegionAvail().x - px(16);
+         const std::string& s : result->labels) {
       const float w = ImGui::CalcTextSize(fit(s, px(120)).c_str()).x + px(8) + px(3);
-      if (x > 0 && x + w > width) { rows++; x = 0; }
+      if (x > 0 && x + w > width) {
+        rows++;
+        x = 0;
+      }
       x += w;
     }
     const float strip_h = std::min(rows, 3) * (chip_h + row_gap);
@@ -157,17 +169,20 @@ void AttentionPanel::draw(Session& session) {
       const bool hovered = ImGui::IsItemHovered();
       ImGui::PopID();
       ImU32 bg = IM_COL32(44, 48, 60, 255);
-      if (token >= 0 && i >= token) bg = heat(std::pow(big[static_cast<size_t>(i) * T + token], gamma));
+      if (token >= 0 && i >= token)
+        bg = heat(std::pow(big[static_cast<size_t>(i) * T + token], gamma));
       if (token >= 0 && i < token) bg = IM_COL32(30, 32, 40, 255);  // cannot attend forward
       dl->AddRectFilled(p, ImVec2(p.x + size.x, p.y + size.y), bg, px(3));
       if (i == token || hovered)
-        dl->AddRect(p, ImVec2(p.x + size.x, p.y + size.y), IM_COL32(120, 180, 255, 255), px(3), 0, px(1.5f));
+        dl->AddRect(p, ImVec2(p.x + size.x, p.y + size.y), IM_COL32(120, 180, 255, 255), px(3), 0,
+                    px(1.5f));
       dl->AddText(ImVec2(p.x + px(4), p.y + px(2)), text_on(bg), label.c_str());
       if (hovered) {
         ImGui::BeginTooltip();
         ImGui::Text("position %d  token id %d", i, result->tokens[i]);
-        if (token >= 0 && i >= token) ImGui::Text("attends to '%s' with %.4f", result->labels[token].c_str(),
-                                                  big[static_cast<size_t>(i) * T + token]);
+        if (token >= 0 && i >= token)
+          ImGui::Text("attends to '%s' with %.4f", result->labels[token].c_str(),
+                      big[static_cast<size_t>(i) * T + token]);
         ImGui::EndTooltip();
       }
     }
@@ -176,19 +191,19 @@ void AttentionPanel::draw(Session& session) {
 
   // Textures: rebuilt when the result, the gamma, the colour map or the shown map changes.
   if (thumbnails_of_ != result->id || thumbnails_gamma_ != gamma || thumbnails_map_ != colormap() ||
-      thumbnails_row_max_ != row_max ||
-      thumbnails_.size() != static_cast<size_t>(L) * NH) {
+      thumbnails_row_max_ != row_max || thumbnails_.size() != static_cast<size_t>(L) * NH) {
     thumbnails_.resize(static_cast<size_t>(L) * NH);
     for (int l = 0; l < L; l++)
-      for (int h = 0; h < NH; h++) thumbnails_[l * NH + h].upload(m.map(l, h), T, T, gamma, true, 96, row_max);
+      for (int h = 0; h < NH; h++)
+        thumbnails_[l * NH + h].upload(m.map(l, h), T, T, gamma, true, 96, row_max);
     thumbnails_of_ = result->id;
     thumbnails_gamma_ = gamma;
     thumbnails_map_ = colormap();
     thumbnails_row_max_ = row_max;
   }
   const int key = rollout ? -2 : layer * NH + head;
-  if (zoom_of_ != result->id || zoom_gamma_ != gamma || zoom_map_ != colormap() || zoom_key_ != key ||
-      zoom_row_max_ != row_max) {
+  if (zoom_of_ != result->id || zoom_gamma_ != gamma || zoom_map_ != colormap() ||
+      zoom_key_ != key || zoom_row_max_ != row_max) {
     zoom_.upload(big, T, T, gamma, true, 1 << 14, row_max);
     zoom_of_ = result->id;
     zoom_gamma_ = gamma;
@@ -203,7 +218,8 @@ void AttentionPanel::draw(Session& session) {
   const float gap = px(3);
   const float grid_label_w = ImGui::CalcTextSize("L00").x + px(6);
   const float grid_h = avail.y - line - px(6);
-  const float cell = std::max(px(6), std::min((avail.x * 0.45f - grid_label_w) / NH, grid_h / L) - gap);
+  const float cell =
+      std::max(px(6), std::min((avail.x * 0.45f - grid_label_w) / NH, grid_h / L) - gap);
   const float grid_w = grid_label_w + NH * (cell + gap);
   ImDrawList* dl = ImGui::GetWindowDrawList();
 
@@ -213,17 +229,20 @@ void AttentionPanel::draw(Session& session) {
     const ImVec2 cells_min(origin.x + grid_label_w, origin.y + line + px(6));
     ImGui::InvisibleButton("grid", ImVec2(grid_w, line + px(6) + L * (cell + gap)));
     const bool hovered = ImGui::IsItemHovered(), clicked = ImGui::IsItemClicked();
-    const int every_h = std::max(1, static_cast<int>(std::ceil(ImGui::CalcTextSize("H00").x / (cell + gap))));
+    const int every_h =
+        std::max(1, static_cast<int>(std::ceil(ImGui::CalcTextSize("H00").x / (cell + gap))));
     for (int h = 0; h < NH; h += every_h) {
       const std::string s = label("H", h);
       const float tw = ImGui::CalcTextSize(s.c_str()).x;
-      dl->AddText(ImVec2(cells_min.x + h * (cell + gap) + (cell - tw) / 2, origin.y), colors::axis_text, s.c_str());
+      dl->AddText(ImVec2(cells_min.x + h * (cell + gap) + (cell - tw) / 2, origin.y),
+                  colors::axis_text, s.c_str());
     }
     const int every_l = std::max(1, static_cast<int>(std::ceil(line / (cell + gap))));
     for (int l = 0; l < L; l++) {
       if (l % every_l == 0) {
         const std::string s = label("L", l);
-        dl->AddText(ImVec2(origin.x, cells_min.y + l * (cell + gap) + (cell - line) / 2), colors::axis_text, s.c_str());
+        dl->AddText(ImVec2(origin.x, cells_min.y + l * (cell + gap) + (cell - line) / 2),
+                    colors::axis_text, s.c_str());
       }
       for (int h = 0; h < NH; h++) {
         const ImVec2 a(cells_min.x + h * (cell + gap), cells_min.y + l * (cell + gap));
@@ -231,7 +250,8 @@ void AttentionPanel::draw(Session& session) {
         dl->AddRectFilled(a, b, colors::frame_bg);
         dl->AddImage(thumbnails_[l * NH + h].id(), a, b);
         if (!rollout && l == layer && h == head)
-          dl->AddRect(ImVec2(a.x - 1.5f, a.y - 1.5f), ImVec2(b.x + 1.5f, b.y + 1.5f), IM_COL32(120, 180, 255, 255), 0, 0, px(2));
+          dl->AddRect(ImVec2(a.x - 1.5f, a.y - 1.5f), ImVec2(b.x + 1.5f, b.y + 1.5f),
+                      IM_COL32(120, 180, 255, 255), 0, 0, px(2));
       }
     }
     if (hovered) {
@@ -247,8 +267,8 @@ void AttentionPanel::draw(Session& session) {
         }
       }
     }
-    report().region("attention.grid", cells_min, ImVec2(cells_min.x + NH * (cell + gap), cells_min.y + L * (cell + gap)),
-                    L, NH);
+    report().region("attention.grid", cells_min,
+                    ImVec2(cells_min.x + NH * (cell + gap), cells_min.y + L * (cell + gap)), L, NH);
   }
 
   // ---- [SECTION] the large map: rows = queries, columns = keys ----
@@ -257,16 +277,21 @@ void AttentionPanel::draw(Session& session) {
     const ImVec2 origin = ImGui::GetCursorScreenPos();
     const ImVec2 room = ImGui::GetContentRegionAvail();
     float max_label = 0;
-    for (const std::string& s : result->labels) max_label = std::max(max_label, ImGui::CalcTextSize(s.c_str()).x);
+    for (const std::string& s : result->labels)
+      max_label = std::max(max_label, ImGui::CalcTextSize(s.c_str()).x);
     const float label_w = std::min(max_label, px(110)) + px(8);
     const float title_h = line + px(6);
-    const float side = std::max(px(40), std::min(room.x - label_w - px(4), room.y - label_w - title_h));
+    const float side =
+        std::max(px(40), std::min(room.x - label_w - px(4), room.y - label_w - title_h));
     const float cs = side / T;  // one cell
     const ImVec2 a(origin.x + label_w, origin.y + title_h), b(a.x + side, a.y + side);
 
     char title[128];
-    if (rollout) std::snprintf(title, sizeof title, "attention rollout through %d layers", L);
-    else std::snprintf(title, sizeof title, "layer %d, head %d   (row: query, column: key)", layer, head);
+    if (rollout)
+      std::snprintf(title, sizeof title, "attention rollout through %d layers", L);
+    else
+      std::snprintf(title, sizeof title, "layer %d, head %d   (row: query, column: key)", layer,
+                    head);
     dl->AddText(ImVec2(a.x, origin.y), ImGui::GetColorU32(ImGuiCol_Text), title);
     ImGui::InvisibleButton("zoom", ImVec2(label_w + side, title_h + side + label_w));
     const bool hovered = ImGui::IsItemHovered(), clicked = ImGui::IsItemClicked();
@@ -280,8 +305,10 @@ void AttentionPanel::draw(Session& session) {
       const float tw = ImGui::CalcTextSize(s.c_str()).x;
       const ImU32 c = (i == token) ? IM_COL32(120, 180, 255, 255) : colors::axis_text;
       dl->AddText(ImVec2(a.x - tw - px(5), a.y + (i + 0.5f) * cs - line / 2), c, s.c_str());
-      add_text_up(dl, ImVec2(a.x + (i + 0.5f) * cs + line / 2, b.y + px(5) + ImGui::CalcTextSize(s.c_str()).x), c,
-                  s.c_str());
+      add_text_up(
+          dl,
+          ImVec2(a.x + (i + 0.5f) * cs + line / 2, b.y + px(5) + ImGui::CalcTextSize(s.c_str()).x),
+          c, s.c_str());
     }
     if (token >= 0)  // the highlighted key's column: everyone who attends to it
       dl->AddRect(ImVec2(a.x + token * cs, a.y + token * cs), ImVec2(a.x + (token + 1) * cs, b.y),
@@ -291,19 +318,22 @@ void AttentionPanel::draw(Session& session) {
       if (mp.x >= a.x && mp.x < b.x && mp.y >= a.y && mp.y < b.y) {
         const int j = std::min(T - 1, static_cast<int>((mp.x - a.x) / cs));
         const int i = std::min(T - 1, static_cast<int>((mp.y - a.y) / cs));
-        dl->AddRect(ImVec2(a.x + j * cs, a.y + i * cs), ImVec2(a.x + (j + 1) * cs, a.y + (i + 1) * cs),
-                    IM_COL32(255, 255, 255, 200));
+        dl->AddRect(ImVec2(a.x + j * cs, a.y + i * cs),
+                    ImVec2(a.x + (j + 1) * cs, a.y + (i + 1) * cs), IM_COL32(255, 255, 255, 200));
         ImGui::BeginTooltip();
         ImGui::Text("query %d '%s'", i, result->labels[i].c_str());
         ImGui::Text("key   %d '%s'", j, result->labels[j].c_str());
-        if (j <= i) ImGui::Text("p = %.4f", big[static_cast<size_t>(i) * T + j]);
-        else ImGui::TextDisabled("masked (a query sees only earlier keys)");
+        if (j <= i)
+          ImGui::Text("p = %.4f", big[static_cast<size_t>(i) * T + j]);
+        else
+          ImGui::TextDisabled("masked (a query sees only earlier keys)");
         ImGui::EndTooltip();
         if (clicked) token = (token == j) ? -1 : j;
       }
     }
     report().region("attention.zoom", a, b, T, T);
-    if (!rollout) report().region(label("attention.zoom.layer", layer), a, b, T, T);  // which layer it shows
+    if (!rollout)
+      report().region(label("attention.zoom.layer", layer), a, b, T, T);  // which layer it shows
   }
 }
 

@@ -34,11 +34,12 @@ void DashboardPanel::draw(Session& session) {
     char status[256];
     const double step = m.loss.size() ? m.loss.x.back() : 0.0;
     const double elapsed = m.elapsed_s.size() ? m.elapsed_s.y.back() : 0.0;
-    std::snprintf(status, sizeof status, "%lld lines   step %.0f   %.0f min %02.0f s", 
+    std::snprintf(status, sizeof status, "%lld lines   step %.0f   %.0f min %02.0f s",
                   static_cast<long long>(m.lines()), step, std::floor(elapsed / 60),
                   std::fmod(elapsed, 60.0));
     const float w = ImGui::CalcTextSize(status).x;
-    ImGui::SameLine(std::max(ImGui::GetCursorPosX() + px(18), ImGui::GetWindowContentRegionMax().x - w));
+    ImGui::SameLine(
+        std::max(ImGui::GetCursorPosX() + px(18), ImGui::GetWindowContentRegionMax().x - w));
     ImGui::TextDisabled("%s", status);
   }
 
@@ -79,8 +80,9 @@ void DashboardPanel::draw(Session& session) {
 
   if (hellaswag) {
     lin_opts.report_name = "dashboard.chart.hellaswag";
-    const Curve accuracy[] = {{"acc_norm", &m.hellaswag_acc_norm, colors::hellaswag_norm, true, false},
-                              {"acc", &m.hellaswag_acc, colors::hellaswag, true, false}};
+    const Curve accuracy[] = {
+        {"acc_norm", &m.hellaswag_acc_norm, colors::hellaswag_norm, true, false},
+        {"acc", &m.hellaswag_acc, colors::hellaswag, true, false}};
     draw_chart("HellaSwag accuracy (chance 0.25)", ImVec2(avail.x, h), accuracy, lin_opts);
   }
 }

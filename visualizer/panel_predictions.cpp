@@ -1,6 +1,6 @@
 // Next-token predictions after the prompt: the sampling distribution as bars (temperature, top-k,
-// top-p applied by llm::sampling_distribution, the model's own softmax faintly behind), sampling one
-// token at a time onto the prompt, and the logit lens: what each layer would already predict.
+// top-p applied by llm::sampling_distribution, the model's own softmax faintly behind), sampling
+// one token at a time onto the prompt, and the logit lens: what each layer would already predict.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -31,10 +31,13 @@ void PredictionsPanel::draw_bars(const ProbeResult& r, ImVec2 size) {
   if (V == 0) return;
   const int n = std::min(bars, V);
   Cached& c = cached_;
-  if (c.id != r.id || c.temperature != temperature || c.top_k != top_k || c.top_p != top_p || c.bars != n) {
+  if (c.id != r.id || c.temperature != temperature || c.top_k != top_k || c.top_p != top_p ||
+      c.bars != n) {
     const llm::SamplingSettings settings{temperature, top_k, top_p};
     c.dist = llm::sampling_distribution(r.last_logits.data(), V, settings);
-    if (c.id != r.id) c.model_p = llm::sampling_distribution(r.last_logits.data(), V, llm::SamplingSettings{1.0f, 0, 1.0f});
+    if (c.id != r.id)
+      c.model_p =
+          llm::sampling_distribution(r.last_logits.data(), V, llm::SamplingSettings{1.0f, 0, 1.0f});
     std::vector<int32_t> order(V);
     std::iota(order.begin(), order.end(), 0);
     std::partial_sort(order.begin(), order.begin() + n, order.end(), [&](int32_t a, int32_t b) {
@@ -68,21 +71,26 @@ void PredictionsPanel::draw_bars(const ProbeResult& r, ImVec2 size) {
     const float y = origin.y + k * row;
     const std::string label = token_label(r, id);
     const float tw = ImGui::CalcTextSize(label.c_str()).x;
-    dl->AddText(ImVec2(bar_x - tw - px(8), y + (row - line) / 2), ImGui::GetColorU32(ImGuiCol_Text), label.c_str());
+    dl->AddText(ImVec2(bar_x - tw - px(8), y + (row - line) / 2), ImGui::GetColorU32(ImGuiCol_Text),
+                label.c_str());
     const float h0 = y + row * 0.15f, h1 = y + row * 0.85f;
-    dl->AddRectFilled(ImVec2(bar_x, h0), ImVec2(bar_x + bar_w * model_p[id] / max_p, h1), IM_COL32(86, 156, 255, 60), px(2));
-    dl->AddRectFilled(ImVec2(bar_x, h0), ImVec2(bar_x + bar_w * dist[id] / max_p, h1), colors::train, px(2));
-    dl->AddText(ImVec2(bar_x + bar_w + px(6), y + (row - line) / 2), colors::axis_text, percent(dist[id]).c_str());
+    dl->AddRectFilled(ImVec2(bar_x, h0), ImVec2(bar_x + bar_w * model_p[id] / max_p, h1),
+                      IM_COL32(86, 156, 255, 60), px(2));
+    dl->AddRectFilled(ImVec2(bar_x, h0), ImVec2(bar_x + bar_w * dist[id] / max_p, h1),
+                      colors::train, px(2));
+    dl->AddText(ImVec2(bar_x + bar_w + px(6), y + (row - line) / 2), colors::axis_text,
+                percent(dist[id]).c_str());
     if (hovered && ImGui::GetIO().MousePos.y >= y && ImGui::GetIO().MousePos.y < y + row)
-      ImGui::SetTooltip("'%s' (id %d)\nsampled with p = %.4f\nmodel softmax p = %.4f", label.c_str(), id, dist[id],
-                        model_p[id]);
+      ImGui::SetTooltip("'%s' (id %d)\nsampled with p = %.4f\nmodel softmax p = %.4f",
+                        label.c_str(), id, dist[id], model_p[id]);
   }
   report().region("predictions.bars", origin, ImVec2(origin.x + size.x, origin.y + n * row), n, 1);
 }
 
 void PredictionsPanel::draw(Session& session) {
   if (!session.synthetic && session.checkpoints.empty()) {
-    draw_placeholder("Open a checkpoint directory (or a run with checkpoints) to see the model's predictions.");
+    draw_placeholder(
+        "Open a checkpoint directory (or a run with checkpoints) to see the model's predictions.");
     return;
   }
   ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x - px(330));
@@ -91,10 +99,11 @@ void PredictionsPanel::draw(Session& session) {
   const std::shared_ptr<const ProbeResult> r = session.result();
   const bool busy = session.probe_busy();
   ImGui::SameLine();
-  if (busy) ImGui::TextDisabled("running the model...");
+  if (busy)
+    ImGui::TextDisabled("running the model...");
   else if (r && r->error.empty() && !session.synthetic)
-    ImGui::TextDisabled("%s  %zu tokens  %.0f ms", r->checkpoint.filename().string().c_str(), r->tokens.size(),
-                        r->forward_ms);
+    ImGui::TextDisabled("%s  %zu tokens  %.0f ms", r->checkpoint.filename().string().c_str(),
+                        r->tokens.size(), r->forward_ms);
   if (!r || !r->error.empty() || r->last_logits.empty()) {
     draw_placeholder(r && !r->error.empty() ? "The model could not run: see the error above."
                      : session.synthetic    ? "Synthetic attention has no predictions."
@@ -107,7 +116,8 @@ void PredictionsPanel::draw(Session& session) {
   auto append = [&](bool greedy) {
     const llm::SamplingSettings s = greedy ? llm::SamplingSettings{0.0f, 0, 1.0f}
                                            : llm::SamplingSettings{temperature, top_k, top_p};
-    const int32_t id = llm::sample_token(r->last_logits.data(), static_cast<int>(r->last_logits.size()), s, rng_);
+    const int32_t id =
+        llm::sample_token(r->last_logits.data(), static_cast<int>(r->last_logits.size()), s, rng_);
     undo_.push_back(session.prompt.size());
     session.prompt += r->tokenizer->decode_token(id);
   };
@@ -152,8 +162,10 @@ void PredictionsPanel::draw(Session& session) {
   ImGui::SameLine();
   ImGui::TextDisabled("softmax(wte . ln_f(residual after layer l)) for the next token");
   const int cols = ProbeResult::kLensTop;
-  if (ImGui::BeginTable("lens_table", cols + 1, ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingStretchSame)) {
-    ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthFixed, ImGui::CalcTextSize("output").x + px(6));
+  if (ImGui::BeginTable("lens_table", cols + 1,
+                        ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_SizingStretchSame)) {
+    ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthFixed,
+                            ImGui::CalcTextSize("output").x + px(6));
     for (int k = 0; k < cols; k++) ImGui::TableSetupColumn(label("top ", k + 1).c_str());
     ImGui::TableHeadersRow();
     const int rows = static_cast<int>(r->logit_lens.size());
@@ -171,7 +183,8 @@ void PredictionsPanel::draw(Session& session) {
         ImGui::PushStyleColor(ImGuiCol_Text, text_on(bg));
         ImGui::Text("%s", label.c_str());
         ImGui::SameLine();
-        ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(text_on(bg) & 0xB0FFFFFF), "%s", percent(lr.probs[k]).c_str());
+        ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(text_on(bg) & 0xB0FFFFFF), "%s",
+                           percent(lr.probs[k]).c_str());
         ImGui::PopStyleColor();
         if (ImGui::IsItemHovered()) ImGui::SetTooltip("'%s'  p = %.4f", label.c_str(), lr.probs[k]);
       }

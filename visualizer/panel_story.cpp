@@ -36,7 +36,8 @@ constexpr double kStepSeconds = 3.5;
 int step_count(int L) { return 3 + 2 * L + 3; }
 Step step_at(int index, int L) {
   if (index < 3) return {static_cast<Stage>(index)};
-  if (index < 3 + 2 * L) return {(index - 3) % 2 == 0 ? Stage::attention : Stage::mlp, (index - 3) / 2};
+  if (index < 3 + 2 * L)
+    return {(index - 3) % 2 == 0 ? Stage::attention : Stage::mlp, (index - 3) / 2};
   return {static_cast<Stage>(static_cast<int>(Stage::scores) + index - 3 - 2 * L)};
 }
 
@@ -68,7 +69,8 @@ std::vector<Box> draw_chips(const ProbeResult& r, float top_margin, int* selecte
   for (size_t t = 0; t < r.tokens.size(); t++) {
     const std::string& text = r.labels[t];
     const std::string id = std::to_string(r.tokens[t]);
-    const float w = std::max(ImGui::CalcTextSize(text.c_str()).x, ImGui::CalcTextSize(id.c_str()).x) + 2 * pad;
+    const float w =
+        std::max(ImGui::CalcTextSize(text.c_str()).x, ImGui::CalcTextSize(id.c_str()).x) + 2 * pad;
     if (x + w > origin.x + width && x > origin.x) {
       x = origin.x;
       y += row_h;
@@ -76,16 +78,18 @@ std::vector<Box> draw_chips(const ProbeResult& r, float top_margin, int* selecte
     const Box box{ImVec2(x, y), ImVec2(x + w, y + chip_h)};
     dl->AddRectFilled(box.min, box.max, token_color(r.tokens[t]), px(4));
     if (selected && *selected == static_cast<int>(t))
-      dl->AddRect(ImVec2(box.min.x - px(2), box.min.y - px(2)), ImVec2(box.max.x + px(2), box.max.y + px(2)),
-                  IM_COL32(255, 255, 255, 255), px(5), 0, px(2));
+      dl->AddRect(ImVec2(box.min.x - px(2), box.min.y - px(2)),
+                  ImVec2(box.max.x + px(2), box.max.y + px(2)), IM_COL32(255, 255, 255, 255), px(5),
+                  0, px(2));
     dl->AddText(ImVec2(x + pad, y + pad), IM_COL32(0, 0, 0, 255), text.c_str());
-    dl->AddText(ImVec2(x + (w - ImGui::CalcTextSize(id.c_str()).x) / 2, box.max.y + px(2)), colors::axis_text,
-                id.c_str());
+    dl->AddText(ImVec2(x + (w - ImGui::CalcTextSize(id.c_str()).x) / 2, box.max.y + px(2)),
+                colors::axis_text, id.c_str());
     if (selected) {
       ImGui::SetCursorScreenPos(box.min);
       ImGui::PushID(static_cast<int>(t));
       if (ImGui::InvisibleButton("chip", ImVec2(w, chip_h))) *selected = static_cast<int>(t);
-      if (ImGui::IsItemHovered()) ImGui::SetTooltip("token '%s', id %d, position %zu", text.c_str(), r.tokens[t], t);
+      if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("token '%s', id %d, position %zu", text.c_str(), r.tokens[t], t);
       ImGui::PopID();
     }
     rects.push_back(box);
@@ -94,13 +98,15 @@ std::vector<Box> draw_chips(const ProbeResult& r, float top_margin, int* selecte
   ImGui::SetCursorScreenPos(origin);
   ImGui::Dummy(ImVec2(width, y - origin.y + chip_h + line + px(8)));
   ImGui::SetWindowFontScale(1.0f);
-  if (!rects.empty()) report().region("story.tokens", origin, ImVec2(origin.x + width, y + chip_h), 1,
-                                      static_cast<int>(rects.size()));
+  if (!rects.empty())
+    report().region("story.tokens", origin, ImVec2(origin.x + width, y + chip_h), 1,
+                    static_cast<int>(rects.size()));
   return rects;
 }
 
 // The text in large type, wrapped, with `appended` (if any) right after it on `appended_color`.
-void draw_big_text(const std::string& text, const std::string& appended, ImU32 appended_color, const char* region) {
+void draw_big_text(const std::string& text, const std::string& appended, ImU32 appended_color,
+                   const char* region) {
   ImGui::SetWindowFontScale(1.6f);
   const ImVec2 p0 = ImGui::GetCursorScreenPos();
   ImGui::PushTextWrapPos(ImGui::GetCursorPos().x + ImGui::GetContentRegionAvail().x);
@@ -110,12 +116,13 @@ void draw_big_text(const std::string& text, const std::string& appended, ImU32 a
     ImGui::SameLine(0, 0);
     const ImVec2 q = ImGui::GetCursorScreenPos();
     const ImVec2 size = ImGui::CalcTextSize(appended.c_str());
-    ImGui::GetWindowDrawList()->AddRectFilled(q, ImVec2(q.x + std::max(size.x, px(8)), q.y + size.y), appended_color,
-                                              px(3));
+    ImGui::GetWindowDrawList()->AddRectFilled(
+        q, ImVec2(q.x + std::max(size.x, px(8)), q.y + size.y), appended_color, px(3));
     ImGui::TextColored(ImVec4(0, 0, 0, 1), "%s", appended.c_str());
   }
   ImGui::SetWindowFontScale(1.0f);
-  report().region(region, p0, ImVec2(p0.x + ImGui::GetContentRegionAvail().x, ImGui::GetCursorScreenPos().y));
+  report().region(region, p0,
+                  ImVec2(p0.x + ImGui::GetContentRegionAvail().x, ImGui::GetCursorScreenPos().y));
 }
 
 // Horizontal bars, one row each: a label, a bar of length `fraction` (0..1) and a value text.
@@ -132,17 +139,21 @@ void draw_bar_rows(const std::vector<BarRow>& rows, const char* region) {
   const float line = ImGui::GetTextLineHeight();
   const float row = std::clamp(avail.y / rows.size(), line + px(4), line * 1.8f);
   float label_w = px(60);
-  for (const BarRow& b : rows) label_w = std::max(label_w, ImGui::CalcTextSize(b.label.c_str()).x + px(12));
-  const float value_w = px(170), bar_x = origin.x + label_w, bar_w = std::max(px(40), avail.x - label_w - value_w);
+  for (const BarRow& b : rows)
+    label_w = std::max(label_w, ImGui::CalcTextSize(b.label.c_str()).x + px(12));
+  const float value_w = px(170), bar_x = origin.x + label_w,
+              bar_w = std::max(px(40), avail.x - label_w - value_w);
   for (size_t k = 0; k < rows.size(); k++) {
     const float y = origin.y + k * row;
     const float tw = ImGui::CalcTextSize(rows[k].label.c_str()).x;
     dl->AddText(ImVec2(bar_x - tw - px(8), y + (row - line) / 2), ImGui::GetColorU32(ImGuiCol_Text),
                 rows[k].label.c_str());
-    dl->AddRectFilled(ImVec2(bar_x, y + row * 0.15f),
-                      ImVec2(bar_x + bar_w * std::clamp(rows[k].fraction, 0.0f, 1.0f), y + row * 0.85f),
-                      rows[k].color, px(2));
-    dl->AddText(ImVec2(bar_x + bar_w + px(8), y + (row - line) / 2), colors::axis_text, rows[k].value.c_str());
+    dl->AddRectFilled(
+        ImVec2(bar_x, y + row * 0.15f),
+        ImVec2(bar_x + bar_w * std::clamp(rows[k].fraction, 0.0f, 1.0f), y + row * 0.85f),
+        rows[k].color, px(2));
+    dl->AddText(ImVec2(bar_x + bar_w + px(8), y + (row - line) / 2), colors::axis_text,
+                rows[k].value.c_str());
   }
   const ImVec2 end(origin.x + avail.x, origin.y + rows.size() * row);
   ImGui::Dummy(ImVec2(avail.x, end.y - origin.y));
@@ -168,7 +179,8 @@ void StoryPanel::play(double now_s) {
 
 void StoryPanel::draw(Session& session, double now_s) {
   if (session.checkpoints.empty()) {
-    draw_placeholder("Open a checkpoint directory (or a run with checkpoints) to tell the model's story.");
+    draw_placeholder(
+        "Open a checkpoint directory (or a run with checkpoints) to tell the model's story.");
     return;
   }
   // The sentence: a preset or the visitor's own.
@@ -189,8 +201,8 @@ void StoryPanel::draw(Session& session, double now_s) {
   }
   session.request_probe();
   const std::shared_ptr<const ProbeResult> r = session.result();
-  const bool ready = r && r->error.empty() && !r->tokens.empty() && r->tokenizer && !session.probe_busy() &&
-                     r->prompt == session.prompt;
+  const bool ready = r && r->error.empty() && !r->tokens.empty() && r->tokenizer &&
+                     !session.probe_busy() && r->prompt == session.prompt;
   const int n = ready ? steps(*r) : 1;
   if (ready) step = std::clamp(step, 0, n - 1);  // (kept while the model runs: --story-step)
 
@@ -215,20 +227,26 @@ void StoryPanel::draw(Session& session, double now_s) {
   // and only the probabilities shown for the next ones, and after a dozen tokens the next preset.
   if (autoplay && now_s >= next_advance_s_) {
     next_advance_s_ = now_s + (s.stage == Stage::sample ? kStepSeconds / 2 : kStepSeconds);
-    if (s.stage != Stage::sample) step++;
-    else if (appended_ >= 12) restart(session, preset + 1);
-    else sample_next_ = true;
+    if (s.stage != Stage::sample)
+      step++;
+    else if (appended_ >= 12)
+      restart(session, preset + 1);
+    else
+      sample_next_ = true;
   }
 
   const llm::GPTConfig& c = r->config;
   const int T = static_cast<int>(r->tokens.size()), L = c.n_layer;
   const int k = std::min(top_k, c.vocab_size);
-  const std::vector<llm::TokenProbability> top = llm::top_probabilities(r->last_logits.data(), c.vocab_size, k);
+  const std::vector<llm::TokenProbability> top =
+      llm::top_probabilities(r->last_logits.data(), c.vocab_size, k);
   if (sampled_for_ != r->id) {  // one draw per result, so Back and Next show the same token
-    sampled_ = llm::sample_token(r->last_logits.data(), c.vocab_size, llm::SamplingSettings{1.0f, 0, 1.0f}, rng_);
+    sampled_ = llm::sample_token(r->last_logits.data(), c.vocab_size,
+                                 llm::SamplingSettings{1.0f, 0, 1.0f}, rng_);
     sampled_for_ = r->id;
   }
-  const int focus = (token >= 0 && token < T) ? token : T - 1;  // the token whose attention is drawn
+  const int focus =
+      (token >= 0 && token < T) ? token : T - 1;  // the token whose attention is drawn
   const std::string last = r->labels.back();
 
   // Title and caption: one plain-language paragraph per step.
@@ -237,70 +255,86 @@ void StoryPanel::draw(Session& session, double now_s) {
   switch (s.stage) {
     case Stage::text:
       title = "1. The text";
-      caption = "This is the text the model reads. It will guess what comes next, one small piece at a time. "
-                "Press Next to see how.";
+      caption =
+          "This is the text the model reads. It will guess what comes next, one small piece at a "
+          "time. "
+          "Press Next to see how.";
       break;
     case Stage::tokens:
       title = "2. Tokens";
-      std::snprintf(buf, sizeof buf,
-                    "The model does not read letters or words: it reads tokens, pieces of text it knows, each "
-                    "with a number (its id). This text is %d tokens; the model knows %d different ones.",
-                    T, c.vocab_size);
+      std::snprintf(
+          buf, sizeof buf,
+          "The model does not read letters or words: it reads tokens, pieces of text it knows, "
+          "each "
+          "with a number (its id). This text is %d tokens; the model knows %d different ones.",
+          T, c.vocab_size);
       caption = buf;
       break;
     case Stage::embeddings:
       title = "3. Embeddings";
-      std::snprintf(buf, sizeof buf,
-                    "Each token becomes a list of %d numbers (an embedding), plus numbers saying where it "
-                    "sits in the text. Similar tokens get similar lists. Each small square below is one "
-                    "number: dark = negative, bright = positive.",
-                    c.n_embd);
+      std::snprintf(
+          buf, sizeof buf,
+          "Each token becomes a list of %d numbers (an embedding), plus numbers saying where it "
+          "sits in the text. Similar tokens get similar lists. Each small square below is one "
+          "number: dark = negative, bright = positive.",
+          c.n_embd);
       caption = buf;
       break;
     case Stage::attention:
-      std::snprintf(buf, sizeof buf, "%d. Layer %d of %d: attention", 4 + 2 * s.layer, s.layer + 1, L);
+      std::snprintf(buf, sizeof buf, "%d. Layer %d of %d: attention", 4 + 2 * s.layer, s.layer + 1,
+                    L);
       title = buf;
-      std::snprintf(buf, sizeof buf,
-                    "Attention lets each token look back at earlier tokens to pick up context. The arcs show "
-                    "where '%s' looks in this layer: the thicker the arc, the more it takes from that token "
-                    "(averaged over the layer's %d attention heads). Click another token to follow it.",
-                    r->labels[focus].c_str(), c.n_head);
+      std::snprintf(
+          buf, sizeof buf,
+          "Attention lets each token look back at earlier tokens to pick up context. The arcs show "
+          "where '%s' looks in this layer: the thicker the arc, the more it takes from that token "
+          "(averaged over the layer's %d attention heads). Click another token to follow it.",
+          r->labels[focus].c_str(), c.n_head);
       caption = buf;
       break;
     case Stage::mlp:
       std::snprintf(buf, sizeof buf, "%d. Layer %d of %d: MLP", 5 + 2 * s.layer, s.layer + 1, L);
       title = buf;
-      caption = "Then every token's list of numbers goes through a small neural network on its own (the MLP, "
-                "multi-layer perceptron), which adds what the model learned in training. The bars show how "
-                "much it changes each token's list, as a percentage of the list's size.";
+      caption =
+          "Then every token's list of numbers goes through a small neural network on its own (the "
+          "MLP, "
+          "multi-layer perceptron), which adds what the model learned in training. The bars show "
+          "how "
+          "much it changes each token's list, as a percentage of the list's size.";
       break;
     case Stage::scores:
       std::snprintf(buf, sizeof buf, "%d. Scores", 4 + 2 * L);
       title = buf;
-      std::snprintf(buf, sizeof buf,
-                    "After the last layer, the list of numbers of the last token, '%s', is compared with every "
-                    "one of the %d tokens the model knows. Each gets a score (a logit): the higher, the "
-                    "better it fits next. The highest scores:",
-                    last.c_str(), c.vocab_size);
+      std::snprintf(
+          buf, sizeof buf,
+          "After the last layer, the list of numbers of the last token, '%s', is compared with "
+          "every "
+          "one of the %d tokens the model knows. Each gets a score (a logit): the higher, the "
+          "better it fits next. The highest scores:",
+          last.c_str(), c.vocab_size);
       caption = buf;
       break;
     case Stage::probabilities:
       std::snprintf(buf, sizeof buf, "%d. Chances", 5 + 2 * L);
       title = buf;
-      caption = "The scores are turned into chances that add up to 100% (the softmax function: bigger scores get "
-                "much bigger chances). These are the most likely next tokens.";
+      caption =
+          "The scores are turned into chances that add up to 100% (the softmax function: bigger "
+          "scores get "
+          "much bigger chances). These are the most likely next tokens.";
       break;
     case Stage::sample:
       std::snprintf(buf, sizeof buf, "%d. The next token", 6 + 2 * L);
       title = buf;
-      std::snprintf(buf, sizeof buf,
-                    "The model draws one token at random, following the chances: '%s' (id %d, chance %s). It "
-                    "is added to the text, and the whole story starts again to find the token after it. Press "
-                    "Next to continue.",
-                    token_label(*r, sampled_).c_str(), sampled_,
-                    percent(llm::sampling_distribution(r->last_logits.data(), c.vocab_size,
-                                                       llm::SamplingSettings{1.0f, 0, 1.0f})[sampled_])
-                        .c_str());
+      std::snprintf(
+          buf, sizeof buf,
+          "The model draws one token at random, following the chances: '%s' (id %d, chance %s). It "
+          "is added to the text, and the whole story starts again to find the token after it. "
+          "Press "
+          "Next to continue.",
+          token_label(*r, sampled_).c_str(), sampled_,
+          percent(llm::sampling_distribution(r->last_logits.data(), c.vocab_size,
+                                             llm::SamplingSettings{1.0f, 0, 1.0f})[sampled_])
+              .c_str());
       caption = buf;
       break;
   }
@@ -325,11 +359,14 @@ void StoryPanel::draw(Session& session, double now_s) {
     case Stage::text: draw_big_text(r->prompt, "", 0, "story.text"); break;
     case Stage::tokens: draw_chips(*r, 0, nullptr); break;
     case Stage::embeddings: {
-      // One row per token (the last ones when they do not fit): its chip label and its first numbers.
+      // One row per token (the last ones when they do not fit): its chip label and its first
+      // numbers.
       const float line = ImGui::GetTextLineHeight();
       const int dims = std::min(c.n_embd, 64);
-      const float cell = std::max(px(4), std::min(px(14), (ImGui::GetContentRegionAvail().x - px(260)) / dims));
-      const int fit = std::max(1, static_cast<int>(ImGui::GetContentRegionAvail().y / (line + px(8))));
+      const float cell =
+          std::max(px(4), std::min(px(14), (ImGui::GetContentRegionAvail().x - px(260)) / dims));
+      const int fit =
+          std::max(1, static_cast<int>(ImGui::GetContentRegionAvail().y / (line + px(8))));
       const int first = std::max(0, T - fit);
       float max_abs = 1e-6f;
       for (float v : r->embeddings) max_abs = std::max(max_abs, std::fabs(v));
@@ -337,15 +374,16 @@ void StoryPanel::draw(Session& session, double now_s) {
       for (int t = first; t < T; t++) {
         const float y = origin.y + (t - first) * (line + px(8));
         const std::string name = r->labels[t];
-        dl->AddRectFilled(ImVec2(origin.x, y), ImVec2(origin.x + px(90), y + line + px(4)), token_color(r->tokens[t]),
-                          px(3));
+        dl->AddRectFilled(ImVec2(origin.x, y), ImVec2(origin.x + px(90), y + line + px(4)),
+                          token_color(r->tokens[t]), px(3));
         dl->AddText(ImVec2(origin.x + px(6), y + px(2)), IM_COL32(0, 0, 0, 255), name.c_str());
         const float* e = &r->embeddings[static_cast<size_t>(t) * c.n_embd];
         double norm = 0;
         for (int d = 0; d < c.n_embd; d++) norm += static_cast<double>(e[d]) * e[d];
         for (int d = 0; d < dims; d++) {
           const float x = origin.x + px(100) + d * cell;
-          dl->AddRectFilled(ImVec2(x, y), ImVec2(x + cell - 1, y + line + px(4)), heat(0.5f + 0.5f * e[d] / max_abs));
+          dl->AddRectFilled(ImVec2(x, y), ImVec2(x + cell - 1, y + line + px(4)),
+                            heat(0.5f + 0.5f * e[d] / max_abs));
         }
         char value[64];
         std::snprintf(value, sizeof value, "length %.2f%s", std::sqrt(norm),
@@ -354,7 +392,8 @@ void StoryPanel::draw(Session& session, double now_s) {
       }
       const ImVec2 end(origin.x + px(100) + dims * cell, origin.y + (T - first) * (line + px(8)));
       ImGui::Dummy(ImVec2(end.x - origin.x, end.y - origin.y));
-      report().region("story.embeddings", ImVec2(origin.x + px(100), origin.y), end, T - first, dims);
+      report().region("story.embeddings", ImVec2(origin.x + px(100), origin.y), end, T - first,
+                      dims);
       break;
     }
     case Stage::attention: {
@@ -375,14 +414,17 @@ void StoryPanel::draw(Session& session, double now_s) {
         const float height = std::min(arc_room - px(20), px(20) + 0.35f * std::fabs(to.x - from.x));
         const ImVec2 control((from.x + to.x) / 2, std::min(from.y, to.y) - 2 * height);
         const ImU32 color = heat(0.35f + 0.65f * std::sqrt(mean[j]));
-        const ImU32 faded = (color & 0x00FFFFFF) | (static_cast<ImU32>(60 + 195 * std::sqrt(mean[j])) << 24);
+        const ImU32 faded =
+            (color & 0x00FFFFFF) | (static_cast<ImU32>(60 + 195 * std::sqrt(mean[j])) << 24);
         dl->AddBezierQuadratic(from, control, to, faded, px(1) + px(10) * mean[j]);
-        if (mean[j] >= 0.08f) dl->AddText(ImVec2(to.x - px(12), to.y - px(18)), IM_COL32(255, 255, 255, 255),
-                                          percent(mean[j]).c_str());
+        if (mean[j] >= 0.08f)
+          dl->AddText(ImVec2(to.x - px(12), to.y - px(18)), IM_COL32(255, 255, 255, 255),
+                      percent(mean[j]).c_str());
         lo = ImVec2(std::min(lo.x, to.x), std::min(lo.y, control.y));
         hi = ImVec2(std::max(hi.x, to.x), std::max(hi.y, to.y));
       }
-      report().region("story.arcs", ImVec2(lo.x, lo.y / 2 + from.y / 2 - arc_room / 2), hi, 1, focus + 1);
+      report().region("story.arcs", ImVec2(lo.x, lo.y / 2 + from.y / 2 - arc_room / 2), hi, 1,
+                      focus + 1);
       break;
     }
     case Stage::mlp: {
@@ -394,7 +436,8 @@ void StoryPanel::draw(Session& session, double now_s) {
       const int fit = std::max(1, static_cast<int>(ImGui::GetContentRegionAvail().y / row));
       for (int t = std::max(0, T - fit); t < T; t++) {
         const float change = change_of[t];
-        rows.push_back({r->labels[t], percent(change) + " change", change / max_change, token_color(r->tokens[t])});
+        rows.push_back({r->labels[t], percent(change) + " change", change / max_change,
+                        token_color(r->tokens[t])});
       }
       draw_bar_rows(rows, "story.mlp");
       break;
@@ -406,7 +449,8 @@ void StoryPanel::draw(Session& session, double now_s) {
       for (const llm::TokenProbability& t : top) {
         char value[48];
         std::snprintf(value, sizeof value, "score %.2f", logits[t.id]);
-        rows.push_back({token_label(*r, t.id), value, (logits[t.id] - low) / (high - low), colors::speed});
+        rows.push_back(
+            {token_label(*r, t.id), value, (logits[t.id] - low) / (high - low), colors::speed});
       }
       draw_bar_rows(rows, "story.scores");
       break;
@@ -414,14 +458,16 @@ void StoryPanel::draw(Session& session, double now_s) {
     case Stage::probabilities: {
       std::vector<BarRow> rows;
       for (const llm::TokenProbability& t : top) {
-        rows.push_back({token_label(*r, t.id), percent(t.p) + " chance", t.p / top.front().p, colors::train});
+        rows.push_back(
+            {token_label(*r, t.id), percent(t.p) + " chance", t.p / top.front().p, colors::train});
         rep.story_top.emplace_back(t.id, t.p);
       }
       draw_bar_rows(rows, "story.bars");
       break;
     }
     case Stage::sample:  // the text with the drawn token appended, highlighted
-      draw_big_text(r->prompt, r->tokenizer->decode_token(sampled_), token_color(sampled_), "story.sample");
+      draw_big_text(r->prompt, r->tokenizer->decode_token(sampled_), token_color(sampled_),
+                    "story.sample");
       break;
   }
 

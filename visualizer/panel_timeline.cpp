@@ -13,12 +13,14 @@
 
 namespace viz {
 
-void TimelinePanel::draw(Session& session, AttentionPanel& attention, PredictionsPanel& predictions) {
+void TimelinePanel::draw(Session& session, AttentionPanel& attention,
+                         PredictionsPanel& predictions) {
   const int n = static_cast<int>(session.checkpoints.size());
   if (n == 0) {
-    draw_placeholder(session.kind == Session::Kind::run
-                         ? "No checkpoints in this run yet: train with --snapshot-interval to save some."
-                         : "Open a run directory with saved checkpoints to scrub through training.");
+    draw_placeholder(
+        session.kind == Session::Kind::run
+            ? "No checkpoints in this run yet: train with --snapshot-interval to save some."
+            : "Open a run directory with saved checkpoints to scrub through training.");
     return;
   }
   int index = std::clamp(session.active, 0, n - 1);
@@ -26,7 +28,8 @@ void TimelinePanel::draw(Session& session, AttentionPanel& attention, Prediction
   // Scrubber: a slider over the checkpoints, previous / next, and play.
   auto label_of = [&](int i) {
     const long long step = session.checkpoint_steps[i];
-    return session.checkpoints[i].filename().string() + (step >= 0 ? "  (step " + std::to_string(step) + ")" : "");
+    return session.checkpoints[i].filename().string() +
+           (step >= 0 ? "  (step " + std::to_string(step) + ")" : "");
   };
   if (ImGui::ArrowButton("prev", ImGuiDir_Left) && index > 0) index--;
   ImGui::SameLine();
@@ -42,8 +45,10 @@ void TimelinePanel::draw(Session& session, AttentionPanel& attention, Prediction
   ImGui::SliderInt("##checkpoint", &index, 0, n - 1, shown.c_str());
   if (playing && !session.probe_busy() && ImGui::GetTime() - last_advance_ > 0.8) {
     last_advance_ = ImGui::GetTime();
-    if (index < n - 1) index++;
-    else playing = false;
+    if (index < n - 1)
+      index++;
+    else
+      playing = false;
   }
   session.active = index;
 
@@ -60,9 +65,11 @@ void TimelinePanel::draw(Session& session, AttentionPanel& attention, Prediction
     draw_chart("loss over training (marker: this checkpoint)", ImVec2(0, px(150)), curves, options);
   }
 
-  // The same prompt under this checkpoint: attention (left) and the next-token distribution (right).
+  // The same prompt under this checkpoint: attention (left) and the next-token distribution
+  // (right).
   const float right_w = std::min(px(380), ImGui::GetContentRegionAvail().x * 0.32f);
-  ImGui::BeginChild("timeline_attention", ImVec2(ImGui::GetContentRegionAvail().x - right_w - px(12), 0), false);
+  ImGui::BeginChild("timeline_attention",
+                    ImVec2(ImGui::GetContentRegionAvail().x - right_w - px(12), 0), false);
   attention.draw(session);
   ImGui::EndChild();
   ImGui::SameLine(0, px(12));
@@ -70,8 +77,8 @@ void TimelinePanel::draw(Session& session, AttentionPanel& attention, Prediction
   const auto r = session.result();
   ImGui::Text("next token");
   if (r && r->error.empty() && !r->last_logits.empty()) {
-    ImGui::TextDisabled("temperature %.2f, top-k %d, top-p %.2f", predictions.temperature, predictions.top_k,
-                        predictions.top_p);
+    ImGui::TextDisabled("temperature %.2f, top-k %d, top-p %.2f", predictions.temperature,
+                        predictions.top_k, predictions.top_p);
     predictions.draw_bars(*r, ImVec2(0, ImGui::GetContentRegionAvail().y));
   }
   ImGui::EndChild();

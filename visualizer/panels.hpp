@@ -38,15 +38,16 @@ struct AttentionPanel {
   float thumbnails_gamma_ = -1, zoom_gamma_ = -1;
   bool thumbnails_row_max_ = false, zoom_row_max_ = false;
   int zoom_key_ = -1;
-  Colormap thumbnails_map_ = Colormap::viridis, zoom_map_ = Colormap::viridis;  // the maps they were coloured with
+  Colormap thumbnails_map_ = Colormap::viridis,
+           zoom_map_ = Colormap::viridis;  // the maps they were coloured with
 };
 
 // Next-token distribution, sampling and logit lens (panel_predictions.cpp).
 struct PredictionsPanel {
   float temperature = 1.0f;
-  int top_k = 0;        // 0 = no cut
-  float top_p = 1.0f;   // 1 = no cut
-  int bars = 16;        // tokens listed
+  int top_k = 0;       // 0 = no cut
+  float top_p = 1.0f;  // 1 = no cut
+  int bars = 16;       // tokens listed
   uint64_t seed = 1;
   void draw(Session& session);
   // The distribution bars alone (also used by the timeline), filling `size`.
@@ -54,8 +55,8 @@ struct PredictionsPanel {
 
  private:
   std::mt19937_64 rng_{1};
-  int steps_left_ = 0;                // "sample N": tokens still to append as results arrive
-  std::vector<size_t> undo_;          // prompt lengths before each appended token
+  int steps_left_ = 0;        // "sample N": tokens still to append as results arrive
+  std::vector<size_t> undo_;  // prompt lengths before each appended token
   // The distributions over the vocabulary, recomputed only when the result or a slider changes
   // (a sort over 50k tokens is too slow to redo every frame).
   struct Cached {
@@ -67,8 +68,8 @@ struct PredictionsPanel {
   } cached_;
 };
 
-// The prompt across saved checkpoints (panel_timeline.cpp): moving the slider makes every panel show
-// that checkpoint.
+// The prompt across saved checkpoints (panel_timeline.cpp): moving the slider makes every panel
+// show that checkpoint.
 struct TimelinePanel {
   bool playing = false;
   void draw(Session& session, AttentionPanel& attention, PredictionsPanel& predictions);
@@ -79,9 +80,9 @@ struct TimelinePanel {
 
 // Story mode (panel_story.cpp): the forward pass told step by step in plain words, for visitors.
 struct StoryPanel {
-  int step = 0;       // the step shown (0: the text; see panel_story.cpp for the order)
-  int token = -1;     // the token whose attention arcs are drawn (-1: the last)
-  int top_k = 10;     // next tokens shown as bars
+  int step = 0;           // the step shown (0: the text; see panel_story.cpp for the order)
+  int token = -1;         // the token whose attention arcs are drawn (-1: the last)
+  int top_k = 10;         // next tokens shown as bars
   bool autoplay = false;  // kiosk's attract loop: the story advances by itself (see play())
   std::vector<std::string> presets;  // example sentences
   int preset = 0;

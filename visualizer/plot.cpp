@@ -39,8 +39,8 @@ Frame begin_frame(const char* title, ImVec2 size, float left, float right) {
 
   ImDrawList* dl = ImGui::GetWindowDrawList();
   dl->AddRectFilled(f.outer_min, f.outer_max, colors::frame_bg, px(4));
-  dl->AddText(ImVec2(f.outer_min.x + px(8), f.outer_min.y + px(4)), ImGui::GetColorU32(ImGuiCol_Text),
-              title);
+  dl->AddText(ImVec2(f.outer_min.x + px(8), f.outer_min.y + px(4)),
+              ImGui::GetColorU32(ImGuiCol_Text), title);
   return f;
 }
 
@@ -61,15 +61,18 @@ std::vector<double> ema(const std::vector<double>& y, double w) {
 // A polyline that skips non-finite points by breaking into segments.
 class Polyline {
  public:
-  Polyline(ImDrawList* dl, ImU32 color, float thickness) : dl_(dl), color_(color), thick_(thickness) {}
+  Polyline(ImDrawList* dl, ImU32 color, float thickness)
+      : dl_(dl), color_(color), thick_(thickness) {}
   ~Polyline() { flush(); }
   void add(float x, float y) {
     if (!std::isfinite(x) || !std::isfinite(y)) return flush();
     points_.push_back(ImVec2(x, y));
   }
   void flush() {
-    if (points_.size() >= 2) dl_->AddPolyline(points_.data(), static_cast<int>(points_.size()), color_, 0, thick_);
-    else if (points_.size() == 1) dl_->AddCircleFilled(points_[0], thick_, color_);
+    if (points_.size() >= 2)
+      dl_->AddPolyline(points_.data(), static_cast<int>(points_.size()), color_, 0, thick_);
+    else if (points_.size() == 1)
+      dl_->AddCircleFilled(points_[0], thick_, color_);
     points_.clear();
   }
 
@@ -100,7 +103,10 @@ std::vector<double> nice_ticks(double lo, double hi, int max_ticks) {
   const double mag = std::pow(10.0, std::floor(std::log10(raw)));
   double step = mag;
   for (double m : {1.0, 2.0, 5.0, 10.0})
-    if (m * mag >= raw) { step = m * mag; break; }
+    if (m * mag >= raw) {
+      step = m * mag;
+      break;
+    }
   for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
     ticks.push_back(std::fabs(t) < step * 1e-9 ? 0.0 : t);
   return ticks;
@@ -128,13 +134,21 @@ void draw_chart(const char* title, ImVec2 size, std::span<const Curve> curves,
   if (!std::isfinite(x0)) {
     const char* msg = "no data yet";
     const ImVec2 ts = ImGui::CalcTextSize(msg);
-    dl->AddText(ImVec2((f.plot_min.x + f.plot_max.x - ts.x) / 2, (f.plot_min.y + f.plot_max.y - ts.y) / 2),
-                colors::axis_text, msg);
+    dl->AddText(
+        ImVec2((f.plot_min.x + f.plot_max.x - ts.x) / 2, (f.plot_min.y + f.plot_max.y - ts.y) / 2),
+        colors::axis_text, msg);
     ImGui::PopID();
     return;
   }
-  if (x1 <= x0) { x0 -= 1; x1 += 1; }
-  if (y1 <= y0) { const double d = std::max(std::fabs(y0) * 0.05, 1e-6); y0 -= d; y1 += d; }
+  if (x1 <= x0) {
+    x0 -= 1;
+    x1 += 1;
+  }
+  if (y1 <= y0) {
+    const double d = std::max(std::fabs(y0) * 0.05, 1e-6);
+    y0 -= d;
+    y1 += d;
+  }
   const double pad = (y1 - y0) * 0.06;
   y0 -= pad;
   y1 += pad;
@@ -156,7 +170,8 @@ void draw_chart(const char* title, ImVec2 size, std::span<const Curve> curves,
   if (log_y && y1 - y0 > 3.0) {  // many decades: 10^k only
     const double step = std::max(1.0, std::ceil((y1 - y0) / max_yticks));
     for (double k = std::ceil(y0 / step) * step; k <= y1; k += step) yticks.push_back(k);
-  } else if (log_y && y1 - y0 >= 0.8) {  // a decade or few: 1, 2, 5 x 10^k (crowded ones skipped below)
+  } else if (log_y &&
+             y1 - y0 >= 0.8) {  // a decade or few: 1, 2, 5 x 10^k (crowded ones skipped below)
     for (double k = std::floor(y0); k <= std::ceil(y1); k++)
       for (double m : {1.0, 2.0, 5.0}) {
         const double t = k + std::log10(m);
@@ -184,7 +199,8 @@ void draw_chart(const char* title, ImVec2 size, std::span<const Curve> curves,
   dl->PushClipRect(f.plot_min, f.plot_max, true);
   if (options.marker_x >= 0) {
     const float x = X(options.marker_x);
-    dl->AddLine(ImVec2(x, f.plot_min.y), ImVec2(x, f.plot_max.y), IM_COL32(255, 255, 255, 160), px(2));
+    dl->AddLine(ImVec2(x, f.plot_min.y), ImVec2(x, f.plot_max.y), IM_COL32(255, 255, 255, 160),
+                px(2));
   }
   std::vector<std::vector<double>> smoothed(curves.size());
   for (size_t ci = 0; ci < curves.size(); ci++) {
@@ -202,14 +218,21 @@ void draw_chart(const char* title, ImVec2 size, std::span<const Curve> curves,
       for (size_t i = 0; i < s.size(); i++) {
         const int col = std::clamp(static_cast<int>(X(s.x[i]) - f.plot_min.x), 0, columns - 1);
         const double raw = ty(s.y[i]), smv = ty(sm[i]);
-        if (std::isfinite(raw)) { lo[col] = std::min(lo[col], raw); hi[col] = std::max(hi[col], raw); }
-        if (std::isfinite(smv)) { sum[col] += smv; count[col]++; }
+        if (std::isfinite(raw)) {
+          lo[col] = std::min(lo[col], raw);
+          hi[col] = std::max(hi[col], raw);
+        }
+        if (std::isfinite(smv)) {
+          sum[col] += smv;
+          count[col]++;
+        }
       }
       if (options.envelope)
         for (int col = 0; col < columns; col++)
           if (std::isfinite(lo[col]))
             dl->AddRectFilled(ImVec2(f.plot_min.x + col, Y(hi[col]) - 0.5f),
-                              ImVec2(f.plot_min.x + col + 1, Y(lo[col]) + 0.5f), with_alpha(c.color, 70));
+                              ImVec2(f.plot_min.x + col + 1, Y(lo[col]) + 0.5f),
+                              with_alpha(c.color, 70));
       Polyline pl(dl, c.color, thick);
       for (int col = 0; col < columns; col++)
         if (count[col]) pl.add(f.plot_min.x + col + 0.5f, Y(sum[col] / count[col]));
@@ -256,7 +279,8 @@ void draw_chart(const char* title, ImVec2 size, std::span<const Curve> curves,
                       IM_COL32(22, 24, 30, 200), px(3));
     for (size_t i = 0; i < curves.size(); i++) {
       const float y = p.y + i * line;
-      dl->AddRectFilled(ImVec2(p.x, y + line * 0.4f), ImVec2(p.x + sw, y + line * 0.6f), curves[i].color);
+      dl->AddRectFilled(ImVec2(p.x, y + line * 0.4f), ImVec2(p.x + sw, y + line * 0.6f),
+                        curves[i].color);
       dl->AddText(ImVec2(p.x + sw + gap, y), ImGui::GetColorU32(ImGuiCol_Text), texts[i].c_str());
     }
   }
@@ -285,7 +309,8 @@ void draw_chart(const char* title, ImVec2 size, std::span<const Curve> curves,
   ImGui::PopID();
 }
 
-void draw_heat_strip(const char* title, ImVec2 size, const LayerSeries& data, const char* report_name) {
+void draw_heat_strip(const char* title, ImVec2 size, const LayerSeries& data,
+                     const char* report_name) {
   ImGui::PushID(title);
   const int L = data.n_layer();
   const int n = static_cast<int>(data.values.size());
@@ -293,37 +318,53 @@ void draw_heat_strip(const char* title, ImVec2 size, const LayerSeries& data, co
   // log10 of every value (NaN where the value is missing or not positive) and their range.
   auto logv = [&](int i, int l) -> double {
     const auto& row = data.values[i];
-    if (l >= static_cast<int>(row.size()) || !(row[l] > 0.0f) || !std::isfinite(row[l])) return kNaN;
+    if (l >= static_cast<int>(row.size()) || !(row[l] > 0.0f) || !std::isfinite(row[l]))
+      return kNaN;
     return std::log10(static_cast<double>(row[l]));
   };
   double lo = INFINITY, hi = -INFINITY;
   for (int i = 0; i < n; i++)
     for (int l = 0; l < L; l++) {
       const double v = logv(i, l);
-      if (std::isfinite(v)) { lo = std::min(lo, v); hi = std::max(hi, v); }
+      if (std::isfinite(v)) {
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+      }
     }
-  if (!std::isfinite(lo)) { lo = 0; hi = 1; }
-  if (hi - lo < 1e-6) { lo -= 0.5; hi += 0.5; }
+  if (!std::isfinite(lo)) {
+    lo = 0;
+    hi = 1;
+  }
+  if (hi - lo < 1e-6) {
+    lo -= 0.5;
+    hi += 0.5;
+  }
   const double bar_ticks[] = {hi, (lo + hi) / 2, lo};
   float bar_label_w = 0;
-  for (double t : bar_ticks) bar_label_w = std::max(bar_label_w, ImGui::CalcTextSize(tick_label(std::pow(10.0, t)).c_str()).x);
+  for (double t : bar_ticks)
+    bar_label_w =
+        std::max(bar_label_w, ImGui::CalcTextSize(tick_label(std::pow(10.0, t)).c_str()).x);
 
   Frame f = begin_frame(title, size, px(40), px(34) + bar_label_w);
   ImDrawList* dl = ImGui::GetWindowDrawList();
   if (L == 0 || n == 0) {
-    const char* msg = "no per-layer data yet (layer_grad_norm / layer_update_ratio in metrics.jsonl)";
+    const char* msg =
+        "no per-layer data yet (layer_grad_norm / layer_update_ratio in metrics.jsonl)";
     const ImVec2 ts = ImGui::CalcTextSize(msg);
-    dl->AddText(ImVec2((f.plot_min.x + f.plot_max.x - ts.x) / 2, (f.plot_min.y + f.plot_max.y - ts.y) / 2),
-                colors::axis_text, msg);
+    dl->AddText(
+        ImVec2((f.plot_min.x + f.plot_max.x - ts.x) / 2, (f.plot_min.y + f.plot_max.y - ts.y) / 2),
+        colors::axis_text, msg);
     ImGui::PopID();
     return;
   }
 
   auto color_of = [&](double v) {
-    return std::isfinite(v) ? heat(static_cast<float>((v - lo) / (hi - lo))) : IM_COL32(60, 60, 60, 255);
+    return std::isfinite(v) ? heat(static_cast<float>((v - lo) / (hi - lo)))
+                            : IM_COL32(60, 60, 60, 255);
   };
 
-  // Columns: one per sample, or one per pixel (mean of the log values) when samples outnumber pixels.
+  // Columns: one per sample, or one per pixel (mean of the log values) when samples outnumber
+  // pixels.
   const float W = f.width(), H = f.height();
   const int cols = std::min(n, std::max(1, static_cast<int>(W)));
   const float cw = W / cols, rh = H / L;
@@ -335,7 +376,10 @@ void draw_heat_strip(const char* title, ImVec2 size, const LayerSeries& data, co
       int count = 0;
       for (int i = i0; i < i1; i++) {
         const double v = logv(i, l);
-        if (std::isfinite(v)) { sum += v; count++; }
+        if (std::isfinite(v)) {
+          sum += v;
+          count++;
+        }
       }
       dl->AddRectFilled(ImVec2(f.plot_min.x + c * cw, f.plot_min.y + l * rh),
                         ImVec2(f.plot_min.x + (c + 1) * cw, f.plot_min.y + (l + 1) * rh),
@@ -362,7 +406,8 @@ void draw_heat_strip(const char* title, ImVec2 size, const LayerSeries& data, co
       dl->AddLine(ImVec2(x, f.plot_max.y), ImVec2(x, f.plot_max.y + px(3)), colors::axis_text);
       dl->AddText(ImVec2(x - tw / 2, f.plot_max.y + px(3)), colors::axis_text, s.c_str());
     }
-  const ImVec2 bar_min(f.plot_max.x + px(10), f.plot_min.y), bar_max(f.plot_max.x + px(22), f.plot_max.y);
+  const ImVec2 bar_min(f.plot_max.x + px(10), f.plot_min.y),
+      bar_max(f.plot_max.x + px(22), f.plot_max.y);
   const int segments = 48;
   for (int k = 0; k < segments; k++) {
     const float y0 = bar_max.y - (k + 1) * H / segments, y1 = bar_max.y - k * H / segments;
@@ -372,7 +417,8 @@ void draw_heat_strip(const char* title, ImVec2 size, const LayerSeries& data, co
   for (double t : bar_ticks) {
     const std::string s = tick_label(std::pow(10.0, t));
     const float y = static_cast<float>(bar_max.y - (t - lo) / (hi - lo) * H);
-    dl->AddText(ImVec2(bar_max.x + px(4), std::clamp(y - line / 2, f.plot_min.y - line / 2, f.plot_max.y - line / 2)),
+    dl->AddText(ImVec2(bar_max.x + px(4),
+                       std::clamp(y - line / 2, f.plot_min.y - line / 2, f.plot_max.y - line / 2)),
                 colors::axis_text, s.c_str());
   }
 

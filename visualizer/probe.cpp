@@ -36,7 +36,8 @@ std::vector<ProbeResult::LensRow> logit_lens(llm::GPT& model, int t) {
   std::vector<ProbeResult::LensRow> rows;
   Eigen::VectorXf y(C);
   for (int l = -1; l < c.n_layer; l++) {
-    const llm::Tensor stream = l < 0 ? model.acts.encoded : model.acts.residual3.slice(l);  // (B, T, C)
+    const llm::Tensor stream =
+        l < 0 ? model.acts.encoded : model.acts.residual3.slice(l);  // (B, T, C)
     const float* x = stream.slice(0).slice(t).ptr<float>();
     // layernorm with the final layer's gain and bias, eps = 1e-5 as in the model
     double mean = 0, var = 0;
@@ -59,7 +60,8 @@ std::vector<ProbeResult::LensRow> logit_lens(llm::GPT& model, int t) {
     ProbeResult::LensRow row;
     for (int i = 0; i < k; i++) {
       row.ids.push_back(ids[i]);
-      row.probs.push_back(static_cast<float>(std::exp(static_cast<double>(logits[ids[i]] - max)) / z));
+      row.probs.push_back(
+          static_cast<float>(std::exp(static_cast<double>(logits[ids[i]] - max)) / z));
     }
     rows.push_back(std::move(row));
   }
@@ -96,7 +98,8 @@ void record_activity(const llm::GPT& model, int T, ProbeResult& r) {
     const float* mlp = layer(a.fcproj);
     const float* in = layer(a.residual2);
     for (int t = 0; t < T; t++)
-      r.mlp_change[static_cast<size_t>(l) * T + t] = rms(mlp + t * C, C) / std::max(rms(in + t * C, C), 1e-12f);
+      r.mlp_change[static_cast<size_t>(l) * T + t] =
+          rms(mlp + t * C, C) / std::max(rms(in + t * C, C), 1e-12f);
   }
   r.lnf_rms = rms(a.lnf.slice(0).ptr<float>(), TC);
   r.logits_rms = rms(r.last_logits.data(), r.last_logits.size());
@@ -142,9 +145,12 @@ AttentionMaps synthetic_attention(int L, int NH, int T) {
         double sum = 0;
         for (int j = 0; j <= i; j++) {
           double w = 1.0;
-          if (h == 0) w = j + 1;
-          else if (h == 1) w = (j == i - 1 || i == 0) ? 20.0 : 1.0;
-          else if (h == 2) w = (j == 0) ? 20.0 : 1.0;
+          if (h == 0)
+            w = j + 1;
+          else if (h == 1)
+            w = (j == i - 1 || i == 0) ? 20.0 : 1.0;
+          else if (h == 2)
+            w = (j == 0) ? 20.0 : 1.0;
           p[i * T + j] = static_cast<float>(w);
           sum += w;
         }
@@ -162,18 +168,26 @@ std::string printable_token(const std::string& text) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     // A whole UTF-8 sequence passes through; a lone or broken byte (GPT-2 and byte tokens can split
     // a character) is shown as <0xAB>.
-    const int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    const int len = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xE  ? 3
+                    : (c >> 3) == 0x1E ? 4
+                                       : 0;
     bool valid = len > 0 && i + len <= text.size();
-    for (int k = 1; valid && k < len; k++) valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    for (int k = 1; valid && k < len; k++)
+      valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
     if (!valid) {
       std::snprintf(hex, sizeof hex, "<0x%02X>", c);
       out += hex;
       i++;
       continue;
     }
-    if (c == ' ') out += "\xC2\xB7";  // U+00B7 middle dot
-    else if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
+    if (c == ' ')
+      out += "\xC2\xB7";  // U+00B7 middle dot
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
     else if (c < 0x20 || c == 0x7F) {
       std::snprintf(hex, sizeof hex, "<0x%02X>", c);
       out += hex;
@@ -310,8 +324,8 @@ std::shared_ptr<const ProbeResult> ModelProbe::run(const Request& request) {
     model.forward(r->tokens.data(), nullptr, 1, T);
     r->forward_ms = ms_since(t0);
 
-    // acts.att is (L, B, NH, T, T) probabilities on the CPU backend (a flash-attention backend would
-    // keep only log-sum-exps: then there is nothing to show).
+    // acts.att is (L, B, NH, T, T) probabilities on the CPU backend (a flash-attention backend
+    // would keep only log-sum-exps: then there is nothing to show).
     const llm::Tensor att = model.acts.att;
     llm::check(att.shape.rank == 5 && att.shape[1] == 1 && att.shape[2] == c.n_head &&
                    att.shape[3] == T && att.shape[4] == T,
@@ -324,7 +338,8 @@ std::shared_ptr<const ProbeResult> ModelProbe::run(const Request& request) {
     m.p.resize(static_cast<size_t>(m.L) * m.NH * T * T);
     for (int l = 0; l < m.L; l++) {
       const float* src = att.slice(l).slice(0).ptr<float>();  // (NH, T, T)
-      std::copy_n(src, static_cast<size_t>(m.NH) * T * T, &m.p[static_cast<size_t>(l) * m.NH * T * T]);
+      std::copy_n(src, static_cast<size_t>(m.NH) * T * T,
+                  &m.p[static_cast<size_t>(l) * m.NH * T * T]);
     }
     compute_rollout(m);
 

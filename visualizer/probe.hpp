@@ -2,10 +2,11 @@
 // defines: viz::AttentionMaps, viz::ProbeResult, viz::ModelProbe: the CPU model run on a worker
 // thread so the UI never waits for a forward pass.
 //
-// The UI thread calls request(checkpoint, prompt) (cheap, never blocks) and reads result() each frame:
-// a shared_ptr to an immutable snapshot, swapped under a mutex when the worker finishes. Only the
-// newest request matters: one that arrives while the worker is busy replaces any older pending one.
-// The worker keeps the last checkpoint's model loaded, so a new prompt costs one forward pass.
+// The UI thread calls request(checkpoint, prompt) (cheap, never blocks) and reads result() each
+// frame: a shared_ptr to an immutable snapshot, swapped under a mutex when the worker finishes.
+// Only the newest request matters: one that arrives while the worker is busy replaces any older
+// pending one. The worker keeps the last checkpoint's model loaded, so a new prompt costs one
+// forward pass.
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
@@ -60,7 +61,7 @@ struct ProbeResult {
   std::vector<std::string> labels;  // one printable label per token
   bool truncated = false;           // the prompt was longer than the context; its end was kept
   AttentionMaps attention;
-  std::vector<float> last_logits;   // (V) logits after the last token
+  std::vector<float> last_logits;  // (V) logits after the last token
   // Logit lens (nostalgebraist, 2020): what the model would predict after the last token if the
   // residual stream stopped after layer l: softmax(wte . lnf(x_l)). Row 0 is the embedding, row l+1
   // layer l; the last row is the model's real prediction. Top kLensTop tokens per row.
@@ -72,10 +73,12 @@ struct ProbeResult {
   std::vector<LensRow> logit_lens;  // (L + 1)
 
   // For story mode and the architecture view.
-  std::vector<float> embeddings;  // (T, C) token + position embedding: the vector each token starts as
+  std::vector<float>
+      embeddings;  // (T, C) token + position embedding: the vector each token starts as
   // Root mean square of each block's output over the prompt's (T, C) values: how loud the block is.
   struct LayerActivity {
-    float ln1 = 0, attention = 0, ln2 = 0, mlp = 0, residual = 0;  // residual: the stream out of the layer
+    float ln1 = 0, attention = 0, ln2 = 0, mlp = 0,
+          residual = 0;  // residual: the stream out of the layer
   };
   float embedding_rms = 0, lnf_rms = 0, logits_rms = 0;
   std::vector<LayerActivity> layers;  // (L)
@@ -117,8 +120,8 @@ class ModelProbe {
   uint64_t next_id_ = 0;
   std::shared_ptr<const ProbeResult> result_;
   uint64_t result_request_ = 0;  // the request result_ answers; older answers are not shown
-  // Finished results by (checkpoint, prompt), newest first, so scrubbing the timeline back and forth
-  // does not reload models. A handful of entries (each holds L*NH*T*T floats).
+  // Finished results by (checkpoint, prompt), newest first, so scrubbing the timeline back and
+  // forth does not reload models. A handful of entries (each holds L*NH*T*T floats).
   std::vector<std::shared_ptr<const ProbeResult>> cache_;
   static constexpr size_t kCacheEntries = 12;
   std::function<void()> on_done_;

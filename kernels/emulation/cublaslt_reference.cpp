@@ -38,23 +38,29 @@ template <typename T> cublasStatus_t set_field(T& field, const void* value, size
   return CUBLAS_STATUS_SUCCESS;
 }
 
-bool is_aligned(const void* ptr, uint32_t bytes) { return reinterpret_cast<uintptr_t>(ptr) % bytes == 0; }
+bool is_aligned(const void* ptr, uint32_t bytes) {
+  return reinterpret_cast<uintptr_t>(ptr) % bytes == 0;
+}
 
 // Whether the layouts describe D (m, n) = op(A) (m, k) op(B) (k, n) for some k, in bf16.
 bool shapes_agree(const cublasLtMatmulDescOpaque_t& desc, const cublasLtMatrixLayoutOpaque_t& a,
                   const cublasLtMatrixLayoutOpaque_t& b, const cublasLtMatrixLayoutOpaque_t& d) {
-  const uint64_t a_rows = desc.transpose_a ? a.cols : a.rows, a_cols = desc.transpose_a ? a.rows : a.cols;
-  const uint64_t b_rows = desc.transpose_b ? b.cols : b.rows, b_cols = desc.transpose_b ? b.rows : b.cols;
+  const uint64_t a_rows = desc.transpose_a ? a.cols : a.rows,
+                 a_cols = desc.transpose_a ? a.rows : a.cols;
+  const uint64_t b_rows = desc.transpose_b ? b.cols : b.rows,
+                 b_cols = desc.transpose_b ? b.rows : b.cols;
   const bool bf16 = a.type == CUDA_R_16BF && b.type == CUDA_R_16BF && d.type == CUDA_R_16BF;
-  const bool leading = a.ld >= int64_t(a.rows) && b.ld >= int64_t(b.rows) && d.ld >= int64_t(d.rows);
+  const bool leading =
+      a.ld >= int64_t(a.rows) && b.ld >= int64_t(b.rows) && d.ld >= int64_t(d.rows);
   return bf16 && leading && a_rows == d.rows && b_cols == d.cols && a_cols == b_rows;
 }
 
 bool supported(const cublasLtMatmulDescOpaque_t& desc) {
   const bool ops = (desc.transpose_a == CUBLAS_OP_N || desc.transpose_a == CUBLAS_OP_T) &&
                    (desc.transpose_b == CUBLAS_OP_N || desc.transpose_b == CUBLAS_OP_T);
-  const bool epilogue = desc.epilogue == CUBLASLT_EPILOGUE_DEFAULT ||
-                        (desc.epilogue == CUBLASLT_EPILOGUE_BIAS && desc.bias && desc.bias_type == CUDA_R_16BF);
+  const bool epilogue =
+      desc.epilogue == CUBLASLT_EPILOGUE_DEFAULT ||
+      (desc.epilogue == CUBLASLT_EPILOGUE_BIAS && desc.bias && desc.bias_type == CUDA_R_16BF);
   return ops && epilogue;
 }
 
@@ -83,7 +89,8 @@ cublasStatus_t cublasLtMatmulDescDestroy(cublasLtMatmulDesc_t desc) {
   delete desc;
   return CUBLAS_STATUS_SUCCESS;
 }
-cublasStatus_t cublasLtMatmulDescSetAttribute(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attribute,
+cublasStatus_t cublasLtMatmulDescSetAttribute(cublasLtMatmulDesc_t desc,
+                                              cublasLtMatmulDescAttributes_t attribute,
                                               const void* value, size_t bytes) {
   switch (attribute) {
     case CUBLASLT_MATMUL_DESC_TRANSA: return set_field(desc->transpose_a, value, bytes);
@@ -95,8 +102,8 @@ cublasStatus_t cublasLtMatmulDescSetAttribute(cublasLtMatmulDesc_t desc, cublasL
   return CUBLAS_STATUS_INVALID_VALUE;
 }
 
-cublasStatus_t cublasLtMatrixLayoutCreate(cublasLtMatrixLayout_t* layout, cudaDataType type, uint64_t rows,
-                                          uint64_t cols, int64_t ld) {
+cublasStatus_t cublasLtMatrixLayoutCreate(cublasLtMatrixLayout_t* layout, cudaDataType type,
+                                          uint64_t rows, uint64_t cols, int64_t ld) {
   *layout = new cublasLtMatrixLayoutOpaque_t{type, rows, cols, ld};
   return CUBLAS_STATUS_SUCCESS;
 }
@@ -117,21 +124,28 @@ cublasStatus_t cublasLtMatmulPreferenceSetAttribute(cublasLtMatmulPreference_t p
                                                     cublasLtMatmulPreferenceAttributes_t attribute,
                                                     const void* value, size_t bytes) {
   switch (attribute) {
-    case CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES: return set_field(preference->max_workspace_bytes, value, bytes);
-    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES: return set_field(preference->min_alignment[0], value, bytes);
-    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES: return set_field(preference->min_alignment[1], value, bytes);
-    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES: return set_field(preference->min_alignment[2], value, bytes);
-    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES: return set_field(preference->min_alignment[3], value, bytes);
+    case CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES:
+      return set_field(preference->max_workspace_bytes, value, bytes);
+    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES:
+      return set_field(preference->min_alignment[0], value, bytes);
+    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES:
+      return set_field(preference->min_alignment[1], value, bytes);
+    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES:
+      return set_field(preference->min_alignment[2], value, bytes);
+    case CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES:
+      return set_field(preference->min_alignment[3], value, bytes);
   }
   return CUBLAS_STATUS_INVALID_VALUE;
 }
 
 // One "algorithm" for every problem the reference can run; its alignments are remembered in it and
 // checked against the real pointers in cublasLtMatmul, as a real kernel relies on them.
-cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t, cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t a,
-                                              cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t c,
-                                              cublasLtMatrixLayout_t d, cublasLtMatmulPreference_t preference,
-                                              int requested, cublasLtMatmulHeuristicResult_t* results, int* found) {
+cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t, cublasLtMatmulDesc_t desc,
+                                              cublasLtMatrixLayout_t a, cublasLtMatrixLayout_t b,
+                                              cublasLtMatrixLayout_t c, cublasLtMatrixLayout_t d,
+                                              cublasLtMatmulPreference_t preference, int requested,
+                                              cublasLtMatmulHeuristicResult_t* results,
+                                              int* found) {
   *found = 0;
   if (requested < 1) return CUBLAS_STATUS_INVALID_VALUE;
   if (!supported(*desc) || !shapes_agree(*desc, *a, *b, *d)) return CUBLAS_STATUS_NOT_SUPPORTED;
@@ -143,13 +157,16 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t, cublasLtMatmulDe
   return CUBLAS_STATUS_SUCCESS;
 }
 
-cublasStatus_t cublasLtMatmul(cublasLtHandle_t, cublasLtMatmulDesc_t desc, const void* alpha, const void* a,
-                              cublasLtMatrixLayout_t a_layout, const void* b, cublasLtMatrixLayout_t b_layout,
-                              const void* beta, const void* c, cublasLtMatrixLayout_t c_layout, void* d,
-                              cublasLtMatrixLayout_t d_layout, const cublasLtMatmulAlgo_t* algo, void*, size_t,
-                              cudaStream_t) {
-  if (!supported(*desc) || !shapes_agree(*desc, *a_layout, *b_layout, *d_layout)) return CUBLAS_STATUS_NOT_SUPPORTED;
-  if (c_layout->rows != d_layout->rows || c_layout->cols != d_layout->cols) return CUBLAS_STATUS_NOT_SUPPORTED;
+cublasStatus_t cublasLtMatmul(cublasLtHandle_t, cublasLtMatmulDesc_t desc, const void* alpha,
+                              const void* a, cublasLtMatrixLayout_t a_layout, const void* b,
+                              cublasLtMatrixLayout_t b_layout, const void* beta, const void* c,
+                              cublasLtMatrixLayout_t c_layout, void* d,
+                              cublasLtMatrixLayout_t d_layout, const cublasLtMatmulAlgo_t* algo,
+                              void*, size_t, cudaStream_t) {
+  if (!supported(*desc) || !shapes_agree(*desc, *a_layout, *b_layout, *d_layout))
+    return CUBLAS_STATUS_NOT_SUPPORTED;
+  if (c_layout->rows != d_layout->rows || c_layout->cols != d_layout->cols)
+    return CUBLAS_STATUS_NOT_SUPPORTED;
   // The alignments the algorithm was chosen for must be true of the pointers.
   const void* pointers[4] = {a, b, c, d};
   for (int i = 0; i < 4; i++)
@@ -157,7 +174,8 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t, cublasLtMatmulDesc_t desc, const
 
   const int64_t m = int64_t(d_layout->rows), n = int64_t(d_layout->cols);
   const int64_t k = int64_t(desc->transpose_a ? a_layout->rows : a_layout->cols);
-  const float alpha_value = *static_cast<const float*>(alpha), beta_value = *static_cast<const float*>(beta);
+  const float alpha_value = *static_cast<const float*>(alpha),
+              beta_value = *static_cast<const float*>(beta);
   const int64_t lda = a_layout->ld, ldb = b_layout->ld, ldc = c_layout->ld, ldd = d_layout->ld;
   auto* d_values = static_cast<__nv_bfloat16*>(d);
   for (int64_t j = 0; j < n; j++) {
@@ -169,7 +187,8 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t, cublasLtMatmulDesc_t desc, const
         sum += a_ip * b_pj;
       }
       float result = alpha_value * sum;
-      if (beta_value != 0.0f) result += beta_value * load(c, i + j * ldc);  // C is not read when beta = 0
+      if (beta_value != 0.0f)
+        result += beta_value * load(c, i + j * ldc);  // C is not read when beta = 0
       if (desc->epilogue == CUBLASLT_EPILOGUE_BIAS) result += load(desc->bias, i);
       d_values[i + j * ldd] = __float2bfloat16(result);
     }

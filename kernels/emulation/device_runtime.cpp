@@ -1,8 +1,9 @@
 // The CUDA emulation's runtime API: one device with an H100 SXM's properties, whose memory is host
 // memory. The SM count (132) can be lowered with GLASSBOX_EMULATION_SM_COUNT: the grids the backend
-// sizes by it (sum_of_squares' 2 blocks per SM, layernorm's dweight partials) then shrink, which the
-// CI run of the emulated tests uses to stay short; the large-shape run keeps the H100's 132. Every call is synchronous (a kernel has finished when its launch returns), so streams
-// only need to exist.
+// sizes by it (sum_of_squares' 2 blocks per SM, layernorm's dweight partials) then shrink, which
+// the CI run of the emulated tests uses to stay short; the large-shape run keeps the H100's 132.
+// Every call is synchronous (a kernel has finished when its launch returns), so streams only need
+// to exist.
 //
 // Device memory. cudaMalloc allocates exactly the bytes asked for (aligned to 256, as cudaMalloc
 // guarantees), so under AddressSanitizer a kernel that reads or writes one element past a buffer is
@@ -57,7 +58,8 @@ cudaError_t cudaGetDevice(int* device) {
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* properties, int device) {
   if (device != 0) return fail(cudaErrorInvalidValue);
   *properties = {};
-  std::strncpy(properties->name, "NVIDIA H100 80GB HBM3 (CPU emulation)", sizeof(properties->name) - 1);
+  std::strncpy(properties->name, "NVIDIA H100 80GB HBM3 (CPU emulation)",
+               sizeof(properties->name) - 1);
   properties->totalGlobalMem = size_t(80) << 30;
   const char* sm_count = std::getenv("GLASSBOX_EMULATION_SM_COUNT");
   properties->multiProcessorCount = sm_count ? std::atoi(sm_count) : 132;
@@ -136,7 +138,8 @@ cudaError_t cudaMemGetInfo(size_t* free, size_t* total) {
   return cudaSuccess;
 }
 
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind, cudaStream_t) {
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind,
+                            cudaStream_t) {
   if (bytes) std::memcpy(dst, src, bytes);
   return cudaSuccess;
 }

@@ -5,9 +5,9 @@
 // lives as long as the process (threads are started once, not per block). Each worker sets its
 // threadIdx, blockIdx, blockDim, gridDim and calls the kernel. The block is done when every worker
 // has returned; then the next block starts. Only one block runs at a time, so the kernels'
-// __shared__ arrays (static variables here, see include/cuda_runtime.h) belong to that block. Before
-// each block they are refilled with the byte 0xCD, so a thread that reads shared memory no thread of
-// its block wrote reads garbage (as on a GPU), not the previous block's values.
+// __shared__ arrays (static variables here, see include/cuda_runtime.h) belong to that block.
+// Before each block they are refilled with the byte 0xCD, so a thread that reads shared memory no
+// thread of its block wrote reads garbage (as on a GPU), not the previous block's values.
 //
 // Rendezvous. __syncthreads is a barrier of the block's threads, and a warp shuffle a barrier of
 // the warp's 32 lanes (threads 32w .. 32w + 31, as on the GPU) that also swaps one value per lane.
@@ -59,7 +59,7 @@ void set_last_error(cudaError_t error);  // device_runtime.cpp
 namespace {
 
 constexpr int kWarpSize = 32;
-constexpr int kMaxThreadsPerBlock = 1024;     // the GPU's limits on a launch configuration
+constexpr int kMaxThreadsPerBlock = 1024;  // the GPU's limits on a launch configuration
 constexpr unsigned kMaxGridY = 65535, kMaxGridZ = 65535;
 constexpr unsigned kMaxBlockZ = 64;
 
@@ -74,7 +74,8 @@ std::string site(const std::source_location& where) {
 }
 
 bool same_site(const std::source_location& a, const std::source_location& b) {
-  return a.line() == b.line() && a.column() == b.column() && std::string(a.file_name()) == b.file_name();
+  return a.line() == b.line() && a.column() == b.column() &&
+         std::string(a.file_name()) == b.file_name();
 }
 
 // One barrier: the threads of a group (the block, or one warp) wait until all have arrived.
@@ -82,9 +83,9 @@ struct Rendezvous {
   std::condition_variable all_arrived;
   int participants = 0;
   int waiting = 0;
-  int exited = 0;            // threads of the group that have returned from the kernel
-  uint64_t generation = 0;   // rounds completed
-  std::source_location where;  // the call site of the round in progress
+  int exited = 0;                     // threads of the group that have returned from the kernel
+  uint64_t generation = 0;            // rounds completed
+  std::source_location where;         // the call site of the round in progress
   uint64_t slots[2][kWarpSize] = {};  // warp shuffles: one value per lane, double-buffered by round
 };
 
@@ -118,15 +119,16 @@ struct BlockState {
               std::unique_lock<std::mutex>& lock) {
     if (!fault.empty()) throw BlockAborted{};
     if (r.exited > 0) {
-      record_fault(std::string(what) + " at " + site(where) + " waits for " + std::to_string(r.exited) +
-                   " thread(s) that already returned from the kernel (a barrier in divergent code)");
+      record_fault(
+          std::string(what) + " at " + site(where) + " waits for " + std::to_string(r.exited) +
+          " thread(s) that already returned from the kernel (a barrier in divergent code)");
       throw BlockAborted{};
     }
     if (r.waiting == 0) {
       r.where = where;
     } else if (!same_site(r.where, where)) {
-      record_fault(std::string(what) + ": threads wait at two different call sites, " + site(r.where) +
-                   " and " + site(where) + " (a barrier in divergent code)");
+      record_fault(std::string(what) + ": threads wait at two different call sites, " +
+                   site(r.where) + " and " + site(where) + " (a barrier in divergent code)");
       throw BlockAborted{};
     }
     if (++r.waiting == r.participants) {
@@ -152,8 +154,8 @@ struct BlockState {
       where += std::to_string(block.waiting) + " at __syncthreads at " + site(block.where);
     for (const Rendezvous& warp : warps)
       if (warp.waiting > 0)
-        where += (where.empty() ? "" : ", ") + std::to_string(warp.waiting) + " in a warp shuffle at " +
-                 site(warp.where);
+        where += (where.empty() ? "" : ", ") + std::to_string(warp.waiting) +
+                 " in a warp shuffle at " + site(warp.where);
     record_fault("deadlock: every thread waits at a barrier that others never reach (" + where +
                  "; a barrier in divergent code)");
   }
@@ -166,8 +168,8 @@ struct BlockState {
     warp.exited++;
     if (fault.empty() && block.waiting > 0)
       record_fault("thread " + std::to_string(rank) + " returned from the kernel while " +
-                   std::to_string(block.waiting) + " wait at __syncthreads at " + site(block.where) +
-                   " (a barrier in divergent code)");
+                   std::to_string(block.waiting) + " wait at __syncthreads at " +
+                   site(block.where) + " (a barrier in divergent code)");
     if (fault.empty() && warp.waiting > 0)
       record_fault("thread " + std::to_string(rank) + " returned from the kernel while " +
                    std::to_string(warp.waiting) + " lanes of its warp wait in a shuffle at " +
@@ -201,28 +203,32 @@ class WorkerPool {
 
   // Runs body once in each of block->threads workers and returns when all have returned, or aborts
   // the process when they have not within `timeout`.
-  void run_block(BlockState& block, const std::function<void()>& body, dim3 block_dim, dim3 grid_dim,
-                 std::chrono::seconds timeout) {
-    while (int(workers_.size()) < block.threads) workers_.push_back(std::make_unique<Worker>(*this));
+  void run_block(BlockState& block, const std::function<void()>& body, dim3 block_dim,
+                 dim3 grid_dim, std::chrono::seconds timeout) {
+    while (int(workers_.size()) < block.threads)
+      workers_.push_back(std::make_unique<Worker>(*this));
     body_ = &body;
     block_ = &block;
     block_dim_ = block_dim;
     grid_dim_ = grid_dim;
     for (int rank = 0; rank < block.threads; rank++) workers_[size_t(rank)]->start.release();
     std::unique_lock<std::mutex> lock(block.mutex);
-    if (!block.all_returned.wait_for(lock, timeout, [&] { return block.returned == block.threads; })) {
-      std::fprintf(stderr,
-                   "cuda emulation: %s has not finished after %lld s (%d of %d threads returned): the "
-                   "kernel hangs; aborting\n",
-                   block.name().c_str(), static_cast<long long>(timeout.count()), block.returned,
-                   block.threads);
+    if (!block.all_returned.wait_for(lock, timeout,
+                                     [&] { return block.returned == block.threads; })) {
+      std::fprintf(
+          stderr,
+          "cuda emulation: %s has not finished after %lld s (%d of %d threads returned): the "
+          "kernel hangs; aborting\n",
+          block.name().c_str(), static_cast<long long>(timeout.count()), block.returned,
+          block.threads);
       std::abort();
     }
   }
 
  private:
   struct Worker {
-    explicit Worker(WorkerPool& pool) : rank(int(pool.workers_.size())), thread([this, &pool] { pool.serve(*this); }) {}
+    explicit Worker(WorkerPool& pool)
+        : rank(int(pool.workers_.size())), thread([this, &pool] { pool.serve(*this); }) {}
     int rank;
     std::binary_semaphore start{0};
     std::thread thread;
@@ -234,7 +240,8 @@ class WorkerPool {
       if (stopping_) return;
       BlockState& block = *block_;
       const int rank = worker.rank;
-      threadIdx = {rank % block_dim_.x, rank / block_dim_.x % block_dim_.y, rank / (block_dim_.x * block_dim_.y)};
+      threadIdx = {rank % block_dim_.x, rank / block_dim_.x % block_dim_.y,
+                   rank / (block_dim_.x * block_dim_.y)};
       blockIdx = block.index;
       blockDim = block_dim_;
       gridDim = grid_dim_;
@@ -286,8 +293,9 @@ uint64_t warp_exchange(uint64_t value, int source_lane, std::source_location whe
   std::unique_lock<std::mutex> lock(block.mutex);
   Rendezvous& warp = block.warps[size_t(current_rank / kWarpSize)];
   if (source_lane >= warp.participants) {
-    block.record_fault("a warp shuffle at " + site(where) + " reads lane " + std::to_string(source_lane) +
-                       " of a warp of " + std::to_string(warp.participants) + " threads");
+    block.record_fault("a warp shuffle at " + site(where) + " reads lane " +
+                       std::to_string(source_lane) + " of a warp of " +
+                       std::to_string(warp.participants) + " threads");
     throw BlockAborted{};
   }
   // Round r writes slots[r % 2]: a lane can be one round ahead of the slowest reader, never two.
@@ -300,8 +308,9 @@ uint64_t warp_exchange(uint64_t value, int source_lane, std::source_location whe
 void run_grid(dim3 grid, dim3 block_dim, size_t shared_bytes, cudaStream_t,
               const std::function<void()>& thread_body) {
   const int64_t threads = int64_t(block_dim.x) * block_dim.y * block_dim.z;
-  const bool valid = grid.x >= 1 && grid.y >= 1 && grid.z >= 1 && grid.y <= kMaxGridY && grid.z <= kMaxGridZ &&
-                     threads >= 1 && threads <= kMaxThreadsPerBlock && block_dim.z <= kMaxBlockZ;
+  const bool valid = grid.x >= 1 && grid.y >= 1 && grid.z >= 1 && grid.y <= kMaxGridY &&
+                     grid.z <= kMaxGridZ && threads >= 1 && threads <= kMaxThreadsPerBlock &&
+                     block_dim.z <= kMaxBlockZ;
   if (!valid) {  // as on the GPU: nothing runs, and the next cudaGetLastError says why
     set_last_error(cudaErrorInvalidConfiguration);
     return;
@@ -327,12 +336,14 @@ void run_grid(dim3 grid, dim3 block_dim, size_t shared_bytes, cudaStream_t,
   const std::chrono::seconds timeout = block_timeout();
   for (const int64_t b : order) {
     BlockState block;
-    block.index = {unsigned(b % grid.x), unsigned(b / grid.x % grid.y), unsigned(b / (int64_t(grid.x) * grid.y))};
+    block.index = {unsigned(b % grid.x), unsigned(b / grid.x % grid.y),
+                   unsigned(b / (int64_t(grid.x) * grid.y))};
     block.threads = int(threads);
     block.block.participants = int(threads);
     block.warps = std::vector<Rendezvous>(size_t((threads + kWarpSize - 1) / kWarpSize));
     for (size_t w = 0; w < block.warps.size(); w++)
-      block.warps[w].participants = int(std::min<int64_t>(kWarpSize, threads - int64_t(w) * kWarpSize));
+      block.warps[w].participants =
+          int(std::min<int64_t>(kWarpSize, threads - int64_t(w) * kWarpSize));
     poison_shared_memory();
     pool.run_block(block, thread_body, block_dim, grid, timeout);
     if (!block.fault.empty()) throw Error("cuda emulation: " + block.fault);

@@ -1,5 +1,5 @@
-// Lesson 01: text to tokens. Write the bodies below; `scripts/lesson 01` tells you what is still wrong.
-// Helpers you may use: llm::utf8_decode(text) -> the code points of UTF-8 text,
+// Lesson 01: text to tokens. Write the bodies below; `scripts/lesson 01` tells you what is still
+// wrong. Helpers you may use: llm::utf8_decode(text) -> the code points of UTF-8 text,
 //                      llm::utf8_append(out, code_point) -> appends a code point's UTF-8 bytes.
 #include "lesson.hpp"
 
@@ -36,7 +36,8 @@ std::string byte_decode(const std::vector<int32_t>& ids) {
 }
 
 std::vector<double> bigram_counts(const std::vector<int32_t>& ids, int V) {
-  // TODO: a (V, V) table; for every adjacent pair (ids[i], ids[i+1]) add 1 at [ids[i] * V + ids[i+1]].
+  // TODO: a (V, V) table; for every adjacent pair (ids[i], ids[i+1]) add 1 at [ids[i] * V +
+  // ids[i+1]].
   return std::vector<double>(size_t(V) * V, 0.0);
 }
 

@@ -9,7 +9,8 @@ namespace lesson01 {
 
 // ---- characters ----
 // The vocabulary of a text: its distinct characters (Unicode code points), sorted ascending.
-// The id of a character is its position in this list. tinyshakespeare gives 65: '\n' = 0, ' ' = 1, ...
+// The id of a character is its position in this list. tinyshakespeare gives 65: '\n' = 0, ' ' = 1,
+// ...
 std::vector<char32_t> char_vocabulary(std::string_view utf8_text);
 // Each character of the text replaced by its id in vocab.
 std::vector<int32_t> char_encode(const std::vector<char32_t>& vocab, std::string_view utf8_text);

@@ -21,9 +21,13 @@ std::string char_decode(const std::vector<char32_t>& vocab, const std::vector<in
   return llm::CharTokenizer(vocab).decode(ids);
 }
 
-std::vector<int32_t> byte_encode(std::string_view text) { return llm::ByteTokenizer().encode(text); }
+std::vector<int32_t> byte_encode(std::string_view text) {
+  return llm::ByteTokenizer().encode(text);
+}
 
-std::string byte_decode(const std::vector<int32_t>& ids) { return llm::ByteTokenizer().decode(ids); }
+std::string byte_decode(const std::vector<int32_t>& ids) {
+  return llm::ByteTokenizer().decode(ids);
+}
 
 std::vector<double> bigram_counts(const std::vector<int32_t>& ids, int V) {
   std::vector<double> counts(size_t(V) * V, 0.0);
@@ -36,7 +40,8 @@ std::vector<double> bigram_probabilities(const std::vector<double>& counts, int 
   for (int a = 0; a < V; a++) {
     double row = 0;
     for (int b = 0; b < V; b++) row += counts[size_t(a) * V + b];
-    for (int b = 0; b < V; b++) P[size_t(a) * V + b] = (counts[size_t(a) * V + b] + alpha) / (row + V * alpha);
+    for (int b = 0; b < V; b++)
+      P[size_t(a) * V + b] = (counts[size_t(a) * V + b] + alpha) / (row + V * alpha);
   }
   return P;
 }

@@ -24,9 +24,21 @@ namespace {
 // A random UTF-8 text of n characters drawn from ASCII letters, punctuation, newlines and a few
 // multi-byte characters (2, 3 and 4 bytes long in UTF-8).
 std::string random_text(size_t n, uint64_t seed) {
-  const std::vector<std::string> alphabet = {"a", "b", "c", "x", "y", "Z", " ", " ", "\n", ".", "'",
-                                             "\xc3\xa9" /* é */, "\xc3\xbc" /* ü */,
-                                             "\xe2\x86\x92" /* → */, "\xf0\x9f\x98\x80" /* 😀 */};
+  const std::vector<std::string> alphabet = {"a",
+                                             "b",
+                                             "c",
+                                             "x",
+                                             "y",
+                                             "Z",
+                                             " ",
+                                             " ",
+                                             "\n",
+                                             ".",
+                                             "'",
+                                             "\xc3\xa9" /* é */,
+                                             "\xc3\xbc" /* ü */,
+                                             "\xe2\x86\x92" /* → */,
+                                             "\xf0\x9f\x98\x80" /* 😀 */};
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<size_t> pick(0, alphabet.size() - 1);
   std::string text;
@@ -42,7 +54,8 @@ std::string show_char(char32_t c) {
   return lesson::quoted(s) + " (" + code + ")";
 }
 
-void expect_chars(const std::string& what, const std::vector<char32_t>& got, const std::vector<char32_t>& want) {
+void expect_chars(const std::string& what, const std::vector<char32_t>& got,
+                  const std::vector<char32_t>& want) {
   expect_equal(what, got, want, show_char);
 }
 
@@ -71,13 +84,17 @@ double reference_loss(const std::vector<double>& P, int V, const std::vector<int
 TEST_CASE("char_vocabulary: the sorted distinct characters") {
   for (uint64_t seed : {1, 2, 3}) {
     const std::string text = random_text(300, seed);
-    expect_chars("char_vocabulary(random text, seed " + std::to_string(seed) + ")", char_vocabulary(text),
-                 llm::CharTokenizer::from_corpus(text).chars());
+    expect_chars("char_vocabulary(random text, seed " + std::to_string(seed) + ")",
+                 char_vocabulary(text), llm::CharTokenizer::from_corpus(text).chars());
   }
   // edge cases: one repeated character; code points sort by value, not by UTF-8 byte length
   expect_chars("char_vocabulary(\"aaaa\")", char_vocabulary("aaaa"), {U'a'});
-  expect_chars("char_vocabulary(\"\xf0\x9f\x98\x80z\xc3\xa9" "a\")", char_vocabulary("\xf0\x9f\x98\x80z\xc3\xa9" "a"),
-               {U'a', U'z', U'\u00e9', U'\U0001F600'});
+  expect_chars(
+      "char_vocabulary(\"\xf0\x9f\x98\x80z\xc3\xa9"
+      "a\")",
+      char_vocabulary("\xf0\x9f\x98\x80z\xc3\xa9"
+                      "a"),
+      {U'a', U'z', U'\u00e9', U'\U0001F600'});
   expect_chars("char_vocabulary(\"\")", char_vocabulary(""), {});
 }
 
@@ -93,7 +110,9 @@ TEST_CASE("char_encode and char_decode: ids are positions in the vocabulary") {
   // edge case: a vocabulary larger than the text needs; the first and last ids
   const std::vector<char32_t> vocab = {U'\n', U' ', U'a', U'b', U'\u00e9'};
   expect_equal("char_encode(\"\xc3\xa9 \\n\")", char_encode(vocab, "\xc3\xa9 \n"), {4, 1, 0});
-  lesson::expect_same_text("char_decode({4, 2, 3})", char_decode(vocab, {4, 2, 3}), "\xc3\xa9" "ab");
+  lesson::expect_same_text("char_decode({4, 2, 3})", char_decode(vocab, {4, 2, 3}),
+                           "\xc3\xa9"
+                           "ab");
 }
 
 TEST_CASE("byte_encode and byte_decode: one id per byte, in [0, 256)") {
@@ -111,11 +130,13 @@ TEST_CASE("bigram_counts: how often b follows a") {
   const int V = 7;
   const std::vector<int32_t> ids = lesson::randint(300, 0, V, 7);
   const std::vector<double> counts = bigram_counts(ids, V);
-  expect_close("bigram_counts(300 random ids, V = 7)", counts, naive_counts(ids, V), {{"a", V}, {"b", V}});
+  expect_close("bigram_counts(300 random ids, V = 7)", counts, naive_counts(ids, V),
+               {{"a", V}, {"b", V}});
   // edge cases: repeated token; the last id has no successor
   expect_close("bigram_counts({2, 2, 2}, V = 3)", bigram_counts({2, 2, 2}, 3),
                {0, 0, 0, 0, 0, 0, 0, 0, 2}, {{"a", 3}, {"b", 3}});
-  expect_close("bigram_counts({1}, V = 2)", bigram_counts({1}, 2), {0, 0, 0, 0}, {{"a", 2}, {"b", 2}});
+  expect_close("bigram_counts({1}, V = 2)", bigram_counts({1}, 2), {0, 0, 0, 0},
+               {{"a", 2}, {"b", 2}});
 }
 
 TEST_CASE("bigram_probabilities: smoothed, row-normalised counts") {
@@ -135,7 +156,8 @@ TEST_CASE("bigram_probabilities: smoothed, row-normalised counts") {
                  bigram_probabilities(counts, V, alpha), want, {{"a", V}, {"b", V}});
   }
   // edge case: an all-zero row becomes uniform, 1/V
-  expect_close("bigram_probabilities(zero counts)[0, 0]", bigram_probabilities(std::vector<double>(4, 0.0), 2, 1.0)[0], 0.5);
+  expect_close("bigram_probabilities(zero counts)[0, 0]",
+               bigram_probabilities(std::vector<double>(4, 0.0), 2, 1.0)[0], 0.5);
 }
 
 TEST_CASE("bigram_loss: mean -log P(next | current)") {
@@ -147,20 +169,24 @@ TEST_CASE("bigram_loss: mean -log P(next | current)") {
     for (int b = 0; b < V; b++) P[a * V + b] /= sum;
   }
   const std::vector<int32_t> ids = lesson::randint(200, 0, V, 10);
-  expect_close("bigram_loss(random P, 200 random ids)", bigram_loss(P, V, ids), reference_loss(P, V, ids));
+  expect_close("bigram_loss(random P, 200 random ids)", bigram_loss(P, V, ids),
+               reference_loss(P, V, ids));
   // edge case: the uniform model's loss is exactly ln V, whatever the text
-  expect_close("bigram_loss(uniform P, V = 5)", bigram_loss(std::vector<double>(V * V, 0.2), V, ids), std::log(5.0));
+  expect_close("bigram_loss(uniform P, V = 5)",
+               bigram_loss(std::vector<double>(V * V, 0.2), V, ids), std::log(5.0));
 }
 
 TEST_CASE("the whole pipeline on tinyshakespeare: 65 characters, a bigram loss below ln 65") {
   const std::string text = lesson::read_tinyshakespeare();
   const std::vector<char32_t> vocab = char_vocabulary(text);
-  CHECK_MESSAGE(vocab.size() == 65, "tinyshakespeare has 65 distinct characters, you found " << vocab.size());
+  CHECK_MESSAGE(vocab.size() == 65,
+                "tinyshakespeare has 65 distinct characters, you found " << vocab.size());
   const std::vector<char32_t> ref_vocab = llm::CharTokenizer::from_corpus(text).chars();
   const std::vector<int32_t> ids = llm::CharTokenizer(ref_vocab).encode(text);
   const int V = int(ref_vocab.size());
   const size_t split = ids.size() * 9 / 10;
-  const std::vector<int32_t> train(ids.begin(), ids.begin() + split), val(ids.begin() + split, ids.end());
+  const std::vector<int32_t> train(ids.begin(), ids.begin() + split),
+      val(ids.begin() + split, ids.end());
   std::vector<double> want_counts = naive_counts(train, V);
   std::vector<double> want_P(size_t(V) * V);
   for (int a = 0; a < V; a++) {
@@ -171,5 +197,6 @@ TEST_CASE("the whole pipeline on tinyshakespeare: 65 characters, a bigram loss b
   const double want = reference_loss(want_P, V, val);
   const double got = bigram_loss(bigram_probabilities(bigram_counts(train, V), V, 1.0), V, val);
   expect_close("validation loss of the bigram model", got, want, 1e-9);
-  CHECK_MESSAGE(got < std::log(65.0) - 1.0, "the bigram loss " << got << " should be far below ln 65 = " << std::log(65.0));
+  CHECK_MESSAGE(got < std::log(65.0) - 1.0,
+                "the bigram loss " << got << " should be far below ln 65 = " << std::log(65.0));
 }

@@ -1,6 +1,7 @@
-// Lesson 02: byte-pair encoding. Write the bodies below; `scripts/lesson 02` tells you what is wrong.
-// A plain version is plenty fast here: recount every pair after each merge (std::map keyed by the
-// pair of strings), keep each distinct word once with its count (std::map<std::string_view, int64_t>).
+// Lesson 02: byte-pair encoding. Write the bodies below; `scripts/lesson 02` tells you what is
+// wrong. A plain version is plenty fast here: recount every pair after each merge (std::map keyed
+// by the pair of strings), keep each distinct word once with its count (std::map<std::string_view,
+// int64_t>).
 #include "lesson.hpp"
 
 #include <map>

@@ -15,7 +15,8 @@ namespace lesson02 {
 using Merge = std::pair<std::string, std::string>;
 
 // GIVEN: GPT-2's pre-tokenizer. Cuts text into "words" (" the", "'s", "\n\n", " 1984", "!!") with
-// OpenAI's regex; a merge never crosses a word boundary. Concatenating the words gives back the text.
+// OpenAI's regex; a merge never crosses a word boundary. Concatenating the words gives back the
+// text.
 inline std::vector<std::string_view> pretokenize(std::string_view text) {
   llm::Gpt2Splitter splitter;
   std::vector<std::string_view> words;
@@ -26,7 +27,8 @@ inline std::vector<std::string_view> pretokenize(std::string_view text) {
 
 // Learns BPE merges from text, exactly as llm::train_bpe does (see bpe_trainer.hpp):
 //   - words = pretokenize(text), each word starts as its sequence of single bytes;
-//   - repeat: count every adjacent pair of tokens in every word (a word that occurs n times counts n
+//   - repeat: count every adjacent pair of tokens in every word (a word that occurs n times counts
+//   n
 //     times); take the most frequent pair; on a tie, the pair whose (left, right) byte strings are
 //     greatest (std::string comparison on left, then on right); merge all its occurrences in every
 //     word, left to right ("aaa" with merge (a, a) becomes "aa" "a"); record it;
@@ -35,10 +37,10 @@ inline std::vector<std::string_view> pretokenize(std::string_view text) {
 //     token), and <|endoftext|>, i.e. stop once 256 + distinct new tokens reaches vocab_size - 1.
 std::vector<Merge> train_bpe_merges(std::string_view text, int vocab_size);
 
-// Encodes text with a trained vocabulary; ids index vocab.tokens. For each word of pretokenize(text):
-// start from its bytes; repeatedly find the adjacent pair with the LOWEST rank (position in
-// vocab.merges) and merge all its occurrences left to right, until no adjacent pair is a merge;
-// then look up each token's id in vocab.tokens.
+// Encodes text with a trained vocabulary; ids index vocab.tokens. For each word of
+// pretokenize(text): start from its bytes; repeatedly find the adjacent pair with the LOWEST rank
+// (position in vocab.merges) and merge all its occurrences left to right, until no adjacent pair is
+// a merge; then look up each token's id in vocab.tokens.
 std::vector<int32_t> bpe_encode(const llm::BpeVocabulary& vocab, std::string_view text);
 
 // The inverse: the concatenated bytes of the tokens.

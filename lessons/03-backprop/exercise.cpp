@@ -29,17 +29,18 @@ void gelu_forward(double* out, const double* inp, int64_t N) {
 }
 
 void gelu_backward(double* dinp, const double* inp, const double* dout, int64_t N) {
-  // TODO: differentiate gelu(x) by hand (product rule, tanh' = 1 - tanh^2), then dinp += dout * gelu'.
+  // TODO: differentiate gelu(x) by hand (product rule, tanh' = 1 - tanh^2), then dinp += dout *
+  // gelu'.
 }
 
-void layernorm_forward(double* out, double* mean, double* rstd, const double* inp, const double* weight,
-                       const double* bias, int64_t N, int64_t C) {
+void layernorm_forward(double* out, double* mean, double* rstd, const double* inp,
+                       const double* weight, const double* bias, int64_t N, int64_t C) {
   // TODO: per row n: mean[n], rstd[n] = 1 / sqrt(var + 1e-5), then out.
 }
 
 void layernorm_backward(double* dinp, double* dweight, double* dbias, const double* dout,
-                        const double* inp, const double* weight, const double* mean, const double* rstd,
-                        int64_t N, int64_t C) {
+                        const double* inp, const double* weight, const double* mean,
+                        const double* rstd, int64_t N, int64_t C) {
   // TODO: per row: recompute xhat = (x - mean) rstd; g = dout * weight; the two row means of
   // g and g * xhat; then the three += of lesson.hpp.
 }

@@ -15,7 +15,8 @@ std::vector<double> numerical_gradient(const std::function<double(const std::vec
                                        std::vector<double> x, double h);
 
 // ---- linear layer, PyTorch nn.Linear layout ----
-//   out[n, o] = sum_c inp[n, c] * weight[o, c] + bias[o]        out (N, OC), inp (N, C), weight (OC, C)
+//   out[n, o] = sum_c inp[n, c] * weight[o, c] + bias[o]        out (N, OC), inp (N, C), weight
+//   (OC, C)
 // bias may be nullptr (no bias).
 void linear_forward(double* out, const double* inp, const double* weight, const double* bias,
                     int64_t N, int64_t C, int64_t OC);
@@ -33,12 +34,12 @@ void gelu_backward(double* dinp, const double* inp, const double* dout, int64_t 
 // ---- layernorm over the last dimension, eps = 1e-5 ----
 //   mean, var (biased) of each row; rstd = 1/sqrt(var + eps); out = (x - mean) rstd weight + bias
 // out, inp (N, C); mean, rstd (N) saved for the backward; weight, bias (C)
-void layernorm_forward(double* out, double* mean, double* rstd, const double* inp, const double* weight,
-                       const double* bias, int64_t N, int64_t C);
+void layernorm_forward(double* out, double* mean, double* rstd, const double* inp,
+                       const double* weight, const double* bias, int64_t N, int64_t C);
 //   dinp += rstd (g - mean_c(g) - xhat mean_c(g xhat)) with g = dout weight
 //   dweight += sum_n dout xhat,  dbias += sum_n dout
 void layernorm_backward(double* dinp, double* dweight, double* dbias, const double* dout,
-                        const double* inp, const double* weight, const double* mean, const double* rstd,
-                        int64_t N, int64_t C);
+                        const double* inp, const double* weight, const double* mean,
+                        const double* rstd, int64_t N, int64_t C);
 
 }  // namespace lesson03

@@ -23,7 +23,9 @@ void report(const char* what, const gradcheck::Result& r) {
 }  // namespace
 
 int main() {
-  std::printf("(1) d/dx of f(x) = x^3 sin(x) at x = 1.3 by central differences, your numerical_gradient:\n");
+  std::printf(
+      "(1) d/dx of f(x) = x^3 sin(x) at x = 1.3 by central differences, your "
+      "numerical_gradient:\n");
   const double x0 = 1.3, exact = 3 * x0 * x0 * std::sin(x0) + x0 * x0 * x0 * std::cos(x0);
   auto f = [](const std::vector<double>& v) { return v[0] * v[0] * v[0] * std::sin(v[0]); };
   for (double h = 1e-1; h > 1e-13; h /= 10) {
@@ -31,9 +33,11 @@ int main() {
     std::printf("  h = %.0e   error %.2e\n", h, std::abs(g - exact));
   }
 
-  std::printf("(2) your backward passes vs finite differences of your forwards (L = sum(w * out)):\n");
+  std::printf(
+      "(2) your backward passes vs finite differences of your forwards (L = sum(w * out)):\n");
   const int64_t N = 4, C = 6, OC = 5;
-  const auto inp = lesson::randn(N * C, 1), weight = lesson::randn(OC * C, 2), bias = lesson::randn(OC, 3);
+  const auto inp = lesson::randn(N * C, 1), weight = lesson::randn(OC * C, 2),
+             bias = lesson::randn(OC, 3);
   const auto w = lesson::randn(N * OC, 4);
   {
     auto loss = [&](const std::vector<double>& x) {
@@ -42,7 +46,8 @@ int main() {
       return dot(w, out);
     };
     std::vector<double> dinp(N * C, 0.0), dweight(OC * C, 0.0), dbias(OC, 0.0);
-    linear_backward(dinp.data(), dweight.data(), dbias.data(), w.data(), inp.data(), weight.data(), N, C, OC);
+    linear_backward(dinp.data(), dweight.data(), dbias.data(), w.data(), inp.data(), weight.data(),
+                    N, C, OC);
     report("linear dinp", gradcheck::check_gradient(loss, inp, dinp));
   }
   {
@@ -65,7 +70,8 @@ int main() {
     };
     std::vector<double> out(N * C), m(N), r(N), dinp(N * C, 0.0), dw(C, 0.0), db(C, 0.0);
     layernorm_forward(out.data(), m.data(), r.data(), inp.data(), lw.data(), lb.data(), N, C);
-    layernorm_backward(dinp.data(), dw.data(), db.data(), wl.data(), inp.data(), lw.data(), m.data(), r.data(), N, C);
+    layernorm_backward(dinp.data(), dw.data(), db.data(), wl.data(), inp.data(), lw.data(),
+                       m.data(), r.data(), N, C);
     report("layernorm dinp", gradcheck::check_gradient(loss, inp, dinp));
   }
   return 0;

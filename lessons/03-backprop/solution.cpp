@@ -32,20 +32,22 @@ void linear_backward(double* dinp, double* dweight, double* dbias, const double*
   llm::cpu::matmul_backward<double>(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
 }
 
-void gelu_forward(double* out, const double* inp, int64_t N) { llm::cpu::gelu_forward<double>(out, inp, N); }
+void gelu_forward(double* out, const double* inp, int64_t N) {
+  llm::cpu::gelu_forward<double>(out, inp, N);
+}
 
 void gelu_backward(double* dinp, const double* inp, const double* dout, int64_t N) {
   llm::cpu::gelu_backward<double>(dinp, inp, dout, N);
 }
 
-void layernorm_forward(double* out, double* mean, double* rstd, const double* inp, const double* weight,
-                       const double* bias, int64_t N, int64_t C) {
+void layernorm_forward(double* out, double* mean, double* rstd, const double* inp,
+                       const double* weight, const double* bias, int64_t N, int64_t C) {
   llm::cpu::layernorm_forward<double>(out, mean, rstd, inp, weight, bias, N, C);
 }
 
 void layernorm_backward(double* dinp, double* dweight, double* dbias, const double* dout,
-                        const double* inp, const double* weight, const double* mean, const double* rstd,
-                        int64_t N, int64_t C) {
+                        const double* inp, const double* weight, const double* mean,
+                        const double* rstd, int64_t N, int64_t C) {
   llm::cpu::layernorm_backward<double>(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
 }
 

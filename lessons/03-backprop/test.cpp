@@ -27,7 +27,8 @@ double dot(const std::vector<double>& a, const std::vector<double>& b) {
 }
 
 // A finite-difference check of an analytic gradient, failing with gradcheck's worst index.
-void expect_gradcheck(const std::string& what, const std::function<double(const std::vector<double>&)>& f,
+void expect_gradcheck(const std::string& what,
+                      const std::function<double(const std::vector<double>&)>& f,
                       const std::vector<double>& x, const std::vector<double>& analytic) {
   const gradcheck::Result r = gradcheck::check_gradient(f, x, analytic);
   CHECK_MESSAGE(r.ok, what << ": " << r.message());
@@ -49,16 +50,19 @@ TEST_CASE("numerical_gradient: central differences of a function we can differen
     if (i + 1 < x.size()) exact[i] += std::cos(x[i]) * x[i + 1];
     if (i > 0) exact[i] += std::sin(x[i - 1]);
   }
-  expect_close("numerical_gradient(f, x, 1e-5)", numerical_gradient(f, x, 1e-5), exact, {}, 1e-7, 1e-8);
+  expect_close("numerical_gradient(f, x, 1e-5)", numerical_gradient(f, x, 1e-5), exact, {}, 1e-7,
+               1e-8);
   // edge case: a linear function's central difference is exact for any step (up to rounding)
   auto linear = [](const std::vector<double>& v) { return 2 * v[0] - 3 * v[1]; };
-  expect_close("numerical_gradient(2 x0 - 3 x1, h = 0.5)", numerical_gradient(linear, {0.3, -1.2}, 0.5), {2.0, -3.0});
+  expect_close("numerical_gradient(2 x0 - 3 x1, h = 0.5)",
+               numerical_gradient(linear, {0.3, -1.2}, 0.5), {2.0, -3.0});
 }
 
 TEST_CASE("linear_forward: out = inp @ weight^T + bias") {
   const int64_t N = 7, C = 5, OC = 4;
   const auto inp = randn(N * C, 2), weight = randn(OC * C, 3), bias = randn(OC, 4);
-  std::vector<double> got = randn(N * OC, 5), want(N * OC);  // junk in the output: it must be overwritten
+  std::vector<double> got = randn(N * OC, 5),
+                      want(N * OC);  // junk in the output: it must be overwritten
   linear_forward(got.data(), inp.data(), weight.data(), bias.data(), N, C, OC);
   llm::cpu::matmul_forward<double>(want.data(), inp.data(), weight.data(), bias.data(), N, C, OC);
   expect_close("linear_forward out", got, want, {{"N", N}, {"OC", OC}});
@@ -74,17 +78,22 @@ TEST_CASE("linear_backward: dinp, dweight, dbias, accumulated") {
   const auto dinp0 = randn(N * C, 9), dweight0 = randn(OC * C, 10), dbias0 = randn(OC, 11);
   auto dinp = dinp0, dweight = dweight0, dbias = dbias0;
   auto rdinp = dinp0, rdweight = dweight0, rdbias = dbias0;
-  linear_backward(dinp.data(), dweight.data(), dbias.data(), dout.data(), inp.data(), weight.data(), N, C, OC);
-  llm::cpu::matmul_backward<double>(rdinp.data(), rdweight.data(), rdbias.data(), dout.data(), inp.data(),
-                                    weight.data(), N, C, OC);
+  linear_backward(dinp.data(), dweight.data(), dbias.data(), dout.data(), inp.data(), weight.data(),
+                  N, C, OC);
+  llm::cpu::matmul_backward<double>(rdinp.data(), rdweight.data(), rdbias.data(), dout.data(),
+                                    inp.data(), weight.data(), N, C, OC);
   expect_close("linear_backward dinp", dinp, rdinp, {{"N", N}, {"C", C}});
   expect_close("linear_backward dweight", dweight, rdweight, {{"OC", OC}, {"C", C}});
   expect_close("linear_backward dbias", dbias, rdbias, {{"OC", OC}});
-  // edge case: dinp = nullptr and dbias = nullptr are skipped (the first layer, a layer without bias)
+  // edge case: dinp = nullptr and dbias = nullptr are skipped (the first layer, a layer without
+  // bias)
   dweight = rdweight = dweight0;
-  linear_backward(nullptr, dweight.data(), nullptr, dout.data(), inp.data(), weight.data(), N, C, OC);
-  llm::cpu::matmul_backward<double>(nullptr, rdweight.data(), nullptr, dout.data(), inp.data(), weight.data(), N, C, OC);
-  expect_close("linear_backward dweight with dinp = dbias = nullptr", dweight, rdweight, {{"OC", OC}, {"C", C}});
+  linear_backward(nullptr, dweight.data(), nullptr, dout.data(), inp.data(), weight.data(), N, C,
+                  OC);
+  llm::cpu::matmul_backward<double>(nullptr, rdweight.data(), nullptr, dout.data(), inp.data(),
+                                    weight.data(), N, C, OC);
+  expect_close("linear_backward dweight with dinp = dbias = nullptr", dweight, rdweight,
+               {{"OC", OC}, {"C", C}});
   // and the weight gradient agrees with finite differences of L = sum(w * out)
   const auto w = randn(N * OC, 12);
   auto loss = [&](const std::vector<double>& W) {
@@ -100,7 +109,7 @@ TEST_CASE("linear_backward: dinp, dweight, dbias, accumulated") {
 TEST_CASE("gelu_forward and gelu_backward") {
   const int64_t N = 50;
   auto inp = randn(N, 13, 2.0);
-  inp[0] = 0.5;   // edge cases: large |x|, where tanh saturates and gelu(x) ~ x or ~ 0
+  inp[0] = 0.5;  // edge cases: large |x|, where tanh saturates and gelu(x) ~ x or ~ 0
   inp[1] = 9.0;
   inp[2] = -9.0;
   std::vector<double> got = randn(N, 14), want(N);
@@ -121,9 +130,10 @@ TEST_CASE("layernorm_forward: out, and the saved mean and rstd") {
   const auto weight = randn(C, 18), bias = randn(C, 19);
   std::vector<double> out = randn(N * C, 20), mean = randn(N, 21), rstd = randn(N, 22);
   std::vector<double> rout(N * C), rmean(N), rrstd(N);
-  layernorm_forward(out.data(), mean.data(), rstd.data(), inp.data(), weight.data(), bias.data(), N, C);
-  llm::cpu::layernorm_forward<double>(rout.data(), rmean.data(), rrstd.data(), inp.data(), weight.data(),
-                                      bias.data(), N, C);
+  layernorm_forward(out.data(), mean.data(), rstd.data(), inp.data(), weight.data(), bias.data(), N,
+                    C);
+  llm::cpu::layernorm_forward<double>(rout.data(), rmean.data(), rrstd.data(), inp.data(),
+                                      weight.data(), bias.data(), N, C);
   expect_close("layernorm_forward out", out, rout, {{"N", N}, {"C", C}});
   expect_close("layernorm_forward mean", mean, rmean, {{"N", N}});
   expect_close("layernorm_forward rstd", rstd, rrstd, {{"N", N}});
@@ -131,26 +141,30 @@ TEST_CASE("layernorm_forward: out, and the saved mean and rstd") {
 
 TEST_CASE("layernorm_backward: dinp, dweight, dbias, accumulated") {
   const int64_t N = 5, C = 8;
-  const auto inp = randn(N * C, 23, 2.0, -1.0), weight = randn(C, 24), bias = randn(C, 25), dout = randn(N * C, 26);
+  const auto inp = randn(N * C, 23, 2.0, -1.0), weight = randn(C, 24), bias = randn(C, 25),
+             dout = randn(N * C, 26);
   std::vector<double> out(N * C), mean(N), rstd(N);
-  llm::cpu::layernorm_forward<double>(out.data(), mean.data(), rstd.data(), inp.data(), weight.data(), bias.data(), N, C);
+  llm::cpu::layernorm_forward<double>(out.data(), mean.data(), rstd.data(), inp.data(),
+                                      weight.data(), bias.data(), N, C);
   const auto dinp0 = randn(N * C, 27), dweight0 = randn(C, 28), dbias0 = randn(C, 29);
-  auto dinp = dinp0, dweight = dweight0, dbias = dbias0, rdinp = dinp0, rdweight = dweight0, rdbias = dbias0;
-  layernorm_backward(dinp.data(), dweight.data(), dbias.data(), dout.data(), inp.data(), weight.data(),
-                     mean.data(), rstd.data(), N, C);
-  llm::cpu::layernorm_backward<double>(rdinp.data(), rdweight.data(), rdbias.data(), dout.data(), inp.data(),
-                                       weight.data(), mean.data(), rstd.data(), N, C);
+  auto dinp = dinp0, dweight = dweight0, dbias = dbias0, rdinp = dinp0, rdweight = dweight0,
+       rdbias = dbias0;
+  layernorm_backward(dinp.data(), dweight.data(), dbias.data(), dout.data(), inp.data(),
+                     weight.data(), mean.data(), rstd.data(), N, C);
+  llm::cpu::layernorm_backward<double>(rdinp.data(), rdweight.data(), rdbias.data(), dout.data(),
+                                       inp.data(), weight.data(), mean.data(), rstd.data(), N, C);
   expect_close("layernorm_backward dinp", dinp, rdinp, {{"N", N}, {"C", C}});
   expect_close("layernorm_backward dweight", dweight, rdweight, {{"C", C}});
   expect_close("layernorm_backward dbias", dbias, rdbias, {{"C", C}});
   // the input gradient against finite differences of L = sum(dout * layernorm(inp))
   auto loss = [&](const std::vector<double>& x) {
     std::vector<double> o(N * C), m(N), r(N);
-    llm::cpu::layernorm_forward<double>(o.data(), m.data(), r.data(), x.data(), weight.data(), bias.data(), N, C);
+    llm::cpu::layernorm_forward<double>(o.data(), m.data(), r.data(), x.data(), weight.data(),
+                                        bias.data(), N, C);
     return dot(dout, o);
   };
   std::vector<double> g(N * C, 0.0), gw(C, 0.0), gb(C, 0.0);
-  layernorm_backward(g.data(), gw.data(), gb.data(), dout.data(), inp.data(), weight.data(), mean.data(),
-                     rstd.data(), N, C);
+  layernorm_backward(g.data(), gw.data(), gb.data(), dout.data(), inp.data(), weight.data(),
+                     mean.data(), rstd.data(), N, C);
   expect_gradcheck("layernorm_backward dinp vs finite differences", loss, inp, g);
 }

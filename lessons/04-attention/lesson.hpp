@@ -6,8 +6,9 @@
 namespace lesson04 {
 
 // ---- the causal softmax of one (T, T) matrix of scores ----
-//   P[i, j] = exp(S[i, j] - m_i) / sum_{k <= i} exp(S[i, k] - m_i)   for j <= i,  m_i = max_{k <= i} S[i, k]
-//   P[i, j] = 0                                                      for j > i  (the future is masked)
+//   P[i, j] = exp(S[i, j] - m_i) / sum_{k <= i} exp(S[i, k] - m_i)   for j <= i,  m_i = max_{k <=
+//   i} S[i, k] P[i, j] = 0                                                      for j > i  (the
+//   future is masked)
 void causal_softmax(double* P,        // (T, T)
                     const double* S,  // (T, T), entries above the diagonal are ignored
                     int64_t T);
@@ -32,10 +33,11 @@ void merge_heads(double* out,      // (B, T, C)
 
 // ---- the whole layer, as llm::cpu::attention_forward / attention_backward ----
 // For each (b, h): S = q k^T / sqrt(hs), P = causal_softmax(S), y = P v; out = merge_heads(y).
-void attention_forward(double* out,        // (B, T, C)
-                       double* att,        // (B, NH, T, T) P, saved for the backward (0 above the diagonal)
-                       const double* qkv,  // (B, T, 3C)
-                       int64_t B, int64_t T, int64_t C, int64_t NH);
+void attention_forward(
+    double* out,        // (B, T, C)
+    double* att,        // (B, NH, T, T) P, saved for the backward (0 above the diagonal)
+    const double* qkv,  // (B, T, 3C)
+    int64_t B, int64_t T, int64_t C, int64_t NH);
 // dP = dy v^T, dv += P^T dy, dS = softmax backward, dq += dS k / sqrt(hs), dk += dS^T q / sqrt(hs),
 // all scattered back into dqkv's channels. datt is scratch of att's shape (for dP / dS).
 void attention_backward(double* dqkv,        // (B, T, 3C)

@@ -15,7 +15,8 @@ void draw(const double* P, int64_t T) {
   const char* shades = " .:-=+*#%@";
   for (int64_t i = 0; i < T; i++) {
     std::printf("    t=%2lld |", (long long)i);
-    for (int64_t j = 0; j < T; j++) std::printf("%c%c", shades[int(std::round(P[i * T + j] * 9))], ' ');
+    for (int64_t j = 0; j < T; j++)
+      std::printf("%c%c", shades[int(std::round(P[i * T + j] * 9))], ' ');
     std::printf("|\n");
   }
 }
@@ -26,11 +27,12 @@ int main() {
   std::vector<double> qkv = lesson::randn(B * T * 3 * C, 1, 0.5);
   // Head 0 by hand: the key of position s is e_s (a one-hot "I am position s"), the query of
   // position t is 16 e_{t-1} ("I am looking for position t-1"). The score q_t . k_s / sqrt(hs) is
-  // 16 / 4 = 4 for s = t - 1 and 0 for every other s <= t: P puts e^4 / (e^4 + t) on the previous token.
+  // 16 / 4 = 4 for s = t - 1 and 0 for every other s <= t: P puts e^4 / (e^4 + t) on the previous
+  // token.
   for (int64_t t = 0; t < T; t++)
     for (int64_t d = 0; d < hs; d++) {
       qkv[t * 3 * C + d] = (t > 0 && d == t - 1) ? 16.0 : 0.0;  // q, head 0
-      qkv[t * 3 * C + C + d] = (d == t) ? 1.0 : 0.0;           // k, head 0
+      qkv[t * 3 * C + C + d] = (d == t) ? 1.0 : 0.0;            // k, head 0
     }
   std::vector<double> out(B * T * C), att(B * NH * T * T);
   attention_forward(out.data(), att.data(), qkv.data(), B, T, C, NH);
@@ -53,7 +55,9 @@ int main() {
   gradcheck::Options options;
   options.max_checks = 300;
   const gradcheck::Result r = gradcheck::check_gradient(loss, qkv, dqkv, options);
-  std::printf("attention_backward dqkv vs finite differences: worst relative error %.2e over %lld entries  %s\n",
-              r.max_error, (long long)r.checked, r.ok ? "ok" : "WRONG");
+  std::printf(
+      "attention_backward dqkv vs finite differences: worst relative error %.2e over %lld entries  "
+      "%s\n",
+      r.max_error, (long long)r.checked, r.ok ? "ok" : "WRONG");
   return 0;
 }

@@ -1,6 +1,6 @@
 // Lesson 04, reference solution. The layer is the library's (llm::cpu::attention_forward /
-// attention_backward). The pieces it is made of have no separate entry point in the library, so they
-// are written out here, as the library's attention.cpp does them inside its loops.
+// attention_backward). The pieces it is made of have no separate entry point in the library, so
+// they are written out here, as the library's attention.cpp does them inside its loops.
 #include <cmath>
 
 #include "lesson.hpp"
@@ -27,14 +27,15 @@ void causal_softmax_backward(double* dS, const double* P, const double* dP, int6
   }
 }
 
-void split_heads(double* q, double* k, double* v, const double* qkv, int64_t B, int64_t T, int64_t C,
-                 int64_t NH) {
+void split_heads(double* q, double* k, double* v, const double* qkv, int64_t B, int64_t T,
+                 int64_t C, int64_t NH) {
   const int64_t hs = C / NH;
   for (int64_t b = 0; b < B; b++)
     for (int64_t h = 0; h < NH; h++)
       for (int64_t t = 0; t < T; t++)
         for (int64_t d = 0; d < hs; d++) {
-          const int64_t dst = ((b * NH + h) * T + t) * hs + d, src = (b * T + t) * 3 * C + h * hs + d;
+          const int64_t dst = ((b * NH + h) * T + t) * hs + d,
+                        src = (b * T + t) * 3 * C + h * hs + d;
           q[dst] = qkv[src];
           k[dst] = qkv[src + C];
           v[dst] = qkv[src + 2 * C];
@@ -46,7 +47,8 @@ void merge_heads(double* out, const double* y, int64_t B, int64_t T, int64_t C, 
   for (int64_t b = 0; b < B; b++)
     for (int64_t h = 0; h < NH; h++)
       for (int64_t t = 0; t < T; t++)
-        for (int64_t d = 0; d < hs; d++) out[(b * T + t) * C + h * hs + d] = y[((b * NH + h) * T + t) * hs + d];
+        for (int64_t d = 0; d < hs; d++)
+          out[(b * T + t) * C + h * hs + d] = y[((b * NH + h) * T + t) * hs + d];
 }
 
 void attention_forward(double* out, double* att, const double* qkv, int64_t B, int64_t T, int64_t C,

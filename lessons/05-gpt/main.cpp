@@ -28,8 +28,9 @@ int main() try {
   auto backend = llm::make_cpu_backend(llm::DType::f64);
   llm::GPT model(config, *backend);
   model.init_weights(1337);
-  std::printf("model: V = %d, L = %d, C = %d, NH = %d, %lld parameters\n", config.vocab_size, config.n_layer,
-              config.n_embd, config.n_head, (long long)llm::count_parameters(config));
+  std::printf("model: V = %d, L = %d, C = %d, NH = %d, %lld parameters\n", config.vocab_size,
+              config.n_layer, config.n_embd, config.n_head,
+              (long long)llm::count_parameters(config));
 
   const int64_t B = 4, T = 64;
   std::vector<int32_t> tokens(B * T), targets(B * T);
@@ -43,19 +44,26 @@ int main() try {
   acts.resize(params, B, T);
   const double loss = gpt_forward(acts, params, tokens.data(), targets.data(), B, T);
   const double library = model.forward(tokens.data(), targets.data(), B, T);
-  std::printf("loss at init: yours %.6f, llm::GPT %.6f, ln %d = %.6f\n", loss, library, config.vocab_size,
-              std::log(double(config.vocab_size)));
+  std::printf("loss at init: yours %.6f, llm::GPT %.6f, ln %d = %.6f\n", loss, library,
+              config.vocab_size, std::log(double(config.vocab_size)));
 
-  // Finite differences: nudge one parameter by +-h, rerun your forward, compare the slope with your gradient.
+  // Finite differences: nudge one parameter by +-h, rerun your forward, compare the slope with your
+  // gradient.
   llm::GPT grads_holder(config, *backend);  // its params serve as zeroed gradient storage
   grads_holder.params.visit([&](const char*, llm::Tensor& t, llm::Shape) { backend->zero(t); });
   Gpt grads = view_of(grads_holder.params);
   gpt_backward(grads, acts, params, tokens.data(), targets.data(), B, T);
-  struct Probe { const char* name; double* param; double* grad; int64_t n; };
+  struct Probe {
+    const char* name;
+    double* param;
+    double* grad;
+    int64_t n;
+  };
   const std::vector<Probe> probes = {
       {"wte", params.wte, grads.wte, int64_t(config.vocab_size) * config.n_embd},
       {"wpe", params.wpe, grads.wpe, T * config.n_embd},
-      {"qkvw (layer 0)", params.layers[0].qkvw, grads.layers[0].qkvw, 3LL * config.n_embd * config.n_embd},
+      {"qkvw (layer 0)", params.layers[0].qkvw, grads.layers[0].qkvw,
+       3LL * config.n_embd * config.n_embd},
       {"fcb (layer 3)", params.layers[3].fcb, grads.layers[3].fcb, 4LL * config.n_embd},
       {"ln1w (layer 1)", params.layers[1].ln1w, grads.layers[1].ln1w, config.n_embd},
       {"lnfb", params.lnfb, grads.lnfb, config.n_embd}};
@@ -72,10 +80,12 @@ int main() try {
       const double down = gpt_forward(acts, params, tokens.data(), targets.data(), B, T);
       p.param[i] = saved;
       const double numeric = (up - down) / (2 * h);
-      worst = std::max(worst, std::abs(numeric - p.grad[i]) / std::max({std::abs(numeric), std::abs(p.grad[i]), 1e-3}));
+      worst = std::max(worst, std::abs(numeric - p.grad[i]) /
+                                  std::max({std::abs(numeric), std::abs(p.grad[i]), 1e-3}));
     }
     worst_all = std::max(worst_all, worst);
-    std::printf("  d loss / d %-16s finite differences vs yours: worst relative error %.1e\n", p.name, worst);
+    std::printf("  d loss / d %-16s finite differences vs yours: worst relative error %.1e\n",
+                p.name, worst);
   }
   std::printf("gradient check %s\n", worst_all < 1e-5 ? "ok" : "FAILED: see lesson 05's tests");
   return 0;

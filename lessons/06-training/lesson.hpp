@@ -7,7 +7,7 @@
 
 #include "llm/model/gpt.hpp"
 #include "llm/train/optimizer.hpp"  // llm::AdamWConfig {beta1, beta2, eps, weight_decay}
-#include "llm/train/schedule.hpp"   // llm::LearningRateSchedule {max_lr, min_lr, warmup_steps, decay_steps}
+#include "llm/train/schedule.hpp"  // llm::LearningRateSchedule {max_lr, min_lr, warmup_steps, decay_steps}
 
 namespace lesson06 {
 
@@ -17,20 +17,23 @@ namespace lesson06 {
 //   m_hat = m / (1 - beta1^step);  v_hat = v / (1 - beta2^step)          (step counts from 1)
 //   param -= lr * ( m_hat / (sqrt(v_hat) + eps) + weight_decay * param )
 void adamw_update(double* param, const double* grad, double* m, double* v, double lr, double beta1,
-                  double beta2, double eps, double weight_decay, int64_t step, double grad_scale, int64_t N);
+                  double beta2, double eps, double weight_decay, int64_t step, double grad_scale,
+                  int64_t N);
 
 // ---- the learning rate of a step (0-based), as llm::LearningRateSchedule::at ----
 //   step < warmup:            max_lr (step + 1) / warmup                      (linear warm-up)
 //   warmup <= step <= decay:  min_lr + (max_lr - min_lr) (1 + cos(pi progress)) / 2,
-//                             progress = (step - warmup) / (decay - warmup)   (1 when decay == warmup)
+//                             progress = (step - warmup) / (decay - warmup)   (1 when decay ==
+//                             warmup)
 //   step > decay:             min_lr
 double lr_at(int64_t step, const llm::LearningRateSchedule& schedule);
 
 // ---- gradient clipping ----
-// The global norm: sqrt of the sum of g^2 over EVERY gradient element of the model (as llm::global_grad_norm).
+// The global norm: sqrt of the sum of g^2 over EVERY gradient element of the model (as
+// llm::global_grad_norm).
 double gradient_norm(llm::GPT& model);
-// The factor the gradients are multiplied by: max_norm / norm when norm > max_norm (and max_norm > 0),
-// else 1: the gradient's direction is kept, its length capped.
+// The factor the gradients are multiplied by: max_norm / norm when norm > max_norm (and max_norm >
+// 0), else 1: the gradient's direction is kept, its length capped.
 double clip_scale(double norm, double max_norm);
 
 // ---- one training step ----
@@ -49,7 +52,7 @@ struct Moments {
 // adamw_update at step steps+1, with weight decay only where llm::is_decayed(name) (matrices, not
 // biases or layernorm gains). Returns the loss. As the library's trainer, use the config's float
 // values as they are (double(cfg.beta1), ...) and round the clip factor to float: float(scale).
-double train_step(llm::GPT& model, Moments& opt, const int32_t* tokens, const int32_t* targets, int B, int T,
-                  float lr, double grad_clip, const llm::AdamWConfig& cfg);
+double train_step(llm::GPT& model, Moments& opt, const int32_t* tokens, const int32_t* targets,
+                  int B, int T, float lr, double grad_clip, const llm::AdamWConfig& cfg);
 
 }  // namespace lesson06

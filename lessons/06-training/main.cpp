@@ -14,8 +14,8 @@
 using namespace lesson06;
 
 namespace {
-void batch(const std::vector<int32_t>& ids, int B, int T, std::mt19937_64& rng, std::vector<int32_t>& x,
-           std::vector<int32_t>& y) {
+void batch(const std::vector<int32_t>& ids, int B, int T, std::mt19937_64& rng,
+           std::vector<int32_t>& x, std::vector<int32_t>& y) {
   for (int b = 0; b < B; b++) {
     const size_t start = rng() % (ids.size() - T - 1);
     for (int t = 0; t < T; t++) {
@@ -33,7 +33,8 @@ int main(int argc, char** argv) try {
   const llm::CharTokenizer tokenizer = llm::CharTokenizer::from_corpus(text);
   const std::vector<int32_t> ids = tokenizer.encode(text);
   const size_t split = ids.size() * 9 / 10;
-  const std::vector<int32_t> train(ids.begin(), ids.begin() + split), val(ids.begin() + split, ids.end());
+  const std::vector<int32_t> train(ids.begin(), ids.begin() + split),
+      val(ids.begin() + split, ids.end());
 
   llm::GPTConfig config;
   config.vocab_size = tokenizer.vocab_size();
@@ -60,7 +61,10 @@ int main(int argc, char** argv) try {
     }
   }
 
-  std::printf("(2) tinyshakespeare, %d steps of 16 x 64 characters, lr 3e-3 -> 3e-4 (warm-up 30, cosine), clip 1.0:\n", steps);
+  std::printf(
+      "(2) tinyshakespeare, %d steps of 16 x 64 characters, lr 3e-3 -> 3e-4 (warm-up 30, cosine), "
+      "clip 1.0:\n",
+      steps);
   llm::GPT model(config, *backend);
   model.init_weights(3);
   Moments opt(model);
@@ -81,11 +85,14 @@ int main(int argc, char** argv) try {
   std::printf("  step %4d  val loss %.4f\n", 0, val_loss());
   for (int step = 0; step < steps; step++) {
     batch(train, B, T, rng, x, y);
-    const double loss = train_step(model, opt, x.data(), y.data(), B, T, float(lr_at(step, schedule)), 1.0, cfg);
+    const double loss =
+        train_step(model, opt, x.data(), y.data(), B, T, float(lr_at(step, schedule)), 1.0, cfg);
     if ((step + 1) % 100 == 0 || step + 1 == steps)
-      std::printf("  step %4d  train loss %.4f  val loss %.4f  lr %.2e\n", step + 1, loss, val_loss(), lr_at(step, schedule));
+      std::printf("  step %4d  train loss %.4f  val loss %.4f  lr %.2e\n", step + 1, loss,
+                  val_loss(), lr_at(step, schedule));
   }
-  std::printf("  %.1f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  std::printf("  %.1f s\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "lesson 06: %s\n", e.what());

@@ -1,6 +1,6 @@
 // Lesson 06 tests: your AdamW against llm::cpu::adamw_update, your schedule against
-// llm::LearningRateSchedule, your norm against llm::global_grad_norm, and three whole training steps
-// against the library's (llm::AdamW, as llm/train/trainer.cpp runs it), on random inputs.
+// llm::LearningRateSchedule, your norm against llm::global_grad_norm, and three whole training
+// steps against the library's (llm::AdamW, as llm/train/trainer.cpp runs it), on random inputs.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -47,10 +47,12 @@ TEST_CASE("adamw_update: param, m and v as llm::cpu::adamw_update") {
     auto v0 = randn(N, 4 + step, 0.1);
     for (double& x : v0) x = std::abs(x);  // a second moment is never negative
     auto p = param0, m = m0, v = v0, rp = param0, rm = m0, rv = v0;
-    adamw_update(p.data(), grad.data(), m.data(), v.data(), 1e-2, 0.9, 0.95, 1e-8, wd, step, scale, N);
-    llm::cpu::adamw_update<double>(rp.data(), grad.data(), rm.data(), rv.data(), 1e-2, 0.9, 0.95, 1e-8, wd, step, scale, N);
-    const std::string at = " (step " + std::to_string(step) + ", weight decay " + lesson::num(wd) + ", grad_scale " +
-                           lesson::num(scale) + ")";
+    adamw_update(p.data(), grad.data(), m.data(), v.data(), 1e-2, 0.9, 0.95, 1e-8, wd, step, scale,
+                 N);
+    llm::cpu::adamw_update<double>(rp.data(), grad.data(), rm.data(), rv.data(), 1e-2, 0.9, 0.95,
+                                   1e-8, wd, step, scale, N);
+    const std::string at = " (step " + std::to_string(step) + ", weight decay " + lesson::num(wd) +
+                           ", grad_scale " + lesson::num(scale) + ")";
     expect_close("param" + at, p, rp, {{"N", N}});
     expect_close("m" + at, m, rm, {{"N", N}});
     expect_close("v" + at, v, rv, {{"N", N}});
@@ -80,9 +82,11 @@ TEST_CASE("gradient_norm and clip_scale") {
     backend->copy_from_host(g, values.data());
   });
   expect_close("gradient_norm", gradient_norm(*model), llm::global_grad_norm(*model), 1e-12);
-  for (auto [norm, max_norm] : {std::pair{3.0, 1.0}, {0.5, 1.0} /* no clipping */, {2.0, 0.0} /* clipping off */}) {
+  for (auto [norm, max_norm] :
+       {std::pair{3.0, 1.0}, {0.5, 1.0} /* no clipping */, {2.0, 0.0} /* clipping off */}) {
     const double want = (max_norm > 0 && norm > max_norm) ? max_norm / norm : 1.0;
-    expect_close("clip_scale(" + lesson::num(norm) + ", " + lesson::num(max_norm) + ")", clip_scale(norm, max_norm), want);
+    expect_close("clip_scale(" + lesson::num(norm) + ", " + lesson::num(max_norm) + ")",
+                 clip_scale(norm, max_norm), want);
   }
 }
 
@@ -90,8 +94,9 @@ TEST_CASE("train_step: three steps give the same parameters as the library's tra
   auto backend = llm::make_cpu_backend(llm::DType::f64);
   auto mine = make_model(*backend, 20), ref = make_model(*backend, 20);
   const int B = 2, T = 8;
-  const auto tokens = lesson::randint(B * T, 0, 50, 21), targets = lesson::randint(B * T, 0, 50, 22);
-  llm::AdamWConfig cfg;  // beta2 0.99, weight decay 0.1 on matrices
+  const auto tokens = lesson::randint(B * T, 0, 50, 21),
+             targets = lesson::randint(B * T, 0, 50, 22);
+  llm::AdamWConfig cfg;     // beta2 0.99, weight decay 0.1 on matrices
   const double clip = 0.5;  // small enough that the steps clip
   Moments opt(*mine);
   llm::AdamW adamw(*ref, cfg);
@@ -103,7 +108,8 @@ TEST_CASE("train_step: three steps give the same parameters as the library's tra
     const double norm = llm::global_grad_norm(*ref);
     adamw.step(lr, (norm > clip) ? float(clip / norm) : 1.0f);
     expect_close("loss of step " + std::to_string(step), got, want);
-    expect_close("parameters after step " + std::to_string(step) + " (all tensors, in params.visit order)",
-                 all_params(*mine), all_params(*ref));
+    expect_close(
+        "parameters after step " + std::to_string(step) + " (all tensors, in params.visit order)",
+        all_params(*mine), all_params(*ref));
   }
 }

@@ -1,4 +1,5 @@
-// Lesson 07: sampling and the KV cache. Write the bodies below; `scripts/lesson 07` tells you what is wrong.
+// Lesson 07: sampling and the KV cache. Write the bodies below; `scripts/lesson 07` tells you what
+// is wrong.
 #include "lesson.hpp"
 
 #include <algorithm>
@@ -7,7 +8,8 @@
 
 namespace lesson07 {
 
-std::vector<float> sampling_distribution(const float* logits, int V, float temperature, int top_k, float top_p) {
+std::vector<float> sampling_distribution(const float* logits, int V, float temperature, int top_k,
+                                         float top_p) {
   // TODO: the steps of lesson.hpp. std::stable_sort on the ids keeps ties in id order; compute the
   // exponentials and sums in double, return floats.
   return std::vector<float>(V, 0.0f);
@@ -18,8 +20,9 @@ int32_t sample_from(const std::vector<float>& probs, double u) {
   return -1;
 }
 
-void attention_forward_cached(double* out, double* k_cache, double* v_cache, const double* qkv, int64_t B,
-                              int64_t Tn, int64_t C, int64_t NH, int64_t maxT, int64_t pos0) {
+void attention_forward_cached(double* out, double* k_cache, double* v_cache, const double* qkv,
+                              int64_t B, int64_t Tn, int64_t C, int64_t NH, int64_t maxT,
+                              int64_t pos0) {
   // TODO: store the new keys and values; then for each (b, h, i): scores against cache rows
   // 0 .. pos0 + i, a softmax, the weighted sum of the cached values.
 }

@@ -3,8 +3,8 @@
 // against llm::Decoder keeping its keys and values and running one position per token; all three
 // must produce the same tokens. (2) Text
 // sampled with YOUR sampler at several temperatures, from a small character model trained here for
-// 300 steps (`lesson_07_main STEPS` for more) or from a checkpoint (`lesson_07_main CHECKPOINT_DIR`,
-// e.g. runs/shakespeare_char/checkpoint after scripts/train_shakespeare.sh).
+// 300 steps (`lesson_07_main STEPS` for more) or from a checkpoint (`lesson_07_main
+// CHECKPOINT_DIR`, e.g. runs/shakespeare_char/checkpoint after scripts/train_shakespeare.sh).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -25,13 +25,16 @@ using namespace lesson07;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
-double seconds_since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
+double seconds_since(clock_type::time_point t) {
+  return std::chrono::duration<double>(clock_type::now() - t).count();
+}
 }  // namespace
 
 int main(int argc, char** argv) try {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines appear as they happen, even in a pipe
-  // A checkpoint directory (e.g. runs/shakespeare_char/checkpoint from scripts/train_shakespeare.sh)
-  // gives a properly trained model; otherwise train one here for a few minutes' worth of steps.
+  // A checkpoint directory (e.g. runs/shakespeare_char/checkpoint from
+  // scripts/train_shakespeare.sh) gives a properly trained model; otherwise train one here for a
+  // few minutes' worth of steps.
   const std::string arg = argc > 1 ? argv[1] : "";
   const bool from_checkpoint = !arg.empty() && std::filesystem::is_directory(arg);
   const int train_steps = !arg.empty() && !from_checkpoint ? std::atoi(arg.c_str()) : 300;
@@ -75,7 +78,8 @@ int main(int argc, char** argv) try {
       const double norm = llm::global_grad_norm(m);
       adamw.step(schedule.at(step), norm > 1.0 ? float(1.0 / norm) : 1.0f);
       if ((step + 1) % 50 == 0 || step + 1 == train_steps)
-        std::printf("training: step %d/%d  loss %.3f  (%.0f s)\n", step + 1, train_steps, loss, seconds_since(start));
+        std::printf("training: step %d/%d  loss %.3f  (%.0f s)\n", step + 1, train_steps, loss,
+                    seconds_since(start));
     }
   }
   llm::GPT& model = *model_holder;
@@ -86,7 +90,9 @@ int main(int argc, char** argv) try {
   // ---- (1) the KV cache, measured ----
   std::vector<int32_t> full = prompt, cached = prompt;
   const int V = config.vocab_size;
-  auto argmax = [&](const float* logits) { return int32_t(std::max_element(logits, logits + V) - logits); };
+  auto argmax = [&](const float* logits) {
+    return int32_t(std::max_element(logits, logits + V) - logits);
+  };
   auto start = clock_type::now();
   for (int i = 0; i < generate; i++) {  // recompute positions 0 .. t for every new token
     const int T = int(full.size());
@@ -116,14 +122,20 @@ int main(int argc, char** argv) try {
     if (i + 1 < generate) logits = &decoder.step(&cached.back(), 1);  // one new position
   }
   const double t_cached = seconds_since(start);
-  std::printf("greedy generation of %d tokens after a %zu-token prompt:\n", generate, prompt.size());
-  std::printf("  GPT::forward on all t tokens, every token:   %7.1f ms  (%.2f ms/token)\n", t_full * 1e3, t_full * 1e3 / generate);
-  std::printf("  Decoder without its cache (reset + t tokens): %7.1f ms  (%.2f ms/token)\n", t_recompute * 1e3,
-              t_recompute * 1e3 / generate);
-  std::printf("  Decoder with its KV cache (1 token):          %7.1f ms  (%.2f ms/token)\n", t_cached * 1e3, t_cached * 1e3 / generate);
-  std::printf("  KV-cache speedup: %.1fx over the same decoder without its cache (%.1fx over GPT::forward);\n"
-              "  the three generations are %s\n",
-              t_recompute / t_cached, t_full / t_cached, (full == cached && recomputed == cached) ? "identical" : "DIFFERENT");
+  std::printf("greedy generation of %d tokens after a %zu-token prompt:\n", generate,
+              prompt.size());
+  std::printf("  GPT::forward on all t tokens, every token:   %7.1f ms  (%.2f ms/token)\n",
+              t_full * 1e3, t_full * 1e3 / generate);
+  std::printf("  Decoder without its cache (reset + t tokens): %7.1f ms  (%.2f ms/token)\n",
+              t_recompute * 1e3, t_recompute * 1e3 / generate);
+  std::printf("  Decoder with its KV cache (1 token):          %7.1f ms  (%.2f ms/token)\n",
+              t_cached * 1e3, t_cached * 1e3 / generate);
+  std::printf(
+      "  KV-cache speedup: %.1fx over the same decoder without its cache (%.1fx over "
+      "GPT::forward);\n"
+      "  the three generations are %s\n",
+      t_recompute / t_cached, t_full / t_cached,
+      (full == cached && recomputed == cached) ? "identical" : "DIFFERENT");
 
   // ---- (2) sampling with your sampler ----
   for (float temperature : {0.0f, 0.8f, 1.5f}) {
@@ -141,7 +153,8 @@ int main(int argc, char** argv) try {
       out.push_back(next);
       if (i + 1 < generate) l = &d.step(&out.back(), 1);
     }
-    std::printf("--- temperature %.1f, top-p 0.95 ---\n%s\n", temperature, tokenizer->decode(out).c_str());
+    std::printf("--- temperature %.1f, top-p 0.95 ---\n%s\n", temperature,
+                tokenizer->decode(out).c_str());
   }
   return 0;
 } catch (const std::exception& e) {

@@ -1,12 +1,13 @@
-// Lesson 07, reference solution: the library's sampler (llm/sample/sampling.hpp) and cached attention
-// (llm::cpu::attention_forward_cached).
+// Lesson 07, reference solution: the library's sampler (llm/sample/sampling.hpp) and cached
+// attention (llm::cpu::attention_forward_cached).
 #include "lesson.hpp"
 #include "llm/backend/cpu/attention.hpp"
 #include "llm/sample/sampling.hpp"
 
 namespace lesson07 {
 
-std::vector<float> sampling_distribution(const float* logits, int V, float temperature, int top_k, float top_p) {
+std::vector<float> sampling_distribution(const float* logits, int V, float temperature, int top_k,
+                                         float top_p) {
   return llm::sampling_distribution(logits, V, llm::SamplingSettings{temperature, top_k, top_p});
 }
 
@@ -23,8 +24,9 @@ int32_t sample_from(const std::vector<float>& probs, double u) {
   return last_nonzero;
 }
 
-void attention_forward_cached(double* out, double* k_cache, double* v_cache, const double* qkv, int64_t B,
-                              int64_t Tn, int64_t C, int64_t NH, int64_t maxT, int64_t pos0) {
+void attention_forward_cached(double* out, double* k_cache, double* v_cache, const double* qkv,
+                              int64_t B, int64_t Tn, int64_t C, int64_t NH, int64_t maxT,
+                              int64_t pos0) {
   llm::cpu::attention_forward_cached<double>(out, k_cache, v_cache, qkv, B, Tn, C, NH, maxT, pos0);
 }
 

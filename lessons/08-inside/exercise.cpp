@@ -1,9 +1,11 @@
 // Lesson 08: looking inside. Write the bodies below; `scripts/lesson 08` tells you what is wrong.
 // The model ran its forward pass already. Its saved tensors are views into double arrays:
-//   const double* res = static_cast<const double*>(model.acts.residual3.slice(layer).data);  // (B, T, C)
-//   const double* att = static_cast<const double*>(model.acts.att.slice(layer).data);        // (B, NH, T, T)
+//   const double* res = static_cast<const double*>(model.acts.residual3.slice(layer).data);  // (B,
+//   T, C) const double* att = static_cast<const double*>(model.acts.att.slice(layer).data); // (B,
+//   NH, T, T)
 // and model.acts.B, model.acts.T, model.config() give the sizes. The weights: model.params.lnfw,
-// lnfb, wte (same .data access). llm::cpu::layernorm_forward / matmul_forward<double> are yours to use.
+// lnfb, wte (same .data access). llm::cpu::layernorm_forward / matmul_forward<double> are yours to
+// use.
 #include "lesson.hpp"
 
 #include <cmath>
@@ -14,8 +16,8 @@
 namespace lesson08 {
 
 std::vector<double> logit_lens(llm::GPT& model, int layer) {
-  // TODO: layernorm the (B T, C) rows with lnfw, lnfb; logits = rows @ wte^T (Vp columns); a softmax
-  // over the first V columns of each row (subtract the max).
+  // TODO: layernorm the (B T, C) rows with lnfw, lnfb; logits = rows @ wte^T (Vp columns); a
+  // softmax over the first V columns of each row (subtract the max).
   return {};
 }
 

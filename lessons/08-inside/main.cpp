@@ -1,9 +1,9 @@
 // Lesson 08's result: a look inside a small trained character model, through your functions.
-// (1) The logit lens: what each layer would predict at each position of a prompt, and how sure it is.
-// (2) Attention rollout: where the last position's representation comes from.
-// (3) A picture: the same model in glassbox-viz's attention panel (the command is printed at the end).
-// Model: `lesson_08_main CHECKPOINT_DIR` (e.g. runs/shakespeare_char/checkpoint), or one trained here
-// for 300 steps and saved to runs/lesson08/checkpoint so that glassbox-viz can open it.
+// (1) The logit lens: what each layer would predict at each position of a prompt, and how sure it
+// is. (2) Attention rollout: where the last position's representation comes from. (3) A picture:
+// the same model in glassbox-viz's attention panel (the command is printed at the end). Model:
+// `lesson_08_main CHECKPOINT_DIR` (e.g. runs/shakespeare_char/checkpoint), or one trained here for
+// 300 steps and saved to runs/lesson08/checkpoint so that glassbox-viz can open it.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -68,8 +68,9 @@ int main(int argc, char** argv) try {
       const double norm = llm::global_grad_norm(*trained);
       adamw.step(schedule.at(step), norm > 1.0 ? float(1.0 / norm) : 1.0f);
       if ((step + 1) % 100 == 0)
-        std::printf("training: step %d/%d  loss %.3f  (%.0f s)\n", step + 1, steps, loss,
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        std::printf(
+            "training: step %d/%d  loss %.3f  (%.0f s)\n", step + 1, steps, loss,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     checkpoint = source + "/runs/lesson08/checkpoint";
     std::filesystem::create_directories(source + "/runs/lesson08");
@@ -92,14 +93,18 @@ int main(int argc, char** argv) try {
   const int T = int(tokens.size()), L = model.config().n_layer, V = model.config().vocab_size;
   model.forward(tokens.data(), nullptr, 1, T);
 
-  std::printf("\n(1) logit lens on \"%s\": each layer's top guess for the NEXT character (entropy in nats)\n", prompt.c_str());
+  std::printf(
+      "\n(1) logit lens on \"%s\": each layer's top guess for the NEXT character (entropy in "
+      "nats)\n",
+      prompt.c_str());
   std::printf("   input  ");
   for (int t = 0; t < T; t++) std::printf("%3s", shown(tokenizer->decode_token(tokens[t])).c_str());
   std::printf("\n");
   for (int l = 0; l < L; l++) {
     const std::vector<double> probs = logit_lens(model, l);
     if (probs.size() != size_t(T) * V) {
-      std::printf("(logit_lens returned %zu values, expected %d: finish lesson 08's functions)\n", probs.size(), T * V);
+      std::printf("(logit_lens returned %zu values, expected %d: finish lesson 08's functions)\n",
+                  probs.size(), T * V);
       return 1;
     }
     const std::vector<double> h = entropy(probs, T, V);
@@ -107,7 +112,9 @@ int main(int argc, char** argv) try {
     for (double x : h) mean_h += x / T;
     std::printf("   layer %d", l);
     for (int t = 0; t < T; t++) {
-      const int best = int(std::max_element(probs.begin() + t * V, probs.begin() + (t + 1) * V) - probs.begin()) - t * V;
+      const int best = int(std::max_element(probs.begin() + t * V, probs.begin() + (t + 1) * V) -
+                           probs.begin()) -
+                       t * V;
       std::printf("%3s", shown(tokenizer->decode_token(best)).c_str());
     }
     std::printf("   mean entropy %.2f\n", mean_h);
@@ -121,13 +128,16 @@ int main(int argc, char** argv) try {
   const char* shades = " .:-=+*#%@";
   double top = 0;
   for (int t = 0; t < T; t++) top = std::max(top, R[size_t(T - 1) * T + t]);
-  for (int t = 0; t < T; t++) std::printf("  %c", shades[int(std::round(9 * R[size_t(T - 1) * T + t] / top))]);
+  for (int t = 0; t < T; t++)
+    std::printf("  %c", shades[int(std::round(9 * R[size_t(T - 1) * T + t] / top))]);
   std::printf("\n   (darkest = %.2f of the total)\n", top);
 
-  std::printf("\n(3) the picture: every layer and head of this model on this prompt, with glassbox-viz\n"
-              "    (build it with the project; on a machine without a display, prefix xvfb-run -a):\n"
-              "    build/glassbox-viz %s --panel attention --prompt \"ROMEO: What say you\" --screenshot attention.png\n",
-              checkpoint.c_str());
+  std::printf(
+      "\n(3) the picture: every layer and head of this model on this prompt, with glassbox-viz\n"
+      "    (build it with the project; on a machine without a display, prefix xvfb-run -a):\n"
+      "    build/glassbox-viz %s --panel attention --prompt \"ROMEO: What say you\" --screenshot "
+      "attention.png\n",
+      checkpoint.c_str());
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "lesson 08: %s\n", e.what());

@@ -1,6 +1,6 @@
-// Lesson 08, reference solution: the logit lens with the library's layernorm and matmul kernels (the
-// model's own head, applied early); entropy and rollout written out, as glassbox-viz computes them
-// (visualizer/probe.cpp).
+// Lesson 08, reference solution: the logit lens with the library's layernorm and matmul kernels
+// (the model's own head, applied early); entropy and rollout written out, as glassbox-viz computes
+// them (visualizer/probe.cpp).
 #include <algorithm>
 #include <cmath>
 
@@ -16,11 +16,14 @@ const double* f64(const llm::Tensor& t) { return static_cast<const double*>(t.da
 
 std::vector<double> logit_lens(llm::GPT& model, int layer) {
   const llm::GPTConfig& c = model.config();
-  const int64_t N = int64_t(model.acts.B) * model.acts.T, C = c.n_embd, V = c.vocab_size, Vp = c.padded_vocab_size;
+  const int64_t N = int64_t(model.acts.B) * model.acts.T, C = c.n_embd, V = c.vocab_size,
+                Vp = c.padded_vocab_size;
   std::vector<double> ln(N * C), mean(N), rstd(N), logits(N * Vp), probs(N * V);
-  llm::cpu::layernorm_forward<double>(ln.data(), mean.data(), rstd.data(), f64(model.acts.residual3.slice(layer)),
+  llm::cpu::layernorm_forward<double>(ln.data(), mean.data(), rstd.data(),
+                                      f64(model.acts.residual3.slice(layer)),
                                       f64(model.params.lnfw), f64(model.params.lnfb), N, C);
-  llm::cpu::matmul_forward<double>(logits.data(), ln.data(), f64(model.params.wte), nullptr, N, C, Vp);
+  llm::cpu::matmul_forward<double>(logits.data(), ln.data(), f64(model.params.wte), nullptr, N, C,
+                                   Vp);
   for (int64_t n = 0; n < N; n++) {
     const double* z = logits.data() + n * Vp;
     const double m = *std::max_element(z, z + V);

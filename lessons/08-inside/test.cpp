@@ -58,16 +58,21 @@ std::vector<double> softmax_rows(const double* logits, int64_t N, int64_t V, int
 
 }  // namespace
 
-TEST_CASE("logit_lens: the last layer's lens is the model's own prediction; earlier layers use the same head") {
+TEST_CASE(
+    "logit_lens: the last layer's lens is the model's own prediction; earlier layers use the same "
+    "head") {
   Model m(1);
   const lesson::Dims btv = {{"B", kB}, {"T", kT}, {"V", kV}};
   const std::vector<double> own = softmax_rows(f64(m.gpt->acts.logits), kB * kT, kV, 128);
-  expect_close("logit_lens(layer 2 = L-1) vs softmax of the model's logits", logit_lens(*m.gpt, 2), own, btv);
+  expect_close("logit_lens(layer 2 = L-1) vs softmax of the model's logits", logit_lens(*m.gpt, 2),
+               own, btv);
   for (int layer : {0, 1}) {
     std::vector<double> ln(kB * kT * 16), mean(kB * kT), rstd(kB * kT), logits(kB * kT * 128);
-    llm::cpu::layernorm_forward<double>(ln.data(), mean.data(), rstd.data(), f64(m.gpt->acts.residual3.slice(layer)),
-                                        f64(m.gpt->params.lnfw), f64(m.gpt->params.lnfb), kB * kT, 16);
-    llm::cpu::matmul_forward<double>(logits.data(), ln.data(), f64(m.gpt->params.wte), nullptr, kB * kT, 16, 128);
+    llm::cpu::layernorm_forward<double>(
+        ln.data(), mean.data(), rstd.data(), f64(m.gpt->acts.residual3.slice(layer)),
+        f64(m.gpt->params.lnfw), f64(m.gpt->params.lnfb), kB * kT, 16);
+    llm::cpu::matmul_forward<double>(logits.data(), ln.data(), f64(m.gpt->params.wte), nullptr,
+                                     kB * kT, 16, 128);
     expect_close("logit_lens(layer " + std::to_string(layer) + ")", logit_lens(*m.gpt, layer),
                  softmax_rows(logits.data(), kB * kT, kV, 128), btv);
   }
@@ -104,7 +109,8 @@ TEST_CASE("attention_rollout: (mean over heads + I) / 2, multiplied through the 
       for (int64_t i = 0; i < T; i++)
         for (int64_t j = 0; j < T; j++)
           for (int64_t k = 0; k < T; k++) {
-            const double a = 0.5 * ((att[(0 * T + i) * T + k] + att[(1 * T + i) * T + k]) / NH + (i == k ? 1.0 : 0.0));
+            const double a = 0.5 * ((att[(0 * T + i) * T + k] + att[(1 * T + i) * T + k]) / NH +
+                                    (i == k ? 1.0 : 0.0));
             next[i * T + j] += a * R[k * T + j];
           }
       R = next;
@@ -116,11 +122,14 @@ TEST_CASE("attention_rollout: (mean over heads + I) / 2, multiplied through the 
       double worst_sum = 0, future = 0;
       for (int64_t i = 0; i < T; i++) {
         double s = 0;
-        for (int64_t j = 0; j < T; j++) s += got[i * T + j], future += j > i ? std::abs(got[i * T + j]) : 0.0;
+        for (int64_t j = 0; j < T; j++)
+          s += got[i * T + j], future += j > i ? std::abs(got[i * T + j]) : 0.0;
         worst_sum = std::max(worst_sum, std::abs(s - 1));
       }
-      CHECK_MESSAGE(worst_sum < 1e-12, "rollout rows must sum to 1 (worst |sum - 1| = " << worst_sum << ")");
-      CHECK_MESSAGE(future == 0.0, "rollout must be lower-triangular (causal), but the future holds " << future);
+      CHECK_MESSAGE(worst_sum < 1e-12,
+                    "rollout rows must sum to 1 (worst |sum - 1| = " << worst_sum << ")");
+      CHECK_MESSAGE(future == 0.0,
+                    "rollout must be lower-triangular (causal), but the future holds " << future);
     }
   }
 }

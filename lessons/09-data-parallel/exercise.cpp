@@ -1,4 +1,5 @@
-// Lesson 09: data-parallel training. Write the bodies below; `scripts/lesson 09` tells you what is wrong.
+// Lesson 09: data-parallel training. Write the bodies below; `scripts/lesson 09` tells you what is
+// wrong.
 #include "lesson.hpp"
 
 #include <algorithm>
@@ -18,8 +19,10 @@ std::vector<llm::ShardRange> scatter_pieces(llm::ShardRange part, int64_t n, int
   return {};
 }
 
-llm::OverlapTimeline overlap_timeline(const std::vector<double>& compute_ms, const std::vector<double>& comm_ms) {
-  // TODO: one pass over the buckets, keeping the compute time so far and the time the network is free.
+llm::OverlapTimeline overlap_timeline(const std::vector<double>& compute_ms,
+                                      const std::vector<double>& comm_ms) {
+  // TODO: one pass over the buckets, keeping the compute time so far and the time the network is
+  // free.
   return {};
 }
 

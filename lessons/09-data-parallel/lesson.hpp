@@ -16,7 +16,8 @@ namespace lesson09 {
 // from the buffers as they were at the start of the step):
 //   reduce-scatter, s = 0 .. W-2: rank r sends chunk (r - s) mod W; the receiver ADDS it to its own
 //     copy of that chunk. After the phase rank r holds the complete sum of chunk (r + 1) mod W.
-//   all-gather, s = 0 .. W-2: rank r sends chunk (r + 1 - s) mod W; the receiver OVERWRITES its copy.
+//   all-gather, s = 0 .. W-2: rank r sends chunk (r + 1 - s) mod W; the receiver OVERWRITES its
+//   copy.
 // Returns the number of elements rank 0 sent in all: about 2 (W-1)/W n, whatever W is.
 int64_t ring_all_reduce(std::vector<std::vector<double>>& ranks);
 
@@ -36,6 +37,7 @@ std::vector<llm::ShardRange> scatter_pieces(llm::ShardRange part, int64_t n, int
 //   end_k   = start_k + comm_ms[k]
 // Fill ready_ms, start_ms, end_ms (one entry per bucket), backward_ms = the last ready (0 for no
 // bucket) and finished_ms = max(backward_ms, the last end).
-llm::OverlapTimeline overlap_timeline(const std::vector<double>& compute_ms, const std::vector<double>& comm_ms);
+llm::OverlapTimeline overlap_timeline(const std::vector<double>& compute_ms,
+                                      const std::vector<double>& comm_ms);
 
 }  // namespace lesson09

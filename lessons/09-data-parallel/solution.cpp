@@ -41,7 +41,8 @@ std::vector<llm::ShardRange> scatter_pieces(llm::ShardRange part, int64_t n, int
   return pieces;
 }
 
-llm::OverlapTimeline overlap_timeline(const std::vector<double>& compute_ms, const std::vector<double>& comm_ms) {
+llm::OverlapTimeline overlap_timeline(const std::vector<double>& compute_ms,
+                                      const std::vector<double>& comm_ms) {
   return llm::overlap_timeline(compute_ms, comm_ms);
 }
 

@@ -23,16 +23,21 @@ TEST_CASE("ring_all_reduce: every rank ends with the sum, having sent 2 (W-1)/W 
         for (int64_t i = 0; i < n; i++) sum[size_t(i)] += buffer[size_t(i)];
       const int64_t sent = ring_all_reduce(ranks);
       const std::string at = " (W=" + std::to_string(W) + ", n=" + std::to_string(n) + ")";
-      for (int r = 0; r < W; r++) expect_close("rank " + std::to_string(r) + "'s buffer" + at, ranks[size_t(r)], sum, {{"n", n}}, 1e-12, 1e-12);
+      for (int r = 0; r < W; r++)
+        expect_close("rank " + std::to_string(r) + "'s buffer" + at, ranks[size_t(r)], sum,
+                     {{"n", n}}, 1e-12, 1e-12);
       // Rank 0 sends every chunk but one in each phase: all but chunk 1 (reduce-scatter) and all
       // but chunk 2 mod W (all-gather).
-      const int64_t expected = 2 * n - llm::shard_range(n, W, 1).size() - llm::shard_range(n, W, 2 % W).size();
-      CHECK_MESSAGE(sent == expected, "elements rank 0 sent" << at << ": yours " << sent << ", expected " << expected);
+      const int64_t expected =
+          2 * n - llm::shard_range(n, W, 1).size() - llm::shard_range(n, W, 2 % W).size();
+      CHECK_MESSAGE(sent == expected, "elements rank 0 sent" << at << ": yours " << sent
+                                                             << ", expected " << expected);
     }
   }
 }
 
-TEST_CASE("scatter_pieces: each rank's overlap of the part with its ZeRO-1 shard, as llm::intersect") {
+TEST_CASE(
+    "scatter_pieces: each rank's overlap of the part with its ZeRO-1 shard, as llm::intersect") {
   std::mt19937_64 rng(9);
   for (int W : {1, 2, 3, 8}) {
     for (int64_t n : {10, 1031}) {
@@ -41,15 +46,17 @@ TEST_CASE("scatter_pieces: each rank's overlap of the part with its ZeRO-1 shard
         if (a > b) std::swap(a, b);
         const llm::ShardRange part{a, b};
         const std::vector<llm::ShardRange> got = scatter_pieces(part, n, W);
-        const std::string at = "part [" + std::to_string(a) + ", " + std::to_string(b) + ") of n=" +
-                               std::to_string(n) + ", W=" + std::to_string(W);
-        REQUIRE_MESSAGE(got.size() == size_t(W), at << ": yours has " << got.size() << " pieces, expected " << W);
+        const std::string at = "part [" + std::to_string(a) + ", " + std::to_string(b) +
+                               ") of n=" + std::to_string(n) + ", W=" + std::to_string(W);
+        REQUIRE_MESSAGE(got.size() == size_t(W),
+                        at << ": yours has " << got.size() << " pieces, expected " << W);
         for (int r = 0; r < W; r++) {
           const llm::ShardRange want = llm::intersect(part, llm::shard_range(n, W, r));
           const llm::ShardRange mine = got[size_t(r)];
-          const bool same = mine.size() == want.size() && (want.size() == 0 || mine.begin == want.begin);
-          CHECK_MESSAGE(same, at << ", rank " << r << ": yours [" << mine.begin << ", " << mine.end << "), expected ["
-                                 << want.begin << ", " << want.end << ")");
+          const bool same =
+              mine.size() == want.size() && (want.size() == 0 || mine.begin == want.begin);
+          CHECK_MESSAGE(same, at << ", rank " << r << ": yours [" << mine.begin << ", " << mine.end
+                                 << "), expected [" << want.begin << ", " << want.end << ")");
         }
       }
     }
@@ -73,7 +80,8 @@ TEST_CASE("overlap_timeline: ready, start and end of every bucket, as llm::overl
     const auto& [compute, comm] = cases[k];
     const llm::OverlapTimeline want = llm::overlap_timeline(compute, comm);
     const llm::OverlapTimeline got = overlap_timeline(compute, comm);
-    const std::string at = " (case " + std::to_string(k) + ", " + std::to_string(compute.size()) + " buckets)";
+    const std::string at =
+        " (case " + std::to_string(k) + ", " + std::to_string(compute.size()) + " buckets)";
     const int64_t buckets = int64_t(compute.size());
     expect_close("ready_ms" + at, got.ready_ms, want.ready_ms, {{"bucket", buckets}});
     expect_close("start_ms" + at, got.start_ms, want.start_ms, {{"bucket", buckets}});

@@ -5,8 +5,8 @@
 // fresh random inputs from a seeded generator (never zeros: a zero can hide a missing term), and a
 // comparison that, on failure, names the FIRST index that differs, as a multi-dimensional index
 // when the shape is given, with both values:
-//   out: first mismatch at [1, 3, 7] (flat 43) of (B=2, T=5, C=12): yours 0.31415, reference 0.27182
-//   (12 of 120 values differ)
+//   out: first mismatch at [1, 3, 7] (flat 43) of (B=2, T=5, C=12): yours 0.31415, reference
+//   0.27182 (12 of 120 values differ)
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -39,7 +39,8 @@ inline std::string index_string(int64_t flat, const Dims& dims) {
   s << "[";
   for (size_t d = 0; d < idx.size(); d++) s << (d ? ", " : "") << idx[d];
   s << "] (flat " << flat << ") of (";
-  for (size_t d = 0; d < dims.size(); d++) s << (d ? ", " : "") << dims[d].first << "=" << dims[d].second;
+  for (size_t d = 0; d < dims.size(); d++)
+    s << (d ? ", " : "") << dims[d].first << "=" << dims[d].second;
   s << ")";
   return s.str();
 }
@@ -80,8 +81,9 @@ inline void expect_close(const std::string& what, double got, double want, doubl
 }
 
 // Exact equality of two sequences (ids, strings, ...), reporting the first difference.
-template <typename T, typename Show>
-void expect_equal(const std::string& what, const std::vector<T>& got, const std::vector<T>& want, Show show) {
+template <typename T, typename Show> void expect_equal(const std::string& what,
+                                                       const std::vector<T>& got,
+                                                       const std::vector<T>& want, Show show) {
   size_t first = 0;
   while (first < got.size() && first < want.size() && got[first] == want[first]) first++;
   if (first == got.size() && first == want.size()) {
@@ -101,7 +103,8 @@ void expect_equal(const std::string& what, const std::vector<T>& got, const std:
   FAIL_CHECK(msg.str());
 }
 
-template <typename T> void expect_equal(const std::string& what, const std::vector<T>& got, const std::vector<T>& want) {
+template <typename T>
+void expect_equal(const std::string& what, const std::vector<T>& got, const std::vector<T>& want) {
   expect_equal(what, got, want, [](const T& x) {
     std::ostringstream s;
     s << x;
@@ -114,9 +117,12 @@ inline std::string quoted(const std::string& bytes) {
   std::ostringstream s;
   s << '"';
   for (unsigned char c : bytes) {
-    if (c == '\n') s << "\\n";
-    else if (c == '"') s << "\\\"";
-    else if (c >= 32 && c < 127) s << c;
+    if (c == '\n')
+      s << "\\n";
+    else if (c == '"')
+      s << "\\\"";
+    else if (c >= 32 && c < 127)
+      s << c;
     else {
       const char* hex = "0123456789abcdef";
       s << "\\x" << hex[c >> 4] << hex[c & 15];
@@ -128,7 +134,8 @@ inline std::string quoted(const std::string& bytes) {
 
 // Two byte strings must be equal; on failure, the first differing byte offset and 20 bytes of
 // context from each side.
-inline void expect_same_text(const std::string& what, const std::string& got, const std::string& want) {
+inline void expect_same_text(const std::string& what, const std::string& got,
+                             const std::string& want) {
   size_t first = 0;
   while (first < got.size() && first < want.size() && got[first] == want[first]) first++;
   if (first == got.size() && first == want.size()) {

@@ -24,14 +24,16 @@ inline std::string read_tinyshakespeare(size_t max_bytes = std::string::npos) {
   const std::string path = source_dir() + "/data/cache/tinyshakespeare/input.txt";
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    throw std::runtime_error("tinyshakespeare is missing: " + path +
-                             " not found. Run `data/fetch.sh tinyshakespeare` from the repository root"
-                             " (offline: GLASSBOX_DATA_MIRROR=/path/to/mirror data/fetch.sh tinyshakespeare)");
+    throw std::runtime_error(
+        "tinyshakespeare is missing: " + path +
+        " not found. Run `data/fetch.sh tinyshakespeare` from the repository root"
+        " (offline: GLASSBOX_DATA_MIRROR=/path/to/mirror data/fetch.sh tinyshakespeare)");
   }
   std::ostringstream s;
   s << in.rdbuf();
   std::string text = s.str();
-  if (text.size() < 1000000) throw std::runtime_error(path + " is truncated (" + std::to_string(text.size()) + " bytes)");
+  if (text.size() < 1000000)
+    throw std::runtime_error(path + " is truncated (" + std::to_string(text.size()) + " bytes)");
   if (max_bytes < text.size()) text.resize(max_bytes);
   return text;
 }

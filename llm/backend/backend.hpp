@@ -2,12 +2,14 @@
 // defines: llm::Backend, the seam between the model's math and the hardware that runs it.
 //
 // The GPT model (llm/model/gpt.cpp) is written once, as a sequence of calls on a Backend&. The CPU
-// backend (llm/backend/cpu/, Eigen) is the reference; the CUDA backend (kernels/) implements the same
-// ops with the same names and argument order, and every CUDA op is tested against its CPU twin.
+// backend (llm/backend/cpu/, Eigen) is the reference; the CUDA backend (kernels/) implements the
+// same ops with the same names and argument order, and every CUDA op is tested against its CPU
+// twin.
 //
 // Conventions for every op:
 // - argument order: outputs, then inputs, then sizes (as in llm.c);
-// - tensors are row-major views; "N" means all leading dimensions folded, e.g. (B, T, C) -> (B*T, C);
+// - tensors are row-major views; "N" means all leading dimensions folded, e.g. (B, T, C) -> (B*T,
+// C);
 // - every *_backward ACCUMULATES (+=) into all of its gradient outputs, parameter and activation
 //   alike. The model zeroes the gradients once before a backward pass; accumulation is what makes
 //   residual branches and gradient accumulation over micro-steps free.
@@ -42,7 +44,8 @@ class Backend {
   virtual ~Backend() = default;
 
   virtual Device device() const = 0;
-  // The dtype of parameters and activations (f32 on the CPU, f64 for gradient checks, bf16 on GPUs).
+  // The dtype of parameters and activations (f32 on the CPU, f64 for gradient checks, bf16 on
+  // GPUs).
   virtual DType dtype() const = 0;
   // The dtype of optimizer moments and master weights (f32, or f64 when dtype() is f64).
   virtual DType master_dtype() const = 0;
@@ -70,7 +73,8 @@ class Backend {
 
   // ---- token + position embedding ----
   // out[b,t,:] = wte[tokens[b,t],:] + wpe[pos0 + t,:]
-  // out (B, T, C), tokens (B, T) i32, wte (Vp, C), wpe (maxT, C); pos0 > 0 when decoding with a cache.
+  // out (B, T, C), tokens (B, T) i32, wte (Vp, C), wpe (maxT, C); pos0 > 0 when decoding with a
+  // cache.
   virtual void encoder_forward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int pos0) = 0;
   virtual void encoder_backward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens) = 0;
 
@@ -102,8 +106,8 @@ class Backend {
   // gradients (d scores on the CPU; rowsum(dout * out) for a flash kernel).
   virtual void attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, Tensor qkv, Tensor out,
                                   Tensor state, int NH) = 0;
-  // Inference with a KV cache: the Tn new positions pos0 .. pos0+Tn-1 of qkv (B, Tn, 3C) write their
-  // keys and values into k_cache, v_cache (B, NH, maxT, hs) and attend causally to all keys
+  // Inference with a KV cache: the Tn new positions pos0 .. pos0+Tn-1 of qkv (B, Tn, 3C) write
+  // their keys and values into k_cache, v_cache (B, NH, maxT, hs) and attend causally to all keys
   // 0 .. pos0+Tn-1. out (B, Tn, C).
   virtual void attention_forward_cached(Tensor out, Tensor k_cache, Tensor v_cache, Tensor qkv,
                                         int NH, int pos0) = 0;
@@ -140,8 +144,8 @@ class Backend {
 
 // The CPU backend in f32 (training) or f64 (gradient checks).
 std::unique_ptr<Backend> make_cpu_backend(DType dtype = DType::f32);
-// The CUDA backend (kernels/) in bf16 with f32 master weights, on the current GPU; throws llm::Error
-// saying why when this build has no CUDA backend or the machine no usable GPU.
+// The CUDA backend (kernels/) in bf16 with f32 master weights, on the current GPU; throws
+// llm::Error saying why when this build has no CUDA backend or the machine no usable GPU.
 std::unique_ptr<Backend> make_cuda_backend();
 // Whether make_cuda_backend() can succeed here; if not, `why` says why (no CUDA build, no GPU).
 bool cuda_available(std::string* why = nullptr);

@@ -9,8 +9,9 @@ namespace llm {
 
 #ifndef GLASSBOX_HAVE_CUDA
 std::unique_ptr<Backend> make_cuda_backend() {
-  throw Error("this glassbox was built without the CUDA backend (kernels/): build it where nvcc is "
-              "installed (cmake -DGLASSBOX_CUDA=ON)");
+  throw Error(
+      "this glassbox was built without the CUDA backend (kernels/): build it where nvcc is "
+      "installed (cmake -DGLASSBOX_CUDA=ON)");
 }
 
 bool cuda_available(std::string* why) {

@@ -38,7 +38,8 @@ std::vector<float> tensor_to_host_f32(Backend& backend, Tensor t) {
       for (size_t i = 0; i < h.size(); i++) out[i] = bf16_to_float(h[i]);
       break;
     }
-    default: throw Error(std::string("cannot read a ") + dtype_name(t.dtype) + " tensor as f32 floats");
+    default:
+      throw Error(std::string("cannot read a ") + dtype_name(t.dtype) + " tensor as f32 floats");
   }
   return out;
 }
@@ -58,7 +59,8 @@ void tensor_from_host_f64(Backend& backend, Tensor t, const std::vector<double>&
       backend.copy_from_host(t, h.data());
       break;
     }
-    default: throw Error(std::string("cannot write a ") + dtype_name(t.dtype) + " tensor from floats");
+    default:
+      throw Error(std::string("cannot write a ") + dtype_name(t.dtype) + " tensor from floats");
   }
 }
 

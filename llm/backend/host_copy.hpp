@@ -2,8 +2,8 @@
 // defines: tensor_to_host_f64, tensor_from_host_f64, tensor_to_host_f32: any float tensor, on any
 //          device, as host doubles (or floats).
 //
-// For set-up and inspection (initialisation, checkpoints, probes, tests), never per step: every call
-// copies the whole tensor across and converts it element by element on the host.
+// For set-up and inspection (initialisation, checkpoints, probes, tests), never per step: every
+// call copies the whole tensor across and converts it element by element on the host.
 #include <vector>
 
 #include "llm/backend/backend.hpp"

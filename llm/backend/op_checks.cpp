@@ -62,10 +62,9 @@ void check_encoder_forward(const Backend& be, Tensor out, Tensor tokens, Tensor 
   const int64_t B = tokens.size(0), T = tokens.size(1), C = wte.size(1), maxT = wpe.size(0);
   expect_rows_cols(op, "out", out, B * T, C);
   expect_rows_cols(op, "wpe", wpe, maxT, C);
-  check(pos0 >= 0 && pos0 + T <= maxT,
-        std::string(op) + ": positions " + std::to_string(pos0) + " .. " +
-            std::to_string(pos0 + T - 1) + " exceed the " + std::to_string(maxT) +
-            " learned positions");
+  check(pos0 >= 0 && pos0 + T <= maxT, std::string(op) + ": positions " + std::to_string(pos0) +
+                                           " .. " + std::to_string(pos0 + T - 1) + " exceed the " +
+                                           std::to_string(maxT) + " learned positions");
 }
 
 void check_encoder_backward(const Backend& be, Tensor dwte, Tensor dwpe, Tensor dout,
@@ -81,8 +80,8 @@ void check_encoder_backward(const Backend& be, Tensor dwte, Tensor dwpe, Tensor 
   const int64_t B = tokens.size(0), T = tokens.size(1), C = dwte.size(1);
   expect_rows_cols(op, "dout", dout, B * T, C);
   check(dwpe.size(1) == C && dwpe.size(0) >= T,
-        std::string(op) + ": dwpe has shape " + dwpe.shape.str() + ", expected (maxT >= " +
-            std::to_string(T) + ", " + std::to_string(C) + ")");
+        std::string(op) + ": dwpe has shape " + dwpe.shape.str() +
+            ", expected (maxT >= " + std::to_string(T) + ", " + std::to_string(C) + ")");
 }
 
 // ---- layernorm ----
@@ -107,8 +106,12 @@ void check_layernorm_forward(const Backend& be, Tensor out, Tensor mean, Tensor 
 void check_layernorm_backward(const Backend& be, Tensor dinp, Tensor dweight, Tensor dbias,
                               Tensor dout, Tensor inp, Tensor weight, Tensor mean, Tensor rstd) {
   const char* op = "layernorm_backward";
-  for (auto [name, t] : {std::pair{"dinp", dinp}, {"dweight", dweight}, {"dbias", dbias},
-                         {"dout", dout}, {"inp", inp}, {"weight", weight}})
+  for (auto [name, t] : {std::pair{"dinp", dinp},
+                         {"dweight", dweight},
+                         {"dbias", dbias},
+                         {"dout", dout},
+                         {"inp", inp},
+                         {"weight", weight}})
     expect_in_dtype(be, op, name, t);
   expect_in_master_dtype(be, op, "mean", mean);
   expect_in_master_dtype(be, op, "rstd", rstd);
@@ -195,8 +198,8 @@ void check_attention_backward(const Backend& be, Tensor dqkv, Tensor scratch, Te
 void check_attention_forward_cached(const Backend& be, Tensor out, Tensor k_cache, Tensor v_cache,
                                     Tensor qkv, int NH, int pos0) {
   const char* op = "attention_forward_cached";
-  for (auto [name, t] : {std::pair{"out", out}, {"k_cache", k_cache}, {"v_cache", v_cache},
-                         {"qkv", qkv}})
+  for (auto [name, t] :
+       {std::pair{"out", out}, {"k_cache", k_cache}, {"v_cache", v_cache}, {"qkv", qkv}})
     expect_in_dtype(be, op, name, t);
   expect_rank(op, "k_cache", k_cache, 4);
   const int64_t C = qkv_channels(op, qkv, NH, "(B, Tn, 3C)");
@@ -208,9 +211,9 @@ void check_attention_forward_cached(const Backend& be, Tensor out, Tensor k_cach
   check(v_cache.shape == k_cache.shape, std::string(op) + ": v_cache has shape " +
                                             v_cache.shape.str() + ", k_cache " +
                                             k_cache.shape.str());
-  check(pos0 >= 0 && pos0 + Tn <= maxT,
-        std::string(op) + ": positions " + std::to_string(pos0) + " .. " +
-            std::to_string(pos0 + Tn - 1) + " do not fit in a cache of " + std::to_string(maxT));
+  check(pos0 >= 0 && pos0 + Tn <= maxT, std::string(op) + ": positions " + std::to_string(pos0) +
+                                            " .. " + std::to_string(pos0 + Tn - 1) +
+                                            " do not fit in a cache of " + std::to_string(maxT));
 }
 
 // ---- gelu, residual ----
@@ -298,10 +301,12 @@ void expect_numel(const char* op, const char* name, const Tensor& t, int64_t num
                                 " = " + std::to_string(numel) + " elements");
 }
 
-void expect_rows_cols(const char* op, const char* name, const Tensor& t, int64_t rows, int64_t cols) {
+void expect_rows_cols(const char* op, const char* name, const Tensor& t, int64_t rows,
+                      int64_t cols) {
   check(t.last_dim() == cols && t.rows() == rows,
         std::string(op) + ": " + name + " has shape " + t.shape.str() + ", expected (" +
-            std::to_string(rows) + ", " + std::to_string(cols) + ") with leading dimensions folded");
+            std::to_string(rows) + ", " + std::to_string(cols) +
+            ") with leading dimensions folded");
 }
 
 void expect_rank(const char* op, const char* name, const Tensor& t, int rank) {

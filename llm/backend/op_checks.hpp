@@ -68,7 +68,8 @@ void expect_tensor(const char* op, const char* name, const Tensor& t, DType dtyp
 void expect_numel(const char* op, const char* name, const Tensor& t, int64_t numel,
                   const std::string& expected);
 // (rows, cols) with every leading dimension folded into rows, as the "N" of the shape legend.
-void expect_rows_cols(const char* op, const char* name, const Tensor& t, int64_t rows, int64_t cols);
+void expect_rows_cols(const char* op, const char* name, const Tensor& t, int64_t rows,
+                      int64_t cols);
 void expect_rank(const char* op, const char* name, const Tensor& t, int rank);
 // C channels split evenly into NH heads.
 void expect_heads(const char* op, int64_t C, int NH);

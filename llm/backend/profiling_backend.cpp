@@ -30,8 +30,10 @@ void ProfilingBackend::timed(const char* op, double bytes, double flops, Call&& 
   const auto start = std::chrono::steady_clock::now();
   call();
   inner_.synchronize();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  auto row = std::find_if(rows_.begin(), rows_.end(), [&](const OpProfile& r) { return r.op == op; });
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto row =
+      std::find_if(rows_.begin(), rows_.end(), [&](const OpProfile& r) { return r.op == op; });
   if (row == rows_.end()) row = rows_.insert(rows_.end(), OpProfile{op});
   row->calls++;
   row->seconds += seconds;
@@ -52,7 +54,8 @@ void ProfilingBackend::convert(Tensor dst, Tensor src) {
   timed("convert", bytes_of(dst) + bytes_of(src), 0, [&] { inner_.convert(dst, src); });
 }
 
-void ProfilingBackend::encoder_forward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int pos0) {
+void ProfilingBackend::encoder_forward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe,
+                                       int pos0) {
   // out, and one row of wte and of wpe per output row
   timed("encoder_forward", 3 * bytes_of(out) + bytes_of(tokens), 0,
         [&] { inner_.encoder_forward(out, tokens, wte, wpe, pos0); });
@@ -60,20 +63,22 @@ void ProfilingBackend::encoder_forward(Tensor out, Tensor tokens, Tensor wte, Te
 void ProfilingBackend::encoder_backward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens) {
   // dout, at most one dwte row per position (accumulated), and the T rows of dwpe (accumulated)
   const double dwpe_rows = bytes_of(dout) / double(tokens.size(0));
-  timed("encoder_backward", bytes_of(dout) + bytes_of(tokens) + 2 * bytes_of(dout) + 2 * dwpe_rows, 0,
-        [&] { inner_.encoder_backward(dwte, dwpe, dout, tokens); });
+  timed("encoder_backward", bytes_of(dout) + bytes_of(tokens) + 2 * bytes_of(dout) + 2 * dwpe_rows,
+        0, [&] { inner_.encoder_backward(dwte, dwpe, dout, tokens); });
 }
 
 void ProfilingBackend::layernorm_forward(Tensor out, Tensor mean, Tensor rstd, Tensor inp,
                                          Tensor weight, Tensor bias) {
   const double bytes = bytes_of(out) + bytes_of(mean) + bytes_of(rstd) + bytes_of(inp) +
                        bytes_of(weight) + bytes_of(bias);
-  timed("layernorm_forward", bytes, 0, [&] { inner_.layernorm_forward(out, mean, rstd, inp, weight, bias); });
+  timed("layernorm_forward", bytes, 0,
+        [&] { inner_.layernorm_forward(out, mean, rstd, inp, weight, bias); });
 }
 void ProfilingBackend::layernorm_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout,
                                           Tensor inp, Tensor weight, Tensor mean, Tensor rstd) {
-  const double bytes = accumulated(dinp) + accumulated(dweight) + accumulated(dbias) + bytes_of(dout) +
-                       bytes_of(inp) + bytes_of(weight) + bytes_of(mean) + bytes_of(rstd);
+  const double bytes = accumulated(dinp) + accumulated(dweight) + accumulated(dbias) +
+                       bytes_of(dout) + bytes_of(inp) + bytes_of(weight) + bytes_of(mean) +
+                       bytes_of(rstd);
   timed("layernorm_backward", bytes, 0,
         [&] { inner_.layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd); });
 }
@@ -85,28 +90,32 @@ void ProfilingBackend::matmul_forward(Tensor out, Tensor inp, Tensor weight, Ten
 }
 void ProfilingBackend::matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout,
                                        Tensor inp, Tensor weight) {
-  const double one_product = 2.0 * double(inp.rows()) * double(inp.last_dim()) * double(weight.size(0));
+  const double one_product =
+      2.0 * double(inp.rows()) * double(inp.last_dim()) * double(weight.size(0));
   const double flops = (dinp.empty() ? 1 : 2) * one_product;
-  const double bytes = accumulated(dinp) + accumulated(dweight) + accumulated(dbias) + bytes_of(dout) +
-                       bytes_of(inp) + bytes_of(weight);
-  timed("matmul_backward", bytes, flops, [&] { inner_.matmul_backward(dinp, dweight, dbias, dout, inp, weight); });
+  const double bytes = accumulated(dinp) + accumulated(dweight) + accumulated(dbias) +
+                       bytes_of(dout) + bytes_of(inp) + bytes_of(weight);
+  timed("matmul_backward", bytes, flops,
+        [&] { inner_.matmul_backward(dinp, dweight, dbias, dout, inp, weight); });
 }
 
 void ProfilingBackend::attention_forward(Tensor out, Tensor state, Tensor qkv, int NH) {
   timed("attention_forward", bytes_of(out) + bytes_of(state) + bytes_of(qkv),
         causal_attention_flops(qkv, NH), [&] { inner_.attention_forward(out, state, qkv, NH); });
 }
-void ProfilingBackend::attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, Tensor qkv, Tensor out,
-                                          Tensor state, int NH) {
-  // Recomputing the scores, then dv, dp, dq and dk: five products of the forward's two-product size.
+void ProfilingBackend::attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, Tensor qkv,
+                                          Tensor out, Tensor state, int NH) {
+  // Recomputing the scores, then dv, dp, dq and dk: five products of the forward's two-product
+  // size.
   const double bytes = accumulated(dqkv) + bytes_of(scratch) + bytes_of(dout) + bytes_of(qkv) +
                        bytes_of(out) + bytes_of(state);
   timed("attention_backward", bytes, 2.5 * causal_attention_flops(qkv, NH),
         [&] { inner_.attention_backward(dqkv, scratch, dout, qkv, out, state, NH); });
 }
-void ProfilingBackend::attention_forward_cached(Tensor out, Tensor k_cache, Tensor v_cache, Tensor qkv,
-                                                int NH, int pos0) {
-  timed("attention_forward_cached", bytes_of(out) + bytes_of(qkv) + bytes_of(k_cache) + bytes_of(v_cache), 0,
+void ProfilingBackend::attention_forward_cached(Tensor out, Tensor k_cache, Tensor v_cache,
+                                                Tensor qkv, int NH, int pos0) {
+  timed("attention_forward_cached",
+        bytes_of(out) + bytes_of(qkv) + bytes_of(k_cache) + bytes_of(v_cache), 0,
         [&] { inner_.attention_forward_cached(out, k_cache, v_cache, qkv, NH, pos0); });
 }
 
@@ -126,16 +135,21 @@ void ProfilingBackend::residual_backward(Tensor da, Tensor db, Tensor dout) {
         [&] { inner_.residual_backward(da, db, dout); });
 }
 
-void ProfilingBackend::classifier_forward(Tensor losses, Tensor logits, Tensor targets, int V, double dloss) {
-  const double bytes = (dloss != 0 ? 2 : 1) * bytes_of(logits) + bytes_of(losses) + bytes_of(targets);
-  timed("classifier_forward", bytes, 0, [&] { inner_.classifier_forward(losses, logits, targets, V, dloss); });
+void ProfilingBackend::classifier_forward(Tensor losses, Tensor logits, Tensor targets, int V,
+                                          double dloss) {
+  const double bytes =
+      (dloss != 0 ? 2 : 1) * bytes_of(logits) + bytes_of(losses) + bytes_of(targets);
+  timed("classifier_forward", bytes, 0,
+        [&] { inner_.classifier_forward(losses, logits, targets, V, dloss); });
 }
 
 void ProfilingBackend::adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor master,
                                     const AdamWSettings& settings, double grad_scale) {
-  const double bytes = (master.empty() ? accumulated(param) : bytes_of(param) + accumulated(master)) +
-                       bytes_of(grad) + accumulated(m) + accumulated(v);
-  timed("adamw_update", bytes, 0, [&] { inner_.adamw_update(param, grad, m, v, master, settings, grad_scale); });
+  const double bytes =
+      (master.empty() ? accumulated(param) : bytes_of(param) + accumulated(master)) +
+      bytes_of(grad) + accumulated(m) + accumulated(v);
+  timed("adamw_update", bytes, 0,
+        [&] { inner_.adamw_update(param, grad, m, v, master, settings, grad_scale); });
 }
 
 double ProfilingBackend::sum_of_squares(Tensor t) {
@@ -146,7 +160,8 @@ double ProfilingBackend::sum_of_squares(Tensor t) {
 
 void print_profile(const std::vector<OpProfile>& rows, int steps, double copy_gbps) {
   std::vector<OpProfile> sorted = rows;
-  std::sort(sorted.begin(), sorted.end(), [](const OpProfile& a, const OpProfile& b) { return a.seconds > b.seconds; });
+  std::sort(sorted.begin(), sorted.end(),
+            [](const OpProfile& a, const OpProfile& b) { return a.seconds > b.seconds; });
   double total = 0;
   for (const OpProfile& r : sorted) total += r.seconds;
   std::printf("%-26s %8s %10s %7s %9s %14s\n", "op", "calls", "ms/step", "share", "GB/s",
@@ -154,12 +169,16 @@ void print_profile(const std::vector<OpProfile>& rows, int steps, double copy_gb
   for (const OpProfile& r : sorted) {
     const double gbps = r.bytes / r.seconds / 1e9;
     char last[32] = "";
-    if (r.flops > 0) std::snprintf(last, sizeof last, "%.1f TFLOP/s", r.flops / r.seconds / 1e12);
-    else if (copy_gbps > 0) std::snprintf(last, sizeof last, "%.0f%% of copy", 100 * gbps / copy_gbps);
-    std::printf("%-26s %8lld %10.3f %6.1f%% %9.0f %14s\n", r.op.c_str(), (long long)(r.calls / std::max(steps, 1)),
-                r.seconds / std::max(steps, 1) * 1e3, 100 * r.seconds / total, gbps, last);
+    if (r.flops > 0)
+      std::snprintf(last, sizeof last, "%.1f TFLOP/s", r.flops / r.seconds / 1e12);
+    else if (copy_gbps > 0)
+      std::snprintf(last, sizeof last, "%.0f%% of copy", 100 * gbps / copy_gbps);
+    std::printf("%-26s %8lld %10.3f %6.1f%% %9.0f %14s\n", r.op.c_str(),
+                (long long)(r.calls / std::max(steps, 1)), r.seconds / std::max(steps, 1) * 1e3,
+                100 * r.seconds / total, gbps, last);
   }
-  std::printf("%-26s %8s %10.3f\n", "total (ops, synchronised)", "", total / std::max(steps, 1) * 1e3);
+  std::printf("%-26s %8s %10.3f\n", "total (ops, synchronised)", "",
+              total / std::max(steps, 1) * 1e3);
 }
 
 namespace {
@@ -184,7 +203,8 @@ double measure_copy_bandwidth(Backend& backend, size_t bytes) {
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < kRepeats; i++) backend.convert(buffers.b, buffers.a);
   backend.synchronize();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return 2.0 * double(buffers.a.nbytes()) * kRepeats / seconds / 1e9;
 }
 

@@ -66,7 +66,8 @@ class ProfilingBackend final : public Backend {
   void gelu_backward(Tensor dinp, Tensor inp, Tensor dout) override;
   void residual_forward(Tensor out, Tensor a, Tensor b) override;
   void residual_backward(Tensor da, Tensor db, Tensor dout) override;
-  void classifier_forward(Tensor losses, Tensor logits, Tensor targets, int V, double dloss) override;
+  void classifier_forward(Tensor losses, Tensor logits, Tensor targets, int V,
+                          double dloss) override;
   void adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor master,
                     const AdamWSettings& settings, double grad_scale) override;
   double sum_of_squares(Tensor t) override;

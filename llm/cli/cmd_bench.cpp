@@ -55,9 +55,11 @@ void run_bench(const BenchOptions& o) {
   for (auto& t : inputs) t = token(rng);
   for (auto& t : targets) t = token(rng);
 
-  std::printf("bench: %d layers, %d heads, %d channels, B=%d, T=%d, V=%d on %s (%s), %d steps after %d warm-up\n",
-              c.n_layer, c.n_head, c.n_embd, B, T, V, device->name(), device->description().c_str(), o.steps,
-              o.warmup);
+  std::printf(
+      "bench: %d layers, %d heads, %d channels, B=%d, T=%d, V=%d on %s (%s), %d steps after %d "
+      "warm-up\n",
+      c.n_layer, c.n_head, c.n_embd, B, T, V, device->name(), device->description().c_str(),
+      o.steps, o.warmup);
   std::fflush(stdout);
   std::vector<double> ms;
   for (int step = 0; step < o.warmup + o.steps; step++) {
@@ -68,28 +70,32 @@ void run_bench(const BenchOptions& o) {
     const double norm = global_grad_norm(model);
     optimizer.step(1e-4f, norm > 1.0 ? float(1.0 / norm) : 1.0f);
     device->synchronize();
-    const double elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const double elapsed =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (step >= o.warmup) ms.push_back(elapsed);
   }
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2];
   const double flops_per_token = training_flops_per_token(c, T);
   const double flops = flops_per_token * B * T;
-  std::printf("glassbox ms/step: %.2f (median; min %.2f, max %.2f), %.0f tokens/s, %.1f GFLOP/s\n", median,
-              ms.front(), ms.back(), B * T / (median / 1e3), flops / (median / 1e3) / 1e9);
+  std::printf("glassbox ms/step: %.2f (median; min %.2f, max %.2f), %.0f tokens/s, %.1f GFLOP/s\n",
+              median, ms.front(), ms.back(), B * T / (median / 1e3), flops / (median / 1e3) / 1e9);
   const double peak = o.peak_tflops > 0 ? o.peak_tflops * 1e12 : device->peak_flops();
   if (peak > 0) {
-    std::printf("MFU: %.1f%% (%.3g FLOP per token = 6 N + 12 L C T, N = %.1fM; peak %.1f TFLOP/s%s)\n",
-                100 * flops / (median / 1e3) / peak, flops_per_token,
-                (flops_per_token - 12.0 * c.n_layer * c.n_embd * T) / 6 / 1e6, peak / 1e12,
-                o.peak_tflops > 0 ? ", --peak-tflops" : ", dense bf16, data sheet");
+    std::printf(
+        "MFU: %.1f%% (%.3g FLOP per token = 6 N + 12 L C T, N = %.1fM; peak %.1f TFLOP/s%s)\n",
+        100 * flops / (median / 1e3) / peak, flops_per_token,
+        (flops_per_token - 12.0 * c.n_layer * c.n_embd * T) / 6 / 1e6, peak / 1e12,
+        o.peak_tflops > 0 ? ", --peak-tflops" : ", dense bf16, data sheet");
   } else {
     std::printf("MFU: pass --peak-tflops (this backend does not know its peak)\n");
   }
   if (profiler) {
     const double copy_gbps = device->device() == Device::cuda ? measure_copy_bandwidth(*device) : 0;
-    if (copy_gbps > 0) std::printf("device copy bandwidth: %.0f GB/s (read + write, 1 GiB buffers)\n", copy_gbps);
-    std::printf("per op (each op waited for, so the total exceeds a step by the launch latencies):\n");
+    if (copy_gbps > 0)
+      std::printf("device copy bandwidth: %.0f GB/s (read + write, 1 GiB buffers)\n", copy_gbps);
+    std::printf(
+        "per op (each op waited for, so the total exceeds a step by the launch latencies):\n");
     print_profile(profiler->profile(), o.steps, copy_gbps);
   }
 }
@@ -101,12 +107,14 @@ void register_bench(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("bench", "Time training steps of a model on random tokens");
   add_config_file_option(cmd);
   add_train_options(cmd, o->train);
-  cmd->add_option("--vocab-size", o->vocab_size, "Vocabulary size (0: 65 for custom shapes, 50257 for presets)");
+  cmd->add_option("--vocab-size", o->vocab_size,
+                  "Vocabulary size (0: 65 for custom shapes, 50257 for presets)");
   cmd->add_option("--steps", o->steps, "Timed steps")->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "Untimed steps first")->capture_default_str();
   cmd->add_flag("--profile", o->profile, "Time every op and print a per-op table (GB/s, TFLOP/s)");
-  cmd->add_option("--peak-tflops", o->peak_tflops,
-                  "Peak FLOP/s for MFU, in TFLOP/s (default: the GPU's data-sheet dense bf16 figure)");
+  cmd->add_option(
+      "--peak-tflops", o->peak_tflops,
+      "Peak FLOP/s for MFU, in TFLOP/s (default: the GPU's data-sheet dense bf16 figure)");
   cmd->callback([o] { run_bench(*o); });
 }
 

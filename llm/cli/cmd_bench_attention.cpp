@@ -1,6 +1,7 @@
-// glassbox bench-attention: TFLOP/s of the backend's causal attention, forward and forward+backward,
-// over sequence lengths and head sizes, in the layout FlashAttention's papers use (16k tokens per
-// batch, 2048 channels, so B = 16384 / T and NH = 2048 / hs), so the figures sit beside theirs.
+// glassbox bench-attention: TFLOP/s of the backend's causal attention, forward and
+// forward+backward, over sequence lengths and head sizes, in the layout FlashAttention's papers use
+// (16k tokens per batch, 2048 channels, so B = 16384 / T and NH = 2048 / hs), so the figures sit
+// beside theirs.
 //
 //   glassbox bench-attention --device cuda                      T = 1k..8k, head sizes 64 and 128
 //   glassbox bench-attention --seq-lens 128,256 --tokens 2048    the CPU reference, small shapes
@@ -27,7 +28,7 @@ namespace {
 
 struct BenchAttentionOptions {
   std::string device = "cpu";
-  std::string seq_lens;     // empty: 1024,2048,4096,8192 on a GPU; 128,256,512 on the CPU
+  std::string seq_lens;  // empty: 1024,2048,4096,8192 on a GPU; 128,256,512 on the CPU
   std::string head_sizes = "64,128";
   int64_t tokens = 0;       // B * T; 0: 16384 on a GPU, 2048 on the CPU
   int64_t channels = 2048;  // NH * hs
@@ -58,9 +59,7 @@ std::vector<int> parse_list(const std::string& text, const char* flag) {
     int value = 0;
     try {
       value = std::stoi(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
+    } catch (const std::exception&) { used = 0; }
     check(used > 0 && used == item.size(),
           std::string(flag) + ": '" + item + "' is not a number (expected e.g. 1024,2048)");
     values.push_back(value);
@@ -91,17 +90,20 @@ void run_bench_attention(const BenchAttentionOptions& o) {
   std::unique_ptr<Backend> backend = make_backend(o.device);
   const bool gpu = backend->device() == Device::cuda;
   const std::vector<int> seq_lens =
-      parse_list(o.seq_lens.empty() ? (gpu ? "1024,2048,4096,8192" : "128,256,512") : o.seq_lens, "--seq-lens");
+      parse_list(o.seq_lens.empty() ? (gpu ? "1024,2048,4096,8192" : "128,256,512") : o.seq_lens,
+                 "--seq-lens");
   const std::vector<int> head_sizes = parse_list(o.head_sizes, "--head-sizes");
   const int64_t tokens = o.tokens > 0 ? o.tokens : (gpu ? 16384 : 2048);
-  std::printf("bench-attention on %s (%s): causal, %lld tokens per batch, %lld channels, %d timed calls\n",
-              backend->name(), backend->description().c_str(), (long long)tokens, (long long)o.channels, o.steps);
-  std::printf("%6s %4s %4s %4s %12s %14s %12s %14s\n", "T", "hs", "B", "NH", "fwd ms", "fwd TFLOP/s",
-              "fwd+bwd ms", "fwd+bwd TFLOP/s");
+  std::printf(
+      "bench-attention on %s (%s): causal, %lld tokens per batch, %lld channels, %d timed calls\n",
+      backend->name(), backend->description().c_str(), (long long)tokens, (long long)o.channels,
+      o.steps);
+  std::printf("%6s %4s %4s %4s %12s %14s %12s %14s\n", "T", "hs", "B", "NH", "fwd ms",
+              "fwd TFLOP/s", "fwd+bwd ms", "fwd+bwd TFLOP/s");
   for (int hs : head_sizes) {
     for (int T : seq_lens) {
-      check(o.channels % hs == 0, "--channels " + std::to_string(o.channels) + " is not a multiple of head size " +
-                                      std::to_string(hs));
+      check(o.channels % hs == 0, "--channels " + std::to_string(o.channels) +
+                                      " is not a multiple of head size " + std::to_string(hs));
       AttentionTensors t;
       t.T = T;
       t.B = int(std::max<int64_t>(1, tokens / T));
@@ -116,9 +118,8 @@ void run_bench_attention(const BenchAttentionOptions& o) {
       });
       fill_normal(*backend, t.qkv, 1);
       fill_normal(*backend, t.dout, 2);
-      const double forward = seconds_per_call(*backend, o.steps, [&] {
-        backend->attention_forward(t.out, t.state, t.qkv, t.NH);
-      });
+      const double forward = seconds_per_call(
+          *backend, o.steps, [&] { backend->attention_forward(t.out, t.state, t.qkv, t.NH); });
       const double forward_backward = seconds_per_call(*backend, o.steps, [&] {
         backend->attention_forward(t.out, t.state, t.qkv, t.NH);
         backend->attention_backward(t.dqkv, t.scratch, t.dout, t.qkv, t.out, t.state, t.NH);
@@ -126,7 +127,8 @@ void run_bench_attention(const BenchAttentionOptions& o) {
       // 4 T^2 hs per head for q k^T and p v, halved by the causal mask; backward = 2.5 x forward.
       const double flops = 4.0 * double(T) * T * hs * t.NH * t.B / 2;
       std::printf("%6d %4d %4d %4d %12.3f %14.1f %12.3f %14.1f\n", T, hs, t.B, t.NH, forward * 1e3,
-                  flops / forward / 1e12, forward_backward * 1e3, 3.5 * flops / forward_backward / 1e12);
+                  flops / forward / 1e12, forward_backward * 1e3,
+                  3.5 * flops / forward_backward / 1e12);
       std::fflush(stdout);
     }
   }
@@ -137,11 +139,15 @@ void run_bench_attention(const BenchAttentionOptions& o) {
 void register_bench_attention(CLI::App& app) {
   auto o = std::make_shared<BenchAttentionOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "bench-attention", "Time causal attention forward and backward (TFLOP/s) over sequence lengths");
+      "bench-attention",
+      "Time causal attention forward and backward (TFLOP/s) over sequence lengths");
   cmd->add_option("--device", o->device, "cpu or cuda")->capture_default_str();
-  cmd->add_option("--seq-lens", o->seq_lens, "Comma-separated T (default: 1024,2048,4096,8192 on a GPU)");
-  cmd->add_option("--head-sizes", o->head_sizes, "Comma-separated head sizes")->capture_default_str();
-  cmd->add_option("--tokens", o->tokens, "B * T per call (default: 16384 on a GPU, 2048 on the CPU)");
+  cmd->add_option("--seq-lens", o->seq_lens,
+                  "Comma-separated T (default: 1024,2048,4096,8192 on a GPU)");
+  cmd->add_option("--head-sizes", o->head_sizes, "Comma-separated head sizes")
+      ->capture_default_str();
+  cmd->add_option("--tokens", o->tokens,
+                  "B * T per call (default: 16384 on a GPU, 2048 on the CPU)");
   cmd->add_option("--channels", o->channels, "NH * hs")->capture_default_str();
   cmd->add_option("--steps", o->steps, "Timed calls per measurement")->capture_default_str();
   cmd->callback([o] { run_bench_attention(*o); });

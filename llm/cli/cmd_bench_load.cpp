@@ -1,12 +1,12 @@
-// glassbox bench-load: how fast a checkpoint's weights reach the model, beside how fast the same file
-// can merely be read (what `cat FILE > /dev/null` does), and the process's peak memory.
+// glassbox bench-load: how fast a checkpoint's weights reach the model, beside how fast the same
+// file can merely be read (what `cat FILE > /dev/null` does), and the process's peak memory.
 //
 //   glassbox bench-load --write-random gpt2 --ckpt /tmp/gpt2-random     make a test checkpoint
 //   glassbox bench-load --ckpt /tmp/gpt2-random                          time its loading
 //
-// --write-random saves GPT-2 initialised weights of a preset's shape (gpt2, gpt2-medium, gpt2-large,
-// gpt2-xl): the same bytes per parameter as real weights, so the same load time. Run the load in a
-// fresh process so that the peak memory is the loading's own.
+// --write-random saves GPT-2 initialised weights of a preset's shape (gpt2, gpt2-medium,
+// gpt2-large, gpt2-xl): the same bytes per parameter as real weights, so the same load time. Run
+// the load in a fresh process so that the peak memory is the loading's own.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -31,7 +31,8 @@ namespace fs = std::filesystem;
 struct BenchLoadOptions {
   std::string ckpt;
   std::string write_random;  // a preset name
-  std::string gpt2_tokenizer = "data/cache/gpt2";  // saved with --write-random, so sample runs on it
+  std::string gpt2_tokenizer =
+      "data/cache/gpt2";  // saved with --write-random, so sample runs on it
   std::string device = "cpu";
   int repeats = 3;
 };
@@ -46,8 +47,7 @@ double read_through(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   check(bool(in), "bench-load: cannot open " + path.string());
   std::vector<char> buffer(size_t(1) << 20);
-  while (in.read(buffer.data(), std::streamsize(buffer.size())) || in.gcount() > 0) {
-  }
+  while (in.read(buffer.data(), std::streamsize(buffer.size())) || in.gcount() > 0) {}
   return seconds_since(start);
 }
 
@@ -69,7 +69,8 @@ void run_bench_load(const BenchLoadOptions& o) {
     const auto start = std::chrono::steady_clock::now();
     save_model_checkpoint(o.ckpt, model, tokenizer.get());
     std::printf("bench-load: saved in %.2f s\n", seconds_since(start));
-    std::printf("bench-load: wrote %s (%s shape, random weights)\n", o.ckpt.c_str(), o.write_random.c_str());
+    std::printf("bench-load: wrote %s (%s shape, random weights)\n", o.ckpt.c_str(),
+                o.write_random.c_str());
     return;
   }
   const fs::path file = fs::path(o.ckpt) / "model.safetensors";
@@ -92,7 +93,8 @@ void run_bench_load(const BenchLoadOptions& o) {
   std::printf("  read the file (as cat):  %8.3f s  %7.0f MB/s\n", read_s, file_mb / read_s);
   std::printf("  load into the model:    %8.3f s  %7.0f MB/s  (%.1fx the read)\n", load_s,
               file_mb / load_s, load_s / read_s);
-  std::printf("  peak resident memory:   %8.0f MB  (%.2fx the file)\n", peak_rss_mb(), peak_rss_mb() / file_mb);
+  std::printf("  peak resident memory:   %8.0f MB  (%.2fx the file)\n", peak_rss_mb(),
+              peak_rss_mb() / file_mb);
 }
 
 }  // namespace
@@ -101,14 +103,17 @@ void register_bench_load(CLI::App& app) {
   auto o = std::make_shared<BenchLoadOptions>();
   CLI::App* cmd = app.add_subcommand(
       "bench-load", "Time loading a checkpoint's weights beside reading its file; peak memory");
-  cmd->add_option("--ckpt", o->ckpt, "Checkpoint directory (to load, or to write with --write-random)")
+  cmd->add_option("--ckpt", o->ckpt,
+                  "Checkpoint directory (to load, or to write with --write-random)")
       ->required();
   cmd->add_option("--write-random", o->write_random,
-                  "Write random weights of this GPT-2 preset's shape to --ckpt instead (gpt2, gpt2-medium, ...)");
+                  "Write random weights of this GPT-2 preset's shape to --ckpt instead (gpt2, "
+                  "gpt2-medium, ...)");
   cmd->add_option("--gpt2-tokenizer", o->gpt2_tokenizer,
                   "Directory with GPT-2's encoder.json + vocab.bpe, saved with --write-random")
       ->capture_default_str();
-  cmd->add_option("--repeats", o->repeats, "Timed repeats (the best is printed)")->capture_default_str();
+  cmd->add_option("--repeats", o->repeats, "Timed repeats (the best is printed)")
+      ->capture_default_str();
   cmd->add_option("--device", o->device, "cpu or cuda")->capture_default_str();
   cmd->callback([o] { run_bench_load(*o); });
 }

@@ -2,11 +2,13 @@
 //
 //   glassbox convert --from gpt2_124M.bin --to ckpt/gpt2        llm.c .bin -> glassbox checkpoint
 //                    [--gpt2-tokenizer data/cache/gpt2 | --tokenizer-from DIR]
-//   glassbox convert --from ckpt/gpt2 --to gpt2_124M.bin         glassbox or HF directory -> llm.c .bin
-//   glassbox convert --from hf/gpt2 --to ckpt/gpt2               HF directory -> glassbox checkpoint
+//   glassbox convert --from ckpt/gpt2 --to gpt2_124M.bin         glassbox or HF directory -> llm.c
+//   .bin glassbox convert --from hf/gpt2 --to ckpt/gpt2               HF directory -> glassbox
+//   checkpoint
 // A --to path ending in ".bin" is an llm.c file (fp32, version 3); anything else is a directory.
-// A --from path that is a file is an llm.c file (fp32 or bf16); a directory is a glassbox checkpoint
-// or a Hugging Face GPT-2 directory (config.json + model.safetensors, vocab.json + merges.txt).
+// A --from path that is a file is an llm.c file (fp32 or bf16); a directory is a glassbox
+// checkpoint or a Hugging Face GPT-2 directory (config.json + model.safetensors, vocab.json +
+// merges.txt).
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -27,7 +29,7 @@ namespace fs = std::filesystem;
 
 struct ConvertOptions {
   std::string from, to;
-  std::string tokenizer_from;               // a directory load_tokenizer() reads
+  std::string tokenizer_from;                      // a directory load_tokenizer() reads
   std::string gpt2_tokenizer = "data/cache/gpt2";  // encoder.json + vocab.bpe, for llm.c input
 };
 
@@ -37,10 +39,11 @@ std::unique_ptr<Tokenizer> output_tokenizer(const ConvertOptions& o, bool from_l
   if (!from_llmc) return load_tokenizer(o.from);
   // An llm.c file carries no tokenizer; its models are GPT-2's.
   const fs::path dir = o.gpt2_tokenizer;
-  check(fs::exists(dir / "encoder.json") && fs::exists(dir / "vocab.bpe"),
-        "convert: " + o.from + " carries no tokenizer and " + dir.string() +
-            " has no encoder.json + vocab.bpe (run data/fetch.sh gpt2, or give --gpt2-tokenizer DIR "
-            "or --tokenizer-from DIR)");
+  check(
+      fs::exists(dir / "encoder.json") && fs::exists(dir / "vocab.bpe"),
+      "convert: " + o.from + " carries no tokenizer and " + dir.string() +
+          " has no encoder.json + vocab.bpe (run data/fetch.sh gpt2, or give --gpt2-tokenizer DIR "
+          "or --tokenizer-from DIR)");
   return make_gpt2_tokenizer(dir / "encoder.json", dir / "vocab.bpe", /*allow_special=*/true);
 }
 
@@ -67,20 +70,26 @@ void run_convert(const ConvertOptions& o) {
   if (tokenizer)
     check(tokenizer->vocab_size() <= config.vocab_size,
           "convert: the tokenizer has " + std::to_string(tokenizer->vocab_size()) +
-              " tokens, more than the model's vocabulary (" + std::to_string(config.vocab_size) + ")");
+              " tokens, more than the model's vocabulary (" + std::to_string(config.vocab_size) +
+              ")");
 
   std::unique_ptr<Backend> backend = make_cpu_backend(DType::f32);
   GPT model(config, *backend);
-  if (from_llmc) load_llmc_weights(o.from, model);
-  else load_model_weights(o.from, model);
+  if (from_llmc)
+    load_llmc_weights(o.from, model);
+  else
+    load_model_weights(o.from, model);
 
-  if (to_llmc) write_llmc_checkpoint(o.to, model);
-  else save_model_checkpoint(o.to, model, tokenizer.get());
-  std::printf("convert: %s (%s: %d layers, %d heads, %d channels, max_seq_len %d, vocab %d, %.1fM "
-              "parameters) -> %s (%s)\n",
-              o.from.c_str(), from_kind.c_str(), config.n_layer, config.n_head, config.n_embd,
-              config.max_seq_len, config.vocab_size, double(count_parameters(config)) / 1e6,
-              o.to.c_str(), to_llmc ? "llm.c fp32" : "glassbox checkpoint");
+  if (to_llmc)
+    write_llmc_checkpoint(o.to, model);
+  else
+    save_model_checkpoint(o.to, model, tokenizer.get());
+  std::printf(
+      "convert: %s (%s: %d layers, %d heads, %d channels, max_seq_len %d, vocab %d, %.1fM "
+      "parameters) -> %s (%s)\n",
+      o.from.c_str(), from_kind.c_str(), config.n_layer, config.n_head, config.n_embd,
+      config.max_seq_len, config.vocab_size, double(count_parameters(config)) / 1e6, o.to.c_str(),
+      to_llmc ? "llm.c fp32" : "glassbox checkpoint");
 }
 
 }  // namespace
@@ -88,14 +97,18 @@ void run_convert(const ConvertOptions& o) {
 void register_convert(CLI::App& app) {
   auto o = std::make_shared<ConvertOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "convert", "Convert GPT-2 weights: llm.c .bin <-> checkpoint directory, Hugging Face -> glassbox");
-  cmd->add_option("--from", o->from, "llm.c .bin file, glassbox checkpoint or Hugging Face GPT-2 directory")
+      "convert",
+      "Convert GPT-2 weights: llm.c .bin <-> checkpoint directory, Hugging Face -> glassbox");
+  cmd->add_option("--from", o->from,
+                  "llm.c .bin file, glassbox checkpoint or Hugging Face GPT-2 directory")
       ->required();
-  cmd->add_option("--to", o->to, "Output: a path ending in .bin is an llm.c file, else a checkpoint directory")
+  cmd->add_option("--to", o->to,
+                  "Output: a path ending in .bin is an llm.c file, else a checkpoint directory")
       ->required();
-  cmd->add_option("--tokenizer-from", o->tokenizer_from,
-                  "Directory whose tokenizer to save with a directory output (default: --from's, or "
-                  "GPT-2's for an llm.c file)");
+  cmd->add_option(
+      "--tokenizer-from", o->tokenizer_from,
+      "Directory whose tokenizer to save with a directory output (default: --from's, or "
+      "GPT-2's for an llm.c file)");
   cmd->add_option("--gpt2-tokenizer", o->gpt2_tokenizer,
                   "Directory with GPT-2's encoder.json + vocab.bpe, for an llm.c --from")
       ->capture_default_str();

@@ -22,22 +22,23 @@ namespace {
 struct InfoOptions {
   TrainConfig train;
   int vocab_size = 50257;
-  int world = 1;                  // data-parallel ranks
-  double bus_bandwidth = 400;     // GB/s: NCCL's all-reduce bus bandwidth on 8 H100s over NVLink (360-480)
-  double mfu = 0.4;               // model FLOP utilisation of the compute
-  double peak_tflops = 989;       // H100 SXM, dense bf16, data sheet
+  int world = 1;  // data-parallel ranks
+  double bus_bandwidth =
+      400;           // GB/s: NCCL's all-reduce bus bandwidth on 8 H100s over NVLink (360-480)
+  double mfu = 0.4;  // model FLOP utilisation of the compute
+  double peak_tflops = 989;  // H100 SXM, dense bf16, data sheet
 };
 
 // Communication per optimizer step of data-parallel training over W ranks, for a gradient (and
 // parameter) buffer of S bytes, with ring algorithms (what NCCL uses within a node):
-//   all-reduce      each rank sends and receives 2 (W-1)/W * S  (a reduce-scatter, then an all-gather)
-//   reduce-scatter  each rank sends and receives   (W-1)/W * S
-//   all-gather      each rank sends and receives   (W-1)/W * S
+//   all-reduce      each rank sends and receives 2 (W-1)/W * S  (a reduce-scatter, then an
+//   all-gather) reduce-scatter  each rank sends and receives   (W-1)/W * S all-gather      each
+//   rank sends and receives   (W-1)/W * S
 // ZeRO-1 replaces the all-reduce of the gradients by a reduce-scatter of the gradients plus an
-// all-gather of the updated parameters: the same traffic, but each rank holds only 1/W of the moments.
-// nccl-tests report "bus bandwidth" busbw = (bytes a rank moves) / time, so the time of one
-// collective is (bytes moved per rank) / busbw. For 8 H100s on NVLink/NVSwitch, NCCL reaches a busbw of
-// about 360-480 GB/s for large messages (small messages are latency-bound).
+// all-gather of the updated parameters: the same traffic, but each rank holds only 1/W of the
+// moments. nccl-tests report "bus bandwidth" busbw = (bytes a rank moves) / time, so the time of
+// one collective is (bytes moved per rank) / busbw. For 8 H100s on NVLink/NVSwitch, NCCL reaches a
+// busbw of about 360-480 GB/s for large messages (small messages are latency-bound).
 struct Traffic {
   double all_reduced = 0, reduce_scattered = 0, all_gathered = 0;  // bytes moved per rank and step
   double total() const { return all_reduced + reduce_scattered + all_gathered; }
@@ -54,7 +55,8 @@ Traffic traffic_per_step(int W, int zero_stage, double gradient_bytes) {
   return t;
 }
 
-void print_data_parallel(const InfoOptions& o, const GPTConfig& c, const MemoryEstimate& m, const Backend& backend) {
+void print_data_parallel(const InfoOptions& o, const GPTConfig& c, const MemoryEstimate& m,
+                         const Backend& backend) {
   const int W = o.world, zero_stage = o.train.zero_stage;
   const int64_t N = parameter_arena_size(c);  // the flat arena, padded vocabulary rows included
   const int64_t shard = (N + W - 1) / W;      // the largest shard_range (llm/dist/comm.hpp)
@@ -70,20 +72,24 @@ void print_data_parallel(const InfoOptions& o, const GPTConfig& c, const MemoryE
   std::printf("  activations  %10.1f MiB\n", mib(double(m.activations)));
   std::printf("  total        %10.1f MiB\n",
               mib(double(m.parameters + m.gradients + optimizer + m.activations)));
-  std::printf("communication per step and rank on %s (ring algorithms; %s gradients of %lld elements):\n",
-              backend.name(), dtype_name(backend.dtype()), (long long)N);
-  std::printf("  all-reduced      %10.1f MiB  (gradients: 2(W-1)/W x %.1f MiB)\n", mib(here.all_reduced), mib(grad_bytes));
-  std::printf("  reduce-scattered %10.1f MiB  (gradients: (W-1)/W x %.1f MiB)\n", mib(here.reduce_scattered), mib(grad_bytes));
-  std::printf("  all-gathered     %10.1f MiB  (parameters: (W-1)/W x %.1f MiB)\n", mib(here.all_gathered), mib(grad_bytes));
+  std::printf(
+      "communication per step and rank on %s (ring algorithms; %s gradients of %lld elements):\n",
+      backend.name(), dtype_name(backend.dtype()), (long long)N);
+  std::printf("  all-reduced      %10.1f MiB  (gradients: 2(W-1)/W x %.1f MiB)\n",
+              mib(here.all_reduced), mib(grad_bytes));
+  std::printf("  reduce-scattered %10.1f MiB  (gradients: (W-1)/W x %.1f MiB)\n",
+              mib(here.reduce_scattered), mib(grad_bytes));
+  std::printf("  all-gathered     %10.1f MiB  (parameters: (W-1)/W x %.1f MiB)\n",
+              mib(here.all_gathered), mib(grad_bytes));
 
   // The same step on W H100s (--device cuda: bf16 gradients, as CudaBackend keeps them, over NCCL).
-  // Without overlap a step takes compute + communication. With --overlap-comm (auto: on for GPUs) each
-  // bucket of gradients is reduced as soon as the backward has finished it (llm/train/gradient_sync.hpp)
-  // while the backward goes on: overlap_timeline() says how much of the reduction still shows. It
-  // cannot hide the last bucket, wte and wpe (wte's second term comes from the embedding, the very
-  // last op: 32% of GPT-2 124M's arena), nor ZeRO-1's all-gather of the parameters after the
-  // optimizer step. The scaling efficiency (throughput of W GPUs / W x that of one) is
-  // compute / (compute + exposed communication).
+  // Without overlap a step takes compute + communication. With --overlap-comm (auto: on for GPUs)
+  // each bucket of gradients is reduced as soon as the backward has finished it
+  // (llm/train/gradient_sync.hpp) while the backward goes on: overlap_timeline() says how much of
+  // the reduction still shows. It cannot hide the last bucket, wte and wpe (wte's second term comes
+  // from the embedding, the very last op: 32% of GPT-2 124M's arena), nor ZeRO-1's all-gather of
+  // the parameters after the optimizer step. The scaling efficiency (throughput of W GPUs / W x
+  // that of one) is compute / (compute + exposed communication).
   const double gpu_grad_bytes = double(N) * double(dtype_size(DType::bf16));
   const Traffic gpu = traffic_per_step(W, zero_stage, gpu_grad_bytes);
   const int B = o.train.batch_size, T = o.train.block_size;
@@ -101,17 +107,24 @@ void print_data_parallel(const InfoOptions& o, const GPTConfig& c, const MemoryE
   const bool overlap = o.train.overlaps_comm(/*on_gpu=*/true);
   const double exposed_ms = (overlap ? timeline.exposed_ms() : reduce_ms) + gather_ms;
 
-  std::printf("expected on %d H100s (--device cuda: bf16 gradients over NCCL; B=%d, T=%d, grad_accum=%d per rank):\n",
-              W, B, T, o.train.grad_accum);
-  std::printf("  compute        %8.2f ms per step  (%.3g FLOPs per rank at %.0f%% MFU of %.0f TFLOP/s)\n", compute_ms,
-              flops_per_rank, 100 * o.mfu, o.peak_tflops);
-  std::printf("  communication  %8.2f ms per step  (%.1f MiB at %.0f GB/s bus bandwidth; %.2f-%.2f ms at NVLink's 480-360)\n",
-              reduce_ms + gather_ms, mib(gpu.total()), o.bus_bandwidth, gpu.total() / 480e9 * 1e3,
-              gpu.total() / 360e9 * 1e3);
+  std::printf(
+      "expected on %d H100s (--device cuda: bf16 gradients over NCCL; B=%d, T=%d, grad_accum=%d "
+      "per rank):\n",
+      W, B, T, o.train.grad_accum);
+  std::printf(
+      "  compute        %8.2f ms per step  (%.3g FLOPs per rank at %.0f%% MFU of %.0f TFLOP/s)\n",
+      compute_ms, flops_per_rank, 100 * o.mfu, o.peak_tflops);
+  std::printf(
+      "  communication  %8.2f ms per step  (%.1f MiB at %.0f GB/s bus bandwidth; %.2f-%.2f ms at "
+      "NVLink's 480-360)\n",
+      reduce_ms + gather_ms, mib(gpu.total()), o.bus_bandwidth, gpu.total() / 480e9 * 1e3,
+      gpu.total() / 360e9 * 1e3);
   if (overlap) {
-    std::printf("  exposed        %8.2f ms per step  (%.2f ms hidden behind the backward; wte and wpe (%.0f%%)%s are not)\n",
-                exposed_ms, reduce_ms + gather_ms - exposed_ms, 100 * embeddings / double(N),
-                zero_stage == 1 ? " and the all-gather" : "");
+    std::printf(
+        "  exposed        %8.2f ms per step  (%.2f ms hidden behind the backward; wte and wpe "
+        "(%.0f%%)%s are not)\n",
+        exposed_ms, reduce_ms + gather_ms - exposed_ms, 100 * embeddings / double(N),
+        zero_stage == 1 ? " and the all-gather" : "");
   }
   std::printf("  efficiency     %8.1f %%           (compute / (compute + %s))\n",
               100 * compute_ms / (compute_ms + exposed_ms),
@@ -126,11 +139,14 @@ void print_info(const InfoOptions& o) {
   const MemoryEstimate m = estimate_memory(c, B, T, *backend);
   const double flops = training_flops_per_token(c, T);
   auto mib = [](int64_t bytes) { return double(bytes) / (1024.0 * 1024.0); };
-  std::printf("model          %d layers, %d heads, %d channels, max_seq_len %d, vocab %d (padded %d)\n",
-              c.n_layer, c.n_head, c.n_embd, c.max_seq_len, c.vocab_size, c.padded_vocab_size);
+  std::printf(
+      "model          %d layers, %d heads, %d channels, max_seq_len %d, vocab %d (padded %d)\n",
+      c.n_layer, c.n_head, c.n_embd, c.max_seq_len, c.vocab_size, c.padded_vocab_size);
   std::printf("parameters     %lld (%.2fM; the tied head counted once)\n",
               (long long)count_parameters(c), double(count_parameters(c)) / 1e6);
-  std::printf("FLOPs/token    %.3g for training at T=%d (6N + 12*L*C*T; forward alone is a third)\n", flops, T);
+  std::printf(
+      "FLOPs/token    %.3g for training at T=%d (6N + 12*L*C*T; forward alone is a third)\n", flops,
+      T);
   std::printf("FLOPs/step     %.3g for B=%d, T=%d, grad_accum=%d\n",
               flops * B * T * o.train.grad_accum, B, T, o.train.grad_accum);
   std::printf("memory on %s (%s weights, %s optimizer state), B=%d, T=%d:\n", backend->name(),
@@ -138,7 +154,8 @@ void print_info(const InfoOptions& o) {
   std::printf("  parameters   %10.1f MiB\n", mib(m.parameters));
   std::printf("  gradients    %10.1f MiB\n", mib(m.gradients));
   std::printf("  AdamW m, v   %10.1f MiB\n", mib(m.optimizer));
-  std::printf("  activations  %10.1f MiB (saved for the backward, and their gradients)\n", mib(m.activations));
+  std::printf("  activations  %10.1f MiB (saved for the backward, and their gradients)\n",
+              mib(m.activations));
   std::printf("  total        %10.1f MiB\n", mib(m.total()));
   if (o.world > 1 || o.train.zero_stage != 0) print_data_parallel(o, c, m, *backend);
 }
@@ -147,21 +164,25 @@ void print_info(const InfoOptions& o) {
 
 void register_info(CLI::App& app) {
   auto o = std::make_shared<InfoOptions>();
-  CLI::App* cmd = app.add_subcommand("info", "Parameters, FLOPs per token and memory for a model and batch");
+  CLI::App* cmd =
+      app.add_subcommand("info", "Parameters, FLOPs per token and memory for a model and batch");
   add_config_file_option(cmd);
   add_train_options(cmd, o->train);
   cmd->add_option("--vocab-size", o->vocab_size, "Vocabulary size V")->capture_default_str();
-  cmd->add_option("--world", o->world, "Data-parallel ranks: print memory per rank and communication per step")
+  cmd->add_option("--world", o->world,
+                  "Data-parallel ranks: print memory per rank and communication per step")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
   cmd->add_option("--bus-bandwidth", o->bus_bandwidth,
-                  "GB/s of NCCL all-reduce bus bandwidth for the --world estimate (8 H100s, NVLink: 360-480)")
+                  "GB/s of NCCL all-reduce bus bandwidth for the --world estimate (8 H100s, "
+                  "NVLink: 360-480)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--mfu", o->mfu, "Model FLOP utilisation of the compute for the --world estimate")
       ->check(CLI::Range(0.01, 1.0))
       ->capture_default_str();
-  cmd->add_option("--peak-tflops", o->peak_tflops, "Peak dense bf16 TFLOP/s of one GPU (H100 SXM: 989)")
+  cmd->add_option("--peak-tflops", o->peak_tflops,
+                  "Peak dense bf16 TFLOP/s of one GPU (H100 SXM: 989)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->callback([o] { print_info(*o); });

@@ -3,8 +3,9 @@
 //   glassbox sample --ckpt runs/shakespeare_char/checkpoint --prompt "ROMEO:" --max-new-tokens 300
 //   glassbox sample --ckpt ... --prompt "ROMEO:" --max-new-tokens 3 --top-probs 5
 //
-// --top-probs K prints, before each token is drawn, one line with the K most likely next tokens under
-// the model's softmax at temperature 1 (whatever --temperature/--top-k/--top-p the draw uses):
+// --top-probs K prints, before each token is drawn, one line with the K most likely next tokens
+// under the model's softmax at temperature 1 (whatever --temperature/--top-k/--top-p the draw
+// uses):
 //   step 0: "E" 17 0.412301  "O" 27 0.093310  ...  -> "E"
 // each token as a C-escaped string, its id and its probability; the text follows the step lines.
 #include <algorithm>
@@ -49,9 +50,11 @@ std::string quoted(const std::string& text) {
 }
 
 // One --top-probs line: the k most likely next tokens, then the one drawn.
-void print_step(const Tokenizer& tokenizer, int step, const std::vector<float>& logits, int V, int k,
-                int32_t drawn) {
-  auto text = [&](int32_t id) { return id < tokenizer.vocab_size() ? tokenizer.decode_token(id) : std::string(); };
+void print_step(const Tokenizer& tokenizer, int step, const std::vector<float>& logits, int V,
+                int k, int32_t drawn) {
+  auto text = [&](int32_t id) {
+    return id < tokenizer.vocab_size() ? tokenizer.decode_token(id) : std::string();
+  };
   std::printf("step %d:", step);
   for (const TokenProbability& t : top_probabilities(logits.data(), V, k))
     std::printf("  %s %d %.6f", quoted(text(t.id)).c_str(), t.id, t.p);
@@ -81,8 +84,10 @@ void run_sample(const SampleOptions& o) {
   // An empty prompt starts from the document separator (GPT-2) or a newline (character models).
   std::vector<int32_t> prompt = tokenizer->encode(o.prompt);
   if (prompt.empty()) {
-    if (auto eot = tokenizer->eot_token()) prompt = {*eot};
-    else prompt = tokenizer->encode("\n");
+    if (auto eot = tokenizer->eot_token())
+      prompt = {*eot};
+    else
+      prompt = tokenizer->encode("\n");
   }
   check(!prompt.empty(), "--prompt is empty and the tokenizer has no start token; give a prompt");
 
@@ -126,7 +131,8 @@ void run_sample(const SampleOptions& o) {
   std::fflush(stdout);
   const double total = seconds_since(start);
   std::fprintf(stderr, "sample: %s; first token after %.2f s; %lld tokens at %.1f tokens/s\n",
-               describe_load(o.ckpt, load_seconds).c_str(), first_token_seconds, (long long)generated,
+               describe_load(o.ckpt, load_seconds).c_str(), first_token_seconds,
+               (long long)generated,
                generated > 1 ? double(generated - 1) / (total - first_token_seconds) : 0.0);
 }
 
@@ -137,14 +143,19 @@ void register_sample(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("sample", "Generate text from a checkpoint");
   cmd->add_option("--ckpt", o->ckpt, "Checkpoint directory")->required();
   cmd->add_option("--prompt", o->prompt, "Text to continue (empty: start a new document)");
-  cmd->add_option("--max-new-tokens", o->max_new_tokens, "Tokens to generate")->capture_default_str();
-  cmd->add_option("--temperature", o->sampling.temperature, "Softmax temperature; 0 = greedy")->capture_default_str();
-  cmd->add_option("--top-k", o->sampling.top_k, "Sample from the k most likely tokens (0: all)")->capture_default_str();
-  cmd->add_option("--top-p", o->sampling.top_p, "Nucleus: the most likely tokens up to this mass")->capture_default_str();
+  cmd->add_option("--max-new-tokens", o->max_new_tokens, "Tokens to generate")
+      ->capture_default_str();
+  cmd->add_option("--temperature", o->sampling.temperature, "Softmax temperature; 0 = greedy")
+      ->capture_default_str();
+  cmd->add_option("--top-k", o->sampling.top_k, "Sample from the k most likely tokens (0: all)")
+      ->capture_default_str();
+  cmd->add_option("--top-p", o->sampling.top_p, "Nucleus: the most likely tokens up to this mass")
+      ->capture_default_str();
   cmd->add_option("--num-samples", o->num_samples, "Independent samples")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Random seed")->capture_default_str();
-  cmd->add_option("--top-probs", o->top_probs,
-                  "Print the K most likely next tokens (softmax at temperature 1) at every step; 0: off")
+  cmd->add_option(
+         "--top-probs", o->top_probs,
+         "Print the K most likely next tokens (softmax at temperature 1) at every step; 0: off")
       ->capture_default_str();
   cmd->add_option("--device", o->device, "cpu or cuda")->capture_default_str();
   cmd->callback([o] { run_sample(*o); });

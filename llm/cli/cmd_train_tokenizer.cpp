@@ -1,8 +1,8 @@
 // glassbox train-tokenizer: learn GPT-2-style byte-level BPE merges from text files.
 //
 //   glassbox train-tokenizer --vocab-size 4096 --input data/tinyshakespeare/input.txt --out tok/
-// writes tok/encoder.json, tok/vocab.bpe (OpenAI's formats) and tok/glassbox_tokenizer.json, so the result
-// loads with load_tokenizer(tok/) like GPT-2's own files. See llm/tokenizer/bpe_trainer.hpp.
+// writes tok/encoder.json, tok/vocab.bpe (OpenAI's formats) and tok/glassbox_tokenizer.json, so the
+// result loads with load_tokenizer(tok/) like GPT-2's own files. See llm/tokenizer/bpe_trainer.hpp.
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -55,8 +55,9 @@ void run_train_tokenizer(const TrainTokenizerOptions& opt) {
               secs(t0, t1));
   std::printf("train-tokenizer: %zu tokens (%zu merges) learned in %.2f s\n", vocab.tokens.size(),
               vocab.merges.size(), secs(t1, t2));
-  std::printf("train-tokenizer: wrote %s/{encoder.json,vocab.bpe,glassbox_tokenizer.json}; total %.2f s\n",
-              opt.out.c_str(), secs(t0, Clock::now()));
+  std::printf(
+      "train-tokenizer: wrote %s/{encoder.json,vocab.bpe,glassbox_tokenizer.json}; total %.2f s\n",
+      opt.out.c_str(), secs(t0, Clock::now()));
 }
 
 }  // namespace
@@ -64,12 +65,14 @@ void run_train_tokenizer(const TrainTokenizerOptions& opt) {
 void register_train_tokenizer(CLI::App& app) {
   auto opt = std::make_shared<TrainTokenizerOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "train-tokenizer", "Learn GPT-2-style byte-level BPE merges (writes encoder.json + vocab.bpe)");
+      "train-tokenizer",
+      "Learn GPT-2-style byte-level BPE merges (writes encoder.json + vocab.bpe)");
   cmd->add_option("--vocab-size", opt->vocab_size,
                   "Vocabulary size: 256 bytes + merges + <|endoftext|>")
       ->check(CLI::Range(257, 1 << 24))
       ->capture_default_str();
-  cmd->add_option("--input", opt->inputs, "Training text files (UTF-8; <|endoftext|> separates documents)")
+  cmd->add_option("--input", opt->inputs,
+                  "Training text files (UTF-8; <|endoftext|> separates documents)")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", opt->out, "Output directory")->required();

@@ -33,8 +33,12 @@ void write_predictions(const std::string& path, const HellaSwagResult& r) {
   check(bool(out), "--predictions: cannot write " + path);
   for (size_t k = 0; k < r.scores.size(); k++) {
     const HellaSwagScores& s = r.scores[k];
-    out << nlohmann::json{{"index", k},           {"label", s.label},         {"pred", s.pred},
-                          {"pred_norm", s.pred_norm}, {"sum_loss", s.sum_loss}, {"mean_loss", s.mean_loss}}
+    out << nlohmann::json{{"index", k},
+                          {"label", s.label},
+                          {"pred", s.pred},
+                          {"pred_norm", s.pred_norm},
+                          {"sum_loss", s.sum_loss},
+                          {"mean_loss", s.mean_loss}}
                .dump()
         << "\n";
   }
@@ -54,12 +58,14 @@ void run_hellaswag_eval(const HellaSwagEvalOptions& o) {
             " tokens, more than the vocabulary of the model in " + o.ckpt);
   // Every rank reads and encodes the whole file: a bad line stops all of them alike, and all agree
   // on the padded length.
-  const std::vector<HellaSwagTokens> examples = tokenize_hellaswag(read_hellaswag(o.data), *tokenizer);
+  const std::vector<HellaSwagTokens> examples =
+      tokenize_hellaswag(read_hellaswag(o.data), *tokenizer);
   std::unique_ptr<Backend> backend = make_backend(o.device);
   GPT model(config, *backend);
   load_model_weights(o.ckpt, model);
 
-  const int64_t N = o.limit > 0 ? std::min<int64_t>(o.limit, int64_t(examples.size())) : int64_t(examples.size());
+  const int64_t N =
+      o.limit > 0 ? std::min<int64_t>(o.limit, int64_t(examples.size())) : int64_t(examples.size());
   if (root) {
     std::printf("hellaswag: %lld examples of %s on %d rank%s\n", (long long)N, o.data.c_str(),
                 comm->world_size(), comm->world_size() > 1 ? "s (progress is rank 0's share)" : "");
@@ -74,11 +80,13 @@ void run_hellaswag_eval(const HellaSwagEvalOptions& o) {
   };
   const HellaSwagResult r = evaluate_hellaswag(model, examples, *comm, N, progress);
   if (!root) return;
-  std::printf("hellaswag: acc %.4f (%lld/%lld), acc_norm %.4f (%lld/%lld)\n", r.acc, (long long)r.correct,
-              (long long)r.examples, r.acc_norm, (long long)r.correct_norm, (long long)r.examples);
-  const nlohmann::json j = {{"checkpoint", o.ckpt}, {"task", "hellaswag"},   {"data", o.data},
-                            {"examples", r.examples}, {"acc", r.acc},        {"acc_norm", r.acc_norm},
-                            {"correct", r.correct},   {"correct_norm", r.correct_norm}};
+  std::printf("hellaswag: acc %.4f (%lld/%lld), acc_norm %.4f (%lld/%lld)\n", r.acc,
+              (long long)r.correct, (long long)r.examples, r.acc_norm, (long long)r.correct_norm,
+              (long long)r.examples);
+  const nlohmann::json j = {{"checkpoint", o.ckpt}, {"task", "hellaswag"},
+                            {"data", o.data},       {"examples", r.examples},
+                            {"acc", r.acc},         {"acc_norm", r.acc_norm},
+                            {"correct", r.correct}, {"correct_norm", r.correct_norm}};
   if (!o.predictions.empty()) write_predictions(o.predictions, r);
   if (!o.out.empty()) {
     std::ofstream out(o.out);

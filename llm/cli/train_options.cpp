@@ -17,12 +17,16 @@ CLI::Option* add(CLI::App* cmd, const std::string& dashed, T& value, const std::
   std::string underscored = dashed;
   for (char& ch : underscored)
     if (ch == '-') ch = '_';
-  const std::string names = underscored == dashed ? "--" + dashed : "--" + dashed + ",--" + underscored;
+  const std::string names =
+      underscored == dashed ? "--" + dashed : "--" + dashed + ",--" + underscored;
   CLI::Option* option = cmd->add_option(names, value, help)->capture_default_str();
-  // CLI11 reads "-1" into an unsigned field as 2^64 - 1; a seed (the one unsigned setting) must not wrap.
+  // CLI11 reads "-1" into an unsigned field as 2^64 - 1; a seed (the one unsigned setting) must not
+  // wrap.
   if constexpr (std::is_unsigned_v<T> && !std::is_same_v<T, bool>) {
     option->check(CLI::Validator(
-        [](std::string& text) { return text.find('-') == std::string::npos ? "" : "expected a non-negative integer"; },
+        [](std::string& text) {
+          return text.find('-') == std::string::npos ? "" : "expected a non-negative integer";
+        },
         "UINT"));
   }
   return option;
@@ -38,19 +42,27 @@ CLI::App* find_subcommand(CLI::App& app, const std::string& name) {
 
 void add_train_options(CLI::App* cmd, TrainConfig& c) {
   const char* model = "Model";
-  add(cmd, "model", c.model, "GPT-2 preset: gpt2, gpt2-medium, gpt2-large, gpt2-xl (empty: the shape below)")->group(model);
+  add(cmd, "model", c.model,
+      "GPT-2 preset: gpt2, gpt2-medium, gpt2-large, gpt2-xl (empty: the shape below)")
+      ->group(model);
   add(cmd, "n-layer", c.n_layer, "Transformer blocks L")->group(model);
   add(cmd, "n-head", c.n_head, "Attention heads NH")->group(model);
   add(cmd, "n-embd", c.n_embd, "Channels C")->group(model);
   add(cmd, "block-size", c.block_size, "Tokens per training sequence T")->group(model);
-  add(cmd, "max-seq-len", c.max_seq_len, "Learned positions (0: block-size; presets: 1024)")->group(model);
+  add(cmd, "max-seq-len", c.max_seq_len, "Learned positions (0: block-size; presets: 1024)")
+      ->group(model);
   add(cmd, "init-from", c.init_from, "Start from this checkpoint's weights")->group(model);
-  add(cmd, "bias", c.bias, "false: biases stay 0 and are not trained (nanoGPT's bias=False)")->group(model);
+  add(cmd, "bias", c.bias, "false: biases stay 0 and are not trained (nanoGPT's bias=False)")
+      ->group(model);
 
   const char* data = "Data";
-  add(cmd, "train-data", c.train_data, "Training shards: a directory or a pattern like DIR/train_*.bin")->group(data);
+  add(cmd, "train-data", c.train_data,
+      "Training shards: a directory or a pattern like DIR/train_*.bin")
+      ->group(data);
   add(cmd, "val-data", c.val_data, "Validation shards")->group(data);
-  add(cmd, "data-sampling", c.data_sampling, "sequential: consecutive windows (llm.c); random: random windows (nanoGPT)")->group(data);
+  add(cmd, "data-sampling", c.data_sampling,
+      "sequential: consecutive windows (llm.c); random: random windows (nanoGPT)")
+      ->group(data);
 
   const char* optim = "Optimisation";
   add(cmd, "batch-size", c.batch_size, "Sequences per micro-step B")->group(optim);
@@ -59,37 +71,65 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
   add(cmd, "learning-rate", c.learning_rate, "Peak learning rate")->group(optim);
   add(cmd, "min-lr", c.min_lr, "Learning rate at the end of the cosine decay")->group(optim);
   add(cmd, "warmup-steps", c.warmup_steps, "Linear warm-up steps")->group(optim);
-  add(cmd, "lr-decay-steps", c.lr_decay_steps, "Step where the cosine reaches min-lr (0: max-steps)")->group(optim);
+  add(cmd, "lr-decay-steps", c.lr_decay_steps,
+      "Step where the cosine reaches min-lr (0: max-steps)")
+      ->group(optim);
   add(cmd, "beta1", c.beta1, "AdamW beta1")->group(optim);
   add(cmd, "beta2", c.beta2, "AdamW beta2")->group(optim);
   add(cmd, "eps", c.eps, "AdamW epsilon")->group(optim);
   add(cmd, "weight-decay", c.weight_decay, "AdamW weight decay (matrices only)")->group(optim);
-  add(cmd, "grad-clip", c.grad_clip, "Clip the global gradient norm to this (0: off)")->group(optim);
+  add(cmd, "grad-clip", c.grad_clip, "Clip the global gradient norm to this (0: off)")
+      ->group(optim);
 
   const char* dist = "Data parallel (mpirun -np N glassbox train ...)";
-  add(cmd, "zero-stage", c.zero_stage, "0: replicated AdamW moments; 1: ZeRO-1, moments sharded over ranks")->group(dist);
-  add(cmd, "comm-timeout", c.comm_timeout, "Seconds a collective may take before the job is ended (a rank died or hangs)")->group(dist);
-  add(cmd, "comm", c.comm, "auto: with several ranks NCCL for --device cuda, MPI for cpu; nccl: NCCL even on one GPU; mpi")->group(dist);
-  add(cmd, "overlap-comm", c.overlap_comm, "true: reduce each layer's gradients while the backward goes on; false: all after it; auto: true on GPUs, false on CPUs")->group(dist);
+  add(cmd, "zero-stage", c.zero_stage,
+      "0: replicated AdamW moments; 1: ZeRO-1, moments sharded over ranks")
+      ->group(dist);
+  add(cmd, "comm-timeout", c.comm_timeout,
+      "Seconds a collective may take before the job is ended (a rank died or hangs)")
+      ->group(dist);
+  add(cmd, "comm", c.comm,
+      "auto: with several ranks NCCL for --device cuda, MPI for cpu; nccl: NCCL even on one GPU; "
+      "mpi")
+      ->group(dist);
+  add(cmd, "overlap-comm", c.overlap_comm,
+      "true: reduce each layer's gradients while the backward goes on; false: all after it; auto: "
+      "true on GPUs, false on CPUs")
+      ->group(dist);
 
   const char* run = "Run";
   add(cmd, "eval-interval", c.eval_interval, "Validation loss every N steps")->group(run);
-  add(cmd, "eval-batches", c.eval_batches, "Validation batches per evaluation (0: all)")->group(run);
+  add(cmd, "eval-batches", c.eval_batches, "Validation batches per evaluation (0: all)")
+      ->group(run);
   add(cmd, "log-interval", c.log_interval, "Progress line every N steps")->group(run);
-  add(cmd, "layer-stats-interval", c.layer_stats_interval, "Per-layer statistics in metrics.jsonl every N steps (0: off)")->group(run);
-  add(cmd, "checkpoint-interval", c.checkpoint_interval, "Rewrite OUT_DIR/checkpoint every N steps")->group(run);
-  add(cmd, "snapshot-interval", c.snapshot_interval, "Keep OUT_DIR/snapshots/step_N every N steps (0: off)")->group(run);
-  add(cmd, "hellaswag-interval", c.hellaswag_interval, "HellaSwag accuracy every N steps and at the end (0: off)")->group(run);
-  add(cmd, "hellaswag-data", c.hellaswag_data, "HellaSwag JSONL file for --hellaswag-interval")->group(run);
-  add(cmd, "out-dir", c.out_dir, "Run directory: metrics.jsonl, checkpoint/, snapshots/")->group(run);
+  add(cmd, "layer-stats-interval", c.layer_stats_interval,
+      "Per-layer statistics in metrics.jsonl every N steps (0: off)")
+      ->group(run);
+  add(cmd, "checkpoint-interval", c.checkpoint_interval, "Rewrite OUT_DIR/checkpoint every N steps")
+      ->group(run);
+  add(cmd, "snapshot-interval", c.snapshot_interval,
+      "Keep OUT_DIR/snapshots/step_N every N steps (0: off)")
+      ->group(run);
+  add(cmd, "hellaswag-interval", c.hellaswag_interval,
+      "HellaSwag accuracy every N steps and at the end (0: off)")
+      ->group(run);
+  add(cmd, "hellaswag-data", c.hellaswag_data, "HellaSwag JSONL file for --hellaswag-interval")
+      ->group(run);
+  add(cmd, "out-dir", c.out_dir, "Run directory: metrics.jsonl, checkpoint/, snapshots/")
+      ->group(run);
   add(cmd, "seed", c.seed, "Seed for the initialisation and the data order")->group(run);
   add(cmd, "device", c.device, "cpu or cuda")->group(run);
-  cmd->add_flag("--resume", c.resume, "Continue OUT_DIR/checkpoint exactly where it stopped")->group(run);
-  cmd->add_flag("--extend", c.extend,
-                "With --resume and a larger --max-steps: train a run past its end (the learning rate "
-                "follows the saved schedule, then stays at --min-lr)")->group(run);
+  cmd->add_flag("--resume", c.resume, "Continue OUT_DIR/checkpoint exactly where it stopped")
+      ->group(run);
+  cmd->add_flag(
+         "--extend", c.extend,
+         "With --resume and a larger --max-steps: train a run past its end (the learning rate "
+         "follows the saved schedule, then stays at --min-lr)")
+      ->group(run);
   add(cmd, "resume-override", c.resume_override,
-      "With --resume: comma-separated settings that may differ from the checkpoint's (e.g. learning_rate,seed)")->group(run);
+      "With --resume: comma-separated settings that may differ from the checkpoint's (e.g. "
+      "learning_rate,seed)")
+      ->group(run);
 }
 
 void add_config_file_option(CLI::App* cmd) {
@@ -112,8 +152,10 @@ std::vector<std::string> expand_config_files(CLI::App& app, int argc, char** arg
       continue;
     }
     std::string path;
-    if (subcommand && args[i] == "--config" && i + 1 < args.size()) path = args[++i];
-    else if (subcommand && args[i].rfind("--config=", 0) == 0) path = args[i].substr(9);
+    if (subcommand && args[i] == "--config" && i + 1 < args.size())
+      path = args[++i];
+    else if (subcommand && args[i].rfind("--config=", 0) == 0)
+      path = args[i].substr(9);
     else {
       expanded.push_back(args[i]);
       continue;
@@ -121,15 +163,14 @@ std::vector<std::string> expand_config_files(CLI::App& app, int argc, char** arg
     std::vector<TomlSetting> settings;
     try {
       settings = read_toml_settings(path);
-    } catch (const Error& e) {
-      throw Error("--config " + std::string(e.what()));
-    }
+    } catch (const Error& e) { throw Error("--config " + std::string(e.what())); }
     std::vector<std::string> flags;
     for (const TomlSetting& setting : settings) {
       const std::string flag = "--" + setting.key;
       if (subcommand->get_option_no_throw(flag) == nullptr || setting.key == "config")
-        throw Error("--config " + printable(path) + ":" + std::to_string(setting.line) + ": unknown key '" +
-                    printable(setting.key) + "' for glassbox " + subcommand->get_name());
+        throw Error("--config " + printable(path) + ":" + std::to_string(setting.line) +
+                    ": unknown key '" + printable(setting.key) + "' for glassbox " +
+                    subcommand->get_name());
       if (setting.values.size() == 1) {
         flags.push_back(flag + "=" + setting.values[0]);
       } else {

@@ -2,9 +2,9 @@
 // defines: llm::Arena, one block of backend memory carved into named tensor views.
 //
 // Parameters, gradients, optimizer moments and activations each live in one Arena, sized up front
-// from the config, so a training step never allocates. A "views" struct (e.g. ParameterTensors) lists
-// its tensors once, with names and shapes, in a visit() method; Arena::carve walks that list twice:
-// once to add up the sizes, once to hand out the views.
+// from the config, so a training step never allocates. A "views" struct (e.g. ParameterTensors)
+// lists its tensors once, with names and shapes, in a visit() method; Arena::carve walks that list
+// twice: once to add up the sizes, once to hand out the views.
 #include <cstddef>
 #include <string>
 
@@ -25,8 +25,7 @@ class Arena {
   // Allocates every tensor that views.visit(...) lists, all of one dtype, back to back (so the
   // whole arena is also one flat tensor, see whole()), and points the views at them. The memory is
   // zeroed. `visit` is called as visit(fn) with fn(name, Tensor&, Shape).
-  template <typename Views>
-  void carve(Backend& backend, DType dtype, Views& views) {
+  template <typename Views> void carve(Backend& backend, DType dtype, Views& views) {
     int64_t total = 0;
     views.visit([&](const char*, Tensor&, Shape shape) { total += shape.numel(); });
     allocate(backend, dtype, total * int64_t(dtype_size(dtype)));
@@ -43,7 +42,9 @@ class Arena {
       bytes = align_up(bytes) + shape.numel() * int64_t(dtype_size(dtype_of_name(name)));
     });
     allocate(backend, DType::f32, bytes);
-    views.visit([&](const char* name, Tensor& t, Shape shape) { t = take(shape, dtype_of_name(name), kAlign); });
+    views.visit([&](const char* name, Tensor& t, Shape shape) {
+      t = take(shape, dtype_of_name(name), kAlign);
+    });
     mixed_ = true;
     if (!backend.allocates_zeroed()) backend.zero(raw_bytes());
   }

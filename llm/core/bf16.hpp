@@ -13,8 +13,9 @@ namespace llm {
 inline uint16_t float_to_bf16(float f) {
   uint32_t bits;
   std::memcpy(&bits, &f, 4);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40);  // NaN stays NaN
-  bits += 0x7fffu + ((bits >> 16) & 1u);  // round to nearest, ties to even
+  if ((bits & 0x7fffffffu) > 0x7f800000u)
+    return static_cast<uint16_t>((bits >> 16) | 0x40);  // NaN stays NaN
+  bits += 0x7fffu + ((bits >> 16) & 1u);                // round to nearest, ties to even
   return static_cast<uint16_t>(bits >> 16);
 }
 
@@ -25,7 +26,8 @@ inline float bf16_to_float(uint16_t h) {
   return f;
 }
 
-// IEEE half (f16): 1 sign, 5 exponent (bias 15), 10 mantissa bits. Subnormals, inf and NaN included.
+// IEEE half (f16): 1 sign, 5 exponent (bias 15), 10 mantissa bits. Subnormals, inf and NaN
+// included.
 inline float f16_to_float(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
   const uint32_t exponent = (h >> 10) & 0x1f;

@@ -71,8 +71,8 @@ Tensor Tensor::reshape(Shape new_shape) const {
 }
 
 Tensor Tensor::prefix(Shape new_shape) const {
-  check(new_shape.numel() <= numel(), "Tensor::prefix: " + new_shape.str() + " is larger than " +
-                                          shape.str());
+  check(new_shape.numel() <= numel(),
+        "Tensor::prefix: " + new_shape.str() + " is larger than " + shape.str());
   Tensor t = *this;
   t.shape = new_shape;
   return t;

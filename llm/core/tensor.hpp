@@ -1,9 +1,9 @@
 #pragma once
 // defines: llm::DType, llm::Device, llm::Shape, llm::Tensor
 //
-// A Tensor here is a *view*: a pointer into memory someone else owns (an Arena), a dtype, the device
-// the memory lives on, and a row-major shape. Views are cheap to copy and never allocate, so the
-// training step can build them freely (e.g. `params.qkvw.slice(l)` for layer l).
+// A Tensor here is a *view*: a pointer into memory someone else owns (an Arena), a dtype, the
+// device the memory lives on, and a row-major shape. Views are cheap to copy and never allocate, so
+// the training step can build them freely (e.g. `params.qkvw.slice(l)` for layer l).
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -52,7 +52,9 @@ struct Tensor {
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype); }
   int64_t size(int i) const { return shape.dims[i]; }
   int64_t last_dim() const { return shape.rank ? shape.dims[shape.rank - 1] : 1; }
-  int64_t rows() const { return numel() / last_dim(); }  // all leading dims folded: (B, T, C) -> B*T
+  int64_t rows() const {
+    return numel() / last_dim();
+  }  // all leading dims folded: (B, T, C) -> B*T
   bool empty() const { return data == nullptr; }
 
   // The i-th sub-tensor along the first dimension: a (L, 3C, C) weight gives layer l's (3C, C).
@@ -65,8 +67,8 @@ struct Tensor {
 
   // Typed pointer for CPU code; throws if the dtype is not T or the memory is not on the host.
   template <typename T> T* ptr() const {
-    check(dtype == dtype_of<T>(), std::string("tensor holds ") + dtype_name(dtype) +
-                                      ", not the requested element type");
+    check(dtype == dtype_of<T>(),
+          std::string("tensor holds ") + dtype_name(dtype) + ", not the requested element type");
     check(device == Device::cpu, "tensor is on the GPU; CPU code cannot read it");
     return static_cast<T*>(data);
   }

@@ -46,7 +46,8 @@ std::vector<std::filesystem::path> find_shards(const std::string& pattern_or_dir
           "data pattern " + pattern_or_dir + ": wildcards are only allowed in the file name");
     name_pattern = pattern.filename().string();
   } else {
-    check(fs::is_regular_file(pattern, ec), "data pattern " + pattern_or_dir + ": no such file or directory");
+    check(fs::is_regular_file(pattern, ec),
+          "data pattern " + pattern_or_dir + ": no such file or directory");
     return {pattern};
   }
   if (fs::is_directory(dir, ec)) {
@@ -62,20 +63,27 @@ std::vector<std::filesystem::path> find_shards(const std::string& pattern_or_dir
 
 DataLoader::DataLoader(std::string pattern_or_dir, int B, int T, int rank, int world, uint64_t seed,
                        Sampling sampling)
-    : pattern_(std::move(pattern_or_dir)), B_(B), T_(T), rank_(rank), world_(world), seed_(seed),
+    : pattern_(std::move(pattern_or_dir)),
+      B_(B),
+      T_(T),
+      rank_(rank),
+      world_(world),
+      seed_(seed),
       sampling_(sampling) {
   check(B > 0 && T > 0, "data loader: B and T must be positive (got B=" + std::to_string(B) +
                             ", T=" + std::to_string(T) + ")");
   check(world > 0 && rank >= 0 && rank < world, "data loader: rank " + std::to_string(rank) +
-                                                    " is not in [0, " + std::to_string(world) + ")");
+                                                    " is not in [0, " + std::to_string(world) +
+                                                    ")");
   files_ = find_shards(pattern_);
   // Every shard must hold at least one full global batch: B*T*world inputs plus one more target.
   const int64_t needed = int64_t(B) * T * world + 1;
   for (const auto& file : files_) {
     const int64_t n = read_shard_header(file).num_tokens;
-    check(n >= needed, "token shard " + file.string() + ": block size larger than the data: it has " +
-                           std::to_string(n) + " tokens, but one batch needs B*T*world+1 = " +
-                           std::to_string(B) + "*" + std::to_string(T) + "*" + std::to_string(world) +
+    check(n >= needed, "token shard " + file.string() +
+                           ": block size larger than the data: it has " + std::to_string(n) +
+                           " tokens, but one batch needs B*T*world+1 = " + std::to_string(B) + "*" +
+                           std::to_string(T) + "*" + std::to_string(world) +
                            "+1 = " + std::to_string(needed));
     file_tokens_.push_back(n);
     total_tokens_ += n;
@@ -127,8 +135,8 @@ void DataLoader::next_batch(int32_t* inputs, int32_t* targets) {
 }
 
 void DataLoader::read_batch(int32_t* inputs, int32_t* targets, int slot) const {
-  check(slot >= 0 && slot < world_, "data loader: slot " + std::to_string(slot) + " is not in [0, " +
-                                        std::to_string(world_) + ")");
+  check(slot >= 0 && slot < world_, "data loader: slot " + std::to_string(slot) +
+                                        " is not in [0, " + std::to_string(world_) + ")");
   const int64_t BT = int64_t(B_) * T_;
   if (sampling_ == Sampling::sequential) {
     const int32_t* chunk = tokens_.data() + state_.position + slot * BT;  // B*T+1 tokens
@@ -137,8 +145,9 @@ void DataLoader::read_batch(int32_t* inputs, int32_t* targets, int slot) const {
     return;
   }
   // random_windows: draw the offsets of all world*B rows of this global batch, keep this slot's B.
-  std::seed_seq seq{uint32_t(seed_), uint32_t(seed_ >> 32), uint32_t(state_.epoch),
-                    uint32_t(state_.shard), uint32_t(state_.position), uint32_t(state_.position >> 32)};
+  std::seed_seq seq{uint32_t(seed_),           uint32_t(seed_ >> 32),
+                    uint32_t(state_.epoch),    uint32_t(state_.shard),
+                    uint32_t(state_.position), uint32_t(state_.position >> 32)};
   std::mt19937_64 rng(seq);
   const uint64_t starts = uint64_t(tokens_.size()) - uint64_t(T_);  // a row needs T+1 tokens
   for (int64_t row = 0; row < int64_t(world_) * B_; row++) {

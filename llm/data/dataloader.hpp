@@ -2,16 +2,17 @@
 // defines: llm::DataLoader, llm::DataLoaderState, llm::find_shards
 //
 // Reads (inputs, targets) batches of shape (B, T) from llm.c token shards, llm.c style:
-//   - a batch is B*T+1 consecutive tokens: inputs = the first B*T, targets = the same shifted by one;
+//   - a batch is B*T+1 consecutive tokens: inputs = the first B*T, targets = the same shifted by
+//   one;
 //   - data-parallel ranks read disjoint slices: at global position p, rank r reads from
 //     p + r*B*T, and every batch moves p forward by world*B*T. So ranks 0..world-1 together read
 //     exactly what one rank with batch world*B would read;
 //   - when the current shard has fewer than world*B*T+1 tokens left after p, move to the next shard
 //     (p = 0); after the last shard a new epoch starts with the first.
-// Shuffling: seed 0 keeps the shard order (sorted file names) in every epoch. Any other seed permutes
-// the shard order per epoch with a Fisher-Yates shuffle driven by std::mt19937_64(seed + epoch), which
-// is the same on every platform. Tokens inside a shard are always read in order.
-// The state (epoch, shard, position) is the same on every rank, so a checkpoint stores one.
+// Shuffling: seed 0 keeps the shard order (sorted file names) in every epoch. Any other seed
+// permutes the shard order per epoch with a Fisher-Yates shuffle driven by std::mt19937_64(seed +
+// epoch), which is the same on every platform. Tokens inside a shard are always read in order. The
+// state (epoch, shard, position) is the same on every rank, so a checkpoint stores one.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -35,17 +36,17 @@ struct DataLoaderState {
                          // (random_windows: the index of the next batch inside that shard)
 };
 
-// The shard files for a pattern: a directory (all *.bin in it), a file name with '*' / '?' wildcards
-// in its last component (e.g. "data/shakespeare_char/train_*.bin"), or one file. Sorted by name.
-// Throws llm::Error naming the pattern when nothing matches.
+// The shard files for a pattern: a directory (all *.bin in it), a file name with '*' / '?'
+// wildcards in its last component (e.g. "data/shakespeare_char/train_*.bin"), or one file. Sorted
+// by name. Throws llm::Error naming the pattern when nothing matches.
 std::vector<std::filesystem::path> find_shards(const std::string& pattern_or_dir);
 
 class DataLoader {
  public:
   // Throws llm::Error naming the pattern when no shard matches, and naming the shard when one has
   // fewer than B*T*world+1 tokens.
-  DataLoader(std::string pattern_or_dir, int B, int T, int rank = 0, int world = 1, uint64_t seed = 0,
-             Sampling sampling = Sampling::sequential);
+  DataLoader(std::string pattern_or_dir, int B, int T, int rank = 0, int world = 1,
+             uint64_t seed = 0, Sampling sampling = Sampling::sequential);
 
   // Fills inputs[B*T] and targets[B*T] (row-major (B, T)) with this rank's batch and advances:
   // read_batch(inputs, targets, rank), then advance().
@@ -73,7 +74,7 @@ class DataLoader {
   std::vector<int64_t> shard_order(int64_t epoch) const;  // permutation of shard indices
   // Whether a global batch can start at `position` of a shard holding shard_tokens tokens.
   bool batch_fits(int64_t position, int64_t shard_tokens) const;
-  void load_shard();                                       // the shard state_ points at
+  void load_shard();  // the shard state_ points at
 
   std::string pattern_;
   int B_, T_, rank_, world_;

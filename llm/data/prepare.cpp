@@ -51,8 +51,10 @@ void read_jsonl(const fs::path& path, std::vector<std::string>& docs) {
 }
 
 void read_input_file(const fs::path& path, std::vector<std::string>& docs) {
-  if (path.extension() == ".jsonl") read_jsonl(path, docs);
-  else docs.push_back(read_file(path));
+  if (path.extension() == ".jsonl")
+    read_jsonl(path, docs);
+  else
+    docs.push_back(read_file(path));
 }
 
 std::string megabytes(double bytes) {
@@ -92,8 +94,9 @@ std::vector<fs::path> write_shards(const fs::path& dir, const std::string& prefi
     char name[64];
     std::snprintf(name, sizeof name, "%s_%06zu.bin", prefix.c_str(), paths.size());
     paths.push_back(dir / name);
-    write_shard(paths.back(), std::vector<int32_t>(tokens.begin() + static_cast<std::ptrdiff_t>(start),
-                                                   tokens.begin() + static_cast<std::ptrdiff_t>(stop)));
+    write_shard(paths.back(),
+                std::vector<int32_t>(tokens.begin() + static_cast<std::ptrdiff_t>(start),
+                                     tokens.begin() + static_cast<std::ptrdiff_t>(stop)));
   }
   return paths;
 }
@@ -113,7 +116,8 @@ std::vector<std::string> read_documents(const std::vector<fs::path>& inputs) {
       check(!files.empty(), "input directory " + input.string() + " holds no files");
       for (const auto& file : files) read_input_file(file, docs);
     } else {
-      check(fs::is_regular_file(input, ec), "input " + input.string() + ": no such file or directory");
+      check(fs::is_regular_file(input, ec),
+            "input " + input.string() + ": no such file or directory");
       read_input_file(input, docs);
     }
   }
@@ -142,14 +146,16 @@ PrepareSummary prepare_dataset(const PrepareOptions& options) {
   // Encode in chunks of about 16 MB of text so progress can be shown; the GPT-2 tokenizer encodes
   // the documents of a chunk in parallel.
   std::vector<int32_t> tokens;
-  tokens.reserve(static_cast<size_t>(summary.input_bytes / (options.tokenizer == "gpt2" ? 3 : 1)) + docs.size());
+  tokens.reserve(static_cast<size_t>(summary.input_bytes / (options.tokenizer == "gpt2" ? 3 : 1)) +
+                 docs.size());
   const auto encode_start = Clock::now();
   auto last_print = encode_start;
   int64_t done_bytes = 0;
   for (size_t first = 0; first < docs.size();) {
     size_t last = first;
     int64_t chunk_bytes = 0;
-    while (last < docs.size() && (last == first || chunk_bytes < (16 << 20))) chunk_bytes += int64_t(docs[last++].size());
+    while (last < docs.size() && (last == first || chunk_bytes < (16 << 20)))
+      chunk_bytes += int64_t(docs[last++].size());
     std::vector<std::vector<int32_t>> encoded;
     if (const auto* gpt2 = dynamic_cast<const Gpt2Tokenizer*>(tokenizer.get())) {
       std::vector<std::string_view> views(docs.begin() + static_cast<std::ptrdiff_t>(first),
@@ -167,9 +173,10 @@ PrepareSummary prepare_dataset(const PrepareOptions& options) {
     const auto now = Clock::now();
     if (options.progress && (now - last_print > std::chrono::seconds(1) || first == docs.size())) {
       const double seconds = std::chrono::duration<double>(now - encode_start).count();
-      std::printf("tokenized %s / %s, %lld tokens, %.1f MB/s\n", megabytes(double(done_bytes)).c_str(),
-                  megabytes(double(summary.input_bytes)).c_str(), static_cast<long long>(tokens.size()),
-                  seconds > 0 ? double(done_bytes) / 1e6 / seconds : 0.0);
+      std::printf(
+          "tokenized %s / %s, %lld tokens, %.1f MB/s\n", megabytes(double(done_bytes)).c_str(),
+          megabytes(double(summary.input_bytes)).c_str(), static_cast<long long>(tokens.size()),
+          seconds > 0 ? double(done_bytes) / 1e6 / seconds : 0.0);
       std::fflush(stdout);
       last_print = now;
     }
@@ -178,7 +185,8 @@ PrepareSummary prepare_dataset(const PrepareOptions& options) {
   // The last val_fraction of the stream is validation: nanoGPT's train = data[:int(n*0.9)].
   const size_t n = tokens.size();
   const size_t n_train = static_cast<size_t>(double(n) * (1.0 - options.val_fraction));
-  check(n_train > 0, "the inputs give no training tokens (" + std::to_string(n) + " tokens in all)");
+  check(n_train > 0,
+        "the inputs give no training tokens (" + std::to_string(n) + " tokens in all)");
 
   // Replace any shards of an earlier run, so a data pattern like DIR/train_*.bin sees only these.
   fs::create_directories(options.out_dir);
@@ -188,24 +196,29 @@ PrepareSummary prepare_dataset(const PrepareOptions& options) {
         (name.rfind("train_", 0) == 0 || name.rfind("val_", 0) == 0))
       fs::remove(entry.path());
   }
-  summary.train_shards = write_shards(options.out_dir, "train", tokens, 0, n_train, options.shard_size);
+  summary.train_shards =
+      write_shards(options.out_dir, "train", tokens, 0, n_train, options.shard_size);
   summary.val_shards = write_shards(options.out_dir, "val", tokens, n_train, n, options.shard_size);
   summary.train_tokens = int64_t(n_train);
   summary.val_tokens = int64_t(n - n_train);
 
   // Save the tokenizer the shards were made with (for gpt2: the one that allows <|endoftext|>).
-  if (options.tokenizer == "gpt2") make_tokenizer(options, docs, /*for_encoding=*/false)->save(options.out_dir);
-  else tokenizer->save(options.out_dir);
+  if (options.tokenizer == "gpt2")
+    make_tokenizer(options, docs, /*for_encoding=*/false)->save(options.out_dir);
+  else
+    tokenizer->save(options.out_dir);
   summary.tokenizer = tokenizer->name();
   summary.vocab_size = tokenizer->vocab_size();
 
   if (options.progress) {
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    std::printf("wrote %zu train shard(s), %zu val shard(s) and glassbox_tokenizer.json to %s in %.1f s\n",
-                summary.train_shards.size(), summary.val_shards.size(), options.out_dir.string().c_str(),
-                seconds);
-    std::printf("tokenizer %s, vocab size %d; train tokens %lld, val tokens %lld\n", summary.tokenizer.c_str(),
-                summary.vocab_size, static_cast<long long>(summary.train_tokens),
+    std::printf(
+        "wrote %zu train shard(s), %zu val shard(s) and glassbox_tokenizer.json to %s in %.1f s\n",
+        summary.train_shards.size(), summary.val_shards.size(), options.out_dir.string().c_str(),
+        seconds);
+    std::printf("tokenizer %s, vocab size %d; train tokens %lld, val tokens %lld\n",
+                summary.tokenizer.c_str(), summary.vocab_size,
+                static_cast<long long>(summary.train_tokens),
                 static_cast<long long>(summary.val_tokens));
   }
   return summary;

@@ -29,8 +29,8 @@ ShardHeader read_header(const std::filesystem::path& path, File& file) {
   const uint64_t size = std::filesystem::file_size(path, ec);
   check(!ec, where + "cannot read its size: " + ec.message());
   check(size > 0, where + "file is empty");
-  check(size >= kShardHeaderInts * 4, where + "file is " + std::to_string(size) +
-                                          " bytes, shorter than the 1024-byte header");
+  check(size >= kShardHeaderInts * 4,
+        where + "file is " + std::to_string(size) + " bytes, shorter than the 1024-byte header");
   file.f = std::fopen(path.c_str(), "rb");
   check(file.f != nullptr, where + "cannot open for reading");
   int32_t header[kShardHeaderInts];
@@ -39,9 +39,8 @@ ShardHeader read_header(const std::filesystem::path& path, File& file) {
   check(header[0] == kShardMagic, where + "wrong magic number: expected " +
                                       std::to_string(kShardMagic) + ", found " +
                                       std::to_string(header[0]) + " (not an llm.c token shard)");
-  check(header[1] == 1 || header[1] == 2,
-        where + "unknown version " + std::to_string(header[1]) +
-            " (1 = uint16 tokens, 2 = uint32 tokens)");
+  check(header[1] == 1 || header[1] == 2, where + "unknown version " + std::to_string(header[1]) +
+                                              " (1 = uint16 tokens, 2 = uint32 tokens)");
   check(header[2] >= 0, where + "negative token count " + std::to_string(header[2]));
   ShardHeader out;
   out.version = header[1];
@@ -85,7 +84,8 @@ std::vector<int32_t> read_shard(const std::filesystem::path& path) {
     for (size_t i = 0; i < n; ++i)
       if (tokens[i] < 0)
         throw Error("token shard " + path.string() + ": token " + std::to_string(i) + " is " +
-                    std::to_string(static_cast<uint32_t>(tokens[i])) + ", not a token id (>= 2^31)");
+                    std::to_string(static_cast<uint32_t>(tokens[i])) +
+                    ", not a token id (>= 2^31)");
   }
   return tokens;
 }

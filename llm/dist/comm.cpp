@@ -52,10 +52,11 @@ double Comm::all_reduce(double value, ReduceOp op) {
 
 void SingleComm::gather(Tensor full, Tensor shard, int) {
   check(full.numel() == shard.numel() && full.dtype == shard.dtype,
-        "gather: with one rank the shard is the whole buffer, " + std::to_string(shard.numel()) + " vs " +
-            std::to_string(full.numel()) + " elements");
+        "gather: with one rank the shard is the whole buffer, " + std::to_string(shard.numel()) +
+            " vs " + std::to_string(full.numel()) + " elements");
   if (full.data == shard.data) return;
-  check(full.device == Device::cpu && shard.device == Device::cpu, "SingleComm::gather: host buffers only");
+  check(full.device == Device::cpu && shard.device == Device::cpu,
+        "SingleComm::gather: host buffers only");
   std::memcpy(full.data, shard.data, shard.nbytes());
 }
 
@@ -103,8 +104,9 @@ std::unique_ptr<Comm> make_comm(double timeout_seconds) {
 #ifdef GLASSBOX_HAVE_MPI
   return make_mpi_comm(timeout_seconds);
 #else
-  throw Error("started by an MPI launcher (mpirun / srun), but this glassbox was built without MPI "
-              "(GLASSBOX_MPI=OFF: install libopenmpi-dev and reconfigure)");
+  throw Error(
+      "started by an MPI launcher (mpirun / srun), but this glassbox was built without MPI "
+      "(GLASSBOX_MPI=OFF: install libopenmpi-dev and reconfigure)");
 #endif
 }
 
@@ -145,15 +147,17 @@ NcclId share_nccl_id_through_file(const fs::path& path, int rank, double timeout
     }
     const double waited = std::chrono::duration<double>(Clock::now() - start).count();
     check(waited < timeout_seconds,
-          "rank " + std::to_string(rank) + ": GLASSBOX_NCCL_ID_FILE " + path.string() + " has not appeared after " +
-              std::to_string(int(waited)) + " s (--comm-timeout): is rank 0 running, and is the path on a file "
+          "rank " + std::to_string(rank) + ": GLASSBOX_NCCL_ID_FILE " + path.string() +
+              " has not appeared after " + std::to_string(int(waited)) +
+              " s (--comm-timeout): is rank 0 running, and is the path on a file "
               "system every rank sees?");
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
 
 // An NcclComm on `backend`, or a SingleComm when `kind` is "auto" and there is one rank.
-std::unique_ptr<Comm> make_gpu_comm(double timeout_seconds, Backend& backend, const std::string& kind) {
+std::unique_ptr<Comm> make_gpu_comm(double timeout_seconds, Backend& backend,
+                                    const std::string& kind) {
   int rank = 0, world = 1;
   NcclId id{};
   std::function<void(int)> end_job;  // how Comm::abort ends every rank; empty: this process exits
@@ -167,9 +171,10 @@ std::unique_ptr<Comm> make_gpu_comm(double timeout_seconds, Backend& backend, co
     mpi_broadcast_bytes(id.data(), id.size(), timeout_seconds, "NCCL's unique id");
     end_job = mpi_abort;
 #else
-    throw Error("started by an MPI launcher (mpirun / srun --mpi), but this glassbox was built without MPI "
-                "(GLASSBOX_MPI=OFF: install libopenmpi-dev and reconfigure, or start one process per GPU "
-                "with GLASSBOX_NCCL_ID_FILE set, see experiments/distributed/README.md)");
+    throw Error(
+        "started by an MPI launcher (mpirun / srun --mpi), but this glassbox was built without MPI "
+        "(GLASSBOX_MPI=OFF: install libopenmpi-dev and reconfigure, or start one process per GPU "
+        "with GLASSBOX_NCCL_ID_FILE set, see experiments/distributed/README.md)");
 #endif
   } else {
     const LaunchEnv env = launch_env();
@@ -184,10 +189,14 @@ std::unique_ptr<Comm> make_gpu_comm(double timeout_seconds, Backend& backend, co
     } else {
       const char* path = std::getenv("GLASSBOX_NCCL_ID_FILE");
       check(path != nullptr && *path != '\0',
-            "the environment says " + std::to_string(world) + " ranks (" + joined(launch_env_world_names) + ") and no MPI "
-            "launcher started them, so NCCL's unique id must go through a file: set GLASSBOX_NCCL_ID_FILE to a new "
-            "path every rank sees (e.g. runs/nccl_id.$SLURM_JOB_ID), or launch with mpirun / srun --mpi=pmix; for "
-            "one process, set GLASSBOX_WORLD_SIZE=1");
+            "the environment says " + std::to_string(world) + " ranks (" +
+                joined(launch_env_world_names) +
+                ") and no MPI "
+                "launcher started them, so NCCL's unique id must go through a file: set "
+                "GLASSBOX_NCCL_ID_FILE to a new "
+                "path every rank sees (e.g. runs/nccl_id.$SLURM_JOB_ID), or launch with mpirun / "
+                "srun --mpi=pmix; for "
+                "one process, set GLASSBOX_WORLD_SIZE=1");
       id_file = path;
       id = share_nccl_id_through_file(id_file, rank, timeout_seconds);
     }
@@ -207,7 +216,8 @@ std::unique_ptr<Comm> make_gpu_comm(double timeout_seconds, Backend& backend, co
 
 std::unique_ptr<Comm> make_comm(double timeout_seconds, Backend& backend, const std::string& kind) {
   check(timeout_seconds > 0, "--comm-timeout must be positive");
-  check(kind == "auto" || kind == "nccl" || kind == "mpi", "--comm must be auto, nccl or mpi (got '" + kind + "')");
+  check(kind == "auto" || kind == "nccl" || kind == "mpi",
+        "--comm must be auto, nccl or mpi (got '" + kind + "')");
   const bool gpu = backend.device() == Device::cuda;
   if (!gpu) {
     check(kind != "nccl", "--comm nccl needs --device cuda (NCCL moves GPU buffers)");
@@ -215,12 +225,15 @@ std::unique_ptr<Comm> make_comm(double timeout_seconds, Backend& backend, const 
 #ifdef GLASSBOX_HAVE_MPI
     return make_mpi_comm(timeout_seconds);
 #else
-    throw Error("--comm mpi: this glassbox was built without MPI (GLASSBOX_MPI=OFF: install libopenmpi-dev and "
-                "reconfigure)");
+    throw Error(
+        "--comm mpi: this glassbox was built without MPI (GLASSBOX_MPI=OFF: install libopenmpi-dev "
+        "and "
+        "reconfigure)");
 #endif
   }
-  check(kind != "mpi", "--comm mpi needs --device cpu (MpiComm moves host buffers; GPU tensors go over NCCL: "
-                       "--comm auto or nccl)");
+  check(kind != "mpi",
+        "--comm mpi needs --device cpu (MpiComm moves host buffers; GPU tensors go over NCCL: "
+        "--comm auto or nccl)");
 #ifdef GLASSBOX_HAVE_CUDA
   return make_gpu_comm(timeout_seconds, backend, kind);
 #else

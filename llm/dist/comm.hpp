@@ -1,5 +1,6 @@
 #pragma once
-// defines: llm::Comm (the collectives data-parallel training needs), llm::SingleComm, llm::make_comm,
+// defines: llm::Comm (the collectives data-parallel training needs), llm::SingleComm,
+// llm::make_comm,
 //          llm::ShardRange / shard_range (which part of a flat buffer each rank owns),
 //          llm::launch_env / use_local_gpu (where the launcher put this process; its GPU)
 //
@@ -10,24 +11,29 @@
 // average of its range only), updates its range, and all-gathers the parameters.
 //
 //   all_reduce      buf (n) on every rank  ->  buf = sum (or mean) over ranks, on every rank
-//   reduce_scatter  buf (n) on every rank  ->  buf[shard r] = sum (or mean) over ranks of buf[shard r]
+//   reduce_scatter  buf (n) on every rank  ->  buf[shard r] = sum (or mean) over ranks of buf[shard
+//   r]
 //                                              on rank r; the rest of buf is left unspecified
 //   all_gather      buf[shard r] on rank r ->  buf (n), the same on every rank
 //   broadcast       buf on root            ->  buf on every rank
 //   gather          shard (its size) on rank r ->  full[shard r] on root (e.g. ZeRO moments for a
-//                                              checkpoint; the other ranks need no full-size buffer)
+//                                              checkpoint; the other ranks need no full-size
+//                                              buffer)
 //
 // Those calls are blocking: each returns with its result in place. For overlapping the gradient
-// communication with the backward there are also asynchronous reductions of PARTS of one flat buffer:
-//   start_reduce(buf, parts, op, scatter)  queues the reduction of buf[part] for each of the (disjoint)
+// communication with the backward there are also asynchronous reductions of PARTS of one flat
+// buffer:
+//   start_reduce(buf, parts, op, scatter)  queues the reduction of buf[part] for each of the
+//   (disjoint)
 //                                           parts, and returns at once
 //       scatter false: every rank gets buf[part] reduced (an all-reduce of the part)
 //       scatter true:  rank r gets only buf[part ∩ shard r] reduced, where shard r is
 //                      shard_range(buf's n, W, r) (that part of a reduce-scatter of the whole buf)
 //   finish_reductions()                    returns when every queued reduction has finished
 // Reducing every part of buf this way gives what one all_reduce / reduce_scatter of buf gives (in
-// exact arithmetic; with 2 ranks bit for bit, a + b being b + a). Until finish_reductions() returns,
-// the queued parts must be neither read nor written, and no other collective may be called.
+// exact arithmetic; with 2 ranks bit for bit, a + b being b + a). Until finish_reductions()
+// returns, the queued parts must be neither read nor written, and no other collective may be
+// called.
 //
 // The shards of reduce_scatter / all_gather are those of shard_range: contiguous, in rank order, as
 // equal as integer division allows (sizes differ by at most one element).
@@ -98,7 +104,8 @@ class Comm {
   virtual void barrier() = 0;
 
   // Asynchronous reductions of parts of one flat buffer (see the table above).
-  virtual void start_reduce(Tensor buf, const std::vector<ShardRange>& parts, ReduceOp op, bool scatter) = 0;
+  virtual void start_reduce(Tensor buf, const std::vector<ShardRange>& parts, ReduceOp op,
+                            bool scatter) = 0;
   virtual void finish_reductions() = 0;
 
   // Ends every rank of the job now, with this exit status (after an error on this rank that the
@@ -132,9 +139,9 @@ class SingleComm final : public Comm {
 bool launched_by_mpi();
 
 // MpiComm when launched by an MPI launcher, SingleComm otherwise. `timeout_seconds` bounds every
-// collective: if one has not finished by then (another rank died or hangs), this rank prints an error
-// naming the collective and exits, which brings the whole job down. Throws llm::Error when launched by
-// mpirun but this build has no MPI (GLASSBOX_MPI=OFF).
+// collective: if one has not finished by then (another rank died or hangs), this rank prints an
+// error naming the collective and exits, which brings the whole job down. Throws llm::Error when
+// launched by mpirun but this build has no MPI (GLASSBOX_MPI=OFF).
 std::unique_ptr<Comm> make_comm(double timeout_seconds = 300);
 
 // The communicator for tensors on `backend` (which must outlive it: NcclComm queues its collectives
@@ -147,11 +154,12 @@ std::unique_ptr<Comm> make_comm(double timeout_seconds = 300);
 // without one, launch_env()'s, and when there are several the id goes through the file
 // GLASSBOX_NCCL_ID_FILE: rank 0 writes it (atomically), the others wait for it for up to
 // `timeout_seconds`, and rank 0 deletes it once every rank has joined. The path must be one every
-// rank sees (a shared file system across nodes) and new to this job (e.g. with $SLURM_JOB_ID in it).
+// rank sees (a shared file system across nodes) and new to this job (e.g. with $SLURM_JOB_ID in
+// it).
 std::unique_ptr<Comm> make_comm(double timeout_seconds, Backend& backend, const std::string& kind);
 
-// Where the launcher put this process, from its environment; -1 where it says nothing. Each value is
-// the first of these variables that is set:
+// Where the launcher put this process, from its environment; -1 where it says nothing. Each value
+// is the first of these variables that is set:
 //   rank        GLASSBOX_RANK, RANK (torchrun), SLURM_PROCID (srun), PMI_RANK (MPICH's mpiexec)
 //   world       GLASSBOX_WORLD_SIZE, WORLD_SIZE (torchrun), SLURM_NTASKS (srun), PMI_SIZE (MPICH)
 //   local_rank  GLASSBOX_LOCAL_RANK, LOCAL_RANK (torchrun), OMPI_COMM_WORLD_LOCAL_RANK (Open MPI's
@@ -159,12 +167,13 @@ std::unique_ptr<Comm> make_comm(double timeout_seconds, Backend& backend, const 
 // The GLASSBOX_ variables come first, so a script can always override what the launcher says;
 // torchrun's come before Slurm's because torchrun runs inside a Slurm task and numbers its own
 // processes, while SLURM_PROCID then counts the torchrun launchers, one per node.
-inline constexpr std::array<const char*, 4> launch_env_rank_names = {"GLASSBOX_RANK", "RANK", "SLURM_PROCID",
-                                                                     "PMI_RANK"};
-inline constexpr std::array<const char*, 4> launch_env_world_names = {"GLASSBOX_WORLD_SIZE", "WORLD_SIZE",
-                                                                      "SLURM_NTASKS", "PMI_SIZE"};
+inline constexpr std::array<const char*, 4> launch_env_rank_names = {"GLASSBOX_RANK", "RANK",
+                                                                     "SLURM_PROCID", "PMI_RANK"};
+inline constexpr std::array<const char*, 4> launch_env_world_names = {
+    "GLASSBOX_WORLD_SIZE", "WORLD_SIZE", "SLURM_NTASKS", "PMI_SIZE"};
 inline constexpr std::array<const char*, 5> launch_env_local_rank_names = {
-    "GLASSBOX_LOCAL_RANK", "LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"};
+    "GLASSBOX_LOCAL_RANK", "LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID",
+    "SLURM_LOCALID"};
 struct LaunchEnv {
   int rank = -1;
   int world = -1;
@@ -173,8 +182,9 @@ struct LaunchEnv {
 LaunchEnv launch_env();
 
 // For --device cuda with several GPUs per node: makes GPU (local rank mod visible GPUs) the current
-// device, so each rank of a node takes its own; call it before the CUDA backend is made. Does nothing
-// when no local rank is set. Returns the number of visible GPUs (0 without a GPU or a CUDA build).
+// device, so each rank of a node takes its own; call it before the CUDA backend is made. Does
+// nothing when no local rank is set. Returns the number of visible GPUs (0 without a GPU or a CUDA
+// build).
 int use_local_gpu();
 
 }  // namespace llm

@@ -1,9 +1,11 @@
 // implements: llm::MpiComm (OpenMPI, host buffers), the MpiSession that initialises MPI once, and
-// the little MPI an NcclComm needs to start (the ranks, a broadcast of NCCL's id, aborting the job).
-// Built only when GLASSBOX_MPI is ON; llm/dist/comm.cpp's make_comm() calls the functions at the end.
+// the little MPI an NcclComm needs to start (the ranks, a broadcast of NCCL's id, aborting the
+// job). Built only when GLASSBOX_MPI is ON; llm/dist/comm.cpp's make_comm() calls the functions at
+// the end.
 //
 // Failure handling, so that a dead or stuck rank never leaves the others waiting forever:
-//   - MPI_ERRORS_RETURN: a collective that fails (e.g. a peer's connection dropped) returns an error
+//   - MPI_ERRORS_RETURN: a collective that fails (e.g. a peer's connection dropped) returns an
+//   error
 //     code, which becomes an llm::Error naming the call; the trainer then aborts the whole job;
 //   - a watchdog thread: when one collective has been running for longer than the timeout
 //     (--comm-timeout), it prints which one on which rank and exits the process with status 3.
@@ -69,8 +71,9 @@ void check_mpi(int rc, const char* call) {
 }
 
 MPI_Datatype mpi_type(const Tensor& t, const char* call) {
-  check(t.device == Device::cpu, std::string(call) + ": MpiComm handles host (CPU) buffers; GPU "
-                                                     "buffers need the NcclComm (--comm nccl or auto)");
+  check(t.device == Device::cpu, std::string(call) +
+                                     ": MpiComm handles host (CPU) buffers; GPU "
+                                     "buffers need the NcclComm (--comm nccl or auto)");
   switch (t.dtype) {
     case DType::f32: return MPI_FLOAT;
     case DType::f64: return MPI_DOUBLE;
@@ -88,7 +91,8 @@ void scale_range(Tensor buf, int64_t begin, int64_t end, double factor) {
     double* p = buf.ptr<double>();
     for (int64_t i = begin; i < end; i++) p[i] *= factor;
   } else {
-    throw Error("MpiComm: an average needs a floating-point buffer, not " + std::string(dtype_name(buf.dtype)));
+    throw Error("MpiComm: an average needs a floating-point buffer, not " +
+                std::string(dtype_name(buf.dtype)));
   }
 }
 
@@ -141,13 +145,15 @@ class MpiComm final : public Comm {
     {
       Watched watched(*this, call);
       // In place, the result for this rank lands at the START of buf ...
-      check_mpi(MPI_Reduce_scatter(MPI_IN_PLACE, buf.data, counts.data(), type, MPI_SUM, comm_), call);
+      check_mpi(MPI_Reduce_scatter(MPI_IN_PLACE, buf.data, counts.data(), type, MPI_SUM, comm_),
+                call);
     }
     // ... so move it to this rank's own range (overwriting only ranges that are now unspecified).
     const size_t elem = dtype_size(buf.dtype);
     char* base = static_cast<char*>(buf.data);
     std::memmove(base + size_t(displs[rank_]) * elem, base, size_t(counts[rank_]) * elem);
-    if (op == ReduceOp::average) scale_range(buf, displs[rank_], displs[rank_] + counts[rank_], 1.0 / world_);
+    if (op == ReduceOp::average)
+      scale_range(buf, displs[rank_], displs[rank_] + counts[rank_], 1.0 / world_);
   }
 
   void all_gather(Tensor buf) override {
@@ -156,8 +162,8 @@ class MpiComm final : public Comm {
     std::vector<int> counts, displs;
     shard_counts(buf.numel(), call, counts, displs);
     Watched watched(*this, call);
-    check_mpi(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf.data, counts.data(), displs.data(),
-                             type, comm_),
+    check_mpi(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf.data, counts.data(),
+                             displs.data(), type, comm_),
               call);
   }
 
@@ -175,13 +181,15 @@ class MpiComm final : public Comm {
     std::vector<int> counts, displs;
     shard_counts(full.numel(), call, counts, displs);
     check(shard.numel() == counts[size_t(rank_)],
-          std::string(call) + ": rank " + std::to_string(rank_) + "'s shard has " + std::to_string(shard.numel()) +
-              " elements, shard_range says " + std::to_string(counts[size_t(rank_)]));
+          std::string(call) + ": rank " + std::to_string(rank_) + "'s shard has " +
+              std::to_string(shard.numel()) + " elements, shard_range says " +
+              std::to_string(counts[size_t(rank_)]));
     if (rank_ == root) mpi_type(full, call);
     Watched watched(*this, call);
-    check_mpi(MPI_Gatherv(shard.data, counts[size_t(rank_)], type, rank_ == root ? full.data : nullptr,
-                          counts.data(), displs.data(), type, root, comm_),
-              call);
+    check_mpi(
+        MPI_Gatherv(shard.data, counts[size_t(rank_)], type, rank_ == root ? full.data : nullptr,
+                    counts.data(), displs.data(), type, root, comm_),
+        call);
   }
 
   void barrier() override {
@@ -189,24 +197,27 @@ class MpiComm final : public Comm {
     check_mpi(MPI_Barrier(comm_), "MPI_Barrier");
   }
 
-  void start_reduce(Tensor buf, const std::vector<ShardRange>& parts, ReduceOp op, bool scatter) override {
+  void start_reduce(Tensor buf, const std::vector<ShardRange>& parts, ReduceOp op,
+                    bool scatter) override {
     const char* call = scatter ? "MPI_Ireduce_scatter" : "MPI_Iallreduce";
     const MPI_Datatype type = mpi_type(buf, call);
-    check(op == ReduceOp::sum || buf.dtype != DType::i32, std::string(call) + ": an average needs a floating-point buffer");
+    check(op == ReduceOp::sum || buf.dtype != DType::i32,
+          std::string(call) + ": an average needs a floating-point buffer");
     advance();  // MPI has no progress thread here: the reductions queued before move on now
     const int64_t n = buf.numel();
     for (const ShardRange& part : parts) {
       check(part.begin >= 0 && part.begin <= part.end && part.end <= n,
-            std::string(call) + ": the part [" + std::to_string(part.begin) + ", " + std::to_string(part.end) +
-                ") is not inside the buffer of " + std::to_string(n) + " elements");
+            std::string(call) + ": the part [" + std::to_string(part.begin) + ", " +
+                std::to_string(part.end) + ") is not inside the buffer of " + std::to_string(n) +
+                " elements");
       if (part.size() == 0) continue;  // the same parts on every rank: every rank skips it
-      const int count = int_count(part.size(), call);  // the per-rank counts of a scatter are no larger
+      const int count =
+          int_count(part.size(), call);  // the per-rank counts of a scatter are no larger
       char* first = static_cast<char*>(buf.data) + size_t(part.begin) * dtype_size(buf.dtype);
       QueuedReduction queued{buf, op, part, part.begin, {}};
       MPI_Request request = MPI_REQUEST_NULL;
       if (!scatter) {
-        check_mpi(MPI_Iallreduce(MPI_IN_PLACE, first, count, type, MPI_SUM, comm_, &request),
-                  call);
+        check_mpi(MPI_Iallreduce(MPI_IN_PLACE, first, count, type, MPI_SUM, comm_, &request), call);
       } else {
         // Rank r receives the part's overlap with its shard. In place, the result lands at the
         // START of the part; finish_reductions() moves it to where this rank's overlap lies. MPI
@@ -214,7 +225,8 @@ class MpiComm final : public Comm {
         for (int r = 0; r < world_; r++)
           queued.counts.push_back(int(intersect(part, shard_range(n, world_, r)).size()));
         queued.result = intersect(part, shard_range(n, world_, rank_));
-        check_mpi(MPI_Ireduce_scatter(MPI_IN_PLACE, first, queued.counts.data(), type, MPI_SUM, comm_, &request),
+        check_mpi(MPI_Ireduce_scatter(MPI_IN_PLACE, first, queued.counts.data(), type, MPI_SUM,
+                                      comm_, &request),
                   call);
       }
       requests_.push_back(request);
@@ -233,7 +245,8 @@ class MpiComm final : public Comm {
       const size_t elem = dtype_size(q.buf.dtype);
       char* base = static_cast<char*>(q.buf.data);
       if (q.result.begin != q.landed_at)
-        std::memmove(base + size_t(q.result.begin) * elem, base + size_t(q.landed_at) * elem, size_t(q.result.size()) * elem);
+        std::memmove(base + size_t(q.result.begin) * elem, base + size_t(q.landed_at) * elem,
+                     size_t(q.result.size()) * elem);
       if (q.op == ReduceOp::average) scale_range(q.buf, q.result.begin, q.result.end, 1.0 / world_);
     }
     requests_.clear();
@@ -268,10 +281,11 @@ class MpiComm final : public Comm {
       if (stop_ || in_flight_ == nullptr) continue;
       const double waited = std::chrono::duration<double>(Clock::now() - started_).count();
       if (waited < timeout_seconds_) continue;
-      std::fprintf(stderr,
-                   "glassbox: error: rank %d of %d: %s has not finished after %.1f s (--comm-timeout "
-                   "%g): another rank has probably died or hangs; exiting\n",
-                   rank_, world_, in_flight_, waited, timeout_seconds_);
+      std::fprintf(
+          stderr,
+          "glassbox: error: rank %d of %d: %s has not finished after %.1f s (--comm-timeout "
+          "%g): another rank has probably died or hangs; exiting\n",
+          rank_, world_, in_flight_, waited, timeout_seconds_);
       std::fflush(stdout);
       std::fflush(stderr);
       std::_Exit(kCommTimeoutStatus);  // the launcher then ends the other ranks
@@ -283,11 +297,13 @@ class MpiComm final : public Comm {
   void advance() {
     if (requests_.empty()) return;
     int all_done = 0;
-    check_mpi(MPI_Testall(int(requests_.size()), requests_.data(), &all_done, MPI_STATUSES_IGNORE), "MPI_Testall");
+    check_mpi(MPI_Testall(int(requests_.size()), requests_.data(), &all_done, MPI_STATUSES_IGNORE),
+              "MPI_Testall");
   }
 
   // Per-rank element counts and offsets of shard_range, as MPI's int arrays.
-  void shard_counts(int64_t n, const char* call, std::vector<int>& counts, std::vector<int>& displs) const {
+  void shard_counts(int64_t n, const char* call, std::vector<int>& counts,
+                    std::vector<int>& displs) const {
     int_count(n, call);
     counts.resize(size_t(world_));
     displs.resize(size_t(world_));
@@ -302,14 +318,15 @@ class MpiComm final : public Comm {
   struct QueuedReduction {
     Tensor buf;
     ReduceOp op;
-    ShardRange result;   // where this rank's reduced elements belong
-    int64_t landed_at;   // where MPI wrote them (the part's start for a scatter)
-    std::vector<int> counts;  // MPI_Ireduce_scatter's per-rank counts, read by MPI until it finishes
+    ShardRange result;  // where this rank's reduced elements belong
+    int64_t landed_at;  // where MPI wrote them (the part's start for a scatter)
+    std::vector<int>
+        counts;  // MPI_Ireduce_scatter's per-rank counts, read by MPI until it finishes
   };
 
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, world_ = 1;
-  std::vector<MPI_Request> requests_;    // of the queued reductions, in the order they were started
+  std::vector<MPI_Request> requests_;  // of the queued reductions, in the order they were started
   std::vector<QueuedReduction> queued_;
   double timeout_seconds_;
 
@@ -340,7 +357,9 @@ void mpi_broadcast_bytes(void* data, size_t bytes, double timeout_seconds, const
   start_mpi();
   const char* call = "MPI_Ibcast";
   MPI_Request request = MPI_REQUEST_NULL;
-  check_mpi(MPI_Ibcast(data, int_count(int64_t(bytes), call), MPI_BYTE, 0, MPI_COMM_WORLD, &request), call);
+  check_mpi(
+      MPI_Ibcast(data, int_count(int64_t(bytes), call), MPI_BYTE, 0, MPI_COMM_WORLD, &request),
+      call);
   const Clock::time_point start = Clock::now();
   for (;;) {
     int done = 0;
@@ -351,7 +370,8 @@ void mpi_broadcast_bytes(void* data, size_t bytes, double timeout_seconds, const
       int rank = 0, world = 1;
       mpi_rank_and_world(rank, world);
       std::fprintf(stderr,
-                   "glassbox: error: rank %d of %d: %s of %s has not finished after %.1f s (--comm-timeout %g): "
+                   "glassbox: error: rank %d of %d: %s of %s has not finished after %.1f s "
+                   "(--comm-timeout %g): "
                    "another rank has probably died or hangs; exiting\n",
                    rank, world, call, what, waited, timeout_seconds);
       std::fflush(stdout);

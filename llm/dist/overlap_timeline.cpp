@@ -7,9 +7,11 @@
 
 namespace llm {
 
-OverlapTimeline overlap_timeline(const std::vector<double>& compute_ms, const std::vector<double>& comm_ms) {
-  check(compute_ms.size() == comm_ms.size(), "overlap_timeline: " + std::to_string(compute_ms.size()) +
-                                                 " compute times for " + std::to_string(comm_ms.size()) + " buckets");
+OverlapTimeline overlap_timeline(const std::vector<double>& compute_ms,
+                                 const std::vector<double>& comm_ms) {
+  check(compute_ms.size() == comm_ms.size(),
+        "overlap_timeline: " + std::to_string(compute_ms.size()) + " compute times for " +
+            std::to_string(comm_ms.size()) + " buckets");
   OverlapTimeline t;
   double computed = 0, network_free = 0;
   for (size_t k = 0; k < compute_ms.size(); k++) {
@@ -36,7 +38,8 @@ GradientBuckets gpt_gradient_buckets(const GPTConfig& config, int B, int T, doub
     b.elements.push_back(elements);
   };
   add("lnf", 4 * C * Vp, 2 * C);
-  for (int l = config.n_layer - 1; l >= 0; l--) add("layer " + std::to_string(l), 48 * C * C + 8 * C * T, 12 * C * C + 13 * C);
+  for (int l = config.n_layer - 1; l >= 0; l--)
+    add("layer " + std::to_string(l), 48 * C * C + 8 * C * T, 12 * C * C + 13 * C);
   add("wte+wpe", 0, (Vp + config.max_seq_len) * C);
   return b;
 }

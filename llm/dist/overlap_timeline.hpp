@@ -24,19 +24,20 @@ namespace llm {
 
 struct OverlapTimeline {
   std::vector<double> ready_ms, start_ms, end_ms;  // per bucket, from the start of the backward
-  double backward_ms = 0;  // the compute alone: ready_ms.back()
+  double backward_ms = 0;                          // the compute alone: ready_ms.back()
   double finished_ms = 0;  // compute and communication both done: max(backward_ms, end_ms.back())
   double exposed_ms() const { return finished_ms - backward_ms; }
 };
 
 // compute_ms and comm_ms have one entry per bucket (the same number; may be empty: all zeros).
-OverlapTimeline overlap_timeline(const std::vector<double>& compute_ms, const std::vector<double>& comm_ms);
+OverlapTimeline overlap_timeline(const std::vector<double>& compute_ms,
+                                 const std::vector<double>& comm_ms);
 
 // The buckets of one backward of the GPT over B x T tokens, in the order GradientSync reports them,
-// with the time to compute each (its share of the backward's FLOPs, at ms_per_flop) and to reduce it
-// (its parameter count, at reduce_ms_per_element). Per token the backward does 2/3 of the training
-// FLOPs (llm/model/config.hpp): the tied head 4 C Vp before the first bucket, a layer 48 C^2 + 8 C T;
-// the embedding's backward is a gather-add (no FLOPs to speak of).
+// with the time to compute each (its share of the backward's FLOPs, at ms_per_flop) and to reduce
+// it (its parameter count, at reduce_ms_per_element). Per token the backward does 2/3 of the
+// training FLOPs (llm/model/config.hpp): the tied head 4 C Vp before the first bucket, a layer 48
+// C^2 + 8 C T; the embedding's backward is a gather-add (no FLOPs to speak of).
 //   "lnf"        2 C elements             (its compute: the head's and lnf's backward)
 //   "layer l"    12 C^2 + 13 C elements   for l = L-1 down to 0
 //   "wte+wpe"    (Vp + maxT) C elements

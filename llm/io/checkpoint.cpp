@@ -32,7 +32,8 @@ template <typename T> void transpose_into(T* y, const T* x, int64_t rows, int64_
   for (int64_t rb = 0; rb < rows; rb += kBlock)
     for (int64_t cb = 0; cb < cols; cb += kBlock)
       for (int64_t r = rb; r < std::min(rb + kBlock, rows); r++)
-        for (int64_t c = cb; c < std::min(cb + kBlock, cols); c++) y[c * rows + r] = x[r * cols + c];
+        for (int64_t c = cb; c < std::min(cb + kBlock, cols); c++)
+          y[c * rows + r] = x[r * cols + c];
 }
 
 // Visits every tensor as it is stored in HF files: (HF name, our tensor for that layer, our name).
@@ -85,12 +86,16 @@ std::vector<SafeTensorOut> export_hf_tensors(ParameterTensors& tensors, Backend&
     if (f64) {
       std::vector<double> values(size_t(t.numel()));
       backend.copy_to_host(values.data(), t);
-      if (is_conv1d(name)) transpose_into(reinterpret_cast<double*>(tensor.bytes.data()), values.data(), rows, cols);
-      else std::memcpy(tensor.bytes.data(), values.data(), tensor.bytes.size());
+      if (is_conv1d(name))
+        transpose_into(reinterpret_cast<double*>(tensor.bytes.data()), values.data(), rows, cols);
+      else
+        std::memcpy(tensor.bytes.data(), values.data(), tensor.bytes.size());
     } else {
       std::vector<float> values = tensor_to_host_f32(backend, t);
-      if (is_conv1d(name)) transpose_into(reinterpret_cast<float*>(tensor.bytes.data()), values.data(), rows, cols);
-      else std::memcpy(tensor.bytes.data(), values.data(), tensor.bytes.size());
+      if (is_conv1d(name))
+        transpose_into(reinterpret_cast<float*>(tensor.bytes.data()), values.data(), rows, cols);
+      else
+        std::memcpy(tensor.bytes.data(), values.data(), tensor.bytes.size());
     }
     if (is_conv1d(name)) std::swap(tensor.shape[0], tensor.shape[1]);
     out.push_back(std::move(tensor));
@@ -100,9 +105,9 @@ std::vector<SafeTensorOut> export_hf_tensors(ParameterTensors& tensors, Backend&
 
 namespace {
 
-// Hugging Face names GPT-2's tensors "transformer.h.0.attn.c_attn.weight" in GPT2LMHeadModel's state
-// dict (and glassbox writes that), but "h.0.attn.c_attn.weight" in GPT2Model's, which is what the
-// official gpt2 repository's model.safetensors holds. Returns "transformer." or "".
+// Hugging Face names GPT-2's tensors "transformer.h.0.attn.c_attn.weight" in GPT2LMHeadModel's
+// state dict (and glassbox writes that), but "h.0.attn.c_attn.weight" in GPT2Model's, which is what
+// the official gpt2 repository's model.safetensors holds. Returns "transformer." or "".
 std::string hf_prefix(const SafeTensorsFile& file) {
   if (file.contains("transformer.wte.weight")) return "transformer.";
   if (file.contains("wte.weight")) return "";
@@ -125,10 +130,12 @@ void import_hf_tensors(ParameterTensors& tensors, Backend& backend, const SafeTe
     load_stored_tensor(backend, t, file.stored(hf_name, shape), /*transpose=*/is_conv1d(name));
   });
   if (file.contains("lm_head.weight")) {
-    const bool tied = file.read_f32("lm_head.weight", {V, C}) == file.read_f32(prefix + "wte.weight", {V, C});
-    check(tied, "safetensors file " + file.path().string() +
-                    ": lm_head.weight differs from wte.weight; glassbox ties the output head to the "
-                    "token embedding and cannot load an untied head");
+    const bool tied =
+        file.read_f32("lm_head.weight", {V, C}) == file.read_f32(prefix + "wte.weight", {V, C});
+    check(tied,
+          "safetensors file " + file.path().string() +
+              ": lm_head.weight differs from wte.weight; glassbox ties the output head to the "
+              "token embedding and cannot load an untied head");
   }
 }
 
@@ -168,8 +175,8 @@ GPTConfig read_model_config(const fs::path& path) {
     const nlohmann::json& v = j[key];
     const bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(INT_MAX)
                                              : v.get<int64_t>() >= 1 && v.get<int64_t>() <= INT_MAX;
-    check(fits, path.string() + ": \"" + key + "\" is " + v.dump() + ", expected an integer in [1, " +
-                    std::to_string(INT_MAX) + "]");
+    check(fits, path.string() + ": \"" + key + "\" is " + v.dump() +
+                    ", expected an integer in [1, " + std::to_string(INT_MAX) + "]");
     return v.get<int>();
   };
   GPTConfig c;
@@ -178,13 +185,11 @@ GPTConfig read_model_config(const fs::path& path) {
   c.n_embd = get_int("n_embd");
   c.max_seq_len = j.contains("n_positions") ? get_int("n_positions") : get_int("n_ctx");
   c.vocab_size = get_int("vocab_size");
-  c.padded_vocab_size = j.contains("padded_vocab_size") ? get_int("padded_vocab_size")
-                                                        : pad_vocab(c.vocab_size);
+  c.padded_vocab_size =
+      j.contains("padded_vocab_size") ? get_int("padded_vocab_size") : pad_vocab(c.vocab_size);
   try {
     c.validate();
-  } catch (const Error& e) {
-    throw Error(path.string() + ": " + e.what());
-  }
+  } catch (const Error& e) { throw Error(path.string() + ": " + e.what()); }
   return c;
 }
 
@@ -210,18 +215,19 @@ std::string recover_interrupted_save(const fs::path& dir) {
   if (fs::is_directory(tmp)) {
     fs::rename(tmp, dir);
     fs::remove_all(old);
-    return "a save was interrupted between its renames: " + tmp.string() + " (complete) is now " + dir.string() +
-           ", " + old.string() + " (the previous checkpoint) was removed";
+    return "a save was interrupted between its renames: " + tmp.string() + " (complete) is now " +
+           dir.string() + ", " + old.string() + " (the previous checkpoint) was removed";
   }
   fs::rename(old, dir);
-  return "a save was interrupted between its renames: " + old.string() + " (the previous checkpoint) is " +
-         dir.string() + " again";
+  return "a save was interrupted between its renames: " + old.string() +
+         " (the previous checkpoint) is " + dir.string() + " again";
 }
 
 void write_model_files(const fs::path& dir, ParameterTensors& weights, Backend& backend,
                        const Tokenizer* tokenizer) {
   write_model_config(dir / "config.json", weights.config);
-  write_safetensors(dir / "model.safetensors", export_hf_tensors(weights, backend), {{"format", "pt"}});
+  write_safetensors(dir / "model.safetensors", export_hf_tensors(weights, backend),
+                    {{"format", "pt"}});
   if (tokenizer) tokenizer->save(dir);
 }
 
@@ -234,7 +240,8 @@ void save_model_checkpoint(const fs::path& dir, GPT& model, const Tokenizer* tok
 GPTConfig read_checkpoint_config(const fs::path& dir) {
   if (!fs::is_directory(dir) && fs::is_directory(dir.string() + ".old"))
     throw Error(dir.string() + ": missing, but " + dir.string() +
-                ".old exists (a save was interrupted: `glassbox train --resume` recovers a run's checkpoint; elsewhere rename it back)");
+                ".old exists (a save was interrupted: `glassbox train --resume` recovers a run's "
+                "checkpoint; elsewhere rename it back)");
   check(fs::is_directory(dir), dir.string() + ": no such checkpoint directory");
   return read_model_config(dir / "config.json");
 }

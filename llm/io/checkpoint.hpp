@@ -4,9 +4,10 @@
 // A checkpoint is a directory:
 //   config.json               Hugging Face GPT2Config keys (n_layer, n_head, n_embd, n_positions,
 //                             vocab_size, ...) so transformers' GPT2LMHeadModel can load it
-//   model.safetensors         f32 weights under HF GPT-2 names in HF's layout: the attention and MLP
-//                             weights are Conv1D, stored (in, out), i.e. transposed from our (out, in);
-//                             wte is stored unpadded (V, C); the head is tied and not stored
+//   model.safetensors         f32 weights under HF GPT-2 names in HF's layout: the attention and
+//   MLP
+//                             weights are Conv1D, stored (in, out), i.e. transposed from our (out,
+//                             in); wte is stored unpadded (V, C); the head is tied and not stored
 //   glassbox_tokenizer.json   the tokenizer the model was trained with (Tokenizer::save; GPT-2 adds
 //                             encoder.json + vocab.bpe)
 //   train_state.safetensors   AdamW moments m, v under our names (only in training checkpoints)
@@ -33,8 +34,8 @@ std::string hf_tensor_name(const std::string& name, int layer);
 std::vector<SafeTensorOut> export_hf_tensors(ParameterTensors& tensors, Backend& backend);
 // Reads HF-named, HF-layout weights from a safetensors file into `tensors` (pads wte to Vp with 0):
 // names with or without the "transformer." prefix, F32/F64/F16/BF16; attn.bias / attn.masked_bias
-// buffers are ignored, and an lm_head.weight must equal wte (the head is tied). Errors name the file
-// and the tensor.
+// buffers are ignored, and an lm_head.weight must equal wte (the head is tied). Errors name the
+// file and the tensor.
 void import_hf_tensors(ParameterTensors& tensors, Backend& backend, const SafeTensorsFile& file);
 
 // config.json <-> GPTConfig.
@@ -49,20 +50,23 @@ void write_directory_atomically(const std::filesystem::path& dir,
 // filled) exist: DIR.tmp becomes DIR and DIR.old is dropped (DIR.old becomes DIR if DIR.tmp is
 // gone). Returns what it did, or "" when there was nothing to recover.
 std::string recover_interrupted_save(const std::filesystem::path& dir);
-// Writes config.json + model.safetensors of `weights` (the model's parameters, or AdamW's f32 master
-// copy of them) (+ tokenizer files when given) into an existing `dir`.
-void write_model_files(const std::filesystem::path& dir, ParameterTensors& weights, Backend& backend,
-                       const Tokenizer* tokenizer);
+// Writes config.json + model.safetensors of `weights` (the model's parameters, or AdamW's f32
+// master copy of them) (+ tokenizer files when given) into an existing `dir`.
+void write_model_files(const std::filesystem::path& dir, ParameterTensors& weights,
+                       Backend& backend, const Tokenizer* tokenizer);
 
 // Writes config.json + model.safetensors (+ tokenizer files when given) into `dir` atomically.
-void save_model_checkpoint(const std::filesystem::path& dir, GPT& model, const Tokenizer* tokenizer);
+void save_model_checkpoint(const std::filesystem::path& dir, GPT& model,
+                           const Tokenizer* tokenizer);
 // Reads config.json of a checkpoint directory (throws naming the file when missing or malformed).
 GPTConfig read_checkpoint_config(const std::filesystem::path& dir);
-// Loads model.safetensors of `dir` into model.params (the config must match read_checkpoint_config).
-// `dir` may be a glassbox checkpoint or a Hugging Face GPT-2 directory (config.json + model.safetensors).
-// Every value is checked finite; a NaN or infinity is an error naming the file and the tensor.
+// Loads model.safetensors of `dir` into model.params (the config must match
+// read_checkpoint_config). `dir` may be a glassbox checkpoint or a Hugging Face GPT-2 directory
+// (config.json + model.safetensors). Every value is checked finite; a NaN or infinity is an error
+// naming the file and the tensor.
 void load_model_weights(const std::filesystem::path& dir, GPT& model);
-// "loaded DIR/model.safetensors: 498 MB in 0.31 s (1606 MB/s)", for the summaries of sample and eval.
+// "loaded DIR/model.safetensors: 498 MB in 0.31 s (1606 MB/s)", for the summaries of sample and
+// eval.
 std::string describe_load(const std::filesystem::path& dir, double seconds);
 
 }  // namespace llm

@@ -10,7 +10,8 @@ nlohmann::json read_json_file(const std::filesystem::path& path, const std::stri
   // A directory opens as a stream on Linux and fails only at the first read, with a message that
   // names neither the path nor the problem; hence the explicit test.
   std::error_code ec;
-  check(!std::filesystem::is_directory(path, ec), path.string() + ": is a directory, expected a JSON file");
+  check(!std::filesystem::is_directory(path, ec),
+        path.string() + ": is a directory, expected a JSON file");
   std::ifstream in(path);
   check(bool(in), path.string() + ": cannot open" + (hint.empty() ? "" : " " + hint));
   try {

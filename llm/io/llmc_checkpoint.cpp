@@ -28,15 +28,17 @@ struct File {  // a FILE* that closes itself
 
 std::string where(const fs::path& path) { return "llm.c model file " + path.string() + ": "; }
 
-// Number of parameters the file holds for a config, Vp rows of wte included (what visit() lays out).
-// Computed in double first so that an absurd header cannot overflow the int64 count.
+// Number of parameters the file holds for a config, Vp rows of wte included (what visit() lays
+// out). Computed in double first so that an absurd header cannot overflow the int64 count.
 int64_t stored_parameters(const GPTConfig& c, const fs::path& path) {
   const double C = c.n_embd, L = c.n_layer;
-  const double n = (double(c.padded_vocab_size) + c.max_seq_len) * C + L * (12 * C * C + 13 * C) + 2 * C;
+  const double n =
+      (double(c.padded_vocab_size) + c.max_seq_len) * C + L * (12 * C * C + 13 * C) + 2 * C;
   check(n < 1e12, where(path) + "the header's shape would need " + std::to_string(n) +
                       " parameters (a corrupt header?)");
   const int64_t Ci = c.n_embd, Li = c.n_layer;
-  return (int64_t(c.padded_vocab_size) + c.max_seq_len) * Ci + Li * (12 * Ci * Ci + 13 * Ci) + 2 * Ci;
+  return (int64_t(c.padded_vocab_size) + c.max_seq_len) * Ci + Li * (12 * Ci * Ci + 13 * Ci) +
+         2 * Ci;
 }
 
 }  // namespace
@@ -52,7 +54,8 @@ LlmcHeader read_llmc_header(const fs::path& path) {
   file.f = std::fopen(path.c_str(), "rb");
   check(file.f != nullptr, where(path) + "cannot open for reading");
   int32_t h[kHeaderInts];
-  check(std::fread(h, 4, kHeaderInts, file.f) == kHeaderInts, where(path) + "cannot read the header");
+  check(std::fread(h, 4, kHeaderInts, file.f) == kHeaderInts,
+        where(path) + "cannot read the header");
   check(h[0] == kLlmcModelMagic, where(path) + "wrong magic number: expected " +
                                      std::to_string(kLlmcModelMagic) + ", found " +
                                      std::to_string(h[0]) + " (not an llm.c model file)");
@@ -70,15 +73,15 @@ LlmcHeader read_llmc_header(const fs::path& path) {
   c.padded_vocab_size = h[7];
   try {
     c.validate();
-  } catch (const Error& e) {
-    throw Error(where(path) + "bad header (" + e.what() + ")");
-  }
+  } catch (const Error& e) { throw Error(where(path) + "bad header (" + e.what() + ")"); }
   const uint64_t expected =
       uint64_t(stored_parameters(c, path)) * uint64_t(out.bytes_per_param) + kHeaderInts * 4;
   check(size >= expected, where(path) + "truncated: the header's shape needs " +
-                              std::to_string(expected) + " bytes, the file has " + std::to_string(size));
+                              std::to_string(expected) + " bytes, the file has " +
+                              std::to_string(size));
   check(size == expected, where(path) + "size mismatch: the header's shape needs " +
-                              std::to_string(expected) + " bytes, the file has " + std::to_string(size));
+                              std::to_string(expected) + " bytes, the file has " +
+                              std::to_string(size));
   return out;
 }
 
@@ -92,7 +95,8 @@ void load_llmc_weights(const fs::path& path, GPT& model) {
   // The parameters follow the header back to back, in visit() order: each is converted straight
   // from the mapped file into its place.
   const MappedFile file(path, where(path));
-  const StoredDType dtype = header.version == kLlmcModelVersionF32 ? StoredDType::f32 : StoredDType::bf16;
+  const StoredDType dtype =
+      header.version == kLlmcModelVersionF32 ? StoredDType::f32 : StoredDType::bf16;
   size_t offset = kHeaderInts * 4;
   model.params.visit([&](const char* name, Tensor& t, Shape shape) {
     StoredTensor stored;

@@ -1,9 +1,10 @@
 #pragma once
 // defines: llm::MappedFile, a whole file mapped read-only into memory.
 //
-// Loading maps a checkpoint instead of reading it into a buffer: the kernel hands over its page-cache
-// pages, nothing is copied twice, and release() gives pages back once their values are in the model,
-// so the file's bytes never all sit in the process's memory at once next to the weights.
+// Loading maps a checkpoint instead of reading it into a buffer: the kernel hands over its
+// page-cache pages, nothing is copied twice, and release() gives pages back once their values are
+// in the model, so the file's bytes never all sit in the process's memory at once next to the
+// weights.
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>

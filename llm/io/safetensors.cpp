@@ -1,8 +1,9 @@
 // implements: llm::SafeTensorsFile, llm::write_safetensors (see safetensors.hpp for the format).
 //
 // Reading maps the file and validates it up front, the same checks Hugging Face's
-// `safetensors` library makes: the header parses, every dtype is known, every byte range has exactly
-// dtype_size x numel bytes, and the ranges tile the data section with no gap and no overlap.
+// `safetensors` library makes: the header parses, every dtype is known, every byte range has
+// exactly dtype_size x numel bytes, and the ranges tile the data section with no gap and no
+// overlap.
 #include "llm/io/safetensors.hpp"
 
 #include <algorithm>
@@ -20,12 +21,13 @@ namespace {
 
 using nlohmann::json;
 
-// Bytes per element of every dtype the safetensors format defines. Sub-byte dtypes are not supported.
+// Bytes per element of every dtype the safetensors format defines. Sub-byte dtypes are not
+// supported.
 int64_t safetensors_dtype_size(const std::string& dtype) {
   static const std::map<std::string, int64_t> sizes = {
-      {"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"F8_E4M3", 1}, {"F8_E5M2", 1}, {"I16", 2}, {"U16", 2},
-      {"F16", 2},  {"BF16", 2}, {"I32", 4}, {"U32", 4},     {"F32", 4},     {"I64", 8}, {"U64", 8},
-      {"F64", 8}};
+      {"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"F8_E4M3", 1}, {"F8_E5M2", 1},
+      {"I16", 2},  {"U16", 2}, {"F16", 2}, {"BF16", 2},    {"I32", 4},
+      {"U32", 4},  {"F32", 4}, {"I64", 8}, {"U64", 8},     {"F64", 8}};
   auto it = sizes.find(dtype);
   return it == sizes.end() ? -1 : it->second;
 }
@@ -41,7 +43,8 @@ std::string shape_str(const std::vector<int64_t>& shape) {
 }  // namespace
 
 SafeTensorsFile::SafeTensorsFile(const std::filesystem::path& path)
-    : path_(path), mapped_(std::make_unique<MappedFile>(path, "safetensors file " + path.string() + ": ")) {
+    : path_(path),
+      mapped_(std::make_unique<MappedFile>(path, "safetensors file " + path.string() + ": ")) {
   data_ = mapped_->data();
   size_ = mapped_->size();
   parse();
@@ -147,9 +150,9 @@ void SafeTensorsFile::parse() {
     covered = info->end;
     previous = name;
   }
-  check(covered == data_size, where + "tensors do not cover the data: " +
-                                  std::to_string(data_size - covered) +
-                                  " bytes after the last tensor belong to no tensor");
+  check(covered == data_size,
+        where + "tensors do not cover the data: " + std::to_string(data_size - covered) +
+            " bytes after the last tensor belong to no tensor");
 }
 
 bool SafeTensorsFile::contains(const std::string& name) const { return tensors_.count(name) > 0; }
@@ -174,7 +177,8 @@ const uint8_t* SafeTensorsFile::raw(const std::string& name) const {
 namespace {
 
 // Shared by read_f32 / read_f64: the shape check and the dtype check.
-const SafeTensorInfo& checked_float_tensor(const SafeTensorsFile& file, const std::filesystem::path& path,
+const SafeTensorInfo& checked_float_tensor(const SafeTensorsFile& file,
+                                           const std::filesystem::path& path,
                                            const std::string& name,
                                            const std::vector<int64_t>& expected_shape) {
   const SafeTensorInfo& info = file.info(name);
@@ -207,7 +211,10 @@ StoredTensor SafeTensorsFile::stored(const std::string& name,
   out.cols = info.shape.empty() ? 1 : info.shape.back();
   out.rows = out.cols == 0 ? 0 : numel_of(info.shape) / out.cols;
   out.where = "safetensors file " + path_.string() + ": tensor '" + name + "'";
-  if (mapped_) out.release = [file = mapped_.get()](const uint8_t* begin, size_t n) { file->release(begin, n); };
+  if (mapped_)
+    out.release = [file = mapped_.get()](const uint8_t* begin, size_t n) {
+      file->release(begin, n);
+    };
   return out;
 }
 
@@ -237,10 +244,12 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<Safe
     const int64_t element_size = safetensors_dtype_size(t.dtype);
     check(element_size > 0, where + "tensor '" + t.name + "': unknown dtype '" + t.dtype + "'");
     const uint64_t expected = static_cast<uint64_t>(numel_of(t.shape) * element_size);
-    check(t.bytes.size() == expected, where + "tensor '" + t.name + "': shape " + shape_str(t.shape) +
-                                          " x " + t.dtype + " needs " + std::to_string(expected) +
-                                          " bytes, got " + std::to_string(t.bytes.size()));
-    header[t.name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + expected}}};
+    check(t.bytes.size() == expected, where + "tensor '" + t.name + "': shape " +
+                                          shape_str(t.shape) + " x " + t.dtype + " needs " +
+                                          std::to_string(expected) + " bytes, got " +
+                                          std::to_string(t.bytes.size()));
+    header[t.name] = {
+        {"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + expected}}};
     offset += expected;
   }
   // Pad the JSON with spaces so the data section starts 8-byte aligned, as Hugging Face does.

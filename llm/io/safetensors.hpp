@@ -18,7 +18,7 @@
 namespace llm {
 
 struct SafeTensorInfo {
-  std::string dtype;           // "F32", "F64", "BF16", "F16", "I32", "I64", ...
+  std::string dtype;  // "F32", "F64", "BF16", "F16", "I32", "I64", ...
   std::vector<int64_t> shape;
   uint64_t begin = 0, end = 0;  // byte range in the data section
 };
@@ -44,9 +44,11 @@ class SafeTensorsFile {
   StoredTensor stored(const std::string& name, const std::vector<int64_t>& expected_shape) const;
   // The tensor converted to f32 (from F32, F64, BF16 or F16), after checking its shape equals
   // `expected_shape`; throws naming the file, the tensor and both shapes otherwise.
-  std::vector<float> read_f32(const std::string& name, const std::vector<int64_t>& expected_shape) const;
+  std::vector<float> read_f32(const std::string& name,
+                              const std::vector<int64_t>& expected_shape) const;
   // Same for f64 (used by double-precision tests). Both check every value finite, as stored() does.
-  std::vector<double> read_f64(const std::string& name, const std::vector<int64_t>& expected_shape) const;
+  std::vector<double> read_f64(const std::string& name,
+                               const std::vector<int64_t>& expected_shape) const;
   // Raw bytes of a tensor as stored.
   const uint8_t* raw(const std::string& name) const;
 

@@ -38,7 +38,8 @@ struct FromBF16 {
   static float load(const uint8_t* p) { return bf16_to_float(read_unaligned<uint16_t>(p)); }
 };
 
-// How each tensor dtype is written: the value in the precision it is checked in (Wide), then stored.
+// How each tensor dtype is written: the value in the precision it is checked in (Wide), then
+// stored.
 template <typename Out> struct To;
 template <> struct To<float> {
   using Wide = float;
@@ -56,9 +57,9 @@ template <> struct To<uint16_t> {  // bf16
 // Rows [r0, r1) of the stored (rows, cols) values into out, which is (rows, cols) or, transposed,
 // (cols, rows). Returns false when a value is not finite. x - x is 0 for every finite x and NaN for
 // NaN and +-inf, a test the compiler vectorises.
-template <typename From, typename Out>
-bool convert_rows(Out* out, const uint8_t* src, int64_t r0, int64_t r1, int64_t rows, int64_t cols,
-                  bool transpose) {
+template <typename From, typename Out> bool convert_rows(Out* out, const uint8_t* src, int64_t r0,
+                                                         int64_t r1, int64_t rows, int64_t cols,
+                                                         bool transpose) {
   using Wide = typename To<Out>::Wide;
   bool finite = true;
   if (!transpose) {
@@ -96,10 +97,11 @@ template <typename From, typename Out>
     const Wide w = static_cast<Wide>(From::load(src.bytes + size_t(i) * From::size));
     if (w - w == 0) continue;
     char value[32];
-    std::snprintf(value, sizeof value, "%g", double(From::load(src.bytes + size_t(i) * From::size)));
-    throw Error(src.where + ": holds a non-finite value (" + value + ") at element " + std::to_string(i) +
-                " (row " + std::to_string(i / src.cols) + ", column " + std::to_string(i % src.cols) +
-                " as stored); the weights are corrupt");
+    std::snprintf(value, sizeof value, "%g",
+                  double(From::load(src.bytes + size_t(i) * From::size)));
+    throw Error(src.where + ": holds a non-finite value (" + value + ") at element " +
+                std::to_string(i) + " (row " + std::to_string(i / src.cols) + ", column " +
+                std::to_string(i % src.cols) + " as stored); the weights are corrupt");
   }
   throw Error(src.where + ": holds a non-finite value");
 }
@@ -143,7 +145,8 @@ void convert_stored(void* out, DType out_dtype, const StoredTensor& src, bool tr
     case DType::f32: convert_from(static_cast<float*>(out), src, transpose); break;
     case DType::f64: convert_from(static_cast<double*>(out), src, transpose); break;
     case DType::bf16: convert_from(static_cast<uint16_t*>(out), src, transpose); break;
-    default: throw Error(src.where + ": cannot load floats into a " + dtype_name(out_dtype) + " tensor");
+    default:
+      throw Error(src.where + ": cannot load floats into a " + dtype_name(out_dtype) + " tensor");
   }
 }
 

@@ -2,11 +2,11 @@
 // defines: llm::StoredTensor, llm::convert_stored, llm::load_stored_tensor: one tensor's bytes in a
 //          file (mapped into memory) converted into a model's tensor in a single pass.
 //
-// Every loader (safetensors checkpoints, Hugging Face files, AdamW state, llm.c files) ends here, so
-// each value is touched once on its way from the file to the backend's arena: widened or narrowed
-// from the file's dtype to the tensor's (F32, F64, F16, BF16 -> f32, f64, bf16), transposed where
-// the file's layout is (in, out) and ours (out, in), and checked finite. No double-precision copy is
-// made unless the tensor itself is f64.
+// Every loader (safetensors checkpoints, Hugging Face files, AdamW state, llm.c files) ends here,
+// so each value is touched once on its way from the file to the backend's arena: widened or
+// narrowed from the file's dtype to the tensor's (F32, F64, F16, BF16 -> f32, f64, bf16),
+// transposed where the file's layout is (in, out) and ours (out, in), and checked finite. No
+// double-precision copy is made unless the tensor itself is f64.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -22,8 +22,8 @@ size_t stored_dtype_size(StoredDType dtype);
 struct StoredTensor {
   const uint8_t* bytes = nullptr;  // rows x cols little-endian values, no alignment promised
   StoredDType dtype = StoredDType::f32;
-  int64_t rows = 1, cols = 0;      // as stored, row-major (a vector is one row)
-  std::string where;               // names the file and the tensor, e.g. "safetensors file F: tensor 'T'"
+  int64_t rows = 1, cols = 0;  // as stored, row-major (a vector is one row)
+  std::string where;  // names the file and the tensor, e.g. "safetensors file F: tensor 'T'"
   // Called with each stretch of `bytes` once its values are converted (may be empty): lets a mapped
   // file give those pages back while the rest is still being read.
   std::function<void(const uint8_t* begin, size_t n)> release;

@@ -40,24 +40,29 @@ std::vector<TomlSetting> read_toml_settings(const std::filesystem::path& path) {
   try {
     table = toml::parse_file(path.string());
   } catch (const toml::parse_error& e) {
-    throw Error(name + ":" + std::to_string(e.source().begin.line) + ": " + printable(std::string(e.description())));
+    throw Error(name + ":" + std::to_string(e.source().begin.line) + ": " +
+                printable(std::string(e.description())));
   }
   std::vector<TomlSetting> settings;
   for (const auto& [key, node] : table) {
     TomlSetting setting;
     setting.key = std::string(key.str());
     setting.line = int(node.source().begin.line);
-    const std::string where = name + ":" + std::to_string(setting.line) + ": '" + printable(setting.key) + "'";
+    const std::string where =
+        name + ":" + std::to_string(setting.line) + ": '" + printable(setting.key) + "'";
     std::string text;
     if (scalar_text(node, text)) {
       setting.values.push_back(text);
     } else if (const auto* array = node.as_array()) {
       for (const toml::node& item : *array) {
-        check(scalar_text(item, text), where + ": expected an array of numbers, strings or booleans");
+        check(scalar_text(item, text),
+              where + ": expected an array of numbers, strings or booleans");
         setting.values.push_back(text);
       }
     } else {
-      throw Error(where + ": expected a number, string, boolean or array (settings are not grouped in tables)");
+      throw Error(
+          where +
+          ": expected a number, string, boolean or array (settings are not grouped in tables)");
     }
     settings.push_back(std::move(setting));
   }

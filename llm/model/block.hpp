@@ -59,9 +59,9 @@ void block_forward(Backend& be, const LayerWeights& w, const LayerActivations& a
                    const AttentionStep& attention);
 
 // Given dresidual3 = dLoss/d(block output), ACCUMULATES the weight gradients into g and
-// dLoss/dx into dx. x is the block's input. d holds the gradients of a's tensors: the ones inside the
-// branches must be zero on entry, d.att is scratch, and d.residual2 must be zero too (it gathers
-// the two paths into residual2).
+// dLoss/dx into dx. x is the block's input. d holds the gradients of a's tensors: the ones inside
+// the branches must be zero on entry, d.att is scratch, and d.residual2 must be zero too (it
+// gathers the two paths into residual2).
 void block_backward(Backend& be, const LayerWeights& w, const LayerWeights& g,
                     const LayerActivations& a, const LayerActivations& d, Tensor x, Tensor dx,
                     int n_head);

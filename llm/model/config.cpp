@@ -38,12 +38,12 @@ GPTConfig gpt2_preset(const std::string& name) {
 
 int64_t count_parameters(const GPTConfig& c) {
   const int64_t C = c.n_embd, L = c.n_layer;
-  const int64_t per_layer = 2 * C                  // ln_1
-                            + 3 * C * C + 3 * C    // attn.c_attn
-                            + C * C + C            // attn.c_proj
-                            + 2 * C                // ln_2
-                            + 4 * C * C + 4 * C    // mlp.c_fc
-                            + 4 * C * C + C;       // mlp.c_proj
+  const int64_t per_layer = 2 * C                // ln_1
+                            + 3 * C * C + 3 * C  // attn.c_attn
+                            + C * C + C          // attn.c_proj
+                            + 2 * C              // ln_2
+                            + 4 * C * C + 4 * C  // mlp.c_fc
+                            + 4 * C * C + C;     // mlp.c_proj
   return int64_t(c.vocab_size) * C + int64_t(c.max_seq_len) * C + L * per_layer + 2 * C;
 }
 

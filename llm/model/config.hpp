@@ -23,7 +23,8 @@ struct GPTConfig {
 // V rounded up to a multiple of 128 (llm.c pads GPT-2's 50257 to 50304 the same way).
 int pad_vocab(int vocab_size);
 
-// GPT-2 family presets: "gpt2" (124M), "gpt2-medium" (350M), "gpt2-large" (774M), "gpt2-xl" (1558M).
+// GPT-2 family presets: "gpt2" (124M), "gpt2-medium" (350M), "gpt2-large" (774M), "gpt2-xl"
+// (1558M).
 GPTConfig gpt2_preset(const std::string& name);
 
 // Number of parameters: the tied head is counted once, padding rows are not counted.

@@ -70,7 +70,7 @@ class Decoder {
   int pos_ = 0;
   DecoderTensors t_;
   Arena memory_, token_memory_;
-  Tensor tokens_;  // (B, maxT) i32
+  Tensor tokens_;                   // (B, maxT) i32
   std::vector<float> last_logits_;  // (B, V)
 };
 

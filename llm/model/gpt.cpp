@@ -33,8 +33,8 @@ bool is_decayed(const char* name) {
 
 bool is_bias(const char* name) {
   const std::string n = name;
-  return n == "ln1b" || n == "qkvb" || n == "attprojb" || n == "ln2b" || n == "fcb" || n == "fcprojb" ||
-         n == "lnfb";
+  return n == "ln1b" || n == "qkvb" || n == "attprojb" || n == "ln2b" || n == "fcb" ||
+         n == "fcprojb" || n == "lnfb";
 }
 
 DType activation_dtype(const Backend& backend, const char* name) {
@@ -78,8 +78,8 @@ void GPT::init_weights(uint64_t seed) {
 
 void GPT::reserve(int B, int T) {
   check(T >= 1 && T <= config_.max_seq_len,
-        "sequence length " + std::to_string(T) + " is outside 1.." + std::to_string(config_.max_seq_len) +
-            " (the model's max_seq_len)");
+        "sequence length " + std::to_string(T) + " is outside 1.." +
+            std::to_string(config_.max_seq_len) + " (the model's max_seq_len)");
   check(B >= 1, "batch size must be at least 1");
   if (acts.B == B && acts.T == T) return;
   // Set up once per shape: the activations, their gradients, and the token buffers.
@@ -109,7 +109,7 @@ double GPT::forward(const int32_t* tokens, const int32_t* targets, int B, int T)
 }
 
 double GPT::forward_backward(const int32_t* tokens, const int32_t* targets, int B, int T,
-                            double loss_scale, const GradientsReady& on_ready) {
+                             double loss_scale, const GradientsReady& on_ready) {
   check(targets != nullptr, "forward_backward needs targets");
   // d(mean loss)/d(loss_bt) = 1 / (B T): the classifier writes dlogits scaled by this.
   const double loss = run_forward(tokens, targets, B, T, loss_scale / double(B * T));

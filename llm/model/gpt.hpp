@@ -66,9 +66,9 @@ struct ParameterTensors {
 
   // Layer l's weights: the l-th slice of each stacked tensor.
   LayerWeights layer(int l) const {
-    return {ln1w.slice(l), ln1b.slice(l), qkvw.slice(l),    qkvb.slice(l),
-            attprojw.slice(l), attprojb.slice(l), ln2w.slice(l), ln2b.slice(l),
-            fcw.slice(l),  fcb.slice(l),  fcprojw.slice(l), fcprojb.slice(l)};
+    return {ln1w.slice(l),     ln1b.slice(l),     qkvw.slice(l),    qkvb.slice(l),
+            attprojw.slice(l), attprojb.slice(l), ln2w.slice(l),    ln2b.slice(l),
+            fcw.slice(l),      fcb.slice(l),      fcprojw.slice(l), fcprojb.slice(l)};
   }
 };
 
@@ -85,21 +85,21 @@ struct ActivationTensors {
   GPTConfig config;
   int B = 0, T = 0;
   Shape attention_state;  // backend-defined, e.g. (B, NH, T, T) on the CPU
-  Tensor encoded;    // (B, T, C)
-  Tensor ln1;        // (L, B, T, C)
-  Tensor ln1_mean;   // (L, B, T)
-  Tensor ln1_rstd;   // (L, B, T)
-  Tensor qkv;        // (L, B, T, 3C)
-  Tensor atty;       // (L, B, T, C)     attention output, heads concatenated
-  Tensor att;        // (L, attention_state)
-  Tensor attproj;    // (L, B, T, C)
-  Tensor residual2;  // (L, B, T, C)     x after the attention branch
-  Tensor ln2;        // (L, B, T, C)
-  Tensor ln2_mean;   // (L, B, T)
-  Tensor ln2_rstd;   // (L, B, T)
-  Tensor fch;        // (L, B, T, 4C)
-  Tensor fch_gelu;   // (L, B, T, 4C)
-  Tensor fcproj;     // (L, B, T, C)
+  Tensor encoded;         // (B, T, C)
+  Tensor ln1;             // (L, B, T, C)
+  Tensor ln1_mean;        // (L, B, T)
+  Tensor ln1_rstd;        // (L, B, T)
+  Tensor qkv;             // (L, B, T, 3C)
+  Tensor atty;            // (L, B, T, C)     attention output, heads concatenated
+  Tensor att;             // (L, attention_state)
+  Tensor attproj;         // (L, B, T, C)
+  Tensor residual2;       // (L, B, T, C)     x after the attention branch
+  Tensor ln2;             // (L, B, T, C)
+  Tensor ln2_mean;        // (L, B, T)
+  Tensor ln2_rstd;        // (L, B, T)
+  Tensor fch;             // (L, B, T, 4C)
+  Tensor fch_gelu;        // (L, B, T, 4C)
+  Tensor fcproj;          // (L, B, T, C)
   Tensor residual3;  // (L, B, T, C)     x after the MLP branch: the residual stream out of layer l
   Tensor lnf;        // (B, T, C)
   Tensor lnf_mean;   // (B, T)
@@ -165,9 +165,10 @@ class GPT {
   // loss; without (nullptr) only fills acts.logits and returns 0.
   double forward(const int32_t* tokens, const int32_t* targets, int B, int T);
   // Called by the backward each time a group of gradients is final: no later op of this backward
-  // writes them. In order: lnfw and lnfb; layer L-1's (grads.layer(L-1).all()), ..., layer 0's; last wte
-  // and wpe (wte's second term, from the embedding, comes at the very end). The tensors are views of
-  // `grads`. For starting their communication while the backward goes on (llm/train/gradient_sync.hpp).
+  // writes them. In order: lnfw and lnfb; layer L-1's (grads.layer(L-1).all()), ..., layer 0's;
+  // last wte and wpe (wte's second term, from the embedding, comes at the very end). The tensors
+  // are views of `grads`. For starting their communication while the backward goes on
+  // (llm/train/gradient_sync.hpp).
   using GradientsReady = std::function<void(const std::vector<Tensor>& final_grads)>;
 
   // Forward and backward: returns the mean loss and ACCUMULATES loss_scale * d(mean loss)/d(param)
@@ -200,7 +201,7 @@ class GPT {
   Arena act_memory_, act_grad_memory_;
   ActivationTensors act_grads_;
   Arena token_memory_;
-  Tensor tokens_, targets_;         // (B, T) i32 on the backend's device
+  Tensor tokens_, targets_;  // (B, T) i32 on the backend's device
 };
 
 }  // namespace llm

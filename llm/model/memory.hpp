@@ -1,5 +1,6 @@
 #pragma once
-// defines: llm::MemoryEstimate, estimate_memory: the bytes a training run holds, from the size tables.
+// defines: llm::MemoryEstimate, estimate_memory: the bytes a training run holds, from the size
+// tables.
 #include <cstdint>
 
 #include "llm/backend/backend.hpp"
@@ -8,7 +9,7 @@
 namespace llm {
 
 struct MemoryEstimate {
-  int64_t parameters = 0;   // bytes of weights (padded vocabulary included)
+  int64_t parameters = 0;  // bytes of weights (padded vocabulary included)
   int64_t gradients = 0;
   int64_t optimizer = 0;    // AdamW m and v (and master weights on a bf16 backend)
   int64_t activations = 0;  // saved activations and their gradients for one micro-batch

@@ -20,14 +20,16 @@ std::vector<float> sampling_distribution(const float* logits, int V, const Sampl
   // Tokens by decreasing logit (stable: ties keep the lower id first).
   std::vector<int32_t> order(V);
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
   const int keep_k = (s.top_k > 0 && s.top_k < V) ? s.top_k : V;
 
   // softmax over the kept tokens, max subtracted for stability
   const double max_logit = logits[order[0]];
   std::vector<double> p(keep_k);
   double sum = 0;
-  for (int i = 0; i < keep_k; i++) sum += p[i] = std::exp((logits[order[i]] - max_logit) / s.temperature);
+  for (int i = 0; i < keep_k; i++)
+    sum += p[i] = std::exp((logits[order[i]] - max_logit) / s.temperature);
   // nucleus: the shortest prefix whose mass reaches top_p (at least one token)
   int keep = keep_k;
   if (s.top_p < 1) {
@@ -59,7 +61,8 @@ std::vector<TokenProbability> top_probabilities(const float* logits, int V, int 
   return top;
 }
 
-int32_t sample_token(const float* logits, int V, const SamplingSettings& settings, std::mt19937_64& rng) {
+int32_t sample_token(const float* logits, int V, const SamplingSettings& settings,
+                     std::mt19937_64& rng) {
   const std::vector<float> probs = sampling_distribution(logits, V, settings);
   // Inverse CDF with one uniform draw; the generator is fixed (mt19937_64) and the draw is made by
   // hand, so a seed gives the same text on every platform.

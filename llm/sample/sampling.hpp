@@ -1,6 +1,6 @@
 #pragma once
-// defines: llm::SamplingSettings, llm::sample_token, llm::top_probabilities: choosing the next token
-// from logits.
+// defines: llm::SamplingSettings, llm::sample_token, llm::top_probabilities: choosing the next
+// token from logits.
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -16,7 +16,8 @@ struct SamplingSettings {
 // The distribution sampling draws from: softmax(logits / temperature), restricted to top-k, then to
 // the top-p nucleus, renormalised. Returned as probabilities over all V tokens (0 where cut).
 // With temperature 0 it is one-hot on the argmax (ties: the lowest id).
-std::vector<float> sampling_distribution(const float* logits, int V, const SamplingSettings& settings);
+std::vector<float> sampling_distribution(const float* logits, int V,
+                                         const SamplingSettings& settings);
 
 // The k most likely next tokens under the model's own softmax (temperature 1, nothing cut), most
 // likely first (ties: the lower id first). Used by `glassbox sample --top-probs` and the
@@ -28,6 +29,7 @@ struct TokenProbability {
 std::vector<TokenProbability> top_probabilities(const float* logits, int V, int k);
 
 // Draws a token from sampling_distribution with one uniform number from rng.
-int32_t sample_token(const float* logits, int V, const SamplingSettings& settings, std::mt19937_64& rng);
+int32_t sample_token(const float* logits, int V, const SamplingSettings& settings,
+                     std::mt19937_64& rng);
 
 }  // namespace llm

@@ -6,9 +6,10 @@
 //   pair_count[(a,b)]  sum over words of count * (number of adjacent positions holding a,b)
 //   where[(a,b)]       words that contained (a,b) when it was counted (may hold stale entries)
 //   heap               (count, a, b) entries; an entry is live when its count equals pair_count now
-// A merge of (a,b) -> m visits only where[(a,b)]: for each word it removes the word's pairs from the
-// counts, merges left to right, adds the new pairs back, and pushes a fresh heap entry for every pair
-// whose count changed. Cost per merge ~ the total length of the words that contain the pair.
+// A merge of (a,b) -> m visits only where[(a,b)]: for each word it removes the word's pairs from
+// the counts, merges left to right, adds the new pairs back, and pushes a fresh heap entry for
+// every pair whose count changed. Cost per merge ~ the total length of the words that contain the
+// pair.
 #include "llm/tokenizer/bpe_trainer.hpp"
 
 #include <algorithm>
@@ -37,8 +38,8 @@ int32_t key_right(uint64_t k) { return static_cast<int32_t>(k & 0xFFFFFFFFu); }
 
 // Distinct words of all texts and their counts. Texts are cut into chunks (gpt2_split_text keeps
 // the word boundaries) that threads pre-tokenize into private maps, merged at the end.
-std::unordered_map<std::string_view, int64_t> count_words(const std::vector<std::string_view>& texts,
-                                                         int threads) {
+std::unordered_map<std::string_view, int64_t> count_words(
+    const std::vector<std::string_view>& texts, int threads) {
   std::vector<std::string_view> chunks;
   for (std::string_view text : texts) {
     size_t pos = 0;
@@ -99,7 +100,8 @@ BpeVocabulary train_bpe(const std::vector<std::string_view>& texts, int vocab_si
   {
     auto counts = count_words(texts, threads);
     std::vector<std::pair<std::string_view, int64_t>> sorted(counts.begin(), counts.end());
-    std::sort(sorted.begin(), sorted.end());  // a deterministic word order (merges do not depend on it)
+    std::sort(sorted.begin(),
+              sorted.end());  // a deterministic word order (merges do not depend on it)
     for (auto& [w, n] : sorted) {
       if (w.size() < 2) continue;  // a one-byte word has no pairs
       Word word{{}, n};
@@ -117,7 +119,8 @@ BpeVocabulary train_bpe(const std::vector<std::string_view>& texts, int vocab_si
       uint64_t k = pair_key(ids[i], ids[i + 1]);
       pair_count[k] += words[w].count;
       auto& list = where[k];
-      if (list.empty() || list.back() != static_cast<int32_t>(w)) list.push_back(static_cast<int32_t>(w));
+      if (list.empty() || list.back() != static_cast<int32_t>(w))
+        list.push_back(static_cast<int32_t>(w));
     }
   }
 
@@ -177,7 +180,8 @@ BpeVocabulary train_bpe(const std::vector<std::string_view>& texts, int vocab_si
       seen[w] = merge_no;
       auto& ids = words[w].ids;
       bool has = false;
-      for (size_t i = 0; i + 1 < ids.size() && !has; ++i) has = ids[i] == top.a && ids[i + 1] == top.b;
+      for (size_t i = 0; i + 1 < ids.size() && !has; ++i)
+        has = ids[i] == top.a && ids[i + 1] == top.b;
       if (!has) continue;  // a stale index entry
       add_pairs(w, -1);
       size_t wr = 0, rd = 0, n = ids.size();
@@ -209,13 +213,13 @@ BpeVocabulary train_bpe(const std::vector<std::string_view>& texts, int vocab_si
 
 void write_gpt2_files(const BpeVocabulary& vocab, const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir);
-  // encoder.json in id order, like OpenAI's ({"!": 0, "\"": 1, ...}); keys are UTF-8, not \u-escaped.
+  // encoder.json in id order, like OpenAI's ({"!": 0, "\"": 1, ...}); keys are UTF-8, not
+  // \u-escaped.
   std::string enc = "{";
   for (size_t id = 0; id < vocab.tokens.size(); ++id) {
     const std::string& t = vocab.tokens[id];
-    std::string key = (id + 1 == vocab.tokens.size() && t == kEndOfText)
-                          ? t
-                          : gpt2_bytes_to_unicode_string(t);
+    std::string key =
+        (id + 1 == vocab.tokens.size() && t == kEndOfText) ? t : gpt2_bytes_to_unicode_string(t);
     enc += (id ? ", " : "") + nlohmann::json(key).dump() + ": " + std::to_string(id);
   }
   enc += "}";

@@ -77,8 +77,8 @@ CharTokenizer::CharTokenizer(std::vector<char32_t> chars) : chars_(std::move(cha
   ascii_ids_.fill(-1);
   for (size_t i = 0; i < chars_.size(); ++i) {
     const char32_t c = chars_[i];
-    check(i == 0 || chars_[i - 1] < c, "char tokenizer: vocabulary must be sorted and distinct (at " +
-                                           describe_char(c) + ")");
+    check(i == 0 || chars_[i - 1] < c,
+          "char tokenizer: vocabulary must be sorted and distinct (at " + describe_char(c) + ")");
     check(c <= 0x10ffff && !(c >= 0xd800 && c <= 0xdfff),
           "char tokenizer: vocabulary holds an invalid code point");
     if (c < 128) ascii_ids_[c] = static_cast<int32_t>(i);
@@ -90,8 +90,10 @@ CharTokenizer CharTokenizer::from_corpus(std::string_view text) {
   std::array<bool, 128> ascii{};
   std::set<char32_t> other;
   for (char32_t c : utf8_decode(text)) {
-    if (c < 128) ascii[c] = true;
-    else other.insert(c);
+    if (c < 128)
+      ascii[c] = true;
+    else
+      other.insert(c);
   }
   std::vector<char32_t> chars;
   for (char32_t c = 0; c < 128; ++c)
@@ -124,7 +126,8 @@ std::vector<int32_t> CharTokenizer::encode(std::string_view text) const {
     } else if (auto it = ids_.find(c); it != ids_.end()) {
       id = it->second;
     }
-    if (id < 0) throw Error("char tokenizer: character " + describe_char(c) + " is not in the vocabulary");
+    if (id < 0)
+      throw Error("char tokenizer: character " + describe_char(c) + " is not in the vocabulary");
     ids.push_back(id);
   }
   return ids;
@@ -143,8 +146,10 @@ std::string CharTokenizer::decode(const std::vector<int32_t>& ids) const {
   std::string out;
   out.reserve(ids.size());
   for (int32_t id : ids) {
-    if (id >= 0 && id < vocab_size()) utf8_append(out, chars_[static_cast<size_t>(id)]);
-    else decode_token(id);  // throws the out-of-range error
+    if (id >= 0 && id < vocab_size())
+      utf8_append(out, chars_[static_cast<size_t>(id)]);
+    else
+      decode_token(id);  // throws the out-of-range error
   }
   return out;
 }

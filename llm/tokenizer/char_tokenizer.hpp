@@ -1,9 +1,9 @@
 #pragma once
 // defines: llm::CharTokenizer (nanoGPT's shakespeare_char vocabulary), utf8 helpers
 //
-// The vocabulary is the sorted set of distinct characters (Unicode code points) of a corpus, id = rank
-// in that order: tinyshakespeare (ASCII) gives nanoGPT's 65 ids, '\n' = 0, ' ' = 1, ... Text is
-// decoded from UTF-8, so non-ASCII corpora work; text that is not valid UTF-8 is an error.
+// The vocabulary is the sorted set of distinct characters (Unicode code points) of a corpus, id =
+// rank in that order: tinyshakespeare (ASCII) gives nanoGPT's 65 ids, '\n' = 0, ' ' = 1, ... Text
+// is decoded from UTF-8, so non-ASCII corpora work; text that is not valid UTF-8 is an error.
 #include <array>
 #include <string>
 #include <string_view>
@@ -41,9 +41,9 @@ class CharTokenizer : public Tokenizer {
   const std::vector<char32_t>& chars() const { return chars_; }
 
  private:
-  std::vector<char32_t> chars_;                   // id -> code point
-  std::array<int32_t, 128> ascii_ids_;            // fast path: ASCII code point -> id, or -1
-  std::unordered_map<char32_t, int32_t> ids_;     // every code point -> id
+  std::vector<char32_t> chars_;                // id -> code point
+  std::array<int32_t, 128> ascii_ids_;         // fast path: ASCII code point -> id, or -1
+  std::unordered_map<char32_t, int32_t> ids_;  // every code point -> id
 };
 
 }  // namespace llm

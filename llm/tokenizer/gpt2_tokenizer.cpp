@@ -113,7 +113,8 @@ inline uint64_t hash_bytes(const char* p, size_t n) {
 
 }  // namespace
 
-// [SECTION] bytes_to_unicode ------------------------------------------------------------------------
+// [SECTION] bytes_to_unicode
+// ------------------------------------------------------------------------
 
 const std::array<char32_t, 256>& gpt2_byte_to_unicode() {
   static const std::array<char32_t, 256> table = [] {
@@ -140,15 +141,18 @@ std::string gpt2_bytes_to_unicode_string(std::string_view bytes) {
   return out;
 }
 
-// [SECTION] pre-tokenizer (Gpt2Splitter) ------------------------------------------------------------
+// [SECTION] pre-tokenizer (Gpt2Splitter)
+// ------------------------------------------------------------
 
 namespace {
 
 // Unicode White_Space (what \s means in Python's `regex` and in tiktoken), as a class body.
-#define GB_WS "\\t\\n\\x{0B}\\f\\r\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}"
-constexpr const char* kPattern =
-    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" GB_WS "\\p{L}\\p{N}]+"
-    "|[" GB_WS "]+(?![^" GB_WS "])|[" GB_WS "]+";
+#define GB_WS                                                                                  \
+  "\\t\\n\\x{0B}\\f\\r\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{" \
+  "202F}\\x{205F}\\x{3000}"
+constexpr const char* kPattern = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" GB_WS
+                                 "\\p{L}\\p{N}]+"
+                                 "|[" GB_WS "]+(?![^" GB_WS "])|[" GB_WS "]+";
 #undef GB_WS
 
 // The compiled pattern, shared by all threads (pcre2_code is read-only once JIT-compiled).
@@ -156,9 +160,9 @@ pcre2_code* gpt2_regex() {
   static pcre2_code* code = [] {
     int error = 0;
     PCRE2_SIZE offset = 0;
-    pcre2_code* c = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(kPattern), PCRE2_ZERO_TERMINATED,
-                                  PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &error,
-                                  &offset, nullptr);
+    pcre2_code* c =
+        pcre2_compile(reinterpret_cast<PCRE2_SPTR>(kPattern), PCRE2_ZERO_TERMINATED,
+                      PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &error, &offset, nullptr);
     if (c == nullptr) {
       PCRE2_UCHAR msg[256];
       pcre2_get_error_message(error, msg, sizeof msg);
@@ -198,11 +202,16 @@ enum : uint8_t { kOther = 0, kLetter = 1, kDigit = 2, kSpace = 3, kHigh = 4 };
 constexpr std::array<uint8_t, 256> kAsciiClass = [] {
   std::array<uint8_t, 256> c{};
   for (int b = 0; b < 256; ++b) {
-    if (b >= 0x80) c[b] = kHigh;
-    else if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z')) c[b] = kLetter;
-    else if (b >= '0' && b <= '9') c[b] = kDigit;
-    else if (b == ' ' || (b >= '\t' && b <= '\r')) c[b] = kSpace;  // \t \n \v \f \r and space
-    else c[b] = kOther;  // punctuation, other control bytes, DEL
+    if (b >= 0x80)
+      c[b] = kHigh;
+    else if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z'))
+      c[b] = kLetter;
+    else if (b >= '0' && b <= '9')
+      c[b] = kDigit;
+    else if (b == ' ' || (b >= '\t' && b <= '\r'))
+      c[b] = kSpace;  // \t \n \v \f \r and space
+    else
+      c[b] = kOther;  // punctuation, other control bytes, DEL
   }
   return c;
 }();
@@ -281,7 +290,8 @@ std::string_view Gpt2Splitter::next_regex(std::string_view text, size_t& pos) {
   return text.substr(start, end - start);
 }
 
-// [SECTION] hash tables (merge table, word cache) ---------------------------------------------------
+// [SECTION] hash tables (merge table, word cache)
+// ---------------------------------------------------
 
 // (left id, right id) -> (rank, merged id). Open addressing with linear probing on a power-of-two
 // table kept at most half full, so a lookup is usually one cache line.
@@ -414,7 +424,8 @@ std::atomic<uint64_t> next_instance_id{1};
 
 }  // namespace
 
-// [SECTION] loading encoder.json / vocab.bpe --------------------------------------------------------
+// [SECTION] loading encoder.json / vocab.bpe
+// --------------------------------------------------------
 
 Gpt2Tokenizer::Gpt2Tokenizer(std::string encoder_json, std::string vocab_bpe, bool allow_special,
                              std::string encoder_name, std::string vocab_name)
@@ -520,11 +531,14 @@ Gpt2Tokenizer::Gpt2Tokenizer(std::string encoder_json, std::string vocab_bpe, bo
       throw Error(where + "a character outside GPT-2's byte alphabet (bytes_to_unicode)");
     auto l = id_of.find(left_bytes), r = id_of.find(right_bytes);
     auto m = id_of.find(left_bytes + right_bytes);
-    if (l == id_of.end()) throw Error(where + "token " + show_token(parts[0]) + " is not in " + ename);
-    if (r == id_of.end()) throw Error(where + "token " + show_token(parts[1]) + " is not in " + ename);
+    if (l == id_of.end())
+      throw Error(where + "token " + show_token(parts[0]) + " is not in " + ename);
+    if (r == id_of.end())
+      throw Error(where + "token " + show_token(parts[1]) + " is not in " + ename);
     if (m == id_of.end())
-      throw Error(where + "merged token " + show_token(std::string(parts[0]) + std::string(parts[1])) +
-                  " is not in " + ename);
+      throw Error(where + "merged token " +
+                  show_token(std::string(parts[0]) + std::string(parts[1])) + " is not in " +
+                  ename);
     merges.push_back({l->second, r->second, m->second});
   }
   if (line_no == 0) throw Error(vname + ": file is empty");
@@ -539,9 +553,10 @@ Gpt2Tokenizer::Gpt2Tokenizer(std::string encoder_json, std::string vocab_bpe, bo
     if (unreachable++ == 0) first = id;
   }
   if (unreachable > 0)
-    throw Error(vname + " does not match " + ename + ": " + std::to_string(unreachable) + " of its " +
-                std::to_string(vocab) + " tokens (the first: id " + std::to_string(first) +
-                ") are made by no merge (" + std::to_string(merges.size()) + " merges read)");
+    throw Error(vname + " does not match " + ename + ": " + std::to_string(unreachable) +
+                " of its " + std::to_string(vocab) + " tokens (the first: id " +
+                std::to_string(first) + ") are made by no merge (" + std::to_string(merges.size()) +
+                " merges read)");
   merges_->reserve(merges.size());
   for (size_t i = 0; i < merges.size(); ++i)
     merges_->insert(merges[i][0], merges[i][1], static_cast<int32_t>(i), merges[i][2]);
@@ -555,11 +570,13 @@ std::optional<int32_t> Gpt2Tokenizer::eot_token() const {
   return eot_id_;
 }
 
-// [SECTION] encode / decode -------------------------------------------------------------------------
+// [SECTION] encode / decode
+// -------------------------------------------------------------------------
 
-// The merge loop for one word (uncached). ids[i] are the current tokens, ranks[i]/merged[i] describe
-// the pair (ids[i], ids[i+1]). Each round finds the lowest rank, then merges every occurrence of that
-// pair left to right (exactly encoder.py's bpe()), and refreshes the ranks from the first merge on.
+// The merge loop for one word (uncached). ids[i] are the current tokens, ranks[i]/merged[i]
+// describe the pair (ids[i], ids[i+1]). Each round finds the lowest rank, then merges every
+// occurrence of that pair left to right (exactly encoder.py's bpe()), and refreshes the ranks from
+// the first merge on.
 void Gpt2Tokenizer::bpe_word(std::string_view word, std::vector<int32_t>& out) const {
   ThreadState& st = thread_state(instance_id_);
   uint64_t h = hash_bytes(word.data(), word.size());
@@ -608,8 +625,10 @@ void Gpt2Tokenizer::bpe_word(std::string_view word, std::vector<int32_t>& out) c
     for (size_t i = best > 0 ? best - 1 : 0; i < n; ++i) {
       if (merged[i] != kNew) continue;
       if (i > 0 && merged[i - 1] != kNew) refresh(i - 1);
-      if (i + 1 < n) refresh(i);  // overwrites the kNew flag with the pair's merged id
-      else merged[i] = -1;
+      if (i + 1 < n)
+        refresh(i);  // overwrites the kNew flag with the pair's merged id
+      else
+        merged[i] = -1;
     }
   }
   out.insert(out.end(), ids.begin(), ids.begin() + n);
@@ -712,7 +731,8 @@ std::string Gpt2Tokenizer::decode(const std::vector<int32_t>& ids) const {
 
 std::string Gpt2Tokenizer::decode_token(int32_t id) const { return decode({id}); }
 
-// [SECTION] save / load -----------------------------------------------------------------------------
+// [SECTION] save / load
+// -----------------------------------------------------------------------------
 
 void Gpt2Tokenizer::save(const std::filesystem::path& dir) const {
   std::filesystem::create_directories(dir);

@@ -6,8 +6,10 @@
 // How GPT-2 turns text into ids (see llm/tokenizer/README.md for the long version):
 //   1. split on "<|endoftext|>" when special tokens are allowed (it becomes id 50256);
 //   2. pre-tokenize each part with the regex below into "words" (" the", "'s", "\n\n", ...);
-//   3. each word is a sequence of bytes; repeatedly merge the adjacent pair of tokens with the lowest
-//      rank in vocab.bpe (merging every occurrence of that pair, left to right) until no pair has a rank;
+//   3. each word is a sequence of bytes; repeatedly merge the adjacent pair of tokens with the
+//   lowest
+//      rank in vocab.bpe (merging every occurrence of that pair, left to right) until no pair has a
+//      rank;
 //   4. the resulting tokens are looked up in encoder.json.
 // encoder.json and vocab.bpe spell bytes with printable stand-ins (bytes_to_unicode: byte 0x20 is
 // "Ġ", 0x0A is "Ċ"); internally everything here works on raw bytes and integer ids.
@@ -34,9 +36,9 @@ std::string gpt2_bytes_to_unicode_string(std::string_view bytes);
 
 // GPT-2's pre-tokenizer. OpenAI's pattern is
 //   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-// compiled here with PCRE2 (UTF + UCP, JIT). \s is spelled out as Unicode White_Space, which is what
-// Python's `regex` module (OpenAI's encoder.py) uses, so the result does not depend on an engine's own
-// idea of \s (JavaScript's, in the npm gpt-3-encoder, adds U+FEFF and lacks U+0085).
+// compiled here with PCRE2 (UTF + UCP, JIT). \s is spelled out as Unicode White_Space, which is
+// what Python's `regex` module (OpenAI's encoder.py) uses, so the result does not depend on an
+// engine's own idea of \s (JavaScript's, in the npm gpt-3-encoder, adds U+FEFF and lacks U+0085).
 // Bytes that are not valid UTF-8 are never matched by the regex; next() returns each run of them
 // as a piece of its own so that no byte is lost.
 class Gpt2Splitter {
@@ -71,10 +73,12 @@ class Gpt2Tokenizer : public Tokenizer {
   std::string decode_token(int32_t id) const override;
   std::optional<int32_t> eot_token() const override;
   // Writes dir/encoder.json, dir/vocab.bpe (the contents this tokenizer was built from) and
-  // dir/glassbox_tokenizer.json {"type":"gpt2","encoder":"encoder.json","vocab_bpe":"vocab.bpe","allow_special":..}.
+  // dir/glassbox_tokenizer.json
+  // {"type":"gpt2","encoder":"encoder.json","vocab_bpe":"vocab.bpe","allow_special":..}.
   void save(const std::filesystem::path& dir) const override;
 
-  // Encodes each document on its own (threads <= 0: all hardware threads). out[i] == encode(docs[i]).
+  // Encodes each document on its own (threads <= 0: all hardware threads). out[i] ==
+  // encode(docs[i]).
   std::vector<std::vector<int32_t>> encode_batch(const std::vector<std::string_view>& docs,
                                                  int threads) const;
   // Appends the ids of `text` to `out` (encode() without the allocation of a fresh vector).
@@ -88,29 +92,29 @@ class Gpt2Tokenizer : public Tokenizer {
   void encode_ordinary(std::string_view text, std::vector<int32_t>& out) const;
   void bpe_word(std::string_view word, std::vector<int32_t>& out) const;
 
-  std::string encoder_json_, vocab_bpe_;     // file contents, written back by save()
-  std::string encoder_name_, vocab_name_;    // for error messages
+  std::string encoder_json_, vocab_bpe_;   // file contents, written back by save()
+  std::string encoder_name_, vocab_name_;  // for error messages
   bool allow_special_;
-  std::vector<std::string> tokens_;          // id -> raw bytes
-  std::array<int32_t, 256> byte_id_{};       // byte -> id of the one-byte token
+  std::vector<std::string> tokens_;     // id -> raw bytes
+  std::array<int32_t, 256> byte_id_{};  // byte -> id of the one-byte token
   std::unique_ptr<MergeTable> merges_;
   int num_merges_ = 0;
-  int32_t eot_id_ = -1;                      // id of "<|endoftext|>", -1 when encoder.json lacks it
-  uint64_t instance_id_;                     // keys the per-thread word cache
+  int32_t eot_id_ = -1;   // id of "<|endoftext|>", -1 when encoder.json lacks it
+  uint64_t instance_id_;  // keys the per-thread word cache
 };
 
-// Cuts text into pieces of about chunk_bytes whose encodings, concatenated, equal the encoding of the
-// whole text, so one long text can go through encode_batch on all cores. A cut goes before a space
-// whose previous byte is printable ASCII: the regex always ends a word there (a space can only
-// start a word) and matching restarts from scratch, since the pattern has no look-behind.
+// Cuts text into pieces of about chunk_bytes whose encodings, concatenated, equal the encoding of
+// the whole text, so one long text can go through encode_batch on all cores. A cut goes before a
+// space whose previous byte is printable ASCII: the regex always ends a word there (a space can
+// only start a word) and matching restarts from scratch, since the pattern has no look-behind.
 std::vector<std::string_view> gpt2_split_text(std::string_view text, size_t chunk_bytes);
 
 // Reads encoder.json and vocab.bpe (OpenAI's files, or ones written by train_bpe).
 std::unique_ptr<Tokenizer> make_gpt2_tokenizer(const std::filesystem::path& encoder_json,
                                                const std::filesystem::path& vocab_bpe,
                                                bool allow_special = true);
-// For load_tokenizer(): spec is dir/glassbox_tokenizer.json {"type":"gpt2","encoder":..,"vocab_bpe":..,
-// "allow_special":..}; file names are relative to dir.
+// For load_tokenizer(): spec is dir/glassbox_tokenizer.json
+// {"type":"gpt2","encoder":..,"vocab_bpe":.., "allow_special":..}; file names are relative to dir.
 std::unique_ptr<Tokenizer> load_gpt2_tokenizer(const nlohmann::json& spec,
                                                const std::filesystem::path& dir);
 

@@ -36,8 +36,9 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& dir) {
       return make_gpt2_tokenizer(dir / "vocab.json", dir / "merges.txt", /*allow_special=*/true);
     if (is_old_glassbox_spec(dir / "tokenizer.json")) path = dir / "tokenizer.json";
   }
-  const nlohmann::json spec = read_json_file(path, "(no tokenizer saved in " + dir.string() +
-                                                        ", and no Hugging Face vocab.json + merges.txt)");
+  const nlohmann::json spec =
+      read_json_file(path, "(no tokenizer saved in " + dir.string() +
+                               ", and no Hugging Face vocab.json + merges.txt)");
   check(spec.is_object() && spec.contains("type") && spec["type"].is_string(),
         "tokenizer: " + path.string() + " has no \"type\" string");
   const std::string type = spec["type"].get<std::string>();
@@ -45,9 +46,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& dir) {
     if (type == "char") return std::make_unique<CharTokenizer>(CharTokenizer::from_json(spec));
     if (type == "byte") return std::make_unique<ByteTokenizer>();
     if (type == "gpt2") return load_gpt2_tokenizer(spec, dir);
-  } catch (const Error& e) {
-    throw Error(std::string(e.what()) + " (in " + path.string() + ")");
-  }
+  } catch (const Error& e) { throw Error(std::string(e.what()) + " (in " + path.string() + ")"); }
   throw Error("tokenizer: " + path.string() + ": unknown type '" + type +
               "' (expected char, byte or gpt2)");
 }

@@ -1,12 +1,13 @@
 #pragma once
 // defines: llm::Tokenizer, the interface every tokenizer implements, and load_tokenizer().
 //
-// Tokenizers: "char" (vocabulary = the characters of the training corpus), "byte" (256 byte values),
-// "gpt2" (GPT-2 byte-level BPE from encoder.json + vocab.bpe). A tokenizer saves itself into a
-// directory (a checkpoint or a shard directory) and load_tokenizer() brings it back from there, so a
-// checkpoint always carries the tokenizer it was trained with. The file is glassbox_tokenizer.json,
-// not tokenizer.json: that name belongs to Hugging Face's tokenizers format, which transformers'
-// AutoTokenizer would try (and fail) to read from an exported checkpoint.
+// Tokenizers: "char" (vocabulary = the characters of the training corpus), "byte" (256 byte
+// values), "gpt2" (GPT-2 byte-level BPE from encoder.json + vocab.bpe). A tokenizer saves itself
+// into a directory (a checkpoint or a shard directory) and load_tokenizer() brings it back from
+// there, so a checkpoint always carries the tokenizer it was trained with. The file is
+// glassbox_tokenizer.json, not tokenizer.json: that name belongs to Hugging Face's tokenizers
+// format, which transformers' AutoTokenizer would try (and fail) to read from an exported
+// checkpoint.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -37,8 +38,8 @@ class Tokenizer {
 // The file Tokenizer::save writes into a directory.
 inline constexpr const char* kTokenizerFile = "glassbox_tokenizer.json";
 
-// Reads dir/glassbox_tokenizer.json (written by Tokenizer::save) and the files it names. Without it:
-// a Hugging Face GPT-2 directory (vocab.json + merges.txt, the same contents as encoder.json +
+// Reads dir/glassbox_tokenizer.json (written by Tokenizer::save) and the files it names. Without
+// it: a Hugging Face GPT-2 directory (vocab.json + merges.txt, the same contents as encoder.json +
 // vocab.bpe) gives the GPT-2 tokenizer; a tokenizer.json with a glassbox "type" key (what glassbox
 // wrote before the rename) is still read.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir);

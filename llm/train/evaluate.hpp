@@ -9,7 +9,7 @@
 namespace llm {
 
 struct EvalResult {
-  double loss = 0;      // mean cross-entropy per token, in nats
+  double loss = 0;  // mean cross-entropy per token, in nats
   int64_t batches = 0;
   int64_t tokens = 0;
 };
@@ -17,8 +17,9 @@ struct EvalResult {
 // Resets the loader and averages the loss over `batches` batches (0 = one pass over all of its
 // data, as many whole batches as fit). The loader's position afterwards is unspecified.
 EvalResult evaluate_loss(GPT& model, DataLoader& loader, int64_t batches);
-// The same over ranks: rank r runs batches r, r + W, r + 2W, ... of those `batches` and the sums are
-// all-reduced, so every rank returns the same mean as one process would (up to summation order).
+// The same over ranks: rank r runs batches r, r + W, r + 2W, ... of those `batches` and the sums
+// are all-reduced, so every rank returns the same mean as one process would (up to summation
+// order).
 EvalResult evaluate_loss(GPT& model, DataLoader& loader, int64_t batches, Comm& comm);
 
 }  // namespace llm

@@ -21,9 +21,12 @@ GPT::GradientsReady GradientSync::start_step(bool scatter) {
 }
 
 void GradientSync::finish_step() {
-  if (overlap_) comm_.finish_reductions();
-  else if (scatter_) comm_.reduce_scatter(flat_grads_, ReduceOp::average);
-  else comm_.all_reduce(flat_grads_, ReduceOp::average);
+  if (overlap_)
+    comm_.finish_reductions();
+  else if (scatter_)
+    comm_.reduce_scatter(flat_grads_, ReduceOp::average);
+  else
+    comm_.all_reduce(flat_grads_, ReduceOp::average);
 }
 
 }  // namespace llm

@@ -14,8 +14,8 @@
 //   during the backward (--overlap-comm true; the default on GPUs): the backward reports each group
 //     of gradients as it finishes them (GPT::GradientsReady: lnf's, then layer L-1's, ..., layer
 //     0's, then the embeddings') and that group's reduction starts at once, while the backward goes
-//     on with the layers below. Layer l's communication runs beside layer l-1's backward, so only the last
-//     group's is not hidden. This is PyTorch DDP's gradient buckets (Li et al., "PyTorch
+//     on with the layers below. Layer l's communication runs beside layer l-1's backward, so only
+//     the last group's is not hidden. This is PyTorch DDP's gradient buckets (Li et al., "PyTorch
 //     Distributed", VLDB 2020) with one bucket per layer, and llm.c's per-layer reduce-scatter.
 //
 // Where the overlap happens: on a GPU NcclComm queues the reductions on a second CUDA stream, which

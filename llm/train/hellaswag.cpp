@@ -19,23 +19,28 @@ HellaSwagExample parse_example(const std::string& line, const std::string& where
   const json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
   check(!j.is_discarded(), where + ": not valid JSON");
   check(j.is_object(), where + ": not a JSON object");
-  for (const char* key : {"ctx", "endings", "label"}) check(j.contains(key), where + ": no \"" + key + "\" key");
+  for (const char* key : {"ctx", "endings", "label"})
+    check(j.contains(key), where + ": no \"" + key + "\" key");
   check(j["ctx"].is_string(), where + ": \"ctx\" is not a string");
   check(j["endings"].is_array() && j["endings"].size() == kHellaSwagEndings,
-        where + ": \"endings\" must be a list of " + std::to_string(kHellaSwagEndings) + " strings, found " +
+        where + ": \"endings\" must be a list of " + std::to_string(kHellaSwagEndings) +
+            " strings, found " +
             (j["endings"].is_array() ? std::to_string(j["endings"].size()) + " items" : "no list"));
   check(j["label"].is_number_integer(), where + ": \"label\" is not an integer");
   HellaSwagExample e;
   e.where = where;
   e.ctx = j["ctx"].get<std::string>();
-  check(!e.ctx.empty(), where + ": \"ctx\" is empty (the first ending token needs a context to be scored)");
+  check(!e.ctx.empty(),
+        where + ": \"ctx\" is empty (the first ending token needs a context to be scored)");
   for (int i = 0; i < kHellaSwagEndings; i++) {
-    check(j["endings"][i].is_string(), where + ": ending " + std::to_string(i) + " is not a string");
+    check(j["endings"][i].is_string(),
+          where + ": ending " + std::to_string(i) + " is not a string");
     e.endings[i] = j["endings"][i].get<std::string>();
   }
   const int64_t label = j["label"].get<int64_t>();
-  check(label >= 0 && label < kHellaSwagEndings,
-        where + ": \"label\" " + std::to_string(label) + " is out of range 0.." + std::to_string(kHellaSwagEndings - 1));
+  check(label >= 0 && label < kHellaSwagEndings, where + ": \"label\" " + std::to_string(label) +
+                                                     " is out of range 0.." +
+                                                     std::to_string(kHellaSwagEndings - 1));
   e.label = int(label);
   return e;
 }
@@ -52,7 +57,8 @@ std::vector<HellaSwagExample> read_hellaswag(const std::filesystem::path& file) 
   std::vector<HellaSwagExample> examples;
   std::string line;
   for (int64_t number = 1; std::getline(in, line); number++) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank lines, e.g. at the end
+    if (line.find_first_not_of(" \t\r") == std::string::npos)
+      continue;  // blank lines, e.g. at the end
     examples.push_back(parse_example(line, file.string() + ":" + std::to_string(number)));
   }
   check(!examples.empty(), file.string() + ": no examples");
@@ -68,18 +74,18 @@ std::vector<HellaSwagTokens> tokenize_hellaswag(const std::vector<HellaSwagExamp
       out[k].label = e.label;
       out[k].where = e.where;
       out[k].ctx = tokenizer.encode(e.ctx);
-      for (int i = 0; i < kHellaSwagEndings; i++) out[k].endings[i] = tokenizer.encode(" " + e.endings[i]);
-    } catch (const Error& error) {
-      throw Error(e.where + ": " + error.what());
-    }
+      for (int i = 0; i < kHellaSwagEndings; i++)
+        out[k].endings[i] = tokenizer.encode(" " + e.endings[i]);
+    } catch (const Error& error) { throw Error(e.where + ": " + error.what()); }
     check(!out[k].ctx.empty(), e.where + ": \"ctx\" encodes to no tokens");
   }
   return out;
 }
 
-HellaSwagResult evaluate_hellaswag(GPT& model, const std::vector<HellaSwagTokens>& examples, Comm& comm,
-                                   int64_t limit, const HellaSwagProgress& progress) {
-  const int64_t N = limit > 0 ? std::min<int64_t>(limit, int64_t(examples.size())) : int64_t(examples.size());
+HellaSwagResult evaluate_hellaswag(GPT& model, const std::vector<HellaSwagTokens>& examples,
+                                   Comm& comm, int64_t limit, const HellaSwagProgress& progress) {
+  const int64_t N =
+      limit > 0 ? std::min<int64_t>(limit, int64_t(examples.size())) : int64_t(examples.size());
   const int B = kHellaSwagEndings, maxT = model.config().max_seq_len;
   const int W = comm.world_size(), rank = comm.rank();
 
@@ -88,9 +94,10 @@ HellaSwagResult evaluate_hellaswag(GPT& model, const std::vector<HellaSwagTokens
   size_t longest = 0;
   for (int64_t k = 0; k < N; k++) {
     for (const auto& ending : examples[k].endings) {
-      check(int64_t(ending.size()) < maxT, examples[k].where + ": an ending of " + std::to_string(ending.size()) +
-                                               " tokens leaves no room for context in the model's " +
-                                               std::to_string(maxT) + " positions");
+      check(int64_t(ending.size()) < maxT,
+            examples[k].where + ": an ending of " + std::to_string(ending.size()) +
+                " tokens leaves no room for context in the model's " + std::to_string(maxT) +
+                " positions");
       longest = std::max(longest, examples[k].ctx.size() + ending.size());
     }
   }
@@ -119,7 +126,8 @@ HellaSwagResult evaluate_hellaswag(GPT& model, const std::vector<HellaSwagTokens
       std::copy(row + 1, row + length, targets.data() + size_t(i) * T);
     }
     model.forward(tokens.data(), targets.data(), B, T);
-    const std::vector<double> token_loss = tensor_to_host_f64(model.backend(), model.acts.losses);  // (B, T)
+    const std::vector<double> token_loss =
+        tensor_to_host_f64(model.backend(), model.acts.losses);  // (B, T)
     double* sum_loss = losses.data() + size_t(k) * 2 * B;
     double* mean_loss = sum_loss + B;
     for (int i = 0; i < B; i++) {

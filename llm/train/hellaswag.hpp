@@ -56,8 +56,8 @@ std::vector<HellaSwagTokens> tokenize_hellaswag(const std::vector<HellaSwagExamp
 // One example's scores (the fields of --predictions' JSON lines).
 struct HellaSwagScores {
   int label = 0;
-  int pred = 0;       // argmin of sum_loss
-  int pred_norm = 0;  // argmin of mean_loss
+  int pred = 0;                                       // argmin of sum_loss
+  int pred_norm = 0;                                  // argmin of mean_loss
   std::array<double, kHellaSwagEndings> sum_loss{};   // nats over the ending's tokens
   std::array<double, kHellaSwagEndings> mean_loss{};  // sum_loss / the ending's token count
 };
@@ -75,7 +75,8 @@ using HellaSwagProgress = std::function<void(int64_t done, int64_t total)>;
 // Scores the first `limit` examples (0: all) with one forward pass of 4 rows per example. Rank r
 // scores examples r, r + W, r + 2W, ... and the scores are all-reduced, so every rank returns the
 // same result, equal to one process's bit for bit (each example is scored alone, with the same T).
-HellaSwagResult evaluate_hellaswag(GPT& model, const std::vector<HellaSwagTokens>& examples, Comm& comm,
-                                   int64_t limit = 0, const HellaSwagProgress& progress = {});
+HellaSwagResult evaluate_hellaswag(GPT& model, const std::vector<HellaSwagTokens>& examples,
+                                   Comm& comm, int64_t limit = 0,
+                                   const HellaSwagProgress& progress = {});
 
 }  // namespace llm

@@ -22,7 +22,8 @@ Tensor flat_view(ParameterTensors& tensors) {
   // The views must be back to back, as Arena::carve makes them.
   const char* expected = static_cast<const char*>(flat.data);
   tensors.visit([&](const char* name, Tensor& t, Shape) {
-    check(t.data == expected, std::string("flat_view: tensor ") + name + " is not where the flat layout puts it");
+    check(t.data == expected,
+          std::string("flat_view: tensor ") + name + " is not where the flat layout puts it");
     expected += t.nbytes();
   });
   return flat;
@@ -52,9 +53,9 @@ ShardRange range_within(Tensor flat, const Tensor& view) {
 ParameterTensors parameter_views(Tensor flat, const GPTConfig& config) {
   ParameterTensors views;
   views.config = config;
-  check(flat.numel() == parameter_arena_size(config), "parameter_views: the buffer has " +
-                                                          std::to_string(flat.numel()) + " elements, the model " +
-                                                          std::to_string(parameter_arena_size(config)));
+  check(flat.numel() == parameter_arena_size(config),
+        "parameter_views: the buffer has " + std::to_string(flat.numel()) +
+            " elements, the model " + std::to_string(parameter_arena_size(config)));
   int64_t offset = 0;
   views.visit([&](const char*, Tensor& t, Shape shape) {
     t = flat_range(flat, offset, offset + shape.numel()).reshape(shape);
@@ -93,7 +94,8 @@ AdamW::AdamW(GPT& model, const AdamWConfig& config, ShardRange shard)
       m_(model.backend(), model.backend().master_dtype(), shard.size()),
       v_(model.backend(), model.backend().master_dtype(), shard.size()) {
   const int64_t N = parameter_arena_size(model.config());
-  check(0 <= shard.begin && shard.begin <= shard.end && shard.end <= N, "AdamW: the shard is outside the parameters");
+  check(0 <= shard.begin && shard.begin <= shard.end && shard.end <= N,
+        "AdamW: the shard is outside the parameters");
   Backend& backend = model.backend();
   if (backend.master_dtype() != backend.dtype()) {
     master_.emplace(backend, backend.master_dtype(), shard.size());
@@ -104,13 +106,15 @@ AdamW::AdamW(GPT& model, const AdamWConfig& config, ShardRange shard)
   // Walk the tensors in flat order and keep each one's overlap [begin, end) with the shard.
   int64_t offset = 0;
   model.params.visit([&](const char* name, Tensor&, Shape shape) {
-    const int64_t begin = std::max(offset, shard.begin), end = std::min(offset + shape.numel(), shard.end);
+    const int64_t begin = std::max(offset, shard.begin),
+                  end = std::min(offset + shape.numel(), shard.end);
     if (begin < end) {
-      slots_.push_back({flat_range(params, begin, end), flat_range(grads, begin, end),
-                        flat_range(m_.tensor, begin - shard.begin, end - shard.begin),
-                        flat_range(v_.tensor, begin - shard.begin, end - shard.begin),
-                        master.empty() ? Tensor{} : flat_range(master, begin - shard.begin, end - shard.begin),
-                        is_decayed(name)});
+      slots_.push_back(
+          {flat_range(params, begin, end), flat_range(grads, begin, end),
+           flat_range(m_.tensor, begin - shard.begin, end - shard.begin),
+           flat_range(v_.tensor, begin - shard.begin, end - shard.begin),
+           master.empty() ? Tensor{} : flat_range(master, begin - shard.begin, end - shard.begin),
+           is_decayed(name)});
     }
     offset += shape.numel();
   });
@@ -126,13 +130,15 @@ void AdamW::step(float lr, float grad_scale) {
     settings.eps = config_.eps;
     settings.weight_decay = slot.decayed ? config_.weight_decay : 0.0f;
     settings.step = steps_taken_;
-    model_.backend().adamw_update(slot.param, slot.grad, slot.m, slot.v, slot.master, settings, grad_scale);
+    model_.backend().adamw_update(slot.param, slot.grad, slot.m, slot.v, slot.master, settings,
+                                  grad_scale);
   }
 }
 
 void AdamW::copy_params_to_master() {
   if (!master_) return;
-  model_.backend().convert(master_->tensor, flat_range(flat_view(model_.params), shard_.begin, shard_.end));
+  model_.backend().convert(master_->tensor,
+                           flat_range(flat_view(model_.params), shard_.begin, shard_.end));
 }
 
 }  // namespace llm

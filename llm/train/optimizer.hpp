@@ -9,10 +9,11 @@
 // (shard_range in llm/dist/comm.hpp), ignoring tensor boundaries; AdamW then splits its range at
 // the tensor boundaries again, because weight decay is per tensor (is_decayed: matrices only).
 // Master weights: on the CPU the parameters are their own master weights. When the backend keeps
-// parameters in a narrower dtype than its master_dtype() (bf16 weights, f32 masters on a GPU), AdamW
-// holds an f32 copy of its shard next to the moments, updates that, and writes the rounded bf16
-// weights from it; under ZeRO-1 the bf16 weights are then all-gathered. Small updates would vanish
-// if applied to bf16 weights directly (a 1e-4 relative step is below bf16's 2^-8 resolution).
+// parameters in a narrower dtype than its master_dtype() (bf16 weights, f32 masters on a GPU),
+// AdamW holds an f32 copy of its shard next to the moments, updates that, and writes the rounded
+// bf16 weights from it; under ZeRO-1 the bf16 weights are then all-gathered. Small updates would
+// vanish if applied to bf16 weights directly (a 1e-4 relative step is below bf16's 2^-8
+// resolution).
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -64,7 +65,9 @@ class AdamW {
   void step(float lr, float grad_scale);
 
   ShardRange shard() const { return shard_; }
-  bool holds_everything() const { return shard_.begin == 0 && shard_.end == parameter_arena_size(model_.config()); }
+  bool holds_everything() const {
+    return shard_.begin == 0 && shard_.end == parameter_arena_size(model_.config());
+  }
   // First and second moments of the shard, flat (shard.size()), in the backend's master dtype.
   Tensor m() const { return m_.tensor; }
   Tensor v() const { return v_.tensor; }

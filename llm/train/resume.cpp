@@ -14,10 +14,23 @@ namespace {
 // Settings that do not change what the run computes: where and how fast it runs, and what it
 // reports. (batch_size and grad_accum are checked together below: only their product with the
 // number of ranks, the global batch, matters.)
-const std::set<std::string> kTrajectoryPreserving = {
-    "device", "zero_stage", "comm", "comm_timeout", "overlap_comm", "eval_interval", "eval_batches",
-    "log_interval", "layer_stats_interval", "checkpoint_interval", "snapshot_interval",
-    "hellaswag_interval", "hellaswag_data", "out_dir", "init_from", "batch_size", "grad_accum"};
+const std::set<std::string> kTrajectoryPreserving = {"device",
+                                                     "zero_stage",
+                                                     "comm",
+                                                     "comm_timeout",
+                                                     "overlap_comm",
+                                                     "eval_interval",
+                                                     "eval_batches",
+                                                     "log_interval",
+                                                     "layer_stats_interval",
+                                                     "checkpoint_interval",
+                                                     "snapshot_interval",
+                                                     "hellaswag_interval",
+                                                     "hellaswag_data",
+                                                     "out_dir",
+                                                     "init_from",
+                                                     "batch_size",
+                                                     "grad_accum"};
 
 // "learning-rate" and "learning_rate" name the same setting.
 std::string underscored(std::string name) {
@@ -37,7 +50,8 @@ std::set<std::string> parse_overrides(const std::string& list, const nlohmann::j
     if (name.empty()) continue;
     name = underscored(name);
     check(known.contains(name) && name != "resume",
-          "--resume-override: '" + name + "' is not a train setting (expected names like learning_rate,seed)");
+          "--resume-override: '" + name +
+              "' is not a train setting (expected names like learning_rate,seed)");
     names.insert(name);
   }
   return names;
@@ -64,15 +78,17 @@ bool keep_global_batch(TrainConfig& cfg, const TrainState& saved, int world, Res
   check(global % per_micro_step == 0,
         "--resume: the checkpoint was trained with a global batch of " + std::to_string(global) +
             " sequences (" + std::to_string(saved.world_size) + " ranks x batch_size " +
-            std::to_string(saved.config.batch_size) + " x grad_accum " + std::to_string(saved.config.grad_accum) +
-            "), which " + std::to_string(world) + " ranks x --batch-size " + std::to_string(cfg.batch_size) +
-            " cannot keep (" + std::to_string(global) + " is not a multiple of " + std::to_string(per_micro_step) +
+            std::to_string(saved.config.batch_size) + " x grad_accum " +
+            std::to_string(saved.config.grad_accum) + "), which " + std::to_string(world) +
+            " ranks x --batch-size " + std::to_string(cfg.batch_size) + " cannot keep (" +
+            std::to_string(global) + " is not a multiple of " + std::to_string(per_micro_step) +
             "); pick ranks x --batch-size that divides " + std::to_string(global));
   const int grad_accum = int(global / per_micro_step);
   plan.messages.push_back("resume: grad_accum " + std::to_string(cfg.grad_accum) + " -> " +
                           std::to_string(grad_accum) + " keeps the checkpoint's global batch of " +
-                          std::to_string(global) + " sequences (" + std::to_string(world) + " ranks x batch_size " +
-                          std::to_string(cfg.batch_size) + " x grad_accum " + std::to_string(grad_accum) + ")");
+                          std::to_string(global) + " sequences (" + std::to_string(world) +
+                          " ranks x batch_size " + std::to_string(cfg.batch_size) +
+                          " x grad_accum " + std::to_string(grad_accum) + ")");
   cfg.grad_accum = grad_accum;
   return true;
 }
@@ -87,8 +103,10 @@ ResumePlan reconcile_resume(const TrainConfig& requested, const TrainState& save
   const TrainConfig& old = saved.config;
   plan.record = {{"step", saved.step}, {"world_size", world}, {"changes", nlohmann::json::array()}};
   const bool grad_accum_recomputed = keep_global_batch(cfg, saved, world, plan);
-  auto note = [&](const std::string& key, const nlohmann::json& from, const nlohmann::json& to, const std::string& why) {
-    plan.messages.push_back("resume: " + key + " " + show(from) + " -> " + show(to) + " (" + why + ")");
+  auto note = [&](const std::string& key, const nlohmann::json& from, const nlohmann::json& to,
+                  const std::string& why) {
+    plan.messages.push_back("resume: " + key + " " + show(from) + " -> " + show(to) + " (" + why +
+                            ")");
     plan.record["changes"].push_back({{"key", key}, {"from", from}, {"to", to}, {"why", why}});
   };
 
@@ -99,12 +117,14 @@ ResumePlan reconcile_resume(const TrainConfig& requested, const TrainState& save
       old.lr_decay_steps <= old.max_steps) {
     cfg.lr_decay_steps = old.lr_decay_steps;
     plan.messages.push_back("resume: the learning-rate decay ends at the checkpoint's step " +
-                            std::to_string(old.lr_decay_steps) + " (its --lr-decay-steps), then stays at min_lr");
+                            std::to_string(old.lr_decay_steps) +
+                            " (its --lr-decay-steps), then stays at min_lr");
   }
   if (cfg.extend) {
-    check(cfg.max_steps > old.max_steps,
-          "--extend: --max-steps " + std::to_string(cfg.max_steps) + " must exceed the saved run's " +
-              std::to_string(old.max_steps) + " (" + state_file + ")");
+    check(cfg.max_steps > old.max_steps, "--extend: --max-steps " + std::to_string(cfg.max_steps) +
+                                             " must exceed the saved run's " +
+                                             std::to_string(old.max_steps) + " (" + state_file +
+                                             ")");
     if (cfg.lr_decay_steps == 0) cfg.lr_decay_steps = old.lr_decay_end();
     note("max_steps", old.max_steps, cfg.max_steps,
          "--extend: the learning rate follows the saved schedule, whose decay ends at step " +
@@ -112,30 +132,34 @@ ResumePlan reconcile_resume(const TrainConfig& requested, const TrainState& save
              " after it");
   } else if (saved.step == old.max_steps && cfg.max_steps == old.max_steps) {
     // A run stopped after its last checkpoint, e.g. during its final evaluation: that is all left.
-    plan.messages.push_back("resume: the run already trained its " + std::to_string(old.max_steps) +
-                            " steps, so only its final evaluation runs (to train further, pass --extend "
-                            "with a larger --max-steps)");
+    plan.messages.push_back(
+        "resume: the run already trained its " + std::to_string(old.max_steps) +
+        " steps, so only its final evaluation runs (to train further, pass --extend "
+        "with a larger --max-steps)");
   }
 
   const nlohmann::json now = cfg, before = old;
   const std::set<std::string> overrides = parse_overrides(cfg.resume_override, now);
   for (const auto& [key, value] : now.items()) {
     if (key == "resume" || !before.contains(key) || before[key] == value) continue;
-    if (key == "max_steps" && cfg.extend) continue;                             // noted above
-    if (key == "grad_accum" && grad_accum_recomputed) continue;                 // noted above
-    if (key == "lr_decay_steps" && cfg.lr_decay_end() == old.lr_decay_end()) continue;  // the same schedule
+    if (key == "max_steps" && cfg.extend) continue;              // noted above
+    if (key == "grad_accum" && grad_accum_recomputed) continue;  // noted above
+    if (key == "lr_decay_steps" && cfg.lr_decay_end() == old.lr_decay_end())
+      continue;  // the same schedule
     if (kTrajectoryPreserving.count(key)) {
       note(key, before[key], value, "does not change the trajectory");
     } else if (overrides.count(key)) {
       note(key, before[key], value, "--resume-override");
     } else {
-      throw Error("--resume: " + dashed(key) + " is " + show(value) + " but the checkpoint was trained with " +
-                  show(before[key]) + " (" + state_file + "); this changes the training trajectory: " +
+      throw Error("--resume: " + dashed(key) + " is " + show(value) +
+                  " but the checkpoint was trained with " + show(before[key]) + " (" + state_file +
+                  "); this changes the training trajectory: " +
                   "restore it, or accept it with --resume-override " + key +
                   (key == "max_steps" ? " (or continue a finished run with --extend)" : ""));
     }
   }
-  if (world != saved.world_size) note("world_size", saved.world_size, world, "does not change the trajectory");
+  if (world != saved.world_size)
+    note("world_size", saved.world_size, world, "does not change the trajectory");
   return plan;
 }
 

@@ -5,11 +5,12 @@
 // checkpoint. The command line given with --resume is therefore compared, field by field, with the
 // config saved in train_state.json:
 //   - settings that leave the trajectory (weights, moments, data order, schedule) unchanged are
-//     accepted and reported: device, ranks, ZeRO stage, communication, the log / eval / checkpoint /
-//     snapshot / HellaSwag intervals, HellaSwag data, --out-dir and --init-from (the checkpoint's
+//     accepted and reported: device, ranks, ZeRO stage, communication, the log / eval / checkpoint
+//     / snapshot / HellaSwag intervals, HellaSwag data, --out-dir and --init-from (the checkpoint's
 //     weights win), and micro-batch and grad accumulation as long as the global batch
 //     (ranks x batch_size x grad_accum) stays equal;
-//   - --extend with a larger --max-steps continues a run past its end: the learning rate follows the
+//   - --extend with a larger --max-steps continues a run past its end: the learning rate follows
+//   the
 //     saved schedule (its decay ends where it ended) and stays at --min-lr after it;
 //   - any other change (model, data, sampling, seed, learning rate, schedule, AdamW settings) is
 //     refused, naming the setting, its saved and its new value, unless the setting is listed in

@@ -17,8 +17,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void add_moments(std::vector<SafeTensorOut>& out, const std::string& prefix, ParameterTensors& moments,
-                 Backend& backend) {
+void add_moments(std::vector<SafeTensorOut>& out, const std::string& prefix,
+                 ParameterTensors& moments, Backend& backend) {
   moments.visit([&](const char* name, Tensor& t, Shape shape) {
     std::vector<int64_t> dims(shape.dims.begin(), shape.dims.begin() + shape.rank);
     if (t.dtype == DType::f64) {
@@ -52,7 +52,8 @@ void save_training_checkpoint(const fs::path& dir, GPT& model, AdamW& optimizer,
   gathered.reserve(3);
   auto whole = [&](Tensor shard) {
     if (optimizer.holds_everything()) return shard;
-    Tensor full{nullptr, shard.dtype, backend.device(), Shape{N}};  // off the root only the shape is read
+    Tensor full{nullptr, shard.dtype, backend.device(),
+                Shape{N}};  // off the root only the shape is read
     if (comm.is_root()) full = gathered.emplace_back(backend, shard.dtype, N).tensor;
     comm.gather(full, shard, 0);
     return full;
@@ -92,12 +93,12 @@ namespace {
 // (which a plain get<int64_t>() would wrap around) is an error naming the key and the range.
 int64_t integer_in(const nlohmann::json& j, const std::string& key, int64_t lo, int64_t hi) {
   const nlohmann::json& v = j.at(key);
-  const bool integer = v.is_number_integer() &&
-                       !(v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX));
+  const bool integer =
+      v.is_number_integer() && !(v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX));
   const int64_t x = integer ? v.get<int64_t>() : 0;
   if (!integer || x < lo || x > hi)
-    throw Error("\"" + key + "\" is " + v.dump() + ", expected an integer in [" + std::to_string(lo) + ", " +
-                std::to_string(hi) + "]");
+    throw Error("\"" + key + "\" is " + v.dump() + ", expected an integer in [" +
+                std::to_string(lo) + ", " + std::to_string(hi) + "]");
   return x;
 }
 
@@ -107,7 +108,8 @@ void check_integers_fit(const nlohmann::json& saved, const TrainConfig& config) 
   const nlohmann::json read_back = config;
   for (const auto& [key, value] : saved.items()) {
     if (value.is_number_integer() && read_back.contains(key) && read_back[key] != value)
-      throw Error("\"config\": \"" + key + "\" is " + value.dump() + ", out of range for this setting");
+      throw Error("\"config\": \"" + key + "\" is " + value.dump() +
+                  ", out of range for this setting");
   }
 }
 
@@ -133,25 +135,25 @@ TrainState read_train_state(const fs::path& dir) {
     // Written since data-parallel training; older checkpoints come from one process.
     const int64_t per_rank = int64_t(state.config.batch_size) * state.config.grad_accum;
     state.world_size = j.contains("world_size") ? int(integer_in(j, "world_size", 1, 1 << 20)) : 1;
-    state.global_batch = j.contains("global_batch") ? integer_in(j, "global_batch", 1, INT64_MAX) : per_rank;
+    state.global_batch =
+        j.contains("global_batch") ? integer_in(j, "global_batch", 1, INT64_MAX) : per_rank;
     check(state.global_batch == per_rank * state.world_size,
-          "\"global_batch\" " + std::to_string(state.global_batch) + " is not world_size x batch_size x grad_accum = " +
+          "\"global_batch\" " + std::to_string(state.global_batch) +
+              " is not world_size x batch_size x grad_accum = " +
               std::to_string(per_rank * state.world_size));
     return state;
   } catch (const nlohmann::json::exception& e) {
     throw Error(path.string() + ": malformed (" + e.what() + ")");
-  } catch (const Error& e) {
-    throw Error(path.string() + ": " + e.what());
-  }
+  } catch (const Error& e) { throw Error(path.string() + ": " + e.what()); }
 }
 
 namespace {
 
 // Parameter-shaped values go into this rank's range of a flat optimizer buffer: read_into(views)
 // fills named views of the whole buffer, read here directly or (ZeRO-1) into scratch first.
-template <typename ReadInto>
-void load_shard(Backend& backend, const AdamW& optimizer, const GPTConfig& config, Tensor shard_tensor,
-                const ReadInto& read_into) {
+template <typename ReadInto> void load_shard(Backend& backend, const AdamW& optimizer,
+                                             const GPTConfig& config, Tensor shard_tensor,
+                                             const ReadInto& read_into) {
   if (optimizer.holds_everything()) {
     ParameterTensors views = parameter_views(shard_tensor, config);
     read_into(views);

@@ -28,8 +28,9 @@ struct TrainState {
   int64_t step = 0;             // the next step to run (0-based)
   int64_t optimizer_steps = 0;  // AdamW updates so far (its bias-correction step count)
   DataLoaderState train_loader;
-  int world_size = 1;        // ranks of the run that saved it
-  int64_t global_batch = 0;  // sequences per optimizer step over all ranks; 0: unknown (older files)
+  int world_size = 1;  // ranks of the run that saved it
+  int64_t global_batch =
+      0;  // sequences per optimizer step over all ranks; 0: unknown (older files)
   TrainConfig config;
 };
 

@@ -40,7 +40,8 @@ void TrainConfig::check_ranges() const {
   check(max_steps >= 1, "--max-steps must be at least 1");
   check(max_seq_len >= 0, "--max-seq-len must not be negative (0: --block-size)");
   // NaN fails every comparison, so each of these checks refuses it too.
-  check(learning_rate > 0 && std::isfinite(learning_rate), "--learning-rate must be a positive number");
+  check(learning_rate > 0 && std::isfinite(learning_rate),
+        "--learning-rate must be a positive number");
   check(min_lr >= 0 && min_lr <= learning_rate, "--min-lr must lie in [0, learning-rate]");
   check(warmup_steps >= 0, "--warmup-steps must not be negative");
   check(lr_decay_steps >= 0, "--lr-decay-steps must not be negative (0: --max-steps)");
@@ -49,9 +50,11 @@ void TrainConfig::check_ranges() const {
   check(eps > 0 && std::isfinite(eps), "--eps must be a positive number");
   check(weight_decay >= 0 && std::isfinite(weight_decay), "--weight-decay must not be negative");
   check(grad_clip >= 0 && std::isfinite(grad_clip), "--grad-clip must not be negative");
-  check(zero_stage == 0 || zero_stage == 1, "--zero-stage must be 0 or 1 (got " + std::to_string(zero_stage) + ")");
+  check(zero_stage == 0 || zero_stage == 1,
+        "--zero-stage must be 0 or 1 (got " + std::to_string(zero_stage) + ")");
   check(comm_timeout > 0, "--comm-timeout must be positive (seconds)");
-  check(comm == "auto" || comm == "nccl" || comm == "mpi", "--comm must be auto, nccl or mpi (got '" + comm + "')");
+  check(comm == "auto" || comm == "nccl" || comm == "mpi",
+        "--comm must be auto, nccl or mpi (got '" + comm + "')");
   check(overlap_comm == "auto" || overlap_comm == "true" || overlap_comm == "false",
         "--overlap-comm must be auto, true or false (got '" + overlap_comm + "')");
   check(eval_interval >= 1 && log_interval >= 1 && checkpoint_interval >= 1,
@@ -60,7 +63,8 @@ void TrainConfig::check_ranges() const {
   check(layer_stats_interval >= 0 && snapshot_interval >= 0,
         "--layer-stats-interval and --snapshot-interval must not be negative (0: off)");
   check(hellaswag_interval >= 0, "--hellaswag-interval must not be negative");
-  check(hellaswag_interval == 0 || !hellaswag_data.empty(), "--hellaswag-interval needs --hellaswag-data (a JSONL file)");
+  check(hellaswag_interval == 0 || !hellaswag_data.empty(),
+        "--hellaswag-interval needs --hellaswag-data (a JSONL file)");
   check(!out_dir.empty(), "--out-dir must not be empty");
 }
 

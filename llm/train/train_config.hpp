@@ -1,7 +1,7 @@
 #pragma once
 // defines: llm::TrainConfig, every setting of a training run. Each field is a `glassbox train` flag
-// and a key of its TOML config file (llm/cli/cmd_train.cpp binds them), and the whole struct is saved
-// in train_state.json so a run can be resumed and reproduced.
+// and a key of its TOML config file (llm/cli/cmd_train.cpp binds them), and the whole struct is
+// saved in train_state.json so a run can be resumed and reproduced.
 #include <cstdint>
 #include <string>
 
@@ -13,14 +13,14 @@ namespace llm {
 
 struct TrainConfig {
   // ---- model ----
-  std::string model;       // a GPT-2 preset ("gpt2", ...), or empty for the shape below
+  std::string model;  // a GPT-2 preset ("gpt2", ...), or empty for the shape below
   int n_layer = 4;
   int n_head = 4;
   int n_embd = 128;
-  int block_size = 64;     // T: tokens per training sequence
-  int max_seq_len = 0;     // learned positions; 0 means block_size
-  std::string init_from;   // start from this checkpoint's weights instead of a fresh init
-  bool bias = true;        // false: biases stay 0 and are not trained (nanoGPT's bias=False)
+  int block_size = 64;    // T: tokens per training sequence
+  int max_seq_len = 0;    // learned positions; 0 means block_size
+  std::string init_from;  // start from this checkpoint's weights instead of a fresh init
+  bool bias = true;       // false: biases stay 0 and are not trained (nanoGPT's bias=False)
 
   // ---- data ----
   std::string train_data;  // token shards, e.g. "data/cache/shakespeare_char/train_*.bin"
@@ -28,8 +28,8 @@ struct TrainConfig {
   std::string data_sampling = "sequential";  // "sequential" (llm.c) or "random" windows (nanoGPT)
 
   // ---- optimisation ----
-  int batch_size = 12;     // B, sequences per micro-step
-  int grad_accum = 1;      // micro-steps per optimizer step
+  int batch_size = 12;  // B, sequences per micro-step
+  int grad_accum = 1;   // micro-steps per optimizer step
   int64_t max_steps = 2000;
   float learning_rate = 1e-3f;
   float min_lr = 1e-4f;
@@ -39,15 +39,16 @@ struct TrainConfig {
   float beta2 = 0.99f;
   float eps = 1e-8f;
   float weight_decay = 0.1f;
-  float grad_clip = 1.0f;      // clip the global gradient norm to this; 0 turns clipping off
+  float grad_clip = 1.0f;  // clip the global gradient norm to this; 0 turns clipping off
 
   // ---- data parallel (mpirun -np W glassbox train ...; see llm/train/trainer.hpp) ----
-  int zero_stage = 0;          // 0: every rank holds all AdamW moments; 1: ZeRO-1, moments sharded
-  double comm_timeout = 300;   // seconds one collective may take before this rank gives up
-  std::string comm = "auto";   // "auto" (NCCL on cuda, MPI on cpu, with several ranks), "nccl", "mpi"
+  int zero_stage = 0;         // 0: every rank holds all AdamW moments; 1: ZeRO-1, moments sharded
+  double comm_timeout = 300;  // seconds one collective may take before this rank gives up
+  std::string comm =
+      "auto";  // "auto" (NCCL on cuda, MPI on cpu, with several ranks), "nccl", "mpi"
   // When the gradients are reduced (llm/train/gradient_sync.hpp): "true" each layer's during the
-  // backward, "false" all after it, "auto" during on GPUs (NCCL runs beside the compute) and after on
-  // CPUs (there the cores that would compute also move the data: measured ~1% slower during).
+  // backward, "false" all after it, "auto" during on GPUs (NCCL runs beside the compute) and after
+  // on CPUs (there the cores that would compute also move the data: measured ~1% slower during).
   std::string overlap_comm = "auto";
   // Whether this config reduces the gradients during the backward, on a GPU or on the CPU.
   bool overlaps_comm(bool on_gpu) const;
@@ -55,22 +56,26 @@ struct TrainConfig {
   int64_t lr_decay_end() const { return lr_decay_steps > 0 ? lr_decay_steps : max_steps; }
 
   // ---- evaluation, logging, checkpoints ----
-  int64_t eval_interval = 250;       // val loss every this many steps (and at the end)
-  int eval_batches = 20;             // val batches per evaluation; 0 = the whole val split
-  int64_t log_interval = 10;         // progress line every this many steps
-  int64_t layer_stats_interval = 50; // per-layer grad norm and update/weight ratio in metrics.jsonl
-  int64_t checkpoint_interval = 500; // RUN/checkpoint is rewritten every this many steps and at the end
-  int64_t snapshot_interval = 0;     // model-only snapshots RUN/snapshots/step_N for the timeline
-  int64_t hellaswag_interval = 0;    // HellaSwag accuracy every this many steps and at the end (0: off)
-  std::string hellaswag_data;        // its JSONL file (llm/train/hellaswag.hpp), e.g. from data/hellaswag.sh
+  int64_t eval_interval = 250;  // val loss every this many steps (and at the end)
+  int eval_batches = 20;        // val batches per evaluation; 0 = the whole val split
+  int64_t log_interval = 10;    // progress line every this many steps
+  int64_t layer_stats_interval =
+      50;  // per-layer grad norm and update/weight ratio in metrics.jsonl
+  int64_t checkpoint_interval =
+      500;  // RUN/checkpoint is rewritten every this many steps and at the end
+  int64_t snapshot_interval = 0;  // model-only snapshots RUN/snapshots/step_N for the timeline
+  int64_t hellaswag_interval =
+      0;  // HellaSwag accuracy every this many steps and at the end (0: off)
+  std::string
+      hellaswag_data;  // its JSONL file (llm/train/hellaswag.hpp), e.g. from data/hellaswag.sh
   std::string out_dir = "runs/run";
   uint64_t seed = 1337;
   std::string device = "cpu";
-  bool resume = false;               // continue RUN/checkpoint instead of starting afresh
-  // How --resume may differ from the checkpoint (llm/train/resume.hpp). Not saved in train_state.json:
-  // they concern one resume, not the run.
-  bool extend = false;               // train a run past its --max-steps
-  std::string resume_override;       // comma-separated settings that may change on --resume
+  bool resume = false;  // continue RUN/checkpoint instead of starting afresh
+  // How --resume may differ from the checkpoint (llm/train/resume.hpp). Not saved in
+  // train_state.json: they concern one resume, not the run.
+  bool extend = false;          // train a run past its --max-steps
+  std::string resume_override;  // comma-separated settings that may change on --resume
 
   // The model shape this config asks for, given the tokenizer's vocabulary size.
   GPTConfig model_config(int vocab_size) const;
@@ -83,10 +88,11 @@ struct TrainConfig {
 
 // to_json / from_json for train_state.json; keys missing from an older file keep their defaults.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
-    TrainConfig, model, n_layer, n_head, n_embd, block_size, max_seq_len, init_from, bias, train_data,
-    val_data, data_sampling, batch_size, grad_accum, max_steps, learning_rate, min_lr, warmup_steps, lr_decay_steps,
-    beta1, beta2, eps, weight_decay, grad_clip, zero_stage, comm_timeout, comm, overlap_comm, eval_interval, eval_batches, log_interval,
-    layer_stats_interval, checkpoint_interval, snapshot_interval, hellaswag_interval, hellaswag_data, out_dir, seed,
-    device, resume)
+    TrainConfig, model, n_layer, n_head, n_embd, block_size, max_seq_len, init_from, bias,
+    train_data, val_data, data_sampling, batch_size, grad_accum, max_steps, learning_rate, min_lr,
+    warmup_steps, lr_decay_steps, beta1, beta2, eps, weight_decay, grad_clip, zero_stage,
+    comm_timeout, comm, overlap_comm, eval_interval, eval_batches, log_interval,
+    layer_stats_interval, checkpoint_interval, snapshot_interval, hellaswag_interval,
+    hellaswag_data, out_dir, seed, device, resume)
 
 }  // namespace llm

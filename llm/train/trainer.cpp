@@ -40,9 +40,12 @@ double seconds_since(Clock::time_point t0) {
 std::string format_duration(double seconds) {
   char buf[32];
   const int s = int(seconds + 0.5);
-  if (s >= 3600) std::snprintf(buf, sizeof buf, "%dh%02dm", s / 3600, s / 60 % 60);
-  else if (s >= 60) std::snprintf(buf, sizeof buf, "%dm%02ds", s / 60, s % 60);
-  else std::snprintf(buf, sizeof buf, "%ds", s);
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%dh%02dm", s / 3600, s / 60 % 60);
+  else if (s >= 60)
+    std::snprintf(buf, sizeof buf, "%dm%02ds", s / 60, s % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%ds", s);
   return buf;
 }
 
@@ -55,7 +58,8 @@ class LayerStats {
 
   std::vector<double> grad_norms() {
     std::vector<double> sums(model_.config().n_layer, 0.0);
-    for_each_layer_tensor(model_.grads, [&](int l, Tensor t) { sums[l] += model_.backend().sum_of_squares(t); });
+    for_each_layer_tensor(model_.grads,
+                          [&](int l, Tensor t) { sums[l] += model_.backend().sum_of_squares(t); });
     for (double& s : sums) s = std::sqrt(s);
     return sums;
   }
@@ -120,7 +124,8 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
     }
   } else if (root) {
     check(!fs::exists(run_dir / "metrics.jsonl"),
-          run_dir.string() + " already holds a run; pass --resume to continue it or choose another --out-dir");
+          run_dir.string() +
+              " already holds a run; pass --resume to continue it or choose another --out-dir");
   }
   if (root) fs::create_directories(run_dir);
 
@@ -129,7 +134,8 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
   // `slots` of the loader: rank r's micro-step k reads slot r * grad_accum + k. So W ranks with
   // grad_accum G read exactly the tokens one process reads with grad_accum W*G.
   const int B = cfg.batch_size, T = cfg.block_size, G = cfg.grad_accum;
-  const Sampling sampling = cfg.data_sampling == "random" ? Sampling::random_windows : Sampling::sequential;
+  const Sampling sampling =
+      cfg.data_sampling == "random" ? Sampling::random_windows : Sampling::sequential;
   DataLoader train_loader(cfg.train_data, B, T, 0, world * G, cfg.seed, sampling);
   // The periodic evaluations estimate the val loss from eval_batches batches drawn the way training
   // draws its own: with random windows that is nanoGPT's estimate_loss (here the same windows at
@@ -141,8 +147,9 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(data_dir);
   // Read and encoded up front, so that a bad line stops the run before anything is written.
   const std::vector<HellaSwagTokens> hellaswag =
-      cfg.hellaswag_interval > 0 ? tokenize_hellaswag(read_hellaswag(cfg.hellaswag_data), *tokenizer)
-                                 : std::vector<HellaSwagTokens>{};
+      cfg.hellaswag_interval > 0
+          ? tokenize_hellaswag(read_hellaswag(cfg.hellaswag_data), *tokenizer)
+          : std::vector<HellaSwagTokens>{};
 
   const GPTConfig model_config = cfg.model_config(tokenizer->vocab_size());
   GPT model(model_config, backend);
@@ -156,11 +163,14 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
   int64_t start_step = 0;
   if (cfg.resume) {
     check(read_checkpoint_config(checkpoint_dir).same_shape(model_config),
-          "--resume: the model in " + checkpoint_dir.string() + " has another shape than this config");
+          "--resume: the model in " + checkpoint_dir.string() +
+              " has another shape than this config");
     const TrainState state = load_training_checkpoint(checkpoint_dir, model, optimizer);
     train_loader.set_state(state.train_loader);
     start_step = state.step;
-    if (root) std::printf("resuming %s at step %lld\n", checkpoint_dir.string().c_str(), (long long)start_step);
+    if (root)
+      std::printf("resuming %s at step %lld\n", checkpoint_dir.string().c_str(),
+                  (long long)start_step);
   } else if (!cfg.init_from.empty()) {
     check(read_checkpoint_config(cfg.init_from).same_shape(model_config),
           "--init-from: " + cfg.init_from + " has another model shape than this config");
@@ -177,22 +187,29 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
     if (resume_plan) append_json_line(run_dir / "resumes.jsonl", resume_plan->record);
   }
 
-  LearningRateSchedule schedule{cfg.learning_rate, cfg.min_lr, cfg.warmup_steps, cfg.lr_decay_end()};
+  LearningRateSchedule schedule{cfg.learning_rate, cfg.min_lr, cfg.warmup_steps,
+                                cfg.lr_decay_end()};
   const int64_t global_batch = int64_t(world) * B * G;  // sequences per optimizer step
   const int64_t tokens_per_step = global_batch * T;
   if (root) {
-    std::printf("model: %d layers, %d heads, %d channels, context %d, vocab %d (padded %d): %.2fM parameters\n",
-                model_config.n_layer, model_config.n_head, model_config.n_embd, model_config.max_seq_len,
-                model_config.vocab_size, model_config.padded_vocab_size,
-                double(count_parameters(model_config)) / 1e6);
-    std::printf("training: %lld steps of %lld tokens (B=%d, T=%d, grad_accum=%d, ranks=%d) on %s, %lld train tokens\n",
-                (long long)cfg.max_steps, (long long)tokens_per_step, B, T, G, world, backend.name(),
-                (long long)train_loader.total_tokens());
+    std::printf(
+        "model: %d layers, %d heads, %d channels, context %d, vocab %d (padded %d): %.2fM "
+        "parameters\n",
+        model_config.n_layer, model_config.n_head, model_config.n_embd, model_config.max_seq_len,
+        model_config.vocab_size, model_config.padded_vocab_size,
+        double(count_parameters(model_config)) / 1e6);
+    std::printf(
+        "training: %lld steps of %lld tokens (B=%d, T=%d, grad_accum=%d, ranks=%d) on %s, %lld "
+        "train tokens\n",
+        (long long)cfg.max_steps, (long long)tokens_per_step, B, T, G, world, backend.name(),
+        (long long)train_loader.total_tokens());
     if (world > 1 || zero) {
-      std::printf("data parallel: %d ranks over %s, ZeRO stage %d (AdamW moments of %lld of %lld parameters per rank), "
-                  "gradients reduced %s\n",
-                  world, comm.name(), cfg.zero_stage, (long long)shard.size(), (long long)num_params,
-                  gradient_sync.overlaps() ? "during the backward, layer by layer" : "after the backward");
+      std::printf(
+          "data parallel: %d ranks over %s, ZeRO stage %d (AdamW moments of %lld of %lld "
+          "parameters per rank), "
+          "gradients reduced %s\n",
+          world, comm.name(), cfg.zero_stage, (long long)shard.size(), (long long)num_params,
+          gradient_sync.overlaps() ? "during the backward, layer by layer" : "after the backward");
     }
     std::fflush(stdout);
   }
@@ -206,7 +223,8 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
 
   // Every eval_interval steps on eval_batches batches; after the last step on the whole val split.
   auto evaluate = [&](int64_t step, int64_t batches) {
-    const EvalResult val = evaluate_loss(model, batches > 0 ? val_estimate_loader : val_loader, batches, comm);
+    const EvalResult val =
+        evaluate_loss(model, batches > 0 ? val_estimate_loader : val_loader, batches, comm);
     if (root) {
       std::printf("step %6lld | val loss %.4f (%lld batches)\n", (long long)step, val.loss,
                   (long long)val.batches);
@@ -222,8 +240,8 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
   auto evaluate_hellaswag_at = [&](int64_t step) {
     const HellaSwagResult r = evaluate_hellaswag(model, hellaswag, comm);
     if (!root) return;
-    std::printf("step %6lld | hellaswag acc %.4f acc_norm %.4f (%lld examples)\n", (long long)step, r.acc,
-                r.acc_norm, (long long)r.examples);
+    std::printf("step %6lld | hellaswag acc %.4f acc_norm %.4f (%lld examples)\n", (long long)step,
+                r.acc, r.acc_norm, (long long)r.examples);
     std::fflush(stdout);
     metrics->write({{"step", step},
                     {"hellaswag_acc", r.acc},
@@ -245,14 +263,17 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
   const Tensor flat_params = flat_view(model.params), flat_grads = flat_view(model.grads);
   for (int64_t step = start_step; step < cfg.max_steps; step++) {
     if (step % cfg.eval_interval == 0) evaluate(step, cfg.eval_batches);
-    if (cfg.hellaswag_interval > 0 && step % cfg.hellaswag_interval == 0) evaluate_hellaswag_at(step);
+    if (cfg.hellaswag_interval > 0 && step % cfg.hellaswag_interval == 0)
+      evaluate_hellaswag_at(step);
     const Clock::time_point step_start = Clock::now();
 
     // Average the gradients over ranks. Without ZeRO every rank gets all of them (all-reduce);
-    // with ZeRO-1 each rank gets only its shard (reduce-scatter: half the traffic of an all-reduce),
-    // except on layer-stats steps, where the per-layer norms need the whole gradient. With overlap
-    // the reductions start inside the last micro-step's backward (llm/train/gradient_sync.hpp).
-    const bool want_layer_stats = cfg.layer_stats_interval > 0 && step % cfg.layer_stats_interval == 0;
+    // with ZeRO-1 each rank gets only its shard (reduce-scatter: half the traffic of an
+    // all-reduce), except on layer-stats steps, where the per-layer norms need the whole gradient.
+    // With overlap the reductions start inside the last micro-step's backward
+    // (llm/train/gradient_sync.hpp).
+    const bool want_layer_stats =
+        cfg.layer_stats_interval > 0 && step % cfg.layer_stats_interval == 0;
     const bool scatter = zero && !want_layer_stats;
     const GPT::GradientsReady on_ready = gradient_sync.start_step(scatter);
 
@@ -279,16 +300,18 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
     loss = comm.all_reduce(loss / G, ReduceOp::average);  // the mean over the global batch
     if (!std::isfinite(loss)) {
       // Weights and moments were checked finite when loaded, so the blow-up happened in this run.
-      const std::string saved = fs::is_directory(checkpoint_dir)
-                                    ? "; " + checkpoint_dir.string() + " holds the last checkpoint (step " +
-                                          std::to_string(read_train_state(checkpoint_dir).step) + ")"
-                                    : "; no checkpoint was written yet";
+      const std::string saved =
+          fs::is_directory(checkpoint_dir)
+              ? "; " + checkpoint_dir.string() + " holds the last checkpoint (step " +
+                    std::to_string(read_train_state(checkpoint_dir).step) + ")"
+              : "; no checkpoint was written yet";
       throw Error("loss is " + std::to_string(loss) + " at step " + std::to_string(step) +
                   " (try a lower --learning-rate)" + saved);
     }
     double grad_norm = 0;
     if (scatter) {
-      const double shard_sum = backend.sum_of_squares(flat_range(flat_grads, shard.begin, shard.end));
+      const double shard_sum =
+          backend.sum_of_squares(flat_range(flat_grads, shard.begin, shard.end));
       grad_norm = std::sqrt(comm.all_reduce(shard_sum, ReduceOp::sum));
     } else {
       grad_norm = global_grad_norm(model);
@@ -328,10 +351,12 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
       metrics->write(line);
 
       if (step % cfg.log_interval == 0 || step + 1 == cfg.max_steps) {
-        std::printf("step %6lld/%lld | loss %.4f | lr %.2e | norm %.3f | %.1f ms/step | %.0f tok/s | ETA %s\n",
-                    (long long)step, (long long)cfg.max_steps, loss, lr, grad_norm, mean_step * 1e3,
-                    tokens_per_step / mean_step,
-                    format_duration(mean_step * double(cfg.max_steps - step - 1)).c_str());
+        std::printf(
+            "step %6lld/%lld | loss %.4f | lr %.2e | norm %.3f | %.1f ms/step | %.0f tok/s | ETA "
+            "%s\n",
+            (long long)step, (long long)cfg.max_steps, loss, lr, grad_norm, mean_step * 1e3,
+            tokens_per_step / mean_step,
+            format_duration(mean_step * double(cfg.max_steps - step - 1)).c_str());
         std::fflush(stdout);
       }
       if (cfg.snapshot_interval > 0 && (step + 1) % cfg.snapshot_interval == 0) {
@@ -340,19 +365,22 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
         save_model_checkpoint(run_dir / "snapshots" / name, model, tokenizer.get());
       }
     }
-    if ((step + 1) % cfg.checkpoint_interval == 0 || step + 1 == cfg.max_steps) save_checkpoint(step + 1);
+    if ((step + 1) % cfg.checkpoint_interval == 0 || step + 1 == cfg.max_steps)
+      save_checkpoint(step + 1);
   }
 
   // After the last step: the estimate as at every eval_interval (what nanoGPT reports at its last
   // iteration), then the whole val split.
-  if (cfg.max_steps % cfg.eval_interval == 0 && cfg.eval_batches > 0) evaluate(cfg.max_steps, cfg.eval_batches);
+  if (cfg.max_steps % cfg.eval_interval == 0 && cfg.eval_batches > 0)
+    evaluate(cfg.max_steps, cfg.eval_batches);
   result.final_val_loss = evaluate(cfg.max_steps, 0);
   if (cfg.hellaswag_interval > 0) evaluate_hellaswag_at(cfg.max_steps);
   result.ms_per_step = timed_steps ? timed_seconds / timed_steps * 1e3 : 0;
   if (root) {
     std::printf("done: %lld steps in %s, %.1f ms/step; final val loss %.4f; checkpoint %s\n",
-                (long long)(cfg.max_steps - start_step), format_duration(seconds_since(run_start)).c_str(),
-                result.ms_per_step, result.final_val_loss, checkpoint_dir.string().c_str());
+                (long long)(cfg.max_steps - start_step),
+                format_duration(seconds_since(run_start)).c_str(), result.ms_per_step,
+                result.final_val_loss, checkpoint_dir.string().c_str());
   }
   return result;
 }
@@ -376,7 +404,8 @@ TrainResult train(const TrainConfig& config, Comm& comm, Backend& backend) {
   try {
     return run_training(config, comm, backend);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "glassbox: error: rank %d of %d: %s\n", comm.rank(), comm.world_size(), e.what());
+    std::fprintf(stderr, "glassbox: error: rank %d of %d: %s\n", comm.rank(), comm.world_size(),
+                 e.what());
     comm.abort(1);
   }
   return {};  // not reached: abort() ends the process (GCC ignores [[noreturn]] on virtual calls)

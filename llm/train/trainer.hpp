@@ -2,13 +2,14 @@
 // defines: llm::train, the training loop behind `glassbox train`.
 //
 // One step: grad_accum micro-steps of forward+backward (gradients accumulate, each scaled by
-// 1/grad_accum), the global gradient norm, clipping, the learning rate of this step, one AdamW update.
-// Around it: validation loss every eval_interval steps, a progress line every log_interval steps,
-// one metrics.jsonl line per step, checkpoints every checkpoint_interval steps and at the end.
+// 1/grad_accum), the global gradient norm, clipping, the learning rate of this step, one AdamW
+// update. Around it: validation loss every eval_interval steps, a progress line every log_interval
+// steps, one metrics.jsonl line per step, checkpoints every checkpoint_interval steps and at the
+// end.
 //
 // Data parallel (`mpirun -np W glassbox train ...`, llm/dist/comm.hpp): every rank holds the model
-// and runs grad_accum micro-steps on its own slice of the global batch of W * batch_size * grad_accum
-// sequences; then
+// and runs grad_accum micro-steps on its own slice of the global batch of W * batch_size *
+// grad_accum sequences; then
 //   zero_stage 0: all-reduce (average) the gradients; every rank takes the same AdamW step;
 //   zero_stage 1: reduce-scatter the gradients, each rank updates its shard of the flat parameters
 //                 with its shard of the moments, all-gather the parameters.
@@ -26,7 +27,7 @@ namespace llm {
 struct TrainResult {
   double final_val_loss = 0;  // over the whole val split, after the last step
   double final_train_loss = 0;
-  double ms_per_step = 0;     // mean over the steps of this run (after the first)
+  double ms_per_step = 0;  // mean over the steps of this run (after the first)
 };
 
 // Trains on this process's GPU or CPU (config.device) and the ranks of

@@ -16,8 +16,9 @@
 namespace {
 
 std::filesystem::path scratch_path() {
-  const std::filesystem::path dir =
-      std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
+  const std::filesystem::path dir = std::filesystem::is_directory("/dev/shm")
+                                        ? "/dev/shm"
+                                        : std::filesystem::temp_directory_path();
   return dir / ("glassbox_fuzz_shard_" + std::to_string(::getpid()) + ".bin");
 }
 
@@ -34,7 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::vector<int32_t> tokens = llm::read_shard(path);
     if (int64_t(tokens.size()) != header.num_tokens) __builtin_trap();  // the two readers disagree
     for (int32_t t : tokens)
-      if (t < 0) __builtin_trap();  // token ids index the embedding: a negative one must not get out
+      if (t < 0)
+        __builtin_trap();  // token ids index the embedding: a negative one must not get out
   } catch (const llm::Error&) {
     // rejected with a message
   }

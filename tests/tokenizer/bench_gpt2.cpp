@@ -1,11 +1,12 @@
-// bench_gpt2: GPT-2 encoding throughput of llm::Gpt2Tokenizer beside the npm gpt-3-encoder, same run.
+// bench_gpt2: GPT-2 encoding throughput of llm::Gpt2Tokenizer beside the npm gpt-3-encoder, same
+// run.
 //
 //   bench_gpt2 [DATA_DIR] [--mb 20] [--reps 3] [--no-npm]
-// Corpora: tinyshakespeare (1.1 MB) and a generated one of --mb MB (tinyshakespeare's lines shuffled
-// with a fixed seed, concatenated until large enough). For each: MB/s on one thread (fresh tokenizer,
-// so the word cache starts empty; best of --reps), MB/s on all cores (gpt2_split_text + encode_batch,
-// checked equal to the one-thread ids), and gpt-3-encoder's MB/s (node reference_ids.js --bench).
-// MB = 10^6 bytes of UTF-8 input. Run by tests/tokenizer/bench.sh.
+// Corpora: tinyshakespeare (1.1 MB) and a generated one of --mb MB (tinyshakespeare's lines
+// shuffled with a fixed seed, concatenated until large enough). For each: MB/s on one thread (fresh
+// tokenizer, so the word cache starts empty; best of --reps), MB/s on all cores (gpt2_split_text +
+// encode_batch, checked equal to the one-thread ids), and gpt-3-encoder's MB/s (node
+// reference_ids.js --bench). MB = 10^6 bytes of UTF-8 input. Run by tests/tokenizer/bench.sh.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -37,8 +38,8 @@ static std::string slurp(const fs::path& p) {
 
 // node reference_ids.js --bench FILE REPS prints "npm_mb_per_s X"; returns X, or -1.
 static double npm_mb_per_s(const fs::path& script, const fs::path& file, int reps) {
-  std::string cmd = "node '" + script.string() + "' --bench '" + file.string() + "' " +
-                    std::to_string(reps);
+  std::string cmd =
+      "node '" + script.string() + "' --bench '" + file.string() + "' " + std::to_string(reps);
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return -1;
   char line[256];
@@ -92,10 +93,14 @@ int main(int argc, char** argv) {
   int reps = 3;
   bool npm = true;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--mb") && i + 1 < argc) target_mb = std::atof(argv[++i]);
-    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--no-npm")) npm = false;
-    else data = argv[i];
+    if (!std::strcmp(argv[i], "--mb") && i + 1 < argc)
+      target_mb = std::atof(argv[++i]);
+    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc)
+      reps = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--no-npm"))
+      npm = false;
+    else
+      data = argv[i];
   }
   fs::path enc = data / "gpt2" / "encoder.json", bpe = data / "gpt2" / "vocab.bpe";
   fs::path here = fs::path(__FILE__).parent_path();

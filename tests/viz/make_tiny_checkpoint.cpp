@@ -1,5 +1,5 @@
-// make_tiny_checkpoint: real (random-weight) checkpoints of a tiny GPT with the byte tokenizer, laid
-// out as the trainer lays out a run, for the visualizer tests:
+// make_tiny_checkpoint: real (random-weight) checkpoints of a tiny GPT with the byte tokenizer,
+// laid out as the trainer lays out a run, for the visualizer tests:
 //   OUT/snapshots/step_000100, OUT/snapshots/step_000200, OUT/checkpoint     (different seeds)
 // and, outside the run, two broken checkpoints:
 //   BAD/corrupt_config/      config.json that is not JSON, model.safetensors of garbage
@@ -70,7 +70,8 @@ int main(int argc, char** argv) {
     const fs::path cut = bad / "corrupt_weights";
     fs::remove_all(cut);
     fs::create_directories(cut);
-    for (const auto& entry : fs::directory_iterator(out / "checkpoint"))  // config, tokenizer, weights
+    for (const auto& entry :
+         fs::directory_iterator(out / "checkpoint"))  // config, tokenizer, weights
       fs::copy_file(entry.path(), cut / entry.path().filename());
     fs::resize_file(cut / "model.safetensors", fs::file_size(cut / "model.safetensors") / 2);
   } catch (const std::exception& e) {

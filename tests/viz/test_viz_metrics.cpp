@@ -20,9 +20,11 @@ void append(const fs::path& p, const std::string& text) { std::ofstream(p, std::
 TEST_CASE("fields of a training line, an eval line and a layer-stats line") {
   viz::MetricsLog m;
   m.parse_text(
-      "{\"step\": 0, \"loss\": 10.9, \"lr\": 6e-6, \"grad_norm\": 5.5, \"tokens_per_s\": 1000, \"elapsed_s\": 1}\n"
+      "{\"step\": 0, \"loss\": 10.9, \"lr\": 6e-6, \"grad_norm\": 5.5, \"tokens_per_s\": 1000, "
+      "\"elapsed_s\": 1}\n"
       "{\"step\": 10, \"val_loss\": 9.5, \"elapsed_s\": 2}\n"
-      "{\"step\": 10, \"loss\": 9.0, \"layer_grad_norm\": [1, 2, 3], \"layer_update_ratio\": [0.1, 0.2, 0.3]}\n");
+      "{\"step\": 10, \"loss\": 9.0, \"layer_grad_norm\": [1, 2, 3], \"layer_update_ratio\": [0.1, "
+      "0.2, 0.3]}\n");
   CHECK(m.lines() == 3);
   CHECK(m.bad_lines == 0);
   REQUIRE(m.loss.size() == 2);
@@ -39,7 +41,8 @@ TEST_CASE("HellaSwag accuracies, on the lines that carry them") {
   viz::MetricsLog m;
   m.parse_text(
       "{\"step\": 0, \"loss\": 10.9}\n"
-      "{\"step\": 0, \"hellaswag_acc\": 0.25, \"hellaswag_acc_norm\": 0.5, \"hellaswag_examples\": 4}\n"
+      "{\"step\": 0, \"hellaswag_acc\": 0.25, \"hellaswag_acc_norm\": 0.5, \"hellaswag_examples\": "
+      "4}\n"
       "{\"step\": 5, \"hellaswag_acc\": 0.75, \"hellaswag_acc_norm\": 1}\n");
   REQUIRE(m.hellaswag_acc.size() == 2);
   REQUIRE(m.hellaswag_acc_norm.size() == 2);
@@ -51,7 +54,9 @@ TEST_CASE("HellaSwag accuracies, on the lines that carry them") {
 
 TEST_CASE("malformed lines are counted and named, the rest is kept") {
   viz::MetricsLog m;
-  m.parse_text("{\"step\": 0, \"loss\": 2}\nnot json\n[1, 2]\n{\"loss\": 3}\n{\"step\": \"x\"}\n\n{\"step\": 1, \"loss\": 1}\n");
+  m.parse_text(
+      "{\"step\": 0, \"loss\": 2}\nnot json\n[1, 2]\n{\"loss\": 3}\n{\"step\": "
+      "\"x\"}\n\n{\"step\": 1, \"loss\": 1}\n");
   CHECK(m.loss.size() == 2);
   CHECK(m.bad_lines == 4);
   CHECK(m.first_bad_line == "line 2: not valid JSON");
@@ -84,7 +89,8 @@ TEST_CASE("poll reads only appended bytes and waits for a partial line's newline
   fs::remove(p);
 }
 
-TEST_CASE("a file renamed over the old one (a resume's atomic replace) is read again from the start") {
+TEST_CASE(
+    "a file renamed over the old one (a resume's atomic replace) is read again from the start") {
   const fs::path p = temp_file("replaced.jsonl");
   const fs::path tmp = temp_file("replaced.jsonl.tmp");
   fs::remove(p);
@@ -94,7 +100,9 @@ TEST_CASE("a file renamed over the old one (a resume's atomic replace) is read a
   REQUIRE(m.loss.size() == 2);
   // The resumed run keeps step 0, drops step 1 and writes its own steps 1 and 2: a longer file
   // under the same name, so its size alone would not reveal the swap.
-  append(tmp, "{\"step\": 0, \"loss\": 5.5}\n{\"step\": 1, \"loss\": 3.75}\n{\"step\": 2, \"loss\": 3.125}\n");
+  append(tmp,
+         "{\"step\": 0, \"loss\": 5.5}\n{\"step\": 1, \"loss\": 3.75}\n{\"step\": 2, \"loss\": "
+         "3.125}\n");
   fs::rename(tmp, p);
   CHECK(m.poll());
   REQUIRE(m.loss.size() == 3);

@@ -61,7 +61,8 @@ void mean_rgb(const Image& img, double x0, double y0, double x1, double y1, doub
   out[0] = out[1] = out[2] = 0;
   int n = 0;
   for (int y = std::max(0, static_cast<int>(y0)); y < std::min(img.h, static_cast<int>(y1)); y++)
-    for (int x = std::max(0, static_cast<int>(x0)); x < std::min(img.w, static_cast<int>(x1)); x++) {
+    for (int x = std::max(0, static_cast<int>(x0)); x < std::min(img.w, static_cast<int>(x1));
+         x++) {
       for (int c = 0; c < 3; c++) out[c] += img.at(x, y)[c];
       n++;
     }
@@ -82,11 +83,15 @@ int check_png(const std::string& path) {
       sum += l;
       sum2 += l * l;
       const int key = (p[0] >> 3) << 10 | (p[1] >> 3) << 5 | (p[2] >> 3);
-      if (!seen[key]) { seen[key] = true; distinct++; }
+      if (!seen[key]) {
+        seen[key] = true;
+        distinct++;
+      }
     }
   const double n = static_cast<double>(img.w) * img.h;
   const double stddev = std::sqrt(std::max(0.0, sum2 / n - (sum / n) * (sum / n)));
-  std::printf("%s: %dx%d, luma std %.1f, %d distinct colours\n", path.c_str(), img.w, img.h, stddev, distinct);
+  std::printf("%s: %dx%d, luma std %.1f, %d distinct colours\n", path.c_str(), img.w, img.h, stddev,
+              distinct);
   if (img.w < 100 || img.h < 100) return fail("image is too small");
   if (stddev < 5.0 || distinct < 40) return fail("image looks blank");
   return 0;
@@ -103,15 +108,20 @@ int check_report(int argc, char** argv) {
   for (int i = 3; i < argc; i++) {
     const std::string flag = argv[i];
     if (flag == "--no-error") {
-      if (!j["errors"].empty()) return fail("unexpected error: " + j["errors"][0].get<std::string>());
+      if (!j["errors"].empty())
+        return fail("unexpected error: " + j["errors"][0].get<std::string>());
       continue;
     }
-    if (i + 1 >= argc) { std::fprintf(stderr, "viz_check: %s needs a value\n", flag.c_str()); return 2; }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "viz_check: %s needs a value\n", flag.c_str());
+      return 2;
+    }
     const std::string value = argv[++i];
     if (flag == "--panel") {
       if (j["panel"] != value) return fail("panel is " + j["panel"].dump() + ", expected " + value);
     } else if (flag == "--error") {
-      if (!contains("errors", value)) return fail("no error containing '" + value + "': " + j["errors"].dump());
+      if (!contains("errors", value))
+        return fail("no error containing '" + value + "': " + j["errors"].dump());
     } else if (flag == "--warning") {
       if (!contains("warnings", value))
         return fail("no warning containing '" + value + "': " + j["warnings"].dump());
@@ -143,7 +153,8 @@ int check_colour(const std::string& png, const std::string& report, const std::s
   return ok ? 0 : fail(region + " is not " + colour);
 }
 
-int check_rows_increase(const std::string& png, const std::string& report, const std::string& region) {
+int check_rows_increase(const std::string& png, const std::string& report,
+                        const std::string& region) {
   Image img;
   nlohmann::json j;
   if (!load_png(png, &img)) return fail("cannot read " + png);
@@ -164,12 +175,15 @@ int check_rows_increase(const std::string& png, const std::string& report, const
   }
   for (int l = 1; l < rows; l++)
     if (!(row_luma[l] > row_luma[l - 1] + 1.0))
-      return fail(region + ": row " + std::to_string(l) + " is not brighter than row " + std::to_string(l - 1));
-  if (row_luma[rows - 1] - row_luma[0] < 80) return fail(region + ": too little contrast between first and last row");
+      return fail(region + ": row " + std::to_string(l) + " is not brighter than row " +
+                  std::to_string(l - 1));
+  if (row_luma[rows - 1] - row_luma[0] < 80)
+    return fail(region + ": too little contrast between first and last row");
   return 0;
 }
 
-int check_attention_synthetic(const std::string& png, const std::string& report, const std::string& region) {
+int check_attention_synthetic(const std::string& png, const std::string& report,
+                              const std::string& region) {
   Image img;
   nlohmann::json j;
   if (!load_png(png, &img)) return fail("cannot read " + png);
@@ -182,7 +196,8 @@ int check_attention_synthetic(const std::string& png, const std::string& report,
   const double cw = w / T, ch = h / T;
   auto cell = [&](int i, int k) {  // the middle half of cell (row i, column k)
     double m[3];
-    mean_rgb(img, x + (k + 0.25) * cw, y + (i + 0.25) * ch, x + (k + 0.75) * cw, y + (i + 0.75) * ch, m);
+    mean_rgb(img, x + (k + 0.25) * cw, y + (i + 0.25) * ch, x + (k + 0.75) * cw,
+             y + (i + 0.75) * ch, m);
     return 0.2126 * m[0] + 0.7152 * m[1] + 0.0722 * m[2];
   };
   for (int i = 0; i < T; i++) {
@@ -192,16 +207,19 @@ int check_attention_synthetic(const std::string& png, const std::string& report,
   }
   for (int k = 1; k < T; k++)  // the last query attends more to later keys
     if (!(cell(T - 1, k) > cell(T - 1, k - 1) + 0.5))
-      return fail("last row: column " + std::to_string(k) + " is not brighter than column " + std::to_string(k - 1));
+      return fail("last row: column " + std::to_string(k) + " is not brighter than column " +
+                  std::to_string(k - 1));
   for (int i = 1; i < T; i++)  // key 0's share shrinks as queries see more keys
     if (!(cell(i, 0) < cell(i - 1, 0) - 0.5))
-      return fail("column 0: row " + std::to_string(i) + " is not darker than row " + std::to_string(i - 1));
+      return fail("column 0: row " + std::to_string(i) + " is not darker than row " +
+                  std::to_string(i - 1));
   const double masked = cell(0, T - 1);
   for (int i = 0; i < T; i++)
     for (int k = i + 1; k < T; k++)
       if (std::fabs(cell(i, k) - masked) > 2.0 || cell(i, k) > 45.0)
         return fail("masked cell (" + std::to_string(i) + ", " + std::to_string(k) + ") is drawn");
-  if (!(cell(0, 0) > 200.0)) return fail("cell (0, 0) holds p = 1 and should be the brightest colour");
+  if (!(cell(0, 0) > 200.0))
+    return fail("cell (0, 0) holds p = 1 and should be the brightest colour");
   return 0;
 }
 
@@ -213,7 +231,10 @@ int main(int argc, char** argv) {
   if (cmd == "report" && argc >= 3) return check_report(argc, argv);
   if (cmd == "colour" && argc == 6) return check_colour(argv[2], argv[3], argv[4], argv[5]);
   if (cmd == "rows-increase" && argc == 5) return check_rows_increase(argv[2], argv[3], argv[4]);
-  if (cmd == "attention-synthetic" && argc == 5) return check_attention_synthetic(argv[2], argv[3], argv[4]);
-  std::fprintf(stderr, "usage: viz_check png|report|colour|rows-increase|attention-synthetic ... (see viz_check.cpp)\n");
+  if (cmd == "attention-synthetic" && argc == 5)
+    return check_attention_synthetic(argv[2], argv[3], argv[4]);
+  std::fprintf(stderr,
+               "usage: viz_check png|report|colour|rows-increase|attention-synthetic ... (see "
+               "viz_check.cpp)\n");
   return 2;
 }

@@ -2,7 +2,8 @@
 // The CUDA emulation's stand-in for <cuda_runtime.h>: what kernels/*.cu use of the CUDA language
 // and runtime, for the host C++ compiler (see kernels/README.md, "The CUDA emulation").
 //
-// - Execution-space keywords (__global__, __device__, __host__) mean nothing on the host; __shared__
+// - Execution-space keywords (__global__, __device__, __host__) mean nothing on the host;
+// __shared__
 //   makes a variable static (one copy per kernel, shared by the threads of the one block that runs
 //   at a time) and places it in the section the emulator refills with garbage before every block.
 // - threadIdx, blockIdx, blockDim, gridDim are per host thread, set by the emulator.
@@ -122,9 +123,8 @@ inline void __syncthreads(std::source_location where = std::source_location::cur
 
 // The value of lane (this lane XOR lane_mask), and of lane source_lane. Only full-warp masks are
 // emulated (the kernels use no other); `width` must be 32.
-template <typename T>
-T __shfl_sync(unsigned mask, T value, int source_lane, int width = 32,
-              std::source_location where = std::source_location::current());
+template <typename T> T __shfl_sync(unsigned mask, T value, int source_lane, int width = 32,
+                                    std::source_location where = std::source_location::current());
 template <typename T>
 T __shfl_xor_sync(unsigned mask, T value, int lane_mask, int width = 32,
                   std::source_location where = std::source_location::current()) {

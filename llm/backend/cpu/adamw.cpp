@@ -23,10 +23,9 @@ template <typename T> using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eig
 
 // Written with Eigen arrays, one line per line of the math in the header: a plain loop would not
 // vectorise here, because std::sqrt may set errno and the compiler must then call it per element.
-template <typename T>
-void adamw_update(T* param, const T* grad, T* m, T* v, double learning_rate, double beta1,
-                  double beta2, double eps, double weight_decay, int64_t step, double grad_scale,
-                  int64_t N) {
+template <typename T> void adamw_update(T* param, const T* grad, T* m, T* v, double learning_rate,
+                                        double beta1, double beta2, double eps, double weight_decay,
+                                        int64_t step, double grad_scale, int64_t N) {
   // The per-step constants in double, then the element-wise work in T.
   const T b1 = static_cast<T>(beta1), b2 = static_cast<T>(beta2);
   const T m_correction = static_cast<T>(1.0 / (1.0 - std::pow(beta1, static_cast<double>(step))));
@@ -46,8 +45,8 @@ void adamw_update(T* param, const T* grad, T* m, T* v, double learning_rate, dou
 
 template void adamw_update<float>(float*, const float*, float*, float*, double, double, double,
                                   double, double, int64_t, double, int64_t);
-template void adamw_update<double>(double*, const double*, double*, double*, double, double,
-                                   double, double, double, int64_t, double, int64_t);
+template void adamw_update<double>(double*, const double*, double*, double*, double, double, double,
+                                   double, double, int64_t, double, int64_t);
 
 }  // namespace llm::cpu
 
@@ -56,9 +55,9 @@ namespace llm {
 // ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/adamw.cu) ----
 // Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
 
-template <typename T>
-void CpuBackend<T>::adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor master,
-                                 const AdamWSettings& s, double grad_scale) {
+template <typename T> void CpuBackend<T>::adamw_update(Tensor param, Tensor grad, Tensor m,
+                                                       Tensor v, Tensor master,
+                                                       const AdamWSettings& s, double grad_scale) {
   check_adamw_update(*this, param, grad, m, v, master, s);
   const int64_t N = param.numel();
   // On the CPU the parameters are the master weights; a master copy, if given, is updated and

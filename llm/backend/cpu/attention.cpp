@@ -13,8 +13,8 @@
 namespace llm::cpu {
 namespace {
 
-template <typename T>
-using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename T> using Matrix =
+    Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 template <typename T> using MatrixMap = Eigen::Map<Matrix<T>>;
 template <typename T> using ConstMatrixMap = Eigen::Map<const Matrix<T>>;
 // One head's (rows, hs) block inside a wider row-major buffer: consecutive rows are `stride`
@@ -34,9 +34,8 @@ template <typename T> void causal_softmax_row(T* row, int64_t visible, int64_t w
 
 }  // namespace
 
-template <typename T>
-void attention_forward(T* out, T* att, const T* qkv, int64_t B, int64_t Tlen, int64_t C,
-                       int64_t NH) {
+template <typename T> void attention_forward(T* out, T* att, const T* qkv, int64_t B, int64_t Tlen,
+                                             int64_t C, int64_t NH) {
   const int64_t hs = C / NH;
   const T scale = T(1) / std::sqrt(static_cast<T>(hs));
 #pragma omp parallel for
@@ -55,9 +54,9 @@ void attention_forward(T* out, T* att, const T* qkv, int64_t B, int64_t Tlen, in
   }
 }
 
-template <typename T>
-void attention_backward(T* dqkv, T* datt, const T* dout, const T* qkv, const T* att, int64_t B,
-                        int64_t Tlen, int64_t C, int64_t NH) {
+template <typename T> void attention_backward(T* dqkv, T* datt, const T* dout, const T* qkv,
+                                              const T* att, int64_t B, int64_t Tlen, int64_t C,
+                                              int64_t NH) {
   const int64_t hs = C / NH;
   const T scale = T(1) / std::sqrt(static_cast<T>(hs));
 #pragma omp parallel for
@@ -89,9 +88,9 @@ void attention_backward(T* dqkv, T* datt, const T* dout, const T* qkv, const T* 
   }
 }
 
-template <typename T>
-void attention_forward_cached(T* out, T* k_cache, T* v_cache, const T* qkv, int64_t B, int64_t Tn,
-                              int64_t C, int64_t NH, int64_t maxT, int64_t pos0) {
+template <typename T> void attention_forward_cached(T* out, T* k_cache, T* v_cache, const T* qkv,
+                                                    int64_t B, int64_t Tn, int64_t C, int64_t NH,
+                                                    int64_t maxT, int64_t pos0) {
   const int64_t hs = C / NH;
   const int64_t Tk = pos0 + Tn;  // keys visible to the last query
   const T scale = T(1) / std::sqrt(static_cast<T>(hs));
@@ -162,9 +161,9 @@ void CpuBackend<T>::attention_backward(Tensor dqkv, Tensor scratch, Tensor dout,
                           state.ptr<T>(), B, Tlen, C, NH);
 }
 
-template <typename T>
-void CpuBackend<T>::attention_forward_cached(Tensor out, Tensor k_cache, Tensor v_cache,
-                                             Tensor qkv, int NH, int pos0) {
+template <typename T> void CpuBackend<T>::attention_forward_cached(Tensor out, Tensor k_cache,
+                                                                   Tensor v_cache, Tensor qkv,
+                                                                   int NH, int pos0) {
   check_attention_forward_cached(*this, out, k_cache, v_cache, qkv, NH, pos0);
   const int64_t B = qkv.size(0), Tn = qkv.size(1), C = qkv.size(2) / 3, maxT = k_cache.size(2);
   cpu::attention_forward_cached(out.ptr<T>(), k_cache.ptr<T>(), v_cache.ptr<T>(), qkv.ptr<T>(), B,

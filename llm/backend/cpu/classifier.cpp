@@ -13,9 +13,8 @@
 
 namespace llm::cpu {
 
-template <typename T>
-void classifier_forward(T* losses, T* logits, const int32_t* targets, T dloss, int64_t N,
-                        int64_t V, int64_t Vp) {
+template <typename T> void classifier_forward(T* losses, T* logits, const int32_t* targets, T dloss,
+                                              int64_t N, int64_t V, int64_t Vp) {
 #pragma omp parallel for
   for (int64_t n = 0; n < N; n++) {
     // z: the V real logits of row n (an Eigen array, so exp() below is vectorised: V is ~50k)
@@ -43,9 +42,8 @@ namespace llm {
 // ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/classifier.cu) ----
 // Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
 
-template <typename T>
-void CpuBackend<T>::classifier_forward(Tensor losses, Tensor logits, Tensor targets, int V,
-                                       double dloss) {
+template <typename T> void CpuBackend<T>::classifier_forward(Tensor losses, Tensor logits,
+                                                             Tensor targets, int V, double dloss) {
   check_classifier_forward(*this, losses, logits, targets, V);
   // The targets are on the host here, so they are range-checked too.
   const char* op = "classifier_forward";
@@ -53,8 +51,8 @@ void CpuBackend<T>::classifier_forward(Tensor losses, Tensor logits, Tensor targ
   const int32_t* y = targets.ptr<int32_t>();
   for (int64_t n = 0; n < N; n++)
     check(y[n] >= 0 && y[n] < V, std::string(op) + ": target " + std::to_string(y[n]) +
-                                     " at index " + std::to_string(n) + " is outside [0, V = " +
-                                     std::to_string(V) + ")");
+                                     " at index " + std::to_string(n) +
+                                     " is outside [0, V = " + std::to_string(V) + ")");
   cpu::classifier_forward(losses.ptr<T>(), logits.ptr<T>(), y, static_cast<T>(dloss), N,
                           static_cast<int64_t>(V), Vp);
 }

@@ -48,7 +48,8 @@ template <typename T> const char* CpuBackend<T>::name() const {
 template <typename T> void* CpuBackend<T>::allocate(size_t bytes) {
   constexpr size_t kAlign = 64;
   void* block = std::calloc(1, bytes + kAlign);
-  check(block != nullptr, "cpu backend: out of memory allocating " + std::to_string(bytes) + " bytes");
+  check(block != nullptr,
+        "cpu backend: out of memory allocating " + std::to_string(bytes) + " bytes");
   const uintptr_t aligned = (uintptr_t(block) + sizeof(void*) + kAlign - 1) / kAlign * kAlign;
   reinterpret_cast<void**>(aligned)[-1] = block;
   // Ask for 2 MiB pages where the kernel has them (transparent huge pages): first writes to a large

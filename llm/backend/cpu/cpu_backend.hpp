@@ -20,7 +20,8 @@ template <typename T> class CpuBackend final : public Backend {
   DType master_dtype() const override { return dtype_of<T>(); }
   const char* name() const override;
 
-  void* allocate(size_t bytes) override;  // zeroed, 64-byte aligned (a cache line, one AVX-512 vector)
+  void* allocate(
+      size_t bytes) override;  // zeroed, 64-byte aligned (a cache line, one AVX-512 vector)
   void release(void* ptr) override;
   bool allocates_zeroed() const override { return true; }
   void zero(Tensor t) override;

@@ -7,9 +7,9 @@
 
 namespace llm::cpu {
 
-template <typename T>
-void encoder_forward(T* out, const int32_t* tokens, const T* wte, const T* wpe, int64_t B,
-                     int64_t Tlen, int64_t C, int64_t pos0) {
+template <typename T> void encoder_forward(T* out, const int32_t* tokens, const T* wte,
+                                           const T* wpe, int64_t B, int64_t Tlen, int64_t C,
+                                           int64_t pos0) {
 #pragma omp parallel for
   for (int64_t bt = 0; bt < B * Tlen; bt++) {
     const int64_t t = bt % Tlen;
@@ -20,9 +20,8 @@ void encoder_forward(T* out, const int32_t* tokens, const T* wte, const T* wpe, 
   }
 }
 
-template <typename T>
-void encoder_backward(T* dwte, T* dwpe, const T* dout, const int32_t* tokens, int64_t B,
-                      int64_t Tlen, int64_t C) {
+template <typename T> void encoder_backward(T* dwte, T* dwpe, const T* dout, const int32_t* tokens,
+                                            int64_t B, int64_t Tlen, int64_t C) {
   // dwpe: each thread owns whole positions t, so no two threads write the same row.
 #pragma omp parallel for
   for (int64_t t = 0; t < Tlen; t++) {

@@ -10,16 +10,14 @@
 
 namespace llm::cpu {
 
-template <typename T>
-void gelu_forward(T* out,        // (N)
-                  const T* inp,  // (N)
-                  int64_t N);
+template <typename T> void gelu_forward(T* out,        // (N)
+                                        const T* inp,  // (N)
+                                        int64_t N);
 
 //   dinp += dout * gelu'(inp)
-template <typename T>
-void gelu_backward(T* dinp,        // (N)
-                   const T* inp,   // (N)
-                   const T* dout,  // (N)
-                   int64_t N);
+template <typename T> void gelu_backward(T* dinp,        // (N)
+                                         const T* inp,   // (N)
+                                         const T* dout,  // (N)
+                                         int64_t N);
 
 }  // namespace llm::cpu

@@ -9,9 +9,8 @@
 
 namespace llm::cpu {
 
-template <typename T>
-void layernorm_forward(T* out, T* mean, T* rstd, const T* inp, const T* weight, const T* bias,
-                       int64_t N, int64_t C) {
+template <typename T> void layernorm_forward(T* out, T* mean, T* rstd, const T* inp,
+                                             const T* weight, const T* bias, int64_t N, int64_t C) {
 #pragma omp parallel for
   for (int64_t n = 0; n < N; n++) {
     const T* x = inp + n * C;
@@ -32,9 +31,9 @@ void layernorm_forward(T* out, T* mean, T* rstd, const T* inp, const T* weight, 
   }
 }
 
-template <typename T>
-void layernorm_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
-                        const T* weight, const T* mean, const T* rstd, int64_t N, int64_t C) {
+template <typename T> void layernorm_backward(T* dinp, T* dweight, T* dbias, const T* dout,
+                                              const T* inp, const T* weight, const T* mean,
+                                              const T* rstd, int64_t N, int64_t C) {
   // dinp: rows are independent.
 #pragma omp parallel for
   for (int64_t n = 0; n < N; n++) {
@@ -79,8 +78,7 @@ template void layernorm_forward<float>(float*, float*, float*, const float*, con
 template void layernorm_forward<double>(double*, double*, double*, const double*, const double*,
                                         const double*, int64_t, int64_t);
 template void layernorm_backward<float>(float*, float*, float*, const float*, const float*,
-                                        const float*, const float*, const float*, int64_t,
-                                        int64_t);
+                                        const float*, const float*, const float*, int64_t, int64_t);
 template void layernorm_backward<double>(double*, double*, double*, const double*, const double*,
                                          const double*, const double*, const double*, int64_t,
                                          int64_t);
@@ -92,9 +90,9 @@ namespace llm {
 // ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/layernorm.cu) ----
 // Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
 
-template <typename T>
-void CpuBackend<T>::layernorm_forward(Tensor out, Tensor mean, Tensor rstd, Tensor inp,
-                                      Tensor weight, Tensor bias) {
+template <typename T> void CpuBackend<T>::layernorm_forward(Tensor out, Tensor mean, Tensor rstd,
+                                                            Tensor inp, Tensor weight,
+                                                            Tensor bias) {
   check_layernorm_forward(*this, out, mean, rstd, inp, weight, bias);
   const int64_t N = inp.rows(), C = inp.last_dim();
   cpu::layernorm_forward(out.ptr<T>(), mean.ptr<T>(), rstd.ptr<T>(), inp.ptr<T>(), weight.ptr<T>(),

@@ -12,8 +12,8 @@ namespace llm::cpu {
 namespace {
 
 // Row-major views of raw buffers: no copy, Eigen reads and writes our memory directly.
-template <typename T>
-using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename T> using Matrix =
+    Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 template <typename T> using MatrixMap = Eigen::Map<Matrix<T>>;
 template <typename T> using ConstMatrixMap = Eigen::Map<const Matrix<T>>;
 template <typename T> using VectorMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>;
@@ -21,9 +21,8 @@ template <typename T> using ConstVectorMap = Eigen::Map<const Eigen::Matrix<T, E
 
 }  // namespace
 
-template <typename T>
-void matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int64_t N, int64_t C,
-                    int64_t OC) {
+template <typename T> void matmul_forward(T* out, const T* inp, const T* weight, const T* bias,
+                                          int64_t N, int64_t C, int64_t OC) {
   MatrixMap<T> y(out, N, OC);
   ConstMatrixMap<T> x(inp, N, C);
   ConstMatrixMap<T> w(weight, OC, C);
@@ -31,9 +30,9 @@ void matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int64_
   if (bias) y.rowwise() += ConstVectorMap<T>(bias, OC).transpose();
 }
 
-template <typename T>
-void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
-                     int64_t N, int64_t C, int64_t OC) {
+template <typename T> void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout,
+                                           const T* inp, const T* weight, int64_t N, int64_t C,
+                                           int64_t OC) {
   ConstMatrixMap<T> dy(dout, N, OC);
   ConstMatrixMap<T> x(inp, N, C);
   ConstMatrixMap<T> w(weight, OC, C);
@@ -66,9 +65,8 @@ void CpuBackend<T>::matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor
                       bias.empty() ? nullptr : bias.ptr<T>(), N, C, OC);
 }
 
-template <typename T>
-void CpuBackend<T>::matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout,
-                                    Tensor inp, Tensor weight) {
+template <typename T> void CpuBackend<T>::matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias,
+                                                          Tensor dout, Tensor inp, Tensor weight) {
   check_matmul_backward(*this, dinp, dweight, dbias, dout, inp, weight);
   const int64_t N = inp.rows(), C = inp.last_dim(), OC = weight.size(0);
   cpu::matmul_backward(dinp.empty() ? nullptr : dinp.ptr<T>(), dweight.ptr<T>(),

@@ -9,12 +9,11 @@
 namespace llm::cpu {
 
 //   out[n,o] = sum_c inp[n,c] * weight[o,c] + bias[o]
-template <typename T>
-void matmul_forward(T* out,           // (N, OC)
-                    const T* inp,     // (N, C)
-                    const T* weight,  // (OC, C)
-                    const T* bias,    // (OC), or nullptr for no bias
-                    int64_t N, int64_t C, int64_t OC);
+template <typename T> void matmul_forward(T* out,           // (N, OC)
+                                          const T* inp,     // (N, C)
+                                          const T* weight,  // (OC, C)
+                                          const T* bias,    // (OC), or nullptr for no bias
+                                          int64_t N, int64_t C, int64_t OC);
 
 //   dinp    += dout @ weight        (N, OC) x (OC, C)
 //   dweight += dout^T @ inp         (OC, N) x (N, C)

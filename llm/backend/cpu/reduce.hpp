@@ -9,8 +9,7 @@ namespace llm::cpu {
 
 //   returns sum_i x[i]^2, accumulated in double: millions of small f32 squares would lose digits
 //   in an f32 sum.
-template <typename T>
-double sum_of_squares(const T* x,  // (N)
-                      int64_t N);
+template <typename T> double sum_of_squares(const T* x,  // (N)
+                                            int64_t N);
 
 }  // namespace llm::cpu

@@ -7,17 +7,15 @@
 
 namespace llm::cpu {
 
-template <typename T>
-void residual_forward(T* out,      // (N)
-                      const T* a,  // (N)
-                      const T* b,  // (N)
-                      int64_t N);
+template <typename T> void residual_forward(T* out,      // (N)
+                                            const T* a,  // (N)
+                                            const T* b,  // (N)
+                                            int64_t N);
 
 //   da += dout;  db += dout
-template <typename T>
-void residual_backward(T* da,          // (N)
-                       T* db,          // (N)
-                       const T* dout,  // (N)
-                       int64_t N);
+template <typename T> void residual_backward(T* da,          // (N)
+                                             T* db,          // (N)
+                                             const T* dout,  // (N)
+                                             int64_t N);
 
 }  // namespace llm::cpu
