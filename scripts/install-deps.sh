@@ -21,6 +21,7 @@ if [ "${1:-}" = "--test" ]; then
     libopenblas0-pthread                  # a real BLAS for PyTorch in the CPU benchmark
     xvfb xauth libgl1-mesa-dri            # glassbox-viz screenshots under a virtual display
     strace                                # the fault-injection test kills runs at chosen syscalls
+    clang-format-14                       # the format check (version pinned: layouts differ)
   )
   # gpt-3-encoder, the tokenizer's reference implementation, runs on any Node.js already present
   command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
