@@ -229,3 +229,12 @@ add_test(NAME viz_demo_story COMMAND viz_check report ${VIZ_OUT}/demo/demo_story
 add_test(NAME viz_demo_story_not_blank COMMAND viz_check png ${VIZ_OUT}/demo/demo_story.png)
 set_tests_properties(viz_demo_live viz_demo_story viz_demo_story_not_blank PROPERTIES
                      LABELS demo FIXTURES_REQUIRED viz_demo_png)
+
+# A click on layer 2's attention block (its centre, from the architecture view's report: 380.5 + 290.5
+# / 2, 222 + 44 / 2 at 1280 x 800) opens the attention tab with layer 2 (index 1) shown large. The
+# press waits for the laid-out view (ScriptedClick in visualizer/app.cpp).
+viz_render(viz_architecture_click viz_architecture_click_png "viz_run;viz_ckpt" ${VIZ_OUT}/run/checkpoint
+           --panel architecture --hover 525 244 --click)
+viz_test(viz_architecture_click_opens_attention REQUIRES viz_architecture_click_png
+         COMMAND viz_check report ${VIZ_OUT}/viz_architecture_click.json --panel attention --no-error
+                 --region attention.zoom.layer1)

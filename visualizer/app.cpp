@@ -484,6 +484,44 @@ std::string bench_line(std::vector<double> ms, const std::vector<double>& build,
   return buf;
 }
 
+// --click (headless, with --hover): one press and release of the left button at the hover point.
+// The press waits until the model is done and the previous frame drew a reported rectangle under
+// the point, so the click lands on the laid-out view however slow the first frames are (a fresh
+// Mesa shader cache, a loaded machine); the screenshot waits for a few frames after the release.
+struct ScriptedClick {
+  static constexpr int kPatienceFrames = 120;
+  enum class State { waiting, pressed, released } state = State::waiting;
+  int frames_since_release = 0;
+
+  // Called before a frame is built, while `last` still holds the previous frame's rectangles.
+  bool button_down(const Options& options, int settled, const Report& last) {
+    if (!options.click) return false;
+    if (state == State::waiting && settled >= 2 && covers_hover_point(options, last)) {
+      state = State::pressed;
+      return true;
+    }
+    if (state == State::waiting && settled >= kPatienceFrames) {  // nothing there: say so, go on
+      report().errors.push_back("--click: nothing is drawn under the --hover point");
+      state = State::released;
+    }
+    if (state == State::pressed) state = State::released;
+    if (state == State::released) frames_since_release++;
+    return false;
+  }
+  bool finished(const Options& options) const {
+    return !options.click || (state == State::released && frames_since_release >= 3);
+  }
+
+ private:
+  static bool covers_hover_point(const Options& options, const Report& last) {
+    const ImVec2 scale = ImGui::GetIO().DisplayFramebufferScale;  // regions are in pixels
+    const float x = options.hover_x * scale.x, y = options.hover_y * scale.y;
+    for (const Region& r : last.regions)
+      if (x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h) return true;
+    return false;
+  }
+};
+
 void glfw_error(int code, const char* description) {
   std::fprintf(stderr, "glassbox-viz: GLFW error %d: %s\n", code, description);
 }
@@ -579,6 +617,7 @@ int run_app(const Options& options) {
 
   int status = 0;
   int settled = 0;  // frames rendered since the model work finished (screenshots wait for it)
+  ScriptedClick click;
   std::vector<double> frame_ms;  // --bench: whole frames (build, render, glFinish), after settling
   std::vector<double> build_ms;  // --bench: building the UI alone (NewFrame .. Render, CPU)
   double frame_start = glfwGetTime();
@@ -616,9 +655,7 @@ int run_app(const Options& options) {
     if (headless) {  // no stray hover from the X server's pointer; --hover puts the mouse somewhere
       ImGui::GetIO().MousePos = options.hover_x >= 0 ? ImVec2(options.hover_x, options.hover_y)
                                                      : ImVec2(-FLT_MAX, -FLT_MAX);
-      // --click: the button goes down on the third frame after the model is done and up on the
-      // fourth (a click), leaving the remaining frames to draw what it opened.
-      ImGui::GetIO().MouseDown[0] = options.click && settled == 2;
+      ImGui::GetIO().MouseDown[0] = click.button_down(options, settled, report());
     }
     ImGui::NewFrame();
     report().begin_frame();
@@ -645,7 +682,8 @@ int run_app(const Options& options) {
     }
     const int wanted =
         options.warmup_frames + (options.bench_frames > 0 ? options.bench_frames + 1 : 0);
-    if (headless && (settled >= wanted || glfwGetTime() >= give_up_s)) {
+    if (headless &&
+        ((settled >= wanted && click.finished(options)) || glfwGetTime() >= give_up_s)) {
       if (!frame_ms.empty()) report().bench = bench_line(frame_ms, build_ms, session, fb_w, fb_h);
       if (!report().bench.empty()) std::printf("glassbox-viz bench: %s\n", report().bench.c_str());
       const std::string err = write_screenshot(options.screenshot, fb_w, fb_h);
