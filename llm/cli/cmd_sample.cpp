@@ -130,10 +130,16 @@ void run_sample(const SampleOptions& o) {
   }
   std::fflush(stdout);
   const double total = seconds_since(start);
-  std::fprintf(stderr, "sample: %s; first token after %.2f s; %lld tokens at %.1f tokens/s\n",
-               describe_load(o.ckpt, load_seconds).c_str(), first_token_seconds,
-               (long long)generated,
-               generated > 1 ? double(generated - 1) / (total - first_token_seconds) : 0.0);
+  // The decoding rate counts the tokens after the first (the first carries the prompt's forward).
+  std::string decoding = std::to_string(generated) + (generated == 1 ? " token" : " tokens");
+  if (generated > 1) {
+    char rate[64];
+    std::snprintf(rate, sizeof rate, ", then %.1f tokens/s",
+                  double(generated - 1) / (total - first_token_seconds));
+    decoding += rate;
+  }
+  std::fprintf(stderr, "sample: %s; first token after %.2f s; %s\n",
+               describe_load(o.ckpt, load_seconds).c_str(), first_token_seconds, decoding.c_str());
 }
 
 }  // namespace
