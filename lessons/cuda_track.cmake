@@ -143,3 +143,9 @@ lesson_catches(11 out_of_bounds "add*" "add, n = 1000: out: a thread wrote eleme
 if(NOT GLASSBOX_SANITIZE)  # races are found by ThreadSanitizer
   lesson_catches(11 missing_syncthreads "block_sums*" "block_sums, n = 1000: a data race")
 endif()
+lesson_catches(12 out_of_bounds_tile_loads "matmul_shared*"
+               "matmul_shared .M = 70, N = 45, K = 33.: C: NaN at .0, 0.")
+if(NOT GLASSBOX_SANITIZE)
+  lesson_catches(12 missing_syncthreads "matmul_registers*"
+                 "matmul_registers .M = 70, N = 45, K = 33.: a data race")
+endif()

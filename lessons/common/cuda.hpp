@@ -89,9 +89,10 @@ class DeviceArray {
 // The device, and the peaks its data sheet gives (0 where this table does not know the device).
 struct Device {
   std::string name;
-  bool emulated;            // the CPU emulation of CUDA, not a GPU
-  double peak_gb_per_s;     // DRAM bandwidth
-  double peak_fp32_tflops;  // FP32 on the CUDA cores (not the tensor cores)
+  bool emulated;              // the CPU emulation of CUDA, not a GPU
+  double peak_gb_per_s;       // DRAM bandwidth
+  double peak_fp32_tflops;    // FP32 on the CUDA cores
+  double peak_tensor_tflops;  // FP16 / BF16 inputs on the tensor cores, dense
 };
 
 inline Device this_device() {
@@ -99,21 +100,14 @@ inline Device this_device() {
   check_cuda(cudaGetDeviceProperties(&properties, 0), "cudaGetDeviceProperties");
   const std::string name = properties.name;
   auto has = [&](const char* part) { return name.find(part) != std::string::npos; };
-  Device device{name, has("(CPU emulation)"), 0, 0};
-  if (device.emulated) return device;
-  // NVIDIA's data sheets: H100 SXM 3.35 TB/s, 67 TFLOP/s FP32; H100 PCIe 2.0 TB/s, 51; H200
-  // 4.8 TB/s, 67; A100 80 GB 2.0 TB/s, A100 40 GB 1.56 TB/s, 19.5 TFLOP/s FP32.
-  if (has("H200"))
-    device = {name, false, 4800, 67};
-  else if (has("H100") && has("PCIe"))
-    device = {name, false, 2000, 51};
-  else if (has("H100"))
-    device = {name, false, 3350, 67};
-  else if (has("A100") && has("80GB"))
-    device = {name, false, 2039, 19.5};
-  else if (has("A100"))
-    device = {name, false, 1555, 19.5};
-  return device;
+  if (has("(CPU emulation)")) return {name, true, 0, 0, 0};
+  // NVIDIA's data sheets (dense tensor-core rates, no sparsity).
+  if (has("H200")) return {name, false, 4800, 67, 989};
+  if (has("H100") && has("PCIe")) return {name, false, 2000, 51, 756};
+  if (has("H100")) return {name, false, 3350, 67, 989};
+  if (has("A100") && has("80GB")) return {name, false, 2039, 19.5, 312};
+  if (has("A100")) return {name, false, 1555, 19.5, 312};
+  return {name, false, 0, 0, 0};
 }
 
 // The mean time of one call of `run` (a kernel launch) in milliseconds, over `reps` calls after
