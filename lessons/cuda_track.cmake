@@ -39,7 +39,8 @@ if(GLASSBOX_CUDA)
 endif()
 
 # OMP_NUM_THREADS=1: the tests' CPU references use the library, whose OpenMP threads synchronize in
-# ways ThreadSanitizer cannot see (it would report races that are not there).
+# ways ThreadSanitizer cannot see (it would report races that are not there). halt_on_error=0 (the
+# default, stated): a race is counted and becomes a failed check with a message, not an abort.
 set(CUDA_LESSON_ENV "OMP_NUM_THREADS=1;TSAN_OPTIONS=halt_on_error=0")
 
 # One program of lesson `nn` from `variant`.cu (exercise, solution, mistakes) and `driver`

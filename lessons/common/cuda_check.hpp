@@ -31,7 +31,7 @@ template <typename Launch> bool run_kernel(const std::string& what, Launch&& lau
     check_cuda(cudaStreamSynchronize(nullptr), "cudaStreamSynchronize");
     check_cuda(cudaGetLastError(), "the launch");
   } catch (const std::exception& e) {
-    FAIL_CHECK(what << ": " << e.what());
+    FAIL_CHECK(what << ": " << std::string(e.what()));
     return false;
   }
   if (races_reported() > races_before) {
