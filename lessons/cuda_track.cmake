@@ -1,0 +1,157 @@
+# The CUDA track: lessons/NN-topic/ with an exercise.cu (lessons 11-13). Included by
+# lessons/CMakeLists.txt, which builds the C++ lessons.
+#
+# The exercise is a CUDA file, and one file serves two machines:
+#   - without a GPU (and in CI), the host compiler compiles it against the CPU emulation of CUDA
+#     (kernels/emulation/: every CUDA thread a host thread), under ThreadSanitizer, so a missing
+#     __syncthreads() is a reported race. Same targets and ctest entries as the C++ lessons:
+#       lesson_NN_test, lesson_NN_solution_test, lesson_NN_main, lesson_NN_main_solution,
+#       ctest lesson_NN_solution, lesson_NN_stub_fails (label lessons);
+#     plus, where the lesson has a mistakes.cu (classic bugs, planted), lesson_NN_mistakes_test and
+#     ctest lesson_NN_catches_* entries that pass when the tests print the expected diagnosis.
+#   - with the CUDA backend on (GLASSBOX_CUDA: nvcc found), nvcc also compiles the exercise and the
+#     solution into native programs, the same names with _gpu appended (lesson_NN_test_gpu, ...),
+#     and every other .cu of the lesson into a GPU-only program lesson_NN_<name> (lesson 12's
+#     tensor-core example). scripts/lesson runs them when nvidia-smi sees a GPU. They are not ctest
+#     entries: CI has no GPU, so for CI they are compile-only.
+
+# The emulation's runtime for the lessons: only the launch machinery and cudart, not the project's
+# kernels (kernels/emulation/ builds those for the cuda_emulated tests).
+add_library(lesson_cuda_emulation OBJECT
+  ${PROJECT_SOURCE_DIR}/kernels/emulation/grid_execution.cpp
+  ${PROJECT_SOURCE_DIR}/kernels/emulation/device_runtime.cpp
+  ${LESSONS_DIR}/common/race_watch.cpp)
+# The shims first, so <cuda_runtime.h> is the emulation's even where the CUDA toolkit is installed.
+target_include_directories(lesson_cuda_emulation BEFORE PUBLIC ${PROJECT_SOURCE_DIR}/kernels/emulation/include)
+target_include_directories(lesson_cuda_emulation PUBLIC ${PROJECT_SOURCE_DIR} ${LESSONS_DIR})
+target_link_libraries(lesson_cuda_emulation PUBLIC llm)
+# `#pragma unroll` is nvcc's; -g gives ThreadSanitizer's reports their file:line.
+target_compile_options(lesson_cuda_emulation PUBLIC -Wno-unknown-pragmas -g)
+# ThreadSanitizer cannot share a process with AddressSanitizer: a GLASSBOX_SANITIZE build (the
+# whole tree under ASan) runs the lessons without race detection.
+if(NOT GLASSBOX_SANITIZE)
+  target_compile_options(lesson_cuda_emulation PUBLIC -fsanitize=thread -fno-omit-frame-pointer)
+  target_link_options(lesson_cuda_emulation PUBLIC -fsanitize=thread)
+endif()
+
+if(GLASSBOX_CUDA)
+  find_package(CUDAToolkit REQUIRED)
+endif()
+
+# OMP_NUM_THREADS=1: the tests' CPU references use the library, whose OpenMP threads synchronize in
+# ways ThreadSanitizer cannot see (it would report races that are not there). halt_on_error=0 (the
+# default, stated): a race is counted and becomes a failed check with a message, not an abort.
+set(CUDA_LESSON_ENV "OMP_NUM_THREADS=1;TSAN_OPTIONS=halt_on_error=0")
+
+# One program of lesson `nn` from `variant`.cu (exercise, solution, mistakes) and `driver`
+# (test.cpp or main.cpp), on the emulation.
+function(add_emulated_lesson_program target dir variant driver)
+  get_filename_component(dirname ${dir} NAME)
+  # The emulation compiles the .cu file as C++: through a one-line .cpp that includes it (a source
+  # file has one language per directory, and nvcc compiles the same file as CUDA below).
+  set(wrapper ${LESSONS_BIN}/${dirname}/${variant}_emulated.cpp)
+  file(CONFIGURE OUTPUT ${wrapper} CONTENT
+       "// ${variant}.cu, compiled by the host compiler for the CPU emulation of CUDA.\n#include \"${dir}/${variant}.cu\"\n")
+  set(sources ${wrapper} ${dir}/${driver})
+  if(driver STREQUAL test.cpp)
+    list(APPEND sources $<TARGET_OBJECTS:doctest_main>)
+  endif()
+  add_executable(${target} ${sources})
+  target_link_libraries(${target} PRIVATE lesson_cuda_emulation doctest::doctest)
+  target_include_directories(${target} PRIVATE ${dir})
+  target_compile_definitions(${target} PRIVATE GLASSBOX_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  target_compile_options(${target} PRIVATE -Wno-unused-parameter -Wno-unused-variable)
+  set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${LESSONS_BIN})
+  add_dependencies(lessons ${target})
+endfunction()
+
+# The same, compiled by nvcc for a GPU.
+function(add_gpu_lesson_program target dir sources)
+  add_executable(${target} ${sources})
+  target_link_libraries(${target} PRIVATE llm doctest::doctest CUDA::cudart)
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR} ${LESSONS_DIR} ${dir})
+  target_compile_definitions(${target} PRIVATE GLASSBOX_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  target_compile_options(${target} PRIVATE
+    $<$<COMPILE_LANGUAGE:CXX>:-Wno-unused-parameter -Wno-unused-variable>
+    $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wno-unused-parameter,-Wno-unused-variable>
+    $<$<COMPILE_LANGUAGE:CUDA>:-diag-suppress=177>)  # 177: a stub's unused __shared__ array
+  # Ampere (A100) and Hopper (H100, H200); sm_80 is the least the tensor-core example needs.
+  set_target_properties(${target} PROPERTIES CUDA_ARCHITECTURES "80;90"
+                        RUNTIME_OUTPUT_DIRECTORY ${LESSONS_BIN})
+  add_dependencies(lessons ${target})
+endfunction()
+
+foreach(dir ${LESSON_DIRS})
+  if(NOT EXISTS ${dir}/exercise.cu)
+    continue()
+  endif()
+  get_filename_component(dirname ${dir} NAME)
+  string(SUBSTRING ${dirname} 0 2 nn)
+
+  add_emulated_lesson_program(lesson_${nn}_test ${dir} exercise test.cpp)
+  add_emulated_lesson_program(lesson_${nn}_solution_test ${dir} solution test.cpp)
+  if(EXISTS ${dir}/main.cpp)
+    add_emulated_lesson_program(lesson_${nn}_main ${dir} exercise main.cpp)
+    add_emulated_lesson_program(lesson_${nn}_main_solution ${dir} solution main.cpp)
+  endif()
+  if(EXISTS ${dir}/mistakes.cu)
+    add_emulated_lesson_program(lesson_${nn}_mistakes_test ${dir} mistakes test.cpp)
+  endif()
+
+  add_test(NAME lesson_${nn}_solution COMMAND lesson_${nn}_solution_test)
+  set_tests_properties(lesson_${nn}_solution PROPERTIES LABELS lessons TIMEOUT 120
+                       ENVIRONMENT "${CUDA_LESSON_ENV}")
+  if(GLASSBOX_LESSON_STUB_CHECKS)
+    add_test(NAME lesson_${nn}_stub_fails
+             COMMAND ${LESSONS_DIR}/check_stub_fails.sh $<TARGET_FILE:lesson_${nn}_test>)
+    set_tests_properties(lesson_${nn}_stub_fails PROPERTIES LABELS lessons TIMEOUT 120
+                         ENVIRONMENT "${CUDA_LESSON_ENV}")
+  endif()
+
+  if(GLASSBOX_CUDA)
+    set(doctest_objects $<TARGET_OBJECTS:doctest_main>)
+    set(race_watch ${LESSONS_DIR}/common/race_watch.cpp)
+    add_gpu_lesson_program(lesson_${nn}_test_gpu ${dir}
+                           "${dir}/exercise.cu;${dir}/test.cpp;${race_watch};${doctest_objects}")
+    add_gpu_lesson_program(lesson_${nn}_solution_test_gpu ${dir}
+                           "${dir}/solution.cu;${dir}/test.cpp;${race_watch};${doctest_objects}")
+    if(EXISTS ${dir}/main.cpp)
+      add_gpu_lesson_program(lesson_${nn}_main_gpu ${dir} "${dir}/exercise.cu;${dir}/main.cpp")
+      add_gpu_lesson_program(lesson_${nn}_main_solution_gpu ${dir} "${dir}/solution.cu;${dir}/main.cpp")
+    endif()
+    file(GLOB gpu_only_programs ${dir}/*.cu)
+    list(FILTER gpu_only_programs EXCLUDE REGEX "/(exercise|solution|mistakes)\\.cu$")
+    foreach(program ${gpu_only_programs})
+      get_filename_component(name ${program} NAME_WE)
+      add_gpu_lesson_program(lesson_${nn}_${name} ${dir} ${program})
+    endforeach()
+  endif()
+endforeach()
+
+# The planted mistakes of lessons/NN-*/mistakes.cu are caught: the named test cases, run on that
+# file, print `message` (a regular expression).
+function(lesson_catches nn mistake test_cases message)
+  if(NOT TARGET lesson_${nn}_mistakes_test)
+    return()
+  endif()
+  add_test(NAME lesson_${nn}_catches_${mistake}
+           COMMAND lesson_${nn}_mistakes_test --no-colors=true -tc=${test_cases})
+  set_tests_properties(lesson_${nn}_catches_${mistake} PROPERTIES LABELS lessons TIMEOUT 120
+                       ENVIRONMENT "${CUDA_LESSON_ENV}" PASS_REGULAR_EXPRESSION "${message}")
+endfunction()
+
+lesson_catches(11 out_of_bounds "add*" "add, n = 1000: out: a thread wrote element 1000, past the last one")
+if(NOT GLASSBOX_SANITIZE)  # races are found by ThreadSanitizer
+  lesson_catches(11 missing_syncthreads "block_sums*" "block_sums, n = 1000: a data race")
+endif()
+lesson_catches(12 out_of_bounds_tile_loads "matmul_shared*"
+               "matmul_shared .M = 70, N = 45, K = 33.: C: NaN at .0, 0.")
+if(NOT GLASSBOX_SANITIZE)
+  lesson_catches(12 missing_syncthreads "matmul_registers*"
+                 "matmul_registers .M = 70, N = 45, K = 33.: a data race")
+endif()
+if(NOT GLASSBOX_SANITIZE)
+  lesson_catches(13 missing_syncthreads "flash*"
+                 "flash_attention_forward .B = 2, NH = 2, T = 70, hs = 16.: a data race")
+endif()
+lesson_catches(13 missing_causal_mask "flash*" "out row 0 differs from v row 0")
