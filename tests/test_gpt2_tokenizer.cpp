@@ -249,3 +249,24 @@ TEST_CASE("a vocab.bpe cut short at a line boundary does not match encoder.json,
   CHECK(contains(e, "1000 of its 50257 tokens"));
   CHECK(contains(e, "49000 merges read"));
 }
+
+TEST_CASE("the fingerprint covers tokens and merges, not formatting or allow_special") {
+  CHECK(gpt2(true).fingerprint() == gpt2(false).fingerprint());
+  // The same vocabulary written as compact JSON (as Hugging Face's vocab.json is) and saved
+  // elsewhere: the same tokenizer.
+  const fs::path d = scratch_dir("fingerprint");
+  std::ofstream(d / "encoder.json") << nlohmann::json::parse(slurp(encoder_path())).dump();
+  std::string vocab = slurp(vocab_path());
+  std::ofstream(d / "vocab.bpe") << vocab;
+  CHECK(llm::make_gpt2_tokenizer(d / "encoder.json", d / "vocab.bpe")->fingerprint() ==
+        gpt2().fingerprint());
+  // The last two merges in the other order: every token is still made, so the pair loads, but the
+  // tokenizer differs.
+  const size_t last = vocab.rfind('\n', vocab.size() - 2);
+  const size_t before = vocab.rfind('\n', last - 1);
+  const std::string a = vocab.substr(before + 1, last - before), b = vocab.substr(last + 1);
+  vocab = vocab.substr(0, before + 1) + b + a;
+  std::ofstream(d / "vocab.bpe", std::ios::trunc) << vocab;
+  CHECK(llm::make_gpt2_tokenizer(d / "encoder.json", d / "vocab.bpe")->fingerprint() !=
+        gpt2().fingerprint());
+}

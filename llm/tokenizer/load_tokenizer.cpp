@@ -7,6 +7,7 @@
 #include "llm/io/json_file.hpp"
 #include "llm/tokenizer/byte_tokenizer.hpp"
 #include "llm/tokenizer/char_tokenizer.hpp"
+#include "llm/tokenizer/fingerprint.hpp"
 #include "llm/tokenizer/gpt2_tokenizer.hpp"  // defines: load_gpt2_tokenizer, make_gpt2_tokenizer
 #include "llm/tokenizer/tokenizer.hpp"
 
@@ -49,6 +50,22 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& dir) {
   } catch (const Error& e) { throw Error(std::string(e.what()) + " (in " + path.string() + ")"); }
   throw Error("tokenizer: " + path.string() + ": unknown type '" + type +
               "' (expected char, byte or gpt2)");
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer_if_saved(const fs::path& dir) {
+  std::error_code ec;
+  const bool saved = fs::exists(dir / kTokenizerFile, ec) ||
+                     (fs::exists(dir / "vocab.json", ec) && fs::exists(dir / "merges.txt", ec)) ||
+                     is_old_glassbox_spec(dir / "tokenizer.json");
+  return saved ? load_tokenizer(dir) : nullptr;
+}
+
+uint64_t Tokenizer::fingerprint() const {
+  Fingerprint f;
+  f.add_string(name());
+  f.add_number(uint64_t(vocab_size()));
+  for (int32_t id = 0; id < vocab_size(); id++) f.add_string(decode_token(id));
+  return f.value();
 }
 
 }  // namespace llm

@@ -33,6 +33,9 @@ class Tokenizer {
   virtual std::optional<int32_t> eot_token() const { return std::nullopt; }
   // Writes glassbox_tokenizer.json (and any vocabulary files) into dir.
   virtual void save(const std::filesystem::path& dir) const = 0;
+  // Identifies what this tokenizer does (llm/tokenizer/fingerprint.hpp): the name and every
+  // token's bytes in id order; a BPE tokenizer adds its merges.
+  virtual uint64_t fingerprint() const;
 };
 
 // The file Tokenizer::save writes into a directory.
@@ -43,5 +46,7 @@ inline constexpr const char* kTokenizerFile = "glassbox_tokenizer.json";
 // vocab.bpe) gives the GPT-2 tokenizer; a tokenizer.json with a glassbox "type" key (what glassbox
 // wrote before the rename) is still read.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir);
+// The same, or null when dir holds no tokenizer (a checkpoint saved without one).
+std::unique_ptr<Tokenizer> load_tokenizer_if_saved(const std::filesystem::path& dir);
 
 }  // namespace llm
