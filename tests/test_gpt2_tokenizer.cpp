@@ -270,3 +270,10 @@ TEST_CASE("the fingerprint covers tokens and merges, not formatting or allow_spe
   CHECK(llm::make_gpt2_tokenizer(d / "encoder.json", d / "vocab.bpe")->fingerprint() !=
         gpt2().fingerprint());
 }
+
+TEST_CASE("a number too large for JSON in encoder.json is an error naming the file") {
+  // nlohmann reports it as out_of_range, not parse_error (found by tests/fuzz/fuzz_tokenizer).
+  const std::string e = load_error("{\"a\": 1e99999}", "#version: 0.2\n");
+  CHECK(contains(e, "encoder.json: invalid JSON"));
+  CHECK(contains(e, "number overflow"));
+}

@@ -456,8 +456,8 @@ Gpt2Tokenizer::Gpt2Tokenizer(std::string encoder_json, std::string vocab_bpe, bo
   const std::string& ename = encoder_name_;
   nlohmann::json enc;
   try {
-    enc = nlohmann::json::parse(encoder_json_);
-  } catch (const nlohmann::json::parse_error& e) {
+    enc = nlohmann::json::parse(encoder_json_);  // parse_error, or out_of_range for 1e999
+  } catch (const nlohmann::json::exception& e) {
     std::string what = e.what();
     std::replace(what.begin(), what.end(), '\n', ' ');
     throw Error(ename + ": invalid JSON (" + what + ")");
