@@ -41,4 +41,5 @@ fuzz_harness(llmc io/llmc_checkpoint.cpp io/stored_tensor.cpp)
 fuzz_harness(toml io/toml_file.cpp)
 fuzz_harness(model_config io/checkpoint.cpp)
 fuzz_harness(train_state train/train_checkpoint.cpp)
-fuzz_harness(tokenizer tokenizer/gpt2_tokenizer.cpp tokenizer/char_tokenizer.cpp tokenizer/load_tokenizer.cpp)
+fuzz_harness(tokenizer tokenizer/gpt2_tokenizer.cpp tokenizer/char_tokenizer.cpp tokenizer/load_tokenizer.cpp
+             tokenizer/hf_tokenizer_json.cpp)

@@ -1,15 +1,18 @@
-// Fuzz harness for tokenizer files (llm/tokenizer/): an input without a NUL byte is a
-// glassbox_tokenizer.json read by load_tokenizer; one with a NUL byte is an encoder.json (before
-// it) and a vocab.bpe (after it) for the GPT-2 tokenizer. Either is refused with llm::Error, or the
-// tokenizer it gives encodes and decodes text back to the same bytes.
+// Fuzz harness for tokenizer files (llm/tokenizer/): an input with a NUL byte is an encoder.json
+// (before it) and a vocab.bpe (after it) for the GPT-2 tokenizer; one that mentions "model" is a
+// Hugging Face tokenizer.json; any other is a glassbox_tokenizer.json read by load_tokenizer.
+// Either is refused with llm::Error, or the tokenizer it gives encodes and decodes text back to the
+// same bytes.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "llm/core/error.hpp"
 #include "llm/tokenizer/gpt2_tokenizer.hpp"
+#include "llm/tokenizer/hf_tokenizer_json.hpp"
 #include "llm/tokenizer/tokenizer.hpp"
 #include "scratch_file.hpp"
 
@@ -35,7 +38,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const void* nul = size > 0 ? std::memchr(data, 0, size) : nullptr;
   try {
     std::unique_ptr<llm::Tokenizer> tokenizer;
-    if (nul == nullptr) {
+    if (nul == nullptr && std::string_view(text, size).find("\"model\"") != std::string::npos) {
+      tokenizer =
+          llm::load_hf_tokenizer_json(fuzz_scratch::write_file("tokenizer.json", data, size));
+    } else if (nul == nullptr) {
       fuzz_scratch::write_file(llm::kTokenizerFile, data, size);
       tokenizer = llm::load_tokenizer(fuzz_scratch::directory());
     } else {
