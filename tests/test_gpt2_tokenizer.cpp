@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
@@ -248,4 +250,110 @@ TEST_CASE("a vocab.bpe cut short at a line boundary does not match encoder.json,
   CHECK(contains(e, "vocab.bpe does not match"));
   CHECK(contains(e, "1000 of its 50257 tokens"));
   CHECK(contains(e, "49000 merges read"));
+}
+
+TEST_CASE("the fingerprint covers tokens and merges, not formatting or allow_special") {
+  CHECK(gpt2(true).fingerprint() == gpt2(false).fingerprint());
+  // The same vocabulary written as compact JSON (as Hugging Face's vocab.json is) and saved
+  // elsewhere: the same tokenizer.
+  const fs::path d = scratch_dir("fingerprint");
+  std::ofstream(d / "encoder.json") << nlohmann::json::parse(slurp(encoder_path())).dump();
+  std::string vocab = slurp(vocab_path());
+  std::ofstream(d / "vocab.bpe") << vocab;
+  CHECK(llm::make_gpt2_tokenizer(d / "encoder.json", d / "vocab.bpe")->fingerprint() ==
+        gpt2().fingerprint());
+  // The last two merges in the other order: every token is still made, so the pair loads, but the
+  // tokenizer differs.
+  const size_t last = vocab.rfind('\n', vocab.size() - 2);
+  const size_t before = vocab.rfind('\n', last - 1);
+  const std::string a = vocab.substr(before + 1, last - before), b = vocab.substr(last + 1);
+  vocab = vocab.substr(0, before + 1) + b + a;
+  std::ofstream(d / "vocab.bpe", std::ios::trunc) << vocab;
+  CHECK(llm::make_gpt2_tokenizer(d / "encoder.json", d / "vocab.bpe")->fingerprint() !=
+        gpt2().fingerprint());
+}
+
+TEST_CASE("a number too large for JSON in encoder.json is an error naming the file") {
+  // nlohmann reports it as out_of_range, not parse_error (found by tests/fuzz/fuzz_tokenizer).
+  const std::string e = load_error("{\"a\": 1e99999}", "#version: 0.2\n");
+  CHECK(contains(e, "encoder.json: invalid JSON"));
+  CHECK(contains(e, "number overflow"));
+}
+
+namespace {
+
+// A Hugging Face tokenizer.json of GPT-2 written from encoder.json + vocab.bpe, the way the
+// `tokenizers` library lays it out; merges as "left right" strings or as [left, right] pairs.
+nlohmann::json hf_tokenizer_json(bool merges_as_pairs) {
+  nlohmann::json merges = nlohmann::json::array();
+  std::istringstream lines(slurp(vocab_path()));
+  std::string line;
+  std::getline(lines, line);  // #version: 0.2
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    const size_t space = line.find(' ');
+    if (merges_as_pairs)
+      merges.push_back({line.substr(0, space), line.substr(space + 1)});
+    else
+      merges.push_back(line);
+  }
+  nlohmann::json vocab = nlohmann::json::parse(slurp(encoder_path()));
+  vocab.erase("<|endoftext|>");  // listed under added_tokens instead, as some files do
+  return {{"version", "1.0"},
+          {"added_tokens", {{{"id", 50256}, {"content", "<|endoftext|>"}, {"special", true}}}},
+          {"normalizer", nullptr},
+          {"pre_tokenizer",
+           {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}}},
+          {"decoder", {{"type", "ByteLevel"}}},
+          {"model",
+           {{"type", "BPE"},
+            {"dropout", nullptr},
+            {"unk_token", nullptr},
+            {"continuing_subword_prefix", ""},
+            {"end_of_word_suffix", ""},
+            {"vocab", vocab},
+            {"merges", merges}}}};
+}
+
+}  // namespace
+
+TEST_CASE("a Hugging Face tokenizer.json of GPT-2 gives GPT-2's ids; other kinds are refused") {
+  const std::string text = slurp(data_dir() / "tinyshakespeare" / "input.txt").substr(0, 100000) +
+                           "<|endoftext|> caf\xC3\xA9 \xF0\x9F\x99\x82  \n\n 123";
+  const std::vector<int32_t> expected = gpt2().encode(text);
+  for (bool pairs : {false, true}) {
+    CAPTURE(pairs);
+    const fs::path d = scratch_dir("hf_json");
+    std::ofstream(d / "tokenizer.json") << hf_tokenizer_json(pairs).dump();
+    const std::unique_ptr<llm::Tokenizer> tokenizer = llm::load_tokenizer(d);
+    CHECK(tokenizer->vocab_size() == 50257);
+    CHECK(tokenizer->encode(text) == expected);
+    CHECK(tokenizer->decode(expected) == text);
+    CHECK(tokenizer->fingerprint() == gpt2().fingerprint());
+  }
+  auto refusal = [&](const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json j = hf_tokenizer_json(false);
+    edit(j);
+    const fs::path d = scratch_dir("hf_json_bad");
+    std::ofstream(d / "tokenizer.json") << j.dump();
+    try {
+      llm::load_tokenizer(d);
+    } catch (const llm::Error& e) { return std::string(e.what()); }
+    return std::string("(no error)");
+  };
+  CHECK(contains(refusal([](nlohmann::json& j) { j["model"]["type"] = "WordPiece"; }),
+                 "model.type is \"WordPiece\", expected \"BPE\""));
+  CHECK(contains(refusal([](nlohmann::json& j) { j["pre_tokenizer"]["add_prefix_space"] = true; }),
+                 "add_prefix_space is true"));
+  CHECK(contains(refusal([](nlohmann::json& j) {
+                   j["normalizer"] = {{"type", "NFC"}};
+                 }),
+                 "\"normalizer\" is"));
+  CHECK(contains(refusal([](nlohmann::json& j) {
+                   j["added_tokens"].push_back({{"id", 50257}, {"content", "<|pad|>"}});
+                 }),
+                 "added token \"<|pad|>\" is not supported"));
+  // Merges cut short: the pair check of the GPT-2 engine names the file.
+  CHECK(contains(refusal([](nlohmann::json& j) { j["model"]["merges"].erase(49999); }),
+                 "tokenizer.json (model.merges) does not match"));
 }

@@ -1,7 +1,8 @@
 // Loading tensors from files: each file dtype converted to each tensor dtype against hand-computed
 // values, the blocked transpose against the plain one, and a NaN or infinity in every format a
 // checkpoint comes in (glassbox checkpoint, Hugging Face F16, llm.c .bin, AdamW moments) refused
-// with one line naming the file and the tensor.
+// with one line naming the file and the tensor. Saving: tensors streamed in pieces against the
+// plain computation, and load/save round trips bit-identical.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -19,6 +20,8 @@
 #include "llm/io/checkpoint.hpp"
 #include "llm/io/llmc_checkpoint.hpp"
 #include "llm/io/stored_tensor.hpp"
+#include "llm/io/tensor_stream.hpp"
+#include "llm/train/optimizer.hpp"
 #include "llm/train/trainer.hpp"
 #include "test_inputs.hpp"
 #include "train_fixture.hpp"
@@ -234,4 +237,104 @@ TEST_CASE(
   resume.resume = true;
   resume.extend = true;
   check_names(error_of([&] { train(resume); }), state.string(), "'v.fcw'");
+}
+
+namespace {
+
+// What stream_tensor_values must hand over, computed the plain way: element (r, c) of the first
+// rows x cols values, at r * cols + c, or at c * rows + r when transposed, as FileValue.
+template <typename FileValue> std::vector<FileValue> expected_values(const std::vector<double>& x,
+                                                                     int64_t rows, int64_t cols,
+                                                                     bool transpose) {
+  std::vector<FileValue> out(size_t(rows * cols));
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++)
+      out[size_t(transpose ? c * rows + r : r * cols + c)] = FileValue(x[size_t(r * cols + c)]);
+  return out;
+}
+
+template <typename FileValue> std::vector<FileValue> streamed_values(Backend& backend, Tensor t,
+                                                                     int64_t rows, int64_t cols,
+                                                                     bool transpose, int* pieces) {
+  std::vector<uint8_t> bytes;
+  stream_tensor_values(backend, t, rows, cols, dtype_of<FileValue>(), transpose,
+                       [&](const void* data, size_t n) {
+                         const auto* p = static_cast<const uint8_t*>(data);
+                         bytes.insert(bytes.end(), p, p + n);
+                         ++*pieces;
+                       });
+  std::vector<FileValue> out(bytes.size() / sizeof(FileValue));
+  std::memcpy(out.data(), bytes.data(), bytes.size());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "saving streams a tensor in pieces: every dtype, plain and transposed, padding left out") {
+  // (1300, 1000) values: 4.8 MB of f32 written, so more than one 4 MiB piece; the last 100 rows
+  // stand for wte's padding rows and are left out.
+  const int64_t rows = 1200, cols = 1000, stored_rows = 1300;
+  for (DType dtype : {DType::f32, DType::f64, DType::bf16}) {
+    const std::string name = dtype_name(dtype);
+    CAPTURE(name);
+    auto backend = make_cpu_backend(dtype == DType::f64 ? DType::f64 : DType::f32);
+    FlatBuffer buffer(*backend, dtype, stored_rows * cols);
+    const Tensor t = buffer.tensor.reshape(Shape{stored_rows, cols});
+    std::vector<double> x = test_inputs::randn(size_t(stored_rows * cols), 41);
+    tensor_from_host_f64(*backend, t, x);
+    x = tensor_to_host_f64(*backend, t);  // as the tensor holds them (bf16 rounded)
+    for (bool transpose : {false, true}) {
+      CAPTURE(transpose);
+      int pieces = 0;
+      CHECK(streamed_values<float>(*backend, t, rows, cols, transpose, &pieces) ==
+            expected_values<float>(x, rows, cols, transpose));
+      CHECK(pieces > 1);
+      if (dtype == DType::f64)
+        CHECK(streamed_values<double>(*backend, t, rows, cols, transpose, &pieces) ==
+              expected_values<double>(x, rows, cols, transpose));
+    }
+  }
+  auto backend = make_cpu_backend(DType::f32);
+  FlatBuffer buffer(*backend, DType::f32, 16);
+  CHECK(error_of([&] {
+          stream_tensor_values(*backend, buffer.tensor, 4, 4, DType::f64, false,
+                               [](const void*, size_t) {});
+        }).find("F64") != std::string::npos);
+}
+
+TEST_CASE("checkpoints are bit-identical after a load/save round trip (f32, f64, llm.c .bin)") {
+  const fs::path dir = test_inputs::fresh_dir("loading_round_trip");
+  auto file_bytes = [](const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::vector<char>(std::istreambuf_iterator<char>(in), {});
+  };
+  for (DType dtype : {DType::f32, DType::f64}) {
+    const std::string name = dtype_name(dtype);
+    CAPTURE(name);
+    auto backend = make_cpu_backend(dtype);
+    GPT model(tiny_config(), *backend);
+    model.init_weights(5);
+    save_model_checkpoint(dir / "a", model, nullptr);
+    write_llmc_checkpoint(dir / "a.bin", model);
+    // The file holds the weights in HF's names and layout, element for element.
+    const SafeTensorsFile file(dir / "a" / "model.safetensors");
+    const std::vector<double> fcw = tensor_to_host_f64(*backend, model.params.fcw.slice(1));
+    const int64_t C = tiny_config().n_embd;
+    const std::vector<double> stored = file.read_f64("transformer.h.1.mlp.c_fc.weight", {C, 4 * C});
+    CHECK(stored == expected_values<double>(fcw, 4 * C, C, /*transpose=*/true));
+
+    GPT loaded(tiny_config(), *backend);
+    load_model_weights(dir / "a", loaded);
+    save_model_checkpoint(dir / "b", loaded, nullptr);
+    CHECK(file_bytes(dir / "a" / "model.safetensors") ==
+          file_bytes(dir / "b" / "model.safetensors"));
+    GPT from_bin(tiny_config(), *backend);
+    load_llmc_weights(dir / "a.bin", from_bin);
+    write_llmc_checkpoint(dir / "b.bin", from_bin);
+    CHECK(file_bytes(dir / "a.bin") == file_bytes(dir / "b.bin"));
+    if (dtype == DType::f32)
+      CHECK(tensor_to_host_f64(*backend, from_bin.params.wte) ==
+            tensor_to_host_f64(*backend, model.params.wte));
+  }
 }

@@ -163,6 +163,24 @@ TEST_CASE("KV-cache decoding gives the same logits as the full forward pass") {
   CHECK_THROWS_AS(decoder.step(&tokens[0], 1), Error);  // the context is full
 }
 
+TEST_CASE(
+    "a decoder with room for fewer positions gives the same logits and says when it is full") {
+  auto backend = make_cpu_backend(DType::f64);
+  const GPTConfig config = tiny_config();
+  GPT model(config, *backend);
+  model.init_weights(12);
+  const int room = config.max_seq_len / 2 + 1;
+  const auto tokens = random_tokens(room, config.vocab_size, 10);
+  Decoder whole(model, 1), part(model, 1, room);
+  CHECK(whole.capacity() == config.max_seq_len);
+  CHECK(part.capacity() == room);
+  CHECK(part.step(tokens.data(), 2) == whole.step(tokens.data(), 2));
+  for (int t = 2; t < room; t++) CHECK(part.step(&tokens[t], 1) == whole.step(&tokens[t], 1));
+  const std::string full = test_inputs::error_of([&] { part.step(&tokens[0], 1); });
+  CHECK(full.find("room for " + std::to_string(room)) != std::string::npos);
+  CHECK_THROWS_AS(Decoder(model, 1, config.max_seq_len + 1), Error);
+}
+
 TEST_CASE("checkpoint round trip restores every weight exactly, in HF layout") {
   auto backend = make_cpu_backend(DType::f32);
   const GPTConfig config = tiny_config();

@@ -1,6 +1,7 @@
 // Tests for llm/data/shard: llm.c token shards, round trips and bad files.
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -122,4 +123,47 @@ TEST_CASE("shards: bad files give errors naming the file and the problem") {
   SUBCASE("negative token on write") {
     CHECK_THROWS_AS(llm::write_shard(temp_dir() / "neg.bin", {1, -2}), llm::Error);
   }
+}
+
+TEST_CASE("shards: a tokenizer stamp round trips; llm.c's shards have none") {
+  const fs::path path = temp_dir() / "stamped.bin";
+  const llm::TokenizerStamp stamp{"char", 65, 0x8badf00d12345678ull};
+  const std::vector<int32_t> tokens = {0, 64, 17, 3};
+  llm::write_shard(path, tokens, stamp);
+  const llm::ShardHeader header = llm::read_shard_header(path);
+  CHECK(header.tokenizer.name == "char");
+  CHECK(header.tokenizer.vocab_size == 65);
+  CHECK(header.tokenizer.fingerprint == 0x8badf00d12345678ull);
+  CHECK(llm::read_shard(path) == tokens);
+  CHECK(contains(header.tokenizer.describe(), "char (vocab 65, fingerprint 0x8badf00d12345678)"));
+
+  llm::write_shard(temp_dir() / "plain.bin", tokens);
+  CHECK_FALSE(llm::read_shard_header(temp_dir() / "plain.bin").tokenizer.recorded());
+  // A token at or above the stamped vocabulary cannot be written ...
+  CHECK_THROWS_WITH_AS(llm::write_shard(temp_dir() / "over.bin", {1, 65}, stamp),
+                       doctest::Contains("outside the vocabulary"), llm::Error);
+}
+
+TEST_CASE("shards: a broken tokenizer stamp or a token outside it is refused, naming the file") {
+  auto stamped = [](const std::string& name, int32_t vocab, const char* tokenizer) {
+    fs::path path = write_raw(name, 20240520, 1, 2, 4);
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    int32_t words[2] = {1263813191, vocab};
+    f.seekp(3 * 4);
+    f.write(reinterpret_cast<const char*>(words), sizeof words);
+    f.seekp(7 * 4);
+    f.write(tokenizer, std::streamsize(std::strlen(tokenizer)));
+    f.seekp(1024);
+    const uint16_t tokens[2] = {5, 9};  // 9 is outside a vocabulary of 9
+    f.write(reinterpret_cast<const char*>(tokens), sizeof tokens);
+    return path;
+  };
+  const fs::path zero = stamped("stamp_zero.bin", 0, "char");
+  CHECK(contains(read_error(zero), zero.string()));
+  CHECK(contains(read_error(zero), "vocabulary size 0"));
+  CHECK(contains(read_error(stamped("stamp_ctrl.bin", 10, "ch\x01r")), "not printable"));
+  CHECK(contains(read_error(stamped("stamp_noname.bin", 10, "")), "without a name"));
+  CHECK(llm::read_shard(stamped("stamp_ok.bin", 10, "char")) == std::vector<int32_t>{5, 9});
+  const std::string over = read_error(stamped("stamp_over.bin", 9, "char"));
+  CHECK(contains(over, "token 1 is 9, outside the vocabulary of its tokenizer char (vocab 9"));
 }

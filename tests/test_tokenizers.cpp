@@ -10,6 +10,7 @@
 #include "llm/core/error.hpp"
 #include "llm/data/prepare.hpp"
 #include "llm/data/shard.hpp"
+#include "llm/data/shard_tokenizer.hpp"
 #include "llm/tokenizer/byte_tokenizer.hpp"
 #include "llm/tokenizer/char_tokenizer.hpp"
 
@@ -22,6 +23,10 @@ fs::path temp_dir(const std::string& name) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
 }
 
 void write_text(const fs::path& path, const std::string& text) {
@@ -177,4 +182,53 @@ TEST_CASE("prepare_dataset: gpt2 puts <|endoftext|> before every document") {
   CHECK(tok->name() == "gpt2");
   CHECK(tok->eot_token() == 50256);
   CHECK(tok->decode(tokens) == "<|endoftext|>Hello world<|endoftext|><|endoftext|> stays text");
+}
+
+TEST_CASE("shards record their tokenizer; another tokenizer's shards are refused, naming both") {
+  const fs::path dir = temp_dir("stamps");
+  write_text(dir / "abc.txt", std::string(300, 'a') + std::string(300, 'b') + "c\n");
+  write_text(dir / "xyz.txt", std::string(300, 'x') + std::string(300, 'y') + "z\n");
+  auto prepare = [&](const std::string& tokenizer, const std::string& input) {
+    llm::PrepareOptions options;
+    options.tokenizer = tokenizer;
+    options.inputs = {dir / input};
+    options.out_dir = dir / (tokenizer + "_" + input);
+    options.progress = false;
+    llm::prepare_dataset(options);
+    return options.out_dir;
+  };
+  const fs::path abc = prepare("char", "abc.txt"), xyz = prepare("char", "xyz.txt");
+  const fs::path bytes = prepare("byte", "abc.txt");
+  const auto abc_tokenizer = llm::load_tokenizer(abc), xyz_tokenizer = llm::load_tokenizer(xyz);
+  // Both vocabularies have 4 characters: only the fingerprint tells them apart.
+  REQUIRE(abc_tokenizer->vocab_size() == xyz_tokenizer->vocab_size());
+  CHECK(abc_tokenizer->fingerprint() != xyz_tokenizer->fingerprint());
+  CHECK(abc_tokenizer->fingerprint() == llm::CharTokenizer::from_corpus("cab\n").fingerprint());
+
+  const llm::ShardHeader header = llm::read_shard_header(abc / "val_000000.bin");
+  CHECK(header.tokenizer.name == "char");
+  CHECK(header.tokenizer.vocab_size == 4);
+  CHECK(header.tokenizer.fingerprint == abc_tokenizer->fingerprint());
+
+  const std::vector<fs::path> xyz_shards = {xyz / "train_000000.bin", xyz / "val_000000.bin"};
+  llm::check_shards_tokenizer(xyz_shards, xyz_tokenizer.get(), 4, "the run's tokenizer");
+  std::string e;
+  try {
+    llm::check_shards_tokenizer(xyz_shards, abc_tokenizer.get(), 4, "the model's tokenizer (M)");
+  } catch (const llm::Error& error) { e = error.what(); }
+  CHECK(contains(e, (xyz / "train_000000.bin").string()));
+  CHECK(contains(e, llm::tokenizer_stamp(*xyz_tokenizer).describe()));
+  CHECK(contains(
+      e, "the model's tokenizer (M) is " + llm::tokenizer_stamp(*abc_tokenizer).describe()));
+  // Without the model's tokenizer, its vocabulary still bounds the shards'.
+  llm::check_shards_tokenizer(xyz_shards, nullptr, 4, "the model");
+  CHECK_THROWS_WITH_AS(
+      llm::check_shards_tokenizer({bytes / "train_000000.bin"}, nullptr, 4, "the model (V=4)"),
+      doctest::Contains("larger than the 4 tokens of the model (V=4)"), llm::Error);
+  // Shards that record no tokenizer (llm.c's) pass.
+  llm::write_shard(dir / "llmc.bin", {0, 3, 2, 1});
+  llm::check_shards_tokenizer({dir / "llmc.bin"}, abc_tokenizer.get(), 4, "the model");
+  CHECK_THROWS_WITH_AS(llm::check_same_tokenizer(*abc_tokenizer, "--init-from's tokenizer",
+                                                 *xyz_tokenizer, "the run's tokenizer"),
+                       doctest::Contains("--init-from's tokenizer is char (vocab 4"), llm::Error);
 }

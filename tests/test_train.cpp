@@ -18,6 +18,7 @@
 #include "llm/io/checkpoint.hpp"
 #include "llm/train/optimizer.hpp"
 #include "llm/train/trainer.hpp"
+#include "test_inputs.hpp"
 #include "train_fixture.hpp"
 
 namespace fs = std::filesystem;
@@ -99,6 +100,35 @@ TEST_CASE(
       train(bad), doctest::Contains("tensor 'transformer.wte.weight': holds a non-finite value"),
       Error);
   CHECK_FALSE(fs::exists(root / "nan_run" / "checkpoint"));  // nothing half-written
+}
+
+TEST_CASE("a NaN loss names the last checkpoint only when there is one") {
+  const fs::path root = fs::temp_directory_path() / "glassbox_test_train_nan_message";
+  const fs::path data = make_dataset(root);
+  // A learning rate of 1e38 sends the weights past f32's range in the first update, so the second
+  // step's loss is not finite.
+  TrainConfig fresh = tiny_run(data, root / "fresh");
+  fresh.learning_rate = 1e38f;
+  const std::string none = test_inputs::error_of([&] { train(fresh); });
+  CHECK(none.find("loss is") != std::string::npos);
+  CHECK(none.find("no checkpoint was written yet") != std::string::npos);
+  CHECK(none.find("holds the last checkpoint") == std::string::npos);
+  CHECK_FALSE(fs::exists(root / "fresh" / "checkpoint"));
+
+  // Two good steps end in a checkpoint; resumed at the same learning rate of 1e38, the run names
+  // it.
+  TrainConfig good = tiny_run(data, root / "resumed");
+  good.max_steps = 2;
+  train(good);
+  TrainConfig blown = tiny_run(data, root / "resumed");
+  blown.resume = true;
+  blown.extend = true;
+  blown.learning_rate = 1e38f;
+  blown.resume_override = "learning_rate";
+  const std::string saved = test_inputs::error_of([&] { train(blown); });
+  const std::string ckpt = (root / "resumed" / "checkpoint").string();
+  CHECK(saved.find(ckpt + " holds the last checkpoint (step 2)") != std::string::npos);
+  CHECK(saved.find("no checkpoint was written") == std::string::npos);
 }
 
 TEST_CASE("bias = false keeps every bias at exactly 0 while the weights train") {

@@ -17,6 +17,7 @@
 #include "llm/cli/commands.hpp"
 #include "llm/cli/eval_hellaswag.hpp"
 #include "llm/data/dataloader.hpp"
+#include "llm/data/shard_tokenizer.hpp"
 #include "llm/io/checkpoint.hpp"
 #include "llm/train/evaluate.hpp"
 
@@ -47,6 +48,9 @@ void run_eval(const EvalOptions& o) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   std::fprintf(stderr, "eval: %s\n", describe_load(o.ckpt, load_seconds).c_str());
   DataLoader loader(o.data, o.batch_size, T);
+  const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer_if_saved(o.ckpt);
+  check_shards_tokenizer(loader.shards(), tokenizer.get(), config.vocab_size,
+                         "the model's tokenizer (" + o.ckpt + ")");
   const int64_t batches =
       o.max_tokens > 0 ? std::max<int64_t>(1, o.max_tokens / loader.batch_tokens()) : 0;
   const EvalResult r = evaluate_loss(model, loader, batches);

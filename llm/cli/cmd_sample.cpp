@@ -92,7 +92,10 @@ void run_sample(const SampleOptions& o) {
   check(!prompt.empty(), "--prompt is empty and the tokenizer has no start token; give a prompt");
 
   std::mt19937_64 rng(o.seed);
-  Decoder decoder(model, 1);
+  // The decoder holds the prompt and the new tokens, up to the model's whole context (beyond it,
+  // the context is cut in half below and the cache rebuilt).
+  const int64_t positions = int64_t(prompt.size()) + std::max(0, o.max_new_tokens);
+  Decoder decoder(model, 1, int(std::min<int64_t>(positions, config.max_seq_len)));
   double first_token_seconds = 0;  // from the start of the command
   int64_t generated = 0;
   for (int n = 0; n < o.num_samples; n++) {
@@ -115,7 +118,7 @@ void run_sample(const SampleOptions& o) {
         std::fflush(stdout);
       }
       context.push_back(next);
-      if (decoder.pos() + 1 > config.max_seq_len) {
+      if (decoder.pos() + 1 > decoder.capacity()) {
         // The context is full: keep the most recent half (at least the last token: a model with
         // max_seq_len 1 sees one token at a time) and rebuild the cache from it.
         context.erase(context.begin(), context.end() - std::max(1, config.max_seq_len / 2));

@@ -12,6 +12,7 @@
 
 #include "llm/core/error.hpp"
 #include "llm/data/shard.hpp"
+#include "llm/data/shard_tokenizer.hpp"
 #include "llm/tokenizer/byte_tokenizer.hpp"
 #include "llm/tokenizer/char_tokenizer.hpp"
 #include "llm/tokenizer/gpt2_tokenizer.hpp"  // defines: make_gpt2_tokenizer, Gpt2Tokenizer
@@ -84,10 +85,11 @@ std::unique_ptr<Tokenizer> make_tokenizer(const PrepareOptions& options,
   throw Error("unknown tokenizer '" + options.tokenizer + "' (expected char, byte or gpt2)");
 }
 
-// Writes tokens[begin, end) as prefix_000000.bin, ... of at most shard_size tokens each.
+// Writes tokens[begin, end) as prefix_000000.bin, ... of at most shard_size tokens each, each
+// stamped with the tokenizer.
 std::vector<fs::path> write_shards(const fs::path& dir, const std::string& prefix,
                                    const std::vector<int32_t>& tokens, size_t begin, size_t end,
-                                   int64_t shard_size) {
+                                   int64_t shard_size, const TokenizerStamp& tokenizer) {
   std::vector<fs::path> paths;
   for (size_t start = begin; start < end; start += static_cast<size_t>(shard_size)) {
     const size_t stop = std::min(end, start + static_cast<size_t>(shard_size));
@@ -96,7 +98,8 @@ std::vector<fs::path> write_shards(const fs::path& dir, const std::string& prefi
     paths.push_back(dir / name);
     write_shard(paths.back(),
                 std::vector<int32_t>(tokens.begin() + static_cast<std::ptrdiff_t>(start),
-                                     tokens.begin() + static_cast<std::ptrdiff_t>(stop)));
+                                     tokens.begin() + static_cast<std::ptrdiff_t>(stop)),
+                tokenizer);
   }
   return paths;
 }
@@ -196,9 +199,12 @@ PrepareSummary prepare_dataset(const PrepareOptions& options) {
         (name.rfind("train_", 0) == 0 || name.rfind("val_", 0) == 0))
       fs::remove(entry.path());
   }
+  // Each shard records the tokenizer (llm/data/shard_tokenizer.hpp).
+  const TokenizerStamp stamp = tokenizer_stamp(*tokenizer);
   summary.train_shards =
-      write_shards(options.out_dir, "train", tokens, 0, n_train, options.shard_size);
-  summary.val_shards = write_shards(options.out_dir, "val", tokens, n_train, n, options.shard_size);
+      write_shards(options.out_dir, "train", tokens, 0, n_train, options.shard_size, stamp);
+  summary.val_shards =
+      write_shards(options.out_dir, "val", tokens, n_train, n, options.shard_size, stamp);
   summary.train_tokens = int64_t(n_train);
   summary.val_tokens = int64_t(n - n_train);
 

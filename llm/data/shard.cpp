@@ -21,6 +21,26 @@ struct File {
   }
 };
 
+constexpr int kStampNameBytes = 16;  // header words 7..10
+
+// The tokenizer stamp of header words 4..10 (see shard.hpp), checked.
+TokenizerStamp read_stamp(const int32_t* header, const std::string& where) {
+  TokenizerStamp stamp;
+  stamp.vocab_size = header[4];
+  check(stamp.vocab_size > 0, where + "tokenizer stamp with vocabulary size " +
+                                  std::to_string(stamp.vocab_size) + ", expected at least 1");
+  stamp.fingerprint = uint64_t(uint32_t(header[5])) | uint64_t(uint32_t(header[6])) << 32;
+  char name[kStampNameBytes];
+  std::memcpy(name, header + 7, sizeof name);
+  for (char c : name) {
+    if (c == 0) break;
+    check(c >= 0x20 && c < 0x7F, where + "tokenizer stamp with a name that is not printable ASCII");
+    stamp.name += c;
+  }
+  check(!stamp.name.empty(), where + "tokenizer stamp without a name");
+  return stamp;
+}
+
 // Opens the shard into `file`, reads the header and checks it (see read_shard_header).
 ShardHeader read_header(const std::filesystem::path& path, File& file) {
   const std::string where = "token shard " + path.string() + ": ";
@@ -55,6 +75,7 @@ ShardHeader read_header(const std::filesystem::path& path, File& file) {
         where + "size mismatch: header says " + std::to_string(out.num_tokens) + " tokens (" +
             std::to_string(out.num_tokens * out.token_bytes) + " bytes) but " +
             std::to_string(data_bytes) + " bytes follow the header");
+  if (header[3] == kTokenizerStampMagic) out.tokenizer = read_stamp(header, where);
   return out;
 }
 
@@ -87,10 +108,25 @@ std::vector<int32_t> read_shard(const std::filesystem::path& path) {
                     std::to_string(static_cast<uint32_t>(tokens[i])) +
                     ", not a token id (>= 2^31)");
   }
+  if (header.tokenizer.recorded()) {
+    const int32_t V = header.tokenizer.vocab_size;
+    for (size_t i = 0; i < n; ++i)
+      if (tokens[i] >= V)
+        throw Error("token shard " + path.string() + ": token " + std::to_string(i) + " is " +
+                    std::to_string(tokens[i]) + ", outside the vocabulary of its tokenizer " +
+                    header.tokenizer.describe());
+  }
   return tokens;
 }
 
-void write_shard(const std::filesystem::path& path, const std::vector<int32_t>& tokens) {
+std::string TokenizerStamp::describe() const {
+  char hex[32];
+  std::snprintf(hex, sizeof hex, "0x%016llx", static_cast<unsigned long long>(fingerprint));
+  return name + " (vocab " + std::to_string(vocab_size) + ", fingerprint " + hex + ")";
+}
+
+void write_shard(const std::filesystem::path& path, const std::vector<int32_t>& tokens,
+                 const TokenizerStamp& tokenizer) {
   const std::string where = "writing token shard " + path.string() + ": ";
   check(tokens.size() <= static_cast<size_t>(std::numeric_limits<int32_t>::max()),
         where + std::to_string(tokens.size()) + " tokens do not fit one shard (max 2^31 - 1)");
@@ -104,6 +140,18 @@ void write_shard(const std::filesystem::path& path, const std::vector<int32_t>& 
   header[0] = kShardMagic;
   header[1] = version;
   header[2] = static_cast<int32_t>(tokens.size());
+  if (tokenizer.recorded()) {
+    check(max_token < tokenizer.vocab_size, where + "token " + std::to_string(max_token) +
+                                                " is outside the vocabulary of " +
+                                                tokenizer.describe());
+    check(!tokenizer.name.empty() && tokenizer.name.size() <= size_t(kStampNameBytes),
+          where + "tokenizer name '" + tokenizer.name + "' is not 1 to 16 characters");
+    header[3] = kTokenizerStampMagic;
+    header[4] = tokenizer.vocab_size;
+    header[5] = static_cast<int32_t>(static_cast<uint32_t>(tokenizer.fingerprint));
+    header[6] = static_cast<int32_t>(static_cast<uint32_t>(tokenizer.fingerprint >> 32));
+    std::memcpy(header + 7, tokenizer.name.data(), tokenizer.name.size());
+  }
 
   AtomicFile file(path, where);
   file.write(header, sizeof header);

@@ -26,16 +26,6 @@ bool is_per_layer(const std::string& name) {
   return name != "wte" && name != "wpe" && name != "lnfw" && name != "lnfb";
 }
 
-// x (rows, cols) row-major -> y (cols, rows) row-major, in 32 x 32 tiles that stay in cache.
-template <typename T> void transpose_into(T* y, const T* x, int64_t rows, int64_t cols) {
-  constexpr int64_t kBlock = 32;
-  for (int64_t rb = 0; rb < rows; rb += kBlock)
-    for (int64_t cb = 0; cb < cols; cb += kBlock)
-      for (int64_t r = rb; r < std::min(rb + kBlock, rows); r++)
-        for (int64_t c = cb; c < std::min(cb + kBlock, cols); c++)
-          y[c * rows + r] = x[r * cols + c];
-}
-
 // Visits every tensor as it is stored in HF files: (HF name, our tensor for that layer, our name).
 template <typename Fn> void visit_hf(ParameterTensors& tensors, Fn&& fn) {
   const int L = tensors.config.n_layer;
@@ -72,34 +62,29 @@ std::string hf_tensor_name(const std::string& name, int layer) {
   throw Error("hf_tensor_name: unknown parameter '" + name + "'");
 }
 
-std::vector<SafeTensorOut> export_hf_tensors(ParameterTensors& tensors, Backend& backend) {
-  std::vector<SafeTensorOut> out;
+std::vector<SafeTensorSource> hf_tensor_sources(ParameterTensors& tensors, Backend& backend) {
+  std::vector<SafeTensorSource> out;
   const int64_t V = tensors.config.vocab_size;
   visit_hf(tensors, [&](const std::string& hf_name, Tensor t, const std::string& name) {
     // f64 tensors are stored as F64, the others as F32 (bf16 widened exactly).
-    const bool f64 = t.dtype == DType::f64;
+    const DType file_dtype = t.dtype == DType::f64 ? DType::f64 : DType::f32;
     std::vector<int64_t> shape(t.shape.dims.begin(), t.shape.dims.begin() + t.shape.rank);
     if (name == "wte") shape[0] = V;  // drop the padding rows: HF's wte is (V, C)
     const int64_t rows = shape[0], cols = shape.size() > 1 ? shape[1] : 1;
-    SafeTensorOut tensor{hf_name, f64 ? "F64" : "F32", shape, {}};
-    tensor.bytes.resize(size_t(rows * cols) * (f64 ? 8 : 4));
-    if (f64) {
-      std::vector<double> values(size_t(t.numel()));
-      backend.copy_to_host(values.data(), t);
-      if (is_conv1d(name))
-        transpose_into(reinterpret_cast<double*>(tensor.bytes.data()), values.data(), rows, cols);
-      else
-        std::memcpy(tensor.bytes.data(), values.data(), tensor.bytes.size());
-    } else {
-      std::vector<float> values = tensor_to_host_f32(backend, t);
-      if (is_conv1d(name))
-        transpose_into(reinterpret_cast<float*>(tensor.bytes.data()), values.data(), rows, cols);
-      else
-        std::memcpy(tensor.bytes.data(), values.data(), tensor.bytes.size());
-    }
-    if (is_conv1d(name)) std::swap(tensor.shape[0], tensor.shape[1]);
-    out.push_back(std::move(tensor));
+    const bool transpose = is_conv1d(name);
+    if (transpose) std::swap(shape[0], shape[1]);
+    out.push_back({hf_name, file_dtype == DType::f64 ? "F64" : "F32", shape,
+                   [&backend, t, rows, cols, file_dtype, transpose](const ByteSink& sink) {
+                     stream_tensor_values(backend, t, rows, cols, file_dtype, transpose, sink);
+                   }});
   });
+  return out;
+}
+
+std::vector<SafeTensorOut> export_hf_tensors(ParameterTensors& tensors, Backend& backend) {
+  std::vector<SafeTensorOut> out;
+  for (const SafeTensorSource& source : hf_tensor_sources(tensors, backend))
+    out.push_back(gather_bytes(source));
   return out;
 }
 
@@ -226,7 +211,7 @@ std::string recover_interrupted_save(const fs::path& dir) {
 void write_model_files(const fs::path& dir, ParameterTensors& weights, Backend& backend,
                        const Tokenizer* tokenizer) {
   write_model_config(dir / "config.json", weights.config);
-  write_safetensors(dir / "model.safetensors", export_hf_tensors(weights, backend),
+  write_safetensors(dir / "model.safetensors", hf_tensor_sources(weights, backend),
                     {{"format", "pt"}});
   if (tokenizer) tokenizer->save(dir);
 }

@@ -30,7 +30,10 @@ class Tokenizer;
 // ("qkvw", 3) -> "transformer.h.3.attn.c_attn.weight".
 std::string hf_tensor_name(const std::string& name, int layer);
 
-// All tensors of `tensors` (parameters or gradients) as f32 in HF names and layout, ready to write.
+// All tensors of `tensors` (parameters or gradients) in HF names and layout, as F32 (F64 for an f64
+// model), ready to write: each streams from the backend's arena when the file is written.
+std::vector<SafeTensorSource> hf_tensor_sources(ParameterTensors& tensors, Backend& backend);
+// The same gathered in host memory (for tests and cross-checks that read or edit the bytes).
 std::vector<SafeTensorOut> export_hf_tensors(ParameterTensors& tensors, Backend& backend);
 // Reads HF-named, HF-layout weights from a safetensors file into `tensors` (pads wte to Vp with 0):
 // names with or without the "transformer." prefix, F32/F64/F16/BF16; attn.bias / attn.masked_bias

@@ -8,9 +8,9 @@
 
 #include "llm/core/error.hpp"
 #include "llm/io/atomic_file.hpp"
-#include "llm/backend/host_copy.hpp"
 #include "llm/io/mapped_file.hpp"
 #include "llm/io/stored_tensor.hpp"
+#include "llm/io/tensor_stream.hpp"
 
 namespace llm {
 namespace {
@@ -125,17 +125,12 @@ void write_llmc_checkpoint(const fs::path& path, GPT& model) {
 
   AtomicFile file(path, "writing " + where(path));
   file.write(h, sizeof h);
-  // The parameters in the size table's order, which is llm.c's order, as f32.
-  Backend& backend = model.backend();
+  // The parameters in the size table's order, which is llm.c's order, as f32, each streamed from
+  // the model's arena.
   model.params.visit([&](const char*, Tensor& t, Shape) {
-    std::vector<float> values;
-    if (t.dtype == DType::f64) {
-      const std::vector<double> wide = tensor_to_host_f64(backend, t);
-      values.assign(wide.begin(), wide.end());
-    } else {
-      values = tensor_to_host_f32(backend, t);
-    }
-    file.write(values.data(), values.size() * sizeof(float));
+    stream_tensor_values(model.backend(), t, t.rows(), t.last_dim(), DType::f32,
+                         /*transpose=*/false,
+                         [&file](const void* data, size_t bytes) { file.write(data, bytes); });
   });
   file.commit();
 }

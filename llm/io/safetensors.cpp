@@ -232,25 +232,24 @@ std::vector<double> SafeTensorsFile::read_f64(const std::string& name,
   return out;
 }
 
-void write_safetensors(const std::filesystem::path& path, const std::vector<SafeTensorOut>& tensors,
+void write_safetensors(const std::filesystem::path& path,
+                       const std::vector<SafeTensorSource>& tensors,
                        const std::map<std::string, std::string>& metadata) {
   const std::string where = "writing safetensors file " + path.string() + ": ";
   json header = json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;
-  for (const SafeTensorOut& t : tensors) {
+  std::vector<uint64_t> sizes;
+  for (const SafeTensorSource& t : tensors) {
     check(t.name != "__metadata__", where + "'__metadata__' is not a valid tensor name");
     check(!header.contains(t.name), where + "tensor '" + t.name + "' given twice");
     const int64_t element_size = safetensors_dtype_size(t.dtype);
     check(element_size > 0, where + "tensor '" + t.name + "': unknown dtype '" + t.dtype + "'");
-    const uint64_t expected = static_cast<uint64_t>(numel_of(t.shape) * element_size);
-    check(t.bytes.size() == expected, where + "tensor '" + t.name + "': shape " +
-                                          shape_str(t.shape) + " x " + t.dtype + " needs " +
-                                          std::to_string(expected) + " bytes, got " +
-                                          std::to_string(t.bytes.size()));
+    const uint64_t bytes = static_cast<uint64_t>(numel_of(t.shape) * element_size);
     header[t.name] = {
-        {"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + expected}}};
-    offset += expected;
+        {"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+    sizes.push_back(bytes);
   }
   // Pad the JSON with spaces so the data section starts 8-byte aligned, as Hugging Face does.
   std::string text = header.dump();
@@ -258,12 +257,45 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<Safe
   uint8_t length[8];
   for (int i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>(uint64_t(text.size()) >> (8 * i));
 
-  // Write everything to path.tmp, flush it to disk, then rename over the final name.
+  // Write everything to path.tmp, flush it to disk, then rename over the final name. Each tensor's
+  // bytes go straight from its source to the file; a source that hands over more or fewer bytes
+  // than its shape needs would shift every later tensor, so that is checked as it happens.
   AtomicFile file(path, where);
   file.write(length, sizeof length);
   file.write(text.data(), text.size());
-  for (const SafeTensorOut& t : tensors) file.write(t.bytes.data(), t.bytes.size());
+  for (size_t i = 0; i < tensors.size(); i++) {
+    const SafeTensorSource& t = tensors[i];
+    uint64_t written = 0;
+    t.write_bytes([&](const void* data, size_t bytes) {
+      written += bytes;
+      check(written <= sizes[i], where + "tensor '" + t.name + "': shape " + shape_str(t.shape) +
+                                     " x " + t.dtype + " needs " + std::to_string(sizes[i]) +
+                                     " bytes, got more");
+      file.write(data, bytes);
+    });
+    check(written == sizes[i], where + "tensor '" + t.name + "': shape " + shape_str(t.shape) +
+                                   " x " + t.dtype + " needs " + std::to_string(sizes[i]) +
+                                   " bytes, got " + std::to_string(written));
+  }
   file.commit();
+}
+
+void write_safetensors(const std::filesystem::path& path, const std::vector<SafeTensorOut>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  std::vector<SafeTensorSource> sources;
+  for (const SafeTensorOut& t : tensors)
+    sources.push_back({t.name, t.dtype, t.shape,
+                       [&t](const ByteSink& sink) { sink(t.bytes.data(), t.bytes.size()); }});
+  write_safetensors(path, sources, metadata);
+}
+
+SafeTensorOut gather_bytes(const SafeTensorSource& source) {
+  SafeTensorOut out{source.name, source.dtype, source.shape, {}};
+  source.write_bytes([&](const void* data, size_t bytes) {
+    const auto* p = static_cast<const uint8_t*>(data);
+    out.bytes.insert(out.bytes.end(), p, p + bytes);
+  });
+  return out;
 }
 
 SafeTensorOut safetensor_f32(std::string name, std::vector<int64_t> shape, const float* data) {

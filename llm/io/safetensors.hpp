@@ -6,6 +6,7 @@
 // then the raw little-endian tensor bytes; offsets are relative to the end of the header.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,6 +15,7 @@
 #include "llm/core/tensor.hpp"
 #include "llm/io/mapped_file.hpp"
 #include "llm/io/stored_tensor.hpp"
+#include "llm/io/tensor_stream.hpp"
 
 namespace llm {
 
@@ -73,10 +75,26 @@ struct SafeTensorOut {
   std::vector<uint8_t> bytes;
 };
 
+// One tensor to write whose bytes are produced while the file is written, so that no copy of all
+// the tensors is ever held: write_bytes(sink) hands exactly numel x dtype size bytes to sink, in
+// order, in as many pieces as it likes (stream_tensor_values does, from a model's arena).
+struct SafeTensorSource {
+  std::string name;
+  std::string dtype;
+  std::vector<int64_t> shape;
+  std::function<void(const ByteSink& sink)> write_bytes;
+};
+
 // Writes the tensors (in the order given) to path. Writes to path + ".tmp" then renames, so a crash
 // never leaves a half-written file under the final name.
+void write_safetensors(const std::filesystem::path& path,
+                       const std::vector<SafeTensorSource>& tensors,
+                       const std::map<std::string, std::string>& metadata = {});
+// The same for tensors already in host memory.
 void write_safetensors(const std::filesystem::path& path, const std::vector<SafeTensorOut>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
+// A source's bytes gathered in host memory (for tests that edit them before writing).
+SafeTensorOut gather_bytes(const SafeTensorSource& source);
 
 // Helpers to build SafeTensorOut from typed host data.
 SafeTensorOut safetensor_f32(std::string name, std::vector<int64_t> shape, const float* data);

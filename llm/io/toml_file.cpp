@@ -1,6 +1,9 @@
 #include "llm/io/toml_file.hpp"
 
 #include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string_view>
 
 #include <toml++/toml.h>
 
@@ -29,6 +32,68 @@ bool scalar_text(const toml::node& node, std::string& text) {
   return true;
 }
 
+// TOML allows non-ASCII characters only inside strings and comments (bare keys are A-Za-z0-9_-).
+// Anywhere else it is an error, found here before toml++ sees the text: toml++ 3.3 (Debian 12)
+// reaches undefined behaviour (a __builtin_unreachable in is_non_ascii_horizontal_whitespace)
+// when it tests most such characters, e.g. U+00F8, for whitespace. Returns the line of the first
+// one, or 0.
+int first_line_with_non_ascii_outside_strings(std::string_view text) {
+  enum class State { code, comment, basic, literal, multiline_basic, multiline_literal };
+  State state = State::code;
+  int line = 1;
+  for (size_t i = 0; i < text.size(); i++) {
+    auto starts = [&](std::string_view s) { return text.substr(i, s.size()) == s; };
+    const char c = text[i];
+    if (c == '\n') line++;
+    switch (state) {
+      case State::code:
+        if (static_cast<unsigned char>(c) >= 0x80) return line;
+        if (c == '#') {
+          state = State::comment;
+        } else if (starts(R"(""")")) {
+          state = State::multiline_basic;
+          i += 2;
+        } else if (starts("'''")) {
+          state = State::multiline_literal;
+          i += 2;
+        } else if (c == '"') {
+          state = State::basic;
+        } else if (c == '\'') {
+          state = State::literal;
+        }
+        break;
+      case State::comment:
+        if (c == '\n') state = State::code;
+        break;
+      case State::basic:  // ends at an unescaped quote or, unterminated, at the end of the line
+        if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') {
+          i++;
+        } else if (c == '"' || c == '\n') {
+          state = State::code;
+        }
+        break;
+      case State::literal:
+        if (c == '\'' || c == '\n') state = State::code;
+        break;
+      case State::multiline_basic:
+        if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') {
+          i++;
+        } else if (starts(R"(""")")) {
+          state = State::code;
+          i += 2;
+        }
+        break;
+      case State::multiline_literal:
+        if (starts("'''")) {
+          state = State::code;
+          i += 2;
+        }
+        break;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::vector<TomlSetting> read_toml_settings(const std::filesystem::path& path) {
@@ -36,9 +101,15 @@ std::vector<TomlSetting> read_toml_settings(const std::filesystem::path& path) {
   std::error_code ec;
   check(std::filesystem::exists(path, ec), name + ": no such file");
   check(!std::filesystem::is_directory(path, ec), name + ": is a directory, expected a TOML file");
+  std::ifstream in(path, std::ios::binary);
+  check(bool(in), name + ": cannot open for reading");
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (const int line = first_line_with_non_ascii_outside_strings(text))
+    throw Error(name + ":" + std::to_string(line) +
+                ": a non-ASCII character outside a string or comment (keys and values are ASCII)");
   toml::table table;
   try {
-    table = toml::parse_file(path.string());
+    table = toml::parse(text, path.string());
   } catch (const toml::parse_error& e) {
     throw Error(name + ":" + std::to_string(e.source().begin.line) + ": " +
                 printable(std::string(e.description())));

@@ -14,16 +14,22 @@ struct DecoderTokens {
 };
 }  // namespace
 
-Decoder::Decoder(GPT& model, int B) : model_(model), B_(B) {
+Decoder::Decoder(GPT& model, int B, int max_positions) : model_(model), B_(B) {
+  const int max_seq_len = model.config().max_seq_len;
+  check(max_positions >= 0 && max_positions <= max_seq_len,
+        "Decoder: room for " + std::to_string(max_positions) +
+            " positions asked, expected 0 (all) to the model's max_seq_len " +
+            std::to_string(max_seq_len));
   t_.config = model.config();
   t_.B = B;
+  t_.maxT = max_positions > 0 ? max_positions : max_seq_len;
   // The layernorm statistics in the master dtype, as in training (activation_dtype).
   const Backend& backend = model.backend();
   memory_.carve(model.backend(), t_, [&](const char* name) {
     const std::string n = name;
     return n == "mean" || n == "rstd" ? backend.master_dtype() : backend.dtype();
   });
-  DecoderTokens token_views{B, model.config().max_seq_len, {}};
+  DecoderTokens token_views{B, t_.maxT, {}};
   token_memory_.carve(model.backend(), DType::i32, token_views);
   tokens_ = token_views.tokens;
   last_logits_.resize(size_t(B) * model.config().vocab_size);
@@ -32,9 +38,10 @@ Decoder::Decoder(GPT& model, int B) : model_(model), B_(B) {
 const std::vector<float>& Decoder::step(const int32_t* tokens, int Tn) {
   const GPTConfig& c = model_.config();
   check(Tn >= 1, "Decoder::step needs at least one token");
-  check(pos_ + Tn <= c.max_seq_len, "context full: " + std::to_string(pos_ + Tn) +
-                                        " tokens exceed the model's max_seq_len " +
-                                        std::to_string(c.max_seq_len));
+  check(pos_ + Tn <= t_.maxT,
+        "context full: " + std::to_string(pos_ + Tn) + " tokens exceed " +
+            (t_.maxT == c.max_seq_len ? "the model's max_seq_len " : "the decoder's room for ") +
+            std::to_string(t_.maxT));
   for (int64_t i = 0; i < int64_t(B_) * Tn; i++)
     check(tokens[i] >= 0 && tokens[i] < c.vocab_size,
           "token id " + std::to_string(tokens[i]) + " is outside the vocabulary");

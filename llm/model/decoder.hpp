@@ -13,10 +13,12 @@
 
 namespace llm {
 
-// The cache and the scratch buffers of one decoder, sized for (B, maxT).
+// The cache and the scratch buffers of one decoder, sized for (B, maxT): maxT is the most positions
+// the decoder will hold, at most the model's max_seq_len.
 struct DecoderTensors {
   GPTConfig config;
   int B = 0;
+  int maxT = 0;
   Tensor k_cache;   // (L, B, NH, maxT, hs)
   Tensor v_cache;   // (L, B, NH, maxT, hs)
   Tensor x;         // (B, maxT, C)  the residual stream
@@ -35,7 +37,7 @@ struct DecoderTensors {
 
   template <typename Fn> void visit(Fn&& fn) {
     const int64_t L = config.n_layer, NH = config.n_head, hs = config.head_size();
-    const int64_t T = config.max_seq_len, C = config.n_embd, Vp = config.padded_vocab_size;
+    const int64_t T = maxT, C = config.n_embd, Vp = config.padded_vocab_size;
     fn("k_cache", k_cache, Shape{L, B, NH, T, hs});
     fn("v_cache", v_cache, Shape{L, B, NH, T, hs});
     fn("x", x, Shape{B, T, C});
@@ -56,12 +58,16 @@ struct DecoderTensors {
 
 class Decoder {
  public:
-  Decoder(GPT& model, int B = 1);
+  // Room for `max_positions` positions (0: the model's max_seq_len, the most it can attend over).
+  // The cache is L x 2 x B x max_positions x C values, 75 MB in f32 for GPT-2 124M at 1024, so a
+  // short generation asks only for what its prompt and new tokens need.
+  Decoder(GPT& model, int B = 1, int max_positions = 0);
 
   // Feeds tokens (B, Tn) at positions pos() .. pos()+Tn-1 and returns the logits (B, V) of the last
-  // new position of each sequence, on the host. Throws when the context would exceed max_seq_len.
+  // new position of each sequence, on the host. Throws when the context would exceed capacity().
   const std::vector<float>& step(const int32_t* tokens, int Tn);
   int pos() const { return pos_; }
+  int capacity() const { return t_.maxT; }
   void reset() { pos_ = 0; }
 
  private:

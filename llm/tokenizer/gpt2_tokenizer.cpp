@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llm/core/error.hpp"
+#include "llm/tokenizer/fingerprint.hpp"
 
 namespace llm {
 
@@ -455,8 +456,8 @@ Gpt2Tokenizer::Gpt2Tokenizer(std::string encoder_json, std::string vocab_bpe, bo
   const std::string& ename = encoder_name_;
   nlohmann::json enc;
   try {
-    enc = nlohmann::json::parse(encoder_json_);
-  } catch (const nlohmann::json::parse_error& e) {
+    enc = nlohmann::json::parse(encoder_json_);  // parse_error, or out_of_range for 1e999
+  } catch (const nlohmann::json::exception& e) {
     std::string what = e.what();
     std::replace(what.begin(), what.end(), '\n', ' ');
     throw Error(ename + ": invalid JSON (" + what + ")");
@@ -561,6 +562,17 @@ Gpt2Tokenizer::Gpt2Tokenizer(std::string encoder_json, std::string vocab_bpe, bo
   for (size_t i = 0; i < merges.size(); ++i)
     merges_->insert(merges[i][0], merges[i][1], static_cast<int32_t>(i), merges[i][2]);
   num_merges_ = static_cast<int>(merges.size());
+
+  Fingerprint f;
+  f.add_string(name());
+  f.add_number(tokens_.size());
+  for (const std::string& token : tokens_) f.add_string(token);
+  f.add_number(merges.size());
+  for (const auto& merge : merges) {
+    f.add_number(uint64_t(merge[0]));
+    f.add_number(uint64_t(merge[1]));
+  }
+  fingerprint_ = f.value();
 }
 
 Gpt2Tokenizer::~Gpt2Tokenizer() = default;

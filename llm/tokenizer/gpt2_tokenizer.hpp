@@ -72,6 +72,8 @@ class Gpt2Tokenizer : public Tokenizer {
   std::string decode(const std::vector<int32_t>& ids) const override;
   std::string decode_token(int32_t id) const override;
   std::optional<int32_t> eot_token() const override;
+  // The tokens in id order and the merges (left id, right id) in rank order.
+  uint64_t fingerprint() const override { return fingerprint_; }
   // Writes dir/encoder.json, dir/vocab.bpe (the contents this tokenizer was built from) and
   // dir/glassbox_tokenizer.json
   // {"type":"gpt2","encoder":"encoder.json","vocab_bpe":"vocab.bpe","allow_special":..}.
@@ -101,6 +103,7 @@ class Gpt2Tokenizer : public Tokenizer {
   int num_merges_ = 0;
   int32_t eot_id_ = -1;   // id of "<|endoftext|>", -1 when encoder.json lacks it
   uint64_t instance_id_;  // keys the per-thread word cache
+  uint64_t fingerprint_ = 0;
 };
 
 // Cuts text into pieces of about chunk_bytes whose encodings, concatenated, equal the encoding of

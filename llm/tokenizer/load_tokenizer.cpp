@@ -1,5 +1,6 @@
 // implements: llm::load_tokenizer, which reads dir/glassbox_tokenizer.json and dispatches on its
-// "type"; without that file, a Hugging Face GPT-2 directory (vocab.json + merges.txt).
+// "type"; without that file, a Hugging Face GPT-2 directory (vocab.json + merges.txt, or a
+// byte-level BPE tokenizer.json).
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -7,7 +8,9 @@
 #include "llm/io/json_file.hpp"
 #include "llm/tokenizer/byte_tokenizer.hpp"
 #include "llm/tokenizer/char_tokenizer.hpp"
+#include "llm/tokenizer/fingerprint.hpp"
 #include "llm/tokenizer/gpt2_tokenizer.hpp"  // defines: load_gpt2_tokenizer, make_gpt2_tokenizer
+#include "llm/tokenizer/hf_tokenizer_json.hpp"
 #include "llm/tokenizer/tokenizer.hpp"
 
 namespace llm {
@@ -34,11 +37,14 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& dir) {
     // Hugging Face's GPT-2 files: vocab.json is encoder.json, merges.txt is vocab.bpe.
     if (fs::exists(dir / "vocab.json", ec) && fs::exists(dir / "merges.txt", ec))
       return make_gpt2_tokenizer(dir / "vocab.json", dir / "merges.txt", /*allow_special=*/true);
-    if (is_old_glassbox_spec(dir / "tokenizer.json")) path = dir / "tokenizer.json";
+    if (is_old_glassbox_spec(dir / "tokenizer.json"))
+      path = dir / "tokenizer.json";
+    else if (fs::exists(dir / "tokenizer.json", ec))  // Hugging Face's tokenizers format
+      return load_hf_tokenizer_json(dir / "tokenizer.json");
   }
   const nlohmann::json spec =
       read_json_file(path, "(no tokenizer saved in " + dir.string() +
-                               ", and no Hugging Face vocab.json + merges.txt)");
+                               ", and no Hugging Face vocab.json + merges.txt or tokenizer.json)");
   check(spec.is_object() && spec.contains("type") && spec["type"].is_string(),
         "tokenizer: " + path.string() + " has no \"type\" string");
   const std::string type = spec["type"].get<std::string>();
@@ -49,6 +55,22 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& dir) {
   } catch (const Error& e) { throw Error(std::string(e.what()) + " (in " + path.string() + ")"); }
   throw Error("tokenizer: " + path.string() + ": unknown type '" + type +
               "' (expected char, byte or gpt2)");
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer_if_saved(const fs::path& dir) {
+  std::error_code ec;
+  const bool saved = fs::exists(dir / kTokenizerFile, ec) ||
+                     (fs::exists(dir / "vocab.json", ec) && fs::exists(dir / "merges.txt", ec)) ||
+                     fs::exists(dir / "tokenizer.json", ec);
+  return saved ? load_tokenizer(dir) : nullptr;
+}
+
+uint64_t Tokenizer::fingerprint() const {
+  Fingerprint f;
+  f.add_string(name());
+  f.add_number(uint64_t(vocab_size()));
+  for (int32_t id = 0; id < vocab_size(); id++) f.add_string(decode_token(id));
+  return f.value();
 }
 
 }  // namespace llm

@@ -33,6 +33,9 @@ class Tokenizer {
   virtual std::optional<int32_t> eot_token() const { return std::nullopt; }
   // Writes glassbox_tokenizer.json (and any vocabulary files) into dir.
   virtual void save(const std::filesystem::path& dir) const = 0;
+  // Identifies what this tokenizer does (llm/tokenizer/fingerprint.hpp): the name and every
+  // token's bytes in id order; a BPE tokenizer adds its merges.
+  virtual uint64_t fingerprint() const;
 };
 
 // The file Tokenizer::save writes into a directory.
@@ -41,7 +44,10 @@ inline constexpr const char* kTokenizerFile = "glassbox_tokenizer.json";
 // Reads dir/glassbox_tokenizer.json (written by Tokenizer::save) and the files it names. Without
 // it: a Hugging Face GPT-2 directory (vocab.json + merges.txt, the same contents as encoder.json +
 // vocab.bpe) gives the GPT-2 tokenizer; a tokenizer.json with a glassbox "type" key (what glassbox
-// wrote before the rename) is still read.
+// wrote before the rename) is still read; any other tokenizer.json is Hugging Face's format, read
+// when it is a byte-level BPE (hf_tokenizer_json.hpp).
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir);
+// The same, or null when dir holds no tokenizer (a checkpoint saved without one).
+std::unique_ptr<Tokenizer> load_tokenizer_if_saved(const std::filesystem::path& dir);
 
 }  // namespace llm

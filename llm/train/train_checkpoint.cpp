@@ -17,15 +17,19 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void add_moments(std::vector<SafeTensorOut>& out, const std::string& prefix,
+// The moments as safetensors sources under prefix + our names, each streamed from its arena when
+// the file is written (F64 for f64 moments, else F32).
+void add_moments(std::vector<SafeTensorSource>& out, const std::string& prefix,
                  ParameterTensors& moments, Backend& backend) {
   moments.visit([&](const char* name, Tensor& t, Shape shape) {
     std::vector<int64_t> dims(shape.dims.begin(), shape.dims.begin() + shape.rank);
-    if (t.dtype == DType::f64) {
-      out.push_back(safetensor_f64(prefix + name, dims, tensor_to_host_f64(backend, t).data()));
-    } else {
-      out.push_back(safetensor_f32(prefix + name, dims, tensor_to_host_f32(backend, t).data()));
-    }
+    const DType file_dtype = t.dtype == DType::f64 ? DType::f64 : DType::f32;
+    const Tensor values = t;
+    out.push_back({prefix + name, file_dtype == DType::f64 ? "F64" : "F32", dims,
+                   [&backend, values, file_dtype](const ByteSink& sink) {
+                     stream_tensor_values(backend, values, values.rows(), values.last_dim(),
+                                          file_dtype, /*transpose=*/false, sink);
+                   }});
   });
 }
 
@@ -66,7 +70,7 @@ void save_training_checkpoint(const fs::path& dir, GPT& model, AdamW& optimizer,
   ParameterTensors weights = master.empty() ? model.params : parameter_views(master, config);
   write_directory_atomically(dir, [&](const fs::path& tmp) {
     write_model_files(tmp, weights, backend, tokenizer);
-    std::vector<SafeTensorOut> moments;
+    std::vector<SafeTensorSource> moments;
     add_moments(moments, "m.", m_views, backend);
     add_moments(moments, "v.", v_views, backend);
     write_safetensors(tmp / "train_state.safetensors", moments);

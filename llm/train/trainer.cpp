@@ -13,6 +13,7 @@
 #include "llm/backend/backend.hpp"
 #include "llm/core/error.hpp"
 #include "llm/data/dataloader.hpp"
+#include "llm/data/shard_tokenizer.hpp"
 #include "llm/dist/comm.hpp"
 #include "llm/io/checkpoint.hpp"
 #include "llm/model/gpt.hpp"
@@ -145,6 +146,9 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
   DataLoader val_estimate_loader(cfg.val_data, B, T, 0, 1, cfg.seed, sampling);
   const fs::path data_dir = train_loader.shards().front().parent_path();
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(data_dir);
+  const std::string run_tokenizer = "the run's tokenizer (" + data_dir.string() + ")";
+  check_shards_tokenizer(train_loader.shards(), tokenizer.get(), 0, run_tokenizer);
+  check_shards_tokenizer(val_loader.shards(), tokenizer.get(), 0, run_tokenizer);
   // Read and encoded up front, so that a bad line stops the run before anything is written.
   const std::vector<HellaSwagTokens> hellaswag =
       cfg.hellaswag_interval > 0
@@ -174,6 +178,8 @@ TrainResult run_training(const TrainConfig& config, Comm& comm, Backend& backend
   } else if (!cfg.init_from.empty()) {
     check(read_checkpoint_config(cfg.init_from).same_shape(model_config),
           "--init-from: " + cfg.init_from + " has another model shape than this config");
+    if (auto saved = load_tokenizer_if_saved(cfg.init_from))
+      check_same_tokenizer(*saved, "--init-from's tokenizer", *tokenizer, run_tokenizer);
     load_weights_and_masters(cfg.init_from, model, optimizer);
   } else {
     model.init_weights(cfg.seed);

@@ -127,6 +127,30 @@ cp -r "$ckpt" "$work/wrap" && sed -i 's/"n_layer": 1/"n_layer": 4294967297/' "$w
 expect_error "config.json n_layer that wraps" '"n_layer" is 4294967297, expected an integer in \[1, 2147483647\]' -- "$glassbox" sample --ckpt "$work/wrap"
 mkdir -p "$work/dirconfig" && cp "$ckpt/model.safetensors" "$work/dirconfig/" && mkdir "$work/dirconfig/config.json"
 expect_error "directory in place of config.json" "dirconfig/config.json: is a directory, expected a JSON file" -- "$glassbox" sample --ckpt "$work/dirconfig"
+# Data tied to its tokenizer: shards of another character set (4 characters, like "abc\n") have
+# ids in range, but are refused by train and eval, naming both tokenizers. Unstamped shards
+# (llm.c's, like good/) still evaluate.
+printf 'xyz\n%.0s' {1..600} >"$work/xyz.txt"
+printf 'abc\n%.0s' {1..600} >"$work/abc.txt"
+"$glassbox" tokenize --input "$work/xyz.txt" --out "$work/xyz" >/dev/null &&
+  "$glassbox" tokenize --input "$work/abc.txt" --out "$work/abc" >/dev/null || fail "tokenize failed"
+expect_error "val shards of another tokenizer" "xyz/val_000000.bin was made by the tokenizer char (vocab 4, fingerprint 0x[0-9a-f]*), but the run's tokenizer (.*abc) is char (vocab 4" -- \
+  "$glassbox" train --n-layer 1 --n-head 1 --n-embd 8 --block-size 16 --batch-size 2 --max-steps 1 \
+  --train-data "$work/abc/train_*.bin" --val-data "$work/xyz/val_*.bin" --out-dir "$work/mixed"
+"$glassbox" train --n-layer 1 --n-head 1 --n-embd 8 --block-size 16 --batch-size 2 --max-steps 1 \
+  --train-data "$work/abc/train_*.bin" --val-data "$work/abc/val_*.bin" --out-dir "$work/abcrun" >/dev/null 2>&1 ||
+  fail "training on abc shards failed"
+expect_error "eval on another tokenizer's shards" "but the model's tokenizer (.*abcrun/checkpoint) is char" -- \
+  "$glassbox" eval --ckpt "$work/abcrun/checkpoint" --data "$work/xyz/val_*.bin" --batch-size 1 --block-size 16
+expect_error "--init-from with another tokenizer" "--init-from's tokenizer is char (vocab 4" -- \
+  "$glassbox" train --n-layer 1 --n-head 1 --n-embd 8 --block-size 16 --batch-size 2 --max-steps 1 \
+  --train-data "$work/xyz/train_*.bin" --val-data "$work/xyz/val_*.bin" --out-dir "$work/xyzrun" --init-from "$work/abcrun/checkpoint"
+if "$glassbox" eval --ckpt "$ckpt" --data "$work/good/val_000000.bin" --batch-size 1 --block-size 16 >/dev/null 2>"$work/err"; then
+  echo "ok   unstamped (llm.c) shards still evaluate"
+else
+  fail "unstamped shards no longer evaluate: $(cat "$work/err")"
+fi
+
 # Messages that name what they got.
 expect_error "mistyped command" "unknown command 'trian' (did you mean 'train'?)" -- "$glassbox" trian
 expect_error "control characters in a flag, escaped" 'bo\\r\\ngus' -- "$glassbox" train $'--bo\r\ngus' 3

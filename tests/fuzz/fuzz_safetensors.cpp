@@ -1,6 +1,6 @@
-// libFuzzer harness for llm::SafeTensorsFile: any bytes must either parse or throw llm::Error,
-// never crash, leak or hit undefined behaviour. Every tensor of a file that parses is also read as
-// f64. Build and run: tests/fuzz/run.sh SECONDS (clang, -fsanitize=fuzzer,address,undefined).
+// Fuzz harness for llm::SafeTensorsFile: any bytes must either parse or throw llm::Error, never
+// crash, leak or hit undefined behaviour. Every tensor of a file that parses is also read as f64.
+// Run by ctest (label fuzz) and tests/fuzz/run.sh; see tests/fuzz/README.md.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
