@@ -52,7 +52,20 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
   add(cmd, "max-seq-len", c.max_seq_len, "Learned positions (0: block-size; presets: 1024)")
       ->group(model);
   add(cmd, "init-from", c.init_from, "Start from this checkpoint's weights")->group(model);
-  add(cmd, "bias", c.bias, "false: biases stay 0 and are not trained (nanoGPT's bias=False)")
+  add(cmd, "bias", c.bias,
+      "false: no biases in the linear layers; a layernorm's bias stays 0 and is not trained "
+      "(nanoGPT's bias=False)")
+      ->group(model);
+  add(cmd, "norm", c.norm, "layernorm (GPT-2) or rmsnorm (Llama)")->group(model);
+  add(cmd, "norm-eps", c.norm_eps, "rmsnorm's epsilon (layernorm's is 1e-5)")->group(model);
+  add(cmd, "position", c.position, "learned positions (GPT-2) or rope (Llama)")->group(model);
+  add(cmd, "rope-theta", c.rope_theta, "RoPE base")->group(model);
+  add(cmd, "mlp", c.mlp, "gelu (GPT-2) or swiglu (Llama)")->group(model);
+  add(cmd, "mlp-hidden", c.mlp_hidden, "MLP inner width (0: 4 n_embd; required by swiglu)")
+      ->group(model);
+  add(cmd, "n-kv-head", c.n_kv_head, "Key/value heads (0: n_head; fewer: grouped-query attention)")
+      ->group(model);
+  add(cmd, "tie-embeddings", c.tie_embeddings, "The output head is the token embedding wte")
       ->group(model);
 
   const char* data = "Data";

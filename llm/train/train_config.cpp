@@ -18,6 +18,15 @@ GPTConfig TrainConfig::model_config(int vocab_size) const {
   c.max_seq_len = max_seq_len > 0 ? max_seq_len : (model.empty() ? block_size : 1024);
   c.vocab_size = vocab_size;
   c.padded_vocab_size = pad_vocab(vocab_size);
+  c.bias = bias;
+  c.norm = norm;
+  c.norm_eps = norm_eps;
+  c.position = position;
+  c.rope_theta = rope_theta;
+  c.mlp = mlp;
+  c.mlp_hidden = mlp_hidden;
+  c.n_kv_head = n_kv_head;
+  c.tie_embeddings = tie_embeddings;
   c.validate();
   check(block_size <= c.max_seq_len, "--block-size " + std::to_string(block_size) +
                                          " exceeds the model's max_seq_len " +
