@@ -43,13 +43,14 @@ CLI::App* find_subcommand(CLI::App& app, const std::string& name) {
 void add_train_options(CLI::App* cmd, TrainConfig& c) {
   const char* model = "Model";
   add(cmd, "model", c.model,
-      "GPT-2 preset: gpt2, gpt2-medium, gpt2-large, gpt2-xl (empty: the shape below)")
+      "Preset: gpt2, gpt2-medium, gpt2-large, gpt2-xl, smollm2-135m, llama-3.2-1b, llama-3-8b "
+      "(empty: the shape and switches below)")
       ->group(model);
   add(cmd, "n-layer", c.n_layer, "Transformer blocks L")->group(model);
   add(cmd, "n-head", c.n_head, "Attention heads NH")->group(model);
   add(cmd, "n-embd", c.n_embd, "Channels C")->group(model);
   add(cmd, "block-size", c.block_size, "Tokens per training sequence T")->group(model);
-  add(cmd, "max-seq-len", c.max_seq_len, "Learned positions (0: block-size; presets: 1024)")
+  add(cmd, "max-seq-len", c.max_seq_len, "Longest context (0: block-size; presets: their own)")
       ->group(model);
   add(cmd, "init-from", c.init_from, "Start from this checkpoint's weights")->group(model);
   add(cmd, "bias", c.bias,

@@ -167,7 +167,11 @@ void write_model_config(const fs::path& path, const GPTConfig& c) {
   };
   if (!c.is_gpt2_architecture()) {
     // glassbox's own keys for the architecture switches (llm/model/config.hpp), only where they
-    // leave GPT-2, so a GPT-2 config.json stays what transformers' GPT2LMHeadModel reads.
+    // leave GPT-2, so a GPT-2 config.json stays what transformers' GPT2LMHeadModel reads. Such a
+    // model is no GPT-2: its model_type says so, and transformers refuses it rather than loading
+    // it wrongly (this file is glassbox's own layout, not Hugging Face's Llama layout).
+    j["model_type"] = "glassbox";
+    j["architectures"] = {"GlassboxDecoder"};
     j["norm"] = c.norm;
     j["norm_eps"] = c.norm_eps;
     j["position"] = c.position;

@@ -61,6 +61,32 @@ GPTConfig gpt2_preset(const std::string& name) {
   return c;
 }
 
+GPTConfig model_preset(const std::string& name) {
+  if (name.rfind("gpt2", 0) == 0) return gpt2_preset(name);
+  GPTConfig c;
+  c.norm = "rmsnorm";
+  c.position = "rope";
+  c.mlp = "swiglu";
+  c.bias = false;
+  if (name == "smollm2-135m") {
+    c.n_layer = 30, c.n_head = 9, c.n_kv_head = 3, c.n_embd = 576, c.mlp_hidden = 1536;
+    c.vocab_size = 49152, c.max_seq_len = 8192, c.rope_theta = 100000.0, c.norm_eps = 1e-5;
+  } else if (name == "llama-3.2-1b") {
+    c.n_layer = 16, c.n_head = 32, c.n_kv_head = 8, c.n_embd = 2048, c.mlp_hidden = 8192;
+    c.vocab_size = 128256, c.max_seq_len = 131072, c.rope_theta = 500000.0, c.norm_eps = 1e-5;
+  } else if (name == "llama-3-8b") {
+    c.n_layer = 32, c.n_head = 32, c.n_kv_head = 8, c.n_embd = 4096, c.mlp_hidden = 14336;
+    c.vocab_size = 128256, c.max_seq_len = 8192, c.rope_theta = 500000.0, c.norm_eps = 1e-5;
+    c.tie_embeddings = false;
+  } else {
+    throw Error("unknown model preset '" + name +
+                "' (gpt2, gpt2-medium, gpt2-large, gpt2-xl, smollm2-135m, llama-3.2-1b, "
+                "llama-3-8b)");
+  }
+  c.padded_vocab_size = pad_vocab(c.vocab_size);
+  return c;
+}
+
 int64_t count_parameters(const GPTConfig& c) {
   const int64_t C = c.n_embd, L = c.n_layer, QKV = c.qkv_channels(), FC = c.fc_channels();
   const int64_t H = c.hidden_size();

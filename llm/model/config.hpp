@@ -60,6 +60,10 @@ int pad_vocab(int vocab_size);
 // GPT-2 family presets: "gpt2" (124M), "gpt2-medium" (350M), "gpt2-large" (774M), "gpt2-xl"
 // (1558M).
 GPTConfig gpt2_preset(const std::string& name);
+// gpt2_preset's names and the shapes of Llama-style models from their published config.json:
+// "smollm2-135m" (HuggingFaceTB/SmolLM2-135M), "llama-3.2-1b" and "llama-3-8b" (meta-llama).
+// Llama 3.2's rope_scaling (type llama3) is not modelled: it changes no shape, count or FLOP.
+GPTConfig model_preset(const std::string& name);
 
 // Number of parameters: the tied head is counted once, padding rows are not counted.
 int64_t count_parameters(const GPTConfig& config);

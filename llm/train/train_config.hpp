@@ -13,7 +13,8 @@ namespace llm {
 
 struct TrainConfig {
   // ---- model ----
-  std::string model;  // a GPT-2 preset ("gpt2", ...), or empty for the shape below
+  std::string model;  // a preset ("gpt2", "smollm2-135m", ... see model_preset), or empty for
+                      // the shape and switches below
   int n_layer = 4;
   int n_head = 4;
   int n_embd = 128;
@@ -21,7 +22,7 @@ struct TrainConfig {
   int max_seq_len = 0;    // learned positions; 0 means block_size
   std::string init_from;  // start from this checkpoint's weights instead of a fresh init
   bool bias = true;       // false: no linear biases, a layernorm's stays 0 (nanoGPT's bias=False)
-  // The architecture switches of llm/model/config.hpp (GPT-2 by default).
+  // The architecture switches of llm/model/config.hpp (GPT-2 by default; a preset sets its own).
   std::string norm = "layernorm";    // "layernorm" | "rmsnorm"
   double norm_eps = 1e-5;            // rmsnorm's epsilon
   std::string position = "learned";  // "learned" | "rope"
