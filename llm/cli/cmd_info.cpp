@@ -153,7 +153,7 @@ void print_info(const InfoOptions& o) {
       c.rope() ? (" (theta " + std::to_string(int64_t(c.rope_theta)) + ")").c_str() : "",
       c.mlp.c_str(), c.hidden_size(), c.kv_heads(), c.tie_embeddings ? "tied" : "untied",
       c.bias ? "biases" : "no biases");
-  std::printf("parameters     %lld (%.2fM; a tied head counted once)\n",
+  std::printf("parameters     %lld (%.2fM; the tied head counted once)\n",
               (long long)count_parameters(c), double(count_parameters(c)) / 1e6);
   std::printf(
       "FLOPs/token    %.3g for training at T=%d (6N + 12*L*C*T; forward alone is a third)\n", flops,
