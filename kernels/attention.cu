@@ -513,11 +513,20 @@ void expect_aligned_16(const char* op, const char* name, const Tensor& t) {
 
 }  // namespace
 
+namespace {
+// These kernels read q, k and v as three blocks of C channels: NKV = NH, qkv (B, T, 3C).
+void expect_multi_head(const char* op, const Tensor& qkv, const Tensor& out) {
+  check(qkv.size(2) == 3 * out.size(2),
+        std::string(op) + ": grouped-query attention (n_kv_head < n_head) has no CUDA kernel yet");
+}
+}  // namespace
+
 Shape CudaBackend::attention_state_shape(int B, int T, int NH) const { return Shape{B, NH, T}; }
 
 void CudaBackend::attention_forward(Tensor out, Tensor state, Tensor qkv, int NH) {
   const char* op = "attention_forward";
   check_attention_forward(*this, out, state, qkv, NH);
+  expect_multi_head(op, qkv, out);
   const int64_t B = qkv.size(0), T = qkv.size(1), C = qkv.size(2) / 3;
   expect_aligned_16(op, "out", out);
   expect_aligned_16(op, "qkv", qkv);
@@ -536,6 +545,7 @@ void CudaBackend::attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, T
                                      Tensor out, Tensor state, int NH) {
   const char* op = "attention_backward";
   check_attention_backward(*this, dqkv, scratch, dout, qkv, state, NH);
+  expect_multi_head(op, qkv, dout);
   const int64_t B = qkv.size(0), T = qkv.size(1), C = qkv.size(2) / 3;
   // The flash backward reads the forward's output (for rowsum(dout * out)), so it is checked here.
   expect_tensor(op, "out", out, DType::bf16, Device::cuda);
@@ -573,6 +583,7 @@ void CudaBackend::attention_forward_cached(Tensor out, Tensor k_cache, Tensor v_
                                            int NH, int pos0) {
   const char* op = "attention_forward_cached";
   check_attention_forward_cached(*this, out, k_cache, v_cache, qkv, NH, pos0);
+  expect_multi_head(op, qkv, out);
   const int64_t B = qkv.size(0), Tn = qkv.size(1), C = qkv.size(2) / 3;
   const int64_t hs = C / NH, maxT = k_cache.size(2);
   for (auto [name, t] :

@@ -62,6 +62,7 @@ class CudaBackend final : public Backend {
   void convert(Tensor dst, Tensor src) override;  // between f32 and bf16 (or a copy)
   void synchronize() override;
 
+  // wpe and dwpe are required here: a model without learned positions (rope) throws.
   void encoder_forward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int pos0) override;
   void encoder_backward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens) override;
 
@@ -71,12 +72,22 @@ class CudaBackend final : public Backend {
   void layernorm_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
                           Tensor weight, Tensor mean, Tensor rstd) override;
 
+  // No CUDA kernels yet (kernels/missing_kernels.cu): each throws llm::Error naming the op.
+  void rmsnorm_forward(Tensor out, Tensor rstd, Tensor inp, Tensor weight, double eps) override;
+  void rmsnorm_backward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp, Tensor weight,
+                        Tensor rstd) override;
+  void rope_forward(Tensor out, Tensor inp, int hs, int n_rotated, int pos0, double theta) override;
+  void rope_backward(Tensor dinp, Tensor dout, int hs, int n_rotated, int pos0,
+                     double theta) override;
+  void swiglu_forward(Tensor out, Tensor inp) override;
+  void swiglu_backward(Tensor dinp, Tensor inp, Tensor dout) override;
+
   void matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) override;
   void matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
                        Tensor weight) override;
 
   // state: log-sum-exps (B, NH, T) f32; scratch the same shape (rowsum(dout * out) in the
-  // backward).
+  // backward). Ordinary multi-head attention only: grouped-query qkv (n_kv_head < n_head) throws.
   Shape attention_state_shape(int B, int T, int NH) const override;
   void attention_forward(Tensor out, Tensor state, Tensor qkv, int NH) override;
   void attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, Tensor qkv, Tensor out,

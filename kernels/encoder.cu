@@ -186,6 +186,8 @@ template <int W> void launch_encoder_backward(cudaStream_t stream, DeviceBuffer&
 
 void CudaBackend::encoder_forward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int pos0) {
   check_encoder_forward(*this, out, tokens, wte, wpe, pos0);
+  check(!wpe.empty(),
+        "encoder_forward: a model without learned positions (rope) has no CUDA kernel yet");
   const int64_t B = tokens.size(0), Tlen = tokens.size(1), Vp = wte.size(0), C = wte.size(1);
   // (Token ids are not range-checked here: see the header comment.)
   if (B * Tlen == 0) return;
@@ -205,6 +207,8 @@ void CudaBackend::encoder_forward(Tensor out, Tensor tokens, Tensor wte, Tensor 
 
 void CudaBackend::encoder_backward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens) {
   check_encoder_backward(*this, dwte, dwpe, dout, tokens);
+  check(!dwpe.empty(),
+        "encoder_backward: a model without learned positions (rope) has no CUDA kernel yet");
   const int64_t B = tokens.size(0), Tlen = tokens.size(1), Vp = dwte.size(0), C = dwte.size(1);
   // One block per sorted token (grid.x) and int32 positions: B*T must fit in an int.
   check(B * Tlen <= INT32_MAX, "encoder_backward: B*T = " + std::to_string(B * Tlen) +

@@ -142,6 +142,38 @@ class Bf16EmulationBackend final : public llm::Backend {
     dbias32.round_back();
   }
 
+  void rmsnorm_forward(llm::Tensor out, llm::Tensor rstd, llm::Tensor inp, llm::Tensor weight,
+                       double eps) override {
+    llm::check_rmsnorm_forward(*this, out, rstd, inp, weight, eps);
+    Widened out32(out), inp32(inp), weight32(weight);
+    cpu_->rmsnorm_forward(out32.f32(), rstd, inp32.f32(), weight32.f32(), eps);
+    out32.round_back();
+  }
+  void rmsnorm_backward(llm::Tensor dinp, llm::Tensor dweight, llm::Tensor dout, llm::Tensor inp,
+                        llm::Tensor weight, llm::Tensor rstd) override {
+    llm::check_rmsnorm_backward(*this, dinp, dweight, dout, inp, weight, rstd);
+    Widened dinp32(dinp), dweight32(dweight), dout32(dout), inp32(inp), weight32(weight);
+    cpu_->rmsnorm_backward(dinp32.f32(), dweight32.f32(), dout32.f32(), inp32.f32(), weight32.f32(),
+                           rstd);
+    dinp32.round_back();
+    dweight32.round_back();
+  }
+
+  void rope_forward(llm::Tensor out, llm::Tensor inp, int hs, int n_rotated, int pos0,
+                    double theta) override {
+    llm::check_rope_forward(*this, out, inp, hs, n_rotated, pos0, theta);
+    Widened out32(out), inp32(inp);
+    cpu_->rope_forward(out32.f32(), inp32.f32(), hs, n_rotated, pos0, theta);
+    out32.round_back();
+  }
+  void rope_backward(llm::Tensor dinp, llm::Tensor dout, int hs, int n_rotated, int pos0,
+                     double theta) override {
+    llm::check_rope_backward(*this, dinp, dout, hs, n_rotated, pos0, theta);
+    Widened dinp32(dinp), dout32(dout);
+    cpu_->rope_backward(dinp32.f32(), dout32.f32(), hs, n_rotated, pos0, theta);
+    dinp32.round_back();
+  }
+
   void matmul_forward(llm::Tensor out, llm::Tensor inp, llm::Tensor weight,
                       llm::Tensor bias) override {
     llm::check_matmul_forward(*this, out, inp, weight, bias);
@@ -201,6 +233,19 @@ class Bf16EmulationBackend final : public llm::Backend {
     llm::check_gelu_backward(*this, dinp, inp, dout);
     Widened dinp32(dinp), inp32(inp), dout32(dout);
     cpu_->gelu_backward(dinp32.f32(), inp32.f32(), dout32.f32());
+    dinp32.round_back();
+  }
+
+  void swiglu_forward(llm::Tensor out, llm::Tensor inp) override {
+    llm::check_swiglu_forward(*this, out, inp);
+    Widened out32(out), inp32(inp);
+    cpu_->swiglu_forward(out32.f32(), inp32.f32());
+    out32.round_back();
+  }
+  void swiglu_backward(llm::Tensor dinp, llm::Tensor inp, llm::Tensor dout) override {
+    llm::check_swiglu_backward(*this, dinp, inp, dout);
+    Widened dinp32(dinp), inp32(inp), dout32(dout);
+    cpu_->swiglu_backward(dinp32.f32(), inp32.f32(), dout32.f32());
     dinp32.round_back();
   }
 

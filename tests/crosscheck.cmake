@@ -3,6 +3,7 @@
 #   crosscheck_driver          glassbox's side: writes checkpoint, logits, loss, grads, AdamW losses
 #   reference_selftest         checks the PyTorch reference itself (ops, gradcheck, round trips)
 #   pytorch_crosscheck         runs the driver in f32 and f64 and compares with PyTorch
+#   pytorch_crosscheck_switches  the same for each architecture switch and for all of them
 # Both tests carry the label "pytorch": `ctest -L pytorch` runs them, `ctest -LE pytorch` skips them.
 add_executable(crosscheck_driver ${CMAKE_CURRENT_SOURCE_DIR}/crosscheck_driver.cpp)
 target_link_libraries(crosscheck_driver PRIVATE llm)
@@ -15,7 +16,14 @@ add_test(NAME pytorch_crosscheck
          COMMAND ${GLASSBOX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/reference/crosscheck.py
                  --driver $<TARGET_FILE:crosscheck_driver>
                  --workdir ${CMAKE_CURRENT_BINARY_DIR}/crosscheck_work)
-set_tests_properties(reference_selftest pytorch_crosscheck PROPERTIES
+# The architecture switches (llm/model/config.hpp), each alone in f64 and all together ("llama")
+# in f64 and f32: logits, loss, every gradient and 10 AdamW steps against the reference.
+add_test(NAME pytorch_crosscheck_switches
+         COMMAND ${GLASSBOX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/reference/crosscheck.py
+                 --driver $<TARGET_FILE:crosscheck_driver>
+                 --workdir ${CMAKE_CURRENT_BINARY_DIR}/crosscheck_switches_work
+                 --modes f64:rmsnorm,f64:rope,f64:swiglu,f64:gqa,f64:untied,f64:nobias,f64:llama,f32:llama)
+set_tests_properties(reference_selftest pytorch_crosscheck pytorch_crosscheck_switches PROPERTIES
   LABELS "pytorch"
   ENVIRONMENT "OMP_NUM_THREADS=2;OPENBLAS_NUM_THREADS=1"
   TIMEOUT 300)

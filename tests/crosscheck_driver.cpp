@@ -1,8 +1,10 @@
 // crosscheck_driver: glassbox's half of the PyTorch cross-check (tests/reference/crosscheck.py).
 //
-//   crosscheck_driver --out DIR [--dtype f32|f64] [--steps 10] [--init-from CKPT_DIR]
+//   crosscheck_driver --out DIR [--dtype f32|f64] [--steps 10] [--arch gpt2] [--init-from CKPT_DIR]
 //
-// Builds a tiny GPT-2 on the CPU backend (L=2, NH=2, C=32, maxT=16, V=67 padded to Vp=128), or
+// Builds a tiny GPT-2 on the CPU backend (L=2, NH=2, C=32, maxT=16, V=67 padded to Vp=128), with
+// --arch one architecture switch turned (rmsnorm, rope, swiglu, gqa, untied, nobias) or all of
+// them (llama, see tiny_config), or
 // loads the config and weights of CKPT_DIR (a checkpoint the Python side wrote: the import
 // direction), runs one batch (B=3, T=11) and writes into DIR:
 //   ckpt/                     save_model_checkpoint: config.json + model.safetensors (HF names)
@@ -100,19 +102,19 @@ void perturb_and_round(GPT& model, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> normal(0.0, 0.1);
   const GPTConfig& c = model.config();
-  model.params.visit([&](const char* name_c, Tensor& t, Shape) {
+  model.params.visit([&](const char* name_c, Tensor& t, Shape, TensorKind kind) {
     const std::string name = name_c;
     std::vector<double> values = to_host(model.backend(), t);
-    const bool gain = name == "ln1w" || name == "ln2w" || name == "lnfw";
+    const bool gain = kind == TensorKind::gain;
     for (size_t i = 0; i < values.size(); i++) {
-      if (is_decayed(name_c)) {
+      if (is_decayed(kind)) {
         values[i] *= 5.0;
       } else {
         values[i] = (gain ? 1.0 : 0.0) + normal(rng);
       }
       values[i] = double(float(values[i]));
     }
-    if (name == "wte")
+    if (name == "wte" || name == "lm_head")
       for (size_t i = size_t(c.vocab_size) * c.n_embd; i < values.size(); i++) values[i] = 0.0;
     from_host(model.backend(), t, values);
   });
@@ -150,7 +152,9 @@ void adamw_step(GPT& model, Moments& moments, int64_t step, float lr, float weig
   }
 }
 
-int run(const fs::path& out, DType dtype, int steps, const fs::path& init_from) {
+// The tiny model of each --arch: GPT-2, or GPT-2 with one architecture switch turned, or all of
+// them at once ("llama": rmsnorm, rope, swiglu, multi-query attention, untied head, no biases).
+GPTConfig tiny_config(const std::string& arch) {
   GPTConfig config;
   config.n_layer = 2;
   config.n_head = 2;
@@ -158,6 +162,24 @@ int run(const fs::path& out, DType dtype, int steps, const fs::path& init_from) 
   config.max_seq_len = 16;
   config.vocab_size = 67;
   config.padded_vocab_size = pad_vocab(config.vocab_size);  // 128: 61 padding rows
+  const bool all = arch == "llama";
+  if (arch == "rmsnorm" || all) config.norm = "rmsnorm", config.norm_eps = 1e-6;
+  if (arch == "rope" || all) config.position = "rope", config.rope_theta = 500.0;
+  if (arch == "swiglu" || all) config.mlp = "swiglu", config.mlp_hidden = 48;
+  if (arch == "gqa") config.n_head = 4, config.n_kv_head = 2;
+  if (all) config.n_head = 4, config.n_kv_head = 1;
+  if (arch == "untied" || all) config.tie_embeddings = false;
+  if (arch == "nobias" || all) config.bias = false;
+  check(arch == "gpt2" || all || !config.is_gpt2_architecture(),
+        "crosscheck_driver: --arch must be gpt2, rmsnorm, rope, swiglu, gqa, untied, nobias or "
+        "llama (got '" +
+            arch + "')");
+  return config;
+}
+
+int run(const fs::path& out, DType dtype, int steps, const fs::path& init_from,
+        const std::string& arch) {
+  GPTConfig config = tiny_config(arch);
   if (!init_from.empty()) config = read_checkpoint_config(init_from);
   const int B = 3, T = 11;
 
@@ -218,6 +240,7 @@ int run(const fs::path& out, DType dtype, int steps, const fs::path& init_from) 
 
 int main(int argc, char** argv) {
   fs::path out, init_from;
+  std::string arch = "gpt2";
   DType dtype = DType::f32;
   int steps = 10;
   for (int i = 1; i < argc; i++) {
@@ -233,25 +256,27 @@ int main(int argc, char** argv) {
         return 2;
       }
       dtype = d == "f64" ? DType::f64 : DType::f32;
+    } else if (arg == "--arch" && has_value) {
+      arch = argv[++i];
     } else if (arg == "--init-from" && has_value) {
       init_from = argv[++i];
     } else if (arg == "--steps" && has_value) {
       steps = std::stoi(argv[++i]);
     } else {
       std::fprintf(stderr,
-                   "usage: crosscheck_driver --out DIR [--dtype f32|f64] [--steps N] [--init-from "
-                   "CKPT_DIR]\n");
+                   "usage: crosscheck_driver --out DIR [--dtype f32|f64] [--steps N] [--arch A] "
+                   "[--init-from CKPT_DIR]\n");
       return 2;
     }
   }
   if (out.empty()) {
     std::fprintf(stderr,
-                 "usage: crosscheck_driver --out DIR [--dtype f32|f64] [--steps N] [--init-from "
-                 "CKPT_DIR]\n");
+                 "usage: crosscheck_driver --out DIR [--dtype f32|f64] [--steps N] [--arch A] "
+                 "[--init-from CKPT_DIR]\n");
     return 2;
   }
   try {
-    return run(out, dtype, steps, init_from);
+    return run(out, dtype, steps, init_from, arch);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "crosscheck_driver: error: %s\n", e.what());
     return 1;

@@ -663,3 +663,192 @@ TEST_CASE("factories, allocation and dtype conversion") {
   CHECK(again[3] == 1.0f + 2.0f / 128);  // halfway the other side: rounds up to even
   CHECK(std::abs(again[4] - 3.14159265f) < 3.14159265f / 128);
 }
+
+// ---- the Llama-style ops: rmsnorm, rope, swiglu, grouped-query attention ----
+
+// ---------------------------------------------------------------------------------------------
+TEST_CASE("rmsnorm: forward against the formula; backward by finite differences") {
+  auto be = make_cpu_backend(DType::f64);
+  const int64_t N = B * T;
+  const double eps = 1e-6;
+  std::vector<double> inp = randn(N * C, 120, 1.5, 0.5), weight = randn(C, 121, 1.0, 1.0);
+  std::vector<double> out(N * C), rstd(N), w = randn(N * C, 122);
+  be->rmsnorm_forward(view(out, {B, T, C}), view(rstd, {B, T}), view(inp, {B, T, C}),
+                      view(weight, {C}), eps);
+  std::vector<double> expected(N * C), expected_rstd(N);
+  for (int64_t n = 0; n < N; n++) {
+    double ms = 0;
+    for (int64_t c = 0; c < C; c++) ms += inp[n * C + c] * inp[n * C + c] / C;
+    expected_rstd[n] = 1.0 / std::sqrt(ms + eps);
+    for (int64_t c = 0; c < C; c++)
+      expected[n * C + c] = inp[n * C + c] / std::sqrt(ms + eps) * weight[c];
+  }
+  CHECK(max_error(out, expected) < 1e-12);
+  CHECK(max_error(rstd, expected_rstd) < 1e-12);
+
+  auto loss = [&](std::vector<double> x, std::vector<double> g) {
+    std::vector<double> y(N * C), r(N);
+    be->rmsnorm_forward(view(y, {N, C}), view(r, {N}), view(x, {N, C}), view(g, {C}), eps);
+    return dot(w, y);
+  };
+  const std::vector<double> dinp0 = randn(N * C, 123), dw0 = randn(C, 124);
+  std::vector<double> dinp = dinp0, dw = dw0;
+  be->rmsnorm_backward(view(dinp, {N, C}), view(dw, {C}), view(w, {N, C}), view(inp, {N, C}),
+                       view(weight, {C}), view(rstd, {N}));
+  expect_gradient(
+      "dinp", [&](const std::vector<double>& x) { return loss(x, weight); }, inp,
+      minus(dinp, dinp0));
+  expect_gradient(
+      "dweight", [&](const std::vector<double>& x) { return loss(inp, x); }, weight,
+      minus(dw, dw0));
+}
+
+// ---------------------------------------------------------------------------------------------
+TEST_CASE(
+    "rope: rotate-half forward, relative positions, in place; backward by finite "
+    "differences") {
+  auto be = make_cpu_backend(DType::f64);
+  // qkv of grouped-query attention: NH = 3 query heads, 1 key and 1 value head of hs = 4
+  const int64_t NKV = 1, W = (NH + 2 * NKV) * hs, rotated = NH + NKV, pos0 = 2;
+  const double theta = 100.0;
+  std::vector<double> inp = randn(B * T * W, 130), out(B * T * W);
+  be->rope_forward(view(out, {B, T, W}), view(inp, {B, T, W}), int(hs), int(rotated), int(pos0),
+                   theta);
+  std::vector<double> expected = inp;  // the value head is copied
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t t = 0; t < T; t++)
+      for (int64_t head = 0; head < rotated; head++)
+        for (int64_t i = 0; i < hs / 2; i++) {
+          const double angle = double(pos0 + t) / std::pow(theta, 2.0 * double(i) / double(hs));
+          const int64_t a = (b * T + t) * W + head * hs + i, z = a + hs / 2;
+          expected[a] = inp[a] * std::cos(angle) - inp[z] * std::sin(angle);
+          expected[z] = inp[z] * std::cos(angle) + inp[a] * std::sin(angle);
+        }
+  CHECK(max_error(out, expected) < 1e-12);
+
+  // in place gives the same result
+  std::vector<double> in_place = inp;
+  be->rope_forward(view(in_place, {B, T, W}), view(in_place, {B, T, W}), int(hs), int(rotated),
+                   int(pos0), theta);
+  CHECK(max_error(in_place, out) < 1e-15);
+
+  // a query head and a key head, both moved on by the same number of positions, keep their dot
+  // product: attention sees only the distance between positions
+  auto rotated_dot = [&](int64_t q_pos, int64_t k_pos) {
+    std::vector<double> q(hs), k(hs), rq(hs), rk(hs);
+    for (int64_t c = 0; c < hs; c++) q[c] = inp[c], k[c] = inp[NH * hs + c];
+    be->rope_forward(view(rq, {1, 1, hs}), view(q, {1, 1, hs}), int(hs), 1, int(q_pos), theta);
+    be->rope_forward(view(rk, {1, 1, hs}), view(k, {1, 1, hs}), int(hs), 1, int(k_pos), theta);
+    return dot(rq, rk);
+  };
+  CHECK(std::abs(rotated_dot(7, 3) - rotated_dot(11, 7)) < 1e-12);
+  CHECK(std::abs(rotated_dot(7, 3) - rotated_dot(7, 4)) > 1e-3);
+
+  std::vector<double> w = randn(B * T * W, 131);
+  auto loss = [&](std::vector<double> x) {
+    std::vector<double> y(B * T * W);
+    be->rope_forward(view(y, {B, T, W}), view(x, {B, T, W}), int(hs), int(rotated), int(pos0),
+                     theta);
+    return dot(w, y);
+  };
+  const std::vector<double> dinp0 = randn(B * T * W, 132);
+  std::vector<double> dinp = dinp0;
+  be->rope_backward(view(dinp, {B, T, W}), view(w, {B, T, W}), int(hs), int(rotated), int(pos0),
+                    theta);
+  expect_gradient("dinp", loss, inp, minus(dinp, dinp0));
+}
+
+// ---------------------------------------------------------------------------------------------
+TEST_CASE("swiglu: forward silu(gate) * up; backward by finite differences") {
+  auto be = make_cpu_backend(DType::f64);
+  const int64_t N = B * T, H = 7;
+  std::vector<double> inp = randn(N * 2 * H, 140, 2.0), out(N * H), w = randn(N * H, 141);
+  be->swiglu_forward(view(out, {B, T, H}), view(inp, {B, T, 2 * H}));
+  std::vector<double> expected(N * H);
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t h = 0; h < H; h++) {
+      const double g = inp[n * 2 * H + h], u = inp[n * 2 * H + H + h];
+      expected[n * H + h] = g / (1.0 + std::exp(-g)) * u;
+    }
+  CHECK(max_error(out, expected) < 1e-12);
+
+  auto loss = [&](std::vector<double> x) {
+    std::vector<double> y(N * H);
+    be->swiglu_forward(view(y, {N, H}), view(x, {N, 2 * H}));
+    return dot(w, y);
+  };
+  const std::vector<double> dinp0 = randn(N * 2 * H, 142);
+  std::vector<double> dinp = dinp0;
+  be->swiglu_backward(view(dinp, {N, 2 * H}), view(inp, {N, 2 * H}), view(w, {N, H}));
+  expect_gradient("dinp", loss, inp, minus(dinp, dinp0));
+}
+
+// ---------------------------------------------------------------------------------------------
+TEST_CASE(
+    "grouped-query attention: equals multi-head attention on repeated key/value heads; "
+    "backward by finite differences; cached decoding") {
+  auto be = make_cpu_backend(DType::f64);
+  const int64_t NH6 = 6, hs2 = C / NH6, maxT = 6;  // 6 query heads of 2 channels
+  for (int64_t NKV : {int64_t(1), int64_t(2), int64_t(3)}) {
+    CAPTURE(NKV);
+    const int64_t QKV = C + 2 * NKV * hs2, group = NH6 / NKV;
+    std::vector<double> qkv = randn(B * T * QKV, 150 + NKV);
+    std::vector<double> out(B * T * C), att(B * NH6 * T * T);
+    be->attention_forward(view(out, {B, T, C}), view(att, {B, NH6, T, T}), view(qkv, {B, T, QKV}),
+                          int(NH6));
+    // The same attention with each key/value head copied to every query head of its group.
+    std::vector<double> repeated(B * T * 3 * C), mha_out(B * T * C), mha_att(B * NH6 * T * T);
+    for (int64_t bt = 0; bt < B * T; bt++)
+      for (int64_t h = 0; h < NH6; h++)
+        for (int64_t c = 0; c < hs2; c++) {
+          const int64_t kvh = h / group;
+          repeated[bt * 3 * C + h * hs2 + c] = qkv[bt * QKV + h * hs2 + c];
+          repeated[bt * 3 * C + C + h * hs2 + c] = qkv[bt * QKV + C + kvh * hs2 + c];
+          repeated[bt * 3 * C + 2 * C + h * hs2 + c] =
+              qkv[bt * QKV + C + NKV * hs2 + kvh * hs2 + c];
+        }
+    be->attention_forward(view(mha_out, {B, T, C}), view(mha_att, {B, NH6, T, T}),
+                          view(repeated, {B, T, 3 * C}), int(NH6));
+    CHECK(max_error(out, mha_out) < 1e-12);
+
+    std::vector<double> w = randn(B * T * C, 160 + NKV);
+    auto loss = [&](std::vector<double> x) {
+      std::vector<double> y(B * T * C), a(B * NH6 * T * T);
+      be->attention_forward(view(y, {B, T, C}), view(a, {B, NH6, T, T}), view(x, {B, T, QKV}),
+                            int(NH6));
+      return dot(w, y);
+    };
+    const std::vector<double> dqkv0 = randn(B * T * QKV, 170 + NKV);
+    std::vector<double> dqkv = dqkv0, scratch(B * NH6 * T * T);
+    be->attention_backward(view(dqkv, {B, T, QKV}), view(scratch, {B, NH6, T, T}),
+                           view(w, {B, T, C}), view(qkv, {B, T, QKV}), view(out, {B, T, C}),
+                           view(att, {B, NH6, T, T}), int(NH6));
+    expect_gradient("dqkv", loss, qkv, minus(dqkv, dqkv0));
+
+    // decoding: a prefill of 2 positions, then one at a time, into caches of NKV heads
+    std::vector<double> k_cache(B * NKV * maxT * hs2), v_cache(B * NKV * maxT * hs2);
+    std::vector<double> cached(B * T * C);
+    auto step = [&](int64_t t0, int64_t Tn) {
+      std::vector<double> chunk(B * Tn * QKV), y(B * Tn * C);
+      for (int64_t b = 0; b < B; b++)
+        for (int64_t t = 0; t < Tn; t++)
+          for (int64_t c = 0; c < QKV; c++)
+            chunk[(b * Tn + t) * QKV + c] = qkv[(b * T + t0 + t) * QKV + c];
+      be->attention_forward_cached(view(y, {B, Tn, C}), view(k_cache, {B, NKV, maxT, hs2}),
+                                   view(v_cache, {B, NKV, maxT, hs2}), view(chunk, {B, Tn, QKV}),
+                                   int(NH6), int(t0));
+      for (int64_t b = 0; b < B; b++)
+        for (int64_t t = 0; t < Tn; t++)
+          for (int64_t c = 0; c < C; c++)
+            cached[(b * T + t0 + t) * C + c] = y[(b * Tn + t) * C + c];
+    };
+    step(0, 2);
+    for (int64_t t = 2; t < T; t++) step(t, 1);
+    CHECK(max_error(cached, out) < 1e-12);
+  }
+  // a qkv whose key/value part does not split into whole heads of a divisor of NH is an error
+  std::vector<double> bad(B * T * (C + 2 * 4 * hs2)), out(B * T * C), att(B * NH6 * T * T);
+  CHECK_THROWS_WITH_AS(be->attention_forward(view(out, {B, T, C}), view(att, {B, NH6, T, T}),
+                                             view(bad, {B, T, C + 8 * hs2}), int(NH6)),
+                       doctest::Contains("attention_forward: qkv has shape"), Error);
+}

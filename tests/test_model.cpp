@@ -36,11 +36,24 @@ GPTConfig tiny_config() {
   return c;
 }
 
-}  // namespace
+// The same with every architecture switch turned to Llama's: rmsnorm, rope, swiglu, grouped-query
+// attention (NKV = 1 of NH = 2, hs = 4), an untied head and no biases.
+GPTConfig tiny_llama_config() {
+  GPTConfig c = tiny_config();
+  c.norm = "rmsnorm";
+  c.norm_eps = 1e-6;
+  c.position = "rope";
+  c.rope_theta = 100.0;
+  c.mlp = "swiglu";
+  c.mlp_hidden = 6;
+  c.n_kv_head = 1;
+  c.tie_embeddings = false;
+  c.bias = false;
+  return c;
+}
 
-TEST_CASE("whole-model gradient matches central finite differences (double)") {
+void check_whole_model_gradient(const GPTConfig& config) {
   auto backend = make_cpu_backend(DType::f64);
-  const GPTConfig config = tiny_config();
   GPT model(config, *backend);
   model.init_weights(7);
   // GPT-2's init puts the biases at 0 and layernorm gains at 1; move every parameter off those
@@ -77,6 +90,16 @@ TEST_CASE("whole-model gradient matches central finite differences (double)") {
     INFO(name << ": " << result.message());
     CHECK(result.ok);
   });
+}
+
+}  // namespace
+
+TEST_CASE("whole-model gradient matches central finite differences (double)") {
+  check_whole_model_gradient(tiny_config());
+}
+
+TEST_CASE("whole-model gradient of a Llama-style config matches finite differences (double)") {
+  check_whole_model_gradient(tiny_llama_config());
 }
 
 TEST_CASE("the gradient check catches a wrong gradient") {
@@ -140,9 +163,9 @@ TEST_CASE("the backward reports every gradient once, and only when no later op w
   CHECK(reported.back() == range_within(flat, model.grads.wpe));
 }
 
-TEST_CASE("KV-cache decoding gives the same logits as the full forward pass") {
+namespace {
+void check_cached_decoding(const GPTConfig& config) {
   auto backend = make_cpu_backend(DType::f64);
-  const GPTConfig config = tiny_config();
   GPT model(config, *backend);
   model.init_weights(11);
   const int T = config.max_seq_len;
@@ -161,6 +184,42 @@ TEST_CASE("KV-cache decoding gives the same logits as the full forward pass") {
   compare(decoder.step(tokens.data(), prefill), prefill - 1);
   for (int t = prefill; t < T; t++) compare(decoder.step(&tokens[t], 1), t);
   CHECK_THROWS_AS(decoder.step(&tokens[0], 1), Error);  // the context is full
+}
+}  // namespace
+
+TEST_CASE("KV-cache decoding gives the same logits as the full forward pass") {
+  check_cached_decoding(tiny_config());
+}
+
+TEST_CASE("KV-cache decoding of a Llama-style config: rotated keys, grouped heads in the cache") {
+  check_cached_decoding(tiny_llama_config());
+}
+
+TEST_CASE("a Llama-style checkpoint round trip restores its switches and every weight exactly") {
+  auto backend = make_cpu_backend(DType::f32);
+  const GPTConfig config = tiny_llama_config();
+  GPT a(config, *backend);
+  a.init_weights(21);
+  const fs::path dir = test_inputs::fresh_dir("model_roundtrip_llama") / "ckpt";
+  save_model_checkpoint(dir, a, nullptr);
+  const GPTConfig loaded = read_checkpoint_config(dir);
+  CHECK(loaded.same_shape(config));
+  CHECK(loaded.norm_eps == config.norm_eps);
+  GPT b(loaded, *backend);
+  load_model_weights(dir, b);
+  int compared = 0;
+  a.params.visit([&](const char* name, Tensor& ta, Shape) {
+    b.params.visit([&](const char* nb, Tensor& tb, Shape) {
+      if (std::string(nb) != name) return;
+      INFO(name);
+      CHECK(tensor_to_host_f64(*backend, ta) == tensor_to_host_f64(*backend, tb));
+      compared++;
+    });
+  });
+  CHECK(compared == 9);  // wte, ln1w, qkvw, attprojw, ln2w, fcw, fcprojw, lnfw, lm_head
+  SafeTensorsFile file(dir / "model.safetensors");
+  CHECK(file.info("lm_head.weight").shape == std::vector<int64_t>{config.vocab_size, 8});
+  CHECK_FALSE(file.contains("transformer.wpe.weight"));
 }
 
 TEST_CASE(

@@ -74,7 +74,8 @@ class Backend {
   // ---- token + position embedding ----
   // out[b,t,:] = wte[tokens[b,t],:] + wpe[pos0 + t,:]
   // out (B, T, C), tokens (B, T) i32, wte (Vp, C), wpe (maxT, C); pos0 > 0 when decoding with a
-  // cache.
+  // cache. wpe (and in the backward dwpe) is empty for a model without learned positions (rope):
+  // then out is the token embedding alone.
   virtual void encoder_forward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int pos0) = 0;
   virtual void encoder_backward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens) = 0;
 
@@ -86,6 +87,26 @@ class Backend {
   virtual void layernorm_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout,
                                   Tensor inp, Tensor weight, Tensor mean, Tensor rstd) = 0;
 
+  // ---- RMSNorm over the last dimension (Zhang & Sennrich 2019; Llama) ----
+  // out = inp * rstd * weight, rstd = 1 / sqrt(mean_c(inp^2) + eps); rstd (N) is saved.
+  // out, inp (N, C); rstd (N) in master_dtype(); weight (C).
+  virtual void rmsnorm_forward(Tensor out, Tensor rstd, Tensor inp, Tensor weight, double eps) = 0;
+  virtual void rmsnorm_backward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp, Tensor weight,
+                                Tensor rstd) = 0;
+
+  // ---- rotary position embedding, RoPE (Su et al. 2021), rotate-half as in HF Llama ----
+  // Each row of inp (B, T, W) holds heads of hs channels; the first n_rotated heads (q's and k's
+  // inside qkv) are rotated by their position p = pos0 + t, the rest (v) copied. Within a head,
+  // channel i and i + hs/2 (i < hs/2) turn together by the angle p * theta^(-2i/hs):
+  //   out[i]        = x[i] cos - x[i + hs/2] sin
+  //   out[i + hs/2] = x[i + hs/2] cos + x[i] sin
+  // out (B, T, W) may be inp itself (in place). The backward turns dout back by -angle and
+  // ACCUMULATES it into dinp.
+  virtual void rope_forward(Tensor out, Tensor inp, int hs, int n_rotated, int pos0,
+                            double theta) = 0;
+  virtual void rope_backward(Tensor dinp, Tensor dout, int hs, int n_rotated, int pos0,
+                             double theta) = 0;
+
   // ---- matmul with bias: out = inp @ weight^T + bias ----
   // out (N, OC), inp (N, C), weight (OC, C) (PyTorch nn.Linear layout), bias (OC) or empty.
   virtual void matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) = 0;
@@ -95,8 +116,10 @@ class Backend {
   virtual void matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
                                Tensor weight) = 0;
 
-  // ---- causal multi-head self-attention ----
-  // qkv (B, T, 3C) holds q, k, v side by side, each split into NH heads of hs channels.
+  // ---- causal multi-head self-attention, grouped-query when NKV < NH ----
+  // qkv (B, T, (NH + 2 NKV) hs) holds q (NH heads of hs channels), then k and v (NKV heads each);
+  // hs = C / NH with C the channels of out. Query head h reads key/value head h / (NH / NKV).
+  // NKV is read from the shapes: NKV = NH (qkv (B, T, 3C)) is ordinary multi-head attention.
   // out (B, T, C) = concat over heads of softmax(q k^T / sqrt(hs), causal) v.
   // `state` is whatever the backend saves for the backward, shaped by attention_state_shape():
   // the CPU keeps the probabilities (B, NH, T, T); a flash kernel keeps log-sum-exps (B, NH, T).
@@ -106,9 +129,9 @@ class Backend {
   // gradients (d scores on the CPU; rowsum(dout * out) for a flash kernel).
   virtual void attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, Tensor qkv, Tensor out,
                                   Tensor state, int NH) = 0;
-  // Inference with a KV cache: the Tn new positions pos0 .. pos0+Tn-1 of qkv (B, Tn, 3C) write
-  // their keys and values into k_cache, v_cache (B, NH, maxT, hs) and attend causally to all keys
-  // 0 .. pos0+Tn-1. out (B, Tn, C).
+  // Inference with a KV cache: the Tn new positions pos0 .. pos0+Tn-1 of qkv (B, Tn, QKV) write
+  // their keys and values into k_cache, v_cache (B, NKV, maxT, hs) and attend causally to all
+  // keys 0 .. pos0+Tn-1. out (B, Tn, C).
   virtual void attention_forward_cached(Tensor out, Tensor k_cache, Tensor v_cache, Tensor qkv,
                                         int NH, int pos0) = 0;
 
@@ -116,6 +139,12 @@ class Backend {
   // gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
   virtual void gelu_forward(Tensor out, Tensor inp) = 0;
   virtual void gelu_backward(Tensor dinp, Tensor inp, Tensor dout) = 0;
+
+  // ---- SwiGLU (Shazeer 2020; Llama's MLP) ----
+  // inp (N, 2H) holds gate [0, H) and up [H, 2H); out (N, H) = silu(gate) * up,
+  // silu(g) = g * sigmoid(g).
+  virtual void swiglu_forward(Tensor out, Tensor inp) = 0;
+  virtual void swiglu_backward(Tensor dinp, Tensor inp, Tensor dout) = 0;
 
   // ---- residual: out = a + b; backward adds dout to both ----
   virtual void residual_forward(Tensor out, Tensor a, Tensor b) = 0;

@@ -35,14 +35,18 @@ void expect_elementwise(const Backend& be, const char* op,
     if (name != like) expect_numel(op, name, t, reference->numel(), expected);
 }
 
-// qkv (B, T, 3C) with C split into NH heads; returns C. `expected` names the shape in words.
-int64_t qkv_channels(const char* op, const Tensor& qkv, int NH, const char* expected) {
+// qkv (B, T, (NH + 2 NKV) hs) for attention with C = NH hs output channels: NH query heads, then
+// NKV key and NKV value heads, NH a multiple of NKV; returns NKV. `expected` names the shape.
+int64_t kv_heads(const char* op, const Tensor& qkv, int64_t C, int NH, const char* expected) {
   expect_rank(op, "qkv", qkv, 3);
-  check(qkv.size(2) % 3 == 0,
-        std::string(op) + ": qkv has shape " + qkv.shape.str() + ", expected " + expected);
-  const int64_t C = qkv.size(2) / 3;
   expect_heads(op, C, NH);
-  return C;
+  const int64_t hs = C / NH, kv_channels = qkv.size(2) - C;
+  const int64_t NKV = kv_channels / (2 * hs);
+  check(kv_channels > 0 && kv_channels % (2 * hs) == 0 && NH % NKV == 0,
+        std::string(op) + ": qkv has shape " + qkv.shape.str() + ", expected " + expected +
+            " with NH = " + std::to_string(NH) +
+            " a multiple of NKV and hs = " + std::to_string(hs));
+  return NKV;
 }
 
 }  // namespace
@@ -55,12 +59,15 @@ void check_encoder_forward(const Backend& be, Tensor out, Tensor tokens, Tensor 
   expect_in_dtype(be, op, "out", out);
   expect_ids(be, op, "tokens", tokens);
   expect_in_dtype(be, op, "wte", wte);
-  expect_in_dtype(be, op, "wpe", wpe);
   expect_rank(op, "tokens", tokens, 2);
   expect_rank(op, "wte", wte, 2);
-  expect_rank(op, "wpe", wpe, 2);
-  const int64_t B = tokens.size(0), T = tokens.size(1), C = wte.size(1), maxT = wpe.size(0);
+  const int64_t B = tokens.size(0), T = tokens.size(1), C = wte.size(1);
   expect_rows_cols(op, "out", out, B * T, C);
+  check(pos0 >= 0, std::string(op) + ": pos0 is " + std::to_string(pos0) + ", expected >= 0");
+  if (wpe.empty()) return;  // no learned positions (rope)
+  expect_in_dtype(be, op, "wpe", wpe);
+  expect_rank(op, "wpe", wpe, 2);
+  const int64_t maxT = wpe.size(0);
   expect_rows_cols(op, "wpe", wpe, maxT, C);
   check(pos0 >= 0 && pos0 + T <= maxT, std::string(op) + ": positions " + std::to_string(pos0) +
                                            " .. " + std::to_string(pos0 + T - 1) + " exceed the " +
@@ -71,14 +78,15 @@ void check_encoder_backward(const Backend& be, Tensor dwte, Tensor dwpe, Tensor 
                             Tensor tokens) {
   const char* op = "encoder_backward";
   expect_in_dtype(be, op, "dwte", dwte);
-  expect_in_dtype(be, op, "dwpe", dwpe);
   expect_in_dtype(be, op, "dout", dout);
   expect_ids(be, op, "tokens", tokens);
   expect_rank(op, "tokens", tokens, 2);
   expect_rank(op, "dwte", dwte, 2);
-  expect_rank(op, "dwpe", dwpe, 2);
   const int64_t B = tokens.size(0), T = tokens.size(1), C = dwte.size(1);
   expect_rows_cols(op, "dout", dout, B * T, C);
+  if (dwpe.empty()) return;  // no learned positions (rope)
+  expect_in_dtype(be, op, "dwpe", dwpe);
+  expect_rank(op, "dwpe", dwpe, 2);
   check(dwpe.size(1) == C && dwpe.size(0) >= T,
         std::string(op) + ": dwpe has shape " + dwpe.shape.str() +
             ", expected (maxT >= " + std::to_string(T) + ", " + std::to_string(C) + ")");
@@ -171,7 +179,9 @@ void check_attention_forward(const Backend& be, Tensor out, Tensor state, Tensor
   expect_in_dtype(be, op, "out", out);
   expect_in_master_dtype(be, op, "state", state);
   expect_in_dtype(be, op, "qkv", qkv);
-  const int64_t C = qkv_channels(op, qkv, NH, "(B, T, 3C)");
+  expect_rank(op, "out", out, 3);
+  const int64_t C = out.size(2);
+  kv_heads(op, qkv, C, NH, "(B, T, (NH + 2 NKV) hs)");
   const int B = int(qkv.size(0)), T = int(qkv.size(1));
   expect_rows_cols(op, "out", out, int64_t(B) * T, C);
   const Shape state_shape = be.attention_state_shape(B, T, NH);
@@ -186,9 +196,11 @@ void check_attention_backward(const Backend& be, Tensor dqkv, Tensor scratch, Te
   expect_in_dtype(be, op, "dout", dout);
   expect_in_dtype(be, op, "qkv", qkv);
   expect_in_master_dtype(be, op, "state", state);
-  const int64_t C = qkv_channels(op, qkv, NH, "(B, T, 3C)");
+  expect_rank(op, "dout", dout, 3);
+  const int64_t C = dout.size(2);
+  kv_heads(op, qkv, C, NH, "(B, T, (NH + 2 NKV) hs)");
   const int B = int(qkv.size(0)), T = int(qkv.size(1));
-  expect_rows_cols(op, "dqkv", dqkv, int64_t(B) * T, 3 * C);
+  expect_rows_cols(op, "dqkv", dqkv, int64_t(B) * T, qkv.size(2));
   expect_rows_cols(op, "dout", dout, int64_t(B) * T, C);
   const Shape state_shape = be.attention_state_shape(B, T, NH);
   expect_numel(op, "state", state, state_shape.numel(), state_shape.str());
@@ -202,18 +214,103 @@ void check_attention_forward_cached(const Backend& be, Tensor out, Tensor k_cach
        {std::pair{"out", out}, {"k_cache", k_cache}, {"v_cache", v_cache}, {"qkv", qkv}})
     expect_in_dtype(be, op, name, t);
   expect_rank(op, "k_cache", k_cache, 4);
-  const int64_t C = qkv_channels(op, qkv, NH, "(B, Tn, 3C)");
+  expect_rank(op, "out", out, 3);
+  const int64_t C = out.size(2);
+  const int64_t NKV = kv_heads(op, qkv, C, NH, "(B, Tn, (NH + 2 NKV) hs)");
   const int64_t B = qkv.size(0), Tn = qkv.size(1), hs = C / NH, maxT = k_cache.size(2);
   expect_rows_cols(op, "out", out, B * Tn, C);
-  check(k_cache.size(0) == B && k_cache.size(1) == NH && k_cache.size(3) == hs,
+  check(k_cache.size(0) == B && k_cache.size(1) == NKV && k_cache.size(3) == hs,
         std::string(op) + ": k_cache has shape " + k_cache.shape.str() + ", expected (" +
-            std::to_string(B) + ", " + std::to_string(NH) + ", maxT, " + std::to_string(hs) + ")");
+            std::to_string(B) + ", " + std::to_string(NKV) + ", maxT, " + std::to_string(hs) + ")");
   check(v_cache.shape == k_cache.shape, std::string(op) + ": v_cache has shape " +
                                             v_cache.shape.str() + ", k_cache " +
                                             k_cache.shape.str());
   check(pos0 >= 0 && pos0 + Tn <= maxT, std::string(op) + ": positions " + std::to_string(pos0) +
                                             " .. " + std::to_string(pos0 + Tn - 1) +
                                             " do not fit in a cache of " + std::to_string(maxT));
+}
+
+// ---- rmsnorm ----
+
+void check_rmsnorm_forward(const Backend& be, Tensor out, Tensor rstd, Tensor inp, Tensor weight,
+                           double eps) {
+  const char* op = "rmsnorm_forward";
+  expect_in_dtype(be, op, "out", out);
+  expect_in_master_dtype(be, op, "rstd", rstd);
+  expect_in_dtype(be, op, "inp", inp);
+  expect_in_dtype(be, op, "weight", weight);
+  const int64_t N = inp.rows(), C = inp.last_dim();
+  expect_rows_cols(op, "out", out, N, C);
+  expect_numel(op, "rstd", rstd, N, "N");
+  expect_numel(op, "weight", weight, C, "C");
+  check(eps > 0, std::string(op) + ": eps is " + std::to_string(eps) + ", expected > 0");
+}
+
+void check_rmsnorm_backward(const Backend& be, Tensor dinp, Tensor dweight, Tensor dout, Tensor inp,
+                            Tensor weight, Tensor rstd) {
+  const char* op = "rmsnorm_backward";
+  for (auto [name, t] : {std::pair{"dinp", dinp},
+                         {"dweight", dweight},
+                         {"dout", dout},
+                         {"inp", inp},
+                         {"weight", weight}})
+    expect_in_dtype(be, op, name, t);
+  expect_in_master_dtype(be, op, "rstd", rstd);
+  const int64_t N = inp.rows(), C = inp.last_dim();
+  expect_rows_cols(op, "dinp", dinp, N, C);
+  expect_rows_cols(op, "dout", dout, N, C);
+  expect_numel(op, "rstd", rstd, N, "N");
+  expect_numel(op, "weight", weight, C, "C");
+  expect_numel(op, "dweight", dweight, C, "C");
+}
+
+// ---- rope ----
+
+namespace {
+// Both of rope's tensors (B, T, W) with W holding n_rotated heads of an even hs, and more.
+void expect_rope(const Backend& be, const char* op, const char* a_name, Tensor a,
+                 const char* b_name, Tensor b, int hs, int n_rotated, int pos0, double theta) {
+  expect_in_dtype(be, op, a_name, a);
+  expect_in_dtype(be, op, b_name, b);
+  expect_rank(op, b_name, b, 3);
+  check(a.shape == b.shape, std::string(op) + ": " + a_name + " has shape " + a.shape.str() + ", " +
+                                b_name + " " + b.shape.str());
+  check(hs > 0 && hs % 2 == 0,
+        std::string(op) + ": head size " + std::to_string(hs) + " must be even and positive");
+  check(n_rotated >= 0 && int64_t(n_rotated) * hs <= b.size(2),
+        std::string(op) + ": " + std::to_string(n_rotated) + " heads of " + std::to_string(hs) +
+            " do not fit in " + b_name + "'s " + std::to_string(b.size(2)) + " channels");
+  check(pos0 >= 0 && theta > 0, std::string(op) + ": pos0 must be >= 0 and theta > 0");
+}
+}  // namespace
+
+void check_rope_forward(const Backend& be, Tensor out, Tensor inp, int hs, int n_rotated, int pos0,
+                        double theta) {
+  expect_rope(be, "rope_forward", "out", out, "inp", inp, hs, n_rotated, pos0, theta);
+}
+
+void check_rope_backward(const Backend& be, Tensor dinp, Tensor dout, int hs, int n_rotated,
+                         int pos0, double theta) {
+  expect_rope(be, "rope_backward", "dinp", dinp, "dout", dout, hs, n_rotated, pos0, theta);
+}
+
+// ---- swiglu ----
+
+void check_swiglu_forward(const Backend& be, Tensor out, Tensor inp) {
+  const char* op = "swiglu_forward";
+  expect_in_dtype(be, op, "out", out);
+  expect_in_dtype(be, op, "inp", inp);
+  const int64_t N = out.rows(), H = out.last_dim();
+  expect_rows_cols(op, "inp", inp, N, 2 * H);
+}
+
+void check_swiglu_backward(const Backend& be, Tensor dinp, Tensor inp, Tensor dout) {
+  const char* op = "swiglu_backward";
+  for (auto [name, t] : {std::pair{"dinp", dinp}, {"inp", inp}, {"dout", dout}})
+    expect_in_dtype(be, op, name, t);
+  const int64_t N = dout.rows(), H = dout.last_dim();
+  expect_rows_cols(op, "inp", inp, N, 2 * H);
+  expect_rows_cols(op, "dinp", dinp, N, 2 * H);
 }
 
 // ---- gelu, residual ----

@@ -21,6 +21,7 @@ namespace llm {
 
 // ---- one check per op, in the Backend's argument order ----
 
+// wpe (dwpe) may be empty: a model without learned positions.
 void check_encoder_forward(const Backend& be, Tensor out, Tensor tokens, Tensor wte, Tensor wpe,
                            int pos0);
 void check_encoder_backward(const Backend& be, Tensor dwte, Tensor dwpe, Tensor dout,
@@ -36,6 +37,7 @@ void check_matmul_forward(const Backend& be, Tensor out, Tensor inp, Tensor weig
 void check_matmul_backward(const Backend& be, Tensor dinp, Tensor dweight, Tensor dbias,
                            Tensor dout, Tensor inp, Tensor weight);
 
+// qkv (B, T, (NH + 2 NKV) hs) with C = NH hs the channels of out (dout); NKV read from the shapes.
 // state and scratch have be.attention_state_shape(B, T, NH) elements. The backward's `out` is not
 // checked here: only a backend that reads it (a flash kernel) checks it.
 void check_attention_forward(const Backend& be, Tensor out, Tensor state, Tensor qkv, int NH);
@@ -43,6 +45,19 @@ void check_attention_backward(const Backend& be, Tensor dqkv, Tensor scratch, Te
                               Tensor qkv, Tensor state, int NH);
 void check_attention_forward_cached(const Backend& be, Tensor out, Tensor k_cache, Tensor v_cache,
                                     Tensor qkv, int NH, int pos0);
+
+void check_rmsnorm_forward(const Backend& be, Tensor out, Tensor rstd, Tensor inp, Tensor weight,
+                           double eps);
+void check_rmsnorm_backward(const Backend& be, Tensor dinp, Tensor dweight, Tensor dout, Tensor inp,
+                            Tensor weight, Tensor rstd);
+
+void check_rope_forward(const Backend& be, Tensor out, Tensor inp, int hs, int n_rotated, int pos0,
+                        double theta);
+void check_rope_backward(const Backend& be, Tensor dinp, Tensor dout, int hs, int n_rotated,
+                         int pos0, double theta);
+
+void check_swiglu_forward(const Backend& be, Tensor out, Tensor inp);
+void check_swiglu_backward(const Backend& be, Tensor dinp, Tensor inp, Tensor dout);
 
 void check_gelu_forward(const Backend& be, Tensor out, Tensor inp);
 void check_gelu_backward(const Backend& be, Tensor dinp, Tensor inp, Tensor dout);

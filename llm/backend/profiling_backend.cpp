@@ -83,6 +83,30 @@ void ProfilingBackend::layernorm_backward(Tensor dinp, Tensor dweight, Tensor db
         [&] { inner_.layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd); });
 }
 
+void ProfilingBackend::rmsnorm_forward(Tensor out, Tensor rstd, Tensor inp, Tensor weight,
+                                       double eps) {
+  const double bytes = bytes_of(out) + bytes_of(rstd) + bytes_of(inp) + bytes_of(weight);
+  timed("rmsnorm_forward", bytes, 0, [&] { inner_.rmsnorm_forward(out, rstd, inp, weight, eps); });
+}
+void ProfilingBackend::rmsnorm_backward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp,
+                                        Tensor weight, Tensor rstd) {
+  const double bytes = accumulated(dinp) + accumulated(dweight) + bytes_of(dout) + bytes_of(inp) +
+                       bytes_of(weight) + bytes_of(rstd);
+  timed("rmsnorm_backward", bytes, 0,
+        [&] { inner_.rmsnorm_backward(dinp, dweight, dout, inp, weight, rstd); });
+}
+
+void ProfilingBackend::rope_forward(Tensor out, Tensor inp, int hs, int n_rotated, int pos0,
+                                    double theta) {
+  timed("rope_forward", bytes_of(out) + bytes_of(inp), 0,
+        [&] { inner_.rope_forward(out, inp, hs, n_rotated, pos0, theta); });
+}
+void ProfilingBackend::rope_backward(Tensor dinp, Tensor dout, int hs, int n_rotated, int pos0,
+                                     double theta) {
+  timed("rope_backward", accumulated(dinp) + bytes_of(dout), 0,
+        [&] { inner_.rope_backward(dinp, dout, hs, n_rotated, pos0, theta); });
+}
+
 void ProfilingBackend::matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) {
   const double flops = 2.0 * double(inp.rows()) * double(inp.last_dim()) * double(weight.size(0));
   timed("matmul_forward", bytes_of(out) + bytes_of(inp) + bytes_of(weight) + bytes_of(bias), flops,
@@ -125,6 +149,14 @@ void ProfilingBackend::gelu_forward(Tensor out, Tensor inp) {
 void ProfilingBackend::gelu_backward(Tensor dinp, Tensor inp, Tensor dout) {
   timed("gelu_backward", accumulated(dinp) + bytes_of(inp) + bytes_of(dout), 0,
         [&] { inner_.gelu_backward(dinp, inp, dout); });
+}
+void ProfilingBackend::swiglu_forward(Tensor out, Tensor inp) {
+  timed("swiglu_forward", bytes_of(out) + bytes_of(inp), 0,
+        [&] { inner_.swiglu_forward(out, inp); });
+}
+void ProfilingBackend::swiglu_backward(Tensor dinp, Tensor inp, Tensor dout) {
+  timed("swiglu_backward", accumulated(dinp) + bytes_of(inp) + bytes_of(dout), 0,
+        [&] { inner_.swiglu_backward(dinp, inp, dout); });
 }
 void ProfilingBackend::residual_forward(Tensor out, Tensor a, Tensor b) {
   timed("residual_forward", bytes_of(out) + bytes_of(a) + bytes_of(b), 0,

@@ -51,6 +51,12 @@ class ProfilingBackend final : public Backend {
                          Tensor bias) override;
   void layernorm_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
                           Tensor weight, Tensor mean, Tensor rstd) override;
+  void rmsnorm_forward(Tensor out, Tensor rstd, Tensor inp, Tensor weight, double eps) override;
+  void rmsnorm_backward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp, Tensor weight,
+                        Tensor rstd) override;
+  void rope_forward(Tensor out, Tensor inp, int hs, int n_rotated, int pos0, double theta) override;
+  void rope_backward(Tensor dinp, Tensor dout, int hs, int n_rotated, int pos0,
+                     double theta) override;
   void matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) override;
   void matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
                        Tensor weight) override;
@@ -64,6 +70,8 @@ class ProfilingBackend final : public Backend {
                                 int pos0) override;
   void gelu_forward(Tensor out, Tensor inp) override;
   void gelu_backward(Tensor dinp, Tensor inp, Tensor dout) override;
+  void swiglu_forward(Tensor out, Tensor inp) override;
+  void swiglu_backward(Tensor dinp, Tensor inp, Tensor dout) override;
   void residual_forward(Tensor out, Tensor a, Tensor b) override;
   void residual_backward(Tensor da, Tensor db, Tensor dout) override;
   void classifier_forward(Tensor losses, Tensor logits, Tensor targets, int V,

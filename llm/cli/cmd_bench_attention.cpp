@@ -21,6 +21,7 @@
 #include "llm/backend/host_copy.hpp"
 #include "llm/cli/commands.hpp"
 #include "llm/core/arena.hpp"
+#include "llm/core/tensor_kind.hpp"
 
 namespace llm::cli {
 
@@ -41,12 +42,13 @@ struct AttentionTensors {
   Shape state_shape;
   Tensor qkv, out, state, dout, dqkv, scratch;
   template <typename Fn> void visit(Fn&& fn) {
-    fn("qkv", qkv, Shape{B, T, 3 * C});
-    fn("out", out, Shape{B, T, C});
-    fn("state", state, state_shape);
-    fn("dout", dout, Shape{B, T, C});
-    fn("dqkv", dqkv, Shape{B, T, 3 * C});
-    fn("scratch", scratch, state_shape);
+    using K = TensorKind;
+    visit_entry(fn, "qkv", qkv, Shape{B, T, 3 * C}, K::value);
+    visit_entry(fn, "out", out, Shape{B, T, C}, K::value);
+    visit_entry(fn, "state", state, state_shape, K::statistic);
+    visit_entry(fn, "dout", dout, Shape{B, T, C}, K::value);
+    visit_entry(fn, "dqkv", dqkv, Shape{B, T, 3 * C}, K::value);
+    visit_entry(fn, "scratch", scratch, state_shape, K::statistic);
   }
 };
 
@@ -112,9 +114,8 @@ void run_bench_attention(const BenchAttentionOptions& o) {
       t.state_shape = backend->attention_state_shape(t.B, T, t.NH);
       Arena memory;
       const DType values = backend->dtype(), statistics = backend->master_dtype();
-      memory.carve(*backend, t, [&](const char* name) {
-        const std::string n = name;
-        return n == "state" || n == "scratch" ? statistics : values;
+      memory.carve(*backend, t, [&](TensorKind kind) {
+        return kind == TensorKind::statistic ? statistics : values;
       });
       fill_normal(*backend, t.qkv, 1);
       fill_normal(*backend, t.dout, 2);

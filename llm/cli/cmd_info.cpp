@@ -21,8 +21,8 @@ namespace {
 
 struct InfoOptions {
   TrainConfig train;
-  int vocab_size = 50257;
-  int world = 1;  // data-parallel ranks
+  int vocab_size = 0;  // 0: the preset's, or GPT-2's 50257
+  int world = 1;       // data-parallel ranks
   double bus_bandwidth =
       400;           // GB/s: NCCL's all-reduce bus bandwidth on 8 H100s over NVLink (360-480)
   double mfu = 0.4;  // model FLOP utilisation of the compute
@@ -133,7 +133,11 @@ void print_data_parallel(const InfoOptions& o, const GPTConfig& c, const MemoryE
 
 void print_info(const InfoOptions& o) {
   o.train.check_ranges();
-  const GPTConfig c = o.train.model_config(o.vocab_size);
+  // The vocabulary: --vocab-size, else the preset's, else GPT-2's.
+  const int V = o.vocab_size > 0
+                    ? o.vocab_size
+                    : (o.train.model.empty() ? 50257 : model_preset(o.train.model).vocab_size);
+  const GPTConfig c = o.train.model_config(V);
   const int B = o.train.batch_size, T = o.train.block_size;
   std::unique_ptr<Backend> backend = make_backend(o.train.device);
   const MemoryEstimate m = estimate_memory(c, B, T, *backend);
@@ -142,6 +146,13 @@ void print_info(const InfoOptions& o) {
   std::printf(
       "model          %d layers, %d heads, %d channels, max_seq_len %d, vocab %d (padded %d)\n",
       c.n_layer, c.n_head, c.n_embd, c.max_seq_len, c.vocab_size, c.padded_vocab_size);
+  std::printf(
+      "architecture   %s (eps %g), %s positions%s, %s MLP of %d, %d key/value heads, %s "
+      "head, %s\n",
+      c.norm.c_str(), c.norm_eps, c.position.c_str(),
+      c.rope() ? (" (theta " + std::to_string(int64_t(c.rope_theta)) + ")").c_str() : "",
+      c.mlp.c_str(), c.hidden_size(), c.kv_heads(), c.tie_embeddings ? "tied" : "untied",
+      c.bias ? "biases" : "no biases");
   std::printf("parameters     %lld (%.2fM; the tied head counted once)\n",
               (long long)count_parameters(c), double(count_parameters(c)) / 1e6);
   std::printf(
@@ -168,7 +179,9 @@ void register_info(CLI::App& app) {
       app.add_subcommand("info", "Parameters, FLOPs per token and memory for a model and batch");
   add_config_file_option(cmd);
   add_train_options(cmd, o->train);
-  cmd->add_option("--vocab-size", o->vocab_size, "Vocabulary size V")->capture_default_str();
+  cmd->add_option("--vocab-size", o->vocab_size,
+                  "Vocabulary size V (0: the --model preset's, else GPT-2's 50257)")
+      ->capture_default_str();
   cmd->add_option("--world", o->world,
                   "Data-parallel ranks: print memory per rank and communication per step")
       ->check(CLI::Range(1, 1 << 20))

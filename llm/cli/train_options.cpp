@@ -43,16 +43,30 @@ CLI::App* find_subcommand(CLI::App& app, const std::string& name) {
 void add_train_options(CLI::App* cmd, TrainConfig& c) {
   const char* model = "Model";
   add(cmd, "model", c.model,
-      "GPT-2 preset: gpt2, gpt2-medium, gpt2-large, gpt2-xl (empty: the shape below)")
+      "Preset: gpt2, gpt2-medium, gpt2-large, gpt2-xl, smollm2-135m, llama-3.2-1b, llama-3-8b "
+      "(empty: the shape and switches below)")
       ->group(model);
   add(cmd, "n-layer", c.n_layer, "Transformer blocks L")->group(model);
   add(cmd, "n-head", c.n_head, "Attention heads NH")->group(model);
   add(cmd, "n-embd", c.n_embd, "Channels C")->group(model);
   add(cmd, "block-size", c.block_size, "Tokens per training sequence T")->group(model);
-  add(cmd, "max-seq-len", c.max_seq_len, "Learned positions (0: block-size; presets: 1024)")
+  add(cmd, "max-seq-len", c.max_seq_len, "Longest context (0: block-size; presets: their own)")
       ->group(model);
   add(cmd, "init-from", c.init_from, "Start from this checkpoint's weights")->group(model);
-  add(cmd, "bias", c.bias, "false: biases stay 0 and are not trained (nanoGPT's bias=False)")
+  add(cmd, "bias", c.bias,
+      "false: no biases in the linear layers; a layernorm's bias stays 0 and is not trained "
+      "(nanoGPT's bias=False)")
+      ->group(model);
+  add(cmd, "norm", c.norm, "layernorm (GPT-2) or rmsnorm (Llama)")->group(model);
+  add(cmd, "norm-eps", c.norm_eps, "rmsnorm's epsilon (layernorm's is 1e-5)")->group(model);
+  add(cmd, "position", c.position, "learned positions (GPT-2) or rope (Llama)")->group(model);
+  add(cmd, "rope-theta", c.rope_theta, "RoPE base")->group(model);
+  add(cmd, "mlp", c.mlp, "gelu (GPT-2) or swiglu (Llama)")->group(model);
+  add(cmd, "mlp-hidden", c.mlp_hidden, "MLP inner width (0: 4 n_embd; required by swiglu)")
+      ->group(model);
+  add(cmd, "n-kv-head", c.n_kv_head, "Key/value heads (0: n_head; fewer: grouped-query attention)")
+      ->group(model);
+  add(cmd, "tie-embeddings", c.tie_embeddings, "The output head is the token embedding wte")
       ->group(model);
 
   const char* data = "Data";

@@ -10,6 +10,7 @@
 
 #include "llm/backend/backend.hpp"
 #include "llm/core/tensor.hpp"
+#include "llm/core/tensor_kind.hpp"
 
 namespace llm {
 
@@ -33,17 +34,18 @@ class Arena {
     if (!backend.allocates_zeroed()) backend.zero(whole());
   }
 
-  // The same with a dtype per tensor, dtype_of_name(name) (e.g. bf16 activations with f32 layernorm
-  // statistics). Each tensor starts on a kAlign-byte boundary, so GPU kernels can use wide loads.
-  template <typename Views, typename DTypeOfName>
-  void carve(Backend& backend, Views& views, DTypeOfName&& dtype_of_name) {
+  // The same with a dtype per tensor, dtype_of_kind(kind) (e.g. bf16 values with f32 statistics):
+  // here `visit` calls fn(name, Tensor&, Shape, TensorKind). Each tensor starts on a kAlign-byte
+  // boundary, so GPU kernels can use wide loads.
+  template <typename Views, typename DTypeOfKind>
+  void carve(Backend& backend, Views& views, DTypeOfKind&& dtype_of_kind) {
     int64_t bytes = 0;
-    views.visit([&](const char* name, Tensor&, Shape shape) {
-      bytes = align_up(bytes) + shape.numel() * int64_t(dtype_size(dtype_of_name(name)));
+    views.visit([&](const char*, Tensor&, Shape shape, TensorKind kind) {
+      bytes = align_up(bytes) + shape.numel() * int64_t(dtype_size(dtype_of_kind(kind)));
     });
     allocate(backend, DType::f32, bytes);
-    views.visit([&](const char* name, Tensor& t, Shape shape) {
-      t = take(shape, dtype_of_name(name), kAlign);
+    views.visit([&](const char*, Tensor& t, Shape shape, TensorKind kind) {
+      t = take(shape, dtype_of_kind(kind), kAlign);
     });
     mixed_ = true;
     if (!backend.allocates_zeroed()) backend.zero(raw_bytes());

@@ -23,8 +23,10 @@ bool is_conv1d(const std::string& name) {
   return name == "qkvw" || name == "attprojw" || name == "fcw" || name == "fcprojw";
 }
 bool is_per_layer(const std::string& name) {
-  return name != "wte" && name != "wpe" && name != "lnfw" && name != "lnfb";
+  return name != "wte" && name != "wpe" && name != "lnfw" && name != "lnfb" && name != "lm_head";
 }
+// The tables of V real rows (plus Vp - V padding rows in memory, which the files leave out).
+bool is_vocabulary_table(const std::string& name) { return name == "wte" || name == "lm_head"; }
 
 // Visits every tensor as it is stored in HF files: (HF name, our tensor for that layer, our name).
 template <typename Fn> void visit_hf(ParameterTensors& tensors, Fn&& fn) {
@@ -46,6 +48,7 @@ std::string hf_tensor_name(const std::string& name, int layer) {
   if (name == "wpe") return "transformer.wpe.weight";
   if (name == "lnfw") return "transformer.ln_f.weight";
   if (name == "lnfb") return "transformer.ln_f.bias";
+  if (name == "lm_head") return "lm_head.weight";  // an untied head, outside "transformer."
   const std::string h = "transformer.h." + std::to_string(layer) + ".";
   if (name == "ln1w") return h + "ln_1.weight";
   if (name == "ln1b") return h + "ln_1.bias";
@@ -69,7 +72,7 @@ std::vector<SafeTensorSource> hf_tensor_sources(ParameterTensors& tensors, Backe
     // f64 tensors are stored as F64, the others as F32 (bf16 widened exactly).
     const DType file_dtype = t.dtype == DType::f64 ? DType::f64 : DType::f32;
     std::vector<int64_t> shape(t.shape.dims.begin(), t.shape.dims.begin() + t.shape.rank);
-    if (name == "wte") shape[0] = V;  // drop the padding rows: HF's wte is (V, C)
+    if (is_vocabulary_table(name)) shape[0] = V;  // drop the padding rows: HF's wte is (V, C)
     const int64_t rows = shape[0], cols = shape.size() > 1 ? shape[1] : 1;
     const bool transpose = is_conv1d(name);
     if (transpose) std::swap(shape[0], shape[1]);
@@ -104,17 +107,20 @@ std::string hf_prefix(const SafeTensorsFile& file) {
 
 void import_hf_tensors(ParameterTensors& tensors, Backend& backend, const SafeTensorsFile& file) {
   // Other tensors in the file are ignored: HF's attn.bias / attn.masked_bias are the causal mask
-  // buffers, not weights. A stored lm_head.weight must be the tied wte (checked below).
+  // buffers, not weights. A stored lm_head.weight must be the tied wte (checked below) unless the
+  // config unties the head (tie_embeddings false), when it is the model's lm_head.
   const std::string prefix = hf_prefix(file);
   const int64_t V = tensors.config.vocab_size, C = tensors.config.n_embd;
   visit_hf(tensors, [&](const std::string& full_name, Tensor t, const std::string& name) {
-    const std::string hf_name = prefix + full_name.substr(std::string("transformer.").size());
+    const std::string hf_name = name == "lm_head"
+                                    ? full_name
+                                    : prefix + full_name.substr(std::string("transformer.").size());
     std::vector<int64_t> shape(t.shape.dims.begin(), t.shape.dims.begin() + t.shape.rank);
-    if (name == "wte") shape[0] = V;  // the padding rows V..Vp are set to 0
+    if (is_vocabulary_table(name)) shape[0] = V;  // the padding rows V..Vp are set to 0
     if (is_conv1d(name)) std::swap(shape[0], shape[1]);
     load_stored_tensor(backend, t, file.stored(hf_name, shape), /*transpose=*/is_conv1d(name));
   });
-  if (file.contains("lm_head.weight")) {
+  if (tensors.config.tie_embeddings && file.contains("lm_head.weight")) {
     const bool tied =
         file.read_f32("lm_head.weight", {V, C}) == file.read_f32(prefix + "wte.weight", {V, C});
     check(tied,
@@ -141,9 +147,25 @@ void write_model_config(const fs::path& path, const GPTConfig& c) {
       {"resid_pdrop", 0.0},
       {"embd_pdrop", 0.0},
       {"attn_pdrop", 0.0},
-      {"tie_word_embeddings", true},
+      {"tie_word_embeddings", c.tie_embeddings},
       {"torch_dtype", "float32"},
   };
+  if (!c.is_gpt2_architecture()) {
+    // glassbox's own keys for the architecture switches (llm/model/config.hpp), only where they
+    // leave GPT-2, so a GPT-2 config.json stays what transformers' GPT2LMHeadModel reads. Such a
+    // model is no GPT-2: its model_type says so, and transformers refuses it rather than loading
+    // it wrongly (this file is glassbox's own layout, not Hugging Face's Llama layout).
+    j["model_type"] = "glassbox";
+    j["architectures"] = {"GlassboxDecoder"};
+    j["norm"] = c.norm;
+    j["norm_eps"] = c.norm_eps;
+    j["position"] = c.position;
+    j["rope_theta"] = c.rope_theta;
+    j["mlp"] = c.mlp;
+    j["mlp_hidden"] = c.hidden_size();
+    j["n_kv_head"] = c.kv_heads();
+    j["bias"] = c.bias;
+  }
   std::ofstream out(path);
   check(bool(out), "cannot write " + path.string());
   out << j.dump(2) << "\n";
@@ -172,6 +194,31 @@ GPTConfig read_model_config(const fs::path& path) {
   c.vocab_size = get_int("vocab_size");
   c.padded_vocab_size =
       j.contains("padded_vocab_size") ? get_int("padded_vocab_size") : pad_vocab(c.vocab_size);
+  // The architecture switches: absent keys keep GPT-2's values.
+  auto get_string = [&](const char* key, std::string& value) {
+    if (!j.contains(key)) return;
+    check(j[key].is_string(), path.string() + ": \"" + key + "\" must be a string");
+    value = j[key].get<std::string>();
+  };
+  auto get_number = [&](const char* key, double& value) {
+    if (!j.contains(key)) return;
+    check(j[key].is_number(), path.string() + ": \"" + key + "\" must be a number");
+    value = j[key].get<double>();
+  };
+  auto get_bool = [&](const char* key, bool& value) {
+    if (!j.contains(key)) return;
+    check(j[key].is_boolean(), path.string() + ": \"" + key + "\" must be true or false");
+    value = j[key].get<bool>();
+  };
+  get_string("norm", c.norm);
+  get_number("norm_eps", c.norm_eps);
+  get_string("position", c.position);
+  get_number("rope_theta", c.rope_theta);
+  get_string("mlp", c.mlp);
+  if (j.contains("mlp_hidden")) c.mlp_hidden = get_int("mlp_hidden");
+  if (j.contains("n_kv_head")) c.n_kv_head = get_int("n_kv_head");
+  get_bool("tie_word_embeddings", c.tie_embeddings);
+  get_bool("bias", c.bias);
   try {
     c.validate();
   } catch (const Error& e) { throw Error(path.string() + ": " + e.what()); }

@@ -10,12 +10,37 @@ void GPTConfig::validate() const {
   check(n_embd % n_head == 0, "model config: n_embd (" + std::to_string(n_embd) +
                                   ") must be divisible by n_head (" + std::to_string(n_head) + ")");
   check(padded_vocab_size >= vocab_size, "model config: padded_vocab_size < vocab_size");
+  check(norm == "layernorm" || norm == "rmsnorm",
+        "model config: norm must be layernorm or rmsnorm (got '" + norm + "')");
+  check(norm_eps > 0, "model config: norm_eps must be positive");
+  check(norm == "rmsnorm" || norm_eps == 1e-5,
+        "model config: norm_eps of a layernorm is fixed at 1e-5 (only rmsnorm takes another)");
+  check(position == "learned" || position == "rope",
+        "model config: position must be learned or rope (got '" + position + "')");
+  check(rope_theta > 0, "model config: rope_theta must be positive");
+  check(position == "learned" || head_size() % 2 == 0,
+        "model config: rope needs an even head size (n_embd / n_head = " +
+            std::to_string(head_size()) + ")");
+  check(mlp == "gelu" || mlp == "swiglu",
+        "model config: mlp must be gelu or swiglu (got '" + mlp + "')");
+  check(mlp_hidden >= 0, "model config: mlp_hidden must be 0 (4 n_embd) or positive");
+  check(mlp == "gelu" || mlp_hidden > 0, "model config: mlp = swiglu needs mlp_hidden");
+  check(n_kv_head >= 0 && n_head % kv_heads() == 0,
+        "model config: n_head (" + std::to_string(n_head) + ") must be a multiple of n_kv_head (" +
+            std::to_string(n_kv_head) + ")");
+}
+
+bool GPTConfig::is_gpt2_architecture() const {
+  return norm == "layernorm" && position == "learned" && mlp == "gelu" &&
+         hidden_size() == 4 * n_embd && kv_heads() == n_head && tie_embeddings && bias;
 }
 
 bool GPTConfig::same_shape(const GPTConfig& o) const {
   return max_seq_len == o.max_seq_len && vocab_size == o.vocab_size &&
          padded_vocab_size == o.padded_vocab_size && n_layer == o.n_layer && n_head == o.n_head &&
-         n_embd == o.n_embd;
+         n_embd == o.n_embd && norm == o.norm && norm_eps == o.norm_eps && position == o.position &&
+         rope_theta == o.rope_theta && mlp == o.mlp && hidden_size() == o.hidden_size() &&
+         kv_heads() == o.kv_heads() && tie_embeddings == o.tie_embeddings && bias == o.bias;
 }
 
 int pad_vocab(int vocab_size) { return (vocab_size + 127) / 128 * 128; }
@@ -36,20 +61,51 @@ GPTConfig gpt2_preset(const std::string& name) {
   return c;
 }
 
+GPTConfig model_preset(const std::string& name) {
+  if (name.rfind("gpt2", 0) == 0) return gpt2_preset(name);
+  GPTConfig c;
+  c.norm = "rmsnorm";
+  c.position = "rope";
+  c.mlp = "swiglu";
+  c.bias = false;
+  if (name == "smollm2-135m") {
+    c.n_layer = 30, c.n_head = 9, c.n_kv_head = 3, c.n_embd = 576, c.mlp_hidden = 1536;
+    c.vocab_size = 49152, c.max_seq_len = 8192, c.rope_theta = 100000.0, c.norm_eps = 1e-5;
+  } else if (name == "llama-3.2-1b") {
+    c.n_layer = 16, c.n_head = 32, c.n_kv_head = 8, c.n_embd = 2048, c.mlp_hidden = 8192;
+    c.vocab_size = 128256, c.max_seq_len = 131072, c.rope_theta = 500000.0, c.norm_eps = 1e-5;
+  } else if (name == "llama-3-8b") {
+    c.n_layer = 32, c.n_head = 32, c.n_kv_head = 8, c.n_embd = 4096, c.mlp_hidden = 14336;
+    c.vocab_size = 128256, c.max_seq_len = 8192, c.rope_theta = 500000.0, c.norm_eps = 1e-5;
+    c.tie_embeddings = false;
+  } else {
+    throw Error("unknown model preset '" + name +
+                "' (gpt2, gpt2-medium, gpt2-large, gpt2-xl, smollm2-135m, llama-3.2-1b, "
+                "llama-3-8b)");
+  }
+  c.padded_vocab_size = pad_vocab(c.vocab_size);
+  return c;
+}
+
 int64_t count_parameters(const GPTConfig& c) {
-  const int64_t C = c.n_embd, L = c.n_layer;
-  const int64_t per_layer = 2 * C                // ln_1
-                            + 3 * C * C + 3 * C  // attn.c_attn
-                            + C * C + C          // attn.c_proj
-                            + 2 * C              // ln_2
-                            + 4 * C * C + 4 * C  // mlp.c_fc
-                            + 4 * C * C + C;     // mlp.c_proj
-  return int64_t(c.vocab_size) * C + int64_t(c.max_seq_len) * C + L * per_layer + 2 * C;
+  const int64_t C = c.n_embd, L = c.n_layer, QKV = c.qkv_channels(), FC = c.fc_channels();
+  const int64_t H = c.hidden_size();
+  const int64_t norm = c.rmsnorm() ? C : 2 * C;  // gain, and a layernorm's bias
+  const int64_t biases = c.bias ? QKV + C + FC + C : 0;
+  const int64_t per_layer = norm + QKV * C + C * C   // ln_1, attention's q, k, v and projection
+                            + norm + FC * C + C * H  // ln_2, the MLP's two matmuls
+                            + biases;
+  const int64_t embeddings = int64_t(c.vocab_size) * C * (c.tie_embeddings ? 1 : 2) +
+                             (c.rope() ? 0 : int64_t(c.max_seq_len) * C);
+  return embeddings + L * per_layer + norm;
 }
 
 double training_flops_per_token(const GPTConfig& c, int T) {
   // N counts the weights that take part in matmuls: all but the position embedding (a lookup).
-  const double N = double(count_parameters(c)) - double(c.max_seq_len) * c.n_embd;
+  // An untied head is a matmul but its input embedding is a lookup: one of the two V C counts.
+  const double lookups = (c.rope() ? 0.0 : double(c.max_seq_len) * c.n_embd) +
+                         (c.tie_embeddings ? 0.0 : double(c.vocab_size) * c.n_embd);
+  const double N = double(count_parameters(c)) - lookups;
   return 6.0 * N + 12.0 * c.n_layer * c.n_embd * double(T);
 }
 

@@ -23,12 +23,10 @@ Decoder::Decoder(GPT& model, int B, int max_positions) : model_(model), B_(B) {
   t_.config = model.config();
   t_.B = B;
   t_.maxT = max_positions > 0 ? max_positions : max_seq_len;
-  // The layernorm statistics in the master dtype, as in training (activation_dtype).
+  // The norm statistics in the master dtype, as in training (activation_dtype).
   const Backend& backend = model.backend();
-  memory_.carve(model.backend(), t_, [&](const char* name) {
-    const std::string n = name;
-    return n == "mean" || n == "rstd" ? backend.master_dtype() : backend.dtype();
-  });
+  memory_.carve(model.backend(), t_,
+                [&](TensorKind kind) { return activation_dtype(backend, kind); });
   DecoderTokens token_views{B, t_.maxT, {}};
   token_memory_.carve(model.backend(), DType::i32, token_views);
   tokens_ = token_views.tokens;
@@ -42,9 +40,7 @@ const std::vector<float>& Decoder::step(const int32_t* tokens, int Tn) {
         "context full: " + std::to_string(pos_ + Tn) + " tokens exceed " +
             (t_.maxT == c.max_seq_len ? "the model's max_seq_len " : "the decoder's room for ") +
             std::to_string(t_.maxT));
-  for (int64_t i = 0; i < int64_t(B_) * Tn; i++)
-    check(tokens[i] >= 0 && tokens[i] < c.vocab_size,
-          "token id " + std::to_string(tokens[i]) + " is outside the vocabulary");
+  check_token_ids(tokens, int64_t(B_) * Tn, c.vocab_size, "token");
   Backend& be = model_.backend();
   ParameterTensors& p = model_.params;
   const int64_t B = B_, C = c.n_embd;
@@ -59,29 +55,29 @@ const std::vector<float>& Decoder::step(const int32_t* tokens, int Tn) {
   layer.ln1 = layer.ln2 = ln;
   layer.ln1_mean = layer.ln2_mean = mean;
   layer.ln1_rstd = layer.ln2_rstd = rstd;
-  layer.qkv = bt(t_.qkv, 3 * C);
+  layer.qkv = layer.qkv_rope = bt(t_.qkv, c.qkv_channels());  // rope rotates q, k in place
   layer.atty = bt(t_.atty, C);
   layer.attproj = layer.fcproj = proj;
   layer.residual2 = bt(t_.x2, C);
-  layer.fch = bt(t_.fch, 4 * C);
-  layer.fch_gelu = bt(t_.fch_gelu, 4 * C);
+  layer.fch = bt(t_.fch, c.fc_channels());
+  layer.fch_gelu = bt(t_.fch_gelu, c.hidden_size());
   layer.residual3 = x;
 
   be.copy_from_host(tok, tokens);
   be.encoder_forward(x, tok, p.wte, p.wpe, pos_);
   model_.forward_blocks(
-      x, [&](int) { return layer; },
+      x, pos_, [&](int) { return layer; },
       [&](int l, Tensor atty, Tensor qkv) {
         // appends this step's keys and values at pos_.., then attends over the cached 0..pos_+Tn
         be.attention_forward_cached(atty, t_.k_cache.slice(l), t_.v_cache.slice(l), qkv, c.n_head,
                                     pos_);
       });
   // Only the last position of each sequence predicts the next token: gather those rows, then the
-  // final layernorm and the head on (B, C) instead of (B, Tn, C).
+  // final norm and the head on (B, C) instead of (B, Tn, C).
   for (int64_t b = 0; b < B; b++) be.convert(t_.last_x.slice(b), x.slice(b).slice(Tn - 1));
   const Tensor last_mean = t_.mean.prefix(Shape{B}), last_rstd = t_.rstd.prefix(Shape{B});
-  be.layernorm_forward(t_.last_ln, last_mean, last_rstd, t_.last_x, p.lnfw, p.lnfb);
-  be.matmul_forward(t_.logits, t_.last_ln, p.wte, Tensor{});
+  norm_forward(be, c, t_.last_ln, last_mean, last_rstd, t_.last_x, p.lnfw, p.lnfb);
+  be.matmul_forward(t_.logits, t_.last_ln, p.head(), Tensor{});
   const std::vector<double> logits = tensor_to_host_f64(be, t_.logits);  // (B, Vp)
   const int64_t V = c.vocab_size, Vp = c.padded_vocab_size;
   for (int64_t b = 0; b < B; b++)

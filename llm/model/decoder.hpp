@@ -14,45 +14,50 @@
 namespace llm {
 
 // The cache and the scratch buffers of one decoder, sized for (B, maxT): maxT is the most positions
-// the decoder will hold, at most the model's max_seq_len.
+// the decoder will hold, at most the model's max_seq_len. NKV key/value heads are cached (fewer
+// than NH with grouped-query attention); with rope q and k are rotated in place in qkv before the
+// keys are cached, so the cache holds rotated keys.
 struct DecoderTensors {
   GPTConfig config;
   int B = 0;
   int maxT = 0;
-  Tensor k_cache;   // (L, B, NH, maxT, hs)
-  Tensor v_cache;   // (L, B, NH, maxT, hs)
+  Tensor k_cache;   // (L, B, NKV, maxT, hs)
+  Tensor v_cache;   // (L, B, NKV, maxT, hs)
   Tensor x;         // (B, maxT, C)  the residual stream
   Tensor x2;        // (B, maxT, C)  the residual stream after the attention branch
   Tensor ln;        // (B, maxT, C)
   Tensor mean;      // (B, maxT)
   Tensor rstd;      // (B, maxT)
-  Tensor qkv;       // (B, maxT, 3C)
+  Tensor qkv;       // (B, maxT, QKV)
   Tensor atty;      // (B, maxT, C)
   Tensor proj;      // (B, maxT, C)
-  Tensor fch;       // (B, maxT, 4C)
-  Tensor fch_gelu;  // (B, maxT, 4C)
+  Tensor fch;       // (B, maxT, FC)
+  Tensor fch_gelu;  // (B, maxT, H)
   Tensor last_x;    // (B, C)   the residual stream at each sequence's last position
-  Tensor last_ln;   // (B, C)   ... after the final layernorm
+  Tensor last_ln;   // (B, C)   ... after the final norm
   Tensor logits;    // (B, Vp)
 
   template <typename Fn> void visit(Fn&& fn) {
-    const int64_t L = config.n_layer, NH = config.n_head, hs = config.head_size();
+    using K = TensorKind;
+    const int64_t L = config.n_layer, NKV = config.kv_heads(), hs = config.head_size();
     const int64_t T = maxT, C = config.n_embd, Vp = config.padded_vocab_size;
-    fn("k_cache", k_cache, Shape{L, B, NH, T, hs});
-    fn("v_cache", v_cache, Shape{L, B, NH, T, hs});
-    fn("x", x, Shape{B, T, C});
-    fn("x2", x2, Shape{B, T, C});
-    fn("ln", ln, Shape{B, T, C});
-    fn("mean", mean, Shape{B, T});
-    fn("rstd", rstd, Shape{B, T});
-    fn("qkv", qkv, Shape{B, T, 3 * C});
-    fn("atty", atty, Shape{B, T, C});
-    fn("proj", proj, Shape{B, T, C});
-    fn("fch", fch, Shape{B, T, 4 * C});
-    fn("fch_gelu", fch_gelu, Shape{B, T, 4 * C});
-    fn("last_x", last_x, Shape{B, C});
-    fn("last_ln", last_ln, Shape{B, C});
-    fn("logits", logits, Shape{B, Vp});
+    const int64_t QKV = config.qkv_channels(), FC = config.fc_channels();
+    const int64_t H = config.hidden_size();
+    visit_entry(fn, "k_cache", k_cache, Shape{L, B, NKV, T, hs}, K::value);
+    visit_entry(fn, "v_cache", v_cache, Shape{L, B, NKV, T, hs}, K::value);
+    visit_entry(fn, "x", x, Shape{B, T, C}, K::value);
+    visit_entry(fn, "x2", x2, Shape{B, T, C}, K::value);
+    visit_entry(fn, "ln", ln, Shape{B, T, C}, K::value);
+    visit_entry(fn, "mean", mean, Shape{B, T}, K::statistic);
+    visit_entry(fn, "rstd", rstd, Shape{B, T}, K::statistic);
+    visit_entry(fn, "qkv", qkv, Shape{B, T, QKV}, K::value);
+    visit_entry(fn, "atty", atty, Shape{B, T, C}, K::value);
+    visit_entry(fn, "proj", proj, Shape{B, T, C}, K::value);
+    visit_entry(fn, "fch", fch, Shape{B, T, FC}, K::value);
+    visit_entry(fn, "fch_gelu", fch_gelu, Shape{B, T, H}, K::value);
+    visit_entry(fn, "last_x", last_x, Shape{B, C}, K::value);
+    visit_entry(fn, "last_ln", last_ln, Shape{B, C}, K::value);
+    visit_entry(fn, "logits", logits, Shape{B, Vp}, K::value);
   }
 };
 

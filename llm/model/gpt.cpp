@@ -1,4 +1,4 @@
-// The GPT-2 model: forward and backward written once against the Backend interface.
+// The model: forward and backward written once against the Backend interface.
 #include "llm/model/gpt.hpp"
 
 #include <cmath>
@@ -26,22 +26,43 @@ struct TokenTensors {
 
 }  // namespace
 
-bool is_decayed(const char* name) {
-  const std::string n = name;
-  return n == "wte" || n == "wpe" || n == "qkvw" || n == "attprojw" || n == "fcw" || n == "fcprojw";
+TensorKind parameter_kind(const char* name) {
+  // Every tensor any config has: untied, with biases, learned positions and layernorms.
+  ParameterTensors all;
+  all.config.tie_embeddings = false;
+  TensorKind found = TensorKind::matrix;
+  bool known = false;
+  all.visit([&](const char* n, Tensor&, Shape, TensorKind kind) {
+    if (std::strcmp(n, name) == 0) found = kind, known = true;
+  });
+  check(known, std::string("parameter_kind: the model has no parameter '") + name + "'");
+  return found;
 }
 
-bool is_bias(const char* name) {
-  const std::string n = name;
-  return n == "ln1b" || n == "qkvb" || n == "attprojb" || n == "ln2b" || n == "fcb" ||
-         n == "fcprojb" || n == "lnfb";
+bool is_decayed(const char* name) { return is_decayed(parameter_kind(name)); }
+
+bool is_bias(const char* name) { return parameter_kind(name) == TensorKind::bias; }
+
+DType activation_dtype(const Backend& backend, TensorKind kind) {
+  return kind == TensorKind::statistic ? backend.master_dtype() : backend.dtype();
 }
 
 DType activation_dtype(const Backend& backend, const char* name) {
-  const std::string n = name;
-  const bool statistic = n == "ln1_mean" || n == "ln1_rstd" || n == "ln2_mean" || n == "ln2_rstd" ||
-                         n == "lnf_mean" || n == "lnf_rstd" || n == "att" || n == "losses";
-  return statistic ? backend.master_dtype() : backend.dtype();
+  ActivationTensors all;  // the layernorm config lists every statistic
+  TensorKind found = TensorKind::value;
+  bool known = false;
+  all.visit([&](const char* n, Tensor&, Shape, TensorKind kind) {
+    if (std::strcmp(n, name) == 0) found = kind, known = true;
+  });
+  check(known, std::string("activation_dtype: the model has no activation '") + name + "'");
+  return activation_dtype(backend, found);
+}
+
+void check_token_ids(const int32_t* ids, int64_t n, int V, const char* what) {
+  for (int64_t i = 0; i < n; i++)
+    check(ids[i] >= 0 && ids[i] < V, std::string(what) + " id " + std::to_string(ids[i]) +
+                                         " is outside the vocabulary [0, " + std::to_string(V) +
+                                         ")");
 }
 
 GPT::GPT(const GPTConfig& config, Backend& backend) : config_(config), backend_(backend) {
@@ -57,21 +78,20 @@ void GPT::init_weights(uint64_t seed) {
   std::mt19937_64 rng(seed);
   const double std_default = 0.02;
   const double std_residual = 0.02 / std::sqrt(2.0 * config_.n_layer);
-  params.visit([&](const char* name_c, Tensor& t, Shape) {
-    const std::string name = name_c;
-    std::vector<double> values(t.numel(), 0.0);
-    if (name == "ln1w" || name == "ln2w" || name == "lnfw") {
+  params.visit([&](const char*, Tensor& t, Shape, TensorKind kind) {
+    std::vector<double> values(t.numel(), 0.0);  // biases stay 0
+    if (kind == TensorKind::gain) {
       std::fill(values.begin(), values.end(), 1.0);
-    } else if (is_decayed(name_c)) {
+    } else if (is_decayed(kind)) {
       std::normal_distribution<double> normal(
-          0.0, (name == "attprojw" || name == "fcprojw") ? std_residual : std_default);
+          0.0, kind == TensorKind::residual_projection ? std_residual : std_default);
       for (double& v : values) v = normal(rng);
-      if (name == "wte") {  // padding rows V..Vp are never used as tokens: keep them 0
+      if (&t == &params.wte || &t == &params.lm_head) {
+        // padding rows V..Vp are never used as tokens: keep them 0
         const int64_t C = config_.n_embd;
         std::fill(values.begin() + int64_t(config_.vocab_size) * C, values.end(), 0.0);
       }
     }
-    // biases stay 0
     tensor_from_host_f64(backend_, t, values);  // rounded to the parameters' dtype (bf16 on a GPU)
   });
 }
@@ -92,9 +112,9 @@ void GPT::reserve(int B, int T) {
   }
   act_memory_ = Arena{};
   act_grad_memory_ = Arena{};
-  auto dtype_of_name = [&](const char* name) { return activation_dtype(backend_, name); };
-  act_memory_.carve(backend_, acts, dtype_of_name);
-  act_grad_memory_.carve(backend_, act_grads_, dtype_of_name);
+  auto dtype_of_kind = [&](TensorKind kind) { return activation_dtype(backend_, kind); };
+  act_memory_.carve(backend_, acts, dtype_of_kind);
+  act_grad_memory_.carve(backend_, act_grads_, dtype_of_kind);
   TokenTensors token_views;
   token_views.B = B;
   token_views.T = T;
@@ -121,31 +141,25 @@ void GPT::zero_grad() { backend_.zero(grad_memory_.whole()); }
 
 double GPT::run_forward(const int32_t* tokens, const int32_t* targets, int B, int T, double dloss) {
   reserve(B, T);
-  for (int64_t i = 0; i < int64_t(B) * T; i++) {
-    check(tokens[i] >= 0 && tokens[i] < config_.vocab_size,
-          "token id " + std::to_string(tokens[i]) + " is outside the vocabulary [0, " +
-              std::to_string(config_.vocab_size) + ")");
-  }
+  check_token_ids(tokens, int64_t(B) * T, config_.vocab_size, "token");
   backend_.copy_from_host(tokens_, tokens);
   const int NH = config_.n_head;
   Backend& be = backend_;
   ParameterTensors& p = params;
   ActivationTensors& a = acts;
 
+  // wpe is empty with rope: the positions enter inside attention instead
   be.encoder_forward(a.encoded, tokens_, p.wte, p.wpe, 0);  // (B, T, C)
   const Tensor residual = forward_blocks(
-      a.encoded, [&](int l) { return a.layer(l); },
+      a.encoded, 0, [&](int l) { return a.layer(l); },
       [&](int l, Tensor atty, Tensor qkv) {
         be.attention_forward(atty, a.att.slice(l), qkv, NH);  // its state saved for the backward
       });
-  be.layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, residual, p.lnfw, p.lnfb);
-  be.matmul_forward(a.logits, a.lnf, p.wte, Tensor{});  // tied head, no bias: (B, T, Vp)
+  norm_forward(be, config_, a.lnf, a.lnf_mean, a.lnf_rstd, residual, p.lnfw, p.lnfb);
+  be.matmul_forward(a.logits, a.lnf, p.head(), Tensor{});  // no bias: (B, T, Vp)
   if (targets == nullptr) return 0.0;
 
-  for (int64_t i = 0; i < int64_t(B) * T; i++) {
-    check(targets[i] >= 0 && targets[i] < config_.vocab_size,
-          "target id " + std::to_string(targets[i]) + " is outside the vocabulary");
-  }
+  check_token_ids(targets, int64_t(B) * T, config_.vocab_size, "target");
   be.copy_from_host(targets_, targets);
   be.classifier_forward(a.losses, a.logits, targets_, config_.vocab_size, dloss);
   // The mean loss, summed on the host in double so it does not depend on the reduction order.
@@ -154,11 +168,12 @@ double GPT::run_forward(const int32_t* tokens, const int32_t* targets, int B, in
   return sum / double(int64_t(B) * T);
 }
 
-Tensor GPT::forward_blocks(Tensor x, const std::function<LayerActivations(int l)>& activations_of,
+Tensor GPT::forward_blocks(Tensor x, int pos0,
+                           const std::function<LayerActivations(int l)>& activations_of,
                            const LayerAttention& attention) {
   for (int l = 0; l < config_.n_layer; l++) {
     const LayerActivations a = activations_of(l);
-    block_forward(backend_, params.layer(l), a, x,
+    block_forward(backend_, config_, params.layer(l), a, x, pos0,
                   [&](Tensor atty, Tensor qkv) { attention(l, atty, qkv); });
     x = a.residual3;
   }
@@ -167,7 +182,6 @@ Tensor GPT::forward_blocks(Tensor x, const std::function<LayerActivations(int l)
 
 void GPT::run_backward(const GradientsReady& on_ready) {
   // acts.logits now holds dlogits (the fused classifier wrote them in place).
-  const int NH = config_.n_head;
   Backend& be = backend_;
   ParameterTensors& p = params;
   ParameterTensors& g = grads;
@@ -187,21 +201,29 @@ void GPT::run_backward(const GradientsReady& on_ready) {
   const int L = config_.n_layer;
   Tensor residual = a.residual3.slice(L - 1);
   Tensor dresidual = d.residual3.slice(L - 1);
-  be.matmul_backward(d.lnf, g.wte, Tensor{}, a.logits, a.lnf, p.wte);
-  be.layernorm_backward(dresidual, g.lnfw, g.lnfb, d.lnf, residual, p.lnfw, a.lnf_mean, a.lnf_rstd);
-  if (on_ready) on_ready({g.lnfw, g.lnfb});
+  // Reports a group of final gradients, leaving out the ones the config does not have.
+  auto ready = [&](std::vector<Tensor> group) {
+    if (!on_ready) return;
+    std::erase_if(group, [](const Tensor& t) { return t.empty(); });
+    on_ready(group);
+  };
+  be.matmul_backward(d.lnf, g.head(), Tensor{}, a.logits, a.lnf, p.head());
+  norm_backward(be, config_, dresidual, g.lnfw, g.lnfb, d.lnf, residual, p.lnfw, a.lnf_mean,
+                a.lnf_rstd);
+  ready({g.lnfw, g.lnfb, g.lm_head});
 
   for (int l = L - 1; l >= 0; l--) {
     const LayerActivations dl = d.layer(l);
-    for (Tensor t : {dl.ln1, dl.qkv, dl.atty, dl.attproj, dl.ln2, dl.fch, dl.fch_gelu, dl.fcproj})
-      be.zero(t);
+    for (Tensor t :
+         {dl.ln1, dl.qkv, dl.qkv_rope, dl.atty, dl.attproj, dl.ln2, dl.fch, dl.fch_gelu, dl.fcproj})
+      if (!t.empty()) be.zero(t);
     const Tensor x = l == 0 ? a.encoded : a.residual3.slice(l - 1);
     const Tensor dx = l == 0 ? d.encoded : d.residual3.slice(l - 1);
-    block_backward(be, p.layer(l), g.layer(l), a.layer(l), dl, x, dx, NH);
-    if (on_ready) on_ready(g.layer(l).all());
+    block_backward(be, config_, p.layer(l), g.layer(l), a.layer(l), dl, x, dx);
+    ready(g.layer(l).all());
   }
-  be.encoder_backward(g.wte, g.wpe, d.encoded, tokens_);
-  if (on_ready) on_ready({g.wte, g.wpe});
+  be.encoder_backward(g.wte, g.wpe, d.encoded, tokens_);  // g.wpe is empty with rope
+  ready({g.wte, g.wpe});
 }
 
 }  // namespace llm

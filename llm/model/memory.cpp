@@ -26,8 +26,8 @@ MemoryEstimate estimate_memory(const GPTConfig& config, int B, int T, const Back
   const int64_t master_copies = backend.master_dtype() == backend.dtype() ? 2 : 3;
   m.optimizer = master_copies * count(params) * master_bytes;
   int64_t activation_bytes = 0;
-  acts.visit([&](const char* name, Tensor&, Shape shape) {
-    activation_bytes += shape.numel() * int64_t(dtype_size(activation_dtype(backend, name)));
+  acts.visit([&](const char*, Tensor&, Shape shape, TensorKind kind) {
+    activation_bytes += shape.numel() * int64_t(dtype_size(activation_dtype(backend, kind)));
   });
   m.activations = 2 * activation_bytes;  // the activations and their gradients
   return m;

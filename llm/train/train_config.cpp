@@ -9,13 +9,22 @@ namespace llm {
 GPTConfig TrainConfig::model_config(int vocab_size) const {
   GPTConfig c;
   if (!model.empty()) {
-    c = gpt2_preset(model);
+    c = model_preset(model);  // its shape and architecture switches
   } else {
     c.n_layer = n_layer;
     c.n_head = n_head;
     c.n_embd = n_embd;
+    c.bias = bias;
+    c.norm = norm;
+    c.norm_eps = norm_eps;
+    c.position = position;
+    c.rope_theta = rope_theta;
+    c.mlp = mlp;
+    c.mlp_hidden = mlp_hidden;
+    c.n_kv_head = n_kv_head;
+    c.tie_embeddings = tie_embeddings;
   }
-  c.max_seq_len = max_seq_len > 0 ? max_seq_len : (model.empty() ? block_size : 1024);
+  c.max_seq_len = max_seq_len > 0 ? max_seq_len : (model.empty() ? block_size : c.max_seq_len);
   c.vocab_size = vocab_size;
   c.padded_vocab_size = pad_vocab(vocab_size);
   c.validate();

@@ -13,14 +13,24 @@ namespace llm {
 
 struct TrainConfig {
   // ---- model ----
-  std::string model;  // a GPT-2 preset ("gpt2", ...), or empty for the shape below
+  std::string model;  // a preset ("gpt2", "smollm2-135m", ... see model_preset), or empty for
+                      // the shape and switches below
   int n_layer = 4;
   int n_head = 4;
   int n_embd = 128;
   int block_size = 64;    // T: tokens per training sequence
   int max_seq_len = 0;    // learned positions; 0 means block_size
   std::string init_from;  // start from this checkpoint's weights instead of a fresh init
-  bool bias = true;       // false: biases stay 0 and are not trained (nanoGPT's bias=False)
+  bool bias = true;       // false: no linear biases, a layernorm's stays 0 (nanoGPT's bias=False)
+  // The architecture switches of llm/model/config.hpp (GPT-2 by default; a preset sets its own).
+  std::string norm = "layernorm";    // "layernorm" | "rmsnorm"
+  double norm_eps = 1e-5;            // rmsnorm's epsilon
+  std::string position = "learned";  // "learned" | "rope"
+  double rope_theta = 10000.0;
+  std::string mlp = "gelu";  // "gelu" | "swiglu"
+  int mlp_hidden = 0;        // 0: 4 n_embd
+  int n_kv_head = 0;         // 0: n_head
+  bool tie_embeddings = true;
 
   // ---- data ----
   std::string train_data;  // token shards, e.g. "data/cache/shakespeare_char/train_*.bin"
@@ -88,11 +98,12 @@ struct TrainConfig {
 
 // to_json / from_json for train_state.json; keys missing from an older file keep their defaults.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
-    TrainConfig, model, n_layer, n_head, n_embd, block_size, max_seq_len, init_from, bias,
-    train_data, val_data, data_sampling, batch_size, grad_accum, max_steps, learning_rate, min_lr,
-    warmup_steps, lr_decay_steps, beta1, beta2, eps, weight_decay, grad_clip, zero_stage,
-    comm_timeout, comm, overlap_comm, eval_interval, eval_batches, log_interval,
-    layer_stats_interval, checkpoint_interval, snapshot_interval, hellaswag_interval,
-    hellaswag_data, out_dir, seed, device, resume)
+    TrainConfig, model, n_layer, n_head, n_embd, block_size, max_seq_len, init_from, bias, norm,
+    norm_eps, position, rope_theta, mlp, mlp_hidden, n_kv_head, tie_embeddings, train_data,
+    val_data, data_sampling, batch_size, grad_accum, max_steps, learning_rate, min_lr, warmup_steps,
+    lr_decay_steps, beta1, beta2, eps, weight_decay, grad_clip, zero_stage, comm_timeout, comm,
+    overlap_comm, eval_interval, eval_batches, log_interval, layer_stats_interval,
+    checkpoint_interval, snapshot_interval, hellaswag_interval, hellaswag_data, out_dir, seed,
+    device, resume)
 
 }  // namespace llm

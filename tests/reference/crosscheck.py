@@ -87,18 +87,22 @@ GLASSBOX_TO_HF = [
     ("fcprojb", "transformer.h.{l}.mlp.c_proj.bias", False),
     ("lnfw", "transformer.ln_f.weight", False),
     ("lnfb", "transformer.ln_f.bias", False),
+    ("lm_head", "lm_head.weight", False),
 ]
+VOCABULARY_TABLES = ("transformer.wte.weight", "lm_head.weight")  # (V, C) in files, (Vp, C) in models
 
 
 def raw_to_hf(raw, n_layer, vocab_size):
     """glassbox-named arrays (layers stacked, nn.Linear (out, in) layout, wte padded) -> HF dict."""
     out = {}
     for name, hf, transposed in GLASSBOX_TO_HF:
+        if name not in raw:  # a tensor this architecture does not have
+            continue
         t = raw[name]
         if "{l}" in hf:
             for l in range(n_layer):
                 out[hf.format(l=l)] = t[l].T if transposed else t[l]
-        elif name == "wte":
+        elif name in ("wte", "lm_head"):
             out[hf] = t[:vocab_size]
         else:
             out[hf] = t
@@ -133,7 +137,7 @@ class Table:
 
     def print(self):
         ok = True
-        floor_head = "torch f32 vs f64" if self.mode == "f32" else ""
+        floor_head = "torch f32 vs f64" if self.mode.startswith("f32") else ""
         title = "f64, weights from a PyTorch checkpoint" if self.mode == "import" else self.mode
         print(f"\n== glassbox {title} vs PyTorch reference ==")
         print(f"{'quantity':<52} {'max rel err':>12} {'tolerance':>10} {floor_head:>17}  result")
@@ -218,10 +222,15 @@ def write_python_checkpoint(directory):
 
 def check_mode(driver, workdir, mode, steps):
     """mode f32 / f64: glassbox initialises and saves, PyTorch loads. mode import: PyTorch writes a
-    checkpoint, glassbox (f64) loads it (config.json + model.safetensors), then the same comparison."""
-    out = os.path.join(workdir, mode)
+    checkpoint, glassbox (f64) loads it (config.json + model.safetensors), then the same comparison.
+    f32:ARCH / f64:ARCH: the same as f32 / f64 with the driver's --arch ARCH (an architecture switch
+    of glassbox's config, or "llama" for all of them)."""
+    precision, _, arch = mode.partition(":")
+    out = os.path.join(workdir, mode.replace(":", "_"))
     os.makedirs(out, exist_ok=True)
-    cmd = [driver, "--out", out, "--dtype", "f32" if mode == "f32" else "f64", "--steps", str(steps)]
+    cmd = [driver, "--out", out, "--dtype", "f32" if precision == "f32" else "f64", "--steps", str(steps)]
+    if arch:
+        cmd += ["--arch", arch]
     python_ckpt = None
     if mode == "import":
         python_ckpt = write_python_checkpoint(os.path.join(out, "python_ckpt"))
@@ -238,13 +247,16 @@ def check_mode(driver, workdir, mode, steps):
     ckpt_tensors, _ = safetensors_io.load(os.path.join(ckpt, "model.safetensors"))
     tokens, targets = io["tokens"], io["targets"]
 
-    torch_dtype = torch.float32 if mode == "f32" else torch.float64  # import runs in f64
+    torch_dtype = torch.float32 if precision == "f32" else torch.float64  # import runs in f64
     model_probe = ref.load_checkpoint(ckpt, dtype=torch.float64)
     L, V, Vp = model_probe.n_layer, model_probe.vocab_size, model_probe.padded_vocab_size
-    tol = TOLERANCES["f32" if mode == "f32" else "f64"]
+    tol = TOLERANCES["f32" if precision == "f32" else "f64"]
     table = Table(mode)
-    print(f"config: L={L} NH={model_probe.n_head} C={model_probe.n_embd} maxT={model_probe.n_positions} "
-          f"V={V} Vp={Vp}; batch {tokens.shape[0]} x {tokens.shape[1]}; {steps} AdamW steps")
+    m = model_probe
+    print(f"config: L={L} NH={m.n_head} NKV={m.n_kv_head} C={m.n_embd} maxT={m.n_positions} "
+          f"V={V} Vp={Vp} norm={m.norm} position={m.position} mlp={m.mlp} H={m.mlp_hidden} "
+          f"tied={m.tie_embeddings} bias={m.bias}; batch {tokens.shape[0]} x {tokens.shape[1]}; "
+          f"{steps} AdamW steps")
 
     # 0. the checkpoint holds exactly the model's weights (HF names, Conv1D transposes, wte unpadded)
     raw_hf = raw_to_hf(params_raw, L, V)
@@ -264,7 +276,7 @@ def check_mode(driver, workdir, mode, steps):
     print(f"  (info) glassbox's padded wte rows V..Vp after init_weights: max |w| = {pad_rows:.3g}")
 
     mine = run_reference(ckpt, tokens, targets, torch_dtype, steps)
-    truth = run_reference(ckpt, tokens, targets, torch.float64, steps) if mode == "f32" else None
+    truth = run_reference(ckpt, tokens, targets, torch.float64, steps) if precision == "f32" else None
     fl = lambda key_fn: key_fn(mine, truth) if truth is not None else None  # noqa: E731
 
     # 1. forward
@@ -284,17 +296,16 @@ def check_mode(driver, workdir, mode, steps):
 
     # 2. gradients, as exported in HF layout (f32) and raw in the backend's dtype
     names = list(mine["grads"].keys())
-    ref_grads = dict(mine["grads"])
-    ref_grads["transformer.wte.weight"] = ref_grads["transformer.wte.weight"][:V]
+    ref_grads = {n: g[:V] if n in VOCABULARY_TABLES else g for n, g in mine["grads"].items()}
     truth_grads = None
     if truth is not None:
-        truth_grads = dict(truth["grads"])
-        truth_grads["transformer.wte.weight"] = truth_grads["transformer.wte.weight"][:V]
+        truth_grads = {n: g[:V] if n in VOCABULARY_TABLES else g for n, g in truth["grads"].items()}
     raw_grads_hf = raw_to_hf(grads_raw, L, V)
     errs_raw = grouped_errors(raw_grads_hf, ref_grads, names)
     errs_floor = grouped_errors(ref_grads, truth_grads, names) if truth_grads else {}
     for name, _, _ in GLASSBOX_TO_HF:
-        table.add(f"grad {name}", errs_raw[name], tol["grads"], errs_floor.get(name))
+        if name in errs_raw:
+            table.add(f"grad {name}", errs_raw[name], tol["grads"], errs_floor.get(name))
     table.add(f"grads.safetensors ({stored_dtype(grads_hf)}) vs raw grads",
               max(rel_err(grads_hf[n], raw_grads_hf[n]) for n in names), export_tol(grads_hf, tol))
     if Vp > V:
@@ -313,16 +324,21 @@ def check_mode(driver, workdir, mode, steps):
     # its gradient is 0 in exact arithmetic and ~1e-19 (f64) / ~1e-9 (f32) of rounding noise in both
     # implementations, which Adam, dividing by sqrt(v) + eps, turns into different steps.
     C = model_probe.n_embd
+    KV = model_probe.n_kv_head * (C // model_probe.n_head)  # the key bias is qkvb[C : C + KV]
     after_hf = raw_to_hf(params_after, L, V)
     movement = ADAMW["lr"] * steps
 
     def without_key_bias(d):
         d = {n: np.asarray(a, np.float64) for n, a in d.items()}
-        d["transformer.wte.weight"] = d["transformer.wte.weight"][:V]
+        for n in VOCABULARY_TABLES:
+            if n in d:
+                d[n] = d[n][:V]
         for l in range(L):
-            b = d[f"transformer.h.{l}.attn.c_attn.bias"].copy()
-            b[C:2 * C] = 0.0
-            d[f"transformer.h.{l}.attn.c_attn.bias"] = b
+            key = f"transformer.h.{l}.attn.c_attn.bias"
+            if key in d:
+                b = d[key].copy()
+                b[C:C + KV] = 0.0
+                d[key] = b
         return d
 
     def after_err(a, b):
@@ -335,11 +351,12 @@ def check_mode(driver, workdir, mode, steps):
     params_tol = tol["params"] if floor_after is None else max(tol["params"], 3 * floor_after)
     table.add(f"weights after {steps} steps, max|dw|/(lr*steps)", after_err(after_hf, mine["params_after"]),
               params_tol, floor_after)
-    key_move = max(np.abs(params_after["qkvb"][l][C:2 * C] - params_raw["qkvb"][l][C:2 * C]).max()
-                   for l in range(L)) / movement
-    key_grad = max(np.abs(grads_raw["qkvb"][l][C:2 * C]).max() for l in range(L))
-    print(f"  (info) key bias (gradient 0 in exact arithmetic): glassbox max |grad| {key_grad:.1e}; "
-          f"it moved up to {key_move:.1e} x lr*steps (rounding noise amplified by Adam)")
+    if "qkvb" in params_raw:
+        key_move = max(np.abs(params_after["qkvb"][l][C:C + KV] - params_raw["qkvb"][l][C:C + KV]).max()
+                       for l in range(L)) / movement
+        key_grad = max(np.abs(grads_raw["qkvb"][l][C:C + KV]).max() for l in range(L))
+        print(f"  (info) key bias (gradient 0 in exact arithmetic): glassbox max |grad| {key_grad:.1e}; "
+              f"it moved up to {key_move:.1e} x lr*steps (rounding noise amplified by Adam)")
 
     # A wrong overall gradient scale (e.g. 1/(B*T) rounded to f32) shows in every tensor at once.
     g_all = np.concatenate([np.asarray(raw_grads_hf[n], np.float64).ravel() for n in names])
@@ -362,7 +379,9 @@ def main():
     ap.add_argument("--driver", required=True, help="path to the crosscheck_driver executable")
     ap.add_argument("--workdir", required=True, help="scratch directory for the driver's outputs")
     ap.add_argument("--modes", default="f32,f64,import",
-                    help="comma-separated: f32, f64, import (PyTorch writes the checkpoint, glassbox f64 loads it)")
+                    help="comma-separated: f32, f64, import (PyTorch writes the checkpoint, glassbox f64 "
+                         "loads it), f32:ARCH or f64:ARCH (ARCH: rmsnorm, rope, swiglu, gqa, untied, "
+                         "nobias, llama)")
     ap.add_argument("--steps", type=int, default=10)
     args = ap.parse_args()
     torch.set_num_threads(1)

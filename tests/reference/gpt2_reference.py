@@ -3,6 +3,14 @@
 No transformers, no fused ops: every step is spelled out (layernorm, the tanh GELU, causal attention
 with an explicit softmax) so a mismatch with glassbox points at one line of math.
 
+The same architecture switches as glassbox's config (llm/model/config.hpp), written here from the
+papers and Hugging Face's Llama description: norm = "rmsnorm" (x / sqrt(mean(x^2) + eps) * w),
+position = "rope" (rotary embedding, HF's rotate-half form: q cos + rotate_half(q) sin), mlp =
+"swiglu" (silu(gate) * up), n_kv_head < n_head (grouped-query attention by repeating each key/value
+head over its group), tie_embeddings = False (its own lm_head.weight) and bias = False (no linear
+biases). Their config.json keys are glassbox's (norm, position, mlp, mlp_hidden, n_kv_head, bias,
+tie_word_embeddings).
+
 Shape legend: B batch, T time, C channels, NH heads, hs = C / NH, V real vocabulary, Vp padded
 vocabulary (V rounded up to a multiple of 128, as glassbox and llm.c do).
 
@@ -46,15 +54,48 @@ def gelu_tanh(x):
     return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
 
 
-def causal_self_attention(qkv, n_head):
-    """qkv (B, T, 3C) -> (B, T, C): softmax(q k^T / sqrt(hs), causal) v per head, heads concatenated."""
-    B, T, C3 = qkv.shape
-    C = C3 // 3
-    hs = C // n_head
-    q, k, v = qkv.split(C, dim=2)
+def rmsnorm(x, weight, eps):
+    # normalise by the root mean square over the last dimension, no mean subtracted, no bias
+    return x / torch.sqrt((x * x).mean(dim=-1, keepdim=True) + eps) * weight
+
+
+def silu(x):
+    return x / (1.0 + torch.exp(-x))
+
+
+def rotate_half(x):
+    """(x1, x2) -> (-x2, x1) over the two halves of the last dimension, as HF's Llama."""
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+def apply_rope(x, theta):
+    """x (B, heads, T, hs) at positions 0..T-1: x cos + rotate_half(x) sin, frequencies
+    theta^(-2i/hs) for i < hs/2, each used by channel i and channel i + hs/2."""
+    T, hs = x.shape[-2], x.shape[-1]
+    inv_freq = 1.0 / (theta ** (torch.arange(0, hs, 2, dtype=torch.float64) / hs))  # (hs/2)
+    angles = torch.arange(T, dtype=torch.float64)[:, None] * inv_freq[None, :]  # (T, hs/2)
+    angles = torch.cat((angles, angles), dim=-1)  # (T, hs)
+    return x * torch.cos(angles).to(x.dtype) + rotate_half(x) * torch.sin(angles).to(x.dtype)
+
+
+def causal_self_attention(qkv, n_head, n_kv_head=None, rope_theta=None):
+    """qkv (B, T, (NH + 2 NKV) hs) -> (B, T, C): softmax(q k^T / sqrt(hs), causal) v per head, heads
+    concatenated. NKV < NH: each key/value head serves NH / NKV consecutive query heads. With
+    rope_theta, q and k are rotated by position first."""
+    n_kv_head = n_kv_head or n_head
+    B, T, W = qkv.shape
+    hs = W // (n_head + 2 * n_kv_head)
+    C, KV = n_head * hs, n_kv_head * hs
+    q, k, v = qkv.split([C, KV, KV], dim=2)
     q = q.view(B, T, n_head, hs).transpose(1, 2)  # (B, NH, T, hs)
-    k = k.view(B, T, n_head, hs).transpose(1, 2)
-    v = v.view(B, T, n_head, hs).transpose(1, 2)
+    k = k.view(B, T, n_kv_head, hs).transpose(1, 2)  # (B, NKV, T, hs)
+    v = v.view(B, T, n_kv_head, hs).transpose(1, 2)
+    if rope_theta is not None:
+        q, k = apply_rope(q, rope_theta), apply_rope(k, rope_theta)
+    group = n_head // n_kv_head
+    k = k.repeat_interleave(group, dim=1)  # (B, NH, T, hs)
+    v = v.repeat_interleave(group, dim=1)
     scores = (q @ k.transpose(-2, -1)) / math.sqrt(hs)  # (B, NH, T, T)
     future = torch.triu(torch.ones(T, T, dtype=torch.bool, device=qkv.device), diagonal=1)
     scores = scores.masked_fill(future, float("-inf"))
@@ -68,12 +109,21 @@ def causal_self_attention(qkv, n_head):
 
 class GPT2Reference(torch.nn.Module):
     def __init__(self, n_layer, n_head, n_embd, n_positions, vocab_size, padded_vocab_size=None,
-                 dtype=torch.float32):
+                 dtype=torch.float32, norm="layernorm", norm_eps=LAYERNORM_EPS, position="learned",
+                 rope_theta=10000.0, mlp="gelu", mlp_hidden=None, n_kv_head=None,
+                 tie_embeddings=True, bias=True):
         super().__init__()
         self.n_layer, self.n_head, self.n_embd = n_layer, n_head, n_embd
         self.n_positions, self.vocab_size = n_positions, vocab_size
         self.padded_vocab_size = padded_vocab_size or pad_vocab(vocab_size)
-        C, L = n_embd, n_layer
+        self.norm, self.norm_eps, self.position, self.rope_theta = norm, norm_eps, position, rope_theta
+        self.mlp, self.mlp_hidden = mlp, mlp_hidden or 4 * n_embd
+        self.n_kv_head = n_kv_head or n_head
+        self.tie_embeddings, self.bias = tie_embeddings, bias
+        C, L, H = n_embd, n_layer, self.mlp_hidden
+        hs = C // n_head
+        QKV = C + 2 * self.n_kv_head * hs
+        FC = 2 * H if mlp == "swiglu" else H
         P = torch.nn.Parameter
 
         def zeros(*shape):
@@ -86,24 +136,33 @@ class GPT2Reference(torch.nn.Module):
             self.register_parameter(name.replace(".", "__"), param)
             self.hf_names.append(name)
 
+        def add_norm(prefix):
+            add(prefix + ".weight", P(torch.ones(C, dtype=dtype)))
+            if norm == "layernorm":
+                add(prefix + ".bias", zeros(C))
+
         add("transformer.wte.weight", zeros(self.padded_vocab_size, C))
-        add("transformer.wpe.weight", zeros(n_positions, C))
+        if position == "learned":
+            add("transformer.wpe.weight", zeros(n_positions, C))
         for l in range(L):
             h = f"transformer.h.{l}."
-            add(h + "ln_1.weight", P(torch.ones(C, dtype=dtype)))
-            add(h + "ln_1.bias", zeros(C))
-            add(h + "attn.c_attn.weight", zeros(C, 3 * C))  # Conv1D: (in, out)
-            add(h + "attn.c_attn.bias", zeros(3 * C))
+            add_norm(h + "ln_1")
+            add(h + "attn.c_attn.weight", zeros(C, QKV))  # Conv1D: (in, out)
+            if bias:
+                add(h + "attn.c_attn.bias", zeros(QKV))
             add(h + "attn.c_proj.weight", zeros(C, C))
-            add(h + "attn.c_proj.bias", zeros(C))
-            add(h + "ln_2.weight", P(torch.ones(C, dtype=dtype)))
-            add(h + "ln_2.bias", zeros(C))
-            add(h + "mlp.c_fc.weight", zeros(C, 4 * C))
-            add(h + "mlp.c_fc.bias", zeros(4 * C))
-            add(h + "mlp.c_proj.weight", zeros(4 * C, C))
-            add(h + "mlp.c_proj.bias", zeros(C))
-        add("transformer.ln_f.weight", P(torch.ones(C, dtype=dtype)))
-        add("transformer.ln_f.bias", zeros(C))
+            if bias:
+                add(h + "attn.c_proj.bias", zeros(C))
+            add_norm(h + "ln_2")
+            add(h + "mlp.c_fc.weight", zeros(C, FC))
+            if bias:
+                add(h + "mlp.c_fc.bias", zeros(FC))
+            add(h + "mlp.c_proj.weight", zeros(H, C))
+            if bias:
+                add(h + "mlp.c_proj.bias", zeros(C))
+        add_norm("transformer.ln_f")
+        if not tie_embeddings:
+            add("lm_head.weight", zeros(self.padded_vocab_size, C))
 
     def p(self, hf_name):
         return getattr(self, hf_name.replace(".", "__"))
@@ -117,7 +176,7 @@ class GPT2Reference(torch.nn.Module):
         g = torch.Generator().manual_seed(seed)
         residual_std = 0.02 / math.sqrt(2 * self.n_layer)
         for name, param in self.named_hf_parameters():
-            if name.endswith("ln_1.weight") or name.endswith("ln_2.weight") or name.endswith("ln_f.weight"):
+            if any(name.endswith(n + ".weight") for n in ("ln_1", "ln_2", "ln_f")):
                 param.fill_(1.0)
             elif name.endswith(".bias"):
                 param.zero_()
@@ -125,26 +184,46 @@ class GPT2Reference(torch.nn.Module):
                 std = residual_std if name.endswith("c_proj.weight") else 0.02
                 param.copy_(torch.randn(param.shape, generator=g, dtype=torch.float64) * std)
         self.p("transformer.wte.weight")[self.vocab_size:].zero_()
+        if not self.tie_embeddings:
+            self.p("lm_head.weight")[self.vocab_size:].zero_()
 
     # ---- forward ----
+    def _norm(self, x, prefix):
+        if self.norm == "rmsnorm":
+            return rmsnorm(x, self.p(prefix + ".weight"), self.norm_eps)
+        return layernorm(x, self.p(prefix + ".weight"), self.p(prefix + ".bias"))
+
+    def _linear(self, x, prefix):
+        """x @ W (+ b): a Conv1D, its bias only when the model has biases."""
+        y = x @ self.p(prefix + ".weight")
+        return y + self.p(prefix + ".bias") if self.bias else y
+
     def forward(self, tokens, targets=None):
         """tokens (B, T) int64 -> logits (B, T, Vp); with targets also the mean loss over first V logits."""
         B, T = tokens.shape
         assert T <= self.n_positions, f"sequence length {T} > n_positions {self.n_positions}"
         p = self.p
         wte = p("transformer.wte.weight")
-        x = wte[tokens] + p("transformer.wpe.weight")[:T]  # (B, T, C)
+        x = wte[tokens]  # (B, T, C)
+        if self.position == "learned":
+            x = x + p("transformer.wpe.weight")[:T]
+        theta = self.rope_theta if self.position == "rope" else None
         for l in range(self.n_layer):
             h = f"transformer.h.{l}."
-            a = layernorm(x, p(h + "ln_1.weight"), p(h + "ln_1.bias"))
-            qkv = a @ p(h + "attn.c_attn.weight") + p(h + "attn.c_attn.bias")  # (B, T, 3C)
-            y = causal_self_attention(qkv, self.n_head)
-            x = x + (y @ p(h + "attn.c_proj.weight") + p(h + "attn.c_proj.bias"))
-            m = layernorm(x, p(h + "ln_2.weight"), p(h + "ln_2.bias"))
-            m = gelu_tanh(m @ p(h + "mlp.c_fc.weight") + p(h + "mlp.c_fc.bias"))  # (B, T, 4C)
-            x = x + (m @ p(h + "mlp.c_proj.weight") + p(h + "mlp.c_proj.bias"))
-        x = layernorm(x, p("transformer.ln_f.weight"), p("transformer.ln_f.bias"))
-        logits = x @ wte.t()  # (B, T, Vp), the tied head
+            a = self._norm(x, h + "ln_1")
+            qkv = self._linear(a, h + "attn.c_attn")  # (B, T, QKV)
+            y = causal_self_attention(qkv, self.n_head, self.n_kv_head, theta)
+            x = x + self._linear(y, h + "attn.c_proj")
+            m = self._linear(self._norm(x, h + "ln_2"), h + "mlp.c_fc")  # (B, T, FC)
+            if self.mlp == "swiglu":
+                gate, up = m.split(self.mlp_hidden, dim=-1)
+                m = silu(gate) * up
+            else:
+                m = gelu_tanh(m)
+            x = x + self._linear(m, h + "mlp.c_proj")
+        x = self._norm(x, "transformer.ln_f")
+        head = wte if self.tie_embeddings else p("lm_head.weight")
+        logits = x @ head.t()  # (B, T, Vp)
         if targets is None:
             return logits, None
         loss = cross_entropy(logits[..., : self.vocab_size], targets)
@@ -156,7 +235,7 @@ class GPT2Reference(torch.nn.Module):
         out = {}
         for name, param in self.named_hf_parameters():
             t = param.detach()
-            if name == "transformer.wte.weight":
+            if name in ("transformer.wte.weight", "lm_head.weight"):
                 t = t[: self.vocab_size]
             out[name] = t.clone()
         return out
@@ -169,7 +248,7 @@ class GPT2Reference(torch.nn.Module):
             raise KeyError(f"missing tensors: {missing[:5]}{' ...' if len(missing) > 5 else ''}")
         for name, param in self.named_hf_parameters():
             t = torch.as_tensor(tensors[name]).to(param.dtype)
-            if name == "transformer.wte.weight":
+            if name in ("transformer.wte.weight", "lm_head.weight"):
                 if tuple(t.shape) != (self.vocab_size, self.n_embd):
                     raise ValueError(f"{name}: shape {tuple(t.shape)}, expected {(self.vocab_size, self.n_embd)}")
                 param.zero_()
@@ -192,6 +271,15 @@ class GPT2Reference(torch.nn.Module):
             "padded_vocab_size": self.padded_vocab_size,
             "layer_norm_epsilon": LAYERNORM_EPS,
             "activation_function": "gelu_new",
+            "tie_word_embeddings": self.tie_embeddings,
+            "norm": self.norm,
+            "norm_eps": self.norm_eps,
+            "position": self.position,
+            "rope_theta": self.rope_theta,
+            "mlp": self.mlp,
+            "mlp_hidden": self.mlp_hidden,
+            "n_kv_head": self.n_kv_head,
+            "bias": self.bias,
         }
 
 
@@ -207,8 +295,8 @@ def cross_entropy(logits, targets):
 
 
 def decay_groups(model, weight_decay):
-    """AdamW parameter groups as nanoGPT and glassbox: decay the 2-D weights (wte, wpe and the four
-    matmul weights per layer), not the biases or layernorm gains."""
+    """AdamW parameter groups as nanoGPT and glassbox: decay the 2-D weights (wte, wpe, lm_head and
+    the four matmul weights per layer), not the biases or norm gains."""
     decay = [p for _, p in model.named_hf_parameters() if p.dim() >= 2]
     no_decay = [p for _, p in model.named_hf_parameters() if p.dim() < 2]
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
@@ -221,7 +309,12 @@ def load_checkpoint(directory, dtype=torch.float32):
     model = GPT2Reference(
         n_layer=cfg["n_layer"], n_head=cfg["n_head"], n_embd=cfg["n_embd"],
         n_positions=cfg["n_positions"], vocab_size=cfg["vocab_size"],
-        padded_vocab_size=cfg.get("padded_vocab_size"), dtype=dtype)
+        padded_vocab_size=cfg.get("padded_vocab_size"), dtype=dtype,
+        norm=cfg.get("norm", "layernorm"), norm_eps=cfg.get("norm_eps", LAYERNORM_EPS),
+        position=cfg.get("position", "learned"), rope_theta=cfg.get("rope_theta", 10000.0),
+        mlp=cfg.get("mlp", "gelu"), mlp_hidden=cfg.get("mlp_hidden"),
+        n_kv_head=cfg.get("n_kv_head"), tie_embeddings=cfg.get("tie_word_embeddings", True),
+        bias=cfg.get("bias", True))
     tensors, _ = safetensors_io.load(os.path.join(directory, "model.safetensors"))
     model.load_hf_state_dict(tensors)
     return model

@@ -35,16 +35,17 @@ template <typename T> void causal_softmax_row(T* row, int64_t visible, int64_t w
 }  // namespace
 
 template <typename T> void attention_forward(T* out, T* att, const T* qkv, int64_t B, int64_t Tlen,
-                                             int64_t C, int64_t NH) {
-  const int64_t hs = C / NH;
+                                             int64_t C, int64_t NH, int64_t NKV) {
+  if (NKV == 0) NKV = NH;
+  const int64_t hs = C / NH, KV = NKV * hs, QKV = C + 2 * KV, group = NH / NKV;
   const T scale = T(1) / std::sqrt(static_cast<T>(hs));
 #pragma omp parallel for
   for (int64_t bh = 0; bh < B * NH; bh++) {
-    const int64_t b = bh / NH, h = bh % NH;
-    const T* base = qkv + b * Tlen * 3 * C + h * hs;
-    ConstHeadMap<T> q(base, Tlen, hs, Eigen::OuterStride<>(3 * C));
-    ConstHeadMap<T> k(base + C, Tlen, hs, Eigen::OuterStride<>(3 * C));
-    ConstHeadMap<T> v(base + 2 * C, Tlen, hs, Eigen::OuterStride<>(3 * C));
+    const int64_t b = bh / NH, h = bh % NH, kvh = h / group;
+    const T* row0 = qkv + b * Tlen * QKV;
+    ConstHeadMap<T> q(row0 + h * hs, Tlen, hs, Eigen::OuterStride<>(QKV));
+    ConstHeadMap<T> k(row0 + C + kvh * hs, Tlen, hs, Eigen::OuterStride<>(QKV));
+    ConstHeadMap<T> v(row0 + C + KV + kvh * hs, Tlen, hs, Eigen::OuterStride<>(QKV));
     MatrixMap<T> P(att + bh * Tlen * Tlen, Tlen, Tlen);
     HeadMap<T> y(out + b * Tlen * C + h * hs, Tlen, hs, Eigen::OuterStride<>(C));
 
@@ -56,60 +57,71 @@ template <typename T> void attention_forward(T* out, T* att, const T* qkv, int64
 
 template <typename T> void attention_backward(T* dqkv, T* datt, const T* dout, const T* qkv,
                                               const T* att, int64_t B, int64_t Tlen, int64_t C,
-                                              int64_t NH) {
-  const int64_t hs = C / NH;
+                                              int64_t NH, int64_t NKV) {
+  if (NKV == 0) NKV = NH;
+  const int64_t hs = C / NH, KV = NKV * hs, QKV = C + 2 * KV, group = NH / NKV;
   const T scale = T(1) / std::sqrt(static_cast<T>(hs));
+  // One task per key/value head: it owns dk and dv of that head, which its group of query heads
+  // all add into, so no two threads write the same gradient.
 #pragma omp parallel for
-  for (int64_t bh = 0; bh < B * NH; bh++) {
-    const int64_t b = bh / NH, h = bh % NH;
-    const T* base = qkv + b * Tlen * 3 * C + h * hs;
-    ConstHeadMap<T> q(base, Tlen, hs, Eigen::OuterStride<>(3 * C));
-    ConstHeadMap<T> k(base + C, Tlen, hs, Eigen::OuterStride<>(3 * C));
-    ConstHeadMap<T> v(base + 2 * C, Tlen, hs, Eigen::OuterStride<>(3 * C));
-    T* dbase = dqkv + b * Tlen * 3 * C + h * hs;
-    HeadMap<T> dq(dbase, Tlen, hs, Eigen::OuterStride<>(3 * C));
-    HeadMap<T> dk(dbase + C, Tlen, hs, Eigen::OuterStride<>(3 * C));
-    HeadMap<T> dv(dbase + 2 * C, Tlen, hs, Eigen::OuterStride<>(3 * C));
-    ConstHeadMap<T> dy(dout + b * Tlen * C + h * hs, Tlen, hs, Eigen::OuterStride<>(C));
-    ConstMatrixMap<T> P(att + bh * Tlen * Tlen, Tlen, Tlen);
-    MatrixMap<T> dS(datt + bh * Tlen * Tlen, Tlen, Tlen);
+  for (int64_t bkv = 0; bkv < B * NKV; bkv++) {
+    const int64_t b = bkv / NKV, kvh = bkv % NKV;
+    const T* row0 = qkv + b * Tlen * QKV;
+    T* drow0 = dqkv + b * Tlen * QKV;
+    ConstHeadMap<T> k(row0 + C + kvh * hs, Tlen, hs, Eigen::OuterStride<>(QKV));
+    ConstHeadMap<T> v(row0 + C + KV + kvh * hs, Tlen, hs, Eigen::OuterStride<>(QKV));
+    HeadMap<T> dk(drow0 + C + kvh * hs, Tlen, hs, Eigen::OuterStride<>(QKV));
+    HeadMap<T> dv(drow0 + C + KV + kvh * hs, Tlen, hs, Eigen::OuterStride<>(QKV));
+    for (int64_t h = kvh * group; h < (kvh + 1) * group; h++) {
+      const int64_t bh = b * NH + h;
+      ConstHeadMap<T> q(row0 + h * hs, Tlen, hs, Eigen::OuterStride<>(QKV));
+      HeadMap<T> dq(drow0 + h * hs, Tlen, hs, Eigen::OuterStride<>(QKV));
+      ConstHeadMap<T> dy(dout + b * Tlen * C + h * hs, Tlen, hs, Eigen::OuterStride<>(C));
+      ConstMatrixMap<T> P(att + bh * Tlen * Tlen, Tlen, Tlen);
+      MatrixMap<T> dS(datt + bh * Tlen * Tlen, Tlen, Tlen);
 
-    dv.noalias() += P.transpose() * dy;
-    dS.noalias() = dy * v.transpose();  // dP for now
-    for (int64_t i = 0; i < Tlen; i++) {
-      // Masked entries have P = 0, so they get dS = 0 with no special case.
-      T dot = 0;
+      dv.noalias() += P.transpose() * dy;
+      dS.noalias() = dy * v.transpose();  // dP for now
+      for (int64_t i = 0; i < Tlen; i++) {
+        // Masked entries have P = 0, so they get dS = 0 with no special case.
+        T dot = 0;
 #pragma omp simd reduction(+ : dot)
-      for (int64_t j = 0; j <= i; j++) dot += P(i, j) * dS(i, j);
-      for (int64_t j = 0; j < Tlen; j++) dS(i, j) = P(i, j) * (dS(i, j) - dot);
+        for (int64_t j = 0; j <= i; j++) dot += P(i, j) * dS(i, j);
+        for (int64_t j = 0; j < Tlen; j++) dS(i, j) = P(i, j) * (dS(i, j) - dot);
+      }
+      dq.noalias() += scale * dS * k;
+      dk.noalias() += scale * dS.transpose() * q;
     }
-    dq.noalias() += scale * dS * k;
-    dk.noalias() += scale * dS.transpose() * q;
   }
 }
 
 template <typename T> void attention_forward_cached(T* out, T* k_cache, T* v_cache, const T* qkv,
                                                     int64_t B, int64_t Tn, int64_t C, int64_t NH,
-                                                    int64_t maxT, int64_t pos0) {
-  const int64_t hs = C / NH;
+                                                    int64_t maxT, int64_t pos0, int64_t NKV) {
+  if (NKV == 0) NKV = NH;
+  const int64_t hs = C / NH, KV = NKV * hs, QKV = C + 2 * KV, group = NH / NKV;
   const int64_t Tk = pos0 + Tn;  // keys visible to the last query
   const T scale = T(1) / std::sqrt(static_cast<T>(hs));
+  // 1. append the new keys and values at positions pos0 .. pos0+Tn-1, per key/value head
 #pragma omp parallel for
-  for (int64_t bh = 0; bh < B * NH; bh++) {
-    const int64_t b = bh / NH, h = bh % NH;
-    const T* base = qkv + b * Tn * 3 * C + h * hs;
-    T* kc = k_cache + bh * maxT * hs;
-    T* vc = v_cache + bh * maxT * hs;
-    // 1. append the new keys and values at positions pos0 .. pos0+Tn-1
+  for (int64_t bkv = 0; bkv < B * NKV; bkv++) {
+    const int64_t b = bkv / NKV, kvh = bkv % NKV;
+    const T* row0 = qkv + b * Tn * QKV;
+    T* kc = k_cache + bkv * maxT * hs;
+    T* vc = v_cache + bkv * maxT * hs;
     for (int64_t i = 0; i < Tn; i++)
       for (int64_t c = 0; c < hs; c++) {
-        kc[(pos0 + i) * hs + c] = base[i * 3 * C + C + c];
-        vc[(pos0 + i) * hs + c] = base[i * 3 * C + 2 * C + c];
+        kc[(pos0 + i) * hs + c] = row0[i * QKV + C + kvh * hs + c];
+        vc[(pos0 + i) * hs + c] = row0[i * QKV + C + KV + kvh * hs + c];
       }
-    // 2. attend: the same math as attention_forward, on (Tn, Tk) scores
-    ConstHeadMap<T> q(base, Tn, hs, Eigen::OuterStride<>(3 * C));
-    ConstMatrixMap<T> k(kc, Tk, hs);
-    ConstMatrixMap<T> v(vc, Tk, hs);
+  }
+  // 2. attend, per query head: the same math as attention_forward, on (Tn, Tk) scores
+#pragma omp parallel for
+  for (int64_t bh = 0; bh < B * NH; bh++) {
+    const int64_t b = bh / NH, h = bh % NH, bkv = b * NKV + h / group;
+    ConstHeadMap<T> q(qkv + b * Tn * QKV + h * hs, Tn, hs, Eigen::OuterStride<>(QKV));
+    ConstMatrixMap<T> k(k_cache + bkv * maxT * hs, Tk, hs);
+    ConstMatrixMap<T> v(v_cache + bkv * maxT * hs, Tk, hs);
     HeadMap<T> y(out + b * Tn * C + h * hs, Tn, hs, Eigen::OuterStride<>(C));
     thread_local std::vector<T> scores;  // grows once to the largest (Tn, Tk), then reused
     if (scores.size() < static_cast<size_t>(Tn * Tk)) scores.resize(Tn * Tk);
@@ -121,17 +133,19 @@ template <typename T> void attention_forward_cached(T* out, T* k_cache, T* v_cac
 }
 
 template void attention_forward<float>(float*, float*, const float*, int64_t, int64_t, int64_t,
-                                       int64_t);
+                                       int64_t, int64_t);
 template void attention_forward<double>(double*, double*, const double*, int64_t, int64_t, int64_t,
-                                        int64_t);
+                                        int64_t, int64_t);
 template void attention_backward<float>(float*, float*, const float*, const float*, const float*,
-                                        int64_t, int64_t, int64_t, int64_t);
+                                        int64_t, int64_t, int64_t, int64_t, int64_t);
 template void attention_backward<double>(double*, double*, const double*, const double*,
-                                         const double*, int64_t, int64_t, int64_t, int64_t);
+                                         const double*, int64_t, int64_t, int64_t, int64_t,
+                                         int64_t);
 template void attention_forward_cached<float>(float*, float*, float*, const float*, int64_t,
-                                              int64_t, int64_t, int64_t, int64_t, int64_t);
+                                              int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
 template void attention_forward_cached<double>(double*, double*, double*, const double*, int64_t,
-                                               int64_t, int64_t, int64_t, int64_t, int64_t);
+                                               int64_t, int64_t, int64_t, int64_t, int64_t,
+                                               int64_t);
 
 }  // namespace llm::cpu
 
@@ -147,8 +161,9 @@ template <typename T> Shape CpuBackend<T>::attention_state_shape(int B, int Tlen
 template <typename T>
 void CpuBackend<T>::attention_forward(Tensor out, Tensor state, Tensor qkv, int NH) {
   check_attention_forward(*this, out, state, qkv, NH);
-  const int64_t B = qkv.size(0), Tlen = qkv.size(1), C = qkv.size(2) / 3;
-  cpu::attention_forward(out.ptr<T>(), state.ptr<T>(), qkv.ptr<T>(), B, Tlen, C, NH);
+  const int64_t B = qkv.size(0), Tlen = qkv.size(1), C = out.size(2);
+  const int64_t NKV = (qkv.size(2) - C) / (2 * (C / NH));
+  cpu::attention_forward(out.ptr<T>(), state.ptr<T>(), qkv.ptr<T>(), B, Tlen, C, NH, NKV);
 }
 
 template <typename T>
@@ -156,18 +171,20 @@ void CpuBackend<T>::attention_backward(Tensor dqkv, Tensor scratch, Tensor dout,
                                        Tensor /*out: the CPU reads the saved probabilities*/,
                                        Tensor state, int NH) {
   check_attention_backward(*this, dqkv, scratch, dout, qkv, state, NH);
-  const int64_t B = qkv.size(0), Tlen = qkv.size(1), C = qkv.size(2) / 3;
+  const int64_t B = qkv.size(0), Tlen = qkv.size(1), C = dout.size(2);
+  const int64_t NKV = (qkv.size(2) - C) / (2 * (C / NH));
   cpu::attention_backward(dqkv.ptr<T>(), scratch.ptr<T>(), dout.ptr<T>(), qkv.ptr<T>(),
-                          state.ptr<T>(), B, Tlen, C, NH);
+                          state.ptr<T>(), B, Tlen, C, NH, NKV);
 }
 
 template <typename T> void CpuBackend<T>::attention_forward_cached(Tensor out, Tensor k_cache,
                                                                    Tensor v_cache, Tensor qkv,
                                                                    int NH, int pos0) {
   check_attention_forward_cached(*this, out, k_cache, v_cache, qkv, NH, pos0);
-  const int64_t B = qkv.size(0), Tn = qkv.size(1), C = qkv.size(2) / 3, maxT = k_cache.size(2);
+  const int64_t B = qkv.size(0), Tn = qkv.size(1), C = out.size(2), maxT = k_cache.size(2);
+  const int64_t NKV = k_cache.size(1);
   cpu::attention_forward_cached(out.ptr<T>(), k_cache.ptr<T>(), v_cache.ptr<T>(), qkv.ptr<T>(), B,
-                                Tn, C, NH, maxT, pos0);
+                                Tn, C, NH, maxT, pos0, NKV);
 }
 
 // CpuBackend runs in f32 and in f64 (the gradient checks): compile these methods for both.

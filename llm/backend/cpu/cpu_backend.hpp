@@ -37,6 +37,14 @@ template <typename T> class CpuBackend final : public Backend {
   void layernorm_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
                           Tensor weight, Tensor mean, Tensor rstd) override;
 
+  void rmsnorm_forward(Tensor out, Tensor rstd, Tensor inp, Tensor weight, double eps) override;
+  void rmsnorm_backward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp, Tensor weight,
+                        Tensor rstd) override;
+
+  void rope_forward(Tensor out, Tensor inp, int hs, int n_rotated, int pos0, double theta) override;
+  void rope_backward(Tensor dinp, Tensor dout, int hs, int n_rotated, int pos0,
+                     double theta) override;
+
   // bias may be empty; in the backward dbias and dinp may be empty (skipped).
   void matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) override;
   void matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
@@ -52,6 +60,9 @@ template <typename T> class CpuBackend final : public Backend {
 
   void gelu_forward(Tensor out, Tensor inp) override;
   void gelu_backward(Tensor dinp, Tensor inp, Tensor dout) override;
+
+  void swiglu_forward(Tensor out, Tensor inp) override;
+  void swiglu_backward(Tensor dinp, Tensor inp, Tensor dout) override;
 
   void residual_forward(Tensor out, Tensor a, Tensor b) override;
   void residual_backward(Tensor da, Tensor db, Tensor dout) override;

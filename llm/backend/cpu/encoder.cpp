@@ -14,8 +14,12 @@ template <typename T> void encoder_forward(T* out, const int32_t* tokens, const 
   for (int64_t bt = 0; bt < B * Tlen; bt++) {
     const int64_t t = bt % Tlen;
     const T* token_row = wte + static_cast<int64_t>(tokens[bt]) * C;
-    const T* position_row = wpe + (pos0 + t) * C;
     T* out_row = out + bt * C;
+    if (wpe == nullptr) {  // no learned positions
+      for (int64_t c = 0; c < C; c++) out_row[c] = token_row[c];
+      continue;
+    }
+    const T* position_row = wpe + (pos0 + t) * C;
     for (int64_t c = 0; c < C; c++) out_row[c] = token_row[c] + position_row[c];
   }
 }
@@ -24,7 +28,7 @@ template <typename T> void encoder_backward(T* dwte, T* dwpe, const T* dout, con
                                             int64_t B, int64_t Tlen, int64_t C) {
   // dwpe: each thread owns whole positions t, so no two threads write the same row.
 #pragma omp parallel for
-  for (int64_t t = 0; t < Tlen; t++) {
+  for (int64_t t = 0; t < (dwpe == nullptr ? 0 : Tlen); t++) {
     T* dpos = dwpe + t * C;
     for (int64_t b = 0; b < B; b++) {
       const T* d = dout + (b * Tlen + t) * C;
@@ -72,7 +76,8 @@ void CpuBackend<T>::encoder_forward(Tensor out, Tensor tokens, Tensor wte, Tenso
   const int64_t B = tokens.size(0), Tlen = tokens.size(1), Vp = wte.size(0), C = wte.size(1);
   const int32_t* tok = tokens.ptr<int32_t>();
   check_token_range("encoder_forward", tok, B * Tlen, Vp);
-  cpu::encoder_forward(out.ptr<T>(), tok, wte.ptr<T>(), wpe.ptr<T>(), B, Tlen, C, pos0);
+  const T* positions = wpe.empty() ? nullptr : wpe.ptr<T>();  // none with rope
+  cpu::encoder_forward(out.ptr<T>(), tok, wte.ptr<T>(), positions, B, Tlen, C, pos0);
 }
 
 template <typename T>
@@ -81,7 +86,8 @@ void CpuBackend<T>::encoder_backward(Tensor dwte, Tensor dwpe, Tensor dout, Tens
   const int64_t B = tokens.size(0), Tlen = tokens.size(1), Vp = dwte.size(0), C = dwte.size(1);
   const int32_t* tok = tokens.ptr<int32_t>();
   check_token_range("encoder_backward", tok, B * Tlen, Vp);
-  cpu::encoder_backward(dwte.ptr<T>(), dwpe.ptr<T>(), dout.ptr<T>(), tok, B, Tlen, C);
+  T* dpositions = dwpe.empty() ? nullptr : dwpe.ptr<T>();  // none with rope
+  cpu::encoder_backward(dwte.ptr<T>(), dpositions, dout.ptr<T>(), tok, B, Tlen, C);
 }
 
 // CpuBackend runs in f32 and in f64 (the gradient checks): compile these methods for both.

@@ -3,6 +3,7 @@
 //
 // The input of GPT-2: each token's embedding plus the embedding of its position.
 //   out[b,t,:] = wte[tokens[b,t],:] + wpe[pos0 + t,:]
+// A model with rotary positions (rope) has no wpe: wpe and dwpe are null, out is wte's row alone.
 // Sizes: B batch, Tlen sequence length (the "T" of the shape legend; T names the scalar type here),
 // C channels. pos0 is the position of the first token (0 in training, > 0 when decoding with a
 // cache).
