@@ -58,7 +58,7 @@ namespace llm {
 template <typename T> void CpuBackend<T>::adamw_update(Tensor param, Tensor grad, Tensor m,
                                                        Tensor v, Tensor master,
                                                        const AdamWSettings& s, double grad_scale) {
-  check_adamw_update(*this, param, grad, m, v, master, s);
+  check_adamw_update(*this, param, grad, m, v, master, s, grad_scale);
   const int64_t N = param.numel();
   // On the CPU the parameters are the master weights; a master copy, if given, is updated and
   // then copied into param.

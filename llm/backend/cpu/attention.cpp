@@ -151,11 +151,11 @@ void CpuBackend<T>::attention_forward(Tensor out, Tensor state, Tensor qkv, int 
   cpu::attention_forward(out.ptr<T>(), state.ptr<T>(), qkv.ptr<T>(), B, Tlen, C, NH);
 }
 
-template <typename T>
-void CpuBackend<T>::attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, Tensor qkv,
-                                       Tensor /*out: the CPU reads the saved probabilities*/,
-                                       Tensor state, int NH) {
-  check_attention_backward(*this, dqkv, scratch, dout, qkv, state, NH);
+template <typename T> void CpuBackend<T>::attention_backward(Tensor dqkv, Tensor scratch,
+                                                             Tensor dout, Tensor qkv, Tensor out,
+                                                             Tensor state, int NH) {
+  // `out` is only checked: the CPU reads the saved probabilities instead.
+  check_attention_backward(*this, dqkv, scratch, dout, qkv, out, state, NH);
   const int64_t B = qkv.size(0), Tlen = qkv.size(1), C = qkv.size(2) / 3;
   cpu::attention_backward(dqkv.ptr<T>(), scratch.ptr<T>(), dout.ptr<T>(), qkv.ptr<T>(),
                           state.ptr<T>(), B, Tlen, C, NH);

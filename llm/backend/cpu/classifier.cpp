@@ -44,7 +44,7 @@ namespace llm {
 
 template <typename T> void CpuBackend<T>::classifier_forward(Tensor losses, Tensor logits,
                                                              Tensor targets, int V, double dloss) {
-  check_classifier_forward(*this, losses, logits, targets, V);
+  check_classifier_forward(*this, losses, logits, targets, V, dloss);
   // The targets are on the host here, so they are range-checked too.
   const char* op = "classifier_forward";
   const int64_t N = logits.rows(), Vp = logits.last_dim();
