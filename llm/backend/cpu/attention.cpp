@@ -1,22 +1,15 @@
 #include "llm/backend/cpu/attention.hpp"
 
 #include "llm/backend/cpu/cpu_backend.hpp"
+#include "llm/backend/cpu/eigen_maps.hpp"
 #include "llm/backend/op_checks.hpp"
 
-// GCC 12 reports false 'may be used uninitialized' warnings inside Eigen's AVX-512 GEMM kernels
-// (a known GCC/Eigen false positive); silence them for this file only.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <Eigen/Core>
 #include <cmath>
 #include <vector>
 
 namespace llm::cpu {
 namespace {
 
-template <typename T> using Matrix =
-    Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <typename T> using MatrixMap = Eigen::Map<Matrix<T>>;
-template <typename T> using ConstMatrixMap = Eigen::Map<const Matrix<T>>;
 // One head's (rows, hs) block inside a wider row-major buffer: consecutive rows are `stride`
 // elements apart (3C inside qkv, C inside out).
 template <typename T> using HeadMap = Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>>;
