@@ -25,6 +25,11 @@ double causal_attention_flops(const Tensor& qkv, int NH) {
 
 }  // namespace
 
+double ProfilingBackend::seconds_since_synchronized(std::chrono::steady_clock::time_point start) {
+  inner_.synchronize();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 void ProfilingBackend::book(const char* op, double seconds, double bytes, double flops) {
   auto row =
       std::find_if(rows_.begin(), rows_.end(), [&](const OpProfile& r) { return r.op == op; });

@@ -56,8 +56,16 @@ class ProfilingBackend final : public ForwardingBackend<ProfilingBackend> {
   Backend& inner() const { return inner_; }
   template <typename Op, typename Check, typename... Args>
   auto forward_op(const char* op, Op method, Check, Args... args) {
-    return timed(op, (0.0 + ... + argument_bytes(args)), 0,
-                 [&] { return (inner_.*method)(args...); });
+    const double bytes = (0.0 + ... + argument_bytes(args));
+    const auto start = std::chrono::steady_clock::now();
+    if constexpr (std::is_void_v<std::invoke_result_t<Op, Backend&, Args...>>) {
+      (inner_.*method)(args...);
+      book(op, seconds_since_synchronized(start), bytes, 0);
+    } else {
+      const auto result = (inner_.*method)(args...);
+      book(op, seconds_since_synchronized(start), bytes, 0);
+      return result;
+    }
   }
 
   void encoder_forward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int pos0) override;
@@ -81,31 +89,19 @@ class ProfilingBackend final : public ForwardingBackend<ProfilingBackend> {
   // The bytes a tensor argument moves, once; other arguments (sizes, settings) move none.
   static double argument_bytes(const Tensor& t) { return t.empty() ? 0.0 : double(t.nbytes()); }
   template <typename Arg> static double argument_bytes(const Arg&) { return 0.0; }
-  // Runs `call` on the inner backend, waits for it, books the time under `op`, and returns what
-  // the call returned.
-  template <typename Call> auto timed(const char* op, double bytes, double flops, Call&& call);
+  // Runs `call` on the inner backend, waits for it, and books the time under `op`.
+  template <typename Call> void timed(const char* op, double bytes, double flops, Call&& call) {
+    const auto start = std::chrono::steady_clock::now();
+    call();
+    book(op, seconds_since_synchronized(start), bytes, flops);
+  }
+  // Waits for the device, then the seconds since `start`.
+  double seconds_since_synchronized(std::chrono::steady_clock::time_point start);
   void book(const char* op, double seconds, double bytes, double flops);
 
   Backend& inner_;
   std::vector<OpProfile> rows_;
 };
-
-template <typename Call>
-auto ProfilingBackend::timed(const char* op, double bytes, double flops, Call&& call) {
-  const auto start = std::chrono::steady_clock::now();
-  const auto seconds = [&] {
-    inner_.synchronize();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  };
-  if constexpr (std::is_void_v<decltype(call())>) {
-    call();
-    book(op, seconds(), bytes, flops);
-  } else {
-    const auto result = call();
-    book(op, seconds(), bytes, flops);
-    return result;
-  }
-}
 
 // The table, one row per op sorted by time: calls, ms per step (total / steps), share of the total,
 // GB/s, and for memory-bound ops the fraction of `copy_gbps` (the device's measured copy bandwidth;

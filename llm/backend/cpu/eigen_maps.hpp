@@ -7,9 +7,11 @@
 // vectorised.
 //
 // GCC 12 reports false 'may be used uninitialized' warnings inside Eigen's AVX-512 code (GEMM,
-// reductions, tanh: a known GCC/Eigen false positive); they are silenced for the files that include
-// this header, and only there.
+// reductions, tanh: a known GCC/Eigen false positive), and under AddressSanitizer also 'is used
+// uninitialized' ones for the intrinsics' deliberately undefined operands (_mm512_undefined_ps);
+// both are silenced for the files that include this header, and only there.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <Eigen/Core>
 
 namespace llm::cpu {
