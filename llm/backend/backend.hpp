@@ -71,6 +71,11 @@ class Backend {
   // Waits until every op queued so far has finished (a no-op on the CPU, which runs them in order).
   virtual void synchronize() {}
 
+  // ==== the ops ====
+  // Every pure virtual function below is an op: it has a check_<op> taking the same arguments
+  // (llm/backend/op_checks.hpp), and scripts/gen_forwarding_backend.py forwards it to the wrappers
+  // (llm/backend/forwarding_backend.hpp). llm/backend/README.md: how to add one.
+
   // ---- token + position embedding ----
   // out[b,t,:] = wte[tokens[b,t],:] + wpe[pos0 + t,:]
   // out (B, T, C), tokens (B, T) i32, wte (Vp, C), wpe (maxT, C); pos0 > 0 when decoding with a

@@ -25,13 +25,12 @@ double causal_attention_flops(const Tensor& qkv, int NH) {
 
 }  // namespace
 
-template <typename Call>
-void ProfilingBackend::timed(const char* op, double bytes, double flops, Call&& call) {
-  const auto start = std::chrono::steady_clock::now();
-  call();
+double ProfilingBackend::seconds_since_synchronized(std::chrono::steady_clock::time_point start) {
   inner_.synchronize();
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void ProfilingBackend::book(const char* op, double seconds, double bytes, double flops) {
   auto row =
       std::find_if(rows_.begin(), rows_.end(), [&](const OpProfile& r) { return r.op == op; });
   if (row == rows_.end()) row = rows_.insert(rows_.end(), OpProfile{op});
@@ -67,13 +66,6 @@ void ProfilingBackend::encoder_backward(Tensor dwte, Tensor dwpe, Tensor dout, T
         0, [&] { inner_.encoder_backward(dwte, dwpe, dout, tokens); });
 }
 
-void ProfilingBackend::layernorm_forward(Tensor out, Tensor mean, Tensor rstd, Tensor inp,
-                                         Tensor weight, Tensor bias) {
-  const double bytes = bytes_of(out) + bytes_of(mean) + bytes_of(rstd) + bytes_of(inp) +
-                       bytes_of(weight) + bytes_of(bias);
-  timed("layernorm_forward", bytes, 0,
-        [&] { inner_.layernorm_forward(out, mean, rstd, inp, weight, bias); });
-}
 void ProfilingBackend::layernorm_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout,
                                           Tensor inp, Tensor weight, Tensor mean, Tensor rstd) {
   const double bytes = accumulated(dinp) + accumulated(dweight) + accumulated(dbias) +
@@ -81,30 +73,6 @@ void ProfilingBackend::layernorm_backward(Tensor dinp, Tensor dweight, Tensor db
                        bytes_of(rstd);
   timed("layernorm_backward", bytes, 0,
         [&] { inner_.layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd); });
-}
-
-void ProfilingBackend::rmsnorm_forward(Tensor out, Tensor rstd, Tensor inp, Tensor weight,
-                                       double eps) {
-  const double bytes = bytes_of(out) + bytes_of(rstd) + bytes_of(inp) + bytes_of(weight);
-  timed("rmsnorm_forward", bytes, 0, [&] { inner_.rmsnorm_forward(out, rstd, inp, weight, eps); });
-}
-void ProfilingBackend::rmsnorm_backward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp,
-                                        Tensor weight, Tensor rstd) {
-  const double bytes = accumulated(dinp) + accumulated(dweight) + bytes_of(dout) + bytes_of(inp) +
-                       bytes_of(weight) + bytes_of(rstd);
-  timed("rmsnorm_backward", bytes, 0,
-        [&] { inner_.rmsnorm_backward(dinp, dweight, dout, inp, weight, rstd); });
-}
-
-void ProfilingBackend::rope_forward(Tensor out, Tensor inp, int hs, int n_rotated, int pos0,
-                                    double theta) {
-  timed("rope_forward", bytes_of(out) + bytes_of(inp), 0,
-        [&] { inner_.rope_forward(out, inp, hs, n_rotated, pos0, theta); });
-}
-void ProfilingBackend::rope_backward(Tensor dinp, Tensor dout, int hs, int n_rotated, int pos0,
-                                     double theta) {
-  timed("rope_backward", accumulated(dinp) + bytes_of(dout), 0,
-        [&] { inner_.rope_backward(dinp, dout, hs, n_rotated, pos0, theta); });
 }
 
 void ProfilingBackend::matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) {
@@ -136,31 +104,9 @@ void ProfilingBackend::attention_backward(Tensor dqkv, Tensor scratch, Tensor do
   timed("attention_backward", bytes, 2.5 * causal_attention_flops(qkv, NH),
         [&] { inner_.attention_backward(dqkv, scratch, dout, qkv, out, state, NH); });
 }
-void ProfilingBackend::attention_forward_cached(Tensor out, Tensor k_cache, Tensor v_cache,
-                                                Tensor qkv, int NH, int pos0) {
-  timed("attention_forward_cached",
-        bytes_of(out) + bytes_of(qkv) + bytes_of(k_cache) + bytes_of(v_cache), 0,
-        [&] { inner_.attention_forward_cached(out, k_cache, v_cache, qkv, NH, pos0); });
-}
-
-void ProfilingBackend::gelu_forward(Tensor out, Tensor inp) {
-  timed("gelu_forward", bytes_of(out) + bytes_of(inp), 0, [&] { inner_.gelu_forward(out, inp); });
-}
 void ProfilingBackend::gelu_backward(Tensor dinp, Tensor inp, Tensor dout) {
   timed("gelu_backward", accumulated(dinp) + bytes_of(inp) + bytes_of(dout), 0,
         [&] { inner_.gelu_backward(dinp, inp, dout); });
-}
-void ProfilingBackend::swiglu_forward(Tensor out, Tensor inp) {
-  timed("swiglu_forward", bytes_of(out) + bytes_of(inp), 0,
-        [&] { inner_.swiglu_forward(out, inp); });
-}
-void ProfilingBackend::swiglu_backward(Tensor dinp, Tensor inp, Tensor dout) {
-  timed("swiglu_backward", accumulated(dinp) + bytes_of(inp) + bytes_of(dout), 0,
-        [&] { inner_.swiglu_backward(dinp, inp, dout); });
-}
-void ProfilingBackend::residual_forward(Tensor out, Tensor a, Tensor b) {
-  timed("residual_forward", bytes_of(out) + bytes_of(a) + bytes_of(b), 0,
-        [&] { inner_.residual_forward(out, a, b); });
 }
 void ProfilingBackend::residual_backward(Tensor da, Tensor db, Tensor dout) {
   timed("residual_backward", accumulated(da) + accumulated(db) + bytes_of(dout), 0,
@@ -182,12 +128,6 @@ void ProfilingBackend::adamw_update(Tensor param, Tensor grad, Tensor m, Tensor 
       bytes_of(grad) + accumulated(m) + accumulated(v);
   timed("adamw_update", bytes, 0,
         [&] { inner_.adamw_update(param, grad, m, v, master, settings, grad_scale); });
-}
-
-double ProfilingBackend::sum_of_squares(Tensor t) {
-  double result = 0;
-  timed("sum_of_squares", bytes_of(t), 0, [&] { result = inner_.sum_of_squares(t); });
-  return result;
 }
 
 void print_profile(const std::vector<OpProfile>& rows, int steps, double copy_gbps) {
