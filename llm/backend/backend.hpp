@@ -140,6 +140,12 @@ class Backend {
   // Sum of squares of every element, accumulated in double: the global norm is sqrt of the sum of
   // this over all gradient tensors.
   virtual double sum_of_squares(Tensor t) = 0;
+
+  // ---- element-wise linear combination (Muon: momentum and the Newton-Schulz iteration) ----
+  // out = alpha * a + beta * b, element by element; out, a and b have one shape and dtype(), and
+  // out may be a or b (in place). The default copies the tensors to the host and back, so every
+  // backend has it; the CPU backend overrides it with a loop in place.
+  virtual void scale_add(Tensor out, double alpha, Tensor a, double beta, Tensor b);
 };
 
 // The CPU backend in f32 (training) or f64 (gradient checks).
