@@ -162,12 +162,6 @@ void adamw_step(GPT& model, Moments& moments, int64_t step, float lr, float weig
 // The learning rate of each AdamW group under Muon, and Muon's (see the header comment).
 constexpr float kEmbeddingLr = 3e-3f, kGainBiasLr = 2e-3f, kMuonLr = 0.02f, kGradScale = 0.5f;
 
-double muon_run_lr_scale(const char* name) {
-  if (is_muon_matrix(name)) return 0.0;       // Muon's
-  if (is_decayed(name)) return kEmbeddingLr;  // wte (the tied head) and wpe
-  return kGainBiasLr;
-}
-
 int run(const fs::path& out, DType dtype, int steps, const fs::path& init_from,
         const std::string& optimizer) {
   GPTConfig config;
@@ -212,7 +206,7 @@ int run(const fs::path& out, DType dtype, int steps, const fs::path& init_from,
   // AdamW (or Muon) on the same batch: the loss before each step, then after the last.
   Moments moments(config, *backend);
   AdamW adamw(model, {0.9f, 0.95f, 1e-8f, 0.1f}, {0, parameter_arena_size(config)},
-              muon_run_lr_scale);
+              adamw_groups_beside_muon(kEmbeddingLr, kGainBiasLr));
   Muon muon(model, {0.95f, 5});
   std::vector<double> step_losses;
   for (int step = 1; step <= steps; step++) {

@@ -13,6 +13,14 @@ bool is_muon_matrix(const char* name) {
          std::strcmp(name, "fcw") == 0 || std::strcmp(name, "fcprojw") == 0;
 }
 
+LearningRateScale adamw_groups_beside_muon(double embedding_lr, double gain_bias_lr) {
+  return [=](const char* name) {
+    if (is_muon_matrix(name)) return 0.0;
+    // The embeddings are the only other matrices (is_decayed: the 2-D tensors).
+    return is_decayed(name) ? embedding_lr : gain_bias_lr;
+  };
+}
+
 Muon::Muon(GPT& model, const MuonConfig& config, int rank, int world_size)
     : model_(model), config_(config), rank_(rank) {
   Backend& backend = model.backend();

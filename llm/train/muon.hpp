@@ -40,6 +40,12 @@ namespace llm {
 // The hidden weight matrices Muon updates: qkvw, attprojw, fcw, fcprojw.
 bool is_muon_matrix(const char* parameter_name);
 
+// AdamW's learning rate per tensor beside Muon: 0 for the hidden matrices (Muon's),
+// embedding_lr for wte (the tied head) and wpe, gain_bias_lr for the layernorm gains and the
+// biases. Given to AdamW with step(lr = 1) these are the rates themselves; with step(lr = f) they
+// are scaled by the schedule's factor f.
+LearningRateScale adamw_groups_beside_muon(double embedding_lr, double gain_bias_lr);
+
 struct MuonConfig {
   float momentum = 0.95f;  // mu
   int ns_steps = 5;        // Newton-Schulz iterations
