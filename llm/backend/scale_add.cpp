@@ -10,7 +10,7 @@
 namespace llm {
 
 void Backend::scale_add(Tensor out, double alpha, Tensor a, double beta, Tensor b) {
-  check_scale_add(*this, out, a, b);
+  check_scale_add(*this, out, alpha, a, beta, b);
   const std::vector<double> x = tensor_to_host_f64(*this, a), y = tensor_to_host_f64(*this, b);
   std::vector<double> result(x.size());
   for (size_t i = 0; i < x.size(); i++) result[i] = alpha * x[i] + beta * y[i];

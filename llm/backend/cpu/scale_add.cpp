@@ -24,7 +24,7 @@ namespace llm {
 
 template <typename T>
 void CpuBackend<T>::scale_add(Tensor out, double alpha, Tensor a, double beta, Tensor b) {
-  check_scale_add(*this, out, a, b);
+  check_scale_add(*this, out, alpha, a, beta, b);
   cpu::scale_add(out.ptr<T>(), alpha, a.ptr<T>(), beta, b.ptr<T>(), out.numel());
 }
 
