@@ -132,16 +132,32 @@ TEST_CASE("Newton-Schulz: tall, wide and square matrices against the polynomial 
   }
 }
 
+namespace {
+
+// The tensor called `name` among `tensors`.
+Tensor tensor_named(ParameterTensors& tensors, const std::string& name) {
+  Tensor found;
+  tensors.visit([&](const char* n, Tensor& t, Shape) {
+    if (name == n) found = t;
+  });
+  REQUIRE(!found.empty());
+  return found;
+}
+
+}  // namespace
+
 TEST_CASE("Muon over 3 ranks, each orthogonalising its own matrices, equals Muon on one") {
   auto backend = make_cpu_backend(DType::f64);
   const GPTConfig config = tiny_config();
+  const std::vector<std::string> hidden = {"qkvw", "attprojw", "fcw", "fcprojw"};
   GPT whole(config, *backend);
   randomise(whole, 100);
   Muon one(whole, {0.9f, 5});
   for (int step = 0; step < 2; step++) one.step(0.02f, 0.5f);
 
-  // Three replicas, as three ranks would hold them; afterwards each matrix is taken from its owner
-  // (what share_updates' broadcasts do), matrix k belonging to rank k % 3.
+  // Three replicas, as three ranks hold them. After each step every matrix is copied from its owner
+  // to the others, as share_updates' broadcasts do: matrix k (visit order, layer by layer within
+  // each tensor) belongs to rank k % 3.
   std::vector<std::unique_ptr<GPT>> replicas;
   std::vector<std::unique_ptr<Muon>> optimizers;
   for (int r = 0; r < 3; r++) {
@@ -152,39 +168,27 @@ TEST_CASE("Muon over 3 ranks, each orthogonalising its own matrices, equals Muon
   for (int step = 0; step < 2; step++) {
     for (auto& o : optimizers) o->step(0.02f, 0.5f);
     int k = 0;
-    whole.params.visit([&](const char* name, Tensor&, Shape shape) {
-      if (!is_muon_matrix(name)) return;
-      for (int64_t l = 0; l < shape[0]; l++, k++) {
-        ParameterTensors& owner = replicas[k % 3]->params;
-        owner.visit([&](const char* n, Tensor& t, Shape) {
-          if (std::string(n) != name) return;
-          for (auto& replica : replicas) {
-            replica->params.visit([&](const char* m, Tensor& u, Shape) {
-              if (std::string(m) == name && &u != &t) backend->convert(u.slice(l), t.slice(l));
-            });
-          }
-        });
+    for (const std::string& name : hidden) {
+      for (int l = 0; l < config.n_layer; l++, k++) {
+        const Tensor owned = tensor_named(replicas[k % 3]->params, name).slice(l);
+        for (auto& replica : replicas)
+          if (replica.get() != replicas[k % 3].get())
+            backend->convert(tensor_named(replica->params, name).slice(l), owned);
       }
-    });
-  }
-  int k = 0;
-  whole.params.visit([&](const char* name, Tensor& t, Shape shape) {
-    for (auto& replica : replicas) {
-      replica->params.visit([&](const char* m, Tensor& u, Shape) {
-        if (std::string(m) != name) return;
-        INFO("tensor " << name);
-        // bit for bit: the same operations on the same numbers
-        CHECK(tensor_to_host_f64(*backend, u) == tensor_to_host_f64(*backend, t));
-      });
     }
-    if (is_muon_matrix(name)) k += int(shape[0]);
-  });
-  CHECK(k == 4 * config.n_layer);
-  // Muon touched only the hidden matrices: the rest are still their random start.
+  }
+
+  // Bit for bit: the same operations on the same numbers, whoever ran them.
   GPT start(config, *backend);
   randomise(start, 100);
-  CHECK(tensor_to_host_f64(*backend, whole.params.wte) ==
-        tensor_to_host_f64(*backend, start.params.wte));
-  CHECK(tensor_to_host_f64(*backend, whole.params.qkvw) !=
-        tensor_to_host_f64(*backend, start.params.qkvw));
+  whole.params.visit([&](const char* name, Tensor& t, Shape) {
+    INFO("tensor " << name);
+    for (auto& replica : replicas)
+      CHECK(tensor_to_host_f64(*backend, tensor_named(replica->params, name)) ==
+            tensor_to_host_f64(*backend, t));
+    // Muon moved the hidden matrices and only them.
+    const bool moved = tensor_to_host_f64(*backend, t) !=
+                       tensor_to_host_f64(*backend, tensor_named(start.params, name));
+    CHECK(moved == is_muon_matrix(name));
+  });
 }
