@@ -22,8 +22,10 @@
 // and every rank has the whole averaged gradient), but the Newton-Schulz iteration, the expensive
 // part, runs for each matrix on one rank only: matrix k (in visit order, layer by layer within each
 // tensor) belongs to rank k % world_size, as modded-nanogpt distributes it. That rank updates the
-// matrix, and share_updates() broadcasts it to the others. The result is the same at any world
-// size, bit for bit. The momentum is not sharded: ZeRO-1 shards only the AdamW moments.
+// matrix, and share_updates() broadcasts it to the others. Given the same averaged gradient, the
+// weights come out the same at any world size, bit for bit (tests/test_muon.cpp). The momentum is
+// not sharded: ZeRO-1 shards only the AdamW moments, and with Muon the gradients are all-reduced
+// rather than reduce-scattered, since each matrix's owner needs the whole of its gradient.
 //
 // The parameters must be their own master weights (backend.dtype() == master_dtype(): the CPU).
 #include <cstdint>
