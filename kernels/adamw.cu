@@ -92,7 +92,7 @@ template <int W> __global__ void adamw_kernel(bf16* param,       // (n)
 
 void CudaBackend::adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor master,
                                const AdamWSettings& s, double grad_scale) {
-  check_adamw_update(*this, param, grad, m, v, master, s);
+  check_adamw_update(*this, param, grad, m, v, master, s, grad_scale);
   check(!master.empty(),
         "adamw_update: master is empty; the cuda backend needs f32 master "
         "weights, since a bf16 param is too coarse to take an update (see "

@@ -535,7 +535,7 @@ void CudaBackend::attention_forward(Tensor out, Tensor state, Tensor qkv, int NH
 void CudaBackend::attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, Tensor qkv,
                                      Tensor out, Tensor state, int NH) {
   const char* op = "attention_backward";
-  check_attention_backward(*this, dqkv, scratch, dout, qkv, state, NH);
+  check_attention_backward(*this, dqkv, scratch, dout, qkv, out, state, NH);
   const int64_t B = qkv.size(0), T = qkv.size(1), C = qkv.size(2) / 3;
   // The flash backward reads the forward's output (for rowsum(dout * out)), so it is checked here.
   expect_tensor(op, "out", out, DType::bf16, Device::cuda);

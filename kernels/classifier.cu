@@ -118,7 +118,7 @@ __global__ void classifier_forward_kernel(float* losses,  // (N)
 
 void CudaBackend::classifier_forward(Tensor losses, Tensor logits, Tensor targets, int V,
                                      double dloss) {
-  check_classifier_forward(*this, losses, logits, targets, V);
+  check_classifier_forward(*this, losses, logits, targets, V, dloss);
   const int64_t N = logits.rows(), Vp = logits.last_dim();
   check(Vp <= INT_MAX, "classifier_forward: a row of " + std::to_string(Vp) +
                            " logits is too long (at most " + std::to_string(INT_MAX) + ")");

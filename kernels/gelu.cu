@@ -7,30 +7,23 @@
 //
 // Element-wise over every element (all dimensions folded), in f32 with the accurate tanhf (the op
 // is memory-bound, so the exact tanh costs nothing): each bf16 input is widened to f32 and each
-// result rounded back to bf16 once. One thread per pack of W consecutive elements: W = 8 (one
-// 16-byte load or store per tensor) when every pointer is 16-byte aligned, W = 1 otherwise (views
-// into a packed arena may start at any even address). Any element count works: the last thread
-// takes the fewer than W elements left over one at a time.
+// result rounded back to bf16 once. One thread per pack of W consecutive elements, launched by
+// cuda::launch_elementwise (kernels/elementwise.cuh): W = 8 when every pointer is 16-byte aligned,
+// W = 1 otherwise; the last thread takes the elements left over one at a time.
 #include <cstdint>
-#include <initializer_list>
 
 #include "kernels/cuda_backend.hpp"
-#include "kernels/cuda_check.cuh"
 #include "kernels/device_math.cuh"
-#include "kernels/launch.cuh"
+#include "kernels/elementwise.cuh"
 #include "kernels/vector_access.cuh"
 #include "llm/backend/op_checks.hpp"
 
 namespace llm {
 namespace {
 
-using cuda::aligned_16;
 using cuda::bf16;
 using cuda::load_f32;
 using cuda::store_bf16;
-
-constexpr int kThreads = 256;  // per block
-constexpr int kPackWidth = 8;  // bf16 per 16-byte pack
 
 constexpr float kSqrt2OverPi = 0.7978845608028654f;  // sqrt(2 / pi)
 constexpr float kCubic = 0.044715f;                  // GPT-2's cubic coefficient
@@ -79,42 +72,20 @@ __global__ void gelu_backward_kernel(bf16* dinp, const bf16* inp, const bf16* do
   }
 }
 
-// Enough blocks of kThreads threads for one thread per pack of W elements.
-unsigned blocks_for(int64_t n, int W) { return cuda::blocks_for_packs(n, W, kThreads); }
-
 }  // namespace
 
 void CudaBackend::gelu_forward(Tensor out, Tensor inp) {
   check_gelu_forward(*this, out, inp);
-  const int64_t n = inp.numel();
-  if (n == 0) return;
-  bf16* out_data = cuda::device_data<bf16>(out);
-  const bf16* inp_data = cuda::device_data<bf16>(inp);
-  if (aligned_16({out_data, inp_data})) {
-    cuda::launch(gelu_forward_kernel<kPackWidth>, blocks_for(n, kPackWidth), kThreads, 0, stream_,
-                 out_data, inp_data, n);
-  } else {
-    cuda::launch(gelu_forward_kernel<1>, blocks_for(n, 1), kThreads, 0, stream_, out_data, inp_data,
-                 n);
-  }
-  cuda::check_launch();
+  cuda::launch_elementwise(gelu_forward_kernel<cuda::kPackWidth>, gelu_forward_kernel<1>, stream_,
+                           inp.numel(), cuda::device_data<bf16>(out),
+                           cuda::device_data<const bf16>(inp));
 }
 
 void CudaBackend::gelu_backward(Tensor dinp, Tensor inp, Tensor dout) {
   check_gelu_backward(*this, dinp, inp, dout);
-  const int64_t n = inp.numel();
-  if (n == 0) return;
-  bf16* dinp_data = cuda::device_data<bf16>(dinp);
-  const bf16* inp_data = cuda::device_data<bf16>(inp);
-  const bf16* dout_data = cuda::device_data<bf16>(dout);
-  if (aligned_16({dinp_data, inp_data, dout_data})) {
-    cuda::launch(gelu_backward_kernel<kPackWidth>, blocks_for(n, kPackWidth), kThreads, 0, stream_,
-                 dinp_data, inp_data, dout_data, n);
-  } else {
-    cuda::launch(gelu_backward_kernel<1>, blocks_for(n, 1), kThreads, 0, stream_, dinp_data,
-                 inp_data, dout_data, n);
-  }
-  cuda::check_launch();
+  cuda::launch_elementwise(gelu_backward_kernel<cuda::kPackWidth>, gelu_backward_kernel<1>, stream_,
+                           inp.numel(), cuda::device_data<bf16>(dinp),
+                           cuda::device_data<const bf16>(inp), cuda::device_data<const bf16>(dout));
 }
 
 }  // namespace llm

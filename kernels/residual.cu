@@ -6,29 +6,23 @@
 //
 // Element-wise over every element (all dimensions folded), in f32: each bf16 input is widened to
 // f32, added, and the result rounded back to bf16 once. One thread per pack of W consecutive
-// elements: W = 8 (one 16-byte load or store per tensor) when every pointer is 16-byte aligned,
-// W = 1 otherwise (views into a packed arena may start at any even address). Any element count
-// works: the last thread takes the fewer than W elements left over one at a time.
+// elements, launched by cuda::launch_elementwise (kernels/elementwise.cuh): W = 8 when every
+// pointer is 16-byte aligned, W = 1 otherwise; the last thread takes the elements left over one at
+// a time.
 #include <cstdint>
-#include <initializer_list>
 
 #include "kernels/cuda_backend.hpp"
-#include "kernels/cuda_check.cuh"
 #include "kernels/device_math.cuh"
-#include "kernels/launch.cuh"
+#include "kernels/elementwise.cuh"
 #include "kernels/vector_access.cuh"
 #include "llm/backend/op_checks.hpp"
 
 namespace llm {
 namespace {
 
-using cuda::aligned_16;
 using cuda::bf16;
 using cuda::load_f32;
 using cuda::store_bf16;
-
-constexpr int kThreads = 256;  // per block
-constexpr int kPackWidth = 8;  // bf16 per 16-byte pack
 
 template <int W>
 __global__ void residual_forward_kernel(bf16* out, const bf16* a, const bf16* b, int64_t n) {
@@ -71,43 +65,20 @@ __global__ void residual_backward_kernel(bf16* da, bf16* db, const bf16* dout, i
   }
 }
 
-// Enough blocks of kThreads threads for one thread per pack of W elements.
-unsigned blocks_for(int64_t n, int W) { return cuda::blocks_for_packs(n, W, kThreads); }
-
 }  // namespace
 
 void CudaBackend::residual_forward(Tensor out, Tensor a, Tensor b) {
   check_residual_forward(*this, out, a, b);
-  const int64_t n = a.numel();
-  if (n == 0) return;
-  bf16* out_data = cuda::device_data<bf16>(out);
-  const bf16* a_data = cuda::device_data<bf16>(a);
-  const bf16* b_data = cuda::device_data<bf16>(b);
-  if (aligned_16({out_data, a_data, b_data})) {
-    cuda::launch(residual_forward_kernel<kPackWidth>, blocks_for(n, kPackWidth), kThreads, 0,
-                 stream_, out_data, a_data, b_data, n);
-  } else {
-    cuda::launch(residual_forward_kernel<1>, blocks_for(n, 1), kThreads, 0, stream_, out_data,
-                 a_data, b_data, n);
-  }
-  cuda::check_launch();
+  cuda::launch_elementwise(residual_forward_kernel<cuda::kPackWidth>, residual_forward_kernel<1>,
+                           stream_, a.numel(), cuda::device_data<bf16>(out),
+                           cuda::device_data<const bf16>(a), cuda::device_data<const bf16>(b));
 }
 
 void CudaBackend::residual_backward(Tensor da, Tensor db, Tensor dout) {
   check_residual_backward(*this, da, db, dout);
-  const int64_t n = dout.numel();
-  if (n == 0) return;
-  bf16* da_data = cuda::device_data<bf16>(da);
-  bf16* db_data = cuda::device_data<bf16>(db);
-  const bf16* dout_data = cuda::device_data<bf16>(dout);
-  if (aligned_16({da_data, db_data, dout_data})) {
-    cuda::launch(residual_backward_kernel<kPackWidth>, blocks_for(n, kPackWidth), kThreads, 0,
-                 stream_, da_data, db_data, dout_data, n);
-  } else {
-    cuda::launch(residual_backward_kernel<1>, blocks_for(n, 1), kThreads, 0, stream_, da_data,
-                 db_data, dout_data, n);
-  }
-  cuda::check_launch();
+  cuda::launch_elementwise(residual_backward_kernel<cuda::kPackWidth>, residual_backward_kernel<1>,
+                           stream_, dout.numel(), cuda::device_data<bf16>(da),
+                           cuda::device_data<bf16>(db), cuda::device_data<const bf16>(dout));
 }
 
 }  // namespace llm

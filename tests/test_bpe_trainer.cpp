@@ -16,6 +16,7 @@
 #include "llm/core/error.hpp"
 #include "llm/tokenizer/bpe_trainer.hpp"
 #include "llm/tokenizer/gpt2_tokenizer.hpp"
+#include "test_inputs.hpp"
 
 namespace fs = std::filesystem;
 using Merges = std::vector<std::pair<std::string, std::string>>;
@@ -135,8 +136,7 @@ TEST_CASE("trained files load into Gpt2Tokenizer and round-trip text") {
   CHECK(vocab.tokens.back() == "<|endoftext|>");
   CHECK(vocab.tokens[0] == "!");
   CHECK(vocab.tokens[255] == std::string(1, '\xAD'));  // GPT-2's id 255 is byte 0xAD ("Ń")
-  fs::path dir = fs::temp_directory_path() / "glassbox_test_bpe_trainer";
-  fs::remove_all(dir);
+  const fs::path dir = test_inputs::fresh_dir("bpe_trainer");
   llm::write_gpt2_files(vocab, dir);
   std::ifstream bpe(dir / "vocab.bpe");
   std::string first_line;

@@ -9,6 +9,7 @@
 #include "llm/core/error.hpp"
 #include "llm/data/dataloader.hpp"
 #include "llm/data/shard.hpp"
+#include "test_inputs.hpp"
 
 namespace fs = std::filesystem;
 
@@ -17,9 +18,7 @@ namespace {
 // A fresh directory holding `num_shards` shards of `tokens_per_shard` tokens; token i of shard k is
 // k*1000 + i, so a token tells where it came from.
 fs::path make_shards(const std::string& name, int num_shards, int tokens_per_shard) {
-  fs::path dir = fs::temp_directory_path() / "glassbox_test_dataloader" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = test_inputs::fresh_dir("dataloader_" + name);
   for (int k = 0; k < num_shards; ++k) {
     std::vector<int32_t> tokens(tokens_per_shard);
     for (int i = 0; i < tokens_per_shard; ++i) tokens[i] = k * 1000 + i;

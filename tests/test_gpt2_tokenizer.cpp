@@ -16,6 +16,7 @@
 
 #include "llm/core/error.hpp"
 #include "llm/tokenizer/gpt2_tokenizer.hpp"
+#include "test_inputs.hpp"
 
 namespace fs = std::filesystem;
 using Ids = std::vector<int32_t>;
@@ -41,16 +42,9 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
-fs::path scratch_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("glassbox_test_gpt2_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
 // The error message of make_gpt2_tokenizer on these file contents.
 std::string load_error(const std::string& encoder, const std::string& vocab) {
-  fs::path d = scratch_dir("bad");
+  fs::path d = test_inputs::fresh_dir("gpt2_bad");
   std::ofstream(d / "encoder.json") << encoder;
   std::ofstream(d / "vocab.bpe") << vocab;
   try {
@@ -148,7 +142,7 @@ TEST_CASE("missing or malformed files give one-line errors naming the file") {
 }
 
 TEST_CASE("save() writes files that load_gpt2_tokenizer() reads back") {
-  fs::path d = scratch_dir("save");
+  fs::path d = test_inputs::fresh_dir("gpt2_save");
   gpt2(false).save(d);
   nlohmann::json spec = nlohmann::json::parse(slurp(d / "glassbox_tokenizer.json"));
   CHECK(spec["type"] == "gpt2");

@@ -1,19 +1,19 @@
 #pragma once
-// defines: test_inputs::randn, test_inputs::random_tokens, test_inputs::view, test_inputs::error_of
+// defines: test_inputs::randn, random_tokens, view, error_of, fresh_dir
 //
 // The inputs the op and model tests build their cases from: seeded random values and token ids (the
 // same seed gives the same values in every test and on every machine), and host vectors seen as
-// Tensors; and the message of an expected error. Used by the op, model, import and loading tests.
+// Tensors; the message of an expected error; a fresh temporary folder. Used by most tests.
 #include <doctest/doctest.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "lessons/common/random.hpp"
 #include "llm/core/error.hpp"
 #include "llm/core/tensor.hpp"
 
@@ -27,25 +27,12 @@ inline std::string error_of(const std::function<void()>& fn) {
   return "(no error)";
 }
 
-// Normal values with a fixed seed; never exactly zero (a zero could hide a missing term).
-inline std::vector<double> randn(size_t n, uint32_t seed, double stddev = 1.0, double mean = 0.0) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> dist(mean, stddev);
-  std::vector<double> v(n);
-  for (double& x : v) {
-    do x = dist(rng);
-    while (x == 0.0);
-  }
-  return v;
-}
+// Normal values with a fixed seed, never exactly zero; the lessons' generator.
+using lesson::randn;
 
 // Token ids uniform in [0, vocab).
 inline std::vector<int32_t> random_tokens(size_t n, int vocab, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int32_t> dist(0, vocab - 1);
-  std::vector<int32_t> out(n);
-  for (int32_t& t : out) t = dist(rng);
-  return out;
+  return lesson::randint(n, 0, vocab, seed);
 }
 
 // The host vector v seen as a CPU tensor of `shape` (which must have v.size() elements).

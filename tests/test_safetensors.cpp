@@ -9,14 +9,15 @@
 
 #include "llm/core/error.hpp"
 #include "llm/io/safetensors.hpp"
+#include "test_inputs.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path temp_dir() {
-  fs::path dir = fs::temp_directory_path() / "glassbox_test_safetensors";
-  fs::create_directories(dir);
+// One folder for every case of this file, emptied when first asked for.
+const fs::path& temp_dir() {
+  static const fs::path dir = test_inputs::fresh_dir("safetensors");
   return dir;
 }
 

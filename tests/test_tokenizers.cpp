@@ -12,17 +12,11 @@
 #include "llm/data/shard.hpp"
 #include "llm/tokenizer/byte_tokenizer.hpp"
 #include "llm/tokenizer/char_tokenizer.hpp"
+#include "test_inputs.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path temp_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / "glassbox_test_tokenizers" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 void write_text(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
@@ -73,7 +67,7 @@ TEST_CASE("byte tokenizer: every byte string round trips") {
 }
 
 TEST_CASE("tokenizers save and load back") {
-  const fs::path dir = temp_dir("save");
+  const fs::path dir = test_inputs::fresh_dir("tokenizers_save");
   llm::CharTokenizer::from_corpus("abc\n\"\\é").save(dir / "char");
   llm::ByteTokenizer().save(dir / "byte");
   auto chars = llm::load_tokenizer(dir / "char");
@@ -90,7 +84,7 @@ TEST_CASE("tokenizers save and load back") {
 }
 
 TEST_CASE("prepare_dataset: char shards, last 10% is val, tokenizer saved") {
-  const fs::path dir = temp_dir("prepare");
+  const fs::path dir = test_inputs::fresh_dir("tokenizers_prepare");
   std::string text;
   for (int i = 0; i < 100; ++i) text += "To be, or not to be.\n";  // 2100 characters
   write_text(dir / "input.txt", text);
@@ -121,7 +115,7 @@ TEST_CASE("prepare_dataset: char shards, last 10% is val, tokenizer saved") {
 }
 
 TEST_CASE("prepare_dataset: directories and .jsonl documents, bad inputs") {
-  const fs::path dir = temp_dir("inputs");
+  const fs::path dir = test_inputs::fresh_dir("tokenizers_inputs");
   write_text(dir / "corpus" / "b" / "two.txt", "second");
   write_text(dir / "corpus" / "a.txt", "first");
   write_text(dir / "docs.jsonl", "{\"text\": \"third\"}\n\n{\"text\": \"fourth\", \"id\": 4}\n");
@@ -154,7 +148,7 @@ TEST_CASE("prepare_dataset: gpt2 puts <|endoftext|> before every document") {
     MESSAGE("skipped: no GPT-2 files in " << gpt2_dir.string() << " (run data/fetch.sh gpt2)");
     return;
   }
-  const fs::path dir = temp_dir("gpt2");
+  const fs::path dir = test_inputs::fresh_dir("tokenizers_gpt2");
   write_text(dir / "docs.jsonl",
              "{\"text\": \"Hello world\"}\n{\"text\": \"<|endoftext|> stays text\"}\n");
   llm::PrepareOptions options;

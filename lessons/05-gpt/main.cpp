@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/char_model.hpp"
 #include "common/data.hpp"
 #include "common/random.hpp"
 #include "lesson.hpp"
@@ -18,13 +19,8 @@ int main() try {
   const std::string text = lesson::read_tinyshakespeare();
   const llm::CharTokenizer tokenizer = llm::CharTokenizer::from_corpus(text);
   const std::vector<int32_t> ids = tokenizer.encode(text.substr(0, 20000));
-  llm::GPTConfig config;
-  config.vocab_size = tokenizer.vocab_size();
-  config.padded_vocab_size = llm::pad_vocab(config.vocab_size);
-  config.max_seq_len = 64;
-  config.n_layer = 4;
-  config.n_head = 4;
-  config.n_embd = 64;
+  // L = 4 blocks, NH = 4 heads, C = 64 channels, 64 positions
+  const llm::GPTConfig config = lesson::char_gpt_config(tokenizer.vocab_size(), 4, 4, 64, 64);
   auto backend = llm::make_cpu_backend(llm::DType::f64);
   llm::GPT model(config, *backend);
   model.init_weights(1337);

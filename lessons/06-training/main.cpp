@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <random>
 
+#include "common/char_model.hpp"
 #include "common/data.hpp"
 #include "lesson.hpp"
 #include "llm/tokenizer/char_tokenizer.hpp"
@@ -36,13 +37,8 @@ int main(int argc, char** argv) try {
   const std::vector<int32_t> train(ids.begin(), ids.begin() + split),
       val(ids.begin() + split, ids.end());
 
-  llm::GPTConfig config;
-  config.vocab_size = tokenizer.vocab_size();
-  config.padded_vocab_size = llm::pad_vocab(config.vocab_size);
-  config.max_seq_len = 64;
-  config.n_layer = 2;
-  config.n_head = 4;
-  config.n_embd = 64;
+  // L = 2 blocks, NH = 4 heads, C = 64 channels, 64 positions
+  const llm::GPTConfig config = lesson::char_gpt_config(tokenizer.vocab_size(), 2, 4, 64, 64);
   auto backend = llm::make_cpu_backend(llm::DType::f64);
   llm::AdamWConfig cfg;
 

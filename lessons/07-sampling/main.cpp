@@ -12,14 +12,10 @@
 #include <memory>
 #include <random>
 
-#include "common/data.hpp"
+#include "common/char_model.hpp"
 #include "lesson.hpp"
-#include "llm/io/checkpoint.hpp"
 #include "llm/model/decoder.hpp"
-#include "llm/tokenizer/char_tokenizer.hpp"
 #include "llm/tokenizer/tokenizer.hpp"
-#include "llm/train/optimizer.hpp"
-#include "llm/train/schedule.hpp"
 
 using namespace lesson07;
 using clock_type = std::chrono::steady_clock;
@@ -39,50 +35,12 @@ int main(int argc, char** argv) try {
   const bool from_checkpoint = !arg.empty() && std::filesystem::is_directory(arg);
   const int train_steps = !arg.empty() && !from_checkpoint ? std::atoi(arg.c_str()) : 300;
   auto backend = llm::make_cpu_backend(llm::DType::f32);
-  std::unique_ptr<llm::Tokenizer> tokenizer;
-  std::unique_ptr<llm::GPT> model_holder;
-  if (from_checkpoint) {
-    tokenizer = llm::load_tokenizer(arg);
-    model_holder = std::make_unique<llm::GPT>(llm::read_checkpoint_config(arg), *backend);
-    llm::load_model_weights(arg, *model_holder);
-    std::printf("loaded %s\n", arg.c_str());
-  } else {
-    const std::string text = lesson::read_tinyshakespeare();
-    auto chars = std::make_unique<llm::CharTokenizer>(llm::CharTokenizer::from_corpus(text));
-    const std::vector<int32_t> ids = chars->encode(text);
-    llm::GPTConfig config;
-    config.vocab_size = chars->vocab_size();
-    config.padded_vocab_size = llm::pad_vocab(config.vocab_size);
-    config.max_seq_len = 256;
-    config.n_layer = 4;
-    config.n_head = 4;
-    config.n_embd = 128;
-    tokenizer = std::move(chars);
-    model_holder = std::make_unique<llm::GPT>(config, *backend);
-    model_holder->init_weights(7);
-    // ---- train briefly (the library's step, as lesson 06) ----
-    llm::GPT& m = *model_holder;
-    llm::AdamW adamw(m, llm::AdamWConfig{});
-    const llm::LearningRateSchedule schedule{3e-3f, 3e-4f, 20, train_steps};
-    std::mt19937_64 rng(8);
-    const int B = 2, T = 256;  // every position the samples below will use gets trained
-    std::vector<int32_t> x(B * T), y(B * T);
-    const auto start = clock_type::now();
-    for (int step = 0; step < train_steps; step++) {
-      for (int b = 0; b < B; b++) {
-        const size_t s = rng() % (ids.size() - T - 1);
-        for (int t = 0; t < T; t++) x[b * T + t] = ids[s + t], y[b * T + t] = ids[s + t + 1];
-      }
-      m.zero_grad();
-      const double loss = m.forward_backward(x.data(), y.data(), B, T);
-      const double norm = llm::global_grad_norm(m);
-      adamw.step(schedule.at(step), norm > 1.0 ? float(1.0 / norm) : 1.0f);
-      if ((step + 1) % 50 == 0 || step + 1 == train_steps)
-        std::printf("training: step %d/%d  loss %.3f  (%.0f s)\n", step + 1, train_steps, loss,
-                    seconds_since(start));
-    }
-  }
-  llm::GPT& model = *model_holder;
+  // Trained briefly: T = 256, so every position the samples below use gets trained.
+  const lesson::CharModel loaded = lesson::load_or_train_char_model(
+      from_checkpoint ? arg : "", *backend,
+      {.steps = train_steps, .B = 2, .T = 256, .init_seed = 7, .data_seed = 8, .log_every = 50});
+  const std::unique_ptr<llm::Tokenizer>& tokenizer = loaded.tokenizer;
+  llm::GPT& model = *loaded.model;
   const llm::GPTConfig config = model.config();
   const std::vector<int32_t> prompt = tokenizer->encode("ROMEO:\n");
   const int generate = std::min(200, config.max_seq_len - int(prompt.size()));

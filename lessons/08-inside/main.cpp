@@ -5,20 +5,16 @@
 // `lesson_08_main CHECKPOINT_DIR` (e.g. runs/shakespeare_char/checkpoint), or one trained here for
 // 300 steps and saved to runs/lesson08/checkpoint so that glassbox-viz can open it.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <random>
 
+#include "common/char_model.hpp"
 #include "common/data.hpp"
 #include "lesson.hpp"
 #include "llm/io/checkpoint.hpp"
-#include "llm/tokenizer/char_tokenizer.hpp"
 #include "llm/tokenizer/tokenizer.hpp"
-#include "llm/train/optimizer.hpp"
-#include "llm/train/schedule.hpp"
 
 using namespace lesson08;
 
@@ -31,47 +27,12 @@ int main(int argc, char** argv) try {
   const std::string source = lesson::source_dir();
   std::string checkpoint = argc > 1 ? argv[1] : "";
   auto f32 = llm::make_cpu_backend(llm::DType::f32);
-  std::unique_ptr<llm::Tokenizer> tokenizer;
-  std::unique_ptr<llm::GPT> trained;
-  if (!checkpoint.empty()) {
-    tokenizer = llm::load_tokenizer(checkpoint);
-    trained = std::make_unique<llm::GPT>(llm::read_checkpoint_config(checkpoint), *f32);
-    llm::load_model_weights(checkpoint, *trained);
-    std::printf("loaded %s\n", checkpoint.c_str());
-  } else {
-    const std::string text = lesson::read_tinyshakespeare();
-    auto chars = std::make_unique<llm::CharTokenizer>(llm::CharTokenizer::from_corpus(text));
-    const std::vector<int32_t> ids = chars->encode(text);
-    llm::GPTConfig config;
-    config.vocab_size = chars->vocab_size();
-    config.padded_vocab_size = llm::pad_vocab(config.vocab_size);
-    config.max_seq_len = 64;
-    config.n_layer = 4;
-    config.n_head = 4;
-    config.n_embd = 128;
-    tokenizer = std::move(chars);
-    trained = std::make_unique<llm::GPT>(config, *f32);
-    trained->init_weights(11);
-    llm::AdamW adamw(*trained, llm::AdamWConfig{});
-    const int steps = 300, B = 8, T = 64;
-    const llm::LearningRateSchedule schedule{3e-3f, 3e-4f, 20, steps};
-    std::mt19937_64 rng(12);
-    std::vector<int32_t> x(B * T), y(B * T);
-    const auto start = std::chrono::steady_clock::now();
-    for (int step = 0; step < steps; step++) {
-      for (int b = 0; b < B; b++) {
-        const size_t s = rng() % (ids.size() - T - 1);
-        for (int t = 0; t < T; t++) x[b * T + t] = ids[s + t], y[b * T + t] = ids[s + t + 1];
-      }
-      trained->zero_grad();
-      const double loss = trained->forward_backward(x.data(), y.data(), B, T);
-      const double norm = llm::global_grad_norm(*trained);
-      adamw.step(schedule.at(step), norm > 1.0 ? float(1.0 / norm) : 1.0f);
-      if ((step + 1) % 100 == 0)
-        std::printf(
-            "training: step %d/%d  loss %.3f  (%.0f s)\n", step + 1, steps, loss,
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    }
+  const lesson::CharModel loaded = lesson::load_or_train_char_model(
+      checkpoint, *f32,
+      {.steps = 300, .B = 8, .T = 64, .init_seed = 11, .data_seed = 12, .log_every = 100});
+  const std::unique_ptr<llm::Tokenizer>& tokenizer = loaded.tokenizer;
+  const std::unique_ptr<llm::GPT>& trained = loaded.model;
+  if (loaded.trained_here) {  // saved, so that glassbox-viz can open it
     checkpoint = source + "/runs/lesson08/checkpoint";
     std::filesystem::create_directories(source + "/runs/lesson08");
     llm::save_model_checkpoint(checkpoint, *trained, tokenizer.get());

@@ -71,6 +71,11 @@ class Backend {
   // Waits until every op queued so far has finished (a no-op on the CPU, which runs them in order).
   virtual void synchronize() {}
 
+  // ==== the ops ====
+  // Every pure virtual function below is an op: it has a check_<op> taking the same arguments
+  // (llm/backend/op_checks.hpp), and scripts/gen_forwarding_backend.py forwards it to the wrappers
+  // (llm/backend/forwarding_backend.hpp). llm/backend/README.md: how to add one.
+
   // ---- token + position embedding ----
   // out[b,t,:] = wte[tokens[b,t],:] + wpe[pos0 + t,:]
   // out (B, T, C), tokens (B, T) i32, wte (Vp, C), wpe (maxT, C); pos0 > 0 when decoding with a
@@ -144,7 +149,9 @@ class Backend {
   // ---- element-wise linear combination (Muon: momentum and the Newton-Schulz iteration) ----
   // out = alpha * a + beta * b, element by element; out, a and b have one shape and dtype(), and
   // out may be a or b (in place). The default copies the tensors to the host and back, so every
-  // backend has it; the CPU backend overrides it with a loop in place.
+  // backend has it; the CPU backend overrides it with a loop in place. Not pure virtual, so not one
+  // of the ops scripts/gen_forwarding_backend.py forwards: a wrapper gets the default (through its
+  // own copies) unless it overrides it, as ProfilingBackend does.
   virtual void scale_add(Tensor out, double alpha, Tensor a, double beta, Tensor b);
 };
 

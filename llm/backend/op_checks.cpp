@@ -179,7 +179,7 @@ void check_attention_forward(const Backend& be, Tensor out, Tensor state, Tensor
 }
 
 void check_attention_backward(const Backend& be, Tensor dqkv, Tensor scratch, Tensor dout,
-                              Tensor qkv, Tensor state, int NH) {
+                              Tensor qkv, Tensor /*out*/, Tensor state, int NH) {
   const char* op = "attention_backward";
   expect_in_dtype(be, op, "dqkv", dqkv);
   expect_in_master_dtype(be, op, "scratch", scratch);
@@ -241,7 +241,7 @@ void check_scale_add(const Backend& be, Tensor out, double, Tensor a, double, Te
 // ---- classifier ----
 
 void check_classifier_forward(const Backend& be, Tensor losses, Tensor logits, Tensor targets,
-                              int V) {
+                              int V, double /*dloss*/) {
   const char* op = "classifier_forward";
   expect_in_master_dtype(be, op, "losses", losses);
   expect_in_dtype(be, op, "logits", logits);
@@ -256,7 +256,7 @@ void check_classifier_forward(const Backend& be, Tensor losses, Tensor logits, T
 // ---- optimizer ----
 
 void check_adamw_update(const Backend& be, Tensor param, Tensor grad, Tensor m, Tensor v,
-                        Tensor master, const AdamWSettings& settings) {
+                        Tensor master, const AdamWSettings& settings, double /*grad_scale*/) {
   const char* op = "adamw_update";
   expect_in_dtype(be, op, "param", param);
   expect_in_dtype(be, op, "grad", grad);

@@ -19,7 +19,8 @@
 
 namespace llm {
 
-// ---- one check per op, in the Backend's argument order ----
+// ---- one check per op, taking exactly the op's arguments ----
+// (so a wrapper can run the check of any op: llm/backend/forwarding_backend.hpp)
 
 void check_encoder_forward(const Backend& be, Tensor out, Tensor tokens, Tensor wte, Tensor wpe,
                            int pos0);
@@ -40,7 +41,7 @@ void check_matmul_backward(const Backend& be, Tensor dinp, Tensor dweight, Tenso
 // checked here: only a backend that reads it (a flash kernel) checks it.
 void check_attention_forward(const Backend& be, Tensor out, Tensor state, Tensor qkv, int NH);
 void check_attention_backward(const Backend& be, Tensor dqkv, Tensor scratch, Tensor dout,
-                              Tensor qkv, Tensor state, int NH);
+                              Tensor qkv, Tensor out, Tensor state, int NH);
 void check_attention_forward_cached(const Backend& be, Tensor out, Tensor k_cache, Tensor v_cache,
                                     Tensor qkv, int NH, int pos0);
 
@@ -53,13 +54,13 @@ void check_residual_backward(const Backend& be, Tensor da, Tensor db, Tensor dou
 // alpha and beta may be any number.
 void check_scale_add(const Backend& be, Tensor out, double alpha, Tensor a, double beta, Tensor b);
 
-// The targets' range [0, V) is not checked: they may be on the device.
+// The targets' range [0, V) is not checked: they may be on the device. Any dloss is valid.
 void check_classifier_forward(const Backend& be, Tensor losses, Tensor logits, Tensor targets,
-                              int V);
+                              int V, double dloss);
 
-// master may be empty (a backend that needs it checks that itself).
+// master may be empty (a backend that needs it checks that itself). Any grad_scale is valid.
 void check_adamw_update(const Backend& be, Tensor param, Tensor grad, Tensor m, Tensor v,
-                        Tensor master, const AdamWSettings& settings);
+                        Tensor master, const AdamWSettings& settings, double grad_scale);
 // t is a gradient (dtype()) or a master weight (master_dtype()).
 void check_sum_of_squares(const Backend& be, Tensor t);
 

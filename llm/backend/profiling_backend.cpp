@@ -25,13 +25,7 @@ double causal_attention_flops(const Tensor& qkv, int NH) {
 
 }  // namespace
 
-template <typename Call>
-void ProfilingBackend::timed(const char* op, double bytes, double flops, Call&& call) {
-  const auto start = std::chrono::steady_clock::now();
-  call();
-  inner_.synchronize();
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+void ProfilingBackend::book(const char* op, double seconds, double bytes, double flops) {
   auto row =
       std::find_if(rows_.begin(), rows_.end(), [&](const OpProfile& r) { return r.op == op; });
   if (row == rows_.end()) row = rows_.insert(rows_.end(), OpProfile{op});
@@ -67,13 +61,6 @@ void ProfilingBackend::encoder_backward(Tensor dwte, Tensor dwpe, Tensor dout, T
         0, [&] { inner_.encoder_backward(dwte, dwpe, dout, tokens); });
 }
 
-void ProfilingBackend::layernorm_forward(Tensor out, Tensor mean, Tensor rstd, Tensor inp,
-                                         Tensor weight, Tensor bias) {
-  const double bytes = bytes_of(out) + bytes_of(mean) + bytes_of(rstd) + bytes_of(inp) +
-                       bytes_of(weight) + bytes_of(bias);
-  timed("layernorm_forward", bytes, 0,
-        [&] { inner_.layernorm_forward(out, mean, rstd, inp, weight, bias); });
-}
 void ProfilingBackend::layernorm_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout,
                                           Tensor inp, Tensor weight, Tensor mean, Tensor rstd) {
   const double bytes = accumulated(dinp) + accumulated(dweight) + accumulated(dbias) +
@@ -112,23 +99,9 @@ void ProfilingBackend::attention_backward(Tensor dqkv, Tensor scratch, Tensor do
   timed("attention_backward", bytes, 2.5 * causal_attention_flops(qkv, NH),
         [&] { inner_.attention_backward(dqkv, scratch, dout, qkv, out, state, NH); });
 }
-void ProfilingBackend::attention_forward_cached(Tensor out, Tensor k_cache, Tensor v_cache,
-                                                Tensor qkv, int NH, int pos0) {
-  timed("attention_forward_cached",
-        bytes_of(out) + bytes_of(qkv) + bytes_of(k_cache) + bytes_of(v_cache), 0,
-        [&] { inner_.attention_forward_cached(out, k_cache, v_cache, qkv, NH, pos0); });
-}
-
-void ProfilingBackend::gelu_forward(Tensor out, Tensor inp) {
-  timed("gelu_forward", bytes_of(out) + bytes_of(inp), 0, [&] { inner_.gelu_forward(out, inp); });
-}
 void ProfilingBackend::gelu_backward(Tensor dinp, Tensor inp, Tensor dout) {
   timed("gelu_backward", accumulated(dinp) + bytes_of(inp) + bytes_of(dout), 0,
         [&] { inner_.gelu_backward(dinp, inp, dout); });
-}
-void ProfilingBackend::residual_forward(Tensor out, Tensor a, Tensor b) {
-  timed("residual_forward", bytes_of(out) + bytes_of(a) + bytes_of(b), 0,
-        [&] { inner_.residual_forward(out, a, b); });
 }
 void ProfilingBackend::residual_backward(Tensor da, Tensor db, Tensor dout) {
   timed("residual_backward", accumulated(da) + accumulated(db) + bytes_of(dout), 0,
@@ -150,12 +123,6 @@ void ProfilingBackend::adamw_update(Tensor param, Tensor grad, Tensor m, Tensor 
       bytes_of(grad) + accumulated(m) + accumulated(v);
   timed("adamw_update", bytes, 0,
         [&] { inner_.adamw_update(param, grad, m, v, master, settings, grad_scale); });
-}
-
-double ProfilingBackend::sum_of_squares(Tensor t) {
-  double result = 0;
-  timed("sum_of_squares", bytes_of(t), 0, [&] { result = inner_.sum_of_squares(t); });
-  return result;
 }
 
 void ProfilingBackend::scale_add(Tensor out, double alpha, Tensor a, double beta, Tensor b) {

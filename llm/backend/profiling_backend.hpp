@@ -8,10 +8,13 @@
 // the GPU with the host, so each row also carries one launch latency (a few microseconds): the
 // table shows where the time goes, not the fastest the step can run. Use it for a per-kernel table
 // (glassbox bench --profile), never for training.
+#include <chrono>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "llm/backend/backend.hpp"
+#include "llm/backend/forwarding_backend.hpp"
 
 namespace llm {
 
@@ -23,7 +26,11 @@ struct OpProfile {
   double flops = 0;  // 0 for the memory-bound ops
 };
 
-class ProfilingBackend final : public Backend {
+// Every op reaches it through ForwardingBackend (generated from llm/backend/backend.hpp), so a new
+// op is timed with no edit here: its bytes default to every tensor argument moved once and its
+// FLOPs to 0. The ops declared below refine that: accumulated gradients (read and written), rows
+// gathered by token id, and the FLOPs of the matmuls and of attention.
+class ProfilingBackend final : public ForwardingBackend<ProfilingBackend> {
  public:
   explicit ProfilingBackend(Backend& inner) : inner_(inner) {}
 
@@ -45,41 +52,63 @@ class ProfilingBackend final : public Backend {
   void convert(Tensor dst, Tensor src) override;
   void synchronize() override { inner_.synchronize(); }
 
+  // ForwardingBackend's two hooks: the wrapped backend, and every op not refined below.
+  Backend& inner() const { return inner_; }
+  template <typename Op, typename Check, typename... Args>
+  auto forward_op(const char* op, Op method, Check, Args... args) {
+    return timed(op, (0.0 + ... + argument_bytes(args)), 0,
+                 [&] { return (inner_.*method)(args...); });
+  }
+
   void encoder_forward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int pos0) override;
   void encoder_backward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens) override;
-  void layernorm_forward(Tensor out, Tensor mean, Tensor rstd, Tensor inp, Tensor weight,
-                         Tensor bias) override;
   void layernorm_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
                           Tensor weight, Tensor mean, Tensor rstd) override;
   void matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) override;
   void matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
                        Tensor weight) override;
-  Shape attention_state_shape(int B, int T, int NH) const override {
-    return inner_.attention_state_shape(B, T, NH);
-  }
   void attention_forward(Tensor out, Tensor state, Tensor qkv, int NH) override;
   void attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, Tensor qkv, Tensor out,
                           Tensor state, int NH) override;
-  void attention_forward_cached(Tensor out, Tensor k_cache, Tensor v_cache, Tensor qkv, int NH,
-                                int pos0) override;
-  void gelu_forward(Tensor out, Tensor inp) override;
   void gelu_backward(Tensor dinp, Tensor inp, Tensor dout) override;
-  void residual_forward(Tensor out, Tensor a, Tensor b) override;
   void residual_backward(Tensor da, Tensor db, Tensor dout) override;
   void classifier_forward(Tensor losses, Tensor logits, Tensor targets, int V,
                           double dloss) override;
   void adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor master,
                     const AdamWSettings& settings, double grad_scale) override;
-  double sum_of_squares(Tensor t) override;
+  // Not an op (not pure virtual, so not forwarded): Backend's default runs it through host copies,
+  // which this override times as one.
   void scale_add(Tensor out, double alpha, Tensor a, double beta, Tensor b) override;
 
  private:
-  // Runs `call` on the inner backend, waits for it, and books the time under `op`.
-  template <typename Call> void timed(const char* op, double bytes, double flops, Call&& call);
+  // The bytes a tensor argument moves, once; other arguments (sizes, settings) move none.
+  static double argument_bytes(const Tensor& t) { return t.empty() ? 0.0 : double(t.nbytes()); }
+  template <typename Arg> static double argument_bytes(const Arg&) { return 0.0; }
+  // Runs `call` on the inner backend, waits for it, books the time under `op`, and returns what
+  // the call returned.
+  template <typename Call> auto timed(const char* op, double bytes, double flops, Call&& call);
+  void book(const char* op, double seconds, double bytes, double flops);
 
   Backend& inner_;
   std::vector<OpProfile> rows_;
 };
+
+template <typename Call>
+auto ProfilingBackend::timed(const char* op, double bytes, double flops, Call&& call) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto seconds = [&] {
+    inner_.synchronize();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  if constexpr (std::is_void_v<decltype(call())>) {
+    call();
+    book(op, seconds(), bytes, flops);
+  } else {
+    const auto result = call();
+    book(op, seconds(), bytes, flops);
+    return result;
+  }
+}
 
 // The table, one row per op sorted by time: calls, ms per step (total / steps), share of the total,
 // GB/s, and for memory-bound ops the fraction of `copy_gbps` (the device's measured copy bandwidth;

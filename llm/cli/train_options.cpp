@@ -38,9 +38,7 @@ CLI::App* find_subcommand(CLI::App& app, const std::string& name) {
   return nullptr;
 }
 
-}  // namespace
-
-void add_train_options(CLI::App* cmd, TrainConfig& c) {
+void add_model_options(CLI::App* cmd, TrainConfig& c) {
   const char* model = "Model";
   add(cmd, "model", c.model,
       "GPT-2 preset: gpt2, gpt2-medium, gpt2-large, gpt2-xl (empty: the shape below)")
@@ -54,7 +52,9 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
   add(cmd, "init-from", c.init_from, "Start from this checkpoint's weights")->group(model);
   add(cmd, "bias", c.bias, "false: biases stay 0 and are not trained (nanoGPT's bias=False)")
       ->group(model);
+}
 
+void add_data_options(CLI::App* cmd, TrainConfig& c) {
   const char* data = "Data";
   add(cmd, "train-data", c.train_data,
       "Training shards: a directory or a pattern like DIR/train_*.bin")
@@ -63,7 +63,9 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
   add(cmd, "data-sampling", c.data_sampling,
       "sequential: consecutive windows (llm.c); random: random windows (nanoGPT)")
       ->group(data);
+}
 
+void add_optimisation_options(CLI::App* cmd, TrainConfig& c) {
   const char* optim = "Optimisation";
   add(cmd, "batch-size", c.batch_size, "Sequences per micro-step B")->group(optim);
   add(cmd, "grad-accum", c.grad_accum, "Micro-steps per optimizer step")->group(optim);
@@ -94,7 +96,9 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
   add(cmd, "weight-decay", c.weight_decay, "AdamW weight decay (matrices only)")->group(optim);
   add(cmd, "grad-clip", c.grad_clip, "Clip the global gradient norm to this (0: off)")
       ->group(optim);
+}
 
+void add_data_parallel_options(CLI::App* cmd, TrainConfig& c) {
   const char* dist = "Data parallel (mpirun -np N glassbox train ...)";
   add(cmd, "zero-stage", c.zero_stage,
       "0: replicated AdamW moments; 1: ZeRO-1, moments sharded over ranks")
@@ -110,7 +114,9 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
       "true: reduce each layer's gradients while the backward goes on; false: all after it; auto: "
       "true on GPUs, false on CPUs")
       ->group(dist);
+}
 
+void add_run_options(CLI::App* cmd, TrainConfig& c) {
   const char* run = "Run";
   add(cmd, "eval-interval", c.eval_interval, "Validation loss every N steps")->group(run);
   add(cmd, "eval-batches", c.eval_batches, "Validation batches per evaluation (0: all)")
@@ -144,6 +150,16 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
       "With --resume: comma-separated settings that may differ from the checkpoint's (e.g. "
       "learning_rate,seed)")
       ->group(run);
+}
+
+}  // namespace
+
+void add_train_options(CLI::App* cmd, TrainConfig& c) {
+  add_model_options(cmd, c);
+  add_data_options(cmd, c);
+  add_optimisation_options(cmd, c);
+  add_data_parallel_options(cmd, c);
+  add_run_options(cmd, c);
 }
 
 void add_config_file_option(CLI::App* cmd) {

@@ -1,12 +1,9 @@
 #include "llm/backend/cpu/adamw.hpp"
 
 #include "llm/backend/cpu/cpu_backend.hpp"
+#include "llm/backend/cpu/eigen_maps.hpp"
 #include "llm/backend/op_checks.hpp"
 
-// GCC 12 reports false 'may be used uninitialized' warnings inside Eigen's AVX-512 code (a known
-// GCC/Eigen false positive); silence them for this file only.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
 #include <cmath>
@@ -15,9 +12,6 @@ namespace llm::cpu {
 namespace {
 
 constexpr int64_t kChunk = 4096;  // elements per parallel work item; 4 arrays of it stay in L1/L2
-
-template <typename T> using ArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
-template <typename T> using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 }  // namespace
 
@@ -58,7 +52,7 @@ namespace llm {
 template <typename T> void CpuBackend<T>::adamw_update(Tensor param, Tensor grad, Tensor m,
                                                        Tensor v, Tensor master,
                                                        const AdamWSettings& s, double grad_scale) {
-  check_adamw_update(*this, param, grad, m, v, master, s);
+  check_adamw_update(*this, param, grad, m, v, master, s, grad_scale);
   const int64_t N = param.numel();
   // On the CPU the parameters are the master weights; a master copy, if given, is updated and
   // then copied into param.

@@ -1,22 +1,15 @@
 #include "llm/backend/cpu/attention.hpp"
 
 #include "llm/backend/cpu/cpu_backend.hpp"
+#include "llm/backend/cpu/eigen_maps.hpp"
 #include "llm/backend/op_checks.hpp"
 
-// GCC 12 reports false 'may be used uninitialized' warnings inside Eigen's AVX-512 GEMM kernels
-// (a known GCC/Eigen false positive); silence them for this file only.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <Eigen/Core>
 #include <cmath>
 #include <vector>
 
 namespace llm::cpu {
 namespace {
 
-template <typename T> using Matrix =
-    Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <typename T> using MatrixMap = Eigen::Map<Matrix<T>>;
-template <typename T> using ConstMatrixMap = Eigen::Map<const Matrix<T>>;
 // One head's (rows, hs) block inside a wider row-major buffer: consecutive rows are `stride`
 // elements apart (3C inside qkv, C inside out).
 template <typename T> using HeadMap = Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>>;
@@ -151,11 +144,11 @@ void CpuBackend<T>::attention_forward(Tensor out, Tensor state, Tensor qkv, int 
   cpu::attention_forward(out.ptr<T>(), state.ptr<T>(), qkv.ptr<T>(), B, Tlen, C, NH);
 }
 
-template <typename T>
-void CpuBackend<T>::attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, Tensor qkv,
-                                       Tensor /*out: the CPU reads the saved probabilities*/,
-                                       Tensor state, int NH) {
-  check_attention_backward(*this, dqkv, scratch, dout, qkv, state, NH);
+template <typename T> void CpuBackend<T>::attention_backward(Tensor dqkv, Tensor scratch,
+                                                             Tensor dout, Tensor qkv, Tensor out,
+                                                             Tensor state, int NH) {
+  // `out` is only checked: the CPU reads the saved probabilities instead.
+  check_attention_backward(*this, dqkv, scratch, dout, qkv, out, state, NH);
   const int64_t B = qkv.size(0), Tlen = qkv.size(1), C = qkv.size(2) / 3;
   cpu::attention_backward(dqkv.ptr<T>(), scratch.ptr<T>(), dout.ptr<T>(), qkv.ptr<T>(),
                           state.ptr<T>(), B, Tlen, C, NH);

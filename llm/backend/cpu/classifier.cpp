@@ -1,14 +1,11 @@
 #include "llm/backend/cpu/classifier.hpp"
 
 #include "llm/backend/cpu/cpu_backend.hpp"
+#include "llm/backend/cpu/eigen_maps.hpp"
 #include "llm/backend/op_checks.hpp"
 
 #include <string>
 
-// GCC 12 reports false 'may be used uninitialized' warnings inside Eigen's AVX-512 reductions
-// (a known GCC/Eigen false positive); silence them for this file only.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <Eigen/Core>
 #include <cmath>
 
 namespace llm::cpu {
@@ -44,7 +41,7 @@ namespace llm {
 
 template <typename T> void CpuBackend<T>::classifier_forward(Tensor losses, Tensor logits,
                                                              Tensor targets, int V, double dloss) {
-  check_classifier_forward(*this, losses, logits, targets, V);
+  check_classifier_forward(*this, losses, logits, targets, V, dloss);
   // The targets are on the host here, so they are range-checked too.
   const char* op = "classifier_forward";
   const int64_t N = logits.rows(), Vp = logits.last_dim();

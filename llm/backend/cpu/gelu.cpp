@@ -1,12 +1,9 @@
 #include "llm/backend/cpu/gelu.hpp"
 
 #include "llm/backend/cpu/cpu_backend.hpp"
+#include "llm/backend/cpu/eigen_maps.hpp"
 #include "llm/backend/op_checks.hpp"
 
-// GCC 12 reports false 'may be used uninitialized' warnings inside Eigen's AVX-512 tanh (a known
-// GCC/Eigen false positive); silence them for this file only.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <Eigen/Core>
 #include <algorithm>
 
 namespace llm::cpu {
@@ -15,9 +12,6 @@ namespace {
 constexpr double kSqrt2OverPi = 0.7978845608028654;  // sqrt(2 / pi)
 constexpr double kCubic = 0.044715;                  // GPT-2's cubic coefficient
 constexpr int64_t kChunk = 4096;                     // elements per parallel work item
-
-template <typename T> using ArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
-template <typename T> using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 }  // namespace
 

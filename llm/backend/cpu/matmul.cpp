@@ -1,25 +1,10 @@
 #include "llm/backend/cpu/matmul.hpp"
 
 #include "llm/backend/cpu/cpu_backend.hpp"
+#include "llm/backend/cpu/eigen_maps.hpp"
 #include "llm/backend/op_checks.hpp"
 
-// GCC 12 reports false 'may be used uninitialized' warnings inside Eigen's AVX-512 GEMM kernels
-// (a known GCC/Eigen false positive); silence them for this file only.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <Eigen/Core>
-
 namespace llm::cpu {
-namespace {
-
-// Row-major views of raw buffers: no copy, Eigen reads and writes our memory directly.
-template <typename T> using Matrix =
-    Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <typename T> using MatrixMap = Eigen::Map<Matrix<T>>;
-template <typename T> using ConstMatrixMap = Eigen::Map<const Matrix<T>>;
-template <typename T> using VectorMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>;
-template <typename T> using ConstVectorMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>;
-
-}  // namespace
 
 template <typename T> void matmul_forward(T* out, const T* inp, const T* weight, const T* bias,
                                           int64_t N, int64_t C, int64_t OC) {

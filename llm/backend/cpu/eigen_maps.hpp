@@ -1,0 +1,26 @@
+#pragma once
+// defines: llm::cpu::Matrix, MatrixMap, ConstMatrixMap, VectorMap, ConstVectorMap, ArrayMap,
+// ConstArrayMap: Eigen views of raw buffers for the CPU ops that use Eigen.
+//
+// A Map is no copy: Eigen reads and writes our memory directly. Matrices are row-major, as every
+// tensor here; an Array is the same buffer seen element-wise, so that exp, tanh and sqrt run
+// vectorised.
+//
+// GCC 12 reports false 'may be used uninitialized' warnings inside Eigen's AVX-512 code (GEMM,
+// reductions, tanh: a known GCC/Eigen false positive); they are silenced for the files that include
+// this header, and only there.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <Eigen/Core>
+
+namespace llm::cpu {
+
+template <typename T> using Matrix =
+    Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename T> using MatrixMap = Eigen::Map<Matrix<T>>;
+template <typename T> using ConstMatrixMap = Eigen::Map<const Matrix<T>>;
+template <typename T> using VectorMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>;
+template <typename T> using ConstVectorMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>;
+template <typename T> using ArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <typename T> using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+
+}  // namespace llm::cpu
