@@ -9,3 +9,6 @@ add_test(NAME cli_resume_safety COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/resume_s
 # the history and the weights must come out as an uninterrupted run's (120 kills, ~45 s).
 add_test(NAME cli_fault_injection COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/fault_injection.sh $<TARGET_FILE:glassbox>)
 set_tests_properties(cli_bad_inputs cli_info cli_resume_safety cli_fault_injection PROPERTIES LABELS cli)
+# glassbox sweep: results, skipping finished points, resuming an interrupted one, malformed grids.
+add_test(NAME cli_sweep COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/sweep.sh $<TARGET_FILE:glassbox>)
+set_tests_properties(cli_sweep PROPERTIES LABELS cli TIMEOUT 120)

@@ -27,3 +27,13 @@ set_tests_properties(reference_selftest pytorch_crosscheck pytorch_crosscheck_sw
   LABELS "pytorch"
   ENVIRONMENT "OMP_NUM_THREADS=2;OPENBLAS_NUM_THREADS=1"
   TIMEOUT 300)
+
+# Muon (llm/train/muon.hpp) and its AdamW groups against a PyTorch Muon, a few steps in f64 and f32.
+add_test(NAME pytorch_muon
+         COMMAND ${GLASSBOX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/reference/muon_check.py
+                 --driver $<TARGET_FILE:crosscheck_driver>
+                 --workdir ${CMAKE_CURRENT_BINARY_DIR}/muon_check_work)
+set_tests_properties(pytorch_muon PROPERTIES
+  LABELS "pytorch"
+  ENVIRONMENT "OMP_NUM_THREADS=2;OPENBLAS_NUM_THREADS=1"
+  TIMEOUT 120)

@@ -1,6 +1,7 @@
 // crosscheck_driver: glassbox's half of the PyTorch cross-check (tests/reference/crosscheck.py).
 //
 //   crosscheck_driver --out DIR [--dtype f32|f64] [--steps 10] [--arch gpt2] [--init-from CKPT_DIR]
+//                     [--optimizer adamw|muon]
 //
 // Builds a tiny GPT-2 on the CPU backend (L=2, NH=2, C=32, maxT=16, V=67 padded to Vp=128), with
 // --arch one architecture switch turned (rmsnorm, rope, swiglu, gqa, untied, nobias) or all of
@@ -18,6 +19,12 @@
 //   params_raw.safetensors    the starting weights under glassbox names, in the backend's dtype
 //   params_after.safetensors  the weights after the AdamW steps
 // The Python side loads the checkpoint into an independent PyTorch model and compares everything.
+//
+// --optimizer muon takes the steps with glassbox's own optimizers instead (tests/reference/
+// muon_check.py): llm::Muon (momentum 0.95, 5 Newton-Schulz steps, lr 0.02) on the hidden matrices
+// and llm::AdamW (betas 0.9, 0.95, eps 1e-8, weight decay 0.1 on wte and wpe) at lr 3e-3 on the
+// embeddings and 2e-3 on the gains and biases, every gradient scaled by 0.5 first (as global-norm
+// clipping scales it).
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -31,6 +38,8 @@
 #include "llm/io/checkpoint.hpp"
 #include "llm/io/safetensors.hpp"
 #include "llm/model/gpt.hpp"
+#include "llm/train/muon.hpp"
+#include "llm/train/optimizer.hpp"
 
 namespace fs = std::filesystem;
 using namespace llm;
@@ -152,6 +161,9 @@ void adamw_step(GPT& model, Moments& moments, int64_t step, float lr, float weig
   }
 }
 
+// The learning rate of each AdamW group under Muon, and Muon's (see the header comment).
+constexpr float kEmbeddingLr = 3e-3f, kGainBiasLr = 2e-3f, kMuonLr = 0.02f, kGradScale = 0.5f;
+
 // The tiny model of each --arch: GPT-2, or GPT-2 with one architecture switch turned, or all of
 // them at once ("llama": rmsnorm, rope, swiglu, multi-query attention, untied head, no biases).
 GPTConfig tiny_config(const std::string& arch) {
@@ -178,7 +190,7 @@ GPTConfig tiny_config(const std::string& arch) {
 }
 
 int run(const fs::path& out, DType dtype, int steps, const fs::path& init_from,
-        const std::string& arch) {
+        const std::string& arch, const std::string& optimizer) {
   GPTConfig config = tiny_config(arch);
   if (!init_from.empty()) config = read_checkpoint_config(init_from);
   const int B = 3, T = 11;
@@ -212,14 +224,22 @@ int run(const fs::path& out, DType dtype, int steps, const fs::path& init_from,
   write_safetensors(out / "grads.safetensors", export_hf_tensors(model.grads, *backend));
   write_safetensors(out / "grads_raw.safetensors", raw_tensors(model.grads, *backend));
 
-  // AdamW on the same batch: the loss before each step, then after the last.
+  // AdamW (or Muon) on the same batch: the loss before each step, then after the last.
   Moments moments(config, *backend);
+  AdamW adamw(model, {0.9f, 0.95f, 1e-8f, 0.1f}, {0, parameter_arena_size(config)},
+              adamw_groups_beside_muon(kEmbeddingLr, kGainBiasLr));
+  Muon muon(model, {0.95f, 5});
   std::vector<double> step_losses;
   for (int step = 1; step <= steps; step++) {
     model.zero_grad();
     model.forward_backward(tokens.data(), targets.data(), B, T);
     step_losses.push_back(mean_loss(model));
-    adamw_step(model, moments, step, 1e-3f, 0.1f);
+    if (optimizer == "muon") {
+      adamw.step(1.0f, kGradScale);  // lr 1 x each group's rate
+      muon.step(kMuonLr, kGradScale);
+    } else {
+      adamw_step(model, moments, step, 1e-3f, 0.1f);
+    }
   }
   model.forward(tokens.data(), targets.data(), B, T);
   step_losses.push_back(mean_loss(model));
@@ -231,8 +251,9 @@ int run(const fs::path& out, DType dtype, int steps, const fs::path& init_from,
       {i32_tensor("tokens", {B, T}, tokens), i32_tensor("targets", {B, T}, targets), logits,
        safetensor_f64("loss", {1}, &loss), safetensor_f64("loss_returned", {1}, &loss_returned_d),
        safetensor_f64("step_losses", {int64_t(step_losses.size())}, step_losses.data())});
-  std::printf("crosscheck_driver (%s): loss %.10f, after %d AdamW steps %.10f; wrote %s\n",
-              dtype_name(dtype), loss, steps, step_losses.back(), out.string().c_str());
+  std::printf("crosscheck_driver (%s): loss %.10f, after %d %s steps %.10f; wrote %s\n",
+              dtype_name(dtype), loss, steps, optimizer.c_str(), step_losses.back(),
+              out.string().c_str());
   return 0;
 }
 
@@ -243,6 +264,7 @@ int main(int argc, char** argv) {
   std::string arch = "gpt2";
   DType dtype = DType::f32;
   int steps = 10;
+  std::string optimizer = "adamw";
   for (int i = 1; i < argc; i++) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
@@ -260,23 +282,30 @@ int main(int argc, char** argv) {
       arch = argv[++i];
     } else if (arg == "--init-from" && has_value) {
       init_from = argv[++i];
+    } else if (arg == "--optimizer" && has_value) {
+      optimizer = argv[++i];
+      if (optimizer != "adamw" && optimizer != "muon") {
+        std::fprintf(stderr, "crosscheck_driver: --optimizer must be adamw or muon, not '%s'\n",
+                     optimizer.c_str());
+        return 2;
+      }
     } else if (arg == "--steps" && has_value) {
       steps = std::stoi(argv[++i]);
     } else {
       std::fprintf(stderr,
                    "usage: crosscheck_driver --out DIR [--dtype f32|f64] [--steps N] [--arch A] "
-                   "[--init-from CKPT_DIR]\n");
+                   "[--init-from CKPT_DIR] [--optimizer adamw|muon]\n");
       return 2;
     }
   }
   if (out.empty()) {
     std::fprintf(stderr,
                  "usage: crosscheck_driver --out DIR [--dtype f32|f64] [--steps N] [--arch A] "
-                 "[--init-from CKPT_DIR]\n");
+                 "[--init-from CKPT_DIR] [--optimizer adamw|muon]\n");
     return 2;
   }
   try {
-    return run(out, dtype, steps, init_from, arch);
+    return run(out, dtype, steps, init_from, arch, optimizer);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "crosscheck_driver: error: %s\n", e.what());
     return 1;

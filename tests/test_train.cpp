@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -27,16 +28,22 @@ using train_fixture::make_dataset;
 using train_fixture::read_metrics;
 using train_fixture::tiny_run;
 
-TEST_CASE("resume after N steps gives bit-identical losses to an uninterrupted run") {
-  const fs::path root = fs::temp_directory_path() / "glassbox_test_train_resume";
-  const fs::path data = make_dataset(root);
+namespace {
 
-  train(tiny_run(data, root / "whole"));  // 12 steps in one go
+// `run` (made by tiny_run) for 12 steps in one go, and stopped after 7 then resumed: the same
+// metrics and the same final weights, bit for bit.
+void check_resume_is_bit_identical(const fs::path& root, const fs::path& data,
+                                   const std::function<void(TrainConfig&)>& adjust) {
+  TrainConfig whole_run = tiny_run(data, root / "whole");
+  adjust(whole_run);
+  train(whole_run);  // 12 steps in one go
 
   TrainConfig first = tiny_run(data, root / "split");
+  adjust(first);
   first.max_steps = 7;  // "interrupted" after 7 steps: the final checkpoint holds step 7
   train(first);
   TrainConfig second = tiny_run(data, root / "split");
+  adjust(second);
   second.resume = true;
   second.extend = true;  // past the first run's 7 steps, on the same fixed schedule
   train(second);
@@ -57,6 +64,52 @@ TEST_CASE("resume after N steps gives bit-identical losses to an uninterrupted r
     const auto& info = a.info(name);
     CHECK(std::equal(a.raw(name), a.raw(name) + (info.end - info.begin), b.raw(name)));
   }
+}
+
+}  // namespace
+
+TEST_CASE("resume after N steps gives bit-identical losses to an uninterrupted run") {
+  const fs::path root = fs::temp_directory_path() / "glassbox_test_train_resume";
+  check_resume_is_bit_identical(root, make_dataset(root), [](TrainConfig&) {});
+}
+
+TEST_CASE(
+    "Muon with grad accumulation: resume is bit-identical, the momentum is in the checkpoint") {
+  const fs::path root = fs::temp_directory_path() / "glassbox_test_train_resume_muon";
+  const auto muon = [](TrainConfig& c) {
+    c.optimizer = "muon";
+    c.batch_size = 2;
+    c.grad_accum = 2;
+    c.embedding_learning_rate = 1e-2f;
+    c.gain_bias_learning_rate = 2e-3f;
+  };
+  check_resume_is_bit_identical(root, make_dataset(root), muon);
+  // The momentum of every hidden matrix is saved (2 layers, C = 16), and has moved from 0.
+  const SafeTensorsFile state(root / "whole" / "checkpoint" / "train_state.safetensors");
+  const std::vector<std::pair<std::string, std::vector<int64_t>>> expected = {
+      {"muon.qkvw", {2, 48, 16}},
+      {"muon.attprojw", {2, 16, 16}},
+      {"muon.fcw", {2, 64, 16}},
+      {"muon.fcprojw", {2, 16, 64}}};
+  for (const auto& [name, shape] : expected) {
+    INFO(name);
+    const std::vector<float> momentum = state.read_f32(name, shape);
+    CHECK(std::any_of(momentum.begin(), momentum.end(), [](float x) { return x != 0.0f; }));
+  }
+}
+
+TEST_CASE("Muon lowers the loss well below its initial value") {
+  const fs::path root = fs::temp_directory_path() / "glassbox_test_train_learns_muon";
+  const fs::path data = make_dataset(root);
+  TrainConfig c = tiny_run(data, root / "run");
+  c.optimizer = "muon";
+  c.max_steps = 150;
+  c.lr_decay_steps = 150;
+  c.eval_interval = 1000;
+  const TrainResult result = train(c);
+  const double initial = read_metrics(root / "run").front()["val_loss"];
+  MESSAGE("Muon: val loss " << initial << " -> " << result.final_val_loss);
+  CHECK(result.final_val_loss < 0.6 * initial);
 }
 
 TEST_CASE("training lowers the loss well below its initial value") {

@@ -135,6 +135,15 @@ viz_test(viz_attention_synthetic_pixels REQUIRES viz_attention_synthetic_png
          COMMAND viz_check attention-synthetic ${VIZ_OUT}/viz_attention_synthetic.png
                  ${VIZ_OUT}/viz_attention_synthetic.json attention.zoom)
 
+# ---- a sweep directory (`glassbox sweep`): its runs' losses overlaid, train and val ----
+viz_test(viz_make_sweep_a FIXTURES viz_sweep COMMAND make_fake_run "${VIZ_OUT}/sweep/lr=1e-3")
+viz_test(viz_make_sweep_b FIXTURES viz_sweep COMMAND make_fake_run "${VIZ_OUT}/sweep/lr=3e-3")
+viz_render(viz_sweep viz_sweep_png viz_sweep ${VIZ_OUT}/sweep --panel dashboard)
+viz_test(viz_sweep_report REQUIRES viz_sweep_png
+         COMMAND viz_check report ${VIZ_OUT}/viz_sweep.json --panel dashboard --no-error
+                 --region sweep.chart.train_loss --region sweep.chart.val_loss)
+viz_test(viz_sweep_not_blank REQUIRES viz_sweep_png COMMAND viz_check png ${VIZ_OUT}/viz_sweep.png)
+
 # ---- bad input: an error or warning banner, never a crash ----
 foreach(bad corrupt_config corrupt_weights)
   viz_render(viz_${bad} viz_${bad}_png viz_ckpt ${VIZ_OUT}/bad/${bad} --panel attention)

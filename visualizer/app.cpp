@@ -100,6 +100,16 @@ long long checkpoint_step(const fs::path& dir) {
 
 }  // namespace
 
+std::vector<fs::path> find_sweep_runs(const fs::path& dir) {
+  std::vector<fs::path> runs;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec))
+    if (e.is_directory(ec) && fs::is_regular_file(e.path() / "metrics.jsonl", ec))
+      runs.push_back(e.path());
+  std::sort(runs.begin(), runs.end());
+  return runs;
+}
+
 void Session::open(const fs::path& p) {
   std::shared_ptr<ModelProbe> keep_probe = std::move(probe);
   const std::string keep_prompt = prompt;
@@ -130,6 +140,15 @@ void Session::open(const fs::path& p) {
   } else if (is_checkpoint_dir(p)) {
     kind = Kind::checkpoint;
     checkpoints = {p};
+  } else if (fs::is_directory(status) && !fs::exists(p / "metrics.jsonl", ec) &&
+             !find_sweep_runs(p).empty()) {
+    kind = Kind::sweep;
+    for (const fs::path& run : find_sweep_runs(p)) {
+      sweep_names.push_back(run.filename().string());
+      sweep_metrics.emplace_back(run / "metrics.jsonl");
+      sweep_metrics.back().poll();
+    }
+    return;
   } else if (fs::is_directory(status)) {
     kind = Kind::run;
     metrics_path = p / "metrics.jsonl";
@@ -186,6 +205,23 @@ std::shared_ptr<const ProbeResult> Session::result() const {
 bool Session::probe_busy() const { return !synthetic && probe && probe->busy(); }
 
 void Session::poll(double now_s) {
+  if (kind == Kind::sweep) {
+    // Every run's new lines; every 2 s, the points that have started since.
+    if (now_s - last_poll_s_ < 0.25) return;
+    last_poll_s_ = now_s;
+    for (MetricsLog& m : sweep_metrics) m.poll();
+    if (now_s - last_scan_s_ < 2.0) return;
+    last_scan_s_ = now_s;
+    for (const fs::path& run : find_sweep_runs(path)) {
+      if (std::find(sweep_names.begin(), sweep_names.end(), run.filename().string()) !=
+          sweep_names.end())
+        continue;
+      sweep_names.push_back(run.filename().string());
+      sweep_metrics.emplace_back(run / "metrics.jsonl");
+      sweep_metrics.back().poll();
+    }
+    return;
+  }
   if (kind != Kind::run && kind != Kind::metrics_file) return;
   if (now_s - last_poll_s_ < 0.25) return;
   last_poll_s_ = now_s;
@@ -327,6 +363,7 @@ void draw_header(Session& session, View& view, std::string& open_text) {
     case Session::Kind::run: kind = "run"; break;
     case Session::Kind::checkpoint: kind = "checkpoint"; break;
     case Session::Kind::metrics_file: kind = "metrics"; break;
+    case Session::Kind::sweep: kind = "sweep"; break;
     case Session::Kind::none: kind = "nothing open"; break;
   }
   ImGui::TextDisabled("%s", kind);

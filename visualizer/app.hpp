@@ -55,11 +55,15 @@ std::vector<std::string> read_presets(const std::filesystem::path& file);
 // What PATH turned out to be, and what was read from it.
 struct Session {
   std::filesystem::path path;
-  enum class Kind { none, run, checkpoint, metrics_file } kind = Kind::none;
+  // sweep: a directory of runs, one per grid point (`glassbox sweep`), overlaid in the dashboard.
+  enum class Kind { none, run, checkpoint, metrics_file, sweep } kind = Kind::none;
   std::filesystem::path metrics_path;              // RUN/metrics.jsonl (may not exist yet)
   std::vector<std::filesystem::path> checkpoints;  // checkpoint directories, oldest first
   std::vector<long long> checkpoint_steps;         // their training steps (-1: unknown)
   MetricsLog metrics;
+  // A sweep's runs: each subdirectory holding a metrics.jsonl, by name, and its metrics.
+  std::vector<std::string> sweep_names;
+  std::vector<MetricsLog> sweep_metrics;
   std::vector<std::string> errors;  // shown in the red banner until the input changes
   std::string prompt;               // shared by the attention, predictions and timeline panels
 
@@ -90,6 +94,8 @@ struct Session {
 
 // True when `dir` looks like a checkpoint directory (config.json + model.safetensors).
 bool is_checkpoint_dir(const std::filesystem::path& dir);
+// The runs of a sweep directory: its subdirectories that hold a metrics.jsonl, sorted by name.
+std::vector<std::filesystem::path> find_sweep_runs(const std::filesystem::path& dir);
 
 // Runs the window until it is closed (or, with --screenshot, until the PNG is written).
 // Returns the process exit status.

@@ -1,9 +1,11 @@
 // The training dashboard: loss (train and validation), learning rate, gradient norm and throughput
 // over steps, per-layer heat strips of gradient norm and update/weight ratio, and the HellaSwag
-// accuracy when the run measures it, all read from RUN_DIR/metrics.jsonl while the run trains.
+// accuracy when the run measures it, all read from RUN_DIR/metrics.jsonl while the run trains. A
+// sweep directory (`glassbox sweep`) shows its runs' train and val loss overlaid, with a legend.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <vector>
 
 #include <imgui.h>
 
@@ -13,7 +15,45 @@
 
 namespace viz {
 
+namespace {
+
+// Distinct colours for a sweep's runs, cycled when there are more runs than colours.
+constexpr ImU32 kRunColors[] = {
+    IM_COL32(86, 156, 255, 255),  IM_COL32(255, 140, 60, 255),  IM_COL32(120, 210, 140, 255),
+    IM_COL32(230, 110, 200, 255), IM_COL32(240, 210, 90, 255),  IM_COL32(180, 140, 255, 255),
+    IM_COL32(90, 215, 225, 255),  IM_COL32(250, 250, 250, 255), IM_COL32(200, 90, 90, 255)};
+
+}  // namespace
+
+void DashboardPanel::draw_sweep(Session& session) {
+  ImGui::SetNextItemWidth(px(160));
+  ImGui::SliderFloat("smoothing", &smoothing, 0.0f, 0.99f, "%.2f");
+  ImGui::SameLine(0, px(18));
+  ImGui::Checkbox("log y", &log_y);
+  ImGui::SameLine(0, px(18));
+  ImGui::TextDisabled("%zu runs", session.sweep_names.size());
+
+  std::vector<Curve> train, val;
+  for (size_t i = 0; i < session.sweep_names.size(); i++) {
+    const ImU32 color = kRunColors[i % std::size(kRunColors)];
+    const char* name = session.sweep_names[i].c_str();
+    train.push_back({name, &session.sweep_metrics[i].loss, color});
+    val.push_back({name, &session.sweep_metrics[i].val_loss, color, /*markers=*/true,
+                   /*smooth=*/false});
+  }
+  const ImVec2 avail = ImGui::GetContentRegionAvail();
+  const float h = (avail.y - ImGui::GetStyle().ItemSpacing.y) / 2;
+  ChartOptions options{log_y, smoothing, false, "sweep.chart.train_loss"};
+  draw_chart("train loss", ImVec2(avail.x, h), train, options);
+  options.report_name = "sweep.chart.val_loss";
+  draw_chart("val loss", ImVec2(avail.x, h), val, options);
+}
+
 void DashboardPanel::draw(Session& session) {
+  if (session.kind == Session::Kind::sweep) {
+    draw_sweep(session);
+    return;
+  }
   const MetricsLog& m = session.metrics;
   if (session.kind != Session::Kind::run && session.kind != Session::Kind::metrics_file) {
     draw_placeholder(session.kind == Session::Kind::checkpoint

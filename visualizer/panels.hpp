@@ -20,6 +20,8 @@ struct DashboardPanel {
   bool log_y = true;       // log axis for loss and gradient norm
   bool envelope = true;    // min/max bands when points outnumber pixels
   void draw(Session& session);
+  // A sweep directory: every run's train and val loss overlaid, one colour per run.
+  void draw_sweep(Session& session);
 };
 
 // Layer x head attention maps for the prompt (panel_attention.cpp).

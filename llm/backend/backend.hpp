@@ -174,6 +174,14 @@ class Backend {
   // Sum of squares of every element, accumulated in double: the global norm is sqrt of the sum of
   // this over all gradient tensors.
   virtual double sum_of_squares(Tensor t) = 0;
+
+  // ---- element-wise linear combination (Muon: momentum and the Newton-Schulz iteration) ----
+  // out = alpha * a + beta * b, element by element; out, a and b have one shape and dtype(), and
+  // out may be a or b (in place). The default copies the tensors to the host and back, so every
+  // backend has it; the CPU backend overrides it with a loop in place. Not pure virtual, so not one
+  // of the ops scripts/gen_forwarding_backend.py forwards: a wrapper gets the default (through its
+  // own copies) unless it overrides it, as ProfilingBackend does.
+  virtual void scale_add(Tensor out, double alpha, Tensor a, double beta, Tensor b);
 };
 
 // The CPU backend in f32 (training) or f64 (gradient checks).

@@ -331,6 +331,10 @@ void check_residual_backward(const Backend& be, Tensor da, Tensor db, Tensor dou
   expect_elementwise(be, "residual_backward", {{"da", da}, {"db", db}, {"dout", dout}}, "dout");
 }
 
+void check_scale_add(const Backend& be, Tensor out, double, Tensor a, double, Tensor b) {
+  expect_elementwise(be, "scale_add", {{"out", out}, {"a", a}, {"b", b}}, "a");
+}
+
 // ---- classifier ----
 
 void check_classifier_forward(const Backend& be, Tensor losses, Tensor logits, Tensor targets,

@@ -66,6 +66,9 @@ void check_gelu_backward(const Backend& be, Tensor dinp, Tensor inp, Tensor dout
 void check_residual_forward(const Backend& be, Tensor out, Tensor a, Tensor b);
 void check_residual_backward(const Backend& be, Tensor da, Tensor db, Tensor dout);
 
+// alpha and beta may be any number.
+void check_scale_add(const Backend& be, Tensor out, double alpha, Tensor a, double beta, Tensor b);
+
 // The targets' range [0, V) is not checked: they may be on the device. Any dloss is valid.
 void check_classifier_forward(const Backend& be, Tensor losses, Tensor logits, Tensor targets,
                               int V, double dloss);

@@ -5,6 +5,7 @@
 namespace llm::cli {
 
 void register_train(CLI::App& app);
+void register_sweep(CLI::App& app);
 void register_sample(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_info(CLI::App& app);

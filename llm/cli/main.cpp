@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   CLI::App app{"glassbox: a readable GPT training and inference codebase"};
   app.require_subcommand(1);
   llm::cli::register_train(app);
+  llm::cli::register_sweep(app);
   llm::cli::register_sample(app);
   llm::cli::register_eval(app);
   llm::cli::register_info(app);

@@ -93,6 +93,20 @@ void add_optimisation_options(CLI::App* cmd, TrainConfig& c) {
   add(cmd, "beta1", c.beta1, "AdamW beta1")->group(optim);
   add(cmd, "beta2", c.beta2, "AdamW beta2")->group(optim);
   add(cmd, "eps", c.eps, "AdamW epsilon")->group(optim);
+  add(cmd, "optimizer", c.optimizer,
+      "adamw; or muon: Muon for the hidden matrices, AdamW for embeddings, gains and biases")
+      ->group(optim);
+  add(cmd, "muon-learning-rate", c.muon_learning_rate, "Muon: peak learning rate of the matrices")
+      ->group(optim);
+  add(cmd, "muon-momentum", c.muon_momentum, "Muon: Nesterov momentum")->group(optim);
+  add(cmd, "muon-ns-steps", c.muon_ns_steps, "Muon: Newton-Schulz iterations per update")
+      ->group(optim);
+  add(cmd, "embedding-learning-rate", c.embedding_learning_rate,
+      "Muon: AdamW peak learning rate of wte (the tied head) and wpe (0: --learning-rate)")
+      ->group(optim);
+  add(cmd, "gain-bias-learning-rate", c.gain_bias_learning_rate,
+      "Muon: AdamW peak learning rate of the layernorm gains and the biases (0: --learning-rate)")
+      ->group(optim);
   add(cmd, "weight-decay", c.weight_decay, "AdamW weight decay (matrices only)")->group(optim);
   add(cmd, "grad-clip", c.grad_clip, "Clip the global gradient norm to this (0: off)")
       ->group(optim);

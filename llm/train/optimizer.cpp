@@ -87,7 +87,8 @@ double global_grad_norm(GPT& model) {
 AdamW::AdamW(GPT& model, const AdamWConfig& config)
     : AdamW(model, config, ShardRange{0, parameter_arena_size(model.config())}) {}
 
-AdamW::AdamW(GPT& model, const AdamWConfig& config, ShardRange shard)
+AdamW::AdamW(GPT& model, const AdamWConfig& config, ShardRange shard,
+             const LearningRateScale& lr_scale)
     : model_(model),
       config_(config),
       shard_(shard),
@@ -108,13 +109,14 @@ AdamW::AdamW(GPT& model, const AdamWConfig& config, ShardRange shard)
   model.params.visit([&](const char* name, Tensor&, Shape shape) {
     const int64_t begin = std::max(offset, shard.begin),
                   end = std::min(offset + shape.numel(), shard.end);
-    if (begin < end) {
+    const double scale = lr_scale ? lr_scale(name) : 1.0;
+    if (begin < end && scale != 0.0) {
       slots_.push_back(
           {flat_range(params, begin, end), flat_range(grads, begin, end),
            flat_range(m_.tensor, begin - shard.begin, end - shard.begin),
            flat_range(v_.tensor, begin - shard.begin, end - shard.begin),
            master.empty() ? Tensor{} : flat_range(master, begin - shard.begin, end - shard.begin),
-           is_decayed(name)});
+           is_decayed(name), scale});
     }
     offset += shape.numel();
   });
@@ -124,7 +126,7 @@ void AdamW::step(float lr, float grad_scale) {
   steps_taken_++;
   for (const Slot& slot : slots_) {
     AdamWSettings settings;
-    settings.learning_rate = lr;
+    settings.learning_rate = double(lr) * slot.lr_scale;
     settings.beta1 = config_.beta1;
     settings.beta2 = config_.beta2;
     settings.eps = config_.eps;

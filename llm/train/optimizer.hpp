@@ -15,6 +15,7 @@
 // vanish if applied to bf16 weights directly (a 1e-4 relative step is below bf16's 2^-8
 // resolution).
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -52,15 +53,22 @@ struct FlatBuffer {
 // sqrt(sum over every gradient element of g^2), accumulated in double.
 double global_grad_norm(GPT& model);
 
+// Each parameter tensor's learning rate as a multiple of the lr given to AdamW::step, by name. 0
+// leaves the tensor to another optimizer: AdamW neither reads nor writes it (with Muon,
+// llm/train/muon.hpp, the hidden matrices). Empty: 1 for every tensor.
+using LearningRateScale = std::function<double(const char* parameter_name)>;
+
 class AdamW {
  public:
   // Moments for every parameter: plain AdamW.
   AdamW(GPT& model, const AdamWConfig& config);
   // ZeRO-1: moments for the flat parameter range `shard` only, and step() updates only that range
   // (reading the gradient there). {0, parameter_arena_size} is the same as the plain constructor.
-  AdamW(GPT& model, const AdamWConfig& config, ShardRange shard);
+  AdamW(GPT& model, const AdamWConfig& config, ShardRange shard,
+        const LearningRateScale& lr_scale = {});
 
-  // One update of the parameters in the shard with learning rate lr; grad_scale multiplies the
+  // One update of the parameters in the shard with learning rate lr (times each tensor's
+  // LearningRateScale); grad_scale multiplies the
   // gradients first (e.g. clip / norm for global-norm clipping). Increments the step count.
   void step(float lr, float grad_scale);
 
@@ -87,6 +95,7 @@ class AdamW {
   struct Slot {
     Tensor param, grad, m, v, master;  // master empty on the CPU
     bool decayed;
+    double lr_scale;
   };
 
   GPT& model_;

@@ -44,7 +44,8 @@ void read_moments(const SafeTensorsFile& file, const std::string& prefix, Parame
 }  // namespace
 
 void save_training_checkpoint(const fs::path& dir, GPT& model, AdamW& optimizer,
-                              const Tokenizer* tokenizer, const TrainState& state, Comm& comm) {
+                              const Tokenizer* tokenizer, const TrainState& state, Comm& comm,
+                              Muon* muon) {
   check(state.optimizer_steps == optimizer.steps_taken(), "train state and optimizer disagree");
   Backend& backend = model.backend();
   const GPTConfig& config = model.config();
@@ -73,6 +74,17 @@ void save_training_checkpoint(const fs::path& dir, GPT& model, AdamW& optimizer,
     std::vector<SafeTensorSource> moments;
     add_moments(moments, "m.", m_views, backend);
     add_moments(moments, "v.", v_views, backend);
+    if (muon) {
+      muon->visit_momentum([&](const char* name, Tensor t) {
+        std::vector<int64_t> dims(t.shape.dims.begin(), t.shape.dims.begin() + t.shape.rank);
+        const std::string key = std::string("muon.") + name;
+        if (t.dtype == DType::f64) {
+          moments.push_back(safetensor_f64(key, dims, tensor_to_host_f64(backend, t).data()));
+        } else {
+          moments.push_back(safetensor_f32(key, dims, tensor_to_host_f32(backend, t).data()));
+        }
+      });
+    }
     write_safetensors(tmp / "train_state.safetensors", moments);
     nlohmann::json j = {
         {"step", state.step},
@@ -182,7 +194,7 @@ void load_weights_and_masters(const fs::path& dir, GPT& model, AdamW& optimizer)
              [&](ParameterTensors& views) { import_hf_tensors(views, backend, weights); });
 }
 
-TrainState load_training_checkpoint(const fs::path& dir, GPT& model, AdamW& optimizer) {
+TrainState load_training_checkpoint(const fs::path& dir, GPT& model, AdamW& optimizer, Muon* muon) {
   TrainState state = read_train_state(dir);
   load_weights_and_masters(dir, model, optimizer);
   SafeTensorsFile moments(dir / "train_state.safetensors");
@@ -192,6 +204,13 @@ TrainState load_training_checkpoint(const fs::path& dir, GPT& model, AdamW& opti
              [&](ParameterTensors& views) { read_moments(moments, "m.", views, backend); });
   load_shard(backend, optimizer, config, optimizer.v(),
              [&](ParameterTensors& views) { read_moments(moments, "v.", views, backend); });
+  if (muon) {
+    muon->visit_momentum([&](const char* name, Tensor t) {
+      std::vector<int64_t> dims(t.shape.dims.begin(), t.shape.dims.begin() + t.shape.rank);
+      load_stored_tensor(backend, t, moments.stored(std::string("muon.") + name, dims),
+                         /*transpose=*/false);
+    });
+  }
   optimizer.set_steps_taken(state.optimizer_steps);
   return state;
 }

@@ -59,6 +59,16 @@ void TrainConfig::check_ranges() const {
   check(eps > 0 && std::isfinite(eps), "--eps must be a positive number");
   check(weight_decay >= 0 && std::isfinite(weight_decay), "--weight-decay must not be negative");
   check(grad_clip >= 0 && std::isfinite(grad_clip), "--grad-clip must not be negative");
+  check(optimizer == "adamw" || optimizer == "muon",
+        "--optimizer must be adamw or muon (got '" + optimizer + "')");
+  check(muon_learning_rate > 0 && std::isfinite(muon_learning_rate),
+        "--muon-learning-rate must be a positive number");
+  check(muon_momentum >= 0 && muon_momentum < 1, "--muon-momentum must lie in [0, 1)");
+  check(muon_ns_steps >= 1 && muon_ns_steps <= 100, "--muon-ns-steps must lie in [1, 100]");
+  check(embedding_learning_rate >= 0 && std::isfinite(embedding_learning_rate) &&
+            gain_bias_learning_rate >= 0 && std::isfinite(gain_bias_learning_rate),
+        "--embedding-learning-rate and --gain-bias-learning-rate must not be negative (0: "
+        "--learning-rate)");
   check(zero_stage == 0 || zero_stage == 1,
         "--zero-stage must be 0 or 1 (got " + std::to_string(zero_stage) + ")");
   check(comm_timeout > 0, "--comm-timeout must be positive (seconds)");

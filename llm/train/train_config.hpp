@@ -50,6 +50,17 @@ struct TrainConfig {
   float eps = 1e-8f;
   float weight_decay = 0.1f;
   float grad_clip = 1.0f;  // clip the global gradient norm to this; 0 turns clipping off
+  // "adamw": AdamW for every parameter. "muon": Muon (llm/train/muon.hpp) for the hidden matrices
+  // (qkvw, attprojw, fcw, fcprojw), AdamW for the embeddings (wte, the tied head, and wpe) and the
+  // gains and biases, each group at its own peak learning rate; all three follow the same warm-up
+  // and cosine shape, learning_rate -> min_lr scaled to each group's peak.
+  std::string optimizer = "adamw";
+  float muon_learning_rate = 0.02f;      // peak learning rate of the hidden matrices
+  float muon_momentum = 0.95f;           // Muon's Nesterov momentum
+  int muon_ns_steps = 5;                 // Newton-Schulz iterations per update
+  float embedding_learning_rate = 0.0f;  // muon: AdamW peak lr of wte and wpe (0: learning_rate)
+  float gain_bias_learning_rate = 0.0f;  // muon: AdamW peak lr of gains, biases (0: learning_rate)
+  bool uses_muon() const { return optimizer == "muon"; }
 
   // ---- data parallel (mpirun -np W glassbox train ...; see llm/train/trainer.hpp) ----
   int zero_stage = 0;         // 0: every rank holds all AdamW moments; 1: ZeRO-1, moments sharded
@@ -101,9 +112,10 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     TrainConfig, model, n_layer, n_head, n_embd, block_size, max_seq_len, init_from, bias, norm,
     norm_eps, position, rope_theta, mlp, mlp_hidden, n_kv_head, tie_embeddings, train_data,
     val_data, data_sampling, batch_size, grad_accum, max_steps, learning_rate, min_lr, warmup_steps,
-    lr_decay_steps, beta1, beta2, eps, weight_decay, grad_clip, zero_stage, comm_timeout, comm,
-    overlap_comm, eval_interval, eval_batches, log_interval, layer_stats_interval,
-    checkpoint_interval, snapshot_interval, hellaswag_interval, hellaswag_data, out_dir, seed,
-    device, resume)
+    lr_decay_steps, beta1, beta2, eps, weight_decay, grad_clip, optimizer, muon_learning_rate,
+    muon_momentum, muon_ns_steps, embedding_learning_rate, gain_bias_learning_rate, zero_stage,
+    comm_timeout, comm, overlap_comm, eval_interval, eval_batches, log_interval,
+    layer_stats_interval, checkpoint_interval, snapshot_interval, hellaswag_interval,
+    hellaswag_data, out_dir, seed, device, resume)
 
 }  // namespace llm

@@ -22,6 +22,7 @@
 #include "llm/train/gradient_sync.hpp"
 #include "llm/train/hellaswag.hpp"
 #include "llm/train/metrics_log.hpp"
+#include "llm/train/muon.hpp"
 #include "llm/train/optimizer.hpp"
 #include "llm/train/resume.hpp"
 #include "llm/train/schedule.hpp"
@@ -199,6 +200,8 @@ class Trainer {
   const bool zero_;
   const ShardRange shard_;
   AdamW optimizer_;
+  // --optimizer muon: Muon for the hidden matrices (AdamW then leaves them alone).
+  std::optional<Muon> muon_;
   GradientSync gradient_sync_;
   const Tensor flat_params_, flat_grads_;  // the parameter and gradient arenas as one tensor each
   const LearningRateSchedule schedule_;
@@ -211,6 +214,18 @@ class Trainer {
   std::vector<int32_t> inputs_, targets_;  // (B, T) each
   Clock::time_point run_start_;
 };
+
+// AdamW's learning rate per tensor, as a multiple of the schedule's: 1 for every tensor, or with
+// --optimizer muon each AdamW group's peak over learning_rate (0 for Muon's hidden matrices), so
+// every group follows the schedule's warm-up and cosine from its own peak.
+LearningRateScale adamw_learning_rates(const TrainConfig& cfg) {
+  if (!cfg.uses_muon()) return {};
+  const auto relative = [&](float peak) {
+    return peak > 0 ? double(peak) / cfg.learning_rate : 1.0;
+  };
+  return adamw_groups_beside_muon(relative(cfg.embedding_learning_rate),
+                                  relative(cfg.gain_bias_learning_rate));
+}
 
 Sampling sampling_of(const TrainConfig& cfg) {
   return cfg.data_sampling == "random" ? Sampling::random_windows : Sampling::sequential;
@@ -242,7 +257,8 @@ Trainer::Trainer(const TrainConfig& cfg, std::optional<ResumePlan> resume_plan, 
       num_params_(parameter_arena_size(model_config_)),
       zero_(cfg.zero_stage == 1),
       shard_(zero_ ? shard_range(num_params_, world_, rank_) : ShardRange{0, num_params_}),
-      optimizer_(model_, {cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay}, shard_),
+      optimizer_(model_, {cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay}, shard_,
+                 adamw_learning_rates(cfg)),
       gradient_sync_(comm, model_, cfg.overlaps_comm(backend.device() == Device::cuda)),
       flat_params_(flat_view(model_.params)),
       flat_grads_(flat_view(model_.grads)),
@@ -255,6 +271,8 @@ Trainer::Trainer(const TrainConfig& cfg, std::optional<ResumePlan> resume_plan, 
   // The shards must come from the run's tokenizer, the one saved beside the training shards.
   check_shards_tokenizer(train_loader_.shards(), tokenizer_.get(), 0, run_tokenizer_name());
   check_shards_tokenizer(val_loader_.shards(), tokenizer_.get(), 0, run_tokenizer_name());
+  if (cfg.uses_muon())
+    muon_.emplace(model_, MuonConfig{cfg.muon_momentum, cfg.muon_ns_steps}, rank_, world_);
   load_or_init_weights();
   // The replicas are equal already (same seed or same file); rank 0's copy makes it certain.
   comm_.broadcast(flat_params_, 0);
@@ -273,7 +291,8 @@ void Trainer::load_or_init_weights() {
     check(read_checkpoint_config(checkpoint_dir_).same_shape(model_config_),
           "--resume: the model in " + checkpoint_dir_.string() +
               " has another shape than this config");
-    const TrainState state = load_training_checkpoint(checkpoint_dir_, model_, optimizer_);
+    const TrainState state =
+        load_training_checkpoint(checkpoint_dir_, model_, optimizer_, muon_ ? &*muon_ : nullptr);
     train_loader_.set_state(state.train_loader);
     start_step_ = state.step;
     if (root_)
@@ -307,6 +326,14 @@ void Trainer::print_run_summary() const {
       "train tokens\n",
       (long long)cfg_.max_steps, (long long)tokens_per_step_, B_, T_, G_, world_, backend_.name(),
       (long long)train_loader_.total_tokens());
+  if (muon_) {
+    const auto peak = [&](float lr) { return lr > 0 ? lr : cfg_.learning_rate; };
+    std::printf(
+        "optimizer: Muon for the hidden matrices (peak lr %.3g, momentum %.3g, %d Newton-Schulz "
+        "steps), AdamW for wte and wpe (peak lr %.3g) and for the gains and biases (%.3g)\n",
+        cfg_.muon_learning_rate, cfg_.muon_momentum, cfg_.muon_ns_steps,
+        peak(cfg_.embedding_learning_rate), peak(cfg_.gain_bias_learning_rate));
+  }
   if (world_ > 1 || zero_) {
     std::printf(
         "data parallel: %d ranks over %s, ZeRO stage %d (AdamW moments of %lld of %lld "
@@ -340,7 +367,7 @@ TrainResult Trainer::run() {
 
 // One optimizer step: forward and backward over this rank's grad_accum micro-batches, the
 // gradients averaged over ranks, the global gradient norm, clipping, one AdamW update at this
-// step's learning rate.
+// step's learning rate (and with --optimizer muon one Muon update of the hidden matrices).
 StepReport Trainer::optimizer_step(int64_t step) {
   const Clock::time_point step_start = Clock::now();
   StepReport report;
@@ -350,7 +377,9 @@ StepReport Trainer::optimizer_step(int64_t step) {
   // With overlap the reductions start inside the last micro-step's backward
   // (llm/train/gradient_sync.hpp).
   report.layer_stats = cfg_.layer_stats_interval > 0 && step % cfg_.layer_stats_interval == 0;
-  const bool scatter = zero_ && !report.layer_stats;
+  // Muon orthogonalises each matrix's whole gradient on one rank, so with Muon every rank gets all
+  // of the gradient.
+  const bool scatter = zero_ && !report.layer_stats && !muon_;
   const GPT::GradientsReady on_ready = gradient_sync_.start_step(scatter);
 
   // forward + backward over this rank's grad_accum micro-batches; gradients add up, each scaled
@@ -380,6 +409,13 @@ StepReport Trainer::optimizer_step(int64_t step) {
     layer_stats_.remember_weights();
   }
   optimizer_.step(report.lr, grad_scale);
+  // Muon's peak relates to its schedule as learning_rate does to the AdamW one.
+  if (muon_) {
+    muon_->step(report.lr * cfg_.muon_learning_rate / cfg_.learning_rate, grad_scale);
+    // Each hidden matrix from the rank that orthogonalised it to all, before the all-gather: that
+    // copies every shard from the rank holding it, so the shard's copy must already be the new one.
+    muon_->share_updates(comm_);
+  }
   if (zero_) comm_.all_gather(flat_params_);  // every rank's updated shard to all
   report.seconds = seconds_since(step_start);
   return report;
@@ -498,7 +534,8 @@ void Trainer::save_checkpoint(int64_t next_step) {
   state.world_size = world_;
   state.global_batch = global_batch_;
   state.config = cfg_;
-  save_training_checkpoint(checkpoint_dir_, model_, optimizer_, tokenizer_.get(), state, comm_);
+  save_training_checkpoint(checkpoint_dir_, model_, optimizer_, tokenizer_.get(), state, comm_,
+                           muon_ ? &*muon_ : nullptr);
 }
 
 // After the last step: the estimate as at every eval_interval (what nanoGPT reports at its last

@@ -3,9 +3,10 @@
 //
 // One step: grad_accum micro-steps of forward+backward (gradients accumulate, each scaled by
 // 1/grad_accum), the global gradient norm, clipping, the learning rate of this step, one AdamW
-// update. Around it: validation loss every eval_interval steps, a progress line every log_interval
-// steps, one metrics.jsonl line per step, checkpoints every checkpoint_interval steps and at the
-// end.
+// update (with --optimizer muon: AdamW for the embeddings, gains and biases and Muon for the hidden
+// matrices, llm/train/muon.hpp). Around it: validation loss every eval_interval steps, a progress
+// line every log_interval steps, one metrics.jsonl line per step, checkpoints every
+// checkpoint_interval steps and at the end.
 //
 // Data parallel (`mpirun -np W glassbox train ...`, llm/dist/comm.hpp): every rank holds the model
 // and runs grad_accum micro-steps on its own slice of the global batch of W * batch_size *

@@ -8,6 +8,9 @@
 #   resume       a checkpoint of 2 ranks (ZeRO-1) resumes on 1 process and one of 1 process on 2
 #                ranks, and the losses continue as in the uninterrupted run; a global batch that
 #                cannot be kept is a clear error
+#   muon         --optimizer muon: 2 ranks with ZeRO-1 (each orthogonalising every other matrix,
+#                llm/train/muon.hpp) and without give the losses of 1 process x grad_accum 2; a
+#                checkpoint of the 2 ZeRO-1 ranks resumes on 1 process as in the uninterrupted run
 #   dead_rank    a stopped (SIGSTOP) or killed (SIGKILL) rank ends the job with an error within the
 #                --comm-timeout instead of a hang
 #
@@ -141,6 +144,18 @@ resume)
   else
     fail "impossible global batch: no 'cannot keep' error:"; cat "$work/last.log"
   fi
+  ;;
+muon)
+  muon=(--optimizer muon --muon-learning-rate 0.02 --embedding-learning-rate 3e-3 --gain-bias-learning-rate 3e-3)
+  one --max-steps 20 --grad-accum 2 "${muon[@]}" --out-dir "$work/one" || fail "1 process Muon run"
+  two --max-steps 20 --grad-accum 1 "${muon[@]}" --out-dir "$work/two" || fail "2 rank Muon run"
+  compare "Muon: 2 ranks vs 1 process x grad_accum 2" "$work/one" "$work/two" || failures=$((failures + 1))
+  two --max-steps 20 --grad-accum 1 --zero-stage 1 "${muon[@]}" --out-dir "$work/zero" || fail "2 rank ZeRO-1 Muon run"
+  compare "Muon: 2 ranks ZeRO-1 vs 1 process x grad_accum 2" "$work/one" "$work/zero" || failures=$((failures + 1))
+  # 2 ranks with ZeRO-1 for 10 steps, then 1 process for the rest
+  two --max-steps 10 --grad-accum 1 --zero-stage 1 "${muon[@]}" --out-dir "$work/2to1" || fail "Muon 2 rank first half"
+  one --max-steps 20 --grad-accum 1 --resume --extend "${muon[@]}" --out-dir "$work/2to1" || fail "Muon 1 process second half"
+  compare "Muon: 2 ranks (ZeRO-1) -> 1 process resume vs uninterrupted" "$work/one" "$work/2to1" || failures=$((failures + 1))
   ;;
 dead_rank)
   for signal in STOP KILL; do

@@ -73,6 +73,8 @@ template <typename T> class CpuBackend final : public Backend {
   void adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor master,
                     const AdamWSettings& settings, double grad_scale) override;
   double sum_of_squares(Tensor t) override;
+
+  void scale_add(Tensor out, double alpha, Tensor a, double beta, Tensor b) override;
 };
 
 extern template class CpuBackend<float>;
