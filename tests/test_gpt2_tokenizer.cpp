@@ -250,7 +250,7 @@ TEST_CASE("the fingerprint covers tokens and merges, not formatting or allow_spe
   CHECK(gpt2(true).fingerprint() == gpt2(false).fingerprint());
   // The same vocabulary written as compact JSON (as Hugging Face's vocab.json is) and saved
   // elsewhere: the same tokenizer.
-  const fs::path d = scratch_dir("fingerprint");
+  const fs::path d = test_inputs::fresh_dir("gpt2_fingerprint");
   std::ofstream(d / "encoder.json") << nlohmann::json::parse(slurp(encoder_path())).dump();
   std::string vocab = slurp(vocab_path());
   std::ofstream(d / "vocab.bpe") << vocab;
@@ -317,7 +317,7 @@ TEST_CASE("a Hugging Face tokenizer.json of GPT-2 gives GPT-2's ids; other kinds
   const std::vector<int32_t> expected = gpt2().encode(text);
   for (bool pairs : {false, true}) {
     CAPTURE(pairs);
-    const fs::path d = scratch_dir("hf_json");
+    const fs::path d = test_inputs::fresh_dir("gpt2_hf_json");
     std::ofstream(d / "tokenizer.json") << hf_tokenizer_json(pairs).dump();
     const std::unique_ptr<llm::Tokenizer> tokenizer = llm::load_tokenizer(d);
     CHECK(tokenizer->vocab_size() == 50257);
@@ -328,7 +328,7 @@ TEST_CASE("a Hugging Face tokenizer.json of GPT-2 gives GPT-2's ids; other kinds
   auto refusal = [&](const std::function<void(nlohmann::json&)>& edit) {
     nlohmann::json j = hf_tokenizer_json(false);
     edit(j);
-    const fs::path d = scratch_dir("hf_json_bad");
+    const fs::path d = test_inputs::fresh_dir("gpt2_hf_json_bad");
     std::ofstream(d / "tokenizer.json") << j.dump();
     try {
       llm::load_tokenizer(d);

@@ -19,17 +19,21 @@ namespace {
 
 // The moments as safetensors sources under prefix + our names, each streamed from its arena when
 // the file is written (F64 for f64 moments, else F32).
+// A tensor of the arena streamed into the file as F32 (F64 when the backend is f64).
+SafeTensorSource streamed(std::string name, const Tensor& t, const Shape& shape, Backend& backend) {
+  std::vector<int64_t> dims(shape.dims.begin(), shape.dims.begin() + shape.rank);
+  const DType file_dtype = t.dtype == DType::f64 ? DType::f64 : DType::f32;
+  return {std::move(name), file_dtype == DType::f64 ? "F64" : "F32", dims,
+          [&backend, values = t, file_dtype](const ByteSink& sink) {
+            stream_tensor_values(backend, values, values.rows(), values.last_dim(), file_dtype,
+                                 /*transpose=*/false, sink);
+          }};
+}
+
 void add_moments(std::vector<SafeTensorSource>& out, const std::string& prefix,
                  ParameterTensors& moments, Backend& backend) {
   moments.visit([&](const char* name, Tensor& t, Shape shape) {
-    std::vector<int64_t> dims(shape.dims.begin(), shape.dims.begin() + shape.rank);
-    const DType file_dtype = t.dtype == DType::f64 ? DType::f64 : DType::f32;
-    const Tensor values = t;
-    out.push_back({prefix + name, file_dtype == DType::f64 ? "F64" : "F32", dims,
-                   [&backend, values, file_dtype](const ByteSink& sink) {
-                     stream_tensor_values(backend, values, values.rows(), values.last_dim(),
-                                          file_dtype, /*transpose=*/false, sink);
-                   }});
+    out.push_back(streamed(prefix + name, t, shape, backend));
   });
 }
 
@@ -76,13 +80,7 @@ void save_training_checkpoint(const fs::path& dir, GPT& model, AdamW& optimizer,
     add_moments(moments, "v.", v_views, backend);
     if (muon) {
       muon->visit_momentum([&](const char* name, Tensor t) {
-        std::vector<int64_t> dims(t.shape.dims.begin(), t.shape.dims.begin() + t.shape.rank);
-        const std::string key = std::string("muon.") + name;
-        if (t.dtype == DType::f64) {
-          moments.push_back(safetensor_f64(key, dims, tensor_to_host_f64(backend, t).data()));
-        } else {
-          moments.push_back(safetensor_f32(key, dims, tensor_to_host_f32(backend, t).data()));
-        }
+        moments.push_back(streamed(std::string("muon.") + name, t, t.shape, backend));
       });
     }
     write_safetensors(tmp / "train_state.safetensors", moments);
