@@ -34,7 +34,6 @@ GPTConfig small_config() {
   c.n_embd = 16;
   c.max_seq_len = 8;
   c.vocab_size = 50;
-  c.padded_vocab_size = pad_vocab(50);
   return c;
 }
 
@@ -58,12 +57,12 @@ void write_llmc_raw(const fs::path& path, std::vector<int32_t> header,
 
 std::vector<int32_t> llmc_header(const GPTConfig& c, int version) {
   return {kLlmcModelMagic, version,  c.max_seq_len, c.vocab_size,
-          c.n_layer,       c.n_head, c.n_embd,      c.padded_vocab_size};
+          c.n_layer,       c.n_head, c.n_embd,      c.padded_vocab_size()};
 }
 
 int64_t stored_count(const GPTConfig& c) {
   const int64_t C = c.n_embd, L = c.n_layer;
-  return (int64_t(c.padded_vocab_size) + c.max_seq_len) * C + L * (12 * C * C + 13 * C) + 2 * C;
+  return (int64_t(c.padded_vocab_size()) + c.max_seq_len) * C + L * (12 * C * C + 13 * C) + 2 * C;
 }
 
 }  // namespace
@@ -85,7 +84,7 @@ TEST_CASE("llm.c model file: write then read gives identical weights") {
   CHECK(header.config.n_embd == 16);
   CHECK(header.config.max_seq_len == 8);
   CHECK(header.config.vocab_size == 50);
-  CHECK(header.config.padded_vocab_size == 128);
+  CHECK(header.config.padded_vocab_size() == 128);
   GPT b(header.config, *backend);
   load_llmc_weights(path, b);
   CHECK(all_weights(a) == all_weights(b));
@@ -327,7 +326,7 @@ TEST_CASE("Hugging Face config.json: n_ctx or n_positions, no padded_vocab_size"
   CHECK(c.n_layer == 48);
   CHECK(c.n_head == 25);
   CHECK(c.n_embd == 1600);
-  CHECK(c.padded_vocab_size == 50304);
+  CHECK(c.padded_vocab_size() == 50304);
   CHECK(count_parameters(c) == 1557611200);  // GPT-2 XL: 1.56B
 }
 

@@ -72,7 +72,6 @@ GPTConfig tiny_config() {
   c.n_embd = 8;
   c.max_seq_len = 8;
   c.vocab_size = 11;
-  c.padded_vocab_size = 16;
   return c;
 }
 
