@@ -185,6 +185,10 @@ TEST_CASE("llm.c model file: bad files give one-line errors naming the file") {
   huge[6] = 1 << 30;  // C = 2^30: the size must not overflow into something that "fits"
   huge[5] = 1;
   CHECK(error_for("huge.bin", huge, exact).find("corrupt header") != std::string::npos);
+  auto padded = h;
+  padded[7] = 64;  // Vp is derived (V = 50 rounds up to 128): another padding is refused
+  CHECK(error_for("padded.bin", padded, exact).find("padded vocab size 64 is not 128") !=
+        std::string::npos);
   auto bf16_size = h;
   bf16_size[1] = 5;  // an fp32 payload under a bf16 header is twice too long
   CHECK(error_for("bf16size.bin", bf16_size, exact).find("size mismatch") != std::string::npos);
@@ -328,6 +332,13 @@ TEST_CASE("Hugging Face config.json: n_ctx or n_positions, no padded_vocab_size"
   CHECK(c.n_embd == 1600);
   CHECK(c.padded_vocab_size() == 50304);
   CHECK(count_parameters(c) == 1557611200);  // GPT-2 XL: 1.56B
+
+  // glassbox writes its own padded_vocab_size key; a value that is not V rounded up is refused.
+  std::ofstream(dir / "config.json") << R"({"n_ctx": 64, "n_embd": 16, "n_head": 2, "n_layer": 2,
+    "vocab_size": 50257, "padded_vocab_size": 50257})";
+  const std::string message = error_of([&] { read_checkpoint_config(dir); });
+  CHECK(message.find("config.json") != std::string::npos);
+  CHECK(message.find("\"padded_vocab_size\" is 50257, expected 50304") != std::string::npos);
 }
 
 TEST_CASE(
