@@ -173,7 +173,6 @@ GPTConfig tiny_config(const std::string& arch) {
   config.n_embd = 32;
   config.max_seq_len = 16;
   config.vocab_size = 67;
-  config.padded_vocab_size = pad_vocab(config.vocab_size);  // 128: 61 padding rows
   const bool all = arch == "llama";
   if (arch == "rmsnorm" || all) config.norm = "rmsnorm", config.norm_eps = 1e-6;
   if (arch == "rope" || all) config.position = "rope", config.rope_theta = 500.0;

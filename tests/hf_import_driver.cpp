@@ -61,10 +61,10 @@ int main(int argc, char** argv) {
       load_model_weights(model_path, model);
     const int T = int(tokens.size());
     model.forward(tokens.data(), nullptr, 1, T);
-    std::vector<float> logits(size_t(T) * config.padded_vocab_size);
+    std::vector<float> logits(size_t(T) * config.padded_vocab_size());
     backend->copy_to_host(logits.data(), model.acts.logits);
     write_safetensors(out,
-                      {safetensor_f32("logits", {T, config.padded_vocab_size}, logits.data())});
+                      {safetensor_f32("logits", {T, config.padded_vocab_size()}, logits.data())});
     if (have_encode) {
       std::printf("ids:");
       for (int32_t id : load_tokenizer(model_path)->encode(encode)) std::printf(" %d", id);

@@ -997,7 +997,6 @@ namespace {
 GPTConfig tiny_gpt() {
   GPTConfig c;
   c.vocab_size = 61;
-  c.padded_vocab_size = pad_vocab(61);
   c.max_seq_len = 32;
   c.n_layer = 2;
   c.n_head = 2;

@@ -48,7 +48,6 @@ GPTConfig byte_model_config(int max_seq_len) {
   c.n_embd = 8;
   c.max_seq_len = max_seq_len;
   c.vocab_size = 256;
-  c.padded_vocab_size = pad_vocab(256);
   return c;
 }
 

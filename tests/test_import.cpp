@@ -34,7 +34,6 @@ GPTConfig small_config() {
   c.n_embd = 16;
   c.max_seq_len = 8;
   c.vocab_size = 50;
-  c.padded_vocab_size = pad_vocab(50);
   return c;
 }
 
@@ -58,12 +57,12 @@ void write_llmc_raw(const fs::path& path, std::vector<int32_t> header,
 
 std::vector<int32_t> llmc_header(const GPTConfig& c, int version) {
   return {kLlmcModelMagic, version,  c.max_seq_len, c.vocab_size,
-          c.n_layer,       c.n_head, c.n_embd,      c.padded_vocab_size};
+          c.n_layer,       c.n_head, c.n_embd,      c.padded_vocab_size()};
 }
 
 int64_t stored_count(const GPTConfig& c) {
   const int64_t C = c.n_embd, L = c.n_layer;
-  return (int64_t(c.padded_vocab_size) + c.max_seq_len) * C + L * (12 * C * C + 13 * C) + 2 * C;
+  return (int64_t(c.padded_vocab_size()) + c.max_seq_len) * C + L * (12 * C * C + 13 * C) + 2 * C;
 }
 
 }  // namespace
@@ -85,7 +84,7 @@ TEST_CASE("llm.c model file: write then read gives identical weights") {
   CHECK(header.config.n_embd == 16);
   CHECK(header.config.max_seq_len == 8);
   CHECK(header.config.vocab_size == 50);
-  CHECK(header.config.padded_vocab_size == 128);
+  CHECK(header.config.padded_vocab_size() == 128);
   GPT b(header.config, *backend);
   load_llmc_weights(path, b);
   CHECK(all_weights(a) == all_weights(b));
@@ -186,6 +185,10 @@ TEST_CASE("llm.c model file: bad files give one-line errors naming the file") {
   huge[6] = 1 << 30;  // C = 2^30: the size must not overflow into something that "fits"
   huge[5] = 1;
   CHECK(error_for("huge.bin", huge, exact).find("corrupt header") != std::string::npos);
+  auto padded = h;
+  padded[7] = 64;  // Vp is derived (V = 50 rounds up to 128): another padding is refused
+  CHECK(error_for("padded.bin", padded, exact).find("padded vocab size 64 is not 128") !=
+        std::string::npos);
   auto bf16_size = h;
   bf16_size[1] = 5;  // an fp32 payload under a bf16 header is twice too long
   CHECK(error_for("bf16size.bin", bf16_size, exact).find("size mismatch") != std::string::npos);
@@ -327,8 +330,15 @@ TEST_CASE("Hugging Face config.json: n_ctx or n_positions, no padded_vocab_size"
   CHECK(c.n_layer == 48);
   CHECK(c.n_head == 25);
   CHECK(c.n_embd == 1600);
-  CHECK(c.padded_vocab_size == 50304);
+  CHECK(c.padded_vocab_size() == 50304);
   CHECK(count_parameters(c) == 1557611200);  // GPT-2 XL: 1.56B
+
+  // glassbox writes its own padded_vocab_size key; a value that is not V rounded up is refused.
+  std::ofstream(dir / "config.json") << R"({"n_ctx": 64, "n_embd": 16, "n_head": 2, "n_layer": 2,
+    "vocab_size": 50257, "padded_vocab_size": 50257})";
+  const std::string message = error_of([&] { read_checkpoint_config(dir); });
+  CHECK(message.find("config.json") != std::string::npos);
+  CHECK(message.find("\"padded_vocab_size\" is 50257, expected 50304") != std::string::npos);
 }
 
 TEST_CASE(

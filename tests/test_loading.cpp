@@ -72,7 +72,6 @@ GPTConfig tiny_config() {
   c.n_embd = 8;
   c.max_seq_len = 8;
   c.vocab_size = 11;
-  c.padded_vocab_size = 16;
   return c;
 }
 
@@ -206,7 +205,8 @@ TEST_CASE("an llm.c file with a NaN is refused, naming the file and the tensor")
   write_llmc_checkpoint(dir / "model.bin", model);
   {  // the first value of wpe, which follows wte (Vp x C floats) after the 1024-byte header
     std::fstream file(dir / "model.bin", std::ios::in | std::ios::out | std::ios::binary);
-    file.seekp(1024 + 16 * 8 * 4);
+    const GPTConfig c = tiny_config();
+    file.seekp(1024 + std::streamoff(c.padded_vocab_size()) * c.n_embd * 4);
     const float nan = std::nanf("");
     file.write(reinterpret_cast<const char*>(&nan), 4);
   }

@@ -91,7 +91,6 @@ std::vector<double> flat_values(Backend& backend, ParameterTensors& tensors) {
 GPTConfig tiny_gpt() {
   GPTConfig c;
   c.vocab_size = 61;
-  c.padded_vocab_size = pad_vocab(61);
   c.max_seq_len = 32;
   c.n_layer = 2;
   c.n_head = 2;
@@ -539,7 +538,7 @@ TEST_CASE("bf16 emulation: the KV-cache decoder gives the full forward pass's lo
   const GPTConfig config = tiny_gpt();
   GPT model(config, emulation);
   load_weights(model, bf16_weights(config, 21));
-  const int T = 20, V = config.vocab_size, Vp = config.padded_vocab_size;
+  const int T = 20, V = config.vocab_size, Vp = config.padded_vocab_size();
   const auto tokens = random_tokens(T, V, 9);
   model.forward(tokens.data(), nullptr, 1, T);
   const std::vector<double> full = tensor_to_host_f64(emulation, model.acts.logits);  // (1, T, Vp)

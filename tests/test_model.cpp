@@ -32,7 +32,6 @@ GPTConfig tiny_config() {
   c.n_embd = 8;
   c.max_seq_len = 7;
   c.vocab_size = 11;
-  c.padded_vocab_size = pad_vocab(11);
   return c;
 }
 
@@ -113,7 +112,6 @@ TEST_CASE("loss at initialisation is about ln(V)") {
   auto backend = make_cpu_backend(DType::f32);
   GPTConfig config = tiny_config();
   config.vocab_size = 65;
-  config.padded_vocab_size = pad_vocab(65);
   GPT model(config, *backend);
   model.init_weights(1);
   const auto tokens = random_tokens(4 * 7, 65, 5), targets = random_tokens(4 * 7, 65, 6);
@@ -179,7 +177,7 @@ void check_cached_decoding(const GPTConfig& config) {
   auto compare = [&](const std::vector<float>& logits, int t) {
     for (int v = 0; v < config.vocab_size; v++)
       REQUIRE(logits[v] ==
-              doctest::Approx(full[size_t(t) * config.padded_vocab_size + v]).epsilon(1e-6));
+              doctest::Approx(full[size_t(t) * config.padded_vocab_size() + v]).epsilon(1e-6));
   };
   compare(decoder.step(tokens.data(), prefill), prefill - 1);
   for (int t = prefill; t < T; t++) compare(decoder.step(&tokens[t], 1), t);
@@ -254,7 +252,7 @@ TEST_CASE("checkpoint round trip restores every weight exactly, in HF layout") {
   CHECK(loaded.n_layer == config.n_layer);
   CHECK(loaded.n_embd == config.n_embd);
   CHECK(loaded.vocab_size == config.vocab_size);
-  CHECK(loaded.padded_vocab_size == config.padded_vocab_size);
+  CHECK(loaded.padded_vocab_size() == config.padded_vocab_size());
   GPT b(loaded, *backend);
   load_model_weights(dir, b);
   a.params.visit([&](const char* name, Tensor& ta, Shape) {

@@ -76,7 +76,6 @@ GPTConfig tiny_config() {
   c.n_embd = 8;
   c.max_seq_len = 8;
   c.vocab_size = 20;
-  c.padded_vocab_size = pad_vocab(c.vocab_size);
   return c;
 }
 

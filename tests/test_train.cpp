@@ -218,7 +218,6 @@ TEST_CASE("ZeRO-1 AdamW: W optimizers on the shards of the flat parameters make 
   config.n_embd = 16;
   config.max_seq_len = 8;
   config.vocab_size = 11;
-  config.padded_vocab_size = pad_vocab(11);
   GPT full(config, *backend), sharded(config, *backend);
   full.init_weights(7);
   sharded.init_weights(7);

@@ -43,7 +43,7 @@ inline Gpt view_of(llm::ParameterTensors& p) {
   const llm::GPTConfig& c = p.config;
   auto d = [](const llm::Tensor& t) { return static_cast<double*>(t.data); };
   Gpt g{c.vocab_size,
-        c.padded_vocab_size,
+        c.padded_vocab_size(),
         c.max_seq_len,
         c.n_layer,
         c.n_head,

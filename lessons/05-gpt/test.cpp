@@ -26,7 +26,6 @@ struct Model {
     llm::GPTConfig config;
     config.max_seq_len = 8;
     config.vocab_size = 50;
-    config.padded_vocab_size = 128;
     config.n_layer = L;
     config.n_head = 2;
     config.n_embd = 16;

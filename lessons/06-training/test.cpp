@@ -20,7 +20,6 @@ std::unique_ptr<llm::GPT> make_model(llm::Backend& backend, uint64_t seed) {
   llm::GPTConfig config;
   config.max_seq_len = 8;
   config.vocab_size = 50;
-  config.padded_vocab_size = 128;
   config.n_layer = 1;
   config.n_head = 2;
   config.n_embd = 16;

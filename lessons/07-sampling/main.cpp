@@ -55,9 +55,9 @@ int main(int argc, char** argv) try {
   for (int i = 0; i < generate; i++) {  // recompute positions 0 .. t for every new token
     const int T = int(full.size());
     model.forward(full.data(), nullptr, 1, T);
-    std::vector<float> all(size_t(T) * config.padded_vocab_size);
+    std::vector<float> all(size_t(T) * config.padded_vocab_size());
     backend->copy_to_host(all.data(), model.acts.logits);  // (1, T, Vp): we need row T-1
-    full.push_back(argmax(all.data() + size_t(T - 1) * config.padded_vocab_size));
+    full.push_back(argmax(all.data() + size_t(T - 1) * config.padded_vocab_size()));
   }
   const double t_full = seconds_since(start);
   // The same work without GPT::forward's overhead: a Decoder (buffers sized once for maxT) that

@@ -17,7 +17,7 @@ const double* f64(const llm::Tensor& t) { return static_cast<const double*>(t.da
 std::vector<double> logit_lens(llm::GPT& model, int layer) {
   const llm::GPTConfig& c = model.config();
   const int64_t N = int64_t(model.acts.B) * model.acts.T, C = c.n_embd, V = c.vocab_size,
-                Vp = c.padded_vocab_size;
+                Vp = c.padded_vocab_size();
   std::vector<double> ln(N * C), mean(N), rstd(N), logits(N * Vp), probs(N * V);
   llm::cpu::layernorm_forward<double>(ln.data(), mean.data(), rstd.data(),
                                       f64(model.acts.residual3.slice(layer)),

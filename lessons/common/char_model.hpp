@@ -31,7 +31,6 @@ inline llm::GPTConfig char_gpt_config(int vocab_size, int n_layer, int n_head, i
                                       int max_seq_len) {
   llm::GPTConfig config;
   config.vocab_size = vocab_size;
-  config.padded_vocab_size = llm::pad_vocab(vocab_size);
   config.max_seq_len = max_seq_len;
   config.n_layer = n_layer;
   config.n_head = n_head;

@@ -145,7 +145,7 @@ void print_info(const InfoOptions& o) {
   auto mib = [](int64_t bytes) { return double(bytes) / (1024.0 * 1024.0); };
   std::printf(
       "model          %d layers, %d heads, %d channels, max_seq_len %d, vocab %d (padded %d)\n",
-      c.n_layer, c.n_head, c.n_embd, c.max_seq_len, c.vocab_size, c.padded_vocab_size);
+      c.n_layer, c.n_head, c.n_embd, c.max_seq_len, c.vocab_size, c.padded_vocab_size());
   std::printf(
       "architecture   %s (eps %g), %s positions%s, %s MLP of %d, %d key/value heads, %s "
       "head, %s\n",

@@ -29,7 +29,7 @@ OverlapTimeline overlap_timeline(const std::vector<double>& compute_ms,
 
 GradientBuckets gpt_gradient_buckets(const GPTConfig& config, int B, int T, double ms_per_flop,
                                      double reduce_ms_per_element) {
-  const double C = config.n_embd, Vp = config.padded_vocab_size, tokens = double(B) * T;
+  const double C = config.n_embd, Vp = config.padded_vocab_size(), tokens = double(B) * T;
   GradientBuckets b;
   auto add = [&](std::string name, double flops_per_token, double elements) {
     b.names.push_back(std::move(name));

@@ -140,7 +140,7 @@ void write_model_config(const fs::path& path, const GPTConfig& c) {
       {"n_positions", c.max_seq_len},
       {"n_ctx", c.max_seq_len},
       {"vocab_size", c.vocab_size},
-      {"padded_vocab_size", c.padded_vocab_size},  // glassbox's own key; HF ignores it
+      {"padded_vocab_size", c.padded_vocab_size()},  // glassbox's own key; HF ignores it
       {"layer_norm_epsilon", 1e-5},
       {"activation_function", "gelu_new"},  // HF's name for the tanh approximation
       {"initializer_range", 0.02},
@@ -192,8 +192,14 @@ GPTConfig read_model_config(const fs::path& path) {
   c.n_embd = get_int("n_embd");
   c.max_seq_len = j.contains("n_positions") ? get_int("n_positions") : get_int("n_ctx");
   c.vocab_size = get_int("vocab_size");
-  c.padded_vocab_size =
-      j.contains("padded_vocab_size") ? get_int("padded_vocab_size") : pad_vocab(c.vocab_size);
+  // Vp is derived from V; a stored copy (glassbox writes one for readers of the file) must agree.
+  if (j.contains("padded_vocab_size")) {
+    const int stored = get_int("padded_vocab_size");
+    check(stored == c.padded_vocab_size(),
+          path.string() + ": \"padded_vocab_size\" is " + std::to_string(stored) + ", expected " +
+              std::to_string(c.padded_vocab_size()) + " (vocab_size " +
+              std::to_string(c.vocab_size) + " rounded up to a multiple of 128)");
+  }
   // The architecture switches: absent keys keep GPT-2's values.
   auto get_string = [&](const char* key, std::string& value) {
     if (!j.contains(key)) return;

@@ -33,11 +33,11 @@ std::string where(const fs::path& path) { return "llm.c model file " + path.stri
 int64_t stored_parameters(const GPTConfig& c, const fs::path& path) {
   const double C = c.n_embd, L = c.n_layer;
   const double n =
-      (double(c.padded_vocab_size) + c.max_seq_len) * C + L * (12 * C * C + 13 * C) + 2 * C;
+      (double(c.padded_vocab_size()) + c.max_seq_len) * C + L * (12 * C * C + 13 * C) + 2 * C;
   check(n < 1e12, where(path) + "the header's shape would need " + std::to_string(n) +
                       " parameters (a corrupt header?)");
   const int64_t Ci = c.n_embd, Li = c.n_layer;
-  return (int64_t(c.padded_vocab_size) + c.max_seq_len) * Ci + Li * (12 * Ci * Ci + 13 * Ci) +
+  return (int64_t(c.padded_vocab_size()) + c.max_seq_len) * Ci + Li * (12 * Ci * Ci + 13 * Ci) +
          2 * Ci;
 }
 
@@ -70,9 +70,13 @@ LlmcHeader read_llmc_header(const fs::path& path) {
   c.n_layer = h[4];
   c.n_head = h[5];
   c.n_embd = h[6];
-  c.padded_vocab_size = h[7];
   try {
     c.validate();
+    // h[7] is Vp, which glassbox derives from V: a file padded any other way is not one we can map.
+    check(h[7] == c.padded_vocab_size(), "padded vocab size " + std::to_string(h[7]) + " is not " +
+                                             std::to_string(c.padded_vocab_size()) +
+                                             " (vocab size " + std::to_string(c.vocab_size) +
+                                             " rounded up to a multiple of 128)");
   } catch (const Error& e) { throw Error(where(path) + "bad header (" + e.what() + ")"); }
   const uint64_t expected =
       uint64_t(stored_parameters(c, path)) * uint64_t(out.bytes_per_param) + kHeaderInts * 4;
@@ -89,7 +93,7 @@ void load_llmc_weights(const fs::path& path, GPT& model) {
   const LlmcHeader header = read_llmc_header(path);
   const GPTConfig &a = header.config, &b = model.config();
   check(a.max_seq_len == b.max_seq_len && a.vocab_size == b.vocab_size &&
-            a.padded_vocab_size == b.padded_vocab_size && a.n_layer == b.n_layer &&
+            a.padded_vocab_size() == b.padded_vocab_size() && a.n_layer == b.n_layer &&
             a.n_head == b.n_head && a.n_embd == b.n_embd,
         where(path) + "the file's shape differs from the model's");
   // The parameters follow the header back to back, in visit() order: each is converted straight
@@ -121,7 +125,7 @@ void write_llmc_checkpoint(const fs::path& path, GPT& model) {
   h[4] = c.n_layer;
   h[5] = c.n_head;
   h[6] = c.n_embd;
-  h[7] = c.padded_vocab_size;
+  h[7] = c.padded_vocab_size();
 
   AtomicFile file(path, "writing " + where(path));
   file.write(h, sizeof h);

@@ -9,7 +9,9 @@ void GPTConfig::validate() const {
         "model config: n_layer, n_head, n_embd, max_seq_len and vocab_size must all be positive");
   check(n_embd % n_head == 0, "model config: n_embd (" + std::to_string(n_embd) +
                                   ") must be divisible by n_head (" + std::to_string(n_head) + ")");
-  check(padded_vocab_size >= vocab_size, "model config: padded_vocab_size < vocab_size");
+  // pad_vocab rounds up: it must not overflow an int.
+  check(vocab_size <= (1 << 30),
+        "model config: vocab_size " + std::to_string(vocab_size) + " is larger than 2^30");
   check(norm == "layernorm" || norm == "rmsnorm",
         "model config: norm must be layernorm or rmsnorm (got '" + norm + "')");
   check(norm_eps > 0, "model config: norm_eps must be positive");
@@ -36,14 +38,16 @@ bool GPTConfig::is_gpt2_architecture() const {
 }
 
 bool GPTConfig::same_shape(const GPTConfig& o) const {
-  return max_seq_len == o.max_seq_len && vocab_size == o.vocab_size &&
-         padded_vocab_size == o.padded_vocab_size && n_layer == o.n_layer && n_head == o.n_head &&
-         n_embd == o.n_embd && norm == o.norm && norm_eps == o.norm_eps && position == o.position &&
-         rope_theta == o.rope_theta && mlp == o.mlp && hidden_size() == o.hidden_size() &&
-         kv_heads() == o.kv_heads() && tie_embeddings == o.tie_embeddings && bias == o.bias;
+  return max_seq_len == o.max_seq_len && vocab_size == o.vocab_size && n_layer == o.n_layer &&
+         n_head == o.n_head && n_embd == o.n_embd && norm == o.norm && norm_eps == o.norm_eps &&
+         position == o.position && rope_theta == o.rope_theta && mlp == o.mlp &&
+         hidden_size() == o.hidden_size() && kv_heads() == o.kv_heads() &&
+         tie_embeddings == o.tie_embeddings && bias == o.bias;
 }
 
 int pad_vocab(int vocab_size) { return (vocab_size + 127) / 128 * 128; }
+
+int GPTConfig::padded_vocab_size() const { return pad_vocab(vocab_size); }
 
 GPTConfig gpt2_preset(const std::string& name) {
   GPTConfig c;
@@ -83,7 +87,6 @@ GPTConfig model_preset(const std::string& name) {
                 "' (gpt2, gpt2-medium, gpt2-large, gpt2-xl, smollm2-135m, llama-3.2-1b, "
                 "llama-3-8b)");
   }
-  c.padded_vocab_size = pad_vocab(c.vocab_size);
   return c;
 }
 

@@ -18,12 +18,11 @@
 namespace llm {
 
 struct GPTConfig {
-  int max_seq_len = 1024;         // T_max: the longest context (the wpe rows when learned)
-  int vocab_size = 50257;         // V, real tokens
-  int padded_vocab_size = 50304;  // Vp, V rounded up to a multiple of 128 for aligned matmuls
-  int n_layer = 12;               // L
-  int n_head = 12;                // NH
-  int n_embd = 768;               // C
+  int max_seq_len = 1024;  // T_max: the longest context (the wpe rows when learned)
+  int vocab_size = 50257;  // V, real tokens
+  int n_layer = 12;        // L
+  int n_head = 12;         // NH
+  int n_embd = 768;        // C
 
   std::string norm = "layernorm";    // "layernorm" | "rmsnorm"
   double norm_eps = 1e-5;            // layernorm's is fixed at 1e-5 (the backend's ops)
@@ -45,6 +44,10 @@ struct GPTConfig {
   bool rmsnorm() const { return norm == "rmsnorm"; }
   bool rope() const { return position == "rope"; }
   bool swiglu() const { return mlp == "swiglu"; }
+  // Vp: V rounded up to a multiple of 128 for aligned matmuls (the rows of wte and of the logits).
+  // Derived, never stored by hand: the llm.c header's copy and config.json's are checked against
+  // it.
+  int padded_vocab_size() const;
   // Every switch at GPT-2's value (what a GPT-2 checkpoint and the HF GPT-2 layout can hold).
   bool is_gpt2_architecture() const;
 

@@ -79,7 +79,7 @@ const std::vector<float>& Decoder::step(const int32_t* tokens, int Tn) {
   norm_forward(be, c, t_.last_ln, last_mean, last_rstd, t_.last_x, p.lnfw, p.lnfb);
   be.matmul_forward(t_.logits, t_.last_ln, p.head(), Tensor{});
   const std::vector<double> logits = tensor_to_host_f64(be, t_.logits);  // (B, Vp)
-  const int64_t V = c.vocab_size, Vp = c.padded_vocab_size;
+  const int64_t V = c.vocab_size, Vp = c.padded_vocab_size();
   for (int64_t b = 0; b < B; b++)
     std::copy(logits.begin() + b * Vp, logits.begin() + b * Vp + V, last_logits_.begin() + b * V);
   pos_ += Tn;

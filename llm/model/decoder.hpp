@@ -40,7 +40,7 @@ struct DecoderTensors {
   template <typename Fn> void visit(Fn&& fn) {
     using K = TensorKind;
     const int64_t L = config.n_layer, NKV = config.kv_heads(), hs = config.head_size();
-    const int64_t T = maxT, C = config.n_embd, Vp = config.padded_vocab_size;
+    const int64_t T = maxT, C = config.n_embd, Vp = config.padded_vocab_size();
     const int64_t QKV = config.qkv_channels(), FC = config.fc_channels();
     const int64_t H = config.hidden_size();
     visit_entry(fn, "k_cache", k_cache, Shape{L, B, NKV, T, hs}, K::value);

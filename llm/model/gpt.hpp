@@ -54,7 +54,7 @@ struct ParameterTensors {
   template <typename Fn> void visit(Fn&& fn) {
     using K = TensorKind;
     const GPTConfig& c = config;
-    const int64_t Vp = c.padded_vocab_size, maxT = c.max_seq_len;
+    const int64_t Vp = c.padded_vocab_size(), maxT = c.max_seq_len;
     const int64_t L = c.n_layer, C = c.n_embd, QKV = c.qkv_channels(), FC = c.fc_channels();
     const int64_t H = c.hidden_size();
     const bool norm_bias = !c.rmsnorm();
@@ -139,7 +139,7 @@ struct ActivationTensors {
   template <typename Fn> void visit(Fn&& fn) {
     using K = TensorKind;
     const GPTConfig& c = config;
-    const int64_t L = c.n_layer, C = c.n_embd, Vp = c.padded_vocab_size;
+    const int64_t L = c.n_layer, C = c.n_embd, Vp = c.padded_vocab_size();
     const int64_t QKV = c.qkv_channels(), FC = c.fc_channels(), H = c.hidden_size();
     const bool mean = !c.rmsnorm();
     Shape att_shape;

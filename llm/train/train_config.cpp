@@ -26,7 +26,6 @@ GPTConfig TrainConfig::model_config(int vocab_size) const {
   }
   c.max_seq_len = max_seq_len > 0 ? max_seq_len : (model.empty() ? block_size : c.max_seq_len);
   c.vocab_size = vocab_size;
-  c.padded_vocab_size = pad_vocab(vocab_size);
   c.validate();
   check(block_size <= c.max_seq_len, "--block-size " + std::to_string(block_size) +
                                          " exceeds the model's max_seq_len " +

@@ -319,7 +319,7 @@ void Trainer::print_run_summary() const {
   std::printf(
       "model: %d layers, %d heads, %d channels, context %d, vocab %d (padded %d): %.2fM "
       "parameters\n",
-      m.n_layer, m.n_head, m.n_embd, m.max_seq_len, m.vocab_size, m.padded_vocab_size,
+      m.n_layer, m.n_head, m.n_embd, m.max_seq_len, m.vocab_size, m.padded_vocab_size(),
       double(count_parameters(m)) / 1e6);
   std::printf(
       "training: %lld steps of %lld tokens (B=%d, T=%d, grad_accum=%d, ranks=%d) on %s, %lld "

@@ -12,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const llm::GPTConfig c = llm::read_model_config(path);
     if (c.n_layer < 1 || c.n_head < 1 || c.n_embd < 1 || c.vocab_size < 1 ||
-        c.padded_vocab_size < c.vocab_size)
+        c.padded_vocab_size() < c.vocab_size)
       __builtin_trap();  // read_model_config validates what it returns
   } catch (const llm::Error&) {
     // refused with a message

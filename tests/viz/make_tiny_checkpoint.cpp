@@ -47,7 +47,6 @@ int main(int argc, char** argv) {
     llm::GPTConfig config;
     config.max_seq_len = 64;
     config.vocab_size = 256;
-    config.padded_vocab_size = llm::pad_vocab(256);
     config.n_layer = 3;
     config.n_head = 4;
     config.n_embd = 32;
