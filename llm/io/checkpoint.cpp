@@ -160,7 +160,7 @@ void write_model_config(const fs::path& path, const GPTConfig& c) {
     j["norm"] = c.norm;
     j["norm_eps"] = c.norm_eps;
     j["position"] = c.position;
-    j["rope_theta"] = c.rope_theta;
+    j["rope_theta"] = c.rope_frequencies.theta;
     j["mlp"] = c.mlp;
     j["mlp_hidden"] = c.hidden_size();
     j["n_kv_head"] = c.kv_heads();
@@ -213,7 +213,7 @@ GPTConfig read_model_config(const fs::path& path) {
   get_string("norm", c.norm);
   get_number("norm_eps", c.norm_eps);
   get_string("position", c.position);
-  get_number("rope_theta", c.rope_theta);
+  get_number("rope_theta", c.rope_frequencies.theta);
   get_string("mlp", c.mlp);
   if (j.contains("mlp_hidden")) c.mlp_hidden = get_int("mlp_hidden");
   if (j.contains("n_kv_head")) c.n_kv_head = get_int("n_kv_head");
