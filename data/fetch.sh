@@ -4,6 +4,11 @@
 #   data/fetch.sh tinyshakespeare   -> data/cache/tinyshakespeare/input.txt
 #   data/fetch.sh gpt2              -> data/cache/gpt2/encoder.json, data/cache/gpt2/vocab.bpe
 #   data/fetch.sh hellaswag         -> data/cache/hellaswag/hellaswag_val.jsonl (see data/hellaswag.sh)
+#   data/fetch.sh smollm2-135m      -> data/cache/smollm2-135m/: a Hugging Face Llama directory
+#                                      (config.json, model.safetensors, tokenizer.json; 270 MB)
+#   data/fetch.sh gpt2-124m         -> data/cache/gpt2-124m/: Hugging Face's GPT-2 directory
+#                                      (config.json, model.safetensors, vocab.json, merges.txt; 550 MB)
+# (data/hf_models.md: what these directories are and how glassbox uses them)
 #
 # With GLASSBOX_DATA_MIRROR set (e.g. /srv/glassbox-data, or ../shared/data relative to the folder
 # the command is typed in), files are copied from "$GLASSBOX_DATA_MIRROR/<name>/<file>" instead of
@@ -24,7 +29,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="$root/data/cache"
 
 usage() {
-  echo "usage: data/fetch.sh tinyshakespeare|gpt2|hellaswag" >&2
+  echo "usage: data/fetch.sh tinyshakespeare|gpt2|hellaswag|smollm2-135m|gpt2-124m" >&2
   exit 2
 }
 
@@ -66,6 +71,16 @@ case "$1" in
   hellaswag)
     fetch hellaswag/hellaswag_val.jsonl \
       https://raw.githubusercontent.com/rowanz/hellaswag/master/data/hellaswag_val.jsonl
+    ;;
+  smollm2-135m)
+    for file in config.json model.safetensors tokenizer.json; do
+      fetch "smollm2-135m/$file" "https://huggingface.co/HuggingFaceTB/SmolLM2-135M/resolve/main/$file"
+    done
+    ;;
+  gpt2-124m)
+    for file in config.json model.safetensors vocab.json merges.txt; do
+      fetch "gpt2-124m/$file" "https://huggingface.co/openai-community/gpt2/resolve/main/$file"
+    done
     ;;
   *)
     usage

@@ -76,9 +76,10 @@ class CudaBackend final : public Backend {
   void rmsnorm_forward(Tensor out, Tensor rstd, Tensor inp, Tensor weight, double eps) override;
   void rmsnorm_backward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp, Tensor weight,
                         Tensor rstd) override;
-  void rope_forward(Tensor out, Tensor inp, int hs, int n_rotated, int pos0, double theta) override;
+  void rope_forward(Tensor out, Tensor inp, int hs, int n_rotated, int pos0,
+                    RopeFrequencies frequencies) override;
   void rope_backward(Tensor dinp, Tensor dout, int hs, int n_rotated, int pos0,
-                     double theta) override;
+                     RopeFrequencies frequencies) override;
   void swiglu_forward(Tensor out, Tensor inp) override;
   void swiglu_backward(Tensor dinp, Tensor inp, Tensor dout) override;
 

@@ -19,8 +19,10 @@ void CudaBackend::rmsnorm_forward(Tensor, Tensor, Tensor, Tensor, double) {
 void CudaBackend::rmsnorm_backward(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor) {
   no_kernel("rmsnorm_backward");
 }
-void CudaBackend::rope_forward(Tensor, Tensor, int, int, int, double) { no_kernel("rope_forward"); }
-void CudaBackend::rope_backward(Tensor, Tensor, int, int, int, double) {
+void CudaBackend::rope_forward(Tensor, Tensor, int, int, int, RopeFrequencies) {
+  no_kernel("rope_forward");
+}
+void CudaBackend::rope_backward(Tensor, Tensor, int, int, int, RopeFrequencies) {
   no_kernel("rope_backward");
 }
 void CudaBackend::swiglu_forward(Tensor, Tensor) { no_kernel("swiglu_forward"); }

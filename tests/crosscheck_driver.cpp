@@ -175,7 +175,7 @@ GPTConfig tiny_config(const std::string& arch) {
   config.vocab_size = 67;
   const bool all = arch == "llama";
   if (arch == "rmsnorm" || all) config.norm = "rmsnorm", config.norm_eps = 1e-6;
-  if (arch == "rope" || all) config.position = "rope", config.rope_theta = 500.0;
+  if (arch == "rope" || all) config.position = "rope", config.rope_frequencies.theta = 500.0;
   if (arch == "swiglu" || all) config.mlp = "swiglu", config.mlp_hidden = 48;
   if (arch == "gqa") config.n_head = 4, config.n_kv_head = 2;
   if (all) config.n_head = 4, config.n_kv_head = 1;

@@ -711,9 +711,10 @@ TEST_CASE(
   // qkv of grouped-query attention: NH = 3 query heads, 1 key and 1 value head of hs = 4
   const int64_t NKV = 1, W = (NH + 2 * NKV) * hs, rotated = NH + NKV, pos0 = 2;
   const double theta = 100.0;
+  const RopeFrequencies frequencies{theta};
   std::vector<double> inp = randn(B * T * W, 130), out(B * T * W);
   be->rope_forward(view(out, {B, T, W}), view(inp, {B, T, W}), int(hs), int(rotated), int(pos0),
-                   theta);
+                   frequencies);
   std::vector<double> expected = inp;  // the value head is copied
   for (int64_t b = 0; b < B; b++)
     for (int64_t t = 0; t < T; t++)
@@ -729,7 +730,7 @@ TEST_CASE(
   // in place gives the same result
   std::vector<double> in_place = inp;
   be->rope_forward(view(in_place, {B, T, W}), view(in_place, {B, T, W}), int(hs), int(rotated),
-                   int(pos0), theta);
+                   int(pos0), frequencies);
   CHECK(max_error(in_place, out) < 1e-15);
 
   // a query head and a key head, both moved on by the same number of positions, keep their dot
@@ -737,8 +738,10 @@ TEST_CASE(
   auto rotated_dot = [&](int64_t q_pos, int64_t k_pos) {
     std::vector<double> q(hs), k(hs), rq(hs), rk(hs);
     for (int64_t c = 0; c < hs; c++) q[c] = inp[c], k[c] = inp[NH * hs + c];
-    be->rope_forward(view(rq, {1, 1, hs}), view(q, {1, 1, hs}), int(hs), 1, int(q_pos), theta);
-    be->rope_forward(view(rk, {1, 1, hs}), view(k, {1, 1, hs}), int(hs), 1, int(k_pos), theta);
+    be->rope_forward(view(rq, {1, 1, hs}), view(q, {1, 1, hs}), int(hs), 1, int(q_pos),
+                     frequencies);
+    be->rope_forward(view(rk, {1, 1, hs}), view(k, {1, 1, hs}), int(hs), 1, int(k_pos),
+                     frequencies);
     return dot(rq, rk);
   };
   CHECK(std::abs(rotated_dot(7, 3) - rotated_dot(11, 7)) < 1e-12);
@@ -748,14 +751,51 @@ TEST_CASE(
   auto loss = [&](std::vector<double> x) {
     std::vector<double> y(B * T * W);
     be->rope_forward(view(y, {B, T, W}), view(x, {B, T, W}), int(hs), int(rotated), int(pos0),
-                     theta);
+                     frequencies);
     return dot(w, y);
   };
   const std::vector<double> dinp0 = randn(B * T * W, 132);
   std::vector<double> dinp = dinp0;
   be->rope_backward(view(dinp, {B, T, W}), view(w, {B, T, W}), int(hs), int(rotated), int(pos0),
-                    theta);
+                    frequencies);
   expect_gradient("dinp", loss, inp, minus(dinp, dinp0));
+}
+
+TEST_CASE("rope frequencies: llama3 scaling keeps the fast pairs, slows the slow, blends between") {
+  // theta 10000, hs 16: f_i = 10^(-i/2), wavelengths 2 pi / f_i = 6.3, 19.9, 62.8, 199, ...
+  // Against an original context of 64: below 64/4 kept, above 64/1 slowed 8 times.
+  RopeFrequencies plain{10000.0};
+  RopeFrequencies scaled = plain;
+  scaled.llama3 = true, scaled.factor = 8.0, scaled.low_freq_factor = 1.0;
+  scaled.high_freq_factor = 4.0, scaled.original_max_position_embeddings = 64;
+  const int64_t hs = 16;
+  for (int64_t i = 0; i < hs / 2; i++)
+    CHECK(plain.inverse_frequency(i, hs) == doctest::Approx(std::pow(10.0, -0.5 * double(i))));
+  CHECK(scaled.inverse_frequency(0, hs) == plain.inverse_frequency(0, hs));
+  for (int64_t i = 3; i < hs / 2; i++)
+    CHECK(scaled.inverse_frequency(i, hs) == doctest::Approx(plain.inverse_frequency(i, hs) / 8));
+  // pairs 1 and 2 lie in the band: 64 / wavelength = 3.22 and 1.02 turns over the original
+  // context, so s = (turns - 1) / 3 of the original frequency and 1 - s of the slowed one
+  for (int64_t i : {1, 2}) {
+    const double f = plain.inverse_frequency(i, hs);
+    const double turns = 64.0 * f / (2.0 * 3.14159265358979323846);
+    const double s = (turns - 1.0) / 3.0;
+    CHECK(s > 0.0);
+    CHECK(s < 1.0);
+    CHECK(scaled.inverse_frequency(i, hs) == doctest::Approx(s * f + (1.0 - s) * f / 8));
+  }
+  // continuous at both edges of the band: a head size that puts a wavelength just inside and just
+  // outside each threshold gives nearly the same frequency on both sides
+  for (const double edge_wavelength : {64.0 / 4.0, 64.0 / 1.0}) {
+    RopeFrequencies at_edge = scaled;
+    // pair 1 of hs 4: f_1 = theta^(-1/2), so theta = (wavelength / (2 pi))^2 puts it on the edge
+    const double theta = std::pow(edge_wavelength / (2.0 * 3.14159265358979323846), 2.0);
+    at_edge.theta = theta * (1.0 + 1e-9);
+    const double above = at_edge.inverse_frequency(1, 4);
+    at_edge.theta = theta * (1.0 - 1e-9);
+    const double below = at_edge.inverse_frequency(1, 4);
+    CHECK(above == doctest::Approx(below).epsilon(1e-6));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 
 #include "llm/core/error.hpp"
 #include "llm/io/checkpoint.hpp"
+#include "llm/io/json_file.hpp"
 #include "llm/io/llmc_checkpoint.hpp"
 #include "llm/io/safetensors.hpp"
 #include "llm/model/gpt.hpp"
@@ -201,6 +202,50 @@ TEST_CASE("llm.c model file: bad files give one-line errors naming the file") {
   CHECK(error_of([&] {
           load_llmc_weights(dir / "good.bin", model);
         }).find("differs from the model") != std::string::npos);
+}
+
+TEST_CASE("Hugging Face Llama layout: save then load is bit-identical, q/k/v and gate/up split") {
+  auto backend = make_cpu_backend(DType::f32);
+  GPTConfig c = small_config();
+  c.n_head = 4, c.n_kv_head = 2, c.mlp_hidden = 24;
+  c.norm = "rmsnorm", c.position = "rope", c.mlp = "swiglu", c.bias = false;
+  c.tie_embeddings = false, c.norm_eps = 1e-5;
+  RopeFrequencies& f = c.rope_frequencies;
+  f.theta = 500000.0, f.llama3 = true, f.factor = 32.0, f.original_max_position_embeddings = 4;
+  GPT a(c, *backend);
+  a.init_weights(21);
+  const fs::path dir = test_inputs::fresh_dir("llama_layout");
+  save_model_checkpoint(dir, a, nullptr);
+
+  const nlohmann::json j = read_json_file(dir / "config.json");
+  CHECK(j["model_type"] == "llama");
+  CHECK(j["architectures"][0] == "LlamaForCausalLM");
+  CHECK(j["num_key_value_heads"] == 2);
+  CHECK(j["rope_scaling"]["rope_type"] == "llama3");
+  const GPTConfig back = read_checkpoint_config(dir);
+  CHECK(back.same_shape(c));
+  GPT b(back, *backend);
+  load_model_weights(dir, b);
+  CHECK(all_weights(a) == all_weights(b));
+
+  // The fused (QKV, C) and (2H, C) weights are split by rows into HF's q, k, v and gate, up.
+  const int64_t C = c.n_embd, hs = c.head_size(), Q = 4 * hs, KV = 2 * hs, H = 24;
+  SafeTensorsFile file(dir / "model.safetensors");
+  CHECK(file.names().size() == size_t(1 + 9 * c.n_layer + 1 + 1));  // + lm_head (untied)
+  const std::vector<double> qkv = tensor_to_host_f64(*backend, a.params.qkvw.slice(1));
+  const std::vector<double> k = file.read_f64("model.layers.1.self_attn.k_proj.weight", {KV, C});
+  CHECK(k == std::vector<double>(qkv.begin() + Q * C, qkv.begin() + (Q + KV) * C));
+  const std::vector<double> fc = tensor_to_host_f64(*backend, a.params.fcw.slice(0));
+  const std::vector<double> up = file.read_f64("model.layers.0.mlp.up_proj.weight", {H, C});
+  CHECK(up == std::vector<double>(fc.begin() + H * C, fc.end()));
+  const std::vector<double> head = tensor_to_host_f64(*backend, a.params.lm_head);
+  const std::vector<double> lm_head = file.read_f64("lm_head.weight", {c.vocab_size, C});
+  CHECK(lm_head == std::vector<double>(head.begin(), head.begin() + c.vocab_size * C));
+
+  // A Llama file cannot fill a model of other switches.
+  GPT gpt2(small_config(), *backend);
+  CHECK(error_of([&] { load_model_weights(dir, gpt2); }).find("not a Llama architecture") !=
+        std::string::npos);
 }
 
 TEST_CASE("Hugging Face GPT-2 files: no prefix, mask buffers, tied lm_head, F16 and BF16") {

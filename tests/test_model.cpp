@@ -42,7 +42,7 @@ GPTConfig tiny_llama_config() {
   c.norm = "rmsnorm";
   c.norm_eps = 1e-6;
   c.position = "rope";
-  c.rope_theta = 100.0;
+  c.rope_frequencies.theta = 100.0;
   c.mlp = "swiglu";
   c.mlp_hidden = 6;
   c.n_kv_head = 1;

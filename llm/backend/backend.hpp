@@ -25,6 +25,7 @@
 #include <memory>
 #include <string>
 
+#include "llm/core/rope_frequencies.hpp"
 #include "llm/core/tensor.hpp"
 
 namespace llm {
@@ -102,15 +103,16 @@ class Backend {
   // ---- rotary position embedding, RoPE (Su et al. 2021), rotate-half as in HF Llama ----
   // Each row of inp (B, T, W) holds heads of hs channels; the first n_rotated heads (q's and k's
   // inside qkv) are rotated by their position p = pos0 + t, the rest (v) copied. Within a head,
-  // channel i and i + hs/2 (i < hs/2) turn together by the angle p * theta^(-2i/hs):
+  // channel i and i + hs/2 (i < hs/2) turn together by the angle p * f_i, f_i =
+  // frequencies.inverse_frequency(i, hs) (theta^(-2i/hs), or Llama 3.1's rescaling of it):
   //   out[i]        = x[i] cos - x[i + hs/2] sin
   //   out[i + hs/2] = x[i + hs/2] cos + x[i] sin
   // out (B, T, W) may be inp itself (in place). The backward turns dout back by -angle and
   // ACCUMULATES it into dinp.
   virtual void rope_forward(Tensor out, Tensor inp, int hs, int n_rotated, int pos0,
-                            double theta) = 0;
+                            RopeFrequencies frequencies) = 0;
   virtual void rope_backward(Tensor dinp, Tensor dout, int hs, int n_rotated, int pos0,
-                             double theta) = 0;
+                             RopeFrequencies frequencies) = 0;
 
   // ---- matmul with bias: out = inp @ weight^T + bias ----
   // out (N, OC), inp (N, C), weight (OC, C) (PyTorch nn.Linear layout), bias (OC) or empty.

@@ -50,14 +50,14 @@ template <typename Wrapper> class ForwardingBackend : public Backend {
                              &check_rmsnorm_backward, dinp, dweight, dout, inp, weight, rstd);
   }
   void rope_forward(Tensor out, Tensor inp, int hs, int n_rotated, int pos0,
-                    double theta) override {
+                    RopeFrequencies frequencies) override {
     return self().forward_op("rope_forward", &Backend::rope_forward, &check_rope_forward, out, inp,
-                             hs, n_rotated, pos0, theta);
+                             hs, n_rotated, pos0, frequencies);
   }
   void rope_backward(Tensor dinp, Tensor dout, int hs, int n_rotated, int pos0,
-                     double theta) override {
+                     RopeFrequencies frequencies) override {
     return self().forward_op("rope_backward", &Backend::rope_backward, &check_rope_backward, dinp,
-                             dout, hs, n_rotated, pos0, theta);
+                             dout, hs, n_rotated, pos0, frequencies);
   }
   void matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) override {
     return self().forward_op("matmul_forward", &Backend::matmul_forward, &check_matmul_forward, out,

@@ -269,7 +269,8 @@ void check_rmsnorm_backward(const Backend& be, Tensor dinp, Tensor dweight, Tens
 namespace {
 // Both of rope's tensors (B, T, W) with W holding n_rotated heads of an even hs, and more.
 void expect_rope(const Backend& be, const char* op, const char* a_name, Tensor a,
-                 const char* b_name, Tensor b, int hs, int n_rotated, int pos0, double theta) {
+                 const char* b_name, Tensor b, int hs, int n_rotated, int pos0,
+                 RopeFrequencies frequencies) {
   expect_in_dtype(be, op, a_name, a);
   expect_in_dtype(be, op, b_name, b);
   expect_rank(op, b_name, b, 3);
@@ -280,18 +281,18 @@ void expect_rope(const Backend& be, const char* op, const char* a_name, Tensor a
   check(n_rotated >= 0 && int64_t(n_rotated) * hs <= b.size(2),
         std::string(op) + ": " + std::to_string(n_rotated) + " heads of " + std::to_string(hs) +
             " do not fit in " + b_name + "'s " + std::to_string(b.size(2)) + " channels");
-  check(pos0 >= 0 && theta > 0, std::string(op) + ": pos0 must be >= 0 and theta > 0");
+  check(pos0 >= 0 && frequencies.theta > 0, std::string(op) + ": pos0 must be >= 0 and theta > 0");
 }
 }  // namespace
 
 void check_rope_forward(const Backend& be, Tensor out, Tensor inp, int hs, int n_rotated, int pos0,
-                        double theta) {
-  expect_rope(be, "rope_forward", "out", out, "inp", inp, hs, n_rotated, pos0, theta);
+                        RopeFrequencies frequencies) {
+  expect_rope(be, "rope_forward", "out", out, "inp", inp, hs, n_rotated, pos0, frequencies);
 }
 
 void check_rope_backward(const Backend& be, Tensor dinp, Tensor dout, int hs, int n_rotated,
-                         int pos0, double theta) {
-  expect_rope(be, "rope_backward", "dinp", dinp, "dout", dout, hs, n_rotated, pos0, theta);
+                         int pos0, RopeFrequencies frequencies) {
+  expect_rope(be, "rope_backward", "dinp", dinp, "dout", dout, hs, n_rotated, pos0, frequencies);
 }
 
 // ---- swiglu ----

@@ -53,9 +53,9 @@ void check_rmsnorm_backward(const Backend& be, Tensor dinp, Tensor dweight, Tens
                             Tensor weight, Tensor rstd);
 
 void check_rope_forward(const Backend& be, Tensor out, Tensor inp, int hs, int n_rotated, int pos0,
-                        double theta);
+                        RopeFrequencies frequencies);
 void check_rope_backward(const Backend& be, Tensor dinp, Tensor dout, int hs, int n_rotated,
-                         int pos0, double theta);
+                         int pos0, RopeFrequencies frequencies);
 
 void check_swiglu_forward(const Backend& be, Tensor out, Tensor inp);
 void check_swiglu_backward(const Backend& be, Tensor dinp, Tensor inp, Tensor dout);

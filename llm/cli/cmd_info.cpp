@@ -150,7 +150,8 @@ void print_info(const InfoOptions& o) {
       "architecture   %s (eps %g), %s positions%s, %s MLP of %d, %d key/value heads, %s "
       "head, %s\n",
       c.norm.c_str(), c.norm_eps, c.position.c_str(),
-      c.rope() ? (" (theta " + std::to_string(int64_t(c.rope_theta)) + ")").c_str() : "",
+      c.rope() ? (" (theta " + std::to_string(int64_t(c.rope_frequencies.theta)) + ")").c_str()
+               : "",
       c.mlp.c_str(), c.hidden_size(), c.kv_heads(), c.tie_embeddings ? "tied" : "untied",
       c.bias ? "biases" : "no biases");
   std::printf("parameters     %lld (%.2fM; the tied head counted once)\n",

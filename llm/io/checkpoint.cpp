@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llm/core/error.hpp"
+#include "llm/io/hf_llama.hpp"
 #include "llm/io/json_file.hpp"
 #include "llm/tokenizer/tokenizer.hpp"
 
@@ -106,6 +107,7 @@ std::string hf_prefix(const SafeTensorsFile& file) {
 }  // namespace
 
 void import_hf_tensors(ParameterTensors& tensors, Backend& backend, const SafeTensorsFile& file) {
+  if (is_llama_file(file)) return import_llama_tensors(tensors, backend, file);
   // Other tensors in the file are ignored: HF's attn.bias / attn.masked_bias are the causal mask
   // buffers, not weights. A stored lm_head.weight must be the tied wte (checked below) unless the
   // config unties the head (tie_embeddings false), when it is the model's lm_head.
@@ -131,36 +133,40 @@ void import_hf_tensors(ParameterTensors& tensors, Backend& backend, const SafeTe
 }
 
 void write_model_config(const fs::path& path, const GPTConfig& c) {
-  nlohmann::json j = {
-      {"architectures", {"GPT2LMHeadModel"}},
-      {"model_type", "gpt2"},
-      {"n_layer", c.n_layer},
-      {"n_head", c.n_head},
-      {"n_embd", c.n_embd},
-      {"n_positions", c.max_seq_len},
-      {"n_ctx", c.max_seq_len},
-      {"vocab_size", c.vocab_size},
-      {"padded_vocab_size", c.padded_vocab_size()},  // glassbox's own key; HF ignores it
-      {"layer_norm_epsilon", 1e-5},
-      {"activation_function", "gelu_new"},  // HF's name for the tanh approximation
-      {"initializer_range", 0.02},
-      {"resid_pdrop", 0.0},
-      {"embd_pdrop", 0.0},
-      {"attn_pdrop", 0.0},
-      {"tie_word_embeddings", c.tie_embeddings},
-      {"torch_dtype", "float32"},
-  };
-  if (!c.is_gpt2_architecture()) {
+  // A Llama-style model is written as transformers' LlamaForCausalLM (llm/io/hf_llama.hpp).
+  nlohmann::json j =
+      is_llama_architecture(c)
+          ? llama_config_json(c)
+          : nlohmann::json{
+                {"architectures", {"GPT2LMHeadModel"}},
+                {"model_type", "gpt2"},
+                {"n_layer", c.n_layer},
+                {"n_head", c.n_head},
+                {"n_embd", c.n_embd},
+                {"n_positions", c.max_seq_len},
+                {"n_ctx", c.max_seq_len},
+                {"vocab_size", c.vocab_size},
+                {"padded_vocab_size", c.padded_vocab_size()},  // glassbox's own key; HF ignores it
+                {"layer_norm_epsilon", 1e-5},
+                {"activation_function", "gelu_new"},  // HF's name for the tanh approximation
+                {"initializer_range", 0.02},
+                {"resid_pdrop", 0.0},
+                {"embd_pdrop", 0.0},
+                {"attn_pdrop", 0.0},
+                {"tie_word_embeddings", c.tie_embeddings},
+                {"torch_dtype", "float32"},
+            };
+  if (!c.is_gpt2_architecture() && !is_llama_architecture(c)) {
     // glassbox's own keys for the architecture switches (llm/model/config.hpp), only where they
     // leave GPT-2, so a GPT-2 config.json stays what transformers' GPT2LMHeadModel reads. Such a
     // model is no GPT-2: its model_type says so, and transformers refuses it rather than loading
-    // it wrongly (this file is glassbox's own layout, not Hugging Face's Llama layout).
+    // it wrongly (this file is glassbox's own layout, for the mixes LlamaForCausalLM cannot hold).
     j["model_type"] = "glassbox";
     j["architectures"] = {"GlassboxDecoder"};
     j["norm"] = c.norm;
     j["norm_eps"] = c.norm_eps;
     j["position"] = c.position;
-    j["rope_theta"] = c.rope_theta;
+    j["rope_theta"] = c.rope_frequencies.theta;
     j["mlp"] = c.mlp;
     j["mlp_hidden"] = c.hidden_size();
     j["n_kv_head"] = c.kv_heads();
@@ -175,6 +181,13 @@ void write_model_config(const fs::path& path, const GPTConfig& c) {
 GPTConfig read_model_config(const fs::path& path) {
   const nlohmann::json j = read_json_file(path, "(is this a checkpoint directory?)");
   check(j.is_object(), path.string() + ": expected a JSON object");
+  if (j.contains("model_type")) {
+    const nlohmann::json& type = j["model_type"];
+    if (type == "llama") return llama_config_from_json(j, path.string());
+    check(type == "gpt2" || type == "glassbox",
+          path.string() + ": \"model_type\" is " + type.dump() +
+              ", expected \"gpt2\", \"llama\" or \"glassbox\"");
+  }
   // Every size is a positive int: 4294967298 must not become 2 on the way into one.
   auto get_int = [&](const char* key) -> int {
     check(j.contains(key) && j[key].is_number_integer(),
@@ -193,13 +206,8 @@ GPTConfig read_model_config(const fs::path& path) {
   c.max_seq_len = j.contains("n_positions") ? get_int("n_positions") : get_int("n_ctx");
   c.vocab_size = get_int("vocab_size");
   // Vp is derived from V; a stored copy (glassbox writes one for readers of the file) must agree.
-  if (j.contains("padded_vocab_size")) {
-    const int stored = get_int("padded_vocab_size");
-    check(stored == c.padded_vocab_size(),
-          path.string() + ": \"padded_vocab_size\" is " + std::to_string(stored) + ", expected " +
-              std::to_string(c.padded_vocab_size()) + " (vocab_size " +
-              std::to_string(c.vocab_size) + " rounded up to a multiple of 128)");
-  }
+  if (j.contains("padded_vocab_size"))
+    check_stored_padded_vocab_size(c, get_int("padded_vocab_size"), path.string());
   // The architecture switches: absent keys keep GPT-2's values.
   auto get_string = [&](const char* key, std::string& value) {
     if (!j.contains(key)) return;
@@ -219,7 +227,7 @@ GPTConfig read_model_config(const fs::path& path) {
   get_string("norm", c.norm);
   get_number("norm_eps", c.norm_eps);
   get_string("position", c.position);
-  get_number("rope_theta", c.rope_theta);
+  get_number("rope_theta", c.rope_frequencies.theta);
   get_string("mlp", c.mlp);
   if (j.contains("mlp_hidden")) c.mlp_hidden = get_int("mlp_hidden");
   if (j.contains("n_kv_head")) c.n_kv_head = get_int("n_kv_head");
@@ -264,7 +272,10 @@ std::string recover_interrupted_save(const fs::path& dir) {
 void write_model_files(const fs::path& dir, ParameterTensors& weights, Backend& backend,
                        const Tokenizer* tokenizer) {
   write_model_config(dir / "config.json", weights.config);
-  write_safetensors(dir / "model.safetensors", hf_tensor_sources(weights, backend),
+  const GPTConfig& c = weights.config;
+  write_safetensors(dir / "model.safetensors",
+                    is_llama_architecture(c) ? llama_tensor_sources(weights, backend)
+                                             : hf_tensor_sources(weights, backend),
                     {{"format", "pt"}});
   if (tokenizer) tokenizer->save(dir);
 }

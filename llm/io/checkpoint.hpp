@@ -3,11 +3,12 @@
 //
 // A checkpoint is a directory:
 //   config.json               Hugging Face GPT2Config keys (n_layer, n_head, n_embd, n_positions,
-//                             vocab_size, ...) so transformers' GPT2LMHeadModel can load it
+//                             vocab_size, ...) so transformers' GPT2LMHeadModel can load it; for a
+//                             Llama-style model LlamaConfig's keys (llm/io/hf_llama.hpp)
 //   model.safetensors         f32 weights under HF GPT-2 names in HF's layout: the attention and
-//   MLP
-//                             weights are Conv1D, stored (in, out), i.e. transposed from our (out,
-//                             in); wte is stored unpadded (V, C); the head is tied and not stored
+//                             MLP weights are Conv1D, stored (in, out), i.e. transposed from our
+//                             (out, in); wte is stored unpadded (V, C); the head is tied and not
+//                             stored. A Llama-style model's are LlamaForCausalLM's (hf_llama.hpp)
 //   glassbox_tokenizer.json   the tokenizer the model was trained with (Tokenizer::save; GPT-2 adds
 //                             encoder.json + vocab.bpe)
 //   train_state.safetensors   AdamW moments m, v under our names (only in training checkpoints)
@@ -37,11 +38,13 @@ std::vector<SafeTensorSource> hf_tensor_sources(ParameterTensors& tensors, Backe
 std::vector<SafeTensorOut> export_hf_tensors(ParameterTensors& tensors, Backend& backend);
 // Reads HF-named, HF-layout weights from a safetensors file into `tensors` (pads wte to Vp with 0):
 // names with or without the "transformer." prefix, F32/F64/F16/BF16; attn.bias / attn.masked_bias
-// buffers are ignored, and an lm_head.weight must equal wte (the head is tied). Errors name the
+// buffers are ignored, and an lm_head.weight must equal wte (the head is tied). A file of
+// LlamaForCausalLM's tensors is read by import_llama_tensors (llm/io/hf_llama.hpp). Errors name the
 // file and the tensor.
 void import_hf_tensors(ParameterTensors& tensors, Backend& backend, const SafeTensorsFile& file);
 
-// config.json <-> GPTConfig.
+// config.json <-> GPTConfig: GPT-2's keys (with glassbox's switch keys for other mixes), or
+// LlamaConfig's for a Llama-style model (model_type "llama", llm/io/hf_llama.hpp).
 void write_model_config(const std::filesystem::path& path, const GPTConfig& config);
 GPTConfig read_model_config(const std::filesystem::path& path);
 
@@ -64,9 +67,9 @@ void save_model_checkpoint(const std::filesystem::path& dir, GPT& model,
 // Reads config.json of a checkpoint directory (throws naming the file when missing or malformed).
 GPTConfig read_checkpoint_config(const std::filesystem::path& dir);
 // Loads model.safetensors of `dir` into model.params (the config must match
-// read_checkpoint_config). `dir` may be a glassbox checkpoint or a Hugging Face GPT-2 directory
-// (config.json + model.safetensors). Every value is checked finite; a NaN or infinity is an error
-// naming the file and the tensor.
+// read_checkpoint_config). `dir` may be a glassbox checkpoint or a Hugging Face GPT-2 or Llama
+// directory (config.json + model.safetensors). Every value is checked finite; a NaN or infinity is
+// an error naming the file and the tensor.
 void load_model_weights(const std::filesystem::path& dir, GPT& model);
 // "loaded DIR/model.safetensors: 498 MB in 0.31 s (1606 MB/s)", for the summaries of sample and
 // eval.

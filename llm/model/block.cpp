@@ -29,7 +29,7 @@ void block_forward(Backend& be, const GPTConfig& c, const LayerWeights& w,
   be.matmul_forward(a.qkv, a.ln1, w.qkvw, w.qkvb);
   if (c.rope()) {
     // q's NH heads and k's NKV heads turn by their position; v is copied as it is
-    be.rope_forward(a.qkv_rope, a.qkv, hs, c.n_head + c.kv_heads(), pos0, c.rope_theta);
+    be.rope_forward(a.qkv_rope, a.qkv, hs, c.n_head + c.kv_heads(), pos0, c.rope_frequencies);
     attention(a.atty, a.qkv_rope);
   } else {
     attention(a.atty, a.qkv);
@@ -68,7 +68,7 @@ void block_backward(Backend& be, const GPTConfig& c, const LayerWeights& w, cons
   if (c.rope()) {
     // the rotation is orthogonal: its backward turns the gradient back by -angle
     be.attention_backward(d.qkv_rope, d.att, d.atty, a.qkv_rope, a.atty, a.att, NH);
-    be.rope_backward(d.qkv, d.qkv_rope, hs, NH + c.kv_heads(), 0, c.rope_theta);
+    be.rope_backward(d.qkv, d.qkv_rope, hs, NH + c.kv_heads(), 0, c.rope_frequencies);
   } else {
     be.attention_backward(d.qkv, d.att, d.atty, a.qkv, a.atty, a.att, NH);
   }

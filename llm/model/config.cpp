@@ -19,7 +19,13 @@ void GPTConfig::validate() const {
         "model config: norm_eps of a layernorm is fixed at 1e-5 (only rmsnorm takes another)");
   check(position == "learned" || position == "rope",
         "model config: position must be learned or rope (got '" + position + "')");
-  check(rope_theta > 0, "model config: rope_theta must be positive");
+  const RopeFrequencies& f = rope_frequencies;
+  check(f.theta > 0, "model config: rope_theta must be positive");
+  check(!f.llama3 ||
+            (f.factor > 0 && f.low_freq_factor > 0 && f.high_freq_factor > f.low_freq_factor &&
+             f.original_max_position_embeddings > 0),
+        "model config: llama3 rope_scaling needs factor > 0, 0 < low_freq_factor < "
+        "high_freq_factor and original_max_position_embeddings > 0");
   check(position == "learned" || head_size() % 2 == 0,
         "model config: rope needs an even head size (n_embd / n_head = " +
             std::to_string(head_size()) + ")");
@@ -40,7 +46,7 @@ bool GPTConfig::is_gpt2_architecture() const {
 bool GPTConfig::same_shape(const GPTConfig& o) const {
   return max_seq_len == o.max_seq_len && vocab_size == o.vocab_size && n_layer == o.n_layer &&
          n_head == o.n_head && n_embd == o.n_embd && norm == o.norm && norm_eps == o.norm_eps &&
-         position == o.position && rope_theta == o.rope_theta && mlp == o.mlp &&
+         position == o.position && rope_frequencies == o.rope_frequencies && mlp == o.mlp &&
          hidden_size() == o.hidden_size() && kv_heads() == o.kv_heads() &&
          tie_embeddings == o.tie_embeddings && bias == o.bias;
 }
@@ -48,6 +54,13 @@ bool GPTConfig::same_shape(const GPTConfig& o) const {
 int pad_vocab(int vocab_size) { return (vocab_size + 127) / 128 * 128; }
 
 int GPTConfig::padded_vocab_size() const { return pad_vocab(vocab_size); }
+
+void check_stored_padded_vocab_size(const GPTConfig& c, int stored, const std::string& where) {
+  check(stored == c.padded_vocab_size(),
+        where + ": \"padded_vocab_size\" is " + std::to_string(stored) + ", expected " +
+            std::to_string(c.padded_vocab_size()) + " (vocab_size " + std::to_string(c.vocab_size) +
+            " rounded up to a multiple of 128)");
+}
 
 GPTConfig gpt2_preset(const std::string& name) {
   GPTConfig c;
@@ -74,13 +87,21 @@ GPTConfig model_preset(const std::string& name) {
   c.bias = false;
   if (name == "smollm2-135m") {
     c.n_layer = 30, c.n_head = 9, c.n_kv_head = 3, c.n_embd = 576, c.mlp_hidden = 1536;
-    c.vocab_size = 49152, c.max_seq_len = 8192, c.rope_theta = 100000.0, c.norm_eps = 1e-5;
+    c.vocab_size = 49152, c.max_seq_len = 8192, c.rope_frequencies.theta = 100000.0,
+    c.norm_eps = 1e-5;
   } else if (name == "llama-3.2-1b") {
     c.n_layer = 16, c.n_head = 32, c.n_kv_head = 8, c.n_embd = 2048, c.mlp_hidden = 8192;
-    c.vocab_size = 128256, c.max_seq_len = 131072, c.rope_theta = 500000.0, c.norm_eps = 1e-5;
+    c.vocab_size = 128256, c.max_seq_len = 131072, c.rope_frequencies.theta = 500000.0,
+    c.norm_eps = 1e-5;
+    // its rope_scaling: {"rope_type": "llama3", "factor": 32, "low_freq_factor": 1,
+    // "high_freq_factor": 4, "original_max_position_embeddings": 8192}
+    RopeFrequencies& f = c.rope_frequencies;
+    f.llama3 = true, f.factor = 32.0, f.low_freq_factor = 1.0, f.high_freq_factor = 4.0;
+    f.original_max_position_embeddings = 8192;
   } else if (name == "llama-3-8b") {
     c.n_layer = 32, c.n_head = 32, c.n_kv_head = 8, c.n_embd = 4096, c.mlp_hidden = 14336;
-    c.vocab_size = 128256, c.max_seq_len = 8192, c.rope_theta = 500000.0, c.norm_eps = 1e-5;
+    c.vocab_size = 128256, c.max_seq_len = 8192, c.rope_frequencies.theta = 500000.0,
+    c.norm_eps = 1e-5;
     c.tie_embeddings = false;
   } else {
     throw Error("unknown model preset '" + name +

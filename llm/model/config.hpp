@@ -4,7 +4,8 @@
 // GPT-2 is the default. The switches below turn the same model, block and backward into the
 // decoders most models since use (Llama, SmolLM, Qwen, OLMo):
 //   norm            "layernorm" (GPT-2) | "rmsnorm" (Llama), with norm_eps
-//   position        "learned" (GPT-2: a wpe table) | "rope" (rotary, rotate-half as in HF Llama)
+//   position        "learned" (GPT-2: a wpe table) | "rope" (rotary, rotate-half as in HF Llama),
+//                   with rope_frequencies (theta, optional llama3 scaling: rope_frequencies.hpp)
 //   mlp             "gelu" (GPT-2: fc -> gelu -> proj) | "swiglu" (Llama: silu(gate) * up -> proj),
 //                   mlp_hidden wide (0: 4C for gelu)
 //   n_kv_head       key/value heads: n_head is ordinary attention, fewer is grouped-query (GQA),
@@ -14,6 +15,8 @@
 //                   a layernorm keeps its bias either way, an rmsnorm has none
 #include <cstdint>
 #include <string>
+
+#include "llm/core/rope_frequencies.hpp"
 
 namespace llm {
 
@@ -27,7 +30,7 @@ struct GPTConfig {
   std::string norm = "layernorm";    // "layernorm" | "rmsnorm"
   double norm_eps = 1e-5;            // layernorm's is fixed at 1e-5 (the backend's ops)
   std::string position = "learned";  // "learned" | "rope"
-  double rope_theta = 10000.0;       // RoPE's base: pair i turns at pos * theta^(-2i/hs)
+  RopeFrequencies rope_frequencies;  // RoPE's base theta (and Llama 3.1's rescaling, if any)
   std::string mlp = "gelu";          // "gelu" | "swiglu"
   int mlp_hidden = 0;                // H, the MLP's inner width; 0 means 4C (gelu only)
   int n_kv_head = 0;                 // NKV; 0 means n_head
@@ -60,12 +63,16 @@ struct GPTConfig {
 // V rounded up to a multiple of 128 (llm.c pads GPT-2's 50257 to 50304 the same way).
 int pad_vocab(int vocab_size);
 
+// A file's stored copy of Vp (config.json's "padded_vocab_size") must equal the derived one;
+// otherwise one line names `where`, both values and the rule.
+void check_stored_padded_vocab_size(const GPTConfig& c, int stored, const std::string& where);
+
 // GPT-2 family presets: "gpt2" (124M), "gpt2-medium" (350M), "gpt2-large" (774M), "gpt2-xl"
 // (1558M).
 GPTConfig gpt2_preset(const std::string& name);
 // gpt2_preset's names and the shapes of Llama-style models from their published config.json:
-// "smollm2-135m" (HuggingFaceTB/SmolLM2-135M), "llama-3.2-1b" and "llama-3-8b" (meta-llama).
-// Llama 3.2's rope_scaling (type llama3) is not modelled: it changes no shape, count or FLOP.
+// "smollm2-135m" (HuggingFaceTB/SmolLM2-135M), "llama-3.2-1b" (with its llama3 rope_scaling) and
+// "llama-3-8b" (meta-llama).
 GPTConfig model_preset(const std::string& name);
 
 // Number of parameters: the tied head is counted once, padding rows are not counted.

@@ -18,7 +18,7 @@ GPTConfig TrainConfig::model_config(int vocab_size) const {
     c.norm = norm;
     c.norm_eps = norm_eps;
     c.position = position;
-    c.rope_theta = rope_theta;
+    c.rope_frequencies.theta = rope_theta;
     c.mlp = mlp;
     c.mlp_hidden = mlp_hidden;
     c.n_kv_head = n_kv_head;

@@ -48,6 +48,7 @@ starting weights to f32 values, so the checkpoint matches the model exactly whet
 f32 or f64; grads.safetensors written in f32 from the f64 run is compared at 1e-6, its rounding.
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -245,6 +246,10 @@ def check_mode(driver, workdir, mode, steps):
     params_raw, _ = safetensors_io.load(os.path.join(out, "params_raw.safetensors"))
     params_after, _ = safetensors_io.load(os.path.join(out, "params_after.safetensors"))
     ckpt_tensors, _ = safetensors_io.load(os.path.join(ckpt, "model.safetensors"))
+    with open(os.path.join(ckpt, "config.json")) as f:
+        ckpt_config = json.load(f)
+    if ckpt_config.get("model_type") == "llama":  # a Llama-style model is saved as LlamaForCausalLM
+        ckpt_tensors = ref.llama_tensors_to_glassbox(ckpt_tensors, ckpt_config["num_hidden_layers"])
     tokens, targets = io["tokens"], io["targets"]
 
     torch_dtype = torch.float32 if precision == "f32" else torch.float64  # import runs in f64

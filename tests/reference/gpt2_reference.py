@@ -30,6 +30,7 @@ import math
 import os
 import sys
 
+import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -302,10 +303,47 @@ def decay_groups(model, weight_decay):
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
+def llama_config_to_glassbox(cfg):
+    """A LlamaForCausalLM config.json (as glassbox writes a Llama-style model) -> this reference's
+    GPT-2-style config keys."""
+    return {
+        "n_layer": cfg["num_hidden_layers"], "n_head": cfg["num_attention_heads"],
+        "n_embd": cfg["hidden_size"], "n_positions": cfg["max_position_embeddings"],
+        "vocab_size": cfg["vocab_size"], "padded_vocab_size": cfg.get("padded_vocab_size"),
+        "norm": "rmsnorm", "norm_eps": cfg["rms_norm_eps"], "position": "rope",
+        "rope_theta": cfg["rope_theta"], "mlp": "swiglu", "mlp_hidden": cfg["intermediate_size"],
+        "n_kv_head": cfg["num_key_value_heads"], "tie_word_embeddings": cfg["tie_word_embeddings"],
+        "bias": False,
+    }
+
+
+def llama_tensors_to_glassbox(tensors, n_layer):
+    """LlamaForCausalLM's tensors -> this reference's HF GPT-2 names: q, k, v stacked by rows into
+    c_attn and gate, up into c_fc, and the matmul weights transposed into Conv1D's (in, out)."""
+    out = {"transformer.wte.weight": tensors["model.embed_tokens.weight"],
+           "transformer.ln_f.weight": tensors["model.norm.weight"]}
+    if "lm_head.weight" in tensors:
+        out["lm_head.weight"] = tensors["lm_head.weight"]
+    for l in range(n_layer):
+        hf, h = f"model.layers.{l}.", f"transformer.h.{l}."
+        attn = [tensors[hf + f"self_attn.{x}_proj.weight"] for x in ("q", "k", "v")]
+        out[h + "attn.c_attn.weight"] = np.concatenate(attn, axis=0).T
+        out[h + "attn.c_proj.weight"] = tensors[hf + "self_attn.o_proj.weight"].T
+        fc = [tensors[hf + f"mlp.{x}_proj.weight"] for x in ("gate", "up")]
+        out[h + "mlp.c_fc.weight"] = np.concatenate(fc, axis=0).T
+        out[h + "mlp.c_proj.weight"] = tensors[hf + "mlp.down_proj.weight"].T
+        out[h + "ln_1.weight"] = tensors[hf + "input_layernorm.weight"]
+        out[h + "ln_2.weight"] = tensors[hf + "post_attention_layernorm.weight"]
+    return out
+
+
 def load_checkpoint(directory, dtype=torch.float32):
-    """A glassbox (or HF GPT-2) checkpoint directory -> GPT2Reference in `dtype`."""
+    """A glassbox (or HF GPT-2, or LlamaForCausalLM) checkpoint directory -> GPT2Reference."""
     with open(os.path.join(directory, "config.json")) as f:
         cfg = json.load(f)
+    llama = cfg.get("model_type") == "llama"
+    if llama:
+        cfg = llama_config_to_glassbox(cfg)
     model = GPT2Reference(
         n_layer=cfg["n_layer"], n_head=cfg["n_head"], n_embd=cfg["n_embd"],
         n_positions=cfg["n_positions"], vocab_size=cfg["vocab_size"],
@@ -316,6 +354,8 @@ def load_checkpoint(directory, dtype=torch.float32):
         n_kv_head=cfg.get("n_kv_head"), tie_embeddings=cfg.get("tie_word_embeddings", True),
         bias=cfg.get("bias", True))
     tensors, _ = safetensors_io.load(os.path.join(directory, "model.safetensors"))
+    if llama:
+        tensors = llama_tensors_to_glassbox(tensors, cfg["n_layer"])
     model.load_hf_state_dict(tensors)
     return model
 

@@ -41,9 +41,10 @@ template <typename T> class CpuBackend final : public Backend {
   void rmsnorm_backward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp, Tensor weight,
                         Tensor rstd) override;
 
-  void rope_forward(Tensor out, Tensor inp, int hs, int n_rotated, int pos0, double theta) override;
+  void rope_forward(Tensor out, Tensor inp, int hs, int n_rotated, int pos0,
+                    RopeFrequencies frequencies) override;
   void rope_backward(Tensor dinp, Tensor dout, int hs, int n_rotated, int pos0,
-                     double theta) override;
+                     RopeFrequencies frequencies) override;
 
   // bias may be empty; in the backward dbias and dinp may be empty (skipped).
   void matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) override;

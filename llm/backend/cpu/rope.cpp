@@ -3,7 +3,6 @@
 #include "llm/backend/cpu/cpu_backend.hpp"
 #include "llm/backend/op_checks.hpp"
 
-#include <cmath>
 #include <vector>
 
 namespace llm::cpu {
@@ -12,13 +11,13 @@ namespace {
 // cos and sin of every (position, pair) angle, (Tlen, hs/2) each, computed in double.
 template <typename T> struct RotationTable {
   std::vector<T> cos, sin;
-  RotationTable(int64_t Tlen, int64_t hs, int64_t pos0, double theta) {
+  RotationTable(int64_t Tlen, int64_t hs, int64_t pos0, const RopeFrequencies& frequencies) {
     const int64_t half = hs / 2;
     cos.resize(Tlen * half);
     sin.resize(Tlen * half);
     for (int64_t t = 0; t < Tlen; t++)
       for (int64_t i = 0; i < half; i++) {
-        const double angle = double(pos0 + t) * std::pow(theta, -2.0 * double(i) / double(hs));
+        const double angle = double(pos0 + t) * frequencies.inverse_frequency(i, hs);
         cos[t * half + i] = static_cast<T>(std::cos(angle));
         sin[t * half + i] = static_cast<T>(std::sin(angle));
       }
@@ -28,8 +27,9 @@ template <typename T> struct RotationTable {
 }  // namespace
 
 template <typename T> void rope_forward(T* out, const T* inp, int64_t B, int64_t Tlen, int64_t W,
-                                        int64_t hs, int64_t n_rotated, int64_t pos0, double theta) {
-  const RotationTable<T> table(Tlen, hs, pos0, theta);
+                                        int64_t hs, int64_t n_rotated, int64_t pos0,
+                                        const RopeFrequencies& frequencies) {
+  const RotationTable<T> table(Tlen, hs, pos0, frequencies);
   const int64_t half = hs / 2, rotated = n_rotated * hs;
 #pragma omp parallel for
   for (int64_t bt = 0; bt < B * Tlen; bt++) {
@@ -49,8 +49,8 @@ template <typename T> void rope_forward(T* out, const T* inp, int64_t B, int64_t
 
 template <typename T> void rope_backward(T* dinp, const T* dout, int64_t B, int64_t Tlen, int64_t W,
                                          int64_t hs, int64_t n_rotated, int64_t pos0,
-                                         double theta) {
-  const RotationTable<T> table(Tlen, hs, pos0, theta);
+                                         const RopeFrequencies& frequencies) {
+  const RotationTable<T> table(Tlen, hs, pos0, frequencies);
   const int64_t half = hs / 2, rotated = n_rotated * hs;
 #pragma omp parallel for
   for (int64_t bt = 0; bt < B * Tlen; bt++) {
@@ -69,13 +69,13 @@ template <typename T> void rope_backward(T* dinp, const T* dout, int64_t B, int6
 }
 
 template void rope_forward<float>(float*, const float*, int64_t, int64_t, int64_t, int64_t, int64_t,
-                                  int64_t, double);
+                                  int64_t, const RopeFrequencies&);
 template void rope_forward<double>(double*, const double*, int64_t, int64_t, int64_t, int64_t,
-                                   int64_t, int64_t, double);
+                                   int64_t, int64_t, const RopeFrequencies&);
 template void rope_backward<float>(float*, const float*, int64_t, int64_t, int64_t, int64_t,
-                                   int64_t, int64_t, double);
+                                   int64_t, int64_t, const RopeFrequencies&);
 template void rope_backward<double>(double*, const double*, int64_t, int64_t, int64_t, int64_t,
-                                    int64_t, int64_t, double);
+                                    int64_t, int64_t, const RopeFrequencies&);
 
 }  // namespace llm::cpu
 
@@ -85,23 +85,25 @@ namespace llm {
 // Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
 
 template <typename T> void CpuBackend<T>::rope_forward(Tensor out, Tensor inp, int hs,
-                                                       int n_rotated, int pos0, double theta) {
-  check_rope_forward(*this, out, inp, hs, n_rotated, pos0, theta);
+                                                       int n_rotated, int pos0,
+                                                       RopeFrequencies frequencies) {
+  check_rope_forward(*this, out, inp, hs, n_rotated, pos0, frequencies);
   cpu::rope_forward(out.ptr<T>(), inp.ptr<T>(), inp.size(0), inp.size(1), inp.size(2), hs,
-                    n_rotated, pos0, theta);
+                    n_rotated, pos0, frequencies);
 }
 
 template <typename T> void CpuBackend<T>::rope_backward(Tensor dinp, Tensor dout, int hs,
-                                                        int n_rotated, int pos0, double theta) {
-  check_rope_backward(*this, dinp, dout, hs, n_rotated, pos0, theta);
+                                                        int n_rotated, int pos0,
+                                                        RopeFrequencies frequencies) {
+  check_rope_backward(*this, dinp, dout, hs, n_rotated, pos0, frequencies);
   cpu::rope_backward(dinp.ptr<T>(), dout.ptr<T>(), dout.size(0), dout.size(1), dout.size(2), hs,
-                     n_rotated, pos0, theta);
+                     n_rotated, pos0, frequencies);
 }
 
 // CpuBackend runs in f32 and in f64 (the gradient checks): compile these methods for both.
-template void CpuBackend<float>::rope_forward(Tensor, Tensor, int, int, int, double);
-template void CpuBackend<double>::rope_forward(Tensor, Tensor, int, int, int, double);
-template void CpuBackend<float>::rope_backward(Tensor, Tensor, int, int, int, double);
-template void CpuBackend<double>::rope_backward(Tensor, Tensor, int, int, int, double);
+template void CpuBackend<float>::rope_forward(Tensor, Tensor, int, int, int, RopeFrequencies);
+template void CpuBackend<double>::rope_forward(Tensor, Tensor, int, int, int, RopeFrequencies);
+template void CpuBackend<float>::rope_backward(Tensor, Tensor, int, int, int, RopeFrequencies);
+template void CpuBackend<double>::rope_backward(Tensor, Tensor, int, int, int, RopeFrequencies);
 
 }  // namespace llm

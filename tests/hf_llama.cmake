@@ -1,0 +1,16 @@
+# Hugging Face Llama directories (LlamaForCausalLM), checked against an independent PyTorch forward
+# (tests/reference/hf_llama_check.py, llama_reference.py): PyTorch writes small random Llama models
+# (grouped-query and multi-query attention, tied and untied head, rope_scaling llama3) with HF's
+# config.json, names and a byte-level BPE tokenizer.json; `glassbox eval` must give the reference's
+# loss, `glassbox sample` its greedy tokens, `glassbox convert` the same directory back bit for bit,
+# and every unsupported config field a one-line error naming it. Needs /usr/bin/python3 with
+# python3-torch. Label "pytorch".
+set(GLASSBOX_PYTHON /usr/bin/python3 CACHE FILEPATH "Python with python3-torch and numpy (Debian's)")
+add_test(NAME pytorch_hf_llama
+         COMMAND ${GLASSBOX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/reference/hf_llama_check.py
+                 --glassbox $<TARGET_FILE:glassbox>
+                 --workdir ${CMAKE_CURRENT_BINARY_DIR}/hf_llama_work)
+set_tests_properties(pytorch_hf_llama PROPERTIES
+  LABELS "pytorch"
+  ENVIRONMENT "OMP_NUM_THREADS=2;OPENBLAS_NUM_THREADS=1"
+  TIMEOUT 120)
