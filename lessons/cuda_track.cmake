@@ -7,8 +7,9 @@
 #     __syncthreads() is a reported race. Same targets and ctest entries as the C++ lessons:
 #       lesson_NN_test, lesson_NN_solution_test, lesson_NN_main, lesson_NN_main_solution,
 #       ctest lesson_NN_solution, lesson_NN_stub_fails (label lessons);
-#     plus, where the lesson has a mistakes.cu (classic bugs, planted), lesson_NN_mistakes_test and
-#     ctest lesson_NN_catches_* entries that pass when the tests print the expected diagnosis.
+#     plus, where the lesson has a mistakes.cu or mistakes_<name>.cu (classic bugs, planted),
+#     lesson_NN_mistakes[_<name>]_test and ctest lesson_NN_catches_* entries that pass when the
+#     tests print the expected diagnosis.
 #   - with the CUDA backend on (GLASSBOX_CUDA: nvcc found), nvcc also compiles the exercise and the
 #     solution into native programs, the same names with _gpu appended (lesson_NN_test_gpu, ...),
 #     and every other .cu of the lesson into a GPU-only program lesson_NN_<name> (lesson 12's
@@ -94,9 +95,13 @@ foreach(dir ${LESSON_DIRS})
     add_emulated_lesson_program(lesson_${nn}_main ${dir} exercise main.cpp)
     add_emulated_lesson_program(lesson_${nn}_main_solution ${dir} solution main.cpp)
   endif()
-  if(EXISTS ${dir}/mistakes.cu)
-    add_emulated_lesson_program(lesson_${nn}_mistakes_test ${dir} mistakes test.cpp)
-  endif()
+  # mistakes.cu, and mistakes_<name>.cu for mistakes that cannot share a file with those (a test
+  # sees one version of each function): lesson_NN_mistakes_test, lesson_NN_mistakes_<name>_test.
+  file(GLOB mistake_files ${dir}/mistakes*.cu)
+  foreach(mistake_file ${mistake_files})
+    get_filename_component(variant ${mistake_file} NAME_WE)
+    add_emulated_lesson_program(lesson_${nn}_${variant}_test ${dir} ${variant} test.cpp)
+  endforeach()
 
   add_test(NAME lesson_${nn}_solution COMMAND lesson_${nn}_solution_test)
   set_tests_properties(lesson_${nn}_solution PROPERTIES LABELS lessons TIMEOUT 120
@@ -120,7 +125,7 @@ foreach(dir ${LESSON_DIRS})
       add_gpu_lesson_program(lesson_${nn}_main_solution_gpu ${dir} "${dir}/solution.cu;${dir}/main.cpp")
     endif()
     file(GLOB gpu_only_programs ${dir}/*.cu)
-    list(FILTER gpu_only_programs EXCLUDE REGEX "/(exercise|solution|mistakes)\\.cu$")
+    list(FILTER gpu_only_programs EXCLUDE REGEX "/(exercise|solution|mistakes[a-z_]*)\\.cu$")
     foreach(program ${gpu_only_programs})
       get_filename_component(name ${program} NAME_WE)
       add_gpu_lesson_program(lesson_${nn}_${name} ${dir} ${program})
@@ -128,30 +133,34 @@ foreach(dir ${LESSON_DIRS})
   endif()
 endforeach()
 
-# The planted mistakes of lessons/NN-*/mistakes.cu are caught: the named test cases, run on that
-# file, print `message` (a regular expression).
-function(lesson_catches nn mistake test_cases message)
-  if(NOT TARGET lesson_${nn}_mistakes_test)
+# The planted mistakes of lessons/NN-*/`variant`.cu (mistakes or mistakes_<name>) are caught: the
+# named test cases, run on that file, print `message` (a regular expression).
+function(lesson_catches nn variant mistake test_cases message)
+  if(NOT TARGET lesson_${nn}_${variant}_test)
     return()
   endif()
   add_test(NAME lesson_${nn}_catches_${mistake}
-           COMMAND lesson_${nn}_mistakes_test --no-colors=true -tc=${test_cases})
+           COMMAND lesson_${nn}_${variant}_test --no-colors=true -tc=${test_cases})
   set_tests_properties(lesson_${nn}_catches_${mistake} PROPERTIES LABELS lessons TIMEOUT 120
                        ENVIRONMENT "${CUDA_LESSON_ENV}" PASS_REGULAR_EXPRESSION "${message}")
 endfunction()
 
-lesson_catches(11 out_of_bounds "add*" "add, n = 1000: out: a thread wrote element 1000, past the last one")
+lesson_catches(11 mistakes out_of_bounds "add*" "add, n = 1000: out: a thread wrote element 1000, past the last one")
 if(NOT GLASSBOX_SANITIZE)  # races are found by ThreadSanitizer
-  lesson_catches(11 missing_syncthreads "block_sums*" "block_sums, n = 1000: a data race")
+  lesson_catches(11 mistakes missing_syncthreads "block_sums*" "block_sums, n = 1000: a data race")
 endif()
-lesson_catches(12 out_of_bounds_tile_loads "matmul_shared*"
+lesson_catches(12 mistakes out_of_bounds_tile_loads "matmul_shared*"
                "matmul_shared .M = 70, N = 45, K = 33.: C: NaN at .0, 0.")
+lesson_catches(12 mistakes wrong_index "matmul_naive*"
+               "matmul_naive .M = 70, N = 45, K = 33.: every value of C is wrong, so an index is wrong")
 if(NOT GLASSBOX_SANITIZE)
-  lesson_catches(12 missing_syncthreads "matmul_registers*"
+  lesson_catches(12 mistakes missing_syncthreads "matmul_registers*"
                  "matmul_registers .M = 70, N = 45, K = 33.: a data race")
 endif()
 if(NOT GLASSBOX_SANITIZE)
-  lesson_catches(13 missing_syncthreads "flash*"
+  lesson_catches(13 mistakes missing_syncthreads "flash*"
                  "flash_attention_forward .B = 2, NH = 2, T = 70, hs = 16.: a data race")
 endif()
-lesson_catches(13 missing_causal_mask "flash*" "out row 0 differs from v row 0")
+lesson_catches(13 mistakes missing_causal_mask "flash*" "out row 0 differs from v row 0")
+lesson_catches(13 mistakes_rescale missing_rescale "flash*"
+               "out is right for rows 0 .. 31 .one key tile. and wrong after: check the step between key tiles")

@@ -12,3 +12,6 @@ set_tests_properties(cli_bad_inputs cli_info cli_resume_safety cli_fault_injecti
 # glassbox sweep: results, skipping finished points, resuming an interrupted one, malformed grids.
 add_test(NAME cli_sweep COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/sweep.sh $<TARGET_FILE:glassbox>)
 set_tests_properties(cli_sweep PROPERTIES LABELS cli TIMEOUT 120)
+# Shards of another tokenizer kind (char shards for a GPT-2 model or run): refused, naming both.
+add_test(NAME cli_tokenizer_mismatch COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/tokenizer_mismatch.sh $<TARGET_FILE:glassbox>)
+set_tests_properties(cli_tokenizer_mismatch PROPERTIES LABELS cli TIMEOUT 120)

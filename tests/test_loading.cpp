@@ -179,22 +179,26 @@ TEST_CASE("a glassbox checkpoint with a NaN weight is refused, naming the file a
               (dir / "ckpt" / "model.safetensors").string(), "'transformer.ln_f.weight'");
 }
 
-TEST_CASE("a Hugging Face F16 file with an infinity is refused, naming the file and the tensor") {
-  const fs::path dir = test_inputs::fresh_dir("loading_hf");
-  auto backend = make_cpu_backend();
-  GPT model(tiny_config(), *backend);
-  model.init_weights(2);
-  std::vector<SafeTensorOut> tensors = export_hf_tensors(model.params, *backend);
-  for (SafeTensorOut& t : tensors) {  // every tensor as F16 ones, one infinity in layer 1's c_fc
-    std::vector<uint16_t> half(t.bytes.size() / 4, 0x3C00);
-    if (t.name == "transformer.h.1.mlp.c_fc.weight") half[5] = 0x7C00;
-    t = SafeTensorOut{t.name, "F16", t.shape, bytes_of(half)};
+TEST_CASE("an HF F16 file with an infinity or a NaN is refused, naming the file and the tensor") {
+  // F16 bits: exponent all ones (0x7C00) with a zero mantissa is +inf, with any other is a NaN.
+  for (uint16_t bad : {uint16_t(0x7C00), uint16_t(0x7E00)}) {
+    CAPTURE(bad);
+    const fs::path dir = test_inputs::fresh_dir("loading_hf");
+    auto backend = make_cpu_backend();
+    GPT model(tiny_config(), *backend);
+    model.init_weights(2);
+    std::vector<SafeTensorOut> tensors = export_hf_tensors(model.params, *backend);
+    for (SafeTensorOut& t : tensors) {  // every tensor as F16 ones, one bad value in layer 1's c_fc
+      std::vector<uint16_t> half(t.bytes.size() / 4, 0x3C00);
+      if (t.name == "transformer.h.1.mlp.c_fc.weight") half[5] = bad;
+      t = SafeTensorOut{t.name, "F16", t.shape, bytes_of(half)};
+    }
+    write_model_config(dir / "config.json", tiny_config());
+    write_safetensors(dir / "model.safetensors", tensors);
+    GPT loaded(tiny_config(), *backend);
+    check_names(error_of([&] { load_model_weights(dir, loaded); }),
+                (dir / "model.safetensors").string(), "'transformer.h.1.mlp.c_fc.weight'");
   }
-  write_model_config(dir / "config.json", tiny_config());
-  write_safetensors(dir / "model.safetensors", tensors);
-  GPT loaded(tiny_config(), *backend);
-  check_names(error_of([&] { load_model_weights(dir, loaded); }),
-              (dir / "model.safetensors").string(), "'transformer.h.1.mlp.c_fc.weight'");
 }
 
 TEST_CASE("an llm.c file with a NaN is refused, naming the file and the tensor") {

@@ -1,15 +1,27 @@
-// Lesson 12: two classic tiling mistakes, planted, to show what the tests say about them. CI runs
-// the tests on this file and checks that they fail with these messages (lessons/cuda_track.cmake,
-// lesson_12_catches_*); run them yourself with
+// Lesson 12: three classic matmul mistakes, planted, to show what the tests say about them. CI
+// runs the tests on this file and checks that they fail with these messages
+// (lessons/cuda_track.cmake, lesson_12_catches_*); run them yourself with
+//   build/lessons/lesson_12_mistakes_test -tc="matmul_naive*"       (a wrong index)
 //   build/lessons/lesson_12_mistakes_test -tc="matmul_shared*"      (loads past the ends)
 //   build/lessons/lesson_12_mistakes_test -tc="matmul_registers*"   (a missing __syncthreads)
-// matmul_naive does nothing here.
 #include "kernels/launch.cuh"
 #include "lesson.hpp"
 
 namespace lesson12 {
 
 namespace {
+
+// MISTAKE: B is read as if it were stored transposed, (N, K), as the library's weights are: element
+// (k, n) at n * K + k instead of k * N + n. Every read stays inside B (it has N * K elements), so
+// no guard fires: every value of C is simply wrong.
+__global__ void matmul_naive_kernel(float* C, const float* A, const float* B, int M, int N, int K) {
+  const int n = blockIdx.x * kTile + threadIdx.x;
+  const int m = blockIdx.y * kTile + threadIdx.y;
+  if (m >= M || n >= N) return;
+  float sum = 0.0f;
+  for (int k = 0; k < K; k++) sum += A[m * K + k] * B[n * K + k];
+  C[m * N + n] = sum;
+}
 
 // MISTAKE: the tiles are loaded without bounds checks, as if M, N and K were multiples of kTile.
 // The last tiles read past the ends of A and B.
@@ -67,7 +79,10 @@ int blocks_for(int n, int per_block) { return (n + per_block - 1) / per_block; }
 
 }  // namespace
 
-void matmul_naive(float*, const float*, const float*, int, int, int) {}
+void matmul_naive(float* C, const float* A, const float* B, int M, int N, int K) {
+  const dim3 grid(blocks_for(N, kTile), blocks_for(M, kTile));
+  llm::cuda::launch(matmul_naive_kernel, grid, dim3(kTile, kTile), 0, nullptr, C, A, B, M, N, K);
+}
 
 void matmul_shared(float* C, const float* A, const float* B, int M, int N, int K) {
   const dim3 grid(blocks_for(N, kTile), blocks_for(M, kTile));

@@ -51,9 +51,31 @@ TEST_CASE("flash_attention_forward: out and lse against the CPU attention") {
     bool row0_is_v0 = true;
     for (int d = 0; d < s.hs; d++)
       row0_is_v0 &= std::abs(out0[size_t(d)] - heads.v[size_t(d)]) < 1e-5;
-    CHECK_MESSAGE(row0_is_v0, what << ": out row 0 differs from v row 0. Query 0 may attend to key "
-                                      "0 only, so its output is v_0: are keys j > i masked (score "
-                                      "-inf) in the diagonal tile, and is out divided by the sum?");
+    if (!row0_is_v0)
+      FAIL_CHECK(
+          what << ": out row 0 differs from v row 0. Query 0 may attend to key 0 only, so its "
+                  "output is v_0: are keys j > i masked (score -inf) in the diagonal tile, "
+                  "and is out divided by the sum?");
+
+    // Rows 0 .. kKeyTile - 1 see one key tile; a later row also needs the step from one tile to the
+    // next, where a tile that raises the running maximum rescales what came before. Right rows in
+    // the first tile and wrong rows after it point at that step.
+    bool first_tile_right = true, later_tiles_right = true;
+    for (size_t row = 0; row < rows; row++) {
+      const int t = int(row % size_t(s.T));
+      bool right = true;
+      for (int d = 0; d < s.hs; d++) {
+        const size_t e = row * size_t(s.hs) + size_t(d);
+        right &= std::abs(out0[e] - want_out[e]) <= 1e-5 + 1e-4 * std::abs(want_out[e]);
+      }
+      (t < kKeyTile ? first_tile_right : later_tiles_right) &= right;
+    }
+    if (first_tile_right && !later_tiles_right)
+      FAIL_CHECK(what << ": out is right for rows 0 .. " << kKeyTile - 1
+                      << " (one key tile) and wrong after: check the step between key tiles. When "
+                         "a tile raises the running maximum from m_old to m_new, running_sum and "
+                         "every acc[d] must be multiplied by exp(m_old - m_new) before the tile's "
+                         "terms are added; and is each tile staged from key first_key + j?");
 
     const lesson::Dims dims = {{"B", s.B}, {"NH", s.NH}, {"T", s.T}, {"hs", s.hs}};
     lesson::expect_device_close(what + ": out", dout, want_out, dims, 1e-4, 1e-5);

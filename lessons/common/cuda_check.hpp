@@ -35,11 +35,13 @@ template <typename Launch> bool run_kernel(const std::string& what, Launch&& lau
     return false;
   }
   if (races_reported() > races_before) {
-    FAIL_CHECK(what << ": a data race: two threads of a block used the same memory, at least one "
-                       "writing, with no __syncthreads() between them (ThreadSanitizer's report "
-                       "above names both lines). Usually a thread reads a __shared__ slot that "
-                       "another thread writes: put a __syncthreads() between the write and the "
-                       "read, and another before the slot is overwritten.");
+    FAIL_CHECK(
+        what << ": a data race: two threads of a block used the same memory, at least one "
+                "writing, with no __syncthreads() between them (ThreadSanitizer's report "
+                "above names both lines). Usually a thread reads a __shared__ slot that "
+                "another thread writes: put a __syncthreads() between the write and the "
+                "read, and another before the slot is overwritten. If the report names a global "
+                "array instead, two threads wrote one element: check the index and bounds.");
     return false;
   }
   return true;

@@ -111,6 +111,10 @@ printf 'out_dir = "runs/x\nn_layer = 2\n' >"$work/unterminated.toml"
 expect_error "unterminated TOML string" "unterminated.toml:1: Error while parsing string" -- "$glassbox" train --config "$work/unterminated.toml"
 printf 'n_layer = 2\nbatch_size = \n' >"$work/novalue.toml"
 expect_error "TOML key without a value" "novalue.toml:2: .*expected value" -- "$glassbox" train --config "$work/novalue.toml" --out-dir "$work/x"
+printf 'n_layer = 2\nbatch_size = ' >"$work/eof.toml"  # the same, the file's last bytes (no newline)
+expect_error "TOML key without a value at end of file" "eof.toml:2: .*end-of-file" -- "$glassbox" train --config "$work/eof.toml" --out-dir "$work/x"
+printf 'n_layer = 2\nbatch\r_size = 1\n' >"$work/rawcr.toml"  # a raw CR inside a bare key
+expect_error "raw CR in a key, escaped" "rawcr.toml:2: .*saw '\\\\r'" -- "$glassbox" train --config "$work/rawcr.toml" --out-dir "$work/x"
 expect_error "directory as --config" "is a directory, expected a TOML file" -- "$glassbox" train --config "$work/good" --batch-size 4
 printf '%s\n' '"bad\r\nkey" = 1' >"$work/control.toml"  # a TOML-escaped CR LF inside a quoted key
 expect_error "control characters in a key, escaped" "unknown key 'bad\\\\r\\\\nkey'" -- "$glassbox" train --config "$work/control.toml"
