@@ -33,6 +33,13 @@ find_package(Threads REQUIRED)
 target_link_libraries(test_viz_probe PRIVATE llm doctest::doctest Threads::Threads)
 add_test(NAME test_viz_probe COMMAND test_viz_probe)
 set_tests_properties(test_viz_probe PROPERTIES LABELS viz)
+# Scheduled key presses (--press) for the kiosk tests.
+add_executable(test_viz_input ${CMAKE_CURRENT_SOURCE_DIR}/viz/test_viz_input.cpp
+                              ${PROJECT_SOURCE_DIR}/visualizer/scripted_input.cpp $<TARGET_OBJECTS:doctest_main>)
+target_include_directories(test_viz_input PRIVATE ${PROJECT_SOURCE_DIR})
+target_link_libraries(test_viz_input PRIVATE llm doctest::doctest)
+add_test(NAME test_viz_input COMMAND test_viz_input)
+set_tests_properties(test_viz_input PROPERTIES LABELS viz)
 
 # ---- everything below renders under Xvfb ----
 find_program(XVFB_RUN xvfb-run)
@@ -310,3 +317,24 @@ viz_test(viz_llama_story_numbers REQUIRES viz_llama
                  $<TARGET_FILE:glassbox-viz> ${VIZ_OUT}/llama ${VIZ_OUT})
 set_tests_properties(viz_llama_story_numbers PROPERTIES RESOURCE_LOCK xvfb)
 
+# ---- kiosk mode under scripted keys (--press KEYS@SECONDS, --seconds N): a real window, no
+# screenshot. glassbox-viz prints each press and what the kiosk does with it, one line each. ----
+# viz_kiosk_test(NAME PASS_REGEX FAIL_REGEX ARGS...)
+function(viz_kiosk_test name pass fail)
+  viz_test(${name} REQUIRES "viz_run;viz_ckpt"
+           COMMAND ${VIZ_XVFB} $<TARGET_FILE:glassbox-viz> ${VIZ_OUT}/run/checkpoint --kiosk ${ARGN})
+  set_tests_properties(${name} PROPERTIES RESOURCE_LOCK xvfb PASS_REGULAR_EXPRESSION "${pass}"
+                                          FAIL_REGULAR_EXPRESSION "${fail}")
+endfunction()
+# The quit chord ends the kiosk at once, long before --seconds would.
+viz_kiosk_test(viz_kiosk_quit_chord "press ctrl\\+shift\\+q\n[^\n]*kiosk: quit \\(ctrl\\+shift\\+q\\)"
+               "exit after --seconds" --press ctrl+shift+q@0.5 --seconds 20)
+# Esc, Alt+F4 (the window manager's close request) and Ctrl+Q leave it running until --seconds.
+viz_kiosk_test(viz_kiosk_other_keys
+               "press esc.*press alt\\+f4\n[^\n]*kiosk: close request ignored.*press ctrl\\+q.*exit after --seconds 2"
+               "kiosk: quit" --press esc@0.4 --press alt+f4@0.8 --press ctrl+q@1.2 --seconds 2)
+# After --idle-seconds without input the attract loop plays; a key press stops it (and the exit comes
+# before another idle second would start it again).
+viz_kiosk_test(viz_kiosk_attract_loop
+               "attract loop plays \\(idle\\).*press space\n[^\n]*attract loop stops \\(input\\).*exit after --seconds 2.6: kiosk, story step [0-9]+, attract loop stopped"
+               "kiosk: quit" --idle-seconds 1 --press space@2 --seconds 2.6)
