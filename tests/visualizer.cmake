@@ -314,7 +314,8 @@ foreach(story_case "3;story.arcs" "10;story.bars")
 endforeach()
 viz_test(viz_llama_story_numbers REQUIRES viz_llama
          COMMAND ${GLASSBOX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/viz/story_numbers.py $<TARGET_FILE:glassbox>
-                 $<TARGET_FILE:glassbox-viz> ${VIZ_OUT}/llama ${VIZ_OUT})
+                 $<TARGET_FILE:glassbox-viz> ${VIZ_OUT}/llama ${VIZ_OUT}/llama_story 1)
+# One greedy step here (one render): the GPT-2 test above walks three.
 set_tests_properties(viz_llama_story_numbers PROPERTIES RESOURCE_LOCK xvfb)
 
 # ---- kiosk mode under scripted keys (--press KEYS@SECONDS, --seconds N): a real window, no

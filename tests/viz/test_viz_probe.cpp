@@ -36,9 +36,12 @@ std::shared_ptr<const viz::ProbeResult> probe(const llm::GPTConfig& config, cons
   auto backend = llm::make_cpu_backend();
   llm::GPT model(config, *backend);
   model.init_weights(7);
-  // Larger final gains and weights than the init's, so a wrong norm would change the top tokens.
+  // Varied final gains, and embeddings shifted off zero mean (+0.5 in every channel): LayerNorm
+  // removes the shift, RMSNorm keeps it, so the lens with the wrong norm would differ.
   float* g = model.params.lnfw.ptr<float>();
   for (int i = 0; i < config.n_embd; i++) g[i] = 0.5f + 0.1f * (i % 7);
+  float* wte = model.params.wte.ptr<float>();
+  for (int64_t i = 0; i < model.params.wte.numel(); i++) wte[i] += 0.5f;
   const llm::ByteTokenizer tokenizer;
   llm::save_model_checkpoint(dir, model, &tokenizer);
 
