@@ -18,6 +18,28 @@ target_include_directories(test_viz_metrics PRIVATE ${PROJECT_SOURCE_DIR})
 target_link_libraries(test_viz_metrics PRIVATE doctest::doctest nlohmann_json::nlohmann_json)
 add_test(NAME test_viz_metrics COMMAND test_viz_metrics)
 set_tests_properties(test_viz_metrics PROPERTIES LABELS viz)
+# The architecture view's layout: blocks and parameter counts from the config's switches.
+add_executable(test_viz_layout ${CMAKE_CURRENT_SOURCE_DIR}/viz/test_viz_layout.cpp
+                               ${PROJECT_SOURCE_DIR}/visualizer/model_layout.cpp $<TARGET_OBJECTS:doctest_main>)
+target_include_directories(test_viz_layout PRIVATE ${PROJECT_SOURCE_DIR})
+target_link_libraries(test_viz_layout PRIVATE llm doctest::doctest)
+add_test(NAME test_viz_layout COMMAND test_viz_layout)
+set_tests_properties(test_viz_layout PROPERTIES LABELS viz)
+# The model probe on GPT-2 and Llama-style checkpoints (logit lens through the model's final norm).
+add_executable(test_viz_probe ${CMAKE_CURRENT_SOURCE_DIR}/viz/test_viz_probe.cpp
+                              ${PROJECT_SOURCE_DIR}/visualizer/probe.cpp $<TARGET_OBJECTS:doctest_main>)
+target_include_directories(test_viz_probe PRIVATE ${PROJECT_SOURCE_DIR})
+find_package(Threads REQUIRED)
+target_link_libraries(test_viz_probe PRIVATE llm doctest::doctest Threads::Threads)
+add_test(NAME test_viz_probe COMMAND test_viz_probe)
+set_tests_properties(test_viz_probe PROPERTIES LABELS viz)
+# Scheduled key presses (--press) for the kiosk tests.
+add_executable(test_viz_input ${CMAKE_CURRENT_SOURCE_DIR}/viz/test_viz_input.cpp
+                              ${PROJECT_SOURCE_DIR}/visualizer/scripted_input.cpp $<TARGET_OBJECTS:doctest_main>)
+target_include_directories(test_viz_input PRIVATE ${PROJECT_SOURCE_DIR})
+target_link_libraries(test_viz_input PRIVATE llm doctest::doctest)
+add_test(NAME test_viz_input COMMAND test_viz_input)
+set_tests_properties(test_viz_input PROPERTIES LABELS viz)
 
 # ---- everything below renders under Xvfb ----
 find_program(XVFB_RUN xvfb-run)
@@ -199,7 +221,9 @@ viz_render(viz_architecture viz_architecture_png "viz_run;viz_ckpt" ${VIZ_OUT}/r
 viz_test(viz_architecture_report REQUIRES viz_architecture_png
          COMMAND viz_check report ${VIZ_OUT}/viz_architecture.json --panel architecture --no-error
                  --region architecture.blocks --region architecture.layers --region architecture.attention.0
-                 --region architecture.attention.2)
+                 --region architecture.attention.2 --region architecture.position_embedding
+                 --region architecture.norm.layernorm --region architecture.mlp.gelu
+                 --no-region architecture.attention.gqa)
 viz_test(viz_architecture_not_blank REQUIRES viz_architecture_png
          COMMAND viz_check png ${VIZ_OUT}/viz_architecture.png)
 # Kiosk mode, idle from the start: the attract loop plays the story with no tabs and no path box.
@@ -240,10 +264,78 @@ set_tests_properties(viz_demo_live viz_demo_story viz_demo_story_not_blank PROPE
                      LABELS demo FIXTURES_REQUIRED viz_demo_png)
 
 # A click on layer 2's attention block (its centre, from the architecture view's report: 380.5 + 290.5
-# / 2, 222 + 44 / 2 at 1280 x 800) opens the attention tab with layer 2 (index 1) shown large. The
+# / 2, 252 + 59 / 2 at 1280 x 800) opens the attention tab with layer 2 (index 1) shown large. The
 # press waits for the laid-out view (ScriptedClick in visualizer/app.cpp).
 viz_render(viz_architecture_click viz_architecture_click_png "viz_run;viz_ckpt" ${VIZ_OUT}/run/checkpoint
-           --panel architecture --hover 525 244 --click)
+           --panel architecture --hover 525 281 --click)
 viz_test(viz_architecture_click_opens_attention REQUIRES viz_architecture_click_png
          COMMAND viz_check report ${VIZ_OUT}/viz_architecture_click.json --panel attention --no-error
                  --region attention.zoom.layer1)
+
+# ---- a Llama-style checkpoint: RMSNorm, RoPE, SwiGLU, 4 query heads over 2 key/value heads ----
+# make_tiny_checkpoint --llama trains it for 80 steps on a passage of Hamlet (under a second). The
+# attention grid brackets each key/value group; the architecture view draws RMSNorm, no position
+# embedding, the SwiGLU MLP and GQA; story mode's chances match `glassbox sample` and the
+# PyTorch reference (which implements the same switches).
+viz_test(viz_make_llama FIXTURES viz_llama COMMAND make_tiny_checkpoint --llama ${VIZ_OUT}/llama)
+set_tests_properties(viz_make_llama PROPERTIES ENVIRONMENT OMP_NUM_THREADS=1)  # tiny matmuls
+viz_render(viz_llama_attention viz_llama_attention_png viz_llama ${VIZ_OUT}/llama --panel attention
+           --prompt "To be, or not to be")
+viz_test(viz_llama_attention_report REQUIRES viz_llama_attention_png
+         COMMAND viz_check report ${VIZ_OUT}/viz_llama_attention.json --panel attention --no-error
+                 --region attention.grid --region attention.zoom --region attention.kv_group.0
+                 --region attention.kv_group.1 --no-region attention.kv_group.2)
+viz_test(viz_llama_attention_not_blank REQUIRES viz_llama_attention_png
+         COMMAND viz_check png ${VIZ_OUT}/viz_llama_attention.png)
+viz_render(viz_llama_architecture viz_llama_architecture_png viz_llama ${VIZ_OUT}/llama --panel architecture
+           --prompt "To be, or not to be")
+viz_test(viz_llama_architecture_report REQUIRES viz_llama_architecture_png
+         COMMAND viz_check report ${VIZ_OUT}/viz_llama_architecture.json --panel architecture --no-error
+                 --region architecture.blocks --region architecture.attention.2
+                 --region architecture.norm.rmsnorm --region architecture.mlp.swiglu
+                 --region architecture.attention.gqa --no-region architecture.position_embedding
+                 --no-region architecture.norm.layernorm --no-region architecture.mlp.gelu)
+viz_test(viz_llama_architecture_not_blank REQUIRES viz_llama_architecture_png
+         COMMAND viz_check png ${VIZ_OUT}/viz_llama_architecture.png)
+viz_render(viz_llama_predictions viz_llama_predictions_png viz_llama ${VIZ_OUT}/llama --panel predictions
+           --prompt "To be, or not to be")
+viz_test(viz_llama_predictions_report REQUIRES viz_llama_predictions_png
+         COMMAND viz_check report ${VIZ_OUT}/viz_llama_predictions.json --panel predictions --no-error)
+foreach(story_case "3;story.arcs" "10;story.bars")
+  list(GET story_case 0 step)
+  list(GET story_case 1 region)
+  viz_render(viz_llama_story_${step} viz_llama_story_${step}_png viz_llama ${VIZ_OUT}/llama --panel story
+             --story-step ${step} --prompt "To be, or not to be")
+  viz_test(viz_llama_story_${step}_report REQUIRES viz_llama_story_${step}_png
+           COMMAND viz_check report ${VIZ_OUT}/viz_llama_story_${step}.json --panel story --no-error
+                   --region ${region})
+  viz_test(viz_llama_story_${step}_not_blank REQUIRES viz_llama_story_${step}_png
+           COMMAND viz_check png ${VIZ_OUT}/viz_llama_story_${step}.png)
+endforeach()
+viz_test(viz_llama_story_numbers REQUIRES viz_llama
+         COMMAND ${GLASSBOX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/viz/story_numbers.py $<TARGET_FILE:glassbox>
+                 $<TARGET_FILE:glassbox-viz> ${VIZ_OUT}/llama ${VIZ_OUT}/llama_story 1)
+# One greedy step here (one render): the GPT-2 test above walks three.
+set_tests_properties(viz_llama_story_numbers PROPERTIES RESOURCE_LOCK xvfb)
+
+# ---- kiosk mode under scripted keys (--press KEYS@SECONDS, --seconds N): a real window, no
+# screenshot. glassbox-viz prints each press and what the kiosk does with it, one line each. ----
+# viz_kiosk_test(NAME PASS_REGEX FAIL_REGEX ARGS...)
+function(viz_kiosk_test name pass fail)
+  viz_test(${name} REQUIRES "viz_run;viz_ckpt"
+           COMMAND ${VIZ_XVFB} $<TARGET_FILE:glassbox-viz> ${VIZ_OUT}/run/checkpoint --kiosk ${ARGN})
+  set_tests_properties(${name} PROPERTIES RESOURCE_LOCK xvfb PASS_REGULAR_EXPRESSION "${pass}"
+                                          FAIL_REGULAR_EXPRESSION "${fail}")
+endfunction()
+# The quit chord ends the kiosk at once, long before --seconds would.
+viz_kiosk_test(viz_kiosk_quit_chord "press ctrl\\+shift\\+q\n[^\n]*kiosk: quit \\(ctrl\\+shift\\+q\\)"
+               "exit after --seconds" --press ctrl+shift+q@0.5 --seconds 20)
+# Esc, Alt+F4 (the window manager's close request) and Ctrl+Q leave it running until --seconds.
+viz_kiosk_test(viz_kiosk_other_keys
+               "press esc.*press alt\\+f4\n[^\n]*kiosk: close request ignored.*press ctrl\\+q.*exit after --seconds 2"
+               "kiosk: quit" --press esc@0.4 --press alt+f4@0.8 --press ctrl+q@1.2 --seconds 2)
+# After --idle-seconds without input the attract loop plays; a key press stops it (and the exit comes
+# before another idle second would start it again).
+viz_kiosk_test(viz_kiosk_attract_loop
+               "attract loop plays \\(idle\\).*press space\n[^\n]*attract loop stops \\(input\\).*exit after --seconds 2.6: kiosk, story step [0-9]+, attract loop stopped"
+               "kiosk: quit" --idle-seconds 1 --press space@2 --seconds 2.6)

@@ -26,6 +26,7 @@
 #include "llm/core/error.hpp"
 #include "visualizer/panels.hpp"
 #include "visualizer/screenshot.hpp"
+#include "visualizer/scripted_input.hpp"
 #include "visualizer/ui.hpp"
 
 namespace fs = std::filesystem;
@@ -473,6 +474,32 @@ void draw_frame(Session& session, Panels& panels, View& view, std::string& open_
   }
 }
 
+// One line of the app's state on stdout, with the seconds since the loop started: what the kiosk
+// does (a log at the booth) and what --press and --seconds tests read.
+double loop_start_s = 0;
+void say(double now_s, const std::string& what) {
+  std::printf("glassbox-viz: %.2f s: %s\n", now_s - loop_start_s, what.c_str());
+  std::fflush(stdout);
+}
+
+// The scripted presses (--press) of this frame as keyboard input to ImGui: their keys down for
+// this frame, the previous frame's released. (The GLFW backend of ImGui 1.86 keeps io.KeysDown
+// by GLFW key code and sets the modifiers from it.)
+void feed_keys(const std::vector<ScriptedPress>& now, std::vector<int>& held) {
+  ImGuiIO& io = ImGui::GetIO();
+  for (int key : held) io.KeysDown[key] = false;
+  held.clear();
+  for (const ScriptedPress& p : now)
+    for (int key : p.keys) {
+      io.KeysDown[key] = true;
+      held.push_back(key);
+    }
+  io.KeyCtrl = io.KeysDown[GLFW_KEY_LEFT_CONTROL] || io.KeysDown[GLFW_KEY_RIGHT_CONTROL];
+  io.KeyShift = io.KeysDown[GLFW_KEY_LEFT_SHIFT] || io.KeysDown[GLFW_KEY_RIGHT_SHIFT];
+  io.KeyAlt = io.KeysDown[GLFW_KEY_LEFT_ALT] || io.KeysDown[GLFW_KEY_RIGHT_ALT];
+  io.KeySuper = io.KeysDown[GLFW_KEY_LEFT_SUPER] || io.KeysDown[GLFW_KEY_RIGHT_SUPER];
+}
+
 // Kiosk's attract loop: after idle_seconds without a touch the story plays by itself (restarted on
 // the next preset when a visitor has used it since it last played); any input hands it back.
 struct AttractLoop {
@@ -488,11 +515,13 @@ struct AttractLoop {
     if (input) {
       last_input_s = now_s;
       touched = true;
+      if (story.autoplay) say(now_s, "kiosk: attract loop stops (input)");
       story.autoplay = false;
     } else if (!story.autoplay && now_s - last_input_s >= idle_seconds) {
       if (touched) story.restart(session, story.preset + 1);
       touched = false;
       story.play(now_s);
+      say(now_s, "kiosk: attract loop plays (idle)");
     }
   }
 };
@@ -659,12 +688,36 @@ int run_app(const Options& options) {
   std::vector<double> build_ms;  // --bench: building the UI alone (NewFrame .. Render, CPU)
   double frame_start = glfwGetTime();
   const double give_up_s = glfwGetTime() + 300.0;
+  ScriptedInput script(options.presses);
+  std::vector<int> held_keys;  // the scripted keys down in the last frame
+  loop_start_s = glfwGetTime();
   for (int frame = 0; !glfwWindowShouldClose(window); frame++) {
-    // Idle politely when interactive: wake on input or every 100 ms to follow metrics.jsonl.
+    // Idle politely when interactive: wake on input or every 100 ms to follow metrics.jsonl (every
+    // 20 ms while presses are scheduled or an exit is due, so they come on time).
+    const bool timed = !options.presses.empty() || options.seconds > 0;
     if (headless)
       glfwPollEvents();
     else
-      glfwWaitEventsTimeout(0.1);
+      glfwWaitEventsTimeout(timed ? 0.02 : 0.1);
+    const double now_s = glfwGetTime();
+    if (options.seconds > 0 && now_s - loop_start_s >= options.seconds) {
+      char state[160];
+      std::snprintf(
+          state, sizeof state, "exit after --seconds %g: %s, story step %d%s", options.seconds,
+          options.kiosk ? "kiosk" : kPanelNames[view.selected], panels->story.step,
+          options.kiosk
+              ? (panels->story.autoplay ? ", attract loop playing" : ", attract loop stopped")
+              : "");
+      say(now_s, state);
+      break;
+    }
+    const std::vector<ScriptedPress> pressed = script.due(now_s - loop_start_s);
+    for (const ScriptedPress& p : pressed) {
+      say(now_s, "press " + p.chord);
+      // Alt+F4 is the window manager's: it asks the window to close.
+      if (p.has(GLFW_KEY_LEFT_ALT) && p.has(GLFW_KEY_F4))
+        glfwSetWindowShouldClose(window, GLFW_TRUE);
+    }
     // Moved to a monitor of another DPI, or the font size changed: new fonts and sizes.
     if ((options.scale <= 0 && content_scale() != scale) || view.font_zoom != applied_zoom) {
       if (options.scale <= 0) scale = content_scale();
@@ -675,20 +728,31 @@ int run_app(const Options& options) {
     }
     if (options.kiosk) {
       // Only the chord quits; the window manager's close button and Alt+F4 do not.
-      const bool chord =
-          (glfwGetKey(window, GLFW_KEY_LEFT_CONTROL) ||
-           glfwGetKey(window, GLFW_KEY_RIGHT_CONTROL)) &&
-          (glfwGetKey(window, GLFW_KEY_LEFT_SHIFT) || glfwGetKey(window, GLFW_KEY_RIGHT_SHIFT)) &&
-          glfwGetKey(window, GLFW_KEY_Q);
-      if (chord) break;
-      glfwSetWindowShouldClose(window, GLFW_FALSE);
-      attract.update(panels->story, session, glfwGetTime());
+      auto down = [&](int key) {
+        if (glfwGetKey(window, key)) return true;
+        for (const ScriptedPress& p : pressed)
+          if (p.has(key)) return true;
+        return false;
+      };
+      const bool chord = (down(GLFW_KEY_LEFT_CONTROL) || down(GLFW_KEY_RIGHT_CONTROL)) &&
+                         (down(GLFW_KEY_LEFT_SHIFT) || down(GLFW_KEY_RIGHT_SHIFT)) &&
+                         down(GLFW_KEY_Q);
+      if (chord) {
+        say(now_s, "kiosk: quit (ctrl+shift+q)");
+        break;
+      }
+      if (glfwWindowShouldClose(window)) {
+        say(now_s, "kiosk: close request ignored");
+        glfwSetWindowShouldClose(window, GLFW_FALSE);
+      }
+      attract.update(panels->story, session, now_s);
     }
     session.poll(glfwGetTime());
 
     const double build_start = glfwGetTime();
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
+    feed_keys(pressed, held_keys);
     if (headless) {  // no stray hover from the X server's pointer; --hover puts the mouse somewhere
       ImGui::GetIO().MousePos = options.hover_x >= 0 ? ImVec2(options.hover_x, options.hover_y)
                                                      : ImVec2(-FLT_MAX, -FLT_MAX);

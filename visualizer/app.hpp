@@ -21,6 +21,7 @@
 
 #include "visualizer/metrics.hpp"
 #include "visualizer/probe.hpp"
+#include "visualizer/scripted_input.hpp"
 
 namespace viz {
 
@@ -42,8 +43,10 @@ struct Options {
   int story_step = 0;        // the story mode step shown first
   bool kiosk = false;        // fullscreen story only, large type, attract loop, Ctrl+Shift+Q quits
   double idle_seconds = 60;  // kiosk: seconds without input before the story plays by itself
-  std::vector<std::string> presets;  // story mode's example sentences (empty: the built-in ones)
-  std::string colormap = "viridis";  // heat maps: viridis, cividis or inferno
+  std::vector<std::string> presets;    // story mode's example sentences (empty: the built-in ones)
+  std::string colormap = "viridis";    // heat maps: viridis, cividis or inferno
+  std::vector<ScriptedPress> presses;  // --press: keys pressed on a schedule (tests)
+  double seconds = 0;                  // --seconds: exit this long after the loop starts; 0: never
 };
 
 // Story mode's example sentences when --presets gives none.

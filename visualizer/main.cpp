@@ -68,6 +68,14 @@ int main(int argc, char** argv) {
   std::string presets;
   cli.add_option("--presets", presets,
                  "Story mode's example sentences: a text file, one per line ('#' comments)");
+  std::vector<std::string> presses;
+  cli.add_option("--press", presses,
+                 "Press keys at a time, e.g. ctrl+shift+q@2.5 (seconds after start; repeatable): "
+                 "for tests of kiosk mode")
+      ->allow_extra_args(false);
+  cli.add_option("--seconds", options.seconds,
+                 "Exit after this many seconds, printing the app's state (tests)")
+      ->check(CLI::Range(0.0, 86400.0));
   cli.add_option("--colormap", options.colormap, "Colour map of the heat maps")
       ->check(CLI::IsMember({"viridis", "cividis", "inferno"}));
   try {
@@ -80,6 +88,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (!presets.empty()) options.presets = viz::read_presets(presets);
+    for (const std::string& press : presses) options.presses.push_back(viz::parse_press(press));
     return viz::run_app(options);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "glassbox-viz: error: %s\n", e.what());

@@ -1,30 +1,28 @@
 // The architecture view: the model drawn as its blocks, top to bottom in the order the data flows,
+// as the config's switches make them (visualizer/model_layout.hpp):
 //
-//   embeddings (token + position)                                   (T, C)
-//   L x [ layer norm 1 -> attention -> layer norm 2 -> MLP ]         (T, C), residual stream
-//   final layer norm -> head (scores over the vocabulary)            (T, V)
+//   token embedding (+ position embedding when learned)                 (T, C)
+//   L x [ norm 1 -> attention -> norm 2 -> MLP ]                         (T, C), residual stream
+//   final norm -> head (scores over the vocabulary)                      (T, V)
 //
-// each with its output shape for the current prompt, its parameter count and how loud its output is
-// (root mean square over the prompt's values, coloured on the heat map's scale). Clicking a
-// layer's attention block opens the attention tab at that layer.
+// with LayerNorm or RMSNorm, NH query heads over NKV key/value heads (GQA), a GELU or a SwiGLU MLP.
+// Each block shows its output shape for the current prompt, its parameter count, the shapes inside
+// it (q, k, v; the MLP's matrices) and how loud its output is (root mean square over the prompt's
+// values, coloured on the heat map's scale). Clicking a layer's attention block opens the attention
+// tab at that layer.
 #include <algorithm>
 #include <cstdio>
 #include <string>
 
 #include <imgui.h>
 
+#include "visualizer/model_layout.hpp"
 #include "visualizer/panels.hpp"
 #include "visualizer/ui.hpp"
 
 namespace viz {
 
 namespace {
-
-struct Block {
-  std::string name, shape;
-  long long params;
-  float rms;
-};
 
 // "(T, C)" with numbers; snprintf sidesteps GCC 12's false -Wrestrict warning on "(" + std::string.
 std::string shape(long long a, long long b) {
@@ -33,32 +31,48 @@ std::string shape(long long a, long long b) {
   return buf;
 }
 
-// One block as a rounded box: its name, its output shape and parameter count, and a bar of its
-// activation size. Returns true when clicked.
-bool draw_block(const Block& b, ImVec2 size, float max_rms, const std::string& id) {
+// "wq (32, 32) · wk (16, 32) ...": a block's matrices on one line.
+std::string joined(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const std::string& part : parts) out += (out.empty() ? "" : "  \xC2\xB7  ") + part;
+  return out;
+}
+
+// One block as a rounded box: its name; its output shape, parameter count and activation size;
+// what is inside it (when the row has room for a third line); and a bar of its activation size.
+// Returns true when clicked.
+bool draw_block(const LayoutBlock& b, float rms, ImVec2 size, float max_rms,
+                const std::string& id) {
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 p = ImGui::GetCursorScreenPos();
   const bool clicked = ImGui::InvisibleButton(id.c_str(), size);
   const bool hovered = ImGui::IsItemHovered();
   const ImVec2 q(p.x + size.x, p.y + size.y);
   dl->AddRectFilled(p, q, hovered ? IM_COL32(48, 56, 74, 255) : IM_COL32(32, 37, 48, 255), px(5));
-  const float t = max_rms > 0 ? b.rms / max_rms : 0.0f;
+  const float t = max_rms > 0 ? rms / max_rms : 0.0f;
   const float bar_h = px(6);
   dl->AddRectFilled(ImVec2(p.x, q.y - bar_h), ImVec2(p.x + size.x * t, q.y),
                     heat(0.25f + 0.75f * t), px(2));
   const float line = ImGui::GetTextLineHeight();
+  const std::string out = shape(b.rows, b.cols);
+  const std::string inside = b.inside.empty() ? joined(b.matrices) : b.inside;
   dl->PushClipRect(p, q, true);
   dl->AddText(ImVec2(p.x + px(6), p.y + px(3)), ImGui::GetColorU32(ImGuiCol_Text), b.name.c_str());
   char info[160];
-  std::snprintf(info, sizeof info, "out %s  %s params  rms %.3g", b.shape.c_str(),
-                short_number(b.params).c_str(), b.rms);
+  std::snprintf(info, sizeof info, "out %s  %s params  rms %.3g", out.c_str(),
+                short_number(static_cast<double>(b.params)).c_str(), rms);
   if (size.y > 2 * line + bar_h)
     dl->AddText(ImVec2(p.x + px(6), p.y + px(3) + line), colors::axis_text, info);
+  if (size.y > 3 * line + bar_h)
+    dl->AddText(ImVec2(p.x + px(6), p.y + px(3) + 2 * line), colors::axis_text, inside.c_str());
   dl->PopClipRect();
-  if (hovered)
-    ImGui::SetTooltip(
-        "%s\noutput shape %s (tokens, channels)\n%lld parameters\nactivation rms %.4g",
-        b.name.c_str(), b.shape.c_str(), b.params, b.rms);
+  if (hovered) {
+    std::string tip = b.name + "\noutput shape " + out + " (tokens, channels or vocabulary)\n";
+    if (!b.inside.empty()) tip += "inside: " + b.inside + "\n";
+    for (const std::string& m : b.matrices) tip += "matrix " + m + "\n";
+    ImGui::SetTooltip("%s%lld parameters\nactivation rms %.4g", tip.c_str(),
+                      static_cast<long long>(b.params), rms);
+  }
   return clicked;
 }
 
@@ -78,16 +92,14 @@ void ArchitecturePanel::draw(Session& session) {
     return;
   }
   const llm::GPTConfig& c = r->config;
-  const long long C = c.n_embd, V = c.vocab_size, T = static_cast<long long>(r->tokens.size());
+  const long long T = static_cast<long long>(r->tokens.size());
   const int L = c.n_layer;
-  // Parameters per block (weights and biases), as in GPT-2: the head shares the token embedding.
-  const long long ln = 2 * C, attention = 3 * C * C + 3 * C + C * C + C,
-                  mlp = 4 * C * C + 4 * C + 4 * C * C + C;
-  const long long embeddings = V * C + static_cast<long long>(c.max_seq_len) * C;
-  const long long total = embeddings + L * (2 * ln + attention + mlp) + ln;
-  ImGui::Text(
-      "%d layers, %d attention heads, %lld channels, %lld tokens in the vocabulary: %s parameters",
-      L, c.n_head, C, V, short_number(static_cast<double>(total)).c_str());
+  const ModelLayout layout = model_layout(c, T);
+  std::string heads = label("", c.n_head) + " attention heads";
+  if (c.kv_heads() != c.n_head) heads += " sharing " + label("", c.kv_heads()) + " key/value heads";
+  ImGui::Text("%d layers, %s, %d channels, %d tokens in the vocabulary: %s parameters", L,
+              heads.c_str(), c.n_embd, c.vocab_size,
+              short_number(static_cast<double>(layout.total_params())).c_str());
   ImGui::TextDisabled(
       "For the current prompt (%lld tokens). Bars: activation size (root mean square of the "
       "block's output). Click an attention block to see its maps.",
@@ -100,7 +112,7 @@ void ArchitecturePanel::draw(Session& session) {
   const float line = ImGui::GetTextLineHeight();
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   const float gap = px(8);
-  const float row_h = std::max(line + px(10), std::min(2 * line + px(14), avail.y / (L + 2) - gap));
+  const float row_h = std::max(line + px(10), std::min(3 * line + px(14), avail.y / (L + 2) - gap));
   ImGui::BeginChild("blocks", ImVec2(0, 0), false);
   const ImVec2 origin = ImGui::GetCursorScreenPos();
   const float width = ImGui::GetContentRegionAvail().x;
@@ -111,38 +123,51 @@ void ArchitecturePanel::draw(Session& session) {
     ImGui::SameLine(label_w);
   };
 
+  // A row of n blocks shares the four columns' width.
+  auto block_width = [&](size_t n) { return (4 * cell + 3 * gap - (n - 1) * gap) / n; };
+  // The switches' blocks are named in the report, so tests can see which were drawn.
+  auto mark = [&](const std::string& name, ImVec2 min, float w) {
+    report().region(name, min, ImVec2(min.x + w, min.y + row_h));
+  };
+
   row_label("input");
-  draw_block({"token embedding", shape(T, C), V * C, r->embedding_rms},
-             ImVec2(2 * cell + gap, row_h), max_rms, "wte");
-  ImGui::SameLine(0, gap);
-  draw_block({"position embedding", shape(T, C), c.max_seq_len * C, r->embedding_rms},
-             ImVec2(2 * cell + gap, row_h), max_rms, "wpe");
+  const float in_w = block_width(layout.input.size());
+  for (size_t i = 0; i < layout.input.size(); i++) {
+    if (i > 0) ImGui::SameLine(0, gap);
+    const ImVec2 at = ImGui::GetCursorScreenPos();
+    draw_block(layout.input[i], r->embedding_rms, ImVec2(in_w, row_h), max_rms, label("in", i));
+    if (i == 1) mark("architecture.position_embedding", at, in_w);
+  }
   const ImVec2 layers_top = ImGui::GetCursorScreenPos();
+  const std::string norm = c.rmsnorm() ? "rmsnorm" : "layernorm";
   for (int l = 0; l < L; l++) {
     const ProbeResult::LayerActivity& a = r->layers[l];
+    const float rms[4] = {a.ln1, a.attention, a.ln2, a.mlp};
     ImGui::PushID(l);
     row_label(label("layer ", l + 1));
-    draw_block({"layer norm 1", shape(T, C), ln, a.ln1}, ImVec2(cell, row_h), max_rms, "ln1");
-    ImGui::SameLine(0, gap);
-    const ImVec2 att_min = ImGui::GetCursorScreenPos();
-    if (draw_block({label("attention x", c.n_head), shape(T, C), attention, a.attention},
-                   ImVec2(cell, row_h), max_rms, "attention"))
-      open_attention_layer = l;
-    report().region(label("architecture.attention.", l), att_min,
-                    ImVec2(att_min.x + cell, att_min.y + row_h));
-    ImGui::SameLine(0, gap);
-    draw_block({"layer norm 2", shape(T, C), ln, a.ln2}, ImVec2(cell, row_h), max_rms, "ln2");
-    ImGui::SameLine(0, gap);
-    draw_block({"MLP", shape(T, C) + " via " + shape(T, 4 * C), mlp, a.mlp}, ImVec2(cell, row_h),
-               max_rms, "mlp");
+    for (size_t i = 0; i < layout.layer.size(); i++) {
+      if (i > 0) ImGui::SameLine(0, gap);
+      const ImVec2 at = ImGui::GetCursorScreenPos();
+      const bool clicked =
+          draw_block(layout.layer[i], rms[i], ImVec2(cell, row_h), max_rms, label("block", i));
+      if (i == 1) {  // attention: every layer's is a target for the click
+        mark(label("architecture.attention.", l), at, cell);
+        if (clicked) open_attention_layer = l;
+      }
+      if (l > 0) continue;
+      if (i == 0) mark("architecture.norm." + norm, at, cell);
+      if (i == 1 && c.kv_heads() != c.n_head) mark("architecture.attention.gqa", at, cell);
+      if (i == 3) mark(c.swiglu() ? "architecture.mlp.swiglu" : "architecture.mlp.gelu", at, cell);
+    }
     ImGui::PopID();
   }
   row_label("output");
-  draw_block({"final layer norm", shape(T, C), ln, r->lnf_rms}, ImVec2(2 * cell + gap, row_h),
-             max_rms, "lnf");
-  ImGui::SameLine(0, gap);
-  draw_block({"head: scores (tied to the token embedding)", shape(T, V), 0, r->logits_rms},
-             ImVec2(2 * cell + gap, row_h), max_rms, "head");
+  const float out_rms[2] = {r->lnf_rms, r->logits_rms};
+  for (size_t i = 0; i < layout.output.size(); i++) {
+    if (i > 0) ImGui::SameLine(0, gap);
+    draw_block(layout.output[i], out_rms[i], ImVec2(block_width(layout.output.size()), row_h),
+               max_rms, label("out", i));
+  }
   const ImVec2 end(origin.x + width, ImGui::GetCursorScreenPos().y);
   report().region("architecture.blocks", origin, end, L + 2, 4);
   const float layers_h = L * (row_h + ImGui::GetStyle().ItemSpacing.y);

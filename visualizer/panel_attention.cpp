@@ -14,6 +14,7 @@
 #include <imgui.h>
 #include <imgui_stdlib.h>
 
+#include "visualizer/model_layout.hpp"
 #include "visualizer/panels.hpp"
 #include "visualizer/ui.hpp"
 
@@ -217,7 +218,12 @@ void AttentionPanel::draw(Session& session) {
   const float line = ImGui::GetTextLineHeight();
   const float gap = px(3);
   const float grid_label_w = ImGui::CalcTextSize("L00").x + px(6);
-  const float grid_h = avail.y - line - px(6);
+  // Grouped-query attention: NKV key/value heads, each shared by NH / NKV consecutive query heads.
+  // A second header row brackets each group ("kv 0", "kv 1", ...). Synthetic maps have no config.
+  const llm::GPTConfig& config = result->config;
+  const bool grouped = !session.synthetic && config.n_head == NH && config.kv_heads() < NH;
+  const float header_h = (grouped ? 2 * line : line) + px(6);
+  const float grid_h = avail.y - header_h;
   const float cell =
       std::max(px(6), std::min((avail.x * 0.45f - grid_label_w) / NH, grid_h / L) - gap);
   const float grid_w = grid_label_w + NH * (cell + gap);
@@ -226,8 +232,8 @@ void AttentionPanel::draw(Session& session) {
   // ---- [SECTION] the grid of thumbnails: row = layer, column = head ----
   {
     const ImVec2 origin = ImGui::GetCursorScreenPos();
-    const ImVec2 cells_min(origin.x + grid_label_w, origin.y + line + px(6));
-    ImGui::InvisibleButton("grid", ImVec2(grid_w, line + px(6) + L * (cell + gap)));
+    const ImVec2 cells_min(origin.x + grid_label_w, origin.y + header_h);
+    ImGui::InvisibleButton("grid", ImVec2(grid_w, header_h + L * (cell + gap)));
     const bool hovered = ImGui::IsItemHovered(), clicked = ImGui::IsItemClicked();
     const int every_h =
         std::max(1, static_cast<int>(std::ceil(ImGui::CalcTextSize("H00").x / (cell + gap))));
@@ -236,6 +242,21 @@ void AttentionPanel::draw(Session& session) {
       const float tw = ImGui::CalcTextSize(s.c_str()).x;
       dl->AddText(ImVec2(cells_min.x + h * (cell + gap) + (cell - tw) / 2, origin.y),
                   colors::axis_text, s.c_str());
+    }
+    if (grouped) {  // a bracket over each key/value group, named when it is wide enough
+      const int group = NH / config.kv_heads();
+      const float y = origin.y + line + px(2);
+      for (int g = 0; g < config.kv_heads(); g++) {
+        const float x0 = cells_min.x + g * group * (cell + gap),
+                    x1 = x0 + group * (cell + gap) - gap;
+        dl->AddLine(ImVec2(x0, y + line - px(1)), ImVec2(x1, y + line - px(1)), colors::axis_text,
+                    px(1));
+        const std::string s = label("kv ", g);
+        const float tw = ImGui::CalcTextSize(s.c_str()).x;
+        if (tw <= x1 - x0) dl->AddText(ImVec2((x0 + x1 - tw) / 2, y), colors::axis_text, s.c_str());
+        report().region(label("attention.kv_group.", g), ImVec2(x0, cells_min.y),
+                        ImVec2(x1, cells_min.y + L * (cell + gap)), L, group);
+      }
     }
     const int every_l = std::max(1, static_cast<int>(std::ceil(line / (cell + gap))));
     for (int l = 0; l < L; l++) {
@@ -259,7 +280,11 @@ void AttentionPanel::draw(Session& session) {
       const int h = static_cast<int>((mp.x - cells_min.x) / (cell + gap));
       const int l = static_cast<int>((mp.y - cells_min.y) / (cell + gap));
       if (mp.x >= cells_min.x && mp.y >= cells_min.y && h < NH && l < L) {
-        ImGui::SetTooltip("layer %d, head %d (click to enlarge)", l, h);
+        if (grouped)
+          ImGui::SetTooltip("layer %d, head %d \xC2\xB7 kv %d (click to enlarge)", l, h,
+                            kv_group(config, h));
+        else
+          ImGui::SetTooltip("layer %d, head %d (click to enlarge)", l, h);
         if (clicked) {
           layer = l;
           head = h;
@@ -289,6 +314,10 @@ void AttentionPanel::draw(Session& session) {
     char title[128];
     if (rollout)
       std::snprintf(title, sizeof title, "attention rollout through %d layers", L);
+    else if (grouped)
+      std::snprintf(title, sizeof title,
+                    "layer %d, head %d \xC2\xB7 kv %d   (row: query, column: key)", layer, head,
+                    kv_group(config, head));
     else
       std::snprintf(title, sizeof title, "layer %d, head %d   (row: query, column: key)", layer,
                     head);

@@ -272,12 +272,15 @@ void StoryPanel::draw(Session& session, double now_s) {
       break;
     case Stage::embeddings:
       title = "3. Embeddings";
-      std::snprintf(
-          buf, sizeof buf,
-          "Each token becomes a list of %d numbers (an embedding), plus numbers saying where it "
-          "sits in the text. Similar tokens get similar lists. Each small square below is one "
-          "number: dark = negative, bright = positive.",
-          c.n_embd);
+      // A learned position embedding is added here; with RoPE the position enters only inside
+      // attention, as a rotation of the queries and keys.
+      std::snprintf(buf, sizeof buf,
+                    "Each token becomes a list of %d numbers (an embedding)%s. Similar tokens get "
+                    "similar lists. Each small square below is one number: dark = negative, "
+                    "bright = positive.",
+                    c.n_embd,
+                    c.rope() ? "; where it sits in the text is added later, inside attention"
+                             : ", plus numbers saying where it sits in the text");
       caption = buf;
       break;
     case Stage::attention:

@@ -24,29 +24,34 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 
 namespace {
 
-// The logit lens at position t of batch row 0: for the embedding and after each layer,
-// top-k of softmax(wte . layernorm_f(x)).
+// The logit lens at position t of batch row 0: for the embedding and after each layer, top-k of
+// softmax(head . norm_f(x)), with the model's own final norm and output head:
+//   LayerNorm  y = (x - mean(x)) / sqrt(var(x) + 1e-5) * g + b     (GPT-2; eps fixed in the ops)
+//   RMSNorm    y = x / sqrt(mean(x^2) + eps) * g                    (Llama; eps = config.norm_eps)
 std::vector<ProbeResult::LensRow> logit_lens(llm::GPT& model, int t) {
   const llm::GPTConfig& c = model.config();
   const int C = c.n_embd, V = c.vocab_size;
-  const float* lnw = model.params.lnfw.ptr<float>();
-  const float* lnb = model.params.lnfb.ptr<float>();
-  const Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> wte(
-      model.params.wte.ptr<float>(), V, C);  // the first V rows of (Vp, C)
+  const float* gain = model.params.lnfw.ptr<float>();
+  const float* bias = c.rmsnorm() ? nullptr : model.params.lnfb.ptr<float>();
+  const Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>
+      head(model.params.head().ptr<float>(), V, C);  // the first V rows of (Vp, C)
   std::vector<ProbeResult::LensRow> rows;
   Eigen::VectorXf y(C);
   for (int l = -1; l < c.n_layer; l++) {
     const llm::Tensor stream =
         l < 0 ? model.acts.encoded : model.acts.residual3.slice(l);  // (B, T, C)
     const float* x = stream.slice(0).slice(t).ptr<float>();
-    // layernorm with the final layer's gain and bias, eps = 1e-5 as in the model
     double mean = 0, var = 0;
-    for (int i = 0; i < C; i++) mean += x[i];
-    mean /= C;
-    for (int i = 0; i < C; i++) var += (x[i] - mean) * (x[i] - mean);
-    const double rstd = 1.0 / std::sqrt(var / C + 1e-5);
-    for (int i = 0; i < C; i++) y[i] = static_cast<float>((x[i] - mean) * rstd) * lnw[i] + lnb[i];
-    const Eigen::VectorXf logits = wte * y;
+    if (!c.rmsnorm()) {
+      for (int i = 0; i < C; i++) mean += x[i];
+      mean /= C;
+    }
+    for (int i = 0; i < C; i++) var += (x[i] - mean) * (x[i] - mean);  // mean 0: mean(x^2) * C
+    const double eps = c.rmsnorm() ? c.norm_eps : 1e-5;
+    const double rstd = 1.0 / std::sqrt(var / C + eps);
+    for (int i = 0; i < C; i++)
+      y[i] = static_cast<float>((x[i] - mean) * rstd) * gain[i] + (bias ? bias[i] : 0.0f);
+    const Eigen::VectorXf logits = head * y;
     // softmax, then the top k
     float max = logits[0];  // (a loop: Eigen's AVX-512 maxCoeff trips a false GCC 12 warning)
     for (int v = 1; v < V; v++) max = std::max(max, logits[v]);

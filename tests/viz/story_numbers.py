@@ -4,7 +4,8 @@ text, at every step of a greedy continuation (so the text grows by the model's o
 When PyTorch is importable, the same numbers are also checked against the independent reference
 GPT-2 (tests/reference/gpt2_reference.py) run on the checkpoint's weights.
 
-Usage: story_numbers.py GLASSBOX GLASSBOX_VIZ CHECKPOINT_DIR WORK_DIR
+Usage: story_numbers.py GLASSBOX GLASSBOX_VIZ CHECKPOINT_DIR WORK_DIR [STEPS]
+(STEPS: tokens of the greedy continuation checked, 3 by default; each costs one render.)
 """
 import json
 import os
@@ -37,8 +38,8 @@ def unescape(text):
     return bytes(out)
 
 
-def sample_steps(glassbox, ckpt):
-    out = subprocess.run([glassbox, "sample", "--ckpt", ckpt, "--prompt", PROMPT, "--max-new-tokens", str(STEPS),
+def sample_steps(glassbox, ckpt, steps_wanted):
+    out = subprocess.run([glassbox, "sample", "--ckpt", ckpt, "--prompt", PROMPT, "--max-new-tokens", str(steps_wanted),
                           "--top-probs", str(K), "--temperature", "0"], check=True, capture_output=True).stdout
     steps = []
     for line in out.split(b"\n"):
@@ -46,8 +47,8 @@ def sample_steps(glassbox, ckpt):
         if m:
             top = [(int(i), float(p)) for _, i, p in ENTRY.findall(m.group(2))]
             steps.append((top, unescape(m.group(3))))
-    if len(steps) != STEPS:
-        sys.exit(f"FAIL: expected {STEPS} step lines from glassbox sample --top-probs, got:\n{out.decode(errors='replace')}")
+    if len(steps) != steps_wanted:
+        sys.exit(f"FAIL: expected {steps_wanted} step lines from glassbox sample --top-probs, got:\n{out.decode(errors='replace')}")
     return steps
 
 
@@ -89,11 +90,13 @@ def compare(what, got, want):
 
 def main():
     glassbox, viz, ckpt, work = sys.argv[1:5]
+    steps_wanted = int(sys.argv[5]) if len(sys.argv) > 5 else STEPS
+    os.makedirs(work, exist_ok=True)
     with open(os.path.join(ckpt, "config.json")) as f:
         n_layer = json.load(f)["n_layer"]
     ok = True
     prompt = PROMPT
-    for index, (top, drawn) in enumerate(sample_steps(glassbox, ckpt)):
+    for index, (top, drawn) in enumerate(sample_steps(glassbox, ckpt, steps_wanted)):
         ok &= compare(f"step {index} story vs sample", story_top(viz, ckpt, prompt, work, n_layer, index), top)
         ref = reference_top(ckpt, prompt)
         if ref is not None:

@@ -2,7 +2,8 @@
 //
 //   viz_check png SHOT.png                          the image is not blank (colours vary)
 //   viz_check report REPORT.json [--panel P] [--no-error] [--error TEXT] [--warning TEXT]
-//                                [--region NAME]... the report says what the test expects
+//                                [--region NAME]... [--no-region NAME]...
+//                                                   the report says what the test expects
 //   viz_check colour SHOT.png REPORT.json REGION red|yellow
 //                                                   a banner region is drawn in that colour
 //   viz_check rows-increase SHOT.png REPORT.json REGION
@@ -127,6 +128,8 @@ int check_report(int argc, char** argv) {
         return fail("no warning containing '" + value + "': " + j["warnings"].dump());
     } else if (flag == "--region") {
       if (!j["regions"].contains(value)) return fail("region " + value + " was not drawn");
+    } else if (flag == "--no-region") {
+      if (j["regions"].contains(value)) return fail("region " + value + " was drawn");
     } else {
       std::fprintf(stderr, "viz_check: unknown flag %s\n", flag.c_str());
       return 2;
