@@ -45,7 +45,6 @@ void write_llama(const fs::path& out) {
   llm::GPTConfig config;
   config.max_seq_len = 64;
   config.vocab_size = 256;
-  config.padded_vocab_size = llm::pad_vocab(256);
   config.n_layer = 3;
   config.n_head = 4;
   config.n_kv_head = 2;

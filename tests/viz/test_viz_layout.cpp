@@ -18,7 +18,7 @@ int64_t allocated_parameters(const llm::GPTConfig& config) {
   p.visit([&](const char* name, llm::Tensor&, llm::Shape shape) {
     int64_t n = shape.numel();
     if (std::strcmp(name, "wte") == 0 || std::strcmp(name, "lm_head") == 0)
-      n = n / config.padded_vocab_size * config.vocab_size;
+      n = n / config.padded_vocab_size() * config.vocab_size;
     total += n;
   });
   return total;
@@ -27,7 +27,7 @@ int64_t allocated_parameters(const llm::GPTConfig& config) {
 // A tiny Llama-style shape: RMSNorm, RoPE, SwiGLU, 4 query heads sharing 2 key/value heads.
 llm::GPTConfig tiny_llama() {
   llm::GPTConfig c;
-  c.max_seq_len = 64, c.vocab_size = 256, c.padded_vocab_size = llm::pad_vocab(256);
+  c.max_seq_len = 64, c.vocab_size = 256;
   c.n_layer = 3, c.n_head = 4, c.n_kv_head = 2, c.n_embd = 32, c.mlp_hidden = 64;
   c.norm = "rmsnorm", c.position = "rope", c.mlp = "swiglu", c.bias = false;
   return c;

@@ -20,7 +20,7 @@ namespace {
 
 llm::GPTConfig tiny(bool llama, bool tied) {
   llm::GPTConfig c;
-  c.max_seq_len = 32, c.vocab_size = 256, c.padded_vocab_size = llm::pad_vocab(256);
+  c.max_seq_len = 32, c.vocab_size = 256;
   c.n_layer = 2, c.n_head = 4, c.n_embd = 32;
   if (llama) {
     c.norm = "rmsnorm", c.position = "rope", c.mlp = "swiglu", c.mlp_hidden = 48;
