@@ -1,14 +1,16 @@
-// glassbox convert: GPT-2 weights between llm.c's model file and checkpoint directories.
+// glassbox convert: weights between llm.c's model file and checkpoint directories.
 //
-//   glassbox convert --from gpt2_124M.bin --to ckpt/gpt2        llm.c .bin -> glassbox checkpoint
+//   glassbox convert --from gpt2_124M.bin --to ckpt/gpt2     llm.c .bin -> glassbox checkpoint
 //                    [--gpt2-tokenizer data/cache/gpt2 | --tokenizer-from DIR]
-//   glassbox convert --from ckpt/gpt2 --to gpt2_124M.bin         glassbox or HF directory -> llm.c
-//   .bin glassbox convert --from hf/gpt2 --to ckpt/gpt2               HF directory -> glassbox
-//   checkpoint
-// A --to path ending in ".bin" is an llm.c file (fp32, version 3); anything else is a directory.
-// A --from path that is a file is an llm.c file (fp32 or bf16); a directory is a glassbox
-// checkpoint or a Hugging Face GPT-2 directory (config.json + model.safetensors, vocab.json +
-// merges.txt).
+//   glassbox convert --from ckpt/gpt2 --to gpt2_124M.bin     glassbox or HF directory -> llm.c .bin
+//   glassbox convert --from hf/gpt2 --to ckpt/gpt2           HF directory -> glassbox checkpoint
+//   glassbox convert --from hf/smollm2 --to ckpt/smollm2     HF Llama directory -> the same layout
+// A --to path ending in ".bin" is an llm.c file (fp32, version 3; GPT-2 models only); anything
+// else is a directory: GPT-2's layout, or LlamaForCausalLM's for a Llama-style model
+// (llm/io/hf_llama.hpp). A --from path that is a file is an llm.c file (fp32 or bf16); a directory
+// is a glassbox checkpoint, a Hugging Face GPT-2 directory (config.json + model.safetensors,
+// vocab.json + merges.txt) or a Hugging Face Llama directory (config.json + model.safetensors,
+// tokenizer.json).
 #include <cstdio>
 #include <filesystem>
 #include <memory>

@@ -117,6 +117,12 @@ void load_llmc_weights(const fs::path& path, GPT& model) {
 
 void write_llmc_checkpoint(const fs::path& path, GPT& model) {
   const GPTConfig& c = model.config();
+  // The header has no field for the architecture switches: llm.c would read any other model as a
+  // GPT-2 of the wrong weights.
+  check(c.is_gpt2_architecture(),
+        where(path) +
+            "llm.c's model file holds GPT-2 only, and this model has other "
+            "architecture switches (write a checkpoint directory instead)");
   int32_t h[kHeaderInts] = {};
   h[0] = kLlmcModelMagic;
   h[1] = kLlmcModelVersionF32;

@@ -9,7 +9,8 @@ only, model.safetensors under HF names, a byte-level BPE tokenizer.json), then:
 2. `glassbox sample` greedy continues a prompt with the tokens the reference picks;
 3. `glassbox convert --from DIR --to DIR2` writes a LlamaForCausalLM directory again: the same
    tensor names, shapes and bytes, the same config keys and values;
-4. each unsupported config field is refused in one line naming the field.
+4. each unsupported config field is refused in one line naming the field, and so is converting
+   a Llama model to llm.c's GPT-2-only .bin file.
 
 usage: hf_llama_check.py --glassbox PATH --workdir DIR
 """
@@ -253,6 +254,14 @@ def main():
         lines = [line for line in result.stderr.strip().splitlines() if line]
         ok = result.returncode != 0 and len(lines) == 1 and f'"{field}"' in lines[0]
         check(f"unsupported {field}: refused in one line naming it", ok, lines[-1] if lines else "(no output)")
+
+    llmc = os.path.join(args.workdir, "llama.bin")
+    result = run([args.glassbox, "convert", "--from", os.path.join(args.workdir, "gqa_tied"), "--to", llmc],
+                 expect_ok=False)
+    lines = [line for line in result.stderr.strip().splitlines() if line]
+    check("convert to an llm.c .bin (GPT-2 only) is refused in one line",
+          result.returncode != 0 and len(lines) == 1 and "GPT-2 only" in lines[0] and not os.path.exists(llmc),
+          lines[-1] if lines else "(no output)")
 
     if failures:
         sys.exit(f"FAIL: {len(failures)} check(s) failed")
