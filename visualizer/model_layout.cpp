@@ -80,13 +80,13 @@ ModelLayout model_layout(const llm::GPTConfig& c, long long T) {
     // down( silu(gate x) * up x ): three matrices, the first two fused in fcw as (2H, C)
     mlp.name = "MLP (SwiGLU)";
     mlp.matrices = {matrix("gate", H, C), matrix("up", H, C), matrix("down", C, H)};
-    std::snprintf(buf, sizeof buf, "gate, up (%lld, %lld) each -> (%lld, %lld)", T, H, T, H);
+    std::snprintf(buf, sizeof buf, "silu(gate) * up (%lld, %lld) -> down", T, H);
     mlp.params = 2 * H * C + C * H + bias * (2 * H + C);
   } else {
     // proj( gelu(fc x) )
     mlp.name = "MLP (GELU)";
     mlp.matrices = {matrix("fc", H, C), matrix("proj", C, H)};
-    std::snprintf(buf, sizeof buf, "(%lld, %lld)", T, H);
+    std::snprintf(buf, sizeof buf, "gelu(fc) (%lld, %lld) -> proj", T, H);
     mlp.params = H * C + C * H + bias * (H + C);
   }
   mlp.inside = buf;

@@ -79,6 +79,7 @@ TEST_CASE("GPT-2: LayerNorm, a position embedding, a 4C GELU MLP, a tied head") 
   CHECK(m.layer[3].name == "MLP (GELU)");
   CHECK(m.layer[3].matrices.size() == 2);
   CHECK(m.layer[3].matrices[0] == "fc (3072, 768)");
+  CHECK(m.layer[3].inside == "gelu(fc) (7, 3072) -> proj");
   CHECK(m.output[0].name == "final LayerNorm");
   CHECK(m.output[1].params == 0);
   CHECK(m.output[1].rows == 7);
@@ -106,6 +107,7 @@ TEST_CASE("Llama-style: RMSNorm, no position embedding, GQA's smaller k and v, S
   CHECK(m.layer[3].matrices[1] == "up (1536, 576)");
   CHECK(m.layer[3].matrices[2] == "down (576, 1536)");
   CHECK(m.layer[3].params == 3 * 1536 * 576);
+  CHECK(m.layer[3].inside == "silu(gate) * up (5, 1536) -> down");
   CHECK(m.output[0].name == "final RMSNorm");
   CHECK(m.output[1].params == 0);  // SmolLM2 ties its head
 
