@@ -115,16 +115,16 @@ def markdown(runs, result):
     lines = ["| budget C | n_layer | n_embd | N (non-emb.) | D tokens | D/N | val loss | bits/byte |",
              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in sorted(runs, key=lambda r: (r["budget"], r["N"])):
-        lines.append(f"| {r['budget']:.2g} | {r['n_layer']} | {r['n_embd']} | {r['N']:,} | "
+        lines.append(f"| {r['budget']:.3g} | {r['n_layer']} | {r['n_embd']} | {r['N']:,} | "
                      f"{r['D']:,.0f} | {r['D'] / r['N']:.1f} | {r['val_loss']:.4f} | "
                      f"{r['bpb']:.4f} |")
     lines.append("")
     for f in result["budgets"]:
         if f["bracketed"]:
-            lines.append(f"- C = {f['budget']:.2g}: optimum bracketed, N_opt = {f['N_opt']:,.0f} "
+            lines.append(f"- C = {f['budget']:.3g}: optimum bracketed, N_opt = {f['N_opt']:,.0f} "
                          f"(parabola vertex), {f['bpb_opt']:.4f} bits/byte")
         else:
-            lines.append(f"- C = {f['budget']:.2g}: optimum NOT bracketed; best run N = "
+            lines.append(f"- C = {f['budget']:.3g}: optimum NOT bracketed; best run N = "
                          f"{f['best_N']:,} at {f['best_bpb']:.4f} bits/byte (optimum on the "
                          f"{f['side']} side)")
     if "alpha" in result:
@@ -149,7 +149,7 @@ def plot(runs, result, path):
         color = colors[i % len(colors)]
         rs = sorted([r for r in runs if r["budget"] == f["budget"]], key=lambda r: r["N"])
         n = [r["N"] for r in rs]
-        left.plot(n, [r["bpb"] for r in rs], "o", color=color, label=f"C = {f['budget']:.2g}")
+        left.plot(n, [r["bpb"] for r in rs], "o", color=color, label=f"C = {f['budget']:.3g}")
         right.plot([r["C"] for r in rs], [r["bpb"] for r in rs], "o", color=color, alpha=0.6)
         if f["coeffs"] is not None:
             u = np.linspace(math.log10(n[0]), math.log10(n[-1]), 50)
@@ -171,7 +171,7 @@ def plot(runs, result, path):
     right.set_yscale("log")
     right.set_xlabel("non-embedding training FLOPs C = 6 N D")
     right.set_ylabel("val bits per byte")
-    right.set_title("all runs, and the power law through the per-budget minima")
+    right.set_title("all runs; power law through each budget's best")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
