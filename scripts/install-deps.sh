@@ -2,7 +2,22 @@
 # Installs the Debian/Ubuntu packages glassbox needs that are missing (apt; sudo when not root).
 #   scripts/install-deps.sh          what building and training need
 #   scripts/install-deps.sh --test   plus what the tests need (PyTorch, Node.js, Xvfb, ...)
+#   scripts/install-deps.sh --experiments   plus what the experiment cards need (their corpora, plots)
+# The flags combine (--test --experiments).
 set -euo pipefail
+
+test=0
+experiments=0
+for flag in "$@"; do
+  case "$flag" in
+    --test) test=1 ;;
+    --experiments) experiments=1 ;;
+    *)
+      echo "install-deps: error: unknown flag '$flag' (expected --test and/or --experiments)" >&2
+      exit 2
+      ;;
+  esac
+done
 
 packages=(
   build-essential cmake pkg-config git curl ca-certificates
@@ -14,7 +29,7 @@ packages=(
   libimgui-dev libglfw3-dev libstb-dev libgl1-mesa-dev   # glassbox-viz
   libopenmpi-dev openmpi-bin   # data-parallel training over MPI
 )
-if [ "${1:-}" = "--test" ]; then
+if [ "$test" = 1 ]; then
   packages+=(
     doctest-dev                           # C++ test suites
     python3 python3-torch python3-numpy   # the independent PyTorch reference (tests/reference)
@@ -25,6 +40,12 @@ if [ "${1:-}" = "--test" ]; then
   )
   # gpt-3-encoder, the tokenizer's reference implementation, runs on any Node.js already present
   command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+fi
+if [ "$experiments" = 1 ]; then
+  packages+=(
+    bible-kjv-text bible-kjv   # the King James Bible (public domain) and its reader: the scaling card's corpus
+    python3 python3-numpy python3-matplotlib   # the scaling card's fit and figure
+  )
 fi
 
 missing=()
