@@ -10,10 +10,10 @@
 // - forward and the dinp part of the backward: one thread per (row, head), which walks its hs
 //   channels (hs is 64-128 in practice, so a head is a short serial loop).
 // - dq_weight and dk_weight are sums over all N rows and their heads: one thread per gain channel
-//   (2 hs threads) sums them in row order, then head order, in f32, and adds the total into the bf16
-//   gradient once. No atomics, so the bits are the same on every run; only 2 hs threads, so this
-//   kernel is the one to split into chunked partials (as kernels/layernorm.cu does) if it shows up
-//   in a profile.
+//   (2 hs threads) sums them in row order, then head order, in f32, and adds the total into the
+//   bf16 gradient once. No atomics, so the bits are the same on every run; only 2 hs threads, so
+//   this kernel is the one to split into chunked partials (as kernels/layernorm.cu does) if it
+//   shows up in a profile.
 #include <cstdint>
 
 #include "kernels/cuda_backend.hpp"
@@ -94,11 +94,11 @@ __global__ void qk_norm_backward_dinp_kernel(bf16* dinp,            // (N, (NH +
 
 // Thread j < hs sums dq_weight[j] over every row's query heads, thread hs + j dk_weight[j] over the
 // key heads: dw[i] += sum_n sum_h dout[n, h, i] * x[n, h, i] * rstd[n, h].
-__global__ void qk_norm_backward_weight_kernel(bf16* dq_weight,     // (hs)
-                                               bf16* dk_weight,     // (hs)
-                                               const bf16* dout,    // (N, (NH + 2 NKV) hs)
-                                               const bf16* inp,     // (N, (NH + 2 NKV) hs)
-                                               const float* rstd,   // (N, NH + NKV)
+__global__ void qk_norm_backward_weight_kernel(bf16* dq_weight,    // (hs)
+                                               bf16* dk_weight,    // (hs)
+                                               const bf16* dout,   // (N, (NH + 2 NKV) hs)
+                                               const bf16* inp,    // (N, (NH + 2 NKV) hs)
+                                               const float* rstd,  // (N, NH + NKV)
                                                int64_t N, int NH, int NKV, int hs) {
   const int j = int(blockIdx.x) * blockDim.x + threadIdx.x;
   if (j >= 2 * hs) return;
@@ -148,11 +148,10 @@ void CudaBackend::qk_norm_backward(Tensor dinp, Tensor dq_weight, Tensor dk_weig
                cuda::device_data<const bf16>(k_weight), cuda::device_data<const float>(rstd), N, NH,
                NKV, int(hs));
   cuda::check_launch();
-  cuda::launch(qk_norm_backward_weight_kernel, unsigned(cuda::ceil_div(2 * hs, kThreads)),
-               kThreads, 0, stream_, cuda::device_data<bf16>(dq_weight),
-               cuda::device_data<bf16>(dk_weight), cuda::device_data<const bf16>(dout),
-               cuda::device_data<const bf16>(inp), cuda::device_data<const float>(rstd), N, NH,
-               NKV, int(hs));
+  cuda::launch(qk_norm_backward_weight_kernel, unsigned(cuda::ceil_div(2 * hs, kThreads)), kThreads,
+               0, stream_, cuda::device_data<bf16>(dq_weight), cuda::device_data<bf16>(dk_weight),
+               cuda::device_data<const bf16>(dout), cuda::device_data<const bf16>(inp),
+               cuda::device_data<const float>(rstd), N, NH, NKV, int(hs));
   cuda::check_launch();
 }
 

@@ -1,9 +1,9 @@
 // Lesson 10's result: what RoPE does to attention scores. One query vector q and one key vector k
-// (hs = 16) are placed at every pair of positions (m, n), m >= n, and the score q_m . k_n is printed
-// as a causal matrix. With your rope_forward every diagonal (same distance m - n) holds one value:
-// the score sees only how far apart two tokens are. Beside it, GPT-2's way: a position vector added
-// to the token (here random, like a learned wpe at initialisation), whose scores change along every
-// diagonal: the model has to learn relative position from absolute ones.
+// (hs = 16) are placed at every pair of positions (m, n), m >= n, and the score q_m . k_n is
+// printed as a causal matrix. With your rope_forward every diagonal (same distance m - n) holds one
+// value: the score sees only how far apart two tokens are. Beside it, GPT-2's way: a position
+// vector added to the token (here random, like a learned wpe at initialisation), whose scores
+// change along every diagonal: the model has to learn relative position from absolute ones.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

@@ -91,9 +91,9 @@ namespace llm {
 
 // ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/qk_norm.cu) ----
 
-template <typename T>
-void CpuBackend<T>::qk_norm_forward(Tensor out, Tensor rstd, Tensor inp, Tensor q_weight,
-                                    Tensor k_weight, int NH, double eps) {
+template <typename T> void CpuBackend<T>::qk_norm_forward(Tensor out, Tensor rstd, Tensor inp,
+                                                          Tensor q_weight, Tensor k_weight, int NH,
+                                                          double eps) {
   check_qk_norm_forward(*this, out, rstd, inp, q_weight, k_weight, NH, eps);
   const int64_t N = inp.rows(), hs = q_weight.numel();
   const int64_t NKV = (inp.last_dim() / hs - NH) / 2;
@@ -101,10 +101,10 @@ void CpuBackend<T>::qk_norm_forward(Tensor out, Tensor rstd, Tensor inp, Tensor 
                        k_weight.ptr<T>(), N, int64_t(NH), NKV, hs, eps);
 }
 
-template <typename T>
-void CpuBackend<T>::qk_norm_backward(Tensor dinp, Tensor dq_weight, Tensor dk_weight, Tensor dout,
-                                     Tensor inp, Tensor q_weight, Tensor k_weight, Tensor rstd,
-                                     int NH) {
+template <typename T> void CpuBackend<T>::qk_norm_backward(Tensor dinp, Tensor dq_weight,
+                                                           Tensor dk_weight, Tensor dout,
+                                                           Tensor inp, Tensor q_weight,
+                                                           Tensor k_weight, Tensor rstd, int NH) {
   check_qk_norm_backward(*this, dinp, dq_weight, dk_weight, dout, inp, q_weight, k_weight, rstd,
                          NH);
   const int64_t N = inp.rows(), hs = q_weight.numel();
