@@ -83,6 +83,12 @@ class CudaBackend final : public Backend {
   void swiglu_forward(Tensor out, Tensor inp) override;
   void swiglu_backward(Tensor dinp, Tensor inp, Tensor dout) override;
 
+  // rstd (B, T, NH + NKV) in master dtype; out must not be inp.
+  void qk_norm_forward(Tensor out, Tensor rstd, Tensor inp, Tensor q_weight, Tensor k_weight,
+                       int NH, double eps) override;
+  void qk_norm_backward(Tensor dinp, Tensor dq_weight, Tensor dk_weight, Tensor dout, Tensor inp,
+                        Tensor q_weight, Tensor k_weight, Tensor rstd, int NH) override;
+
   void matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) override;
   void matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
                        Tensor weight) override;

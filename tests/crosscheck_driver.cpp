@@ -165,7 +165,8 @@ void adamw_step(GPT& model, Moments& moments, int64_t step, float lr, float weig
 constexpr float kEmbeddingLr = 3e-3f, kGainBiasLr = 2e-3f, kMuonLr = 0.02f, kGradScale = 0.5f;
 
 // The tiny model of each --arch: GPT-2, or GPT-2 with one architecture switch turned, or all of
-// them at once ("llama": rmsnorm, rope, swiglu, multi-query attention, untied head, no biases).
+// them at once ("llama": rmsnorm, rope, swiglu, multi-query attention, untied head, no biases);
+// "qknorm" is QK-norm with rope (the order of the two is what it checks).
 GPTConfig tiny_config(const std::string& arch) {
   GPTConfig config;
   config.n_layer = 2;
@@ -181,9 +182,12 @@ GPTConfig tiny_config(const std::string& arch) {
   if (all) config.n_head = 4, config.n_kv_head = 1;
   if (arch == "untied" || all) config.tie_embeddings = false;
   if (arch == "nobias" || all) config.bias = false;
+  // qk_norm comes with rope: the order of the two (normalise, then rotate) is part of the switch
+  if (arch == "qknorm")
+    config.qk_norm = true, config.position = "rope", config.rope_frequencies.theta = 500.0;
   check(arch == "gpt2" || all || !config.is_gpt2_architecture(),
-        "crosscheck_driver: --arch must be gpt2, rmsnorm, rope, swiglu, gqa, untied, nobias or "
-        "llama (got '" +
+        "crosscheck_driver: --arch must be gpt2, rmsnorm, rope, swiglu, gqa, untied, nobias, "
+        "qknorm or llama (got '" +
             arch + "')");
   return config;
 }

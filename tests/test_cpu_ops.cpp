@@ -704,6 +704,69 @@ TEST_CASE("rmsnorm: forward against the formula; backward by finite differences"
 }
 
 // ---------------------------------------------------------------------------------------------
+TEST_CASE("qk_norm: per-head RMSNorm of q and k, v copied; backward by finite differences") {
+  auto be = make_cpu_backend(DType::f64);
+  // qkv of grouped-query attention: NH = 3 query heads, NKV = 1 key and 1 value head of hs = 4
+  const int64_t NKV = 1, W = (NH + 2 * NKV) * hs, heads = NH + NKV, N = B * T;
+  const double eps = 1e-6;
+  std::vector<double> inp = randn(N * W, 150, 1.5, 0.3), q_weight = randn(hs, 151, 1.0, 1.0),
+                      k_weight = randn(hs, 152, 1.0, 1.0);
+  std::vector<double> out(N * W), rstd(N * heads), w = randn(N * W, 153);
+  be->qk_norm_forward(view(out, {B, T, W}), view(rstd, {B, T, heads}), view(inp, {B, T, W}),
+                      view(q_weight, {hs}), view(k_weight, {hs}), int(NH), eps);
+  std::vector<double> expected = inp, expected_rstd(N * heads);  // the value head is copied
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t h = 0; h < heads; h++) {
+      double ms = 0;
+      for (int64_t i = 0; i < hs; i++) ms += inp[n * W + h * hs + i] * inp[n * W + h * hs + i] / hs;
+      expected_rstd[n * heads + h] = 1.0 / std::sqrt(ms + eps);
+      const std::vector<double>& gain = h < NH ? q_weight : k_weight;
+      for (int64_t i = 0; i < hs; i++)
+        expected[n * W + h * hs + i] = inp[n * W + h * hs + i] / std::sqrt(ms + eps) * gain[i];
+    }
+  CHECK(max_error(out, expected) < 1e-12);
+  CHECK(max_error(rstd, expected_rstd) < 1e-12);
+
+  // the bound QK-norm gives: every normalised head with unit gains has mean square ~1, so a q.k
+  // logit is at most hs in size, however large the raw q and k
+  std::vector<double> big = inp, unit(hs, 1.0), normed(N * W), r(N * heads);
+  for (double& x : big) x *= 1e3;
+  be->qk_norm_forward(view(normed, {N, W}), view(r, {N, heads}), view(big, {N, W}),
+                      view(unit, {hs}), view(unit, {hs}), int(NH), eps);
+  double q_dot_k = 0;
+  for (int64_t i = 0; i < hs; i++) q_dot_k += normed[i] * normed[NH * hs + i];
+  CHECK(std::abs(q_dot_k) <= double(hs) + 1e-9);
+
+  auto loss = [&](std::vector<double> x, std::vector<double> qw, std::vector<double> kw) {
+    std::vector<double> y(N * W), s(N * heads);
+    be->qk_norm_forward(view(y, {N, W}), view(s, {N, heads}), view(x, {N, W}), view(qw, {hs}),
+                        view(kw, {hs}), int(NH), eps);
+    return dot(w, y);
+  };
+  const std::vector<double> dinp0 = randn(N * W, 154), dq0 = randn(hs, 155), dk0 = randn(hs, 156);
+  std::vector<double> dinp = dinp0, dq = dq0, dk = dk0;
+  be->qk_norm_backward(view(dinp, {B, T, W}), view(dq, {hs}), view(dk, {hs}), view(w, {B, T, W}),
+                       view(inp, {B, T, W}), view(q_weight, {hs}), view(k_weight, {hs}),
+                       view(rstd, {B, T, heads}), int(NH));
+  expect_gradient(
+      "dinp", [&](const std::vector<double>& x) { return loss(x, q_weight, k_weight); }, inp,
+      minus(dinp, dinp0));
+  expect_gradient(
+      "dq_weight", [&](const std::vector<double>& x) { return loss(inp, x, k_weight); }, q_weight,
+      minus(dq, dq0));
+  expect_gradient(
+      "dk_weight", [&](const std::vector<double>& x) { return loss(inp, q_weight, x); }, k_weight,
+      minus(dk, dk0));
+
+  // out must not be inp: the backward reads the input the forward normalised
+  std::vector<double> in_place = inp;
+  CHECK_THROWS_WITH(be->qk_norm_forward(view(in_place, {B, T, W}), view(rstd, {B, T, heads}),
+                                        view(in_place, {B, T, W}), view(q_weight, {hs}),
+                                        view(k_weight, {hs}), int(NH), eps),
+                    "qk_norm_forward: out is inp (the backward needs inp unchanged)");
+}
+
+// ---------------------------------------------------------------------------------------------
 TEST_CASE(
     "rope: rotate-half forward, relative positions, in place; backward by finite "
     "differences") {

@@ -739,6 +739,54 @@ TEST_CASE("cuda gelu: forward and backward vs the CPU") {
 }
 
 // ---------------------------------------------------------------------------------------------
+TEST_CASE(
+    "cuda qk_norm: forward (out, rstd) and backward (dinp, dq_weight, dk_weight) vs the CPU") {
+  auto gpu = gpu_or_skip();
+  if (!gpu) return;
+  auto cpu = make_cpu_backend(DType::f32);
+  const DType bf16 = gpu->dtype(), f32 = gpu->master_dtype();
+  const double eps = 1e-6;
+  struct Case {
+    int64_t B, T, NH, NKV, hs;
+  };
+  uint32_t seed = 550;
+  for (const Case& k :
+       cases_for<Case>({{2, 5, 3, 1, 8}, {1, 3, 4, 2, 64}}, {{4, 64, 12, 4, 128}})) {
+    const int64_t W = (k.NH + 2 * k.NKV) * k.hs, heads = k.NH + k.NKV, n = k.B * k.T * W;
+    const std::string label =
+        shape_label({{"B", k.B}, {"T", k.T}, {"NH", k.NH}, {"NKV", k.NKV}, {"hs", k.hs}});
+    const Shape shape{k.B, k.T, W}, gain{k.hs};
+    // std 1.5 around 0.3: heads of uneven scale, so the normalisation does something
+    Twin inp(*gpu, bf16, shape, randn(n, seed++, 1.5, 0.3)), out(*gpu, bf16, shape),
+        rstd(*gpu, f32, Shape{k.B, k.T, heads});
+    Twin q_weight(*gpu, bf16, gain, randn(k.hs, seed++, 0.5, 1.0)),
+        k_weight(*gpu, bf16, gain, randn(k.hs, seed++, 0.5, 1.0));
+    cpu->qk_norm_forward(out.cpu(), rstd.cpu(), inp.cpu(), q_weight.cpu(), k_weight.cpu(),
+                         int(k.NH), eps);
+    gpu->qk_norm_forward(out.gpu(), rstd.gpu(), inp.gpu(), q_weight.gpu(), k_weight.gpu(),
+                         int(k.NH), eps);
+    expect_close("qk_norm out " + label, out.gpu_values(), out.cpu_values(),
+                 bf16_result(rms(out.cpu_values())));
+    // rstd: the same f32 formula over hs terms summed in the same order
+    expect_close("qk_norm rstd " + label, rstd.gpu_values(), rstd.cpu_values(),
+                 {1e-5, 0.0, "f32 sum over hs terms"});
+
+    Twin dout(*gpu, bf16, shape, randn(n, seed++)), dinp(*gpu, bf16, shape, randn(n, seed++));
+    Twin dq(*gpu, bf16, gain, randn(k.hs, seed++)), dk(*gpu, bf16, gain, randn(k.hs, seed++));
+    cpu->qk_norm_backward(dinp.cpu(), dq.cpu(), dk.cpu(), dout.cpu(), inp.cpu(), q_weight.cpu(),
+                          k_weight.cpu(), rstd.cpu(), int(k.NH));
+    gpu->qk_norm_backward(dinp.gpu(), dq.gpu(), dk.gpu(), dout.gpu(), inp.gpu(), q_weight.gpu(),
+                          k_weight.gpu(), rstd.gpu(), int(k.NH));
+    expect_close("qk_norm dinp " + label, dinp.gpu_values(), dinp.cpu_values(),
+                 bf16_result(rms(dinp.cpu_values())));
+    expect_close("qk_norm dq_weight " + label, dq.gpu_values(), dq.cpu_values(),
+                 bf16_result(rms(dq.cpu_values())));
+    expect_close("qk_norm dk_weight " + label, dk.gpu_values(), dk.cpu_values(),
+                 bf16_result(rms(dk.cpu_values())));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 TEST_CASE("cuda residual: forward and backward are one bf16 rounding of the CPU's sums") {
   auto gpu = gpu_or_skip();
   if (!gpu) return;

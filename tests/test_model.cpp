@@ -51,6 +51,14 @@ GPTConfig tiny_llama_config() {
   return c;
 }
 
+// The Llama-style config with QK-norm (as OLMo 2 and Qwen3): each q and k head RMS-normalised
+// before rope.
+GPTConfig tiny_qk_norm_config() {
+  GPTConfig c = tiny_llama_config();
+  c.qk_norm = true;
+  return c;
+}
+
 void check_whole_model_gradient(const GPTConfig& config) {
   auto backend = make_cpu_backend(DType::f64);
   GPT model(config, *backend);
@@ -99,6 +107,10 @@ TEST_CASE("whole-model gradient matches central finite differences (double)") {
 
 TEST_CASE("whole-model gradient of a Llama-style config matches finite differences (double)") {
   check_whole_model_gradient(tiny_llama_config());
+}
+
+TEST_CASE("whole-model gradient with qk_norm matches finite differences (double)") {
+  check_whole_model_gradient(tiny_qk_norm_config());
 }
 
 TEST_CASE("the gradient check catches a wrong gradient") {
@@ -191,6 +203,40 @@ TEST_CASE("KV-cache decoding gives the same logits as the full forward pass") {
 
 TEST_CASE("KV-cache decoding of a Llama-style config: rotated keys, grouped heads in the cache") {
   check_cached_decoding(tiny_llama_config());
+}
+
+TEST_CASE("KV-cache decoding with qk_norm: normalised, then rotated keys in the cache") {
+  check_cached_decoding(tiny_qk_norm_config());
+}
+
+TEST_CASE("a qk_norm checkpoint stores the switch and the q_norm, k_norm gains (hs) per layer") {
+  auto backend = make_cpu_backend(DType::f32);
+  const GPTConfig config = tiny_qk_norm_config();
+  GPT a(config, *backend);
+  a.init_weights(23);
+  // gains off 1, so a load that skipped them would show
+  std::vector<double> gains = tensor_to_host_f64(*backend, a.params.qnormw);
+  for (size_t i = 0; i < gains.size(); i++) gains[i] += 0.01 * double(i + 1);
+  tensor_from_host_f64(*backend, a.params.qnormw, gains);
+  const fs::path dir = test_inputs::fresh_dir("model_roundtrip_qk_norm") / "ckpt";
+  save_model_checkpoint(dir, a, nullptr);
+  const GPTConfig loaded = read_checkpoint_config(dir);
+  CHECK(loaded.qk_norm);
+  CHECK(loaded.same_shape(config));
+  GPT b(loaded, *backend);
+  load_model_weights(dir, b);
+  CHECK(tensor_to_host_f64(*backend, b.params.qnormw) ==
+        tensor_to_host_f64(*backend, a.params.qnormw));
+  CHECK(tensor_to_host_f64(*backend, b.params.qnormw) != std::vector<double>(4 * 2, 1.0));
+  CHECK(tensor_to_host_f64(*backend, b.params.knormw) ==
+        tensor_to_host_f64(*backend, a.params.knormw));
+  SafeTensorsFile file(dir / "model.safetensors");
+  CHECK(file.info("transformer.h.1.attn.q_norm.weight").shape == std::vector<int64_t>{4});
+  CHECK(file.info("transformer.h.0.attn.k_norm.weight").shape == std::vector<int64_t>{4});
+  // the parameter count has the 2 hs gains of every layer
+  GPTConfig without = config;
+  without.qk_norm = false;
+  CHECK(count_parameters(config) - count_parameters(without) == 2 * 2 * 4);
 }
 
 TEST_CASE("a Llama-style checkpoint round trip restores its switches and every weight exactly") {

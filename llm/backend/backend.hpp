@@ -114,6 +114,22 @@ class Backend {
   virtual void rope_backward(Tensor dinp, Tensor dout, int hs, int n_rotated, int pos0,
                              RopeFrequencies frequencies) = 0;
 
+  // ---- QK-norm: RMSNorm of every query and key head (OLMo 2, Qwen3, nanochat) ----
+  // inp (B, T, (NH + 2 NKV) hs) is qkv: NH query heads, then NKV key heads, then NKV value heads.
+  // Each query head x (hs channels) becomes x * rstd * q_weight, each key head x * rstd * k_weight,
+  // rstd = 1 / sqrt(mean_i(x[i]^2) + eps); the value heads are copied. q_weight and k_weight (hs)
+  // are shared by all heads (as in Qwen3). rstd (B, T, NH + NKV) in master_dtype() is saved, one
+  // per normalised head. out has inp's shape and must not be inp: the backward reads inp.
+  // Why: the attention logits q.k are then bounded by |q_weight| |k_weight| hs, so they cannot grow
+  // without limit during training (the instability OLMo 2 and Dehghani et al. 2023 remove with it).
+  virtual void qk_norm_forward(Tensor out, Tensor rstd, Tensor inp, Tensor q_weight,
+                               Tensor k_weight, int NH, double eps) = 0;
+  // dinp (B, T, QKV) += d out / d inp (dout copied into the value heads); dq_weight, dk_weight
+  // (hs) += the sums over rows and heads of dout * x * rstd.
+  virtual void qk_norm_backward(Tensor dinp, Tensor dq_weight, Tensor dk_weight, Tensor dout,
+                                Tensor inp, Tensor q_weight, Tensor k_weight, Tensor rstd,
+                                int NH) = 0;
+
   // ---- matmul with bias: out = inp @ weight^T + bias ----
   // out (N, OC), inp (N, C), weight (OC, C) (PyTorch nn.Linear layout), bias (OC) or empty.
   virtual void matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) = 0;

@@ -59,6 +59,17 @@ template <typename Wrapper> class ForwardingBackend : public Backend {
     return self().forward_op("rope_backward", &Backend::rope_backward, &check_rope_backward, dinp,
                              dout, hs, n_rotated, pos0, frequencies);
   }
+  void qk_norm_forward(Tensor out, Tensor rstd, Tensor inp, Tensor q_weight, Tensor k_weight,
+                       int NH, double eps) override {
+    return self().forward_op("qk_norm_forward", &Backend::qk_norm_forward, &check_qk_norm_forward,
+                             out, rstd, inp, q_weight, k_weight, NH, eps);
+  }
+  void qk_norm_backward(Tensor dinp, Tensor dq_weight, Tensor dk_weight, Tensor dout, Tensor inp,
+                        Tensor q_weight, Tensor k_weight, Tensor rstd, int NH) override {
+    return self().forward_op("qk_norm_backward", &Backend::qk_norm_backward,
+                             &check_qk_norm_backward, dinp, dq_weight, dk_weight, dout, inp,
+                             q_weight, k_weight, rstd, NH);
+  }
   void matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) override {
     return self().forward_op("matmul_forward", &Backend::matmul_forward, &check_matmul_forward, out,
                              inp, weight, bias);

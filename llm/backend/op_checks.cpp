@@ -295,6 +295,60 @@ void check_rope_backward(const Backend& be, Tensor dinp, Tensor dout, int hs, in
   expect_rope(be, "rope_backward", "dinp", dinp, "dout", dout, hs, n_rotated, pos0, frequencies);
 }
 
+// ---- qk_norm ----
+
+namespace {
+// qkv-shaped tensors (B, T, (NH + 2 NKV) hs), leading dimensions folded, with hs = q_weight's
+// size; returns NH + NKV, the heads that are normalised.
+int64_t expect_qk_norm(const char* op, const char* a_name, Tensor a, const char* b_name, Tensor b,
+                       Tensor q_weight, Tensor k_weight, Tensor rstd, int NH) {
+  check(a.shape == b.shape, std::string(op) + ": " + a_name + " has shape " + a.shape.str() + ", " +
+                                b_name + " " + b.shape.str());
+  const int64_t hs = q_weight.numel(), W = b.last_dim();
+  expect_numel(op, "k_weight", k_weight, hs, "q_weight's size hs");
+  const int64_t heads = W / hs;  // NH + 2 NKV
+  check(NH > 0 && W % hs == 0 && heads > NH && (heads - NH) % 2 == 0,
+        std::string(op) + ": " + b_name + "'s " + std::to_string(W) +
+            " channels are not NH = " + std::to_string(NH) +
+            " query heads and 2 NKV >= 2 key/value heads of hs = " + std::to_string(hs));
+  const int64_t normalised = NH + (heads - NH) / 2;
+  expect_numel(op, "rstd", rstd, b.rows() * normalised, "(B, T, NH + NKV)");
+  return normalised;
+}
+}  // namespace
+
+void check_qk_norm_forward(const Backend& be, Tensor out, Tensor rstd, Tensor inp, Tensor q_weight,
+                           Tensor k_weight, int NH, double eps) {
+  const char* op = "qk_norm_forward";
+  for (auto [name, t] :
+       {std::pair{"out", out}, {"inp", inp}, {"q_weight", q_weight}, {"k_weight", k_weight}})
+    expect_in_dtype(be, op, name, t);
+  expect_in_master_dtype(be, op, "rstd", rstd);
+  expect_qk_norm(op, "out", out, "inp", inp, q_weight, k_weight, rstd, NH);
+  check(out.data != inp.data, std::string(op) + ": out is inp (the backward needs inp unchanged)");
+  check(eps > 0, std::string(op) + ": eps is " + std::to_string(eps) + ", expected > 0");
+}
+
+void check_qk_norm_backward(const Backend& be, Tensor dinp, Tensor dq_weight, Tensor dk_weight,
+                            Tensor dout, Tensor inp, Tensor q_weight, Tensor k_weight, Tensor rstd,
+                            int NH) {
+  const char* op = "qk_norm_backward";
+  for (auto [name, t] : {std::pair{"dinp", dinp},
+                         {"dq_weight", dq_weight},
+                         {"dk_weight", dk_weight},
+                         {"dout", dout},
+                         {"inp", inp},
+                         {"q_weight", q_weight},
+                         {"k_weight", k_weight}})
+    expect_in_dtype(be, op, name, t);
+  expect_in_master_dtype(be, op, "rstd", rstd);
+  check(dinp.shape == dout.shape,
+        std::string(op) + ": dinp has shape " + dinp.shape.str() + ", dout " + dout.shape.str());
+  expect_qk_norm(op, "dout", dout, "inp", inp, q_weight, k_weight, rstd, NH);
+  expect_numel(op, "dq_weight", dq_weight, q_weight.numel(), "q_weight's size hs");
+  expect_numel(op, "dk_weight", dk_weight, q_weight.numel(), "q_weight's size hs");
+}
+
 // ---- swiglu ----
 
 void check_swiglu_forward(const Backend& be, Tensor out, Tensor inp) {

@@ -57,6 +57,14 @@ void check_rope_forward(const Backend& be, Tensor out, Tensor inp, int hs, int n
 void check_rope_backward(const Backend& be, Tensor dinp, Tensor dout, int hs, int n_rotated,
                          int pos0, RopeFrequencies frequencies);
 
+// inp (B, T, (NH + 2 NKV) hs) with hs = q_weight's size and NKV >= 1 read from the shapes;
+// rstd (B, T, NH + NKV); out not aliasing inp.
+void check_qk_norm_forward(const Backend& be, Tensor out, Tensor rstd, Tensor inp, Tensor q_weight,
+                           Tensor k_weight, int NH, double eps);
+void check_qk_norm_backward(const Backend& be, Tensor dinp, Tensor dq_weight, Tensor dk_weight,
+                            Tensor dout, Tensor inp, Tensor q_weight, Tensor k_weight, Tensor rstd,
+                            int NH);
+
 void check_swiglu_forward(const Backend& be, Tensor out, Tensor inp);
 void check_swiglu_backward(const Backend& be, Tensor dinp, Tensor inp, Tensor dout);
 

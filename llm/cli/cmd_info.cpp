@@ -148,12 +148,12 @@ void print_info(const InfoOptions& o) {
       c.n_layer, c.n_head, c.n_embd, c.max_seq_len, c.vocab_size, c.padded_vocab_size());
   std::printf(
       "architecture   %s (eps %g), %s positions%s, %s MLP of %d, %d key/value heads, %s "
-      "head, %s\n",
+      "head, %s%s\n",
       c.norm.c_str(), c.norm_eps, c.position.c_str(),
       c.rope() ? (" (theta " + std::to_string(int64_t(c.rope_frequencies.theta)) + ")").c_str()
                : "",
       c.mlp.c_str(), c.hidden_size(), c.kv_heads(), c.tie_embeddings ? "tied" : "untied",
-      c.bias ? "biases" : "no biases");
+      c.bias ? "biases" : "no biases", c.qk_norm ? ", qk-norm" : "");
   std::printf("parameters     %lld (%.2fM; the tied head counted once)\n",
               (long long)count_parameters(c), double(count_parameters(c)) / 1e6);
   std::printf(

@@ -66,6 +66,9 @@ void add_model_options(CLI::App* cmd, TrainConfig& c) {
       ->group(model);
   add(cmd, "tie-embeddings", c.tie_embeddings, "The output head is the token embedding wte")
       ->group(model);
+  add(cmd, "qk-norm", c.qk_norm,
+      "RMSNorm on each query and key head before rope, gains shared by the heads (OLMo 2, Qwen3)")
+      ->group(model);
 }
 
 void add_data_options(CLI::App* cmd, TrainConfig& c) {

@@ -55,6 +55,8 @@ std::string hf_tensor_name(const std::string& name, int layer) {
   if (name == "ln1b") return h + "ln_1.bias";
   if (name == "qkvw") return h + "attn.c_attn.weight";
   if (name == "qkvb") return h + "attn.c_attn.bias";
+  if (name == "qnormw") return h + "attn.q_norm.weight";  // Qwen3's names, under GPT-2's "attn."
+  if (name == "knormw") return h + "attn.k_norm.weight";
   if (name == "attprojw") return h + "attn.c_proj.weight";
   if (name == "attprojb") return h + "attn.c_proj.bias";
   if (name == "ln2w") return h + "ln_2.weight";
@@ -171,6 +173,7 @@ void write_model_config(const fs::path& path, const GPTConfig& c) {
     j["mlp_hidden"] = c.hidden_size();
     j["n_kv_head"] = c.kv_heads();
     j["bias"] = c.bias;
+    j["qk_norm"] = c.qk_norm;
   }
   std::ofstream out(path);
   check(bool(out), "cannot write " + path.string());
@@ -233,6 +236,7 @@ GPTConfig read_model_config(const fs::path& path) {
   if (j.contains("n_kv_head")) c.n_kv_head = get_int("n_kv_head");
   get_bool("tie_word_embeddings", c.tie_embeddings);
   get_bool("bias", c.bias);
+  get_bool("qk_norm", c.qk_norm);
   try {
     c.validate();
   } catch (const Error& e) { throw Error(path.string() + ": " + e.what()); }

@@ -55,7 +55,7 @@ std::vector<LlamaTensor> llama_tensors(const ParameterTensors& p) {
 }  // namespace
 
 bool is_llama_architecture(const GPTConfig& c) {
-  return c.rmsnorm() && c.rope() && c.swiglu() && !c.bias;
+  return c.rmsnorm() && c.rope() && c.swiglu() && !c.bias && !c.qk_norm;
 }
 
 bool is_llama_file(const SafeTensorsFile& file) {

@@ -4,13 +4,14 @@
 //
 // One pre-norm transformer block, the unit the model repeats L times:
 //
-//   residual2 = x + attn_proj( attention( rope?( qkv( norm1(x) ) ) ) )   the attention branch
-//   residual3 = residual2 + fc_proj( act( fc( norm2(residual2) ) ) )      the MLP branch
+//   residual2 = x + attn_proj( attention( rope?( qk_norm?( qkv( norm1(x) ) ) ) ) )  (attention)
+//   residual3 = residual2 + fc_proj( act( fc( norm2(residual2) ) ) )                (MLP)
 //
 // The config's switches (llm/model/config.hpp) pick each piece: norm = layernorm (GPT-2) or
-// rmsnorm (Llama); rope rotates q and k by position (Llama) or not (GPT-2's learned positions are
-// added before the first block); act = gelu (GPT-2) or swiglu (Llama); attention has n_head query
-// heads and n_kv_head key/value heads. A missing bias is an empty tensor.
+// rmsnorm (Llama); qk_norm RMS-normalises each query and key head (OLMo 2, Qwen3); rope rotates q
+// and k by position (Llama) or not (GPT-2's learned positions are added before the first block);
+// act = gelu (GPT-2) or swiglu (Llama); attention has n_head query heads and n_kv_head key/value
+// heads. A missing bias is an empty tensor.
 //
 // block_forward is the one place the block is written: the training forward (llm/model/gpt.cpp)
 // and the KV-cache decoder (llm/model/decoder.cpp) both run it. They differ only in how attention
@@ -30,6 +31,7 @@ namespace llm {
 struct LayerWeights {
   Tensor ln1w, ln1b;          // (C), (C)
   Tensor qkvw, qkvb;          // (QKV, C), (QKV)
+  Tensor qnormw, knormw;      // (hs), (hs)   QK-norm's gains (qk_norm only)
   Tensor attprojw, attprojb;  // (C, C), (C)
   Tensor ln2w, ln2b;          // (C), (C)
   Tensor fcw, fcb;            // (FC, C), (FC)
@@ -39,8 +41,8 @@ struct LayerWeights {
   // hands them on as a group).
   std::vector<Tensor> all() const {
     std::vector<Tensor> present;
-    for (const Tensor& t :
-         {ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb})
+    for (const Tensor& t : {ln1w, ln1b, qkvw, qkvb, qnormw, knormw, attprojw, attprojb, ln2w, ln2b,
+                            fcw, fcb, fcprojw, fcprojb})
       if (!t.empty()) present.push_back(t);
     return present;
   }
@@ -53,6 +55,7 @@ struct LayerWeights {
 struct LayerActivations {
   Tensor ln1, ln1_mean, ln1_rstd;  // (B, T, C), (B, T), (B, T); the mean with layernorm only
   Tensor qkv;                      // (B, T, QKV)
+  Tensor qkv_norm, qk_rstd;        // (B, T, QKV), (B, T, NH + NKV)  q, k heads normalised (qk_norm)
   Tensor qkv_rope;                 // (B, T, QKV)  q and k rotated by position (rope only)
   Tensor att;                      // the backend's attention state (training only)
   Tensor atty;                     // (B, T, C)   attention output, heads concatenated

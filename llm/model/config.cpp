@@ -40,7 +40,7 @@ void GPTConfig::validate() const {
 
 bool GPTConfig::is_gpt2_architecture() const {
   return norm == "layernorm" && position == "learned" && mlp == "gelu" &&
-         hidden_size() == 4 * n_embd && kv_heads() == n_head && tie_embeddings && bias;
+         hidden_size() == 4 * n_embd && kv_heads() == n_head && tie_embeddings && bias && !qk_norm;
 }
 
 bool GPTConfig::same_shape(const GPTConfig& o) const {
@@ -48,7 +48,7 @@ bool GPTConfig::same_shape(const GPTConfig& o) const {
          n_head == o.n_head && n_embd == o.n_embd && norm == o.norm && norm_eps == o.norm_eps &&
          position == o.position && rope_frequencies == o.rope_frequencies && mlp == o.mlp &&
          hidden_size() == o.hidden_size() && kv_heads() == o.kv_heads() &&
-         tie_embeddings == o.tie_embeddings && bias == o.bias;
+         tie_embeddings == o.tie_embeddings && bias == o.bias && qk_norm == o.qk_norm;
 }
 
 int pad_vocab(int vocab_size) { return (vocab_size + 127) / 128 * 128; }
@@ -116,9 +116,10 @@ int64_t count_parameters(const GPTConfig& c) {
   const int64_t H = c.hidden_size();
   const int64_t norm = c.rmsnorm() ? C : 2 * C;  // gain, and a layernorm's bias
   const int64_t biases = c.bias ? QKV + C + FC + C : 0;
+  const int64_t qk_gains = c.qk_norm ? 2 * int64_t(c.head_size()) : 0;  // q_norm, k_norm (hs)
   const int64_t per_layer = norm + QKV * C + C * C   // ln_1, attention's q, k, v and projection
                             + norm + FC * C + C * H  // ln_2, the MLP's two matmuls
-                            + biases;
+                            + biases + qk_gains;
   const int64_t embeddings = int64_t(c.vocab_size) * C * (c.tie_embeddings ? 1 : 2) +
                              (c.rope() ? 0 : int64_t(c.max_seq_len) * C);
   return embeddings + L * per_layer + norm;

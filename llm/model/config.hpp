@@ -13,6 +13,9 @@
 //   tie_embeddings  the output head reuses wte (GPT-2) or has its own lm_head (Llama 3 8B)
 //   bias            the linear layers have biases (GPT-2) or not (Llama; nanoGPT's bias=False);
 //                   a layernorm keeps its bias either way, an rmsnorm has none
+//   qk_norm         RMSNorm (eps norm_eps) on each query and key head after the qkv projection and
+//                   before rope, with learned gains of hs shared by the heads (OLMo 2, Qwen3,
+//                   nanochat): bounds the attention logits, a common fix for loss spikes
 #include <cstdint>
 #include <string>
 
@@ -36,6 +39,7 @@ struct GPTConfig {
   int n_kv_head = 0;                 // NKV; 0 means n_head
   bool tie_embeddings = true;
   bool bias = true;
+  bool qk_norm = false;
 
   int head_size() const { return n_embd / n_head; }
   int kv_heads() const { return n_kv_head > 0 ? n_kv_head : n_head; }

@@ -55,7 +55,12 @@ const std::vector<float>& Decoder::step(const int32_t* tokens, int Tn) {
   layer.ln1 = layer.ln2 = ln;
   layer.ln1_mean = layer.ln2_mean = mean;
   layer.ln1_rstd = layer.ln2_rstd = rstd;
-  layer.qkv = layer.qkv_rope = bt(t_.qkv, c.qkv_channels());  // rope rotates q, k in place
+  layer.qkv = bt(t_.qkv, c.qkv_channels());
+  if (c.qk_norm) {  // qk_norm needs its own output: the op reads qkv while it writes
+    layer.qkv_norm = bt(t_.qkv_norm, c.qkv_channels());
+    layer.qk_rstd = t_.qk_rstd.prefix(Shape{B, Tn, c.n_head + c.kv_heads()});
+  }
+  layer.qkv_rope = c.qk_norm ? layer.qkv_norm : layer.qkv;  // rope rotates q, k in place
   layer.atty = bt(t_.atty, C);
   layer.attproj = layer.fcproj = proj;
   layer.residual2 = bt(t_.x2, C);

@@ -29,6 +29,8 @@ struct DecoderTensors {
   Tensor mean;      // (B, maxT)
   Tensor rstd;      // (B, maxT)
   Tensor qkv;       // (B, maxT, QKV)
+  Tensor qkv_norm;  // (B, maxT, QKV)  q and k heads normalised (qk_norm only)
+  Tensor qk_rstd;   // (B, maxT, NH + NKV)  (qk_norm only)
   Tensor atty;      // (B, maxT, C)
   Tensor proj;      // (B, maxT, C)
   Tensor fch;       // (B, maxT, FC)
@@ -51,6 +53,10 @@ struct DecoderTensors {
     visit_entry(fn, "mean", mean, Shape{B, T}, K::statistic);
     visit_entry(fn, "rstd", rstd, Shape{B, T}, K::statistic);
     visit_entry(fn, "qkv", qkv, Shape{B, T, QKV}, K::value);
+    if (config.qk_norm) {
+      visit_entry(fn, "qkv_norm", qkv_norm, Shape{B, T, QKV}, K::value);
+      visit_entry(fn, "qk_rstd", qk_rstd, Shape{B, T, config.n_head + NKV}, K::statistic);
+    }
     visit_entry(fn, "atty", atty, Shape{B, T, C}, K::value);
     visit_entry(fn, "proj", proj, Shape{B, T, C}, K::value);
     visit_entry(fn, "fch", fch, Shape{B, T, FC}, K::value);

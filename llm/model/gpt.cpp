@@ -27,9 +27,10 @@ struct TokenTensors {
 }  // namespace
 
 TensorKind parameter_kind(const char* name) {
-  // Every tensor any config has: untied, with biases, learned positions and layernorms.
+  // Every tensor any config has: untied, with biases, learned positions, layernorms and QK-norm.
   ParameterTensors all;
   all.config.tie_embeddings = false;
+  all.config.qk_norm = true;
   TensorKind found = TensorKind::matrix;
   bool known = false;
   all.visit([&](const char* n, Tensor&, Shape, TensorKind kind) {
@@ -48,7 +49,8 @@ DType activation_dtype(const Backend& backend, TensorKind kind) {
 }
 
 DType activation_dtype(const Backend& backend, const char* name) {
-  ActivationTensors all;  // the layernorm config lists every statistic
+  ActivationTensors all;  // the layernorm config with QK-norm lists every statistic
+  all.config.qk_norm = true;
   TensorKind found = TensorKind::value;
   bool known = false;
   all.visit([&](const char* n, Tensor&, Shape, TensorKind kind) {
@@ -214,8 +216,8 @@ void GPT::run_backward(const GradientsReady& on_ready) {
 
   for (int l = L - 1; l >= 0; l--) {
     const LayerActivations dl = d.layer(l);
-    for (Tensor t :
-         {dl.ln1, dl.qkv, dl.qkv_rope, dl.atty, dl.attproj, dl.ln2, dl.fch, dl.fch_gelu, dl.fcproj})
+    for (Tensor t : {dl.ln1, dl.qkv, dl.qkv_norm, dl.qkv_rope, dl.atty, dl.attproj, dl.ln2, dl.fch,
+                     dl.fch_gelu, dl.fcproj})
       if (!t.empty()) be.zero(t);
     const Tensor x = l == 0 ? a.encoded : a.residual3.slice(l - 1);
     const Tensor dx = l == 0 ? d.encoded : d.residual3.slice(l - 1);

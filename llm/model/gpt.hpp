@@ -37,6 +37,8 @@ struct ParameterTensors {
   Tensor ln1b;      // (L, C)
   Tensor qkvw;      // (L, QKV, C)
   Tensor qkvb;      // (L, QKV)
+  Tensor qnormw;    // (L, hs)      QK-norm's gain of the query heads (qk_norm only)
+  Tensor knormw;    // (L, hs)      ... and of the key heads
   Tensor attprojw;  // (L, C, C)
   Tensor attprojb;  // (L, C)
   Tensor ln2w;      // (L, C)
@@ -64,6 +66,10 @@ struct ParameterTensors {
     if (norm_bias) visit_entry(fn, "ln1b", ln1b, Shape{L, C}, K::bias);
     visit_entry(fn, "qkvw", qkvw, Shape{L, QKV, C}, K::matrix);
     if (c.bias) visit_entry(fn, "qkvb", qkvb, Shape{L, QKV}, K::bias);
+    if (c.qk_norm) {
+      visit_entry(fn, "qnormw", qnormw, Shape{L, c.head_size()}, K::gain);
+      visit_entry(fn, "knormw", knormw, Shape{L, c.head_size()}, K::gain);
+    }
     visit_entry(fn, "attprojw", attprojw, Shape{L, C, C}, K::residual_projection);
     if (c.bias) visit_entry(fn, "attprojb", attprojb, Shape{L, C}, K::bias);
     visit_entry(fn, "ln2w", ln2w, Shape{L, C}, K::gain);
@@ -83,8 +89,8 @@ struct ParameterTensors {
   // Layer l's weights: the l-th slice of each stacked tensor (empty where the config has none).
   LayerWeights layer(int l) const {
     auto at = [l](const Tensor& t) { return t.empty() ? Tensor{} : t.slice(l); };
-    return {at(ln1w), at(ln1b), at(qkvw), at(qkvb), at(attprojw), at(attprojb),
-            at(ln2w), at(ln2b), at(fcw),  at(fcb),  at(fcprojw),  at(fcprojb)};
+    return {at(ln1w),     at(ln1b), at(qkvw), at(qkvb), at(qnormw), at(knormw),  at(attprojw),
+            at(attprojb), at(ln2w), at(ln2b), at(fcw),  at(fcb),    at(fcprojw), at(fcprojb)};
   }
 };
 
@@ -110,6 +116,8 @@ struct ActivationTensors {
   Tensor ln1_mean;        // (L, B, T)        layernorm only
   Tensor ln1_rstd;        // (L, B, T)
   Tensor qkv;             // (L, B, T, QKV)
+  Tensor qkv_norm;        // (L, B, T, QKV)   q and k heads RMS-normalised (qk_norm only)
+  Tensor qk_rstd;         // (L, B, T, NH + NKV)  their rstds (qk_norm only)
   Tensor qkv_rope;        // (L, B, T, QKV)   q and k rotated by position (rope only)
   Tensor atty;            // (L, B, T, C)     attention output, heads concatenated
   Tensor att;             // (L, attention_state)
@@ -131,9 +139,9 @@ struct ActivationTensors {
   // Layer l's activations: the l-th slice of each stacked tensor (empty where not listed).
   LayerActivations layer(int l) const {
     auto at = [l](const Tensor& t) { return t.empty() ? Tensor{} : t.slice(l); };
-    return {at(ln1),  at(ln1_mean), at(ln1_rstd),  at(qkv),      at(qkv_rope), at(att),
-            at(atty), at(attproj),  at(residual2), at(ln2),      at(ln2_mean), at(ln2_rstd),
-            at(fch),  at(fch_gelu), at(fcproj),    at(residual3)};
+    return {at(ln1),      at(ln1_mean), at(ln1_rstd), at(qkv),      at(qkv_norm),  at(qk_rstd),
+            at(qkv_rope), at(att),      at(atty),     at(attproj),  at(residual2), at(ln2),
+            at(ln2_mean), at(ln2_rstd), at(fch),      at(fch_gelu), at(fcproj),    at(residual3)};
   }
 
   template <typename Fn> void visit(Fn&& fn) {
@@ -151,6 +159,11 @@ struct ActivationTensors {
     if (mean) visit_entry(fn, "ln1_mean", ln1_mean, Shape{L, B, T}, K::statistic);
     visit_entry(fn, "ln1_rstd", ln1_rstd, Shape{L, B, T}, K::statistic);
     visit_entry(fn, "qkv", qkv, Shape{L, B, T, QKV}, K::value);
+    if (c.qk_norm) {
+      const int64_t heads = c.n_head + c.kv_heads();  // the normalised ones: NH + NKV
+      visit_entry(fn, "qkv_norm", qkv_norm, Shape{L, B, T, QKV}, K::value);
+      visit_entry(fn, "qk_rstd", qk_rstd, Shape{L, B, T, heads}, K::statistic);
+    }
     if (c.rope()) visit_entry(fn, "qkv_rope", qkv_rope, Shape{L, B, T, QKV}, K::value);
     visit_entry(fn, "atty", atty, Shape{L, B, T, C}, K::value);
     visit_entry(fn, "att", att, att_shape, K::statistic);

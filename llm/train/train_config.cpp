@@ -23,6 +23,7 @@ GPTConfig TrainConfig::model_config(int vocab_size) const {
     c.mlp_hidden = mlp_hidden;
     c.n_kv_head = n_kv_head;
     c.tie_embeddings = tie_embeddings;
+    c.qk_norm = qk_norm;
   }
   c.max_seq_len = max_seq_len > 0 ? max_seq_len : (model.empty() ? block_size : c.max_seq_len);
   c.vocab_size = vocab_size;

@@ -31,6 +31,7 @@ struct TrainConfig {
   int mlp_hidden = 0;        // 0: 4 n_embd
   int n_kv_head = 0;         // 0: n_head
   bool tie_embeddings = true;
+  bool qk_norm = false;  // RMSNorm on each query and key head (OLMo 2, Qwen3)
 
   // ---- data ----
   std::string train_data;  // token shards, e.g. "data/cache/shakespeare_char/train_*.bin"
@@ -110,7 +111,7 @@ struct TrainConfig {
 // to_json / from_json for train_state.json; keys missing from an older file keep their defaults.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     TrainConfig, model, n_layer, n_head, n_embd, block_size, max_seq_len, init_from, bias, norm,
-    norm_eps, position, rope_theta, mlp, mlp_hidden, n_kv_head, tie_embeddings, train_data,
+    norm_eps, position, rope_theta, mlp, mlp_hidden, n_kv_head, tie_embeddings, qk_norm, train_data,
     val_data, data_sampling, batch_size, grad_accum, max_steps, learning_rate, min_lr, warmup_steps,
     lr_decay_steps, beta1, beta2, eps, weight_decay, grad_clip, optimizer, muon_learning_rate,
     muon_momentum, muon_ns_steps, embedding_learning_rate, gain_bias_learning_rate, zero_stage,

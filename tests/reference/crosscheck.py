@@ -78,6 +78,8 @@ GLASSBOX_TO_HF = [
     ("ln1b", "transformer.h.{l}.ln_1.bias", False),
     ("qkvw", "transformer.h.{l}.attn.c_attn.weight", True),
     ("qkvb", "transformer.h.{l}.attn.c_attn.bias", False),
+    ("qnormw", "transformer.h.{l}.attn.q_norm.weight", False),
+    ("knormw", "transformer.h.{l}.attn.k_norm.weight", False),
     ("attprojw", "transformer.h.{l}.attn.c_proj.weight", True),
     ("attprojb", "transformer.h.{l}.attn.c_proj.bias", False),
     ("ln2w", "transformer.h.{l}.ln_2.weight", False),
@@ -260,7 +262,8 @@ def check_mode(driver, workdir, mode, steps):
     m = model_probe
     print(f"config: L={L} NH={m.n_head} NKV={m.n_kv_head} C={m.n_embd} maxT={m.n_positions} "
           f"V={V} Vp={Vp} norm={m.norm} position={m.position} mlp={m.mlp} H={m.mlp_hidden} "
-          f"tied={m.tie_embeddings} bias={m.bias}; batch {tokens.shape[0]} x {tokens.shape[1]}; "
+          f"tied={m.tie_embeddings} bias={m.bias} qk_norm={m.qk_norm}; "
+          f"batch {tokens.shape[0]} x {tokens.shape[1]}; "
           f"{steps} AdamW steps")
 
     # 0. the checkpoint holds exactly the model's weights (HF names, Conv1D transposes, wte unpadded)

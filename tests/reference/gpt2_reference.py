@@ -7,9 +7,11 @@ The same architecture switches as glassbox's config (llm/model/config.hpp), writ
 papers and Hugging Face's Llama description: norm = "rmsnorm" (x / sqrt(mean(x^2) + eps) * w),
 position = "rope" (rotary embedding, HF's rotate-half form: q cos + rotate_half(q) sin), mlp =
 "swiglu" (silu(gate) * up), n_kv_head < n_head (grouped-query attention by repeating each key/value
-head over its group), tie_embeddings = False (its own lm_head.weight) and bias = False (no linear
-biases). Their config.json keys are glassbox's (norm, position, mlp, mlp_hidden, n_kv_head, bias,
-tie_word_embeddings).
+head over its group), tie_embeddings = False (its own lm_head.weight), bias = False (no linear
+biases) and qk_norm = True (each query and key head RMS-normalised over its hs channels, eps
+norm_eps, with gains attn.q_norm.weight and attn.k_norm.weight of hs shared by the heads, as in
+Qwen3, before rope). Their config.json keys are glassbox's (norm, position, mlp, mlp_hidden,
+n_kv_head, bias, qk_norm, tie_word_embeddings).
 
 Shape legend: B batch, T time, C channels, NH heads, hs = C / NH, V real vocabulary, Vp padded
 vocabulary (V rounded up to a multiple of 128, as glassbox and llm.c do).
@@ -80,10 +82,11 @@ def apply_rope(x, theta):
     return x * torch.cos(angles).to(x.dtype) + rotate_half(x) * torch.sin(angles).to(x.dtype)
 
 
-def causal_self_attention(qkv, n_head, n_kv_head=None, rope_theta=None):
+def causal_self_attention(qkv, n_head, n_kv_head=None, rope_theta=None, qk_norm=None):
     """qkv (B, T, (NH + 2 NKV) hs) -> (B, T, C): softmax(q k^T / sqrt(hs), causal) v per head, heads
     concatenated. NKV < NH: each key/value head serves NH / NKV consecutive query heads. With
-    rope_theta, q and k are rotated by position first."""
+    qk_norm = (q_weight, k_weight, eps), every q and k head is RMS-normalised first; with
+    rope_theta, q and k are then rotated by position."""
     n_kv_head = n_kv_head or n_head
     B, T, W = qkv.shape
     hs = W // (n_head + 2 * n_kv_head)
@@ -92,6 +95,9 @@ def causal_self_attention(qkv, n_head, n_kv_head=None, rope_theta=None):
     q = q.view(B, T, n_head, hs).transpose(1, 2)  # (B, NH, T, hs)
     k = k.view(B, T, n_kv_head, hs).transpose(1, 2)  # (B, NKV, T, hs)
     v = v.view(B, T, n_kv_head, hs).transpose(1, 2)
+    if qk_norm is not None:
+        q_weight, k_weight, eps = qk_norm
+        q, k = rmsnorm(q, q_weight, eps), rmsnorm(k, k_weight, eps)  # over hs, per head
     if rope_theta is not None:
         q, k = apply_rope(q, rope_theta), apply_rope(k, rope_theta)
     group = n_head // n_kv_head
@@ -112,7 +118,7 @@ class GPT2Reference(torch.nn.Module):
     def __init__(self, n_layer, n_head, n_embd, n_positions, vocab_size, padded_vocab_size=None,
                  dtype=torch.float32, norm="layernorm", norm_eps=LAYERNORM_EPS, position="learned",
                  rope_theta=10000.0, mlp="gelu", mlp_hidden=None, n_kv_head=None,
-                 tie_embeddings=True, bias=True):
+                 tie_embeddings=True, bias=True, qk_norm=False):
         super().__init__()
         self.n_layer, self.n_head, self.n_embd = n_layer, n_head, n_embd
         self.n_positions, self.vocab_size = n_positions, vocab_size
@@ -120,7 +126,7 @@ class GPT2Reference(torch.nn.Module):
         self.norm, self.norm_eps, self.position, self.rope_theta = norm, norm_eps, position, rope_theta
         self.mlp, self.mlp_hidden = mlp, mlp_hidden or 4 * n_embd
         self.n_kv_head = n_kv_head or n_head
-        self.tie_embeddings, self.bias = tie_embeddings, bias
+        self.tie_embeddings, self.bias, self.qk_norm = tie_embeddings, bias, qk_norm
         C, L, H = n_embd, n_layer, self.mlp_hidden
         hs = C // n_head
         QKV = C + 2 * self.n_kv_head * hs
@@ -151,6 +157,9 @@ class GPT2Reference(torch.nn.Module):
             add(h + "attn.c_attn.weight", zeros(C, QKV))  # Conv1D: (in, out)
             if bias:
                 add(h + "attn.c_attn.bias", zeros(QKV))
+            if qk_norm:
+                add(h + "attn.q_norm.weight", P(torch.ones(hs, dtype=dtype)))
+                add(h + "attn.k_norm.weight", P(torch.ones(hs, dtype=dtype)))
             add(h + "attn.c_proj.weight", zeros(C, C))
             if bias:
                 add(h + "attn.c_proj.bias", zeros(C))
@@ -177,7 +186,7 @@ class GPT2Reference(torch.nn.Module):
         g = torch.Generator().manual_seed(seed)
         residual_std = 0.02 / math.sqrt(2 * self.n_layer)
         for name, param in self.named_hf_parameters():
-            if any(name.endswith(n + ".weight") for n in ("ln_1", "ln_2", "ln_f")):
+            if any(name.endswith(n + ".weight") for n in ("ln_1", "ln_2", "ln_f", "q_norm", "k_norm")):
                 param.fill_(1.0)
             elif name.endswith(".bias"):
                 param.zero_()
@@ -213,7 +222,10 @@ class GPT2Reference(torch.nn.Module):
             h = f"transformer.h.{l}."
             a = self._norm(x, h + "ln_1")
             qkv = self._linear(a, h + "attn.c_attn")  # (B, T, QKV)
-            y = causal_self_attention(qkv, self.n_head, self.n_kv_head, theta)
+            qk = None
+            if self.qk_norm:
+                qk = (p(h + "attn.q_norm.weight"), p(h + "attn.k_norm.weight"), self.norm_eps)
+            y = causal_self_attention(qkv, self.n_head, self.n_kv_head, theta, qk)
             x = x + self._linear(y, h + "attn.c_proj")
             m = self._linear(self._norm(x, h + "ln_2"), h + "mlp.c_fc")  # (B, T, FC)
             if self.mlp == "swiglu":
@@ -352,7 +364,7 @@ def load_checkpoint(directory, dtype=torch.float32):
         position=cfg.get("position", "learned"), rope_theta=cfg.get("rope_theta", 10000.0),
         mlp=cfg.get("mlp", "gelu"), mlp_hidden=cfg.get("mlp_hidden"),
         n_kv_head=cfg.get("n_kv_head"), tie_embeddings=cfg.get("tie_word_embeddings", True),
-        bias=cfg.get("bias", True))
+        bias=cfg.get("bias", True), qk_norm=cfg.get("qk_norm", False))
     tensors, _ = safetensors_io.load(os.path.join(directory, "model.safetensors"))
     if llama:
         tensors = llama_tensors_to_glassbox(tensors, cfg["n_layer"])

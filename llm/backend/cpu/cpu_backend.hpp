@@ -46,6 +46,12 @@ template <typename T> class CpuBackend final : public Backend {
   void rope_backward(Tensor dinp, Tensor dout, int hs, int n_rotated, int pos0,
                      RopeFrequencies frequencies) override;
 
+  // rstd (B, T, NH + NKV) in master dtype; out must not be inp.
+  void qk_norm_forward(Tensor out, Tensor rstd, Tensor inp, Tensor q_weight, Tensor k_weight,
+                       int NH, double eps) override;
+  void qk_norm_backward(Tensor dinp, Tensor dq_weight, Tensor dk_weight, Tensor dout, Tensor inp,
+                        Tensor q_weight, Tensor k_weight, Tensor rstd, int NH) override;
+
   // bias may be empty; in the backward dbias and dinp may be empty (skipped).
   void matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) override;
   void matmul_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
