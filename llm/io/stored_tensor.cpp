@@ -1,9 +1,13 @@
 #include "llm/io/stored_tensor.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "llm/core/bf16.hpp"
@@ -124,20 +128,29 @@ void convert_all(Out* out, const StoredTensor& src, bool transpose) {
   // when transposed), so the cores convert them side by side: most of a load into fresh memory is
   // the kernel zeroing each arena page on its first write, and that work is done by the thread
   // whose write faults, so it spreads over the cores too. After each chunk its file pages are
-  // released.
+  // released. The chunks are shared out through an atomic counter among plain threads (as many as
+  // OpenMP would use) rather than by an OpenMP loop: OpenMP's idle threads wait actively between
+  // parallel loops, and between the tensors of a load they spun for more CPU time than the
+  // conversion took, which slowed the load on a busy machine (experiments/loading/README.md).
   const size_t row_bytes = std::max<size_t>(1, size_t(src.cols) * From::size);
   const int64_t chunk_rows = std::max<int64_t>(1, int64_t((size_t(1) << 20) / row_bytes));
   const int64_t chunks = (src.rows + chunk_rows - 1) / chunk_rows;
   std::vector<uint8_t> finite(size_t(chunks), 1);
-#pragma omp parallel for schedule(dynamic, 1) if (chunks > 1)
-  for (int64_t k = 0; k < chunks; k++) {
-    const int64_t r0 = k * chunk_rows, r1 = std::min(src.rows, r0 + chunk_rows);
-    finite[size_t(k)] =
-        convert_rows<From, Out>(out, src.bytes, r0, r1, src.rows, src.cols, transpose);
-    if (src.release) src.release(src.bytes + size_t(r0) * row_bytes, size_t(r1 - r0) * row_bytes);
-  }
-  // Errors are raised outside the parallel loop (an exception may not leave it), for the first
-  // chunk that holds a non-finite value.
+  std::atomic<int64_t> next{0};
+  auto convert_chunks = [&] {
+    for (int64_t k = next++; k < chunks; k = next++) {
+      const int64_t r0 = k * chunk_rows, r1 = std::min(src.rows, r0 + chunk_rows);
+      finite[size_t(k)] =
+          convert_rows<From, Out>(out, src.bytes, r0, r1, src.rows, src.cols, transpose);
+      if (src.release) src.release(src.bytes + size_t(r0) * row_bytes, size_t(r1 - r0) * row_bytes);
+    }
+  };
+  const int64_t helpers = std::min<int64_t>(chunks, omp_get_max_threads()) - 1;
+  std::vector<std::thread> threads;
+  for (int64_t i = 0; i < helpers; i++) threads.emplace_back(convert_chunks);
+  convert_chunks();
+  for (std::thread& t : threads) t.join();
+  // The error names the first chunk that holds a non-finite value, as a serial pass would.
   for (int64_t k = 0; k < chunks; k++)
     if (!finite[size_t(k)])
       throw_not_finite<From, Out>(src, k * chunk_rows, std::min(src.rows, (k + 1) * chunk_rows));
