@@ -1,5 +1,7 @@
 // glassbox bench-load: how fast a checkpoint's weights reach the model, beside how fast the same
-// file can merely be read (what `cat FILE > /dev/null` does), and the process's peak memory.
+// file can merely be read (what `cat FILE > /dev/null` does), and the process's peak memory. Two
+// loads are timed: into fresh memory (what `sample` or `eval` do once) and into an arena that was
+// written before (the conversion alone, without the kernel's first-touch work).
 //
 //   glassbox bench-load --write-random gpt2 --ckpt /tmp/gpt2-random     make a test checkpoint
 //   glassbox bench-load --ckpt /tmp/gpt2-random                          time its loading
@@ -9,6 +11,7 @@
 // the load in a fresh process so that the peak memory is the loading's own.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -51,6 +54,15 @@ double read_through(const fs::path& path) {
   return seconds_since(start);
 }
 
+// The best and the worst of repeated timings: on a shared machine the spread is part of the result.
+struct Timings {
+  double best = 1e30, worst = 0;
+  void add(double seconds) {
+    best = std::min(best, seconds);
+    worst = std::max(worst, seconds);
+  }
+};
+
 double peak_rss_mb() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -73,27 +85,45 @@ void run_bench_load(const BenchLoadOptions& o) {
                 o.write_random.c_str());
     return;
   }
+  check(o.repeats >= 1, "bench-load: --repeats must be at least 1");
   const fs::path file = fs::path(o.ckpt) / "model.safetensors";
   const double file_mb = double(fs::file_size(file)) / 1e6;
   read_through(file);  // warm the page cache
-  double read_s = 1e30;
-  for (int i = 0; i < o.repeats; i++) read_s = std::min(read_s, read_through(file));
+  Timings read;
+  for (int i = 0; i < o.repeats; i++) read.add(read_through(file));
 
   const GPTConfig config = read_checkpoint_config(o.ckpt);
   std::unique_ptr<Backend> backend = make_backend(o.device);
+  // Into fresh memory, as every command that loads once does: each repeat builds a new model, so
+  // its arena's pages are written for the first time (the kernel zeroes each page as it is first
+  // written).
+  Timings fresh;
+  for (int i = 0; i < o.repeats; i++) {
+    GPT model(config, *backend);
+    const auto start = std::chrono::steady_clock::now();
+    load_model_weights(o.ckpt, model);
+    fresh.add(seconds_since(start));
+  }
+  // Into an arena already written once (the visualizer's timeline reloading checkpoints into one
+  // model): the conversion alone.
+  Timings warm;
   GPT model(config, *backend);
-  double load_s = 1e30;
+  load_model_weights(o.ckpt, model);
   for (int i = 0; i < o.repeats; i++) {
     const auto start = std::chrono::steady_clock::now();
     load_model_weights(o.ckpt, model);
-    load_s = std::min(load_s, seconds_since(start));
+    warm.add(seconds_since(start));
   }
-  std::printf("bench-load: %s: %.0f MB, %.1fM parameters, %s backend\n", file.c_str(), file_mb,
-              double(count_parameters(config)) / 1e6, backend->name());
-  std::printf("  read the file (as cat):  %8.3f s  %7.0f MB/s\n", read_s, file_mb / read_s);
-  std::printf("  load into the model:    %8.3f s  %7.0f MB/s  (%.1fx the read)\n", load_s,
-              file_mb / load_s, load_s / read_s);
-  std::printf("  peak resident memory:   %8.0f MB  (%.2fx the file)\n", peak_rss_mb(),
+  std::printf("bench-load: %s: %.0f MB, %.1fM parameters, %s backend, best (range) of %d\n",
+              file.c_str(), file_mb, double(count_parameters(config)) / 1e6, backend->name(),
+              o.repeats);
+  std::printf("  read the file (as cat):       %7.3f s (%.3f-%.3f)  %6.0f MB/s\n", read.best,
+              read.best, read.worst, file_mb / read.best);
+  std::printf("  load into fresh memory:       %7.3f s (%.3f-%.3f)  %6.0f MB/s  (%.1fx the read)\n",
+              fresh.best, fresh.best, fresh.worst, file_mb / fresh.best, fresh.best / read.best);
+  std::printf("  load into the written arena:  %7.3f s (%.3f-%.3f)  %6.0f MB/s  (%.1fx the read)\n",
+              warm.best, warm.best, warm.worst, file_mb / warm.best, warm.best / read.best);
+  std::printf("  peak resident memory:         %7.0f MB  (%.2fx the file)\n", peak_rss_mb(),
               peak_rss_mb() / file_mb);
 }
 
@@ -112,7 +142,8 @@ void register_bench_load(CLI::App& app) {
   cmd->add_option("--gpt2-tokenizer", o->gpt2_tokenizer,
                   "Directory with GPT-2's encoder.json + vocab.bpe, saved with --write-random")
       ->capture_default_str();
-  cmd->add_option("--repeats", o->repeats, "Timed repeats (the best is printed)")
+  cmd->add_option("--repeats", o->repeats,
+                  "Timed repeats of each load (the best and the range are printed)")
       ->capture_default_str();
   cmd->add_option("--device", o->device, "cpu or cuda")->capture_default_str();
   cmd->callback([o] { run_bench_load(*o); });

@@ -65,6 +65,7 @@ cp -r "$ckpt" "$work/shape" && sed -i 's/"n_embd": 8/"n_embd": 16/' "$work/shape
 expect_error "checkpoint shape mismatch" "shape" -- "$glassbox" sample --ckpt "$work/shape"
 expect_error "bad top-p" "top-p" -- "$glassbox" sample --ckpt "$ckpt" --top-p 0
 expect_error "negative top-probs" "top-probs" -- "$glassbox" sample --ckpt "$ckpt" --top-probs -1
+expect_error "bench-load with no repeats" "--repeats must be at least 1" -- "$glassbox" bench-load --ckpt "$ckpt" --repeats 0
 expect_error "eval on missing data" "no shard" -- "$glassbox" eval --ckpt "$ckpt" --data "$work/none/*.bin"
 # HellaSwag files: each malformed line is named by file and line number (line 1 is well formed).
 hs=("$glassbox" eval --ckpt "$ckpt" --task hellaswag)
