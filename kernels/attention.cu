@@ -42,14 +42,23 @@
 // at each step the lanes of a row read neighbouring chunks of a staged row: different shared-memory
 // banks, no conflicts). Rows and keys past T are masked: staged as zeros, never written.
 //
-// Shapes: any B, NH and T >= 1; head sizes hs = C / NH of 8, 16, 32, 64 or 128 (the kernels are
-// instantiated for those; any other throws "<op>: head size N is not supported (supported: ...)").
-// bf16 tensors must start on a 16-byte boundary (all loads and stores move 8 bf16 at once).
+// Grouped-query attention (GQA; multi-query, MQA, when NKV = 1). A qkv row (width
+// QKV = (NH + 2 NKV) hs) holds q's NH heads, then k's NKV heads, then v's NKV heads, as the CPU's;
+// query head h reads key/value head h / G, G = NH / NKV queries per group (NKV = NH: ordinary
+// multi-head attention, QKV = 3C). The forward and dq kernels only index k and v through that
+// map. The dk/dv kernel runs per key/value head: a key row's gradient is the sum over the G query
+// heads of its group, so its thread group walks the G heads one after the other (in head order,
+// deterministic) and writes once.
+//
+// Shapes: any B, NH and T >= 1, NKV dividing NH; head sizes hs = C / NH of 8, 16, 32, 64 or 128
+// (the kernels are instantiated for those; any other throws "<op>: head size N is not supported
+// (supported: ...)"). bf16 tensors must start on a 16-byte boundary (all loads and stores move 8
+// bf16 at once).
 //
 // Cached decoding (attention_forward_cached): one kernel appends the new keys and values to the
-// caches, a second one (queued after it on the same stream, so it sees them) runs a warp per new
-// query: each lane scores one key of a 32-key tile, the warp does the online softmax on the tile,
-// then the lanes split the channels to accumulate p_j v_j.
+// caches (B, NKV, maxT, hs), a second one (queued after it on the same stream, so it sees them)
+// runs a warp per new query: each lane scores one key of a 32-key tile, the warp does the online
+// softmax on the tile, then the lanes split the channels to accumulate p_j v_j.
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -203,9 +212,27 @@ __device__ void stage_values(float* tile, const float* values, int first, int n_
 
 // ---- forward ----
 
-// out (B, T, C), lse (B, NH, T), qkv (B, T, 3C). Grid (ceil(T / kRowsPerBlock), NH, B).
+// Where query head h of batch row b finds its q, k and v heads in qkv (B, T, QKV): each pointer is
+// that head's channels in row t = 0; rows are QKV apart.
+struct HeadPointers {
+  const bf16* q;
+  const bf16* k;
+  const bf16* v;
+  int64_t stride;  // QKV, the distance between rows
+};
+
+__device__ HeadPointers head_pointers(const bf16* qkv, int b, int h, int T, int NH, int NKV,
+                                      int HS) {
+  const int64_t C = int64_t(NH) * HS, KVC = int64_t(NKV) * HS, QKV = C + 2 * KVC;
+  const int kv_head = h / (NH / NKV);  // the key/value head of h's group
+  const bf16* row0 = qkv + int64_t(b) * T * QKV;
+  return {row0 + int64_t(h) * HS, row0 + C + int64_t(kv_head) * HS,
+          row0 + C + KVC + int64_t(kv_head) * HS, QKV};
+}
+
+// out (B, T, C), lse (B, NH, T), qkv (B, T, QKV). Grid (ceil(T / kRowsPerBlock), NH, B).
 template <int HS> __global__ void __launch_bounds__(RowSplit<HS>::kThreads)
-    attention_forward_kernel(bf16* out, float* lse, const bf16* qkv, int T, int NH) {
+    attention_forward_kernel(bf16* out, float* lse, const bf16* qkv, int T, int NH, int NKV) {
   using Split = RowSplit<HS>;
   __shared__ __align__(16) float k_tile[kTile][HS];
   __shared__ __align__(16) float v_tile[kTile][HS];
@@ -219,14 +246,10 @@ template <int HS> __global__ void __launch_bounds__(RowSplit<HS>::kThreads)
   const int lane = threadIdx.x % Split::kLanes;
   const bool is_row = query < T;  // the last block's rows past T compute along but write nothing
   const float scale = 1.0f / sqrtf(float(HS));
-
-  // Head h: q at channels [h HS, (h+1) HS) of a qkv row, k C later, v 2C later; rows 3C apart.
-  const bf16* q_head = qkv + int64_t(b) * T * 3 * C + h * HS;
-  const bf16* k_head = q_head + C;
-  const bf16* v_head = q_head + 2 * C;
+  const HeadPointers head = head_pointers(qkv, b, h, T, NH, NKV, HS);
 
   LaneRow<HS> q = {};
-  if (is_row) load_row<HS>(q, q_head + query * 3 * C, lane);
+  if (is_row) load_row<HS>(q, head.q + query * head.stride, lane);
   LaneRow<HS> acc = {};
   float running_max = -INFINITY, running_sum = 0.0f;
 
@@ -234,8 +257,8 @@ template <int HS> __global__ void __launch_bounds__(RowSplit<HS>::kThreads)
   const int last_query = min(T, first_query + kRowsPerBlock) - 1;
   for (int first_key = 0; first_key <= last_query; first_key += kTile) {
     __syncthreads();  // every thread is done with the previous tile
-    stage_rows<HS>(k_tile, k_head, 3 * C, first_key, T);
-    stage_rows<HS>(v_tile, v_head, 3 * C, first_key, T);
+    stage_rows<HS>(k_tile, head.k, head.stride, first_key, T);
+    stage_rows<HS>(v_tile, head.v, head.stride, first_key, T);
     __syncthreads();
 
     // The scores of this tile; keys after the query (including keys past T) are masked to -inf.
@@ -293,7 +316,7 @@ __global__ void attention_delta_kernel(float* delta, const bf16* dout, const bf1
 // dq += scale sum_j dS_ij k_j for every query row i. Grid (ceil(T / kRowsPerBlock), NH, B).
 template <int HS> __global__ void __launch_bounds__(RowSplit<HS>::kThreads)
     attention_backward_dq_kernel(bf16* dqkv, const bf16* dout, const bf16* qkv, const float* lse,
-                                 const float* delta, int T, int NH) {
+                                 const float* delta, int T, int NH, int NKV) {
   using Split = RowSplit<HS>;
   __shared__ __align__(16) float k_tile[kTile][HS];
   __shared__ __align__(16) float v_tile[kTile][HS];
@@ -306,15 +329,13 @@ template <int HS> __global__ void __launch_bounds__(RowSplit<HS>::kThreads)
   const bool is_row = query < T;
   const float scale = 1.0f / sqrtf(float(HS));
 
-  const int64_t qkv_row = (int64_t(b) * T + query) * 3 * C + h * HS;  // this query's head in qkv
-  const bf16* q_head = qkv + int64_t(b) * T * 3 * C + h * HS;
-  const bf16* k_head = q_head + C;
-  const bf16* v_head = q_head + 2 * C;
+  const HeadPointers head = head_pointers(qkv, b, h, T, NH, NKV, HS);
+  const int64_t q_offset = head.q - qkv + query * head.stride;  // this query's head in (d)qkv
 
   LaneRow<HS> q = {}, dy = {};  // q_i and dout_i
   float row_lse = 0.0f, row_delta = 0.0f;
   if (is_row) {
-    load_row<HS>(q, qkv + qkv_row, lane);
+    load_row<HS>(q, qkv + q_offset, lane);
     load_row<HS>(dy, dout + (int64_t(b) * T + query) * C + h * HS, lane);
     row_lse = lse[(int64_t(b) * NH + h) * T + query];
     row_delta = delta[(int64_t(b) * NH + h) * T + query];
@@ -324,8 +345,8 @@ template <int HS> __global__ void __launch_bounds__(RowSplit<HS>::kThreads)
   const int last_query = min(T, first_query + kRowsPerBlock) - 1;
   for (int first_key = 0; first_key <= last_query; first_key += kTile) {
     __syncthreads();
-    stage_rows<HS>(k_tile, k_head, 3 * C, first_key, T);
-    stage_rows<HS>(v_tile, v_head, 3 * C, first_key, T);
+    stage_rows<HS>(k_tile, head.k, head.stride, first_key, T);
+    stage_rows<HS>(v_tile, head.v, head.stride, first_key, T);
     __syncthreads();
     for (int j = 0; j < kTile; j++) {
       const float s = row_sum<Split::kLanes>(lane_dot<HS>(q, k_tile[j], lane)) * scale;
@@ -335,14 +356,14 @@ template <int HS> __global__ void __launch_bounds__(RowSplit<HS>::kThreads)
       lane_axpy<HS>(dq, p * (dp - row_delta), k_tile[j], lane);  // dS_ij k_j
     }
   }
-  if (is_row) add_row<HS>(dqkv + qkv_row, dq, scale, lane);
+  if (is_row) add_row<HS>(dqkv + q_offset, dq, scale, lane);
 }
 
-// dk += scale sum_i dS_ij q_i and dv += sum_i P_ij dout_i for every key row j.
-// Grid (ceil(T / kRowsPerBlock), NH, B).
+// dk += scale sum_i dS_ij q_i and dv += sum_i P_ij dout_i for every key row j, the sums over the
+// queries i of every query head of the key's group. Grid (ceil(T / kRowsPerBlock), NKV, B).
 template <int HS> __global__ void __launch_bounds__(RowSplit<HS>::kThreads)
     attention_backward_dkdv_kernel(bf16* dqkv, const bf16* dout, const bf16* qkv, const float* lse,
-                                   const float* delta, int T, int NH) {
+                                   const float* delta, int T, int NH, int NKV) {
   using Split = RowSplit<HS>;
   __shared__ __align__(16) float q_tile[kTile][HS];
   __shared__ __align__(16) float dy_tile[kTile][HS];  // dout rows
@@ -350,7 +371,7 @@ template <int HS> __global__ void __launch_bounds__(RowSplit<HS>::kThreads)
   __shared__ float delta_tile[kTile];
 
   const int64_t C = int64_t(NH) * HS;
-  const int b = blockIdx.z, h = blockIdx.y;
+  const int b = blockIdx.z, kv_head = blockIdx.y, group = NH / NKV;
   // The first key tiles are seen by the most queries, and blockIdx.x = 0 is launched first.
   const int first_key = int(blockIdx.x) * kRowsPerBlock;
   const int key = first_key + threadIdx.x / Split::kLanes;
@@ -358,69 +379,77 @@ template <int HS> __global__ void __launch_bounds__(RowSplit<HS>::kThreads)
   const bool is_row = key < T;
   const float scale = 1.0f / sqrtf(float(HS));
 
-  const int64_t qkv_row = (int64_t(b) * T + key) * 3 * C + h * HS;  // this key's q slot in qkv
-  const bf16* q_head = qkv + int64_t(b) * T * 3 * C + h * HS;
-  const bf16* dy_head = dout + int64_t(b) * T * C + h * HS;
-  const float* lse_head = lse + (int64_t(b) * NH + h) * T;
-  const float* delta_head = delta + (int64_t(b) * NH + h) * T;
+  // The group's first query head reads this key/value head: its k and v pointers are this head's.
+  const HeadPointers kv = head_pointers(qkv, b, kv_head * group, T, NH, NKV, HS);
+  const int64_t k_offset = kv.k - qkv + key * kv.stride;  // this key's k head in (d)qkv
+  const int64_t v_offset = kv.v - qkv + key * kv.stride;
 
   LaneRow<HS> k = {}, v = {};
   if (is_row) {
-    load_row<HS>(k, qkv + qkv_row + C, lane);
-    load_row<HS>(v, qkv + qkv_row + 2 * C, lane);
+    load_row<HS>(k, qkv + k_offset, lane);
+    load_row<HS>(v, qkv + v_offset, lane);
   }
   LaneRow<HS> dk = {}, dv = {};
 
-  // Causal: queries before the block's first key see none of its keys.
-  for (int first_query = first_key; first_query < T; first_query += kTile) {
-    __syncthreads();
-    stage_rows<HS>(q_tile, q_head, 3 * C, first_query, T);
-    stage_rows<HS>(dy_tile, dy_head, C, first_query, T);
-    stage_values(lse_tile, lse_head, first_query, T);
-    stage_values(delta_tile, delta_head, first_query, T);
-    __syncthreads();
-    for (int i = 0; i < kTile; i++) {
-      const int query = first_query + i;
-      const float s = row_sum<Split::kLanes>(lane_dot<HS>(k, q_tile[i], lane)) * scale;
-      const float dp = row_sum<Split::kLanes>(lane_dot<HS>(v, dy_tile[i], lane));
-      // Masked: queries before this key, and queries past T (which also covers keys past T).
-      const float p = key <= query && query < T ? expf(s - lse_tile[i]) : 0.0f;
-      lane_axpy<HS>(dv, p, dy_tile[i], lane);                        // P_ij dout_i
-      lane_axpy<HS>(dk, p * (dp - delta_tile[i]), q_tile[i], lane);  // dS_ij q_i
+  for (int h = kv_head * group; h < (kv_head + 1) * group; h++) {
+    const bf16* q_head = head_pointers(qkv, b, h, T, NH, NKV, HS).q;
+    const bf16* dy_head = dout + int64_t(b) * T * C + h * HS;
+    const float* lse_head = lse + (int64_t(b) * NH + h) * T;
+    const float* delta_head = delta + (int64_t(b) * NH + h) * T;
+    // Causal: queries before the block's first key see none of its keys.
+    for (int first_query = first_key; first_query < T; first_query += kTile) {
+      __syncthreads();
+      stage_rows<HS>(q_tile, q_head, kv.stride, first_query, T);
+      stage_rows<HS>(dy_tile, dy_head, C, first_query, T);
+      stage_values(lse_tile, lse_head, first_query, T);
+      stage_values(delta_tile, delta_head, first_query, T);
+      __syncthreads();
+      for (int i = 0; i < kTile; i++) {
+        const int query = first_query + i;
+        const float s = row_sum<Split::kLanes>(lane_dot<HS>(k, q_tile[i], lane)) * scale;
+        const float dp = row_sum<Split::kLanes>(lane_dot<HS>(v, dy_tile[i], lane));
+        // Masked: queries before this key, and queries past T (which also covers keys past T).
+        const float p = key <= query && query < T ? expf(s - lse_tile[i]) : 0.0f;
+        lane_axpy<HS>(dv, p, dy_tile[i], lane);                        // P_ij dout_i
+        lane_axpy<HS>(dk, p * (dp - delta_tile[i]), q_tile[i], lane);  // dS_ij q_i
+      }
     }
   }
   if (is_row) {
-    add_row<HS>(dqkv + qkv_row + C, dk, scale, lane);
-    add_row<HS>(dqkv + qkv_row + 2 * C, dv, 1.0f, lane);
+    add_row<HS>(dqkv + k_offset, dk, scale, lane);
+    add_row<HS>(dqkv + v_offset, dv, 1.0f, lane);
   }
 }
 
 // ---- cached decoding ----
 
-// Appends the keys and values of positions pos0 .. pos0+Tn-1 to the caches. qkv (B, Tn, 3C);
-// k_cache, v_cache (B, NH, maxT, hs). A thread per 8-channel chunk of a k row (and its v twin).
+// Appends the keys and values of positions pos0 .. pos0+Tn-1 to the caches. qkv (B, Tn, QKV);
+// k_cache, v_cache (B, NKV, maxT, hs). A thread per 8-channel chunk of a k row (and its v twin).
 __global__ void kv_cache_append_kernel(bf16* k_cache, bf16* v_cache, const bf16* qkv, int Tn,
-                                       int NH, int hs, int maxT, int pos0, int64_t n_chunks) {
+                                       int NH, int NKV, int hs, int maxT, int pos0,
+                                       int64_t n_chunks) {
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n_chunks) return;
-  const int64_t C = int64_t(NH) * hs, chunks_per_row = C / kChunk;
-  const int64_t row = i / chunks_per_row;  // b Tn + t
-  const int64_t channel = i % chunks_per_row * kChunk;
-  const int64_t b = row / Tn, t = row % Tn, h = channel / hs;
-  const bf16* k = qkv + row * 3 * C + C + channel;
-  const int64_t slot = ((b * NH + h) * maxT + pos0 + t) * hs + channel % hs;
+  const int64_t C = int64_t(NH) * hs, KVC = int64_t(NKV) * hs, QKV = C + 2 * KVC;
+  const int64_t chunks_per_row = KVC / kChunk;
+  const int64_t row = i / chunks_per_row;               // b Tn + t
+  const int64_t channel = i % chunks_per_row * kChunk;  // in [0, KVC): k head channel / hs
+  const int64_t b = row / Tn, t = row % Tn, kv_head = channel / hs;
+  const bf16* k = qkv + row * QKV + C + channel;
+  const int64_t slot = ((b * NKV + kv_head) * maxT + pos0 + t) * hs + channel % hs;
   *reinterpret_cast<Bf16x8*>(k_cache + slot) = *reinterpret_cast<const Bf16x8*>(k);
-  *reinterpret_cast<Bf16x8*>(v_cache + slot) = *reinterpret_cast<const Bf16x8*>(k + C);
+  *reinterpret_cast<Bf16x8*>(v_cache + slot) = *reinterpret_cast<const Bf16x8*>(k + KVC);
 }
 
-// out (B, Tn, C): new query t (position pos0 + t) attends to cached keys 0 .. pos0 + t.
-// A warp per (b, h, t); blocks of kDecodeWarps warps.
+// out (B, Tn, C): new query t (position pos0 + t) of head h attends to the cached keys
+// 0 .. pos0 + t of key/value head h / (NH / NKV). A warp per (b, h, t); blocks of kDecodeWarps
+// warps.
 constexpr int kDecodeWarps = 4;
 
 template <int HS> __global__ void attention_cached_kernel(bf16* out, const bf16* k_cache,
                                                           const bf16* v_cache, const bf16* qkv,
-                                                          int Tn, int NH, int maxT, int pos0,
-                                                          int64_t n_queries) {
+                                                          int Tn, int NH, int NKV, int maxT,
+                                                          int pos0, int64_t n_queries) {
   // In the accumulation the lanes split the channels: lane l owns channels l, l + 32, ...
   constexpr int kChannelsPerLane = (HS + kWarpSize - 1) / kWarpSize;
   const int64_t warp = int64_t(blockIdx.x) * kDecodeWarps + threadIdx.x / kWarpSize;
@@ -428,17 +457,18 @@ template <int HS> __global__ void attention_cached_kernel(bf16* out, const bf16*
   if (warp >= n_queries) return;  // the whole warp leaves together: no shuffle is left waiting
   const int t = int(warp % Tn);
   const int64_t bh = warp / Tn, b = bh / NH, h = bh % NH;
-  const int64_t C = int64_t(NH) * HS;
+  const int64_t C = int64_t(NH) * HS, QKV = C + 2 * int64_t(NKV) * HS;
+  const int64_t kv_head = h / (NH / NKV);
   const int position = pos0 + t;
   const float scale = 1.0f / sqrtf(float(HS));
 
   // Every lane holds the whole query (same addresses for all lanes: one broadcast load).
   float q[HS];
-  const bf16* q_row = qkv + (b * Tn + t) * 3 * C + h * HS;
+  const bf16* q_row = qkv + (b * Tn + t) * QKV + h * HS;
 #pragma unroll
   for (int c = 0; c < HS; c += kChunk) load_chunk(&q[c], q_row + c);
-  const bf16* k_rows = k_cache + bh * maxT * HS;
-  const bf16* v_rows = v_cache + bh * maxT * HS;
+  const bf16* k_rows = k_cache + (b * NKV + kv_head) * maxT * HS;
+  const bf16* v_rows = v_cache + (b * NKV + kv_head) * maxT * HS;
 
   float acc[kChannelsPerLane] = {};
   float running_max = -INFINITY, running_sum = 0.0f;
@@ -511,14 +541,13 @@ void expect_aligned_16(const char* op, const char* name, const Tensor& t) {
         std::string(op) + ": " + name + " is not 16-byte aligned");
 }
 
-}  // namespace
-
-namespace {
-// These kernels read q, k and v as three blocks of C channels: NKV = NH, qkv (B, T, 3C).
-void expect_multi_head(const char* op, const Tensor& qkv, const Tensor& out) {
-  check(qkv.size(2) == 3 * out.size(2),
-        std::string(op) + ": grouped-query attention (n_kv_head < n_head) has no CUDA kernel yet");
+// NKV, the key/value heads of qkv (B, T, (NH + 2 NKV) hs) with hs = C / NH; the op's check has
+// made sure the width is whole heads and NKV divides NH.
+int kv_heads(const Tensor& qkv, int64_t C, int NH) {
+  const int64_t hs = C / NH;
+  return int((qkv.size(2) - C) / (2 * hs));
 }
+
 }  // namespace
 
 Shape CudaBackend::attention_state_shape(int B, int T, int NH) const { return Shape{B, NH, T}; }
@@ -526,8 +555,8 @@ Shape CudaBackend::attention_state_shape(int B, int T, int NH) const { return Sh
 void CudaBackend::attention_forward(Tensor out, Tensor state, Tensor qkv, int NH) {
   const char* op = "attention_forward";
   check_attention_forward(*this, out, state, qkv, NH);
-  expect_multi_head(op, qkv, out);
-  const int64_t B = qkv.size(0), T = qkv.size(1), C = qkv.size(2) / 3;
+  const int64_t B = qkv.size(0), T = qkv.size(1), C = out.size(2);
+  const int NKV = kv_heads(qkv, C, NH);
   expect_aligned_16(op, "out", out);
   expect_aligned_16(op, "qkv", qkv);
   dispatch_head_size(op, C / NH, [&](auto head_size) {
@@ -536,7 +565,7 @@ void CudaBackend::attention_forward(Tensor out, Tensor state, Tensor qkv, int NH
     const dim3 grid(unsigned(cuda::ceil_div(T, kRowsPerBlock)), unsigned(NH), unsigned(B));
     cuda::launch(attention_forward_kernel<HS>, grid, RowSplit<HS>::kThreads, 0, stream_,
                  cuda::device_data<bf16>(out), cuda::device_data<float>(state),
-                 cuda::device_data<bf16>(qkv), int(T), NH);
+                 cuda::device_data<bf16>(qkv), int(T), NH, NKV);
     cuda::check_launch();
   });
 }
@@ -545,8 +574,8 @@ void CudaBackend::attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, T
                                      Tensor out, Tensor state, int NH) {
   const char* op = "attention_backward";
   check_attention_backward(*this, dqkv, scratch, dout, qkv, out, state, NH);
-  expect_multi_head(op, qkv, dout);
-  const int64_t B = qkv.size(0), T = qkv.size(1), C = qkv.size(2) / 3;
+  const int64_t B = qkv.size(0), T = qkv.size(1), C = dout.size(2);
+  const int NKV = kv_heads(qkv, C, NH);
   // The flash backward reads the forward's output (for rowsum(dout * out)), so it is checked here.
   expect_tensor(op, "out", out, DType::bf16, Device::cuda);
   expect_rows_cols(op, "out", out, B * T, C);
@@ -569,12 +598,15 @@ void CudaBackend::attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, T
                  NH, HS, n_rows);
     cuda::check_launch();
     // dq and dk, dv write disjoint parts of dqkv; both only read delta, written just above.
-    const dim3 grid(unsigned(cuda::ceil_div(T, kRowsPerBlock)), unsigned(NH), unsigned(B));
-    cuda::launch(attention_backward_dq_kernel<HS>, grid, RowSplit<HS>::kThreads, 0, stream_,
-                 dqkv_data, dout_data, qkv_data, lse, delta, int(T), NH);
+    // dq: a block column per query head; dk, dv: one per key/value head.
+    const unsigned row_blocks = unsigned(cuda::ceil_div(T, kRowsPerBlock));
+    cuda::launch(attention_backward_dq_kernel<HS>, dim3(row_blocks, unsigned(NH), unsigned(B)),
+                 RowSplit<HS>::kThreads, 0, stream_, dqkv_data, dout_data, qkv_data, lse, delta,
+                 int(T), NH, NKV);
     cuda::check_launch();
-    cuda::launch(attention_backward_dkdv_kernel<HS>, grid, RowSplit<HS>::kThreads, 0, stream_,
-                 dqkv_data, dout_data, qkv_data, lse, delta, int(T), NH);
+    cuda::launch(attention_backward_dkdv_kernel<HS>, dim3(row_blocks, unsigned(NKV), unsigned(B)),
+                 RowSplit<HS>::kThreads, 0, stream_, dqkv_data, dout_data, qkv_data, lse, delta,
+                 int(T), NH, NKV);
     cuda::check_launch();
   });
 }
@@ -583,8 +615,8 @@ void CudaBackend::attention_forward_cached(Tensor out, Tensor k_cache, Tensor v_
                                            int NH, int pos0) {
   const char* op = "attention_forward_cached";
   check_attention_forward_cached(*this, out, k_cache, v_cache, qkv, NH, pos0);
-  expect_multi_head(op, qkv, out);
-  const int64_t B = qkv.size(0), Tn = qkv.size(1), C = qkv.size(2) / 3;
+  const int64_t B = qkv.size(0), Tn = qkv.size(1), C = out.size(2);
+  const int NKV = kv_heads(qkv, C, NH);
   const int64_t hs = C / NH, maxT = k_cache.size(2);
   for (auto [name, t] :
        {std::pair{"out", out}, {"k_cache", k_cache}, {"v_cache", v_cache}, {"qkv", qkv}})
@@ -598,16 +630,16 @@ void CudaBackend::attention_forward_cached(Tensor out, Tensor k_cache, Tensor v_
 
     // 1. append the new keys and values
     constexpr int kAppendThreads = 256;
-    const int64_t n_chunks = B * Tn * C / kChunk;
+    const int64_t n_chunks = B * Tn * NKV * HS / kChunk;
     cuda::launch(kv_cache_append_kernel, unsigned(cuda::ceil_div(n_chunks, kAppendThreads)),
-                 kAppendThreads, 0, stream_, k_data, v_data, qkv_data, int(Tn), NH, HS, int(maxT),
-                 pos0, n_chunks);
+                 kAppendThreads, 0, stream_, k_data, v_data, qkv_data, int(Tn), NH, NKV, HS,
+                 int(maxT), pos0, n_chunks);
     cuda::check_launch();
     // 2. attend; queued after the append on the same stream, so it reads this call's keys too
     const int64_t n_queries = B * NH * Tn;
     cuda::launch(attention_cached_kernel<HS>, unsigned(cuda::ceil_div(n_queries, kDecodeWarps)),
                  kDecodeWarps * kWarpSize, 0, stream_, cuda::device_data<bf16>(out), k_data, v_data,
-                 qkv_data, int(Tn), NH, int(maxT), pos0, n_queries);
+                 qkv_data, int(Tn), NH, NKV, int(maxT), pos0, n_queries);
     cuda::check_launch();
   });
 }

@@ -11,9 +11,9 @@
 // atomics, every sum in a fixed order, so the same inputs give the same bits on every run.
 //
 // The class is declared once here; each op family defines its members in its own file, next to its
-// kernels, mirroring llm/backend/cpu/: encoder.cu, layernorm.cu, matmul.cu, attention.cu, gelu.cu,
-// residual.cu, classifier.cu, adamw.cu, reduce.cu; memory, copies and conversions are in
-// cuda_backend.cu.
+// kernels, mirroring llm/backend/cpu/: encoder.cu, layernorm.cu, rmsnorm.cu, rope.cu, matmul.cu,
+// attention.cu, gelu.cu, swiglu.cu, residual.cu, classifier.cu, adamw.cu, reduce.cu; memory,
+// copies and conversions are in cuda_backend.cu.
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 
@@ -62,7 +62,7 @@ class CudaBackend final : public Backend {
   void convert(Tensor dst, Tensor src) override;  // between f32 and bf16 (or a copy)
   void synchronize() override;
 
-  // wpe and dwpe are required here: a model without learned positions (rope) throws.
+  // wpe and dwpe are empty for a model without learned positions (rope).
   void encoder_forward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int pos0) override;
   void encoder_backward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens) override;
 
@@ -72,7 +72,7 @@ class CudaBackend final : public Backend {
   void layernorm_backward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
                           Tensor weight, Tensor mean, Tensor rstd) override;
 
-  // No CUDA kernels yet (kernels/missing_kernels.cu): each throws llm::Error naming the op.
+  // rstd f32
   void rmsnorm_forward(Tensor out, Tensor rstd, Tensor inp, Tensor weight, double eps) override;
   void rmsnorm_backward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp, Tensor weight,
                         Tensor rstd) override;
@@ -94,7 +94,7 @@ class CudaBackend final : public Backend {
                        Tensor weight) override;
 
   // state: log-sum-exps (B, NH, T) f32; scratch the same shape (rowsum(dout * out) in the
-  // backward). Ordinary multi-head attention only: grouped-query qkv (n_kv_head < n_head) throws.
+  // backward). Grouped-query (NKV < NH) and multi-query (NKV = 1) qkv as the CPU's.
   Shape attention_state_shape(int B, int T, int NH) const override;
   void attention_forward(Tensor out, Tensor state, Tensor qkv, int NH) override;
   void attention_backward(Tensor dqkv, Tensor scratch, Tensor dout, Tensor qkv, Tensor out,
@@ -128,11 +128,11 @@ class CudaBackend final : public Backend {
   cublasLtHandle_t cublaslt_ = nullptr;
   DeviceBuffer cublaslt_workspace_;
   // Scratch per op family, for deterministic multi-pass reductions and sorts.
-  DeviceBuffer encoder_scratch_;    // encoder.cu: the token sort behind a deterministic dwte
-  DeviceBuffer layernorm_scratch_;  // layernorm.cu: per-block partial sums of dweight, dbias
-  DeviceBuffer matmul_scratch_;     // matmul.cu: per-block partial sums of dbias
-  DeviceBuffer reduce_scratch_;     // reduce.cu: per-block partial sums of squares
-  double* host_result_ = nullptr;   // reduce.cu: pinned host memory the final sum is copied into
+  DeviceBuffer encoder_scratch_;  // encoder.cu: the token sort behind a deterministic dwte
+  DeviceBuffer norm_scratch_;  // layernorm.cu, rmsnorm.cu: per-chunk partial sums of dweight, dbias
+  DeviceBuffer matmul_scratch_;    // matmul.cu: per-block partial sums of dbias
+  DeviceBuffer reduce_scratch_;    // reduce.cu: per-block partial sums of squares
+  double* host_result_ = nullptr;  // reduce.cu: pinned host memory the final sum is copied into
 };
 
 }  // namespace llm

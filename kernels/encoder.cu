@@ -4,6 +4,8 @@
 //   forward:  out[b,t,:] = wte[tokens[b,t],:] + wpe[pos0 + t,:]
 //   backward: dwpe[t,:] += sum_b dout[b,t,:]
 //             dwte[v,:] += sum of dout[b,t,:] over every (b, t) with tokens[b,t] == v
+// A model without learned positions (rope, Llama) passes an empty wpe and dwpe: then the forward is
+// the token embedding alone and the backward leaves out the dwpe kernel.
 //
 // Forward: one thread per pack of W channels of one (b, t) row: a gather of two rows and an add.
 //
@@ -53,7 +55,7 @@ constexpr size_t kAlignment = 256;  // of each buffer carved from encoder_scratc
 template <int W> __global__ void encoder_forward_kernel(bf16* out,              // (B*T, C)
                                                         const int32_t* tokens,  // (B*T)
                                                         const bf16* wte,        // (Vp, C)
-                                                        const bf16* wpe,        // (maxT, C)
+                                                        const bf16* wpe,        // (maxT, C) or null
                                                         int64_t BT, int T, int C, int Vp,
                                                         int pos0) {
   const int packs_per_row = C / W;
@@ -65,9 +67,9 @@ template <int W> __global__ void encoder_forward_kernel(bf16* out,              
   const int token = tokens[bt];
   float sum[W];
   if (0 <= token && token < Vp) {
-    float embedding[W], position[W];
+    float embedding[W], position[W] = {};
     load_f32(embedding, wte + int64_t(token) * C + c);
-    load_f32(position, wpe + int64_t(pos0 + t) * C + c);
+    if (wpe) load_f32(position, wpe + int64_t(pos0 + t) * C + c);
 #pragma unroll
     for (int k = 0; k < W; k++) sum[k] = embedding[k] + position[k];
   } else {
@@ -151,10 +153,12 @@ template <int W> void launch_encoder_backward(cudaStream_t stream, DeviceBuffer&
                                               const int32_t* tokens, int B, int T, int C, int Vp) {
   const int BT = B * T;
   const int packs_per_row = C / W;
-  cuda::launch(wpe_backward_kernel<W>,
-               unsigned(cuda::ceil_div(int64_t(T) * packs_per_row, kThreads)), kThreads, 0, stream,
-               dwpe, dout, B, T, C);
-  cuda::check_launch();
+  if (dwpe) {  // null without learned positions
+    cuda::launch(wpe_backward_kernel<W>,
+                 unsigned(cuda::ceil_div(int64_t(T) * packs_per_row, kThreads)), kThreads, 0,
+                 stream, dwpe, dout, B, T, C);
+    cuda::check_launch();
+  }
 
   // Scratch: positions, sorted token ids, sorted positions (BT int32 each), then CUB's temporary
   // storage, each starting on a kAlignment boundary.
@@ -186,8 +190,6 @@ template <int W> void launch_encoder_backward(cudaStream_t stream, DeviceBuffer&
 
 void CudaBackend::encoder_forward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int pos0) {
   check_encoder_forward(*this, out, tokens, wte, wpe, pos0);
-  check(!wpe.empty(),
-        "encoder_forward: a model without learned positions (rope) has no CUDA kernel yet");
   const int64_t B = tokens.size(0), Tlen = tokens.size(1), Vp = wte.size(0), C = wte.size(1);
   // (Token ids are not range-checked here: see the header comment.)
   if (B * Tlen == 0) return;
@@ -195,7 +197,7 @@ void CudaBackend::encoder_forward(Tensor out, Tensor tokens, Tensor wte, Tensor 
   bf16* out_data = cuda::device_data<bf16>(out);
   const int32_t* token_data = cuda::device_data<int32_t>(tokens);
   const bf16* wte_data = cuda::device_data<bf16>(wte);
-  const bf16* wpe_data = cuda::device_data<bf16>(wpe);
+  const bf16* wpe_data = wpe.empty() ? nullptr : cuda::device_data<bf16>(wpe);
   if (C % kPackWidth == 0 && aligned_16({out_data, wte_data, wpe_data})) {
     launch_encoder_forward<kPackWidth>(stream_, out_data, token_data, wte_data, wpe_data, B * Tlen,
                                        int(Tlen), int(C), int(Vp), pos0);
@@ -207,8 +209,6 @@ void CudaBackend::encoder_forward(Tensor out, Tensor tokens, Tensor wte, Tensor 
 
 void CudaBackend::encoder_backward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens) {
   check_encoder_backward(*this, dwte, dwpe, dout, tokens);
-  check(!dwpe.empty(),
-        "encoder_backward: a model without learned positions (rope) has no CUDA kernel yet");
   const int64_t B = tokens.size(0), Tlen = tokens.size(1), Vp = dwte.size(0), C = dwte.size(1);
   // One block per sorted token (grid.x) and int32 positions: B*T must fit in an int.
   check(B * Tlen <= INT32_MAX, "encoder_backward: B*T = " + std::to_string(B * Tlen) +
@@ -217,7 +217,7 @@ void CudaBackend::encoder_backward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor
   if (B * Tlen == 0) return;
 
   bf16* dwte_data = cuda::device_data<bf16>(dwte);
-  bf16* dwpe_data = cuda::device_data<bf16>(dwpe);
+  bf16* dwpe_data = dwpe.empty() ? nullptr : cuda::device_data<bf16>(dwpe);
   const bf16* dout_data = cuda::device_data<bf16>(dout);
   const int32_t* token_data = cuda::device_data<int32_t>(tokens);
   if (C % kPackWidth == 0 && aligned_16({dwte_data, dwpe_data, dout_data})) {

@@ -14,19 +14,17 @@
 //   two row means, then dinp); the later passes hit the row in L1/L2. Two passes for the variance
 //   (not E[x^2] - mean^2) so it does not cancel catastrophically.
 // - dweight and dbias are sums over all N rows, done in a fixed order so they are deterministic
-//   (no float atomics): the rows are cut into `chunks` consecutive ranges; a first kernel has one
-//   thread per (W channels, chunk) sum its chunk's rows in row order into f32 partials
-//   (layernorm_scratch_, (chunks, C) for each of dweight and dbias); a second kernel sums the
-//   partials of each channel in a fixed order and adds the total into the bf16 dweight and dbias.
+//   (no float atomics): kernels/column_sums.cuh, shared with rmsnorm.cu, with per-chunk f32
+//   partials in norm_scratch_.
 // Rows are read in packs of W = 8 bf16 (one 16-byte load) when C % 8 == 0 and every row pointer is
 // 16-byte aligned, else W = 1 (views into a packed arena may start at any even address). Any C >= 1
 // and N >= 1 work.
-#include <algorithm>
 #include <cstdint>
 #include <initializer_list>
 #include <utility>
 
 #include "kernels/cuda_backend.hpp"
+#include "kernels/column_sums.cuh"
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_math.cuh"
 #include "kernels/launch.cuh"
@@ -46,10 +44,7 @@ using cuda::warp_sum;
 
 constexpr float kEps = static_cast<float>(cpu::kLayerNormEps);  // the CPU twin's, so they agree
 constexpr int kPackWidth = 8;                                   // bf16 per 16-byte pack
-constexpr int kRowsPerBlock = 8;        // warp-per-row kernels: 8 warps, 256 threads per block
-constexpr int kPartialThreads = 128;    // dweight/dbias partials: threads per block
-constexpr int kPartialBlocksPerSM = 8;  // ... and about this many blocks per SM to fill the GPU
-constexpr int kReduceWarps = 8;         // dweight/dbias final sum: warps per block
+constexpr int kRowsPerBlock = 8;  // warp-per-row kernels: 8 warps, 256 threads per block
 
 // Lane l of a warp handles the packs starting at channels l*W, l*W + 32*W, ... of its row (C is a
 // multiple of W), so each step of the warp reads 32 consecutive packs.
@@ -147,75 +142,6 @@ template <int W> __global__ void layernorm_backward_dinp_kernel(bf16* dinp,     
   }
 }
 
-// Thread (W channels from c, chunk blockIdx.y): sums dout * xhat and dout over the chunk's rows, in
-// row order, and writes the f32 partials of its chunk.
-template <int W>
-__global__ void layernorm_param_partials_kernel(float* partial_dweight,  // (chunks, C)
-                                                float* partial_dbias,    // (chunks, C)
-                                                const bf16* dout,        // (N, C)
-                                                const bf16* inp,         // (N, C)
-                                                const float* mean,       // (N)
-                                                const float* rstd,       // (N)
-                                                int64_t N, int C, int64_t rows_per_chunk) {
-  const int c = (blockIdx.x * blockDim.x + threadIdx.x) * W;
-  if (c >= C) return;
-  const int64_t chunk = blockIdx.y;
-  const int64_t first_row = chunk * rows_per_chunk;
-  const int64_t end_row = std::min(N, first_row + rows_per_chunk);
-
-  float dweight[W] = {}, dbias[W] = {};
-  for (int64_t row = first_row; row < end_row; row++) {
-    float dyv[W], xv[W];
-    load_f32(dyv, dout + row * C + c);
-    load_f32(xv, inp + row * C + c);
-    const float m = mean[row], s = rstd[row];
-#pragma unroll
-    for (int k = 0; k < W; k++) {
-      dweight[k] += dyv[k] * (xv[k] - m) * s;
-      dbias[k] += dyv[k];
-    }
-  }
-#pragma unroll
-  for (int k = 0; k < W; k++) {
-    partial_dweight[chunk * C + c + k] = dweight[k];
-    partial_dbias[chunk * C + c + k] = dbias[k];
-  }
-}
-
-// Block: kReduceWarps warps over 32 consecutive channels, lane = channel (so each read of a row of
-// partials is one coalesced 128-byte line). Warp w sums chunks w, w + kReduceWarps, ... in order;
-// then warp 0 sums the kReduceWarps results in warp order and adds the total into dweight, dbias.
-// A fixed order throughout, so the result does not depend on timing.
-__global__ void layernorm_param_sum_kernel(bf16* dweight,                 // (C)
-                                           bf16* dbias,                   // (C)
-                                           const float* partial_dweight,  // (chunks, C)
-                                           const float* partial_dbias,    // (chunks, C)
-                                           int chunks, int C) {
-  __shared__ float warp_dweight[kReduceWarps][kWarpSize];
-  __shared__ float warp_dbias[kReduceWarps][kWarpSize];
-  const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
-  const int c = blockIdx.x * kWarpSize + lane;
-  float dw = 0.0f, db = 0.0f;
-  if (c < C) {
-    for (int chunk = warp; chunk < chunks; chunk += kReduceWarps) {
-      dw += partial_dweight[int64_t(chunk) * C + c];
-      db += partial_dbias[int64_t(chunk) * C + c];
-    }
-  }
-  warp_dweight[warp][lane] = dw;
-  warp_dbias[warp][lane] = db;
-  __syncthreads();
-  if (warp == 0 && c < C) {
-    float total_dw = 0.0f, total_db = 0.0f;
-    for (int w = 0; w < kReduceWarps; w++) {
-      total_dw += warp_dweight[w][lane];
-      total_db += warp_dbias[w][lane];
-    }
-    dweight[c] = __float2bfloat16(__bfloat162float(dweight[c]) + total_dw);
-    dbias[c] = __float2bfloat16(__bfloat162float(dbias[c]) + total_db);
-  }
-}
-
 template <int W> void launch_layernorm_backward(cudaStream_t stream, int sm_count,
                                                 DeviceBuffer& scratch, bf16* dinp, bf16* dweight,
                                                 bf16* dbias, const bf16* dout, const bf16* inp,
@@ -226,24 +152,8 @@ template <int W> void launch_layernorm_backward(cudaStream_t stream, int sm_coun
                dinp, dout, inp, weight, mean, rstd, N, C);
   cuda::check_launch();
 
-  // Enough chunks that the partials kernel has about kPartialBlocksPerSM blocks per SM, every chunk
-  // non-empty (chunks <= N). The chunk count only depends on N, C and the GPU, so the summation
-  // order, and the bits of the result, are the same on every run.
-  const int column_blocks = int(cuda::ceil_div(C / W, kPartialThreads));
-  const int64_t target_chunks =
-      cuda::ceil_div(int64_t(kPartialBlocksPerSM) * sm_count, column_blocks);
-  const int64_t rows_per_chunk = cuda::ceil_div(N, std::min(N, target_chunks));
-  const int chunks = int(cuda::ceil_div(N, rows_per_chunk));
-  float* partial_dweight = static_cast<float*>(scratch.get(2 * size_t(chunks) * C * sizeof(float)));
-  float* partial_dbias = partial_dweight + size_t(chunks) * C;
-
-  cuda::launch(layernorm_param_partials_kernel<W>, dim3(column_blocks, chunks), kPartialThreads, 0,
-               stream, partial_dweight, partial_dbias, dout, inp, mean, rstd, N, C, rows_per_chunk);
-  cuda::check_launch();
-  cuda::launch(layernorm_param_sum_kernel, unsigned(cuda::ceil_div(C, kWarpSize)),
-               kReduceWarps * kWarpSize, 0, stream, dweight, dbias, partial_dweight, partial_dbias,
-               chunks, C);
-  cuda::check_launch();
+  cuda::add_norm_param_grads<W>(stream, sm_count, scratch, dweight, dbias, dout, inp, mean, rstd, N,
+                                C);
 }
 
 }  // namespace
@@ -284,11 +194,11 @@ void CudaBackend::layernorm_backward(Tensor dinp, Tensor dweight, Tensor dbias, 
   const bf16* weight_data = cuda::device_data<bf16>(weight);
   if (C % kPackWidth == 0 && aligned_16({dinp_data, dout_data, inp_data, weight_data})) {
     launch_layernorm_backward<kPackWidth>(
-        stream_, sm_count(), layernorm_scratch_, dinp_data, cuda::device_data<bf16>(dweight),
+        stream_, sm_count(), norm_scratch_, dinp_data, cuda::device_data<bf16>(dweight),
         cuda::device_data<bf16>(dbias), dout_data, inp_data, weight_data,
         cuda::device_data<float>(mean), cuda::device_data<float>(rstd), N, int(C));
   } else {
-    launch_layernorm_backward<1>(stream_, sm_count(), layernorm_scratch_, dinp_data,
+    launch_layernorm_backward<1>(stream_, sm_count(), norm_scratch_, dinp_data,
                                  cuda::device_data<bf16>(dweight), cuda::device_data<bf16>(dbias),
                                  dout_data, inp_data, weight_data, cuda::device_data<float>(mean),
                                  cuda::device_data<float>(rstd), N, int(C));

@@ -228,12 +228,14 @@ double rms(const std::vector<double>& v) {
   return std::sqrt(sum / static_cast<double>(std::max<size_t>(1, v.size())));
 }
 
-// Columns [which * C, (which + 1) * C) of every row of a (rows, 3C) tensor: q, k or v of qkv.
-std::vector<double> qkv_part(const std::vector<double>& qkv, int64_t C, int which) {
-  const int64_t rows = static_cast<int64_t>(qkv.size()) / (3 * C);
-  std::vector<double> part(rows * C);
+// q, k or v (which = 0, 1, 2) of every row of a (rows, C + 2 KVC) qkv: q's C columns, then k's
+// KVC and v's KVC (KVC = C for ordinary multi-head attention, less for grouped-query).
+std::vector<double> qkv_part(const std::vector<double>& qkv, int64_t C, int64_t KVC, int which) {
+  const int64_t QKV = C + 2 * KVC, rows = static_cast<int64_t>(qkv.size()) / QKV;
+  const int64_t first = which == 0 ? 0 : C + (which - 1) * KVC, width = which == 0 ? C : KVC;
+  std::vector<double> part(rows * width);
   for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < C; c++) part[r * C + c] = qkv[r * 3 * C + which * C + c];
+    for (int64_t c = 0; c < width; c++) part[r * width + c] = qkv[r * QKV + first + c];
   return part;
 }
 
@@ -388,7 +390,9 @@ TEST_CASE("cuda convert: f32 -> bf16 rounds exactly as float_to_bf16, bf16 -> f3
 }
 
 // ---------------------------------------------------------------------------------------------
-TEST_CASE("cuda encoder: forward (pos0 0 and 3) and backward with repeated tokens, vs the CPU") {
+TEST_CASE(
+    "cuda encoder: forward (pos0 0 and 3) and backward with repeated tokens, with and without "
+    "learned positions, vs the CPU") {
   auto gpu = gpu_or_skip();
   if (!gpu) return;
   auto cpu = make_cpu_backend(DType::f32);
@@ -441,6 +445,19 @@ TEST_CASE("cuda encoder: forward (pos0 0 and 3) and backward with repeated token
     INFO("encoder_backward " << label << ": " << touched
                              << " elements of unused dwte/dwpe rows changed");
     CHECK(touched == 0);
+
+    // Without learned positions (rope): wpe and dwpe empty, the token embedding alone, at a pos0
+    // past any wpe table.
+    Twin out_rope(*gpu, bf16, {B, T, C});
+    cpu->encoder_forward(out_rope.cpu(), view(tokens, {B, T}), wte.cpu(), Tensor{}, 5);
+    gpu->encoder_forward(out_rope.gpu(), tokens_gpu, wte.gpu(), Tensor{}, 5);
+    expect_close("encoder out without wpe " + label, out_rope.gpu_values(), out_rope.cpu_values(),
+                 one_rounding());
+    Twin dwte_rope(*gpu, bf16, {Vp, C}, randn(Vp * C, seed++));
+    cpu->encoder_backward(dwte_rope.cpu(), Tensor{}, dout.cpu(), view(tokens, {B, T}));
+    gpu->encoder_backward(dwte_rope.gpu(), Tensor{}, dout.gpu(), tokens_gpu);
+    expect_close("encoder dwte without dwpe " + label, dwte_rope.gpu_values(),
+                 dwte_rope.cpu_values(), bf16_result(rms(dwte_rope.cpu_values())));
   }
 }
 
@@ -495,6 +512,136 @@ TEST_CASE("cuda layernorm: forward (out, mean, rstd) and backward vs the CPU") {
                  bf16_result(rms(dweight.cpu_values())));
     expect_close("layernorm dbias " + label, dbias.gpu_values(), dbias.cpu_values(),
                  bf16_result(rms(dbias.cpu_values())));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+TEST_CASE("cuda rmsnorm: forward (out, rstd) and backward vs the CPU") {
+  auto gpu = gpu_or_skip();
+  if (!gpu) return;
+  auto cpu = make_cpu_backend(DType::f32);
+  const DType bf16 = gpu->dtype(), f32 = gpu->master_dtype();
+  // std: the spread of the inputs; at 0.003 the mean square (~1e-5) is of the size of eps, so an
+  // eps the kernel ignores or fixes at another value moves rstd by 5-50%: each of Llama's
+  // eps, 1e-5 and 1e-6, at that size.
+  struct Case {
+    int B, T, C;
+    double std, eps;
+  };
+  const std::vector<Case> cases = cases_for<Case>({{1, 1, 16, 2.0, 1e-5},
+                                                   {2, 7, 48, 1.0, 1e-6},
+                                                   {3, 64, 96, 2.0, 1e-5},
+                                                   {2, 7, 37, 0.003, 1e-5},
+                                                   {3, 5, 24, 0.003, 1e-6},
+                                                   {1, 5, 1600, 1.0, 1e-6}},
+                                                  {{4, 129, 4096, 1.0, 1e-5}});
+  uint32_t seed = 250;
+  for (const Case& k : cases) {
+    const int64_t B = k.B, T = k.T, C = k.C, N = B * T;
+    const std::string label = shape_label({{"B", B}, {"T", T}, {"C", C}});
+    Twin inp(*gpu, bf16, {B, T, C}, randn(N * C, seed++, k.std, 0.3 * k.std));
+    Twin weight(*gpu, bf16, {C}, randn(C, seed++, 0.2, 1.0));
+    Twin out(*gpu, bf16, {B, T, C}), rstd(*gpu, f32, {B, T});
+    cpu->rmsnorm_forward(out.cpu(), rstd.cpu(), inp.cpu(), weight.cpu(), k.eps);
+    gpu->rmsnorm_forward(out.gpu(), rstd.gpu(), inp.gpu(), weight.gpu(), k.eps);
+    expect_close("rmsnorm out " + label, out.gpu_values(), out.cpu_values(),
+                 bf16_result(rms(out.cpu_values())));
+    // rstd: an f32 sum of C exact (bf16) squares in another order, as layernorm's statistics.
+    expect_close("rmsnorm rstd " + label, rstd.gpu_values(), rstd.cpu_values(),
+                 {1e-4, 0.0, "f32 sum of C terms"});
+
+    // Backward, both sides from the CPU's rstd, into gradients that already hold values.
+    Twin rstd_in(*gpu, f32, {B, T}, rstd.cpu_values());
+    Twin dout(*gpu, bf16, {B, T, C}, randn(N * C, seed++));
+    Twin dinp(*gpu, bf16, {B, T, C}, randn(N * C, seed++, 0.5 / k.std));
+    Twin dweight(*gpu, bf16, {C}, randn(C, seed++, std::sqrt(double(N))));
+    cpu->rmsnorm_backward(dinp.cpu(), dweight.cpu(), dout.cpu(), inp.cpu(), weight.cpu(),
+                          rstd_in.cpu());
+    gpu->rmsnorm_backward(dinp.gpu(), dweight.gpu(), dout.gpu(), inp.gpu(), weight.gpu(),
+                          rstd_in.gpu());
+    expect_close("rmsnorm dinp " + label, dinp.gpu_values(), dinp.cpu_values(),
+                 bf16_result(rms(dinp.cpu_values())));
+    expect_close("rmsnorm dweight " + label, dweight.gpu_values(), dweight.cpu_values(),
+                 bf16_result(rms(dweight.cpu_values())));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+TEST_CASE("cuda swiglu: forward and backward vs the CPU") {
+  auto gpu = gpu_or_skip();
+  if (!gpu) return;
+  auto cpu = make_cpu_backend(DType::f32);
+  const DType bf16 = gpu->dtype();
+  // N rows of H outputs; H = 3 and 37: one element per thread; 24: packs of 8 within a row.
+  struct Case {
+    int N, H;
+  };
+  const std::vector<Case> cases =
+      cases_for<Case>({{1, 1}, {7, 3}, {14, 24}, {5, 37}}, {{4 * 129, 14336}});
+  uint32_t seed = 550;
+  for (const Case& k : cases) {
+    const int64_t N = k.N, H = k.H;
+    const std::string label = shape_label({{"N", N}, {"H", H}});
+    // std 2: the gates reach where sigmoid saturates (silu(g) -> 0 or g)
+    Twin inp(*gpu, bf16, {N, 2 * H}, randn(N * 2 * H, seed++, 2.0)), out(*gpu, bf16, {N, H});
+    cpu->swiglu_forward(out.cpu(), inp.cpu());
+    gpu->swiglu_forward(out.gpu(), inp.gpu());
+    expect_close("swiglu out " + label, out.gpu_values(), out.cpu_values(),
+                 rounded_formula(rms(out.cpu_values())));
+
+    Twin dout(*gpu, bf16, {N, H}, randn(N * H, seed++));
+    Twin dinp(*gpu, bf16, {N, 2 * H}, randn(N * 2 * H, seed++));
+    cpu->swiglu_backward(dinp.cpu(), inp.cpu(), dout.cpu());
+    gpu->swiglu_backward(dinp.gpu(), inp.gpu(), dout.gpu());
+    expect_close("swiglu dinp " + label, dinp.gpu_values(), dinp.cpu_values(),
+                 rounded_formula(rms(dinp.cpu_values())));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+TEST_CASE(
+    "cuda rope: forward (also in place) and backward on the q and k heads of qkv, vs the CPU") {
+  auto gpu = gpu_or_skip();
+  if (!gpu) return;
+  auto cpu = make_cpu_backend(DType::f32);
+  const DType bf16 = gpu->dtype();
+  // Rows of a grouped-query qkv: NH q heads and NKV k heads rotated, NKV v heads copied. pos0 1000:
+  // angles of hundreds of radians; theta 500000: Llama 3's base; llama3: Llama 3.1's rescaled
+  // frequencies (factor 8, low 1, high 4, trained at 8192 positions).
+  struct Case {
+    int B, T, NH, NKV, hs, pos0;
+    RopeFrequencies frequencies;
+  };
+  const RopeFrequencies llama3{5e5, true, 8.0, 1.0, 4.0, 8192};
+  const std::vector<Case> cases = cases_for<Case>({{1, 1, 1, 1, 16, 0, {1e4}},
+                                                   {2, 7, 4, 2, 8, 3, {1e4}},
+                                                   {3, 33, 4, 1, 16, 0, {5e5}},
+                                                   {2, 5, 2, 2, 32, 1000, {1e4}},
+                                                   {1, 6, 2, 1, 32, 5000, llama3}},
+                                                  {{2, 1024, 32, 8, 128, 0, llama3}});
+  uint32_t seed = 580;
+  for (const Case& k : cases) {
+    const int64_t B = k.B, T = k.T, hs = k.hs, W = (k.NH + 2 * k.NKV) * hs;
+    const int n_rotated = k.NH + k.NKV;
+    const std::string label = shape_label(
+        {{"B", B}, {"T", T}, {"W", W}, {"hs", hs}, {"rotated", n_rotated}, {"pos0", k.pos0}});
+    const std::vector<double> x = randn(B * T * W, seed++);
+    Twin inp(*gpu, bf16, {B, T, W}, x), out(*gpu, bf16, {B, T, W});
+    cpu->rope_forward(out.cpu(), inp.cpu(), int(hs), n_rotated, k.pos0, k.frequencies);
+    gpu->rope_forward(out.gpu(), inp.gpu(), int(hs), n_rotated, k.pos0, k.frequencies);
+    // Both sides: the f32 cos and sin of a double angle, then the same f32 products.
+    const Tolerance tol = rounded_formula(rms(out.cpu_values()));
+    expect_close("rope out " + label, out.gpu_values(), out.cpu_values(), tol);
+    Twin in_place(*gpu, bf16, {B, T, W}, x);
+    gpu->rope_forward(in_place.gpu(), in_place.gpu(), int(hs), n_rotated, k.pos0, k.frequencies);
+    expect_close("rope out in place " + label, in_place.gpu_values(), out.cpu_values(), tol);
+
+    Twin dout(*gpu, bf16, {B, T, W}, randn(B * T * W, seed++));
+    Twin dinp(*gpu, bf16, {B, T, W}, randn(B * T * W, seed++));
+    cpu->rope_backward(dinp.cpu(), dout.cpu(), int(hs), n_rotated, k.pos0, k.frequencies);
+    gpu->rope_backward(dinp.gpu(), dout.gpu(), int(hs), n_rotated, k.pos0, k.frequencies);
+    expect_close("rope dinp " + label, dinp.gpu_values(), dinp.cpu_values(),
+                 rounded_formula(rms(dinp.cpu_values())));
   }
 }
 
@@ -567,11 +714,12 @@ TEST_CASE(
 // ---------------------------------------------------------------------------------------------
 namespace {
 
-// lse[b, h, i] = log sum_{j <= i} exp(q_i . k_j / sqrt(hs)), in double, from (B, T, 3C) qkv: the
-// attention state a flash kernel saves, made from the same scores the CPU's softmax normalises.
+// lse[b, h, i] = log sum_{j <= i} exp(q_i . k_j / sqrt(hs)), in double, from (B, T, C + 2 NKV hs)
+// qkv, k_j of key/value head h / (NH / NKV): the attention state a flash kernel saves, made from
+// the same scores the CPU's softmax normalises.
 std::vector<double> host_log_sum_exp(const std::vector<double>& qkv, int64_t B, int64_t T,
-                                     int64_t NH, int64_t C) {
-  const int64_t hs = C / NH;
+                                     int64_t NH, int64_t NKV, int64_t C) {
+  const int64_t hs = C / NH, QKV = C + 2 * NKV * hs;
   std::vector<double> lse(B * NH * T);
   std::vector<double> scores(T);
   for (int64_t b = 0; b < B; b++)
@@ -581,7 +729,8 @@ std::vector<double> host_log_sum_exp(const std::vector<double>& qkv, int64_t B, 
         for (int64_t j = 0; j <= i; j++) {
           double s = 0;
           for (int64_t c = 0; c < hs; c++)
-            s += qkv[(b * T + i) * 3 * C + h * hs + c] * qkv[(b * T + j) * 3 * C + C + h * hs + c];
+            s += qkv[(b * T + i) * QKV + h * hs + c] *
+                 qkv[(b * T + j) * QKV + C + h / (NH / NKV) * hs + c];
           scores[j] = s / std::sqrt(double(hs));
           max = std::max(max, scores[j]);
         }
@@ -594,31 +743,42 @@ std::vector<double> host_log_sum_exp(const std::vector<double>& qkv, int64_t B, 
 
 }  // namespace
 
-TEST_CASE("cuda attention: forward (out, log-sum-exps), backward, and cached decoding vs the CPU") {
+TEST_CASE(
+    "cuda attention: forward (out, log-sum-exps), backward, and cached decoding vs the CPU; "
+    "multi-head, grouped-query and multi-query") {
   auto gpu = gpu_or_skip();
   if (!gpu) return;
   auto cpu = make_cpu_backend(DType::f32);
   const DType bf16 = gpu->dtype(), f32 = gpu->master_dtype();
   // head sizes 16, 16, 32, 32, 64, 128; T = 1, 7, 33, 64 and 129 (one past a power of two); the
   // large ones GPT-2's: T = 1024 with head sizes 64 (C = 768 and GPT-2 XL's 1600) and 128.
+  // NKV < NH: grouped-query (2 key/value heads for 4 query heads, Llama 3's 8 for 32 at large
+  // shapes) and multi-query (NKV = 1); NKV = NH is ordinary multi-head attention.
   struct Case {
-    int B, T, NH, C;
+    int B, T, NH, NKV, C;
   };
-  const std::vector<Case> cases = cases_for<Case>(
-      {{1, 1, 1, 16},
-       {2, 7, 3, 48},
-       {3, 64, 3, 96},
-       {1, 129, 4, 128},
-       {2, 7, 1, 64},
-       {1, 33, 1, 128}},
-      {{4, 129, 12, 768}, {1, 1024, 12, 768}, {1, 1024, 25, 1600}, {1, 1024, 6, 768}});
+  const std::vector<Case> cases = cases_for<Case>({{1, 1, 1, 1, 16},
+                                                   {2, 7, 3, 3, 48},
+                                                   {3, 64, 3, 3, 96},
+                                                   {1, 129, 4, 4, 128},
+                                                   {2, 7, 1, 1, 64},
+                                                   {1, 33, 1, 1, 128},
+                                                   {2, 37, 4, 2, 64},
+                                                   {3, 7, 4, 1, 32}},
+                                                  {{4, 129, 12, 12, 768},
+                                                   {1, 1024, 12, 12, 768},
+                                                   {1, 1024, 25, 25, 1600},
+                                                   {1, 1024, 6, 6, 768},
+                                                   {1, 1024, 32, 8, 2048}});
   uint32_t seed = 400;
   for (const Case& k : cases) {
-    const int64_t B = k.B, T = k.T, NH = k.NH, C = k.C, hs = C / NH;
-    const std::string label = shape_label({{"B", B}, {"T", T}, {"NH", NH}, {"hs", hs}});
+    const int64_t B = k.B, T = k.T, NH = k.NH, NKV = k.NKV, C = k.C, hs = C / NH;
+    const int64_t KVC = NKV * hs, QKV = C + 2 * KVC;
+    const std::string label =
+        shape_label({{"B", B}, {"T", T}, {"NH", NH}, {"NKV", NKV}, {"hs", hs}});
     // q, k ~ N(0, 1) make the scores ~ N(0, 1): softmaxes neither flat nor one-hot
-    Twin qkv(*gpu, bf16, {B, T, 3 * C}, randn(B * T * 3 * C, seed++));
-    const double v_rms = rms(qkv_part(qkv.cpu_values(), C, 2));
+    Twin qkv(*gpu, bf16, {B, T, QKV}, randn(B * T * QKV, seed++));
+    const double v_rms = rms(qkv_part(qkv.cpu_values(), C, KVC, 2));
 
     // forward. The states differ by design: the CPU keeps the probabilities (B, NH, T, T), the GPU
     // the log-sum-exps (B, NH, T).
@@ -633,13 +793,13 @@ TEST_CASE("cuda attention: forward (out, log-sum-exps), backward, and cached dec
     // lse_i = log sum_j exp(s_ij) of the scaled scores, natural log (attention.cu's convention),
     // f32 from exact inputs: 1e-4 absolute + relative.
     expect_close("attention log-sum-exp " + label, tensor_to_host_f64(*gpu, lse),
-                 host_log_sum_exp(qkv.cpu_values(), B, T, NH, C),
+                 host_log_sum_exp(qkv.cpu_values(), B, T, NH, NKV, C),
                  {1e-4, 1e-4, "f32 log-sum-exp of hs-term scores"});
 
     // backward: the GPU from its own forward (out, lse), the CPU from its probabilities, both
-    // accumulating into the same random dqkv.
+    // accumulating into the same random dqkv (dk and dv sum over the query heads of a group).
     Twin dout(*gpu, bf16, {B, T, C}, randn(B * T * C, seed++));
-    Twin dqkv(*gpu, bf16, {B, T, 3 * C}, randn(B * T * 3 * C, seed++, 0.5));
+    Twin dqkv(*gpu, bf16, {B, T, QKV}, randn(B * T * QKV, seed++, 0.5));
     std::vector<float> dscores(probs.size());
     DeviceTensor scratch(*gpu, f32, state_shape);
     cpu->attention_backward(dqkv.cpu(), view(dscores, probs_shape), dout.cpu(), qkv.cpu(),
@@ -648,9 +808,9 @@ TEST_CASE("cuda attention: forward (out, log-sum-exps), backward, and cached dec
     const std::vector<double> dqkv_gpu = dqkv.gpu_values(), dqkv_cpu = dqkv.cpu_values();
     const char* part_names[] = {"dq", "dk", "dv"};
     for (int which = 0; which < 3; which++) {
-      const std::vector<double> part_cpu = qkv_part(dqkv_cpu, C, which);
+      const std::vector<double> part_cpu = qkv_part(dqkv_cpu, C, KVC, which);
       expect_close(std::string("attention ") + part_names[which] + " " + label,
-                   qkv_part(dqkv_gpu, C, which), part_cpu, bf16_result(rms(part_cpu), 2e-2));
+                   qkv_part(dqkv_gpu, C, KVC, which), part_cpu, bf16_result(rms(part_cpu), 2e-2));
     }
 
     // Cached decoding: a prefill of T - 4 positions (at least 1), a chunk of 2, then one at a time,
@@ -659,9 +819,9 @@ TEST_CASE("cuda attention: forward (out, log-sum-exps), backward, and cached dec
     // one that masks those keys after exp() rather than before gets inf * 0 = NaN.
     const int64_t maxT = T + 5;
     const std::vector<double> qkv_values = qkv.cpu_values();
-    std::vector<double> garbage(B * NH * maxT * hs);
+    std::vector<double> garbage(B * NKV * maxT * hs);
     for (size_t i = 0; i < garbage.size(); i++) garbage[i] = 1000.0 + double(i % 97);
-    DeviceTensor k_cache(*gpu, bf16, {B, NH, maxT, hs}), v_cache(*gpu, bf16, {B, NH, maxT, hs});
+    DeviceTensor k_cache(*gpu, bf16, {B, NKV, maxT, hs}), v_cache(*gpu, bf16, {B, NKV, maxT, hs});
     tensor_from_host_f64(*gpu, k_cache, garbage);
     tensor_from_host_f64(*gpu, v_cache, garbage);
     std::vector<std::pair<int64_t, int64_t>> chunks;  // (pos0, Tn)
@@ -672,12 +832,12 @@ TEST_CASE("cuda attention: forward (out, log-sum-exps), backward, and cached dec
       chunks.push_back({p, 1});
     std::vector<double> decoded(B * T * C, std::numeric_limits<double>::quiet_NaN());
     for (auto [pos0, Tn] : chunks) {
-      std::vector<double> chunk(B * Tn * 3 * C);
+      std::vector<double> chunk(B * Tn * QKV);
       for (int64_t b = 0; b < B; b++)
         for (int64_t t = 0; t < Tn; t++)
-          for (int64_t c = 0; c < 3 * C; c++)
-            chunk[(b * Tn + t) * 3 * C + c] = qkv_values[(b * T + pos0 + t) * 3 * C + c];
-      DeviceTensor chunk_gpu(*gpu, bf16, {B, Tn, 3 * C}), chunk_out(*gpu, bf16, {B, Tn, C});
+          for (int64_t c = 0; c < QKV; c++)
+            chunk[(b * Tn + t) * QKV + c] = qkv_values[(b * T + pos0 + t) * QKV + c];
+      DeviceTensor chunk_gpu(*gpu, bf16, {B, Tn, QKV}), chunk_out(*gpu, bf16, {B, Tn, C});
       tensor_from_host_f64(*gpu, chunk_gpu, chunk);
       gpu->attention_forward_cached(chunk_out, k_cache, v_cache, chunk_gpu, static_cast<int>(NH),
                                     static_cast<int>(pos0));
@@ -696,13 +856,13 @@ TEST_CASE("cuda attention: forward (out, log-sum-exps), backward, and cached dec
                               vc = tensor_to_host_f64(*gpu, v_cache);
     int64_t cache_errors = 0;
     for (int64_t b = 0; b < B; b++)
-      for (int64_t h = 0; h < NH; h++)
+      for (int64_t h = 0; h < NKV; h++)
         for (int64_t t = 0; t < maxT; t++)
           for (int64_t c = 0; c < hs; c++) {
-            const int64_t i = ((b * NH + h) * maxT + t) * hs + c;
-            const int64_t from = (b * T + t) * 3 * C + h * hs + c;
-            const double want_k = t < T ? qkv_values[from + C] : round_to(bf16, garbage[i]);
-            const double want_v = t < T ? qkv_values[from + 2 * C] : round_to(bf16, garbage[i]);
+            const int64_t i = ((b * NKV + h) * maxT + t) * hs + c;
+            const int64_t from = (b * T + t) * QKV + C + h * hs + c;  // key/value head h's k
+            const double want_k = t < T ? qkv_values[from] : round_to(bf16, garbage[i]);
+            const double want_v = t < T ? qkv_values[from + KVC] : round_to(bf16, garbage[i]);
             cache_errors += (kc[i] != want_k) + (vc[i] != want_v);
           }
     INFO("attention_forward_cached "
@@ -1003,6 +1163,31 @@ TEST_CASE("cuda determinism: the reducing backwards and sum_of_squares give the 
                               weight.gpu(), mean.gpu(), rstd.gpu());
     });
   }
+  {  // multi-query attention: dk and dv summed over all NH query heads
+    const int64_t QKV = C + 2 * (C / NH);
+    Twin qkv(*gpu, bf16, {B, T, QKV}, randn(N * QKV, seed++)), out(*gpu, bf16, {B, T, C});
+    DeviceTensor lse(*gpu, f32, gpu->attention_state_shape(B, T, NH)),
+        scratch(*gpu, f32, gpu->attention_state_shape(B, T, NH));
+    gpu->attention_forward(out.gpu(), lse, qkv.gpu(), NH);
+    Twin dout(*gpu, bf16, {B, T, C}, randn(N * C, seed++)),
+        dqkv(*gpu, bf16, {B, T, QKV}, randn(N * QKV, seed++));
+    run_twice("attention_backward (multi-query)", {&dqkv}, [&] {
+      gpu->attention_backward(dqkv.gpu(), scratch, dout.gpu(), qkv.gpu(), out.gpu(), lse, NH);
+    });
+  }
+  {  // rmsnorm
+    Twin inp(*gpu, bf16, {B, T, C}, randn(N * C, seed++)),
+        weight(*gpu, bf16, {C}, randn(C, seed++, 0.2, 1.0));
+    Twin out(*gpu, bf16, {B, T, C}), rstd(*gpu, f32, {B, T});
+    gpu->rmsnorm_forward(out.gpu(), rstd.gpu(), inp.gpu(), weight.gpu(), 1e-5);
+    Twin dout(*gpu, bf16, {B, T, C}, randn(N * C, seed++)),
+        dinp(*gpu, bf16, {B, T, C}, randn(N * C, seed++));
+    Twin dweight(*gpu, bf16, {C}, randn(C, seed++));
+    run_twice("rmsnorm_backward", {&dinp, &dweight}, [&] {
+      gpu->rmsnorm_backward(dinp.gpu(), dweight.gpu(), dout.gpu(), inp.gpu(), weight.gpu(),
+                            rstd.gpu());
+    });
+  }
   {  // matmul, GPT-2's qkv projection
     Twin inp(*gpu, bf16, {B, T, C}, randn(N * C, seed++)),
         weight(*gpu, bf16, {OC, C}, randn(OC * C, seed++, 0.036));
@@ -1052,6 +1237,27 @@ GPTConfig tiny_gpt() {
   return c;
 }
 
+// The same with every Llama-style switch on: RMSNorm, RoPE, SwiGLU (hidden 48), grouped-query
+// attention (2 key/value heads for 4 query heads, hs = 8), an untied lm_head, no biases.
+GPTConfig tiny_llama() {
+  GPTConfig c = tiny_gpt();
+  c.n_head = 4;
+  c.n_kv_head = 2;
+  c.norm = "rmsnorm";
+  c.norm_eps = 1e-5;
+  c.position = "rope";
+  c.mlp = "swiglu";
+  c.mlp_hidden = 48;
+  c.tie_embeddings = false;
+  c.bias = false;
+  return c;
+}
+
+// The models the whole-model tests run, with a name for their messages.
+std::vector<std::pair<std::string, GPTConfig>> tiny_models() {
+  return {{"GPT-2", tiny_gpt()}, {"Llama-style", tiny_llama()}};
+}
+
 // How load_same_weights draws the matrices and embeddings. Either way the layernorm gains are
 // 1 + N(0, 0.1^2) and the biases N(0, 0.1^2), off the special values 1 and 0.
 enum class WeightScale {
@@ -1081,7 +1287,7 @@ void load_same_weights(GPT& a, GPT& b, WeightScale scale, uint32_t seed) {
     else
       w = randn(n, seed++,
                 gpt2 ? 0.02 : 1.0 / std::sqrt(double(shape[shape.rank - 1])));  // (L, out, in)
-    if (name == "wte")
+    if (name == "wte" || name == "lm_head")
       std::fill(w.begin() + int64_t(config.vocab_size) * config.n_embd, w.end(), 0.0);
     for (double& x : w) x = round_to(DType::bf16, x);
     weights[name] = w;
@@ -1109,86 +1315,104 @@ void expect_relative_rms(const std::string& what, const std::vector<double>& gpu
 
 }  // namespace
 
-TEST_CASE("cuda GPT: loss, logits and every parameter gradient match the CPU model") {
+TEST_CASE(
+    "cuda GPT: loss, logits and every parameter gradient match the CPU model (GPT-2 and "
+    "Llama-style)") {
   auto gpu = gpu_or_skip();
   if (!gpu) return;
   auto cpu = make_cpu_backend(DType::f32);
-  const GPTConfig config = tiny_gpt();
-  GPT cpu_model(config, *cpu), gpu_model(config, *gpu);
-  load_same_weights(cpu_model, gpu_model, WeightScale::order_one, 1);
-  const int B = 3, T = 29;  // T below max_seq_len and no multiple of a tile
-  const std::vector<int32_t> tokens = random_tokens(B * T, config.vocab_size, 2),
-                             targets = random_tokens(B * T, config.vocab_size, 3);
-  // Measured worst (see above): loss 3.5e-4 relative, logits 7.3e-3, gradients 1.13e-2 (qkvw,
-  // ln1w, wpe, ln2b; the others 3e-3 .. 1e-2). Bounds: 2e-3, 2.5e-2, 4e-2.
-  const double loss_bound = 2e-3, logits_bound = 2.5e-2, gradient_bound = 4e-2;
+  for (const auto& [model_name, config] : tiny_models()) {
+    INFO("model: " << model_name);
+    std::printf("  model: %s\n", model_name.c_str());
+    GPT cpu_model(config, *cpu), gpu_model(config, *gpu);
+    load_same_weights(cpu_model, gpu_model, WeightScale::order_one, 1);
+    const int B = 3, T = 29;  // T below max_seq_len and no multiple of a tile
+    const std::vector<int32_t> tokens = random_tokens(B * T, config.vocab_size, 2),
+                               targets = random_tokens(B * T, config.vocab_size, 3);
+    // Measured worst (see above): loss 3.5e-4 relative, logits 7.3e-3, gradients 1.13e-2 (qkvw,
+    // ln1w, wpe, ln2b; the others 3e-3 .. 1e-2). Bounds: 2e-3, 2.5e-2, 4e-2. The Llama-style
+    // model, one weight seed on the CUDA emulation: logits 8.0e-3, gradients up to 1.9e-2 (ln1w;
+    // wte, ln2w, qkvw 1.6e-2): inside the same bounds with a margin of 2.
+    const double loss_bound = 2e-3, logits_bound = 2.5e-2, gradient_bound = 4e-2;
 
-  const double cpu_loss = cpu_model.forward(tokens.data(), targets.data(), B, T);
-  const double gpu_loss = gpu_model.forward(tokens.data(), targets.data(), B, T);
-  INFO("forward loss: gpu " << gpu_loss << ", cpu " << cpu_loss << " (relative " << loss_bound
-                            << " allowed)");
-  CHECK(std::abs(gpu_loss - cpu_loss) <= loss_bound * cpu_loss);
-  CHECK(gpu_model.forward(tokens.data(), targets.data(), B, T) == gpu_loss);  // deterministic
-  expect_relative_rms("GPT logits", tensor_to_host_f64(*gpu, gpu_model.acts.logits),
-                      tensor_to_host_f64(*cpu, cpu_model.acts.logits), logits_bound);
+    const double cpu_loss = cpu_model.forward(tokens.data(), targets.data(), B, T);
+    const double gpu_loss = gpu_model.forward(tokens.data(), targets.data(), B, T);
+    INFO("forward loss: gpu " << gpu_loss << ", cpu " << cpu_loss << " (relative " << loss_bound
+                              << " allowed)");
+    CHECK(std::abs(gpu_loss - cpu_loss) <= loss_bound * cpu_loss);
+    CHECK(gpu_model.forward(tokens.data(), targets.data(), B, T) == gpu_loss);  // deterministic
+    expect_relative_rms("GPT logits", tensor_to_host_f64(*gpu, gpu_model.acts.logits),
+                        tensor_to_host_f64(*cpu, cpu_model.acts.logits), logits_bound);
 
-  cpu_model.zero_grad();
-  gpu_model.zero_grad();
-  const double cpu_loss2 = cpu_model.forward_backward(tokens.data(), targets.data(), B, T);
-  const double gpu_loss2 = gpu_model.forward_backward(tokens.data(), targets.data(), B, T);
-  INFO("forward_backward loss: gpu " << gpu_loss2 << ", cpu " << cpu_loss2);
-  CHECK(std::abs(gpu_loss2 - cpu_loss2) <= loss_bound * cpu_loss2);
-  const auto cpu_grads = named_tensors(cpu_model.grads), gpu_grads = named_tensors(gpu_model.grads);
-  for (size_t i = 0; i < cpu_grads.size(); i++)
-    expect_relative_rms("GPT gradient " + cpu_grads[i].first,
-                        tensor_to_host_f64(*gpu, gpu_grads[i].second),
-                        tensor_to_host_f64(*cpu, cpu_grads[i].second), gradient_bound);
+    cpu_model.zero_grad();
+    gpu_model.zero_grad();
+    const double cpu_loss2 = cpu_model.forward_backward(tokens.data(), targets.data(), B, T);
+    const double gpu_loss2 = gpu_model.forward_backward(tokens.data(), targets.data(), B, T);
+    INFO("forward_backward loss: gpu " << gpu_loss2 << ", cpu " << cpu_loss2);
+    CHECK(std::abs(gpu_loss2 - cpu_loss2) <= loss_bound * cpu_loss2);
+    const auto cpu_grads = named_tensors(cpu_model.grads),
+               gpu_grads = named_tensors(gpu_model.grads);
+    for (size_t i = 0; i < cpu_grads.size(); i++)
+      expect_relative_rms("GPT gradient " + cpu_grads[i].first,
+                          tensor_to_host_f64(*gpu, gpu_grads[i].second),
+                          tensor_to_host_f64(*cpu, cpu_grads[i].second), gradient_bound);
+  }
 }
 
-TEST_CASE("cuda GPT: AdamW steps (10; 2 at small shapes) give the CPU run's losses") {
+TEST_CASE(
+    "cuda GPT: AdamW steps (10; 2 at small shapes) give the CPU run's losses (GPT-2; "
+    "Llama-style at large shapes)") {
   auto gpu = gpu_or_skip();
   if (!gpu) return;
   auto cpu = make_cpu_backend(DType::f32);
-  const GPTConfig config = tiny_gpt();
-  GPT cpu_model(config, *cpu), gpu_model(config, *gpu);
-  // GPT-2-scale weights: with O(1) weights the two runs drift apart ~10x faster (~5e-3 after 10
-  // steps, measured) and the test would measure the chaos of training rather than the GPU.
-  load_same_weights(cpu_model, gpu_model, WeightScale::gpt2, 11);
-  // After the weights: on the GPU AdamW initialises its f32 master weights from the bf16 params.
-  const AdamWConfig adam;  // beta1 0.9, beta2 0.99, weight decay 0.1 on the matrices
-  AdamW cpu_opt(cpu_model, adam), gpu_opt(gpu_model, adam);
-  // One batch, seen every step: the loss falls ~12% in 10 steps, so the run is a real optimisation
-  // (and falls already at the second of the 2 steps at small shapes).
-  const int B = 4, T = 32;
-  const int steps = large_shapes() ? 10 : 2;
-  const double final_loss_ratio = steps == 10 ? 0.95 : 1.0;
-  const std::vector<int32_t> tokens = random_tokens(B * T, config.vocab_size, 12),
-                             targets = random_tokens(B * T, config.vocab_size, 13);
-  // Measured worst over 8 weight seeds: losses 5e-4 relative over the 10 steps; the gradient norm
-  // 7e-4 at step 0. Bounds 5e-3 for both. The norm is checked at step 0 only: later, Adam's
-  // sign-like steps turn tiny gradient differences of the parameters with small gradients into
-  // whole-lr differences, and the norms drift apart by up to 2.5e-2 while the losses agree.
-  const double loss_bound = 5e-3, norm_bound = 5e-3;
-  auto train_step = [&](GPT& model, AdamW& optimizer) {
-    model.zero_grad();
-    const double loss = model.forward_backward(tokens.data(), targets.data(), B, T);
-    const double norm = global_grad_norm(model);
-    optimizer.step(3e-3f, 1.0f);
-    return std::pair{loss, norm};
-  };
-  std::vector<double> cpu_losses, gpu_losses;
-  for (int step = 0; step < steps; step++) {
-    const auto [cpu_loss, cpu_norm] = train_step(cpu_model, cpu_opt);
-    const auto [gpu_loss, gpu_norm] = train_step(gpu_model, gpu_opt);
-    cpu_losses.push_back(cpu_loss);
-    gpu_losses.push_back(gpu_loss);
-    std::printf("  step %d: loss gpu %.6f cpu %.6f, grad norm gpu %.6f cpu %.6f\n", step, gpu_loss,
-                cpu_loss, gpu_norm, cpu_norm);
-    INFO("step " << step << ": loss gpu " << gpu_loss << ", cpu " << cpu_loss << " (relative "
-                 << loss_bound << " allowed); grad norm gpu " << gpu_norm << ", cpu " << cpu_norm);
-    CHECK(std::abs(gpu_loss - cpu_loss) <= loss_bound * cpu_loss);
-    if (step == 0) CHECK(std::abs(gpu_norm - cpu_norm) <= norm_bound * cpu_norm);
+  // At small shapes (CI, under the emulation) only GPT-2: the Llama-style model's kernels are
+  // covered by the gradient test above, and a second model here doubles the label's time.
+  auto models = tiny_models();
+  if (!large_shapes()) models.resize(1);
+  for (const auto& [model_name, config] : models) {
+    INFO("model: " << model_name);
+    std::printf("  model: %s\n", model_name.c_str());
+    GPT cpu_model(config, *cpu), gpu_model(config, *gpu);
+    // GPT-2-scale weights: with O(1) weights the two runs drift apart ~10x faster (~5e-3 after 10
+    // steps, measured) and the test would measure the chaos of training rather than the GPU.
+    load_same_weights(cpu_model, gpu_model, WeightScale::gpt2, 11);
+    // After the weights: on the GPU AdamW initialises its f32 master weights from the bf16 params.
+    const AdamWConfig adam;  // beta1 0.9, beta2 0.99, weight decay 0.1 on the matrices
+    AdamW cpu_opt(cpu_model, adam), gpu_opt(gpu_model, adam);
+    // One batch, seen every step: the loss falls ~12% in 10 steps, so the run is a real
+    // optimisation (and falls already at the second of the 2 steps at small shapes).
+    const int B = 4, T = 32;
+    const int steps = large_shapes() ? 10 : 2;
+    const double final_loss_ratio = steps == 10 ? 0.95 : 1.0;
+    const std::vector<int32_t> tokens = random_tokens(B * T, config.vocab_size, 12),
+                               targets = random_tokens(B * T, config.vocab_size, 13);
+    // Measured worst over 8 weight seeds: losses 5e-4 relative over the 10 steps; the gradient norm
+    // 7e-4 at step 0. Bounds 5e-3 for both. The norm is checked at step 0 only: later, Adam's
+    // sign-like steps turn tiny gradient differences of the parameters with small gradients into
+    // whole-lr differences, and the norms drift apart by up to 2.5e-2 while the losses agree.
+    const double loss_bound = 5e-3, norm_bound = 5e-3;
+    auto train_step = [&](GPT& model, AdamW& optimizer) {
+      model.zero_grad();
+      const double loss = model.forward_backward(tokens.data(), targets.data(), B, T);
+      const double norm = global_grad_norm(model);
+      optimizer.step(3e-3f, 1.0f);
+      return std::pair{loss, norm};
+    };
+    std::vector<double> cpu_losses, gpu_losses;
+    for (int step = 0; step < steps; step++) {
+      const auto [cpu_loss, cpu_norm] = train_step(cpu_model, cpu_opt);
+      const auto [gpu_loss, gpu_norm] = train_step(gpu_model, gpu_opt);
+      cpu_losses.push_back(cpu_loss);
+      gpu_losses.push_back(gpu_loss);
+      std::printf("  step %d: loss gpu %.6f cpu %.6f, grad norm gpu %.6f cpu %.6f\n", step,
+                  gpu_loss, cpu_loss, gpu_norm, cpu_norm);
+      INFO("step " << step << ": loss gpu " << gpu_loss << ", cpu " << cpu_loss << " (relative "
+                   << loss_bound << " allowed); grad norm gpu " << gpu_norm << ", cpu "
+                   << cpu_norm);
+      CHECK(std::abs(gpu_loss - cpu_loss) <= loss_bound * cpu_loss);
+      if (step == 0) CHECK(std::abs(gpu_norm - cpu_norm) <= norm_bound * cpu_norm);
+    }
+    CHECK(cpu_losses.back() < final_loss_ratio * cpu_losses.front());
+    CHECK(gpu_losses.back() < final_loss_ratio * gpu_losses.front());
   }
-  CHECK(cpu_losses.back() < final_loss_ratio * cpu_losses.front());
-  CHECK(gpu_losses.back() < final_loss_ratio * gpu_losses.front());
 }

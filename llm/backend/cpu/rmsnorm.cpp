@@ -66,7 +66,7 @@ template void rmsnorm_backward<double>(double*, double*, const double*, const do
 
 namespace llm {
 
-// ---- CpuBackend: the Backend ops of this file (no CUDA twin yet) ----
+// ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/rmsnorm.cu) ----
 // Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
 
 template <typename T> void CpuBackend<T>::rmsnorm_forward(Tensor out, Tensor rstd, Tensor inp,

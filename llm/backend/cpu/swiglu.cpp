@@ -44,7 +44,7 @@ template void swiglu_backward<double>(double*, const double*, const double*, int
 
 namespace llm {
 
-// ---- CpuBackend: the Backend ops of this file (no CUDA twin yet) ----
+// ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/swiglu.cu) ----
 // Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
 
 template <typename T> void CpuBackend<T>::swiglu_forward(Tensor out, Tensor inp) {
