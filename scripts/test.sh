@@ -10,7 +10,9 @@ bash tests/tokenizer/install.sh          # gpt-3-encoder from npm, a test-only d
 data/fetch.sh tinyshakespeare            # from $GLASSBOX_DATA_MIRROR when set, else the public URL
 data/fetch.sh gpt2
 bash scripts/build.sh ${GLASSBOX_CMAKE_FLAGS:-}   # e.g. GLASSBOX_CMAKE_FLAGS=-DGLASSBOX_WERROR=ON
-ctest --test-dir build --output-on-failure "$@"
+# One test per core: most tests use one thread (the PyTorch checks, the CLI scripts, the visualizer
+# under Xvfb, whose windows take turns through a resource lock), so two cores halve the wall time.
+ctest --test-dir build --output-on-failure -j"$(nproc)" "$@"
 # The GPU tests pass by skipping on a machine without one; say so, so a green run is not misread.
 skipped=$(grep -ch "^SKIPPED (no GPU" build/Testing/Temporary/LastTest.log 2>/dev/null || true)
 if [ "${skipped:-0}" -gt 0 ]; then

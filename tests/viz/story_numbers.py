@@ -93,7 +93,8 @@ def main():
     steps_wanted = int(sys.argv[5]) if len(sys.argv) > 5 else STEPS
     os.makedirs(work, exist_ok=True)
     with open(os.path.join(ckpt, "config.json")) as f:
-        n_layer = json.load(f)["n_layer"]
+        config = json.load(f)
+    n_layer = config.get("n_layer", config.get("num_hidden_layers"))  # glassbox / HF Llama keys
     ok = True
     prompt = PROMPT
     for index, (top, drawn) in enumerate(sample_steps(glassbox, ckpt, steps_wanted)):
