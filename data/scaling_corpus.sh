@@ -17,15 +17,8 @@
 # Uses the glassbox binary at $GLASSBOX (default ./build/glassbox). Reruns keep what exists.
 set -euo pipefail
 
-# A relative GLASSBOX_DATA_MIRROR is relative to where the command was typed: pin it before the cd.
-[[ -z "${GLASSBOX_DATA_MIRROR:-}" ]] || export GLASSBOX_DATA_MIRROR="$(realpath -m -- "$GLASSBOX_DATA_MIRROR")"
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
-glassbox="${GLASSBOX:-./build/glassbox}"
-if [[ ! -x "$glassbox" ]]; then
-  echo "scaling_corpus.sh: error: glassbox binary $glassbox not found (build it, or set GLASSBOX)" >&2
-  exit 1
-fi
+# The repository root, the mirror pinned, $glassbox found (data/glassbox_binary.sh).
+source "$(dirname "${BASH_SOURCE[0]}")/glassbox_binary.sh"
 out=data/cache/scaling
 kjv=data/cache/kjv/kjv.txt
 

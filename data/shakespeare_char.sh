@@ -7,15 +7,8 @@
 # GLASSBOX_DATA_MIRROR).
 set -euo pipefail
 
-# A relative GLASSBOX_DATA_MIRROR is relative to where the command was typed: pin it before the cd.
-[[ -z "${GLASSBOX_DATA_MIRROR:-}" ]] || export GLASSBOX_DATA_MIRROR="$(realpath -m -- "$GLASSBOX_DATA_MIRROR")"
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
-glassbox="${GLASSBOX:-./build/glassbox}"
-if [[ ! -x "$glassbox" ]]; then
-  echo "shakespeare_char.sh: error: glassbox binary $glassbox not found (build it, or set GLASSBOX)" >&2
-  exit 1
-fi
+# The repository root, the mirror pinned, $glassbox found (data/glassbox_binary.sh).
+source "$(dirname "${BASH_SOURCE[0]}")/glassbox_binary.sh"
 
 data/fetch.sh tinyshakespeare
 "$glassbox" tokenize --tokenizer char \
