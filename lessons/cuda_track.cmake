@@ -77,7 +77,12 @@ function(add_gpu_lesson_program target dir sources)
     $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wno-unused-parameter,-Wno-unused-variable>
     $<$<COMPILE_LANGUAGE:CUDA>:-diag-suppress=177>)  # 177: a stub's unused __shared__ array
   # Ampere (A100) and Hopper (H100, H200); sm_80 is the least the tensor-core example needs.
-  set_target_properties(${target} PROPERTIES CUDA_ARCHITECTURES "80;90"
+  # GLASSBOX_CUDA_COMPILE_CHECK (CI): Hopper only.
+  set(architectures "80;90")
+  if(GLASSBOX_CUDA_COMPILE_CHECK)
+    set(architectures 90)
+  endif()
+  set_target_properties(${target} PROPERTIES CUDA_ARCHITECTURES "${architectures}"
                         RUNTIME_OUTPUT_DIRECTORY ${LESSONS_BIN})
   add_dependencies(lessons ${target})
 endfunction()
