@@ -1,17 +1,36 @@
 #include "llm/backend/cpu/matmul.hpp"
 
+#include <algorithm>
+
 #include "llm/backend/cpu/cpu_backend.hpp"
 #include "llm/backend/cpu/eigen_maps.hpp"
 #include "llm/backend/op_checks.hpp"
 
 namespace llm::cpu {
 
+// Up to this many rows, the product is a few matrix-vector products (decoding one token per
+// sequence: N = batch size), which Eigen runs on one thread. Each output channel reads its own row
+// of the weight, so the rows of w are split among the threads instead: every core streams its part
+// of the weight from memory, and memory bandwidth is what bounds this case.
+constexpr int64_t kMaxRowsForSplitWeight = 8;
+
 template <typename T> void matmul_forward(T* out, const T* inp, const T* weight, const T* bias,
                                           int64_t N, int64_t C, int64_t OC) {
   MatrixMap<T> y(out, N, OC);
   ConstMatrixMap<T> x(inp, N, C);
   ConstMatrixMap<T> w(weight, OC, C);
-  y.noalias() = x * w.transpose();  // noalias: write straight into out, no temporary
+  if (N <= kMaxRowsForSplitWeight) {
+    // y[:, o0:o1] = x w[o0:o1, :]^T for a block of output channels per thread; 256 channels
+    // (256 C values of w each) per block keeps the blocks large and the split even.
+    constexpr int64_t kBlock = 256;
+#pragma omp parallel for schedule(static)
+    for (int64_t o0 = 0; o0 < OC; o0 += kBlock) {
+      const int64_t width = std::min(kBlock, OC - o0);
+      y.middleCols(o0, width).noalias() = x * w.middleRows(o0, width).transpose();
+    }
+  } else {
+    y.noalias() = x * w.transpose();  // noalias: write straight into out, no temporary
+  }
   if (bias) y.rowwise() += ConstVectorMap<T>(bias, OC).transpose();
 }
 
