@@ -58,7 +58,7 @@ bool is_llama_architecture(const GPTConfig& c) {
   return c.rmsnorm() && c.rope() && c.swiglu() && !c.bias && !c.qk_norm;
 }
 
-bool is_llama_file(const SafeTensorsFile& file) {
+bool is_llama_file(const SafeTensorsShards& file) {
   return file.contains("model.embed_tokens.weight");
 }
 
@@ -215,7 +215,7 @@ std::vector<SafeTensorSource> llama_tensor_sources(ParameterTensors& tensors, Ba
 }
 
 void import_llama_tensors(ParameterTensors& tensors, Backend& backend,
-                          const SafeTensorsFile& file) {
+                          const SafeTensorsShards& file) {
   const GPTConfig& c = tensors.config;
   check(is_llama_architecture(c),
         "safetensors file " + file.path().string() +
