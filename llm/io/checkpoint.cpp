@@ -169,6 +169,7 @@ void write_model_config(const fs::path& path, const GPTConfig& c) {
     j["norm_eps"] = c.norm_eps;
     j["position"] = c.position;
     j["rope_theta"] = c.rope_frequencies.theta;
+    j["rope_scaling"] = rope_scaling_json(c.rope_frequencies);
     j["mlp"] = c.mlp;
     j["mlp_hidden"] = c.hidden_size();
     j["n_kv_head"] = c.kv_heads();
@@ -231,6 +232,7 @@ GPTConfig read_model_config(const fs::path& path) {
   get_number("norm_eps", c.norm_eps);
   get_string("position", c.position);
   get_number("rope_theta", c.rope_frequencies.theta);
+  read_rope_scaling(j, c.rope_frequencies, path.string());
   get_string("mlp", c.mlp);
   if (j.contains("mlp_hidden")) c.mlp_hidden = get_int("mlp_hidden");
   if (j.contains("n_kv_head")) c.n_kv_head = get_int("n_kv_head");

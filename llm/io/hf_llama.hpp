@@ -37,6 +37,14 @@ bool is_llama_architecture(const GPTConfig& config);
 // model.embed_tokens.weight).
 bool is_llama_file(const SafeTensorsShards& file);
 
+// "rope_scaling" of config.json: {"rope_type": "llama3", "factor", "low_freq_factor",
+// "high_freq_factor", "original_max_position_embeddings"}, or null for plain RoPE. Both the Llama
+// and glassbox's own config.json use it.
+nlohmann::json rope_scaling_json(const RopeFrequencies& f);
+// Reads config["rope_scaling"] (absent, null, type "default" or "llama3"; "type" is the older
+// spelling of "rope_type") into f; any other type or a missing number is an error naming `where`.
+void read_rope_scaling(const nlohmann::json& config, RopeFrequencies& f, const std::string& where);
+
 // config.json of LlamaForCausalLM for `config` (a Llama architecture), with glassbox's
 // padded_vocab_size key added (transformers ignores it).
 nlohmann::json llama_config_json(const GPTConfig& config);
