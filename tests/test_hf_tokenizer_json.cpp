@@ -370,7 +370,17 @@ TEST_CASE("tokenizer.json fields that are not supported are one line naming the 
                  "\"truncation\" is"));
   CHECK(contains(refusal([](json& j) { j["added_tokens"][1]["id"] = 7; }),
                  "added token '<|end_of_text|>' has id 7, which is '(' there"));
-  CHECK(contains(refusal([](json& j) { j["added_tokens"].erase(100); }), "no token has id 50357"));
+  CHECK(contains(refusal([](json& j) { j["added_tokens"].erase(100); }),
+                 "has id 50512, outside 0..50511"));
+  json smol = smollm2_tokenizer_json();
+  smol["added_tokens"][3]["id"] = 50280;  // also in the vocabulary as 3: ids 50273.. are unused
+  CHECK(
+      contains(test_inputs::error_of([&] { load(smol, "hf_refused"); }), "no token has id 50273"));
+  CHECK(contains(refusal([](json& j) { j["added_tokens"][5]["id"] = 1 << 30; }),
+                 "added token '<|reserved_special_token_3|>' has id 1073741824, outside 0..50512"));
+  CHECK(contains(
+      refusal([](json& j) { j["pre_tokenizer"]["pretokenizers"][1]["add_prefix_space"] = "no"; }),
+      "tokenizer.json: a field has an unexpected JSON type"));
   CHECK(contains(refusal([](json& j) { j["added_tokens"].erase(0); }),
                  "post_processor: the token before the text, id 50257, is not in added_tokens"));
 }

@@ -468,10 +468,11 @@ Gpt2Tokenizer::Gpt2Tokenizer(std::string encoder_json, std::string vocab_bpe, bo
   // Added tokens may take ids beyond encoder.json's (Llama 3's 256 special tokens follow its
   // 128,000); together they must use each id of 0..V-1 once.
   size_t vocab = enc.size();
+  const size_t most = enc.size() + scheme_.added_tokens.size();  // V when every id is distinct
   for (const BpeScheme::AddedToken& added : scheme_.added_tokens) {
-    if (added.id < 0)
+    if (added.id < 0 || size_t(added.id) >= most)
       throw Error(ename + ": added token " + show_token(added.text) + " has id " +
-                  std::to_string(added.id));
+                  std::to_string(added.id) + ", outside 0.." + std::to_string(most - 1));
     vocab = std::max(vocab, size_t(added.id) + 1);
   }
   tokens_.assign(vocab, std::string());

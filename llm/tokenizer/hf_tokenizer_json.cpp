@@ -1,5 +1,7 @@
 #include "llm/tokenizer/hf_tokenizer_json.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -72,7 +74,9 @@ int32_t special_id(const json& processor, const std::string& name, const std::st
   const json specials = processor.value("special_tokens", json::object());
   check(specials.contains(name) && specials[name].contains("ids") &&
             specials[name]["ids"].is_array() && specials[name]["ids"].size() == 1 &&
-            specials[name]["ids"][0].is_number_integer(),
+            specials[name]["ids"][0].is_number_integer() &&
+            specials[name]["ids"][0].get<int64_t>() >= 0 &&
+            specials[name]["ids"][0].get<int64_t>() <= INT32_MAX,
         field + ".special_tokens[\"" + name + "\"] does not give one id");
   return specials[name]["ids"][0].get<int32_t>();
 }
@@ -121,10 +125,8 @@ std::string read_text(const std::filesystem::path& path) {
   return text.str();
 }
 
-}  // namespace
-
-std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::filesystem::path& path,
-                                                  bool allow_special) {
+std::unique_ptr<Tokenizer> read_tokenizer_json(const std::filesystem::path& path,
+                                               bool allow_special) {
   const std::string where = path.string() + ": ";
   const json j = read_json_file(path);
   check(j.is_object() && j.contains("model") && j["model"].is_object(),
@@ -163,8 +165,10 @@ std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::filesystem::path& p
     check(j["added_tokens"].is_array(), where + "added_tokens is not an array");
     for (const json& added : j["added_tokens"]) {
       check(added.is_object() && added.contains("id") && added["id"].is_number_integer() &&
+                added["id"].get<int64_t>() >= 0 && added["id"].get<int64_t>() <= INT32_MAX &&
                 added.contains("content") && added["content"].is_string(),
-            where + "added_tokens holds " + added.dump() + ", expected {\"id\", \"content\"}");
+            where + "added_tokens holds " + added.dump().substr(0, 200) +
+                ", expected {\"id\": a non-negative integer, \"content\": a string}");
       const std::string content = added["content"].get<std::string>();
       for (const char* flag : {"single_word", "lstrip", "rstrip"})
         check(!added.value(flag, false),
@@ -222,6 +226,20 @@ std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::filesystem::path& p
   return std::make_unique<Gpt2Tokenizer>(encoder.dump(), std::move(vocab_bpe), allow_special,
                                          path.string() + " (model.vocab)",
                                          path.string() + " (model.merges)", std::move(scheme));
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::filesystem::path& path,
+                                                  bool allow_special) {
+  try {
+    return read_tokenizer_json(path, allow_special);
+  } catch (const nlohmann::json::exception& e) {
+    // A field of another JSON type than the reader asks for (e.g. a string where a flag goes).
+    std::string what = e.what();
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    throw Error(path.string() + ": a field has an unexpected JSON type (" + what + ")");
+  }
 }
 
 }  // namespace llm
