@@ -42,4 +42,4 @@ fuzz_harness(toml io/toml_file.cpp)
 fuzz_harness(model_config io/checkpoint.cpp)
 fuzz_harness(train_state train/train_checkpoint.cpp)
 fuzz_harness(tokenizer tokenizer/gpt2_tokenizer.cpp tokenizer/char_tokenizer.cpp tokenizer/load_tokenizer.cpp
-             tokenizer/hf_tokenizer_json.cpp)
+             tokenizer/hf_tokenizer_json.cpp tokenizer/regex_split.cpp)

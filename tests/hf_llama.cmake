@@ -3,7 +3,8 @@
 # (grouped-query and multi-query attention, tied and untied head, rope_scaling llama3) with HF's
 # config.json, names and a byte-level BPE tokenizer.json; `glassbox eval` must give the reference's
 # loss, `glassbox sample` its greedy tokens, `glassbox convert` the same directory back bit for bit,
-# and every unsupported config field a one-line error naming it. Needs /usr/bin/python3 with
+# and every unsupported config field a one-line error naming it; the same for a directory laid out
+# as Llama 3 ships it (weights in shards, its tokenizer.json with special tokens and a BOS). Needs /usr/bin/python3 with
 # python3-torch. Label "pytorch".
 set(GLASSBOX_PYTHON /usr/bin/python3 CACHE FILEPATH "Python with python3-torch and numpy (Debian's)")
 add_test(NAME pytorch_hf_llama

@@ -344,9 +344,9 @@ TEST_CASE("a Hugging Face tokenizer.json of GPT-2 gives GPT-2's ids; other kinds
                  }),
                  "\"normalizer\" is"));
   CHECK(contains(refusal([](nlohmann::json& j) {
-                   j["added_tokens"].push_back({{"id", 50257}, {"content", "<|pad|>"}});
+                   j["decoder"] = {{"type", "WordPiece"}};
                  }),
-                 "added token \"<|pad|>\" is not supported"));
+                 "decoder is {\"type\":\"WordPiece\"}, expected ByteLevel"));
   // Merges cut short: the pair check of the GPT-2 engine names the file.
   CHECK(contains(refusal([](nlohmann::json& j) { j["model"]["merges"].erase(49999); }),
                  "tokenizer.json (model.merges) does not match"));

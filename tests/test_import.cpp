@@ -17,6 +17,7 @@
 #include "llm/io/json_file.hpp"
 #include "llm/io/llmc_checkpoint.hpp"
 #include "llm/io/safetensors.hpp"
+#include "llm/io/safetensors_shards.hpp"
 #include "llm/model/gpt.hpp"
 #include "llm/tokenizer/char_tokenizer.hpp"
 #include "llm/tokenizer/tokenizer.hpp"
@@ -245,6 +246,107 @@ TEST_CASE("Hugging Face Llama layout: save then load is bit-identical, q/k/v and
   // A Llama file cannot fill a model of other switches.
   GPT gpt2(small_config(), *backend);
   CHECK(error_of([&] { load_model_weights(dir, gpt2); }).find("not a Llama architecture") !=
+        std::string::npos);
+}
+
+// Splits dir/model.safetensors into `shards` files (tensors dealt round-robin) plus
+// model.safetensors.index.json in `out`, with dir's config.json: Hugging Face's sharded layout.
+void write_sharded(const fs::path& dir, const fs::path& out, int shards) {
+  fs::create_directories(out);
+  fs::copy_file(dir / "config.json", out / "config.json");
+  auto shard_name = [&](size_t k) {
+    return "model-0000" + std::to_string(k + 1) + "-of-0000" + std::to_string(shards) +
+           ".safetensors";
+  };
+  const SafeTensorsFile whole(dir / "model.safetensors");
+  std::vector<std::vector<SafeTensorOut>> parts(static_cast<size_t>(shards));
+  nlohmann::json weight_map = nlohmann::json::object();
+  const std::vector<std::string> names = whole.names();
+  for (size_t i = 0; i < names.size(); ++i) {
+    const SafeTensorInfo& info = whole.info(names[i]);
+    const uint8_t* bytes = whole.raw(names[i]);
+    const size_t k = i % parts.size();
+    parts[k].push_back({names[i], info.dtype, info.shape,
+                        std::vector<uint8_t>(bytes, bytes + (info.end - info.begin))});
+    weight_map[names[i]] = shard_name(k);
+  }
+  for (size_t k = 0; k < parts.size(); ++k)
+    write_safetensors(out / shard_name(k), parts[k], {{"format", "pt"}});
+  std::ofstream(out / "model.safetensors.index.json")
+      << nlohmann::json{{"metadata", {{"total_size", 0}}}, {"weight_map", weight_map}}.dump(2);
+}
+
+TEST_CASE("sharded safetensors (model.safetensors.index.json) load as the single file does") {
+  auto backend = make_cpu_backend(DType::f32);
+  for (const bool llama : {true, false}) {
+    CAPTURE(llama);
+    GPTConfig c = small_config();
+    if (llama) {
+      c.n_head = 4, c.n_kv_head = 2, c.mlp_hidden = 24, c.tie_embeddings = false;
+      c.norm = "rmsnorm", c.position = "rope", c.mlp = "swiglu", c.bias = false;
+    }
+    GPT a(c, *backend);
+    a.init_weights(5);
+    const fs::path root = test_inputs::fresh_dir("sharded");
+    save_model_checkpoint(root / "single", a, nullptr);
+    for (int shards : {2, 3}) {
+      const fs::path dir = root / ("shards" + std::to_string(shards));
+      write_sharded(root / "single", dir, shards);
+      CHECK_FALSE(fs::exists(dir / "model.safetensors"));
+      GPT b(read_checkpoint_config(dir), *backend);
+      load_model_weights(dir, b);
+      CHECK(all_weights(a) == all_weights(b));
+      const auto tokens = test_inputs::random_tokens(9, c.vocab_size, 3);
+      CHECK(b.forward(tokens.data(), tokens.data() + 1, 1, 8) ==
+            a.forward(tokens.data(), tokens.data() + 1, 1, 8));
+      CHECK(SafeTensorsShards::open_model(dir).files().size() == size_t(shards));
+      CHECK(describe_load(dir, 1.0).find("model.safetensors.index.json: ") != std::string::npos);
+    }
+  }
+
+  // Errors name the index and the shard or tensor, in one line.
+  const fs::path root = test_inputs::fresh_dir("sharded_bad");
+  GPT a(small_config(), *backend);
+  a.init_weights(5);
+  save_model_checkpoint(root / "single", a, nullptr);
+  auto error_with = [&](const std::string& name,
+                        const std::function<void(const fs::path&, nlohmann::json&)>& edit) {
+    const fs::path dir = root / name;
+    write_sharded(root / "single", dir, 2);
+    nlohmann::json index = read_json_file(dir / "model.safetensors.index.json");
+    edit(dir, index);
+    std::ofstream(dir / "model.safetensors.index.json", std::ios::trunc) << index.dump();
+    GPT b(small_config(), *backend);
+    const std::string message = error_of([&] { load_model_weights(dir, b); });
+    CHECK(message.find('\n') == std::string::npos);
+    return message;
+  };
+  std::string e = error_with("missing_shard", [](const fs::path& dir, nlohmann::json&) {
+    fs::remove(dir / "model-00002-of-00002.safetensors");
+  });
+  CHECK(e.find("model.safetensors.index.json: shard ") != std::string::npos);
+  CHECK(e.find("model-00002-of-00002.safetensors (of tensor '") != std::string::npos);
+  CHECK(e.find("') is missing") != std::string::npos);
+  e = error_with("unlisted", [](const fs::path&, nlohmann::json& index) {
+    index["weight_map"].erase("transformer.ln_f.weight");
+  });
+  CHECK(e.find("model.safetensors.index.json: no tensor 'transformer.ln_f.weight' in weight_map") !=
+        std::string::npos);
+  e = error_with("wrong_shard", [](const fs::path&, nlohmann::json& index) {
+    const std::string other =
+        index["weight_map"]["transformer.wte.weight"] == "model-00001-of-00002.safetensors"
+            ? "model-00002-of-00002.safetensors"
+            : "model-00001-of-00002.safetensors";
+    index["weight_map"]["transformer.wte.weight"] = other;
+  });
+  CHECK(e.find("tensor 'transformer.wte.weight' is not in its shard ") != std::string::npos);
+  e = error_with("escape", [](const fs::path&, nlohmann::json& index) {
+    index["weight_map"]["transformer.wte.weight"] = "../single/model.safetensors";
+  });
+  CHECK(e.find("expected a file name in the same directory") != std::string::npos);
+  e = error_with("no_map",
+                 [](const fs::path&, nlohmann::json& index) { index.erase("weight_map"); });
+  CHECK(e.find("model.safetensors.index.json: expected a \"weight_map\" object") !=
         std::string::npos);
 }
 

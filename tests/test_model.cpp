@@ -15,6 +15,7 @@
 #include "llm/model/gpt.hpp"
 #include "llm/sample/sampling.hpp"
 #include "llm/train/optimizer.hpp"
+#include "llm/train/train_config.hpp"
 #include "test_inputs.hpp"
 
 namespace fs = std::filesystem;
@@ -264,6 +265,57 @@ TEST_CASE("a Llama-style checkpoint round trip restores its switches and every w
   SafeTensorsFile file(dir / "model.safetensors");
   CHECK(file.info("lm_head.weight").shape == std::vector<int64_t>{config.vocab_size, 8});
   CHECK_FALSE(file.contains("transformer.wpe.weight"));
+}
+
+TEST_CASE("llama3 rope scaling: a training setting, kept by checkpoints, and it changes the loss") {
+  auto backend = make_cpu_backend(DType::f64);
+  // swiglu: saved as LlamaForCausalLM; gelu: glassbox's own config.json keys.
+  for (const std::string mlp : {"swiglu", "gelu"}) {
+    CAPTURE(mlp);
+    TrainConfig t;
+    t.n_layer = 2, t.n_head = 2, t.n_embd = 8, t.block_size = 24, t.bias = false;
+    t.norm = "rmsnorm", t.position = "rope", t.mlp = mlp, t.mlp_hidden = 12;
+    const GPTConfig plain = t.model_config(11);
+    // hs = 4: the pairs turn at 1 and 0.01 radians per position, wavelengths 6.3 and 628. With
+    // N = 8 and high_freq_factor 2, the first is blended (4 < 6.3 < 8), the second slowed 4x.
+    t.rope_scaling = "llama3";
+    t.rope_scaling_factor = 4.0, t.rope_low_freq_factor = 1.0, t.rope_high_freq_factor = 2.0;
+    t.rope_original_max_position = 8;
+    const GPTConfig scaled = t.model_config(11);
+    const RopeFrequencies& f = scaled.rope_frequencies;
+    CHECK(f.llama3);
+    CHECK(f.factor == 4.0);
+    CHECK(f.high_freq_factor == 2.0);
+    CHECK(f.original_max_position_embeddings == 8);
+    // train_state.json keeps the settings.
+    CHECK(nlohmann::json(t).get<TrainConfig>().model_config(11).rope_frequencies == f);
+
+    GPT a(plain, *backend), b(scaled, *backend);
+    a.init_weights(31);
+    const fs::path dir = test_inputs::fresh_dir("model_rope_scaling");
+    save_model_checkpoint(dir / "plain", a, nullptr);
+    load_model_weights(dir / "plain", b);  // the same weights
+    const auto tokens = random_tokens(t.block_size + 1, 11, 17);
+    const double plain_loss = a.forward(tokens.data(), tokens.data() + 1, 1, t.block_size);
+    const double scaled_loss = b.forward(tokens.data(), tokens.data() + 1, 1, t.block_size);
+    CHECK(scaled_loss != plain_loss);
+
+    save_model_checkpoint(dir / "scaled", b, nullptr);
+    const GPTConfig loaded = read_checkpoint_config(dir / "scaled");
+    CHECK(loaded.rope_frequencies == f);
+    CHECK(read_checkpoint_config(dir / "plain").rope_frequencies == plain.rope_frequencies);
+    GPT c(loaded, *backend);
+    load_model_weights(dir / "scaled", c);
+    CHECK(c.forward(tokens.data(), tokens.data() + 1, 1, t.block_size) == scaled_loss);
+  }
+  TrainConfig t;
+  t.rope_scaling = "yarn";
+  CHECK(test_inputs::error_of([&] { t.check_ranges(); }) ==
+        "--rope-scaling must be none or llama3 (got 'yarn')");
+  t.rope_scaling = "llama3";  // with learned positions
+  CHECK(test_inputs::error_of([&] {
+          t.model_config(11);
+        }).find("llama3 rope_scaling needs position = rope") != std::string::npos);
 }
 
 TEST_CASE(

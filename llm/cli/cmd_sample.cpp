@@ -81,8 +81,11 @@ void run_sample(const SampleOptions& o) {
   sampling_distribution(&probe, 1, o.sampling);
   check(o.top_probs >= 0, "--top-probs must not be negative");
 
-  // An empty prompt starts from the document separator (GPT-2) or a newline (character models).
+  // The prompt follows the tokenizer's BOS when it asks for one (Llama 3's <|begin_of_text|>).
+  // Without one, an empty prompt starts from the document separator (GPT-2) or a newline
+  // (character models).
   std::vector<int32_t> prompt = tokenizer->encode(o.prompt);
+  if (const auto bos = tokenizer->bos_token()) prompt.insert(prompt.begin(), *bos);
   if (prompt.empty()) {
     if (auto eot = tokenizer->eot_token())
       prompt = {*eot};

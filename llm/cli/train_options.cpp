@@ -59,6 +59,21 @@ void add_model_options(CLI::App* cmd, TrainConfig& c) {
   add(cmd, "norm-eps", c.norm_eps, "rmsnorm's epsilon (layernorm's is 1e-5)")->group(model);
   add(cmd, "position", c.position, "learned positions (GPT-2) or rope (Llama)")->group(model);
   add(cmd, "rope-theta", c.rope_theta, "RoPE base")->group(model);
+  add(cmd, "rope-scaling", c.rope_scaling,
+      "none, or llama3: Llama 3.1's slower low RoPE frequencies (the four settings below)")
+      ->group(model);
+  add(cmd, "rope-scaling-factor", c.rope_scaling_factor,
+      "llama3: how much slower the slow pairs turn")
+      ->group(model);
+  add(cmd, "rope-low-freq-factor", c.rope_low_freq_factor,
+      "llama3: wavelengths beyond original / this are slowed fully")
+      ->group(model);
+  add(cmd, "rope-high-freq-factor", c.rope_high_freq_factor,
+      "llama3: wavelengths below original / this are kept")
+      ->group(model);
+  add(cmd, "rope-original-max-position", c.rope_original_max_position,
+      "llama3: the context length N the scaling is relative to")
+      ->group(model);
   add(cmd, "mlp", c.mlp, "gelu (GPT-2) or swiglu (Llama)")->group(model);
   add(cmd, "mlp-hidden", c.mlp_hidden, "MLP inner width (0: 4 n_embd; required by swiglu)")
       ->group(model);

@@ -99,7 +99,7 @@ namespace {
 // Hugging Face names GPT-2's tensors "transformer.h.0.attn.c_attn.weight" in GPT2LMHeadModel's
 // state dict (and glassbox writes that), but "h.0.attn.c_attn.weight" in GPT2Model's, which is what
 // the official gpt2 repository's model.safetensors holds. Returns "transformer." or "".
-std::string hf_prefix(const SafeTensorsFile& file) {
+std::string hf_prefix(const SafeTensorsShards& file) {
   if (file.contains("transformer.wte.weight")) return "transformer.";
   if (file.contains("wte.weight")) return "";
   throw Error("safetensors file " + file.path().string() +
@@ -108,7 +108,7 @@ std::string hf_prefix(const SafeTensorsFile& file) {
 
 }  // namespace
 
-void import_hf_tensors(ParameterTensors& tensors, Backend& backend, const SafeTensorsFile& file) {
+void import_hf_tensors(ParameterTensors& tensors, Backend& backend, const SafeTensorsShards& file) {
   if (is_llama_file(file)) return import_llama_tensors(tensors, backend, file);
   // Other tensors in the file are ignored: HF's attn.bias / attn.masked_bias are the causal mask
   // buffers, not weights. A stored lm_head.weight must be the tied wte (checked below) unless the
@@ -169,6 +169,7 @@ void write_model_config(const fs::path& path, const GPTConfig& c) {
     j["norm_eps"] = c.norm_eps;
     j["position"] = c.position;
     j["rope_theta"] = c.rope_frequencies.theta;
+    j["rope_scaling"] = rope_scaling_json(c.rope_frequencies);
     j["mlp"] = c.mlp;
     j["mlp_hidden"] = c.hidden_size();
     j["n_kv_head"] = c.kv_heads();
@@ -231,6 +232,7 @@ GPTConfig read_model_config(const fs::path& path) {
   get_number("norm_eps", c.norm_eps);
   get_string("position", c.position);
   get_number("rope_theta", c.rope_frequencies.theta);
+  read_rope_scaling(j, c.rope_frequencies, path.string());
   get_string("mlp", c.mlp);
   if (j.contains("mlp_hidden")) c.mlp_hidden = get_int("mlp_hidden");
   if (j.contains("n_kv_head")) c.n_kv_head = get_int("n_kv_head");
@@ -300,17 +302,23 @@ GPTConfig read_checkpoint_config(const fs::path& dir) {
 }
 
 void load_model_weights(const fs::path& dir, GPT& model) {
-  if (!fs::exists(dir / "model.safetensors") && fs::exists(dir / "pytorch_model.bin"))
+  if (!fs::exists(dir / "model.safetensors") && !fs::exists(dir / "model.safetensors.index.json") &&
+      fs::exists(dir / "pytorch_model.bin"))
     throw Error((dir / "model.safetensors").string() +
                 ": missing (only pytorch_model.bin is there; glassbox reads safetensors only)");
-  SafeTensorsFile file(dir / "model.safetensors");
-  import_hf_tensors(model.params, model.backend(), file);
+  import_hf_tensors(model.params, model.backend(), SafeTensorsShards::open_model(dir));
 }
 
 std::string describe_load(const fs::path& dir, double seconds) {
-  const fs::path file = dir / "model.safetensors";
   std::error_code ec;
-  const double mb = double(fs::file_size(file, ec)) / 1e6;
+  fs::path file = dir / "model.safetensors";
+  double mb = double(fs::file_size(file, ec)) / 1e6;
+  if (fs::exists(dir / "model.safetensors.index.json", ec)) {
+    const SafeTensorsShards shards = SafeTensorsShards::open_model(dir);
+    file = shards.path();
+    mb = 0;
+    for (const fs::path& shard : shards.files()) mb += double(fs::file_size(shard, ec)) / 1e6;
+  }
   char text[160];
   std::snprintf(text, sizeof text, ": %.0f MB in %.2f s (%.0f MB/s)", ec ? 0.0 : mb, seconds,
                 seconds > 0 && !ec ? mb / seconds : 0.0);

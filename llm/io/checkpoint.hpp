@@ -21,6 +21,7 @@
 
 #include "llm/backend/host_copy.hpp"
 #include "llm/io/safetensors.hpp"
+#include "llm/io/safetensors_shards.hpp"
 #include "llm/model/gpt.hpp"
 
 namespace llm {
@@ -36,12 +37,12 @@ std::string hf_tensor_name(const std::string& name, int layer);
 std::vector<SafeTensorSource> hf_tensor_sources(ParameterTensors& tensors, Backend& backend);
 // The same gathered in host memory (for tests and cross-checks that read or edit the bytes).
 std::vector<SafeTensorOut> export_hf_tensors(ParameterTensors& tensors, Backend& backend);
-// Reads HF-named, HF-layout weights from a safetensors file into `tensors` (pads wte to Vp with 0):
-// names with or without the "transformer." prefix, F32/F64/F16/BF16; attn.bias / attn.masked_bias
-// buffers are ignored, and an lm_head.weight must equal wte (the head is tied). A file of
-// LlamaForCausalLM's tensors is read by import_llama_tensors (llm/io/hf_llama.hpp). Errors name the
-// file and the tensor.
-void import_hf_tensors(ParameterTensors& tensors, Backend& backend, const SafeTensorsFile& file);
+// Reads HF-named, HF-layout weights from a safetensors file (or its shards) into `tensors` (pads
+// wte to Vp with 0): names with or without the "transformer." prefix, F32/F64/F16/BF16; attn.bias /
+// attn.masked_bias buffers are ignored, and an lm_head.weight must equal wte (the head is tied). A
+// file of LlamaForCausalLM's tensors is read by import_llama_tensors (llm/io/hf_llama.hpp). Errors
+// name the file and the tensor.
+void import_hf_tensors(ParameterTensors& tensors, Backend& backend, const SafeTensorsShards& file);
 
 // config.json <-> GPTConfig: GPT-2's keys (with glassbox's switch keys for other mixes), or
 // LlamaConfig's for a Llama-style model (model_type "llama", llm/io/hf_llama.hpp).
@@ -68,11 +69,12 @@ void save_model_checkpoint(const std::filesystem::path& dir, GPT& model,
 GPTConfig read_checkpoint_config(const std::filesystem::path& dir);
 // Loads model.safetensors of `dir` into model.params (the config must match
 // read_checkpoint_config). `dir` may be a glassbox checkpoint or a Hugging Face GPT-2 or Llama
-// directory (config.json + model.safetensors). Every value is checked finite; a NaN or infinity is
+// directory (config.json + model.safetensors, or the shards model.safetensors.index.json lists,
+// llm/io/safetensors_shards.hpp). Every value is checked finite; a NaN or infinity is
 // an error naming the file and the tensor.
 void load_model_weights(const std::filesystem::path& dir, GPT& model);
-// "loaded DIR/model.safetensors: 498 MB in 0.31 s (1606 MB/s)", for the summaries of sample and
-// eval.
+// "loaded DIR/model.safetensors: 498 MB in 0.31 s (1606 MB/s)" (the index and the total size of
+// its shards for a sharded directory), for the summaries of sample and eval.
 std::string describe_load(const std::filesystem::path& dir, double seconds);
 
 }  // namespace llm

@@ -58,8 +58,42 @@ bool is_llama_architecture(const GPTConfig& c) {
   return c.rmsnorm() && c.rope() && c.swiglu() && !c.bias && !c.qk_norm;
 }
 
-bool is_llama_file(const SafeTensorsFile& file) {
+bool is_llama_file(const SafeTensorsShards& file) {
   return file.contains("model.embed_tokens.weight");
+}
+
+nlohmann::json rope_scaling_json(const RopeFrequencies& f) {
+  if (!f.llama3) return nullptr;
+  return {{"rope_type", "llama3"},
+          {"factor", f.factor},
+          {"low_freq_factor", f.low_freq_factor},
+          {"high_freq_factor", f.high_freq_factor},
+          {"original_max_position_embeddings", f.original_max_position_embeddings}};
+}
+
+void read_rope_scaling(const nlohmann::json& config, RopeFrequencies& f, const std::string& where) {
+  if (!config.contains("rope_scaling") || config["rope_scaling"].is_null()) return;
+  const nlohmann::json& s = config["rope_scaling"];
+  check(s.is_object(), where + ": \"rope_scaling\" must be an object or null");
+  const char* type_key = s.contains("rope_type") ? "rope_type" : "type";
+  const std::string type =
+      s.contains(type_key) && s[type_key].is_string() ? s[type_key].get<std::string>() : "";
+  if (type == "default") return;
+  check(type == "llama3",
+        where + ": \"rope_scaling\" has type \"" + type + "\": only llama3 is supported");
+  auto number = [&](const char* key) {
+    check(s.contains(key) && s[key].is_number(),
+          where + ": \"rope_scaling\" of type llama3 needs the number \"" + key + "\"");
+    return s[key].get<double>();
+  };
+  f.llama3 = true;
+  f.factor = number("factor");
+  f.low_freq_factor = number("low_freq_factor");
+  f.high_freq_factor = number("high_freq_factor");
+  const double original = number("original_max_position_embeddings");
+  check(original >= 1 && original <= INT_MAX && original == double(int64_t(original)),
+        where + ": \"rope_scaling.original_max_position_embeddings\" must be a positive integer");
+  f.original_max_position_embeddings = int(original);
 }
 
 nlohmann::json llama_config_json(const GPTConfig& c) {
@@ -67,13 +101,6 @@ nlohmann::json llama_config_json(const GPTConfig& c) {
         "llama_config_json: the model is not a Llama architecture "
         "(it needs rmsnorm, rope, swiglu and no biases)");
   const RopeFrequencies& f = c.rope_frequencies;
-  nlohmann::json rope_scaling = nullptr;
-  if (f.llama3)
-    rope_scaling = {{"rope_type", "llama3"},
-                    {"factor", f.factor},
-                    {"low_freq_factor", f.low_freq_factor},
-                    {"high_freq_factor", f.high_freq_factor},
-                    {"original_max_position_embeddings", f.original_max_position_embeddings}};
   return {
       {"architectures", {"LlamaForCausalLM"}},
       {"model_type", "llama"},
@@ -87,7 +114,7 @@ nlohmann::json llama_config_json(const GPTConfig& c) {
       {"max_position_embeddings", c.max_seq_len},
       {"rms_norm_eps", c.norm_eps},
       {"rope_theta", f.theta},
-      {"rope_scaling", rope_scaling},
+      {"rope_scaling", rope_scaling_json(f)},
       {"tie_word_embeddings", c.tie_embeddings},
       {"vocab_size", c.vocab_size},
       {"padded_vocab_size", c.padded_vocab_size()},  // glassbox's own key; transformers ignores it
@@ -171,28 +198,7 @@ GPTConfig llama_config_from_json(const nlohmann::json& j, const std::string& whe
     unsupported("head_dim", "is " + j["head_dim"].dump() +
                                 ": only hidden_size / num_attention_heads (" +
                                 std::to_string(c.n_embd / c.n_head) + ") is supported");
-  if (present("rope_scaling")) {
-    const nlohmann::json& s = j["rope_scaling"];
-    check(s.is_object(), where + ": \"rope_scaling\" must be an object or null");
-    const char* type_key = s.contains("rope_type") ? "rope_type" : "type";
-    const std::string type =
-        s.contains(type_key) && s[type_key].is_string() ? s[type_key].get<std::string>() : "";
-    if (type == "llama3") {
-      auto field = [&](const char* key) -> const nlohmann::json& {
-        check(s.contains(key),
-              where + ": \"rope_scaling\" of type llama3 needs \"" + std::string(key) + "\"");
-        return s[key];
-      };
-      f.llama3 = true;
-      f.factor = number(field("factor"), "rope_scaling.factor");
-      f.low_freq_factor = number(field("low_freq_factor"), "rope_scaling.low_freq_factor");
-      f.high_freq_factor = number(field("high_freq_factor"), "rope_scaling.high_freq_factor");
-      f.original_max_position_embeddings = get_int(field("original_max_position_embeddings"),
-                                                   "rope_scaling.original_max_position_embeddings");
-    } else if (type != "default") {
-      unsupported("rope_scaling", "has type \"" + type + "\": only llama3 is supported");
-    }
-  }
+  read_rope_scaling(j, f, where);
   try {
     c.validate();
   } catch (const Error& e) { throw Error(where + ": " + e.what()); }
@@ -215,7 +221,7 @@ std::vector<SafeTensorSource> llama_tensor_sources(ParameterTensors& tensors, Ba
 }
 
 void import_llama_tensors(ParameterTensors& tensors, Backend& backend,
-                          const SafeTensorsFile& file) {
+                          const SafeTensorsShards& file) {
   const GPTConfig& c = tensors.config;
   check(is_llama_architecture(c),
         "safetensors file " + file.path().string() +

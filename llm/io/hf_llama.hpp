@@ -26,14 +26,24 @@
 #include <nlohmann/json.hpp>
 
 #include "llm/io/safetensors.hpp"
+#include "llm/io/safetensors_shards.hpp"
 #include "llm/model/gpt.hpp"
 
 namespace llm {
 
 // Whether every switch of `config` is Llama's, i.e. whether LlamaForCausalLM can hold the model.
 bool is_llama_architecture(const GPTConfig& config);
-// Whether a safetensors file holds LlamaForCausalLM's tensors (it has model.embed_tokens.weight).
-bool is_llama_file(const SafeTensorsFile& file);
+// Whether safetensors (one file or shards) hold LlamaForCausalLM's tensors (it has
+// model.embed_tokens.weight).
+bool is_llama_file(const SafeTensorsShards& file);
+
+// "rope_scaling" of config.json: {"rope_type": "llama3", "factor", "low_freq_factor",
+// "high_freq_factor", "original_max_position_embeddings"}, or null for plain RoPE. Both the Llama
+// and glassbox's own config.json use it.
+nlohmann::json rope_scaling_json(const RopeFrequencies& f);
+// Reads config["rope_scaling"] (absent, null, type "default" or "llama3"; "type" is the older
+// spelling of "rope_type") into f; any other type or a missing number is an error naming `where`.
+void read_rope_scaling(const nlohmann::json& config, RopeFrequencies& f, const std::string& where);
 
 // config.json of LlamaForCausalLM for `config` (a Llama architecture), with glassbox's
 // padded_vocab_size key added (transformers ignores it).
@@ -48,8 +58,10 @@ GPTConfig llama_config_from_json(const nlohmann::json& j, const std::string& whe
 // The parameters in LlamaForCausalLM's names and layout, as F32 (F64 for an f64 model), streamed
 // from the backend's arena when the file is written.
 std::vector<SafeTensorSource> llama_tensor_sources(ParameterTensors& tensors, Backend& backend);
-// Reads LlamaForCausalLM tensors (F32/F64/F16/BF16) into `tensors` (pads wte to Vp with 0). A
-// stored lm_head.weight of a tied model must equal embed_tokens. Errors name the file and tensor.
-void import_llama_tensors(ParameterTensors& tensors, Backend& backend, const SafeTensorsFile& file);
+// Reads LlamaForCausalLM tensors (F32/F64/F16/BF16, from one file or its shards) into `tensors`
+// (pads wte to Vp with 0). A stored lm_head.weight of a tied model must equal embed_tokens. Errors
+// name the file and tensor.
+void import_llama_tensors(ParameterTensors& tensors, Backend& backend,
+                          const SafeTensorsShards& file);
 
 }  // namespace llm

@@ -26,6 +26,8 @@ void GPTConfig::validate() const {
              f.original_max_position_embeddings > 0),
         "model config: llama3 rope_scaling needs factor > 0, 0 < low_freq_factor < "
         "high_freq_factor and original_max_position_embeddings > 0");
+  check(!f.llama3 || position == "rope",
+        "model config: llama3 rope_scaling needs position = rope (it rescales RoPE's frequencies)");
   check(position == "learned" || head_size() % 2 == 0,
         "model config: rope needs an even head size (n_embd / n_head = " +
             std::to_string(head_size()) + ")");

@@ -429,13 +429,14 @@ std::atomic<uint64_t> next_instance_id{1};
 // --------------------------------------------------------
 
 Gpt2Tokenizer::Gpt2Tokenizer(std::string encoder_json, std::string vocab_bpe, bool allow_special,
-                             std::string encoder_name, std::string vocab_name)
+                             std::string encoder_name, std::string vocab_name, BpeScheme scheme)
     : encoder_json_(std::move(encoder_json)),
       vocab_bpe_(std::move(vocab_bpe)),
       encoder_name_(std::move(encoder_name)),
       vocab_name_(std::move(vocab_name)),
       allow_special_(allow_special),
       merges_(std::make_unique<MergeTable>()),
+      scheme_(std::move(scheme)),
       instance_id_(next_instance_id.fetch_add(1)) {
   // Inverse of bytes_to_unicode: code point -> byte (all stand-ins are below U+0144).
   std::array<int, 0x144> unicode_to_byte;
@@ -464,9 +465,20 @@ Gpt2Tokenizer::Gpt2Tokenizer(std::string encoder_json, std::string vocab_bpe, bo
   }
   if (!enc.is_object() || enc.empty())
     throw Error(ename + ": expected a JSON object mapping tokens to ids");
+  // Added tokens may take ids beyond encoder.json's (Llama 3's 256 special tokens follow its
+  // 128,000); together they must use each id of 0..V-1 once.
   size_t vocab = enc.size();
+  const size_t most = enc.size() + scheme_.added_tokens.size();  // V when every id is distinct
+  for (const BpeScheme::AddedToken& added : scheme_.added_tokens) {
+    if (added.id < 0 || size_t(added.id) >= most)
+      throw Error(ename + ": added token " + show_token(added.text) + " has id " +
+                  std::to_string(added.id) + ", outside 0.." + std::to_string(most - 1));
+    vocab = std::max(vocab, size_t(added.id) + 1);
+  }
   tokens_.assign(vocab, std::string());
   std::vector<bool> seen(vocab, false);
+  std::vector<bool> is_added(vocab, false);  // added tokens are made by no merge
+  for (const BpeScheme::AddedToken& added : scheme_.added_tokens) is_added[size_t(added.id)] = true;
   std::unordered_map<std::string, int32_t> id_of;  // raw bytes -> id, only needed while loading
   id_of.reserve(vocab * 2);
   std::string bytes;
@@ -479,13 +491,38 @@ Gpt2Tokenizer::Gpt2Tokenizer(std::string encoder_json, std::string vocab_bpe, bo
                   " is outside 0.." + std::to_string(vocab - 1) + " (ids must be 0..V-1)");
     if (seen[id]) throw Error(ename + ": id " + std::to_string(id) + " is used twice");
     seen[id] = true;
-    if (it.key() == kEndOfText) eot_id_ = static_cast<int32_t>(id);
+    if (it.key() == kEndOfText && scheme_.added_tokens.empty()) {
+      eot_id_ = static_cast<int32_t>(id);  // GPT-2's one special token
+      is_added[id] = true;
+    }
     if (!to_bytes(it.key(), bytes))
       throw Error(ename + ": token " + show_token(it.key()) +
                   " has a character outside GPT-2's byte alphabet (bytes_to_unicode)");
     tokens_[id] = bytes;
-    if (static_cast<int32_t>(id) != eot_id_) id_of.emplace(bytes, static_cast<int32_t>(id));
+    if (!is_added[id]) id_of.emplace(bytes, static_cast<int32_t>(id));
   }
+  for (const BpeScheme::AddedToken& added : scheme_.added_tokens) {
+    const size_t id = size_t(added.id);
+    if (seen[id] && tokens_[id] != added.text)
+      throw Error(ename + ": added token " + show_token(added.text) + " has id " +
+                  std::to_string(id) + ", which is " + show_token(tokens_[id]) + " there");
+    seen[id] = true;
+    tokens_[id] = added.text;  // decoded as its text, not through bytes_to_unicode
+  }
+  for (size_t id = 0; id < vocab; ++id)
+    if (!seen[id])
+      throw Error(ename + ": no token has id " + std::to_string(id) + " (ids must be 0.." +
+                  std::to_string(vocab - 1) + ")");
+  if (scheme_.eot) eot_id_ = *scheme_.eot;
+  if (scheme_.added_tokens.empty() && eot_id_ >= 0)
+    scheme_.added_tokens.push_back({std::string(kEndOfText), eot_id_, /*special=*/true});
+  for (const BpeScheme::AddedToken& added : scheme_.added_tokens) {
+    if (added.text.empty() || (added.special && !allow_special_)) continue;
+    matched_.push_back(added);
+    starts_added_[static_cast<unsigned char>(added.text[0])] = true;
+  }
+  std::stable_sort(matched_.begin(), matched_.end(),
+                   [](const auto& a, const auto& b) { return a.text.size() > b.text.size(); });
   for (int b = 0; b < 256; ++b) {
     auto it = id_of.find(std::string(1, static_cast<char>(b)));
     if (it == id_of.end()) {
@@ -544,13 +581,14 @@ Gpt2Tokenizer::Gpt2Tokenizer(std::string encoder_json, std::string vocab_bpe, bo
   }
   if (line_no == 0) throw Error(vname + ": file is empty");
   // The two files belong together only if every token of encoder.json beyond the 256 bytes and
-  // <|endoftext|> is made by a merge: a vocab.bpe cut short (even at a line boundary) or from
-  // another vocabulary leaves tokens that encoding can never produce.
+  // the added tokens is made by a merge: a vocab.bpe cut short (even at a line boundary) or from
+  // another vocabulary leaves tokens that encoding can never produce. (With ignore_merges a word
+  // can also be a token as a whole, so nothing is unreachable.)
   std::vector<bool> made(vocab, false);
   for (const auto& merge : merges) made[size_t(merge[2])] = true;
   size_t unreachable = 0, first = vocab;
-  for (size_t id = 0; id < vocab; ++id) {
-    if (made[id] || tokens_[id].size() == 1 || int32_t(id) == eot_id_) continue;
+  for (size_t id = 0; id < vocab && !scheme_.ignore_merges; ++id) {
+    if (made[id] || tokens_[id].size() == 1 || is_added[id]) continue;
     if (unreachable++ == 0) first = id;
   }
   if (unreachable > 0)
@@ -562,6 +600,7 @@ Gpt2Tokenizer::Gpt2Tokenizer(std::string encoder_json, std::string vocab_bpe, bo
   for (size_t i = 0; i < merges.size(); ++i)
     merges_->insert(merges[i][0], merges[i][1], static_cast<int32_t>(i), merges[i][2]);
   num_merges_ = static_cast<int>(merges.size());
+  if (scheme_.ignore_merges) word_id_ = std::move(id_of);
 
   Fingerprint f;
   f.add_string(name());
@@ -571,6 +610,15 @@ Gpt2Tokenizer::Gpt2Tokenizer(std::string encoder_json, std::string vocab_bpe, bo
   for (const auto& merge : merges) {
     f.add_number(uint64_t(merge[0]));
     f.add_number(uint64_t(merge[1]));
+  }
+  if (!scheme_.tokenizer_json.empty()) {  // another scheme than GPT-2's: what it changes
+    for (const BpeScheme::AddedToken& added : scheme_.added_tokens) {
+      f.add_number(uint64_t(added.id));
+      f.add_number(added.special ? 1 : 0);
+    }
+    for (const auto& step : scheme_.split_steps) f.add_string(step ? step->pattern() : "gpt2");
+    f.add_number(scheme_.ignore_merges ? 1 : 0);
+    f.add_number(scheme_.bos ? uint64_t(*scheme_.bos) : ~uint64_t{0});
   }
   fingerprint_ = f.value();
 }
@@ -596,6 +644,14 @@ void Gpt2Tokenizer::bpe_word(std::string_view word, std::vector<int32_t>& out) c
   if (const int32_t* hit = st.cache.find(word, h, cached)) {
     out.insert(out.end(), hit, hit + cached);
     return;
+  }
+  if (scheme_.ignore_merges) {
+    auto whole = word_id_.find(std::string(word));
+    if (whole != word_id_.end()) {
+      out.push_back(whole->second);
+      st.cache.insert(word, h, &whole->second, 1);
+      return;
+    }
   }
   size_t n = word.size();
   auto& ids = st.ids;
@@ -647,32 +703,48 @@ void Gpt2Tokenizer::bpe_word(std::string_view word, std::vector<int32_t>& out) c
   st.cache.insert(word, h, ids.data(), static_cast<uint32_t>(n));
 }
 
-void Gpt2Tokenizer::encode_ordinary(std::string_view text, std::vector<int32_t>& out) const {
-  Gpt2Splitter& splitter = *thread_state(instance_id_).splitter;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    std::string_view word = splitter.next(text, pos);
-    if (word.size() == 1)
-      out.push_back(byte_id_[static_cast<unsigned char>(word[0])]);
-    else
-      bpe_word(word, out);
-  }
-}
-
-void Gpt2Tokenizer::encode_append(std::string_view text, std::vector<int32_t>& out) const {
-  if (!allow_special_ || eot_id_ < 0) {
-    encode_ordinary(text, out);
+void Gpt2Tokenizer::pre_tokenize(size_t step, std::string_view text,
+                                 std::vector<int32_t>& out) const {
+  if (step == scheme_.split_steps.size()) {  // a word
+    if (text.size() == 1)
+      out.push_back(byte_id_[static_cast<unsigned char>(text[0])]);
+    else if (!text.empty())
+      bpe_word(text, out);
     return;
   }
-  size_t pos = 0;
-  while (true) {
-    size_t hit = text.find(kEndOfText, pos);
-    if (hit == std::string_view::npos) break;
-    encode_ordinary(text.substr(pos, hit - pos), out);
-    out.push_back(eot_id_);
-    pos = hit + kEndOfText.size();
+  if (const SplitRegex* regex = scheme_.split_steps[step].get()) {
+    std::vector<std::string_view> pieces;
+    regex->split_isolated(text, pieces);
+    for (std::string_view piece : pieces) pre_tokenize(step + 1, piece, out);
+    return;
   }
-  encode_ordinary(text.substr(pos), out);
+  // GPT-2's regex (the per-thread splitter keeps nothing between calls of next(), so the steps
+  // after this one may use it too).
+  Gpt2Splitter& splitter = *thread_state(instance_id_).splitter;
+  size_t pos = 0;
+  while (pos < text.size()) pre_tokenize(step + 1, splitter.next(text, pos), out);
+}
+
+void Gpt2Tokenizer::encode_ordinary(std::string_view text, std::vector<int32_t>& out) const {
+  pre_tokenize(0, text, out);
+}
+
+// Added tokens are cut out first, leftmost first and, at one position, the longest (as Hugging
+// Face's added vocabulary matches them); the text between them is encoded ordinarily.
+void Gpt2Tokenizer::encode_append(std::string_view text, std::vector<int32_t>& out) const {
+  size_t start = 0;  // text[start, i) is not encoded yet
+  for (size_t i = 0; i < text.size() && !matched_.empty(); ++i) {
+    if (!starts_added_[static_cast<unsigned char>(text[i])]) continue;
+    for (const BpeScheme::AddedToken& added : matched_) {
+      if (text.compare(i, added.text.size(), added.text) != 0) continue;
+      encode_ordinary(text.substr(start, i - start), out);
+      out.push_back(added.id);
+      start = i + added.text.size();
+      i = start - 1;
+      break;
+    }
+  }
+  encode_ordinary(text.substr(start), out);
 }
 
 std::vector<int32_t> Gpt2Tokenizer::encode(std::string_view text) const {
@@ -748,6 +820,14 @@ std::string Gpt2Tokenizer::decode_token(int32_t id) const { return decode({id});
 
 void Gpt2Tokenizer::save(const std::filesystem::path& dir) const {
   std::filesystem::create_directories(dir);
+  if (!scheme_.tokenizer_json.empty()) {
+    write_file(dir / "tokenizer.json", scheme_.tokenizer_json);
+    const nlohmann::json spec = {{"type", "hf_bpe"},
+                                 {"tokenizer_json", "tokenizer.json"},
+                                 {"allow_special", allow_special_}};
+    write_file(dir / kTokenizerFile, spec.dump(2) + "\n");
+    return;
+  }
   write_file(dir / "encoder.json", encoder_json_);
   write_file(dir / "vocab.bpe", vocab_bpe_);
   nlohmann::json spec = {{"type", "gpt2"},

@@ -17,12 +17,15 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "llm/tokenizer/regex_split.hpp"
 #include "llm/tokenizer/tokenizer.hpp"
 
 namespace llm {
@@ -58,25 +61,58 @@ class Gpt2Splitter {
   std::unique_ptr<Impl> impl_;
 };
 
+// What a Hugging Face tokenizer.json may change in GPT-2's scheme (hf_tokenizer_json.hpp reads
+// it from the file). The default is GPT-2's own scheme.
+struct BpeScheme {
+  // A token matched literally in the text before pre-tokenization (Hugging Face's added tokens:
+  // <|endoftext|>, <|im_start|>, <|begin_of_text|>, ...), decoded to its text. Special ones are
+  // only matched when special tokens are allowed; the others always are. An id beyond
+  // encoder.json extends the vocabulary; an id inside it must be this token's there.
+  struct AddedToken {
+    std::string text;
+    int32_t id = 0;
+    bool special = true;
+  };
+  // Empty: GPT-2's <|endoftext|> (a special token, when encoder.json has it).
+  std::vector<AddedToken> added_tokens;
+  // The pre-tokenizer: each step cuts every piece of the step before into smaller ones (the
+  // Isolated behaviour: matches and the runs between them). A null step is GPT-2's regex (the
+  // Gpt2Splitter with its ASCII fast path); the others are patterns of the tokenizer.json.
+  std::vector<std::shared_ptr<const SplitRegex>> split_steps = {nullptr};
+  // A word that is a token of the vocabulary as a whole is that token, without the merges
+  // (Hugging Face's BPE "ignore_merges", which Llama 3 sets: its vocabulary comes from tiktoken).
+  bool ignore_merges = false;
+  std::optional<int32_t> bos;  // the token the post-processor puts first (Tokenizer::bos_token)
+  std::optional<int32_t> eot;  // the document separator; unset: <|endoftext|> when present
+  std::string name = "gpt2";   // Tokenizer::name()
+  // The tokenizer.json text this scheme was read from, written back by save(); empty for GPT-2's
+  // scheme, which save() writes as encoder.json + vocab.bpe.
+  std::string tokenizer_json;
+};
+
 class Gpt2Tokenizer : public Tokenizer {
  public:
   // encoder_json / vocab_bpe: the files' contents; the names are only used in error messages and
   // by save(). Throws llm::Error (one line, naming the file) on malformed contents.
   Gpt2Tokenizer(std::string encoder_json, std::string vocab_bpe, bool allow_special,
-                std::string encoder_name = "encoder.json", std::string vocab_name = "vocab.bpe");
+                std::string encoder_name = "encoder.json", std::string vocab_name = "vocab.bpe",
+                BpeScheme scheme = {});
   ~Gpt2Tokenizer() override;
 
-  std::string name() const override { return "gpt2"; }
+  std::string name() const override { return scheme_.name; }
   int vocab_size() const override { return static_cast<int>(tokens_.size()); }
   std::vector<int32_t> encode(std::string_view text) const override;
   std::string decode(const std::vector<int32_t>& ids) const override;
   std::string decode_token(int32_t id) const override;
   std::optional<int32_t> eot_token() const override;
+  std::optional<int32_t> bos_token() const override { return scheme_.bos; }
   // The tokens in id order and the merges (left id, right id) in rank order.
   uint64_t fingerprint() const override { return fingerprint_; }
   // Writes dir/encoder.json, dir/vocab.bpe (the contents this tokenizer was built from) and
   // dir/glassbox_tokenizer.json
-  // {"type":"gpt2","encoder":"encoder.json","vocab_bpe":"vocab.bpe","allow_special":..}.
+  // {"type":"gpt2","encoder":"encoder.json","vocab_bpe":"vocab.bpe","allow_special":..}; one read
+  // from a tokenizer.json of another scheme writes that file back unchanged and
+  // {"type":"hf_bpe","tokenizer_json":"tokenizer.json","allow_special":..}.
   void save(const std::filesystem::path& dir) const override;
 
   // Encodes each document on its own (threads <= 0: all hardware threads). out[i] ==
@@ -92,6 +128,8 @@ class Gpt2Tokenizer : public Tokenizer {
  private:
   struct MergeTable;  // (left id, right id) -> (rank, merged id), open addressing
   void encode_ordinary(std::string_view text, std::vector<int32_t>& out) const;
+  // Cuts `text` with split step `step` and the ones after it, then encodes each word.
+  void pre_tokenize(size_t step, std::string_view text, std::vector<int32_t>& out) const;
   void bpe_word(std::string_view word, std::vector<int32_t>& out) const;
 
   std::string encoder_json_, vocab_bpe_;   // file contents, written back by save()
@@ -101,8 +139,14 @@ class Gpt2Tokenizer : public Tokenizer {
   std::array<int32_t, 256> byte_id_{};  // byte -> id of the one-byte token
   std::unique_ptr<MergeTable> merges_;
   int num_merges_ = 0;
-  int32_t eot_id_ = -1;   // id of "<|endoftext|>", -1 when encoder.json lacks it
-  uint64_t instance_id_;  // keys the per-thread word cache
+  int32_t eot_id_ = -1;  // the document separator (<|endoftext|>), -1 when there is none
+  BpeScheme scheme_;
+  // The added tokens matched in the text (all, or the non-special ones without allow_special),
+  // longest first, and which bytes start one.
+  std::vector<BpeScheme::AddedToken> matched_;
+  std::array<bool, 256> starts_added_{};
+  std::unordered_map<std::string, int32_t> word_id_;  // bytes -> id, only with ignore_merges
+  uint64_t instance_id_;                              // keys the per-thread word cache
   uint64_t fingerprint_ = 0;
 };
 

@@ -52,9 +52,17 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& dir) {
     if (type == "char") return std::make_unique<CharTokenizer>(CharTokenizer::from_json(spec));
     if (type == "byte") return std::make_unique<ByteTokenizer>();
     if (type == "gpt2") return load_gpt2_tokenizer(spec, dir);
+    if (type == "hf_bpe") {  // a Hugging Face tokenizer.json saved as it was read
+      const nlohmann::json file = spec.value("tokenizer_json", nlohmann::json("tokenizer.json"));
+      const nlohmann::json allow_special = spec.value("allow_special", nlohmann::json(true));
+      check(
+          file.is_string() && allow_special.is_boolean(),
+          path.string() + ": \"tokenizer_json\" must be a string, \"allow_special\" true or false");
+      return load_hf_tokenizer_json(dir / file.get<std::string>(), allow_special.get<bool>());
+    }
   } catch (const Error& e) { throw Error(std::string(e.what()) + " (in " + path.string() + ")"); }
   throw Error("tokenizer: " + path.string() + ": unknown type '" + type +
-              "' (expected char, byte or gpt2)");
+              "' (expected char, byte, gpt2 or hf_bpe)");
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer_if_saved(const fs::path& dir) {

@@ -21,7 +21,7 @@ namespace llm {
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
-  virtual std::string name() const = 0;  // "char", "byte", "gpt2"
+  virtual std::string name() const = 0;  // "char", "byte", "gpt2", "hf_bpe"
   virtual int vocab_size() const = 0;    // V, every id is in [0, V)
   virtual std::vector<int32_t> encode(std::string_view text) const = 0;
   // Decoding never fails: an id out of range throws llm::Error, bytes that are not valid UTF-8
@@ -31,6 +31,10 @@ class Tokenizer {
   virtual std::string decode_token(int32_t id) const = 0;
   // The document separator (GPT-2's <|endoftext|>), if this tokenizer has one.
   virtual std::optional<int32_t> eot_token() const { return std::nullopt; }
+  // The token a model expects first, before any text (Llama 3's <|begin_of_text|>), if the
+  // tokenizer asks for one. encode() never adds it: callers that start a sequence do (`glassbox
+  // sample` puts it before the prompt; token files for `train`/`eval` carry what prepare wrote).
+  virtual std::optional<int32_t> bos_token() const { return std::nullopt; }
   // Writes glassbox_tokenizer.json (and any vocabulary files) into dir.
   virtual void save(const std::filesystem::path& dir) const = 0;
   // Identifies what this tokenizer does (llm/tokenizer/fingerprint.hpp): the name and every

@@ -74,6 +74,8 @@ std::vector<HellaSwagTokens> tokenize_hellaswag(const std::vector<HellaSwagExamp
       out[k].label = e.label;
       out[k].where = e.where;
       out[k].ctx = tokenizer.encode(e.ctx);
+      // A tokenizer that asks for a BOS (Llama 3) gets it before the context, as in training.
+      if (const auto bos = tokenizer.bos_token()) out[k].ctx.insert(out[k].ctx.begin(), *bos);
       for (int i = 0; i < kHellaSwagEndings; i++)
         out[k].endings[i] = tokenizer.encode(" " + e.endings[i]);
     } catch (const Error& error) { throw Error(e.where + ": " + error.what()); }

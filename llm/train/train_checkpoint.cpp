@@ -10,6 +10,7 @@
 #include "llm/io/checkpoint.hpp"
 #include "llm/io/json_file.hpp"
 #include "llm/io/safetensors.hpp"
+#include "llm/io/safetensors_shards.hpp"
 
 namespace llm {
 
@@ -186,7 +187,7 @@ void load_weights_and_masters(const fs::path& dir, GPT& model, AdamW& optimizer)
   load_model_weights(dir, model);
   if (optimizer.master().empty()) return;
   // The f32 masters, exactly as saved (the bf16 weights are their rounding).
-  SafeTensorsFile weights(dir / "model.safetensors");
+  const SafeTensorsShards weights = SafeTensorsShards::open_model(dir);
   Backend& backend = model.backend();
   load_shard(backend, optimizer, model.config(), optimizer.master(),
              [&](ParameterTensors& views) { import_hf_tensors(views, backend, weights); });

@@ -19,6 +19,11 @@ GPTConfig TrainConfig::model_config(int vocab_size) const {
     c.norm_eps = norm_eps;
     c.position = position;
     c.rope_frequencies.theta = rope_theta;
+    c.rope_frequencies.llama3 = rope_scaling == "llama3";
+    c.rope_frequencies.factor = rope_scaling_factor;
+    c.rope_frequencies.low_freq_factor = rope_low_freq_factor;
+    c.rope_frequencies.high_freq_factor = rope_high_freq_factor;
+    c.rope_frequencies.original_max_position_embeddings = rope_original_max_position;
     c.mlp = mlp;
     c.mlp_hidden = mlp_hidden;
     c.n_kv_head = n_kv_head;
@@ -43,6 +48,8 @@ void TrainConfig::validate() const {
 void TrainConfig::check_ranges() const {
   check(data_sampling == "sequential" || data_sampling == "random",
         "--data-sampling must be sequential or random (got '" + data_sampling + "')");
+  check(rope_scaling == "none" || rope_scaling == "llama3",
+        "--rope-scaling must be none or llama3 (got '" + rope_scaling + "')");
   check(batch_size >= 1, "--batch-size must be at least 1");
   check(grad_accum >= 1, "--grad-accum must be at least 1");
   check(block_size >= 1, "--block-size must be at least 1");

@@ -27,9 +27,16 @@ struct TrainConfig {
   double norm_eps = 1e-5;            // rmsnorm's epsilon
   std::string position = "learned";  // "learned" | "rope"
   double rope_theta = 10000.0;
-  std::string mlp = "gelu";  // "gelu" | "swiglu"
-  int mlp_hidden = 0;        // 0: 4 n_embd
-  int n_kv_head = 0;         // 0: n_head
+  // Llama 3.1's slowing of the low RoPE frequencies (llm/core/rope_frequencies.hpp): "none" or
+  // "llama3", with its numbers (the defaults are Llama 3.1's).
+  std::string rope_scaling = "none";
+  double rope_scaling_factor = 8.0;
+  double rope_low_freq_factor = 1.0;
+  double rope_high_freq_factor = 4.0;
+  int rope_original_max_position = 8192;  // the context length the frequencies are kept for
+  std::string mlp = "gelu";               // "gelu" | "swiglu"
+  int mlp_hidden = 0;                     // 0: 4 n_embd
+  int n_kv_head = 0;                      // 0: n_head
   bool tie_embeddings = true;
   bool qk_norm = false;  // RMSNorm on each query and key head (OLMo 2, Qwen3)
 
@@ -111,12 +118,13 @@ struct TrainConfig {
 // to_json / from_json for train_state.json; keys missing from an older file keep their defaults.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     TrainConfig, model, n_layer, n_head, n_embd, block_size, max_seq_len, init_from, bias, norm,
-    norm_eps, position, rope_theta, mlp, mlp_hidden, n_kv_head, tie_embeddings, qk_norm, train_data,
-    val_data, data_sampling, batch_size, grad_accum, max_steps, learning_rate, min_lr, warmup_steps,
-    lr_decay_steps, beta1, beta2, eps, weight_decay, grad_clip, optimizer, muon_learning_rate,
-    muon_momentum, muon_ns_steps, embedding_learning_rate, gain_bias_learning_rate, zero_stage,
-    comm_timeout, comm, overlap_comm, eval_interval, eval_batches, log_interval,
-    layer_stats_interval, checkpoint_interval, snapshot_interval, hellaswag_interval,
-    hellaswag_data, out_dir, seed, device, resume)
+    norm_eps, position, rope_theta, rope_scaling, rope_scaling_factor, rope_low_freq_factor,
+    rope_high_freq_factor, rope_original_max_position, mlp, mlp_hidden, n_kv_head, tie_embeddings,
+    qk_norm, train_data, val_data, data_sampling, batch_size, grad_accum, max_steps, learning_rate,
+    min_lr, warmup_steps, lr_decay_steps, beta1, beta2, eps, weight_decay, grad_clip, optimizer,
+    muon_learning_rate, muon_momentum, muon_ns_steps, embedding_learning_rate,
+    gain_bias_learning_rate, zero_stage, comm_timeout, comm, overlap_comm, eval_interval,
+    eval_batches, log_interval, layer_stats_interval, checkpoint_interval, snapshot_interval,
+    hellaswag_interval, hellaswag_data, out_dir, seed, device, resume)
 
 }  // namespace llm

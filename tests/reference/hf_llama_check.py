@@ -10,7 +10,11 @@ only, model.safetensors under HF names, a byte-level BPE tokenizer.json), then:
 3. `glassbox convert --from DIR --to DIR2` writes a LlamaForCausalLM directory again: the same
    tensor names, shapes and bytes, the same config keys and values;
 4. each unsupported config field is refused in one line naming the field, and so is converting
-   a Llama model to llm.c's GPT-2-only .bin file.
+   a Llama model to llm.c's GPT-2-only .bin file;
+5. a directory as Llama 3 ships it: weights in 3 shards (model.safetensors.index.json) and a
+   tokenizer.json with Llama 3's Split pattern, ignore_merges, 256 special tokens and a BOS
+   post-processor: eval gives the reference's loss, sample continues "<|begin_of_text|> the" as
+   the reference does, convert writes one model.safetensors and the tokenizer.json unchanged.
 
 usage: hf_llama_check.py --glassbox PATH --workdir DIR
 """
@@ -90,6 +94,33 @@ def tokenizer_json():
 
 
 VOCAB = 256 + len(MERGES)
+
+LLAMA3_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+                  r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+LLAMA3_SPECIALS = ["<|begin_of_text|>", "<|end_of_text|>"] + \
+    [f"<|reserved_special_token_{i}|>" for i in range(254)]
+
+
+def llama3_tokenizer_json():
+    """The same vocabulary laid out as Llama 3's tokenizer.json: 256 special tokens after it, the
+    Split pre-tokenizer, ignore_merges, merges as pairs, <|begin_of_text|> put first."""
+    j = tokenizer_json()
+    j["added_tokens"] = [{"id": VOCAB + i, "content": s, "single_word": False, "lstrip": False,
+                          "rstrip": False, "normalized": False, "special": True}
+                         for i, s in enumerate(LLAMA3_SPECIALS)]
+    j["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": LLAMA3_PATTERN}, "behavior": "Isolated", "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}
+    bos = {"SpecialToken": {"id": "<|begin_of_text|>", "type_id": 0}}
+    j["post_processor"] = {"type": "Sequence", "processors": [
+        {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True},
+        {"type": "TemplateProcessing", "single": [bos, {"Sequence": {"id": "A", "type_id": 0}}],
+         "pair": [bos, {"Sequence": {"id": "A", "type_id": 0}}, bos, {"Sequence": {"id": "B", "type_id": 1}}],
+         "special_tokens": {"<|begin_of_text|>": {"id": "<|begin_of_text|>", "ids": [VOCAB],
+                                                  "tokens": ["<|begin_of_text|>"]}}}]}
+    j["model"]["ignore_merges"] = True
+    j["model"]["merges"] = [[a, b] for a, b in MERGES]
+    return j
 
 
 def random_llama(config, seed):
@@ -254,6 +285,67 @@ def main():
         lines = [line for line in result.stderr.strip().splitlines() if line]
         ok = result.returncode != 0 and len(lines) == 1 and f'"{field}"' in lines[0]
         check(f"unsupported {field}: refused in one line naming it", ok, lines[-1] if lines else "(no output)")
+
+    # 5. Llama 3's layout: sharded weights, its tokenizer.json
+    config = dict(MODELS["llama3_scaling"], vocab_size=VOCAB + len(LLAMA3_SPECIALS))
+    tensors = random_llama(config, seed=11)
+    directory = os.path.join(args.workdir, "llama3_sharded")
+    os.makedirs(directory)
+    with open(os.path.join(directory, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    names = sorted(tensors)
+    shard_of = {n: f"model-0000{i % 3 + 1}-of-00003.safetensors" for i, n in enumerate(names)}
+    for shard_file in sorted(set(shard_of.values())):
+        safetensors_io.save(os.path.join(directory, shard_file),
+                            {n: tensors[n] for n in names if shard_of[n] == shard_file}, {"format": "pt"})
+    with open(os.path.join(directory, "model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {"total_size": sum(t.nbytes for t in tensors.values())},
+                   "weight_map": shard_of}, f, indent=2)
+    with open(os.path.join(directory, "tokenizer.json"), "w") as f:
+        json.dump(llama3_tokenizer_json(), f)
+    reference = LlamaReference(config, tensors)
+    with torch.no_grad():
+        ref_loss = reference.forward(inputs, targets)[1].item()
+    out = os.path.join(args.workdir, "eval_llama3_sharded.json")
+    run([args.glassbox, "eval", "--ckpt", directory, "--data", shard, "--batch-size", str(B),
+         "--block-size", str(T), "--out", out])
+    with open(out) as f:
+        loss = json.load(f)["loss"]
+    err = abs(loss - ref_loss) / abs(ref_loss)
+    check(f"llama3 sharded: glassbox eval loss vs PyTorch f64, rel err < {TOLERANCE:g}", err < TOLERANCE,
+          f"{loss:.7f} vs {ref_loss:.7f} ({err:.1e})")
+    vocab = tokenizer_json()["model"]["vocab"]
+    symbol_of = {i: s for s, i in vocab.items()}
+    byte_of = {c: b for b, c in bytes_to_unicode().items()}
+
+    def decode(i):
+        if i >= VOCAB:
+            return LLAMA3_SPECIALS[i - VOCAB].encode()
+        return bytes(byte_of[c] for c in symbol_of[i])
+
+    ids = [VOCAB, vocab["Ġ"], vocab["the"]]  # the BOS, then " the"
+    generated = b""
+    for _ in range(8):
+        with torch.no_grad():
+            logits, _ = reference.forward(torch.tensor([ids]))
+        ids.append(int(logits[0, -1, :config["vocab_size"]].argmax()))
+        if ids[-1] == VOCAB + 1:  # <|end_of_text|> ends the sample
+            break
+        generated += decode(ids[-1])
+    result = subprocess.run([args.glassbox, "sample", "--ckpt", directory, "--prompt", " the",
+                             "--temperature", "0", "--max-new-tokens", "8"], capture_output=True)
+    expected = b" the" + generated
+    check("llama3 sharded: glassbox sample (greedy, after the BOS) continues as the reference",
+          result.returncode == 0 and expected in result.stdout,
+          f"expected {expected!r} in {result.stdout[-200:]!r} {result.stderr[-300:]!r}")
+    converted = os.path.join(args.workdir, "llama3_converted")
+    run([args.glassbox, "convert", "--from", directory, "--to", converted])
+    again, _ = safetensors_io.load(os.path.join(converted, "model.safetensors"))
+    check("llama3 sharded: convert writes one model.safetensors with the same bytes",
+          sorted(again) == names and all(again[n].tobytes() == tensors[n].tobytes() for n in names))
+    with open(os.path.join(directory, "tokenizer.json"), "rb") as a, \
+            open(os.path.join(converted, "tokenizer.json"), "rb") as b:
+        check("llama3 sharded: convert carries tokenizer.json unchanged", a.read() == b.read())
 
     llmc = os.path.join(args.workdir, "llama.bin")
     result = run([args.glassbox, "convert", "--from", os.path.join(args.workdir, "gqa_tied"), "--to", llmc],
