@@ -12,8 +12,8 @@
 //
 // The class is declared once here; each op family defines its members in its own file, next to its
 // kernels, mirroring llm/backend/cpu/: encoder.cu, layernorm.cu, rmsnorm.cu, rope.cu, matmul.cu,
-// attention.cu, gelu.cu, swiglu.cu, residual.cu, classifier.cu, adamw.cu, reduce.cu; memory,
-// copies and conversions are in cuda_backend.cu.
+// attention.cu, gelu.cu, swiglu.cu, residual.cu, classifier.cu, adamw.cu, reduce.cu, scale_add.cu;
+// memory, copies and conversions are in cuda_backend.cu.
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 
@@ -116,6 +116,8 @@ class CudaBackend final : public Backend {
   void adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor master,
                     const AdamWSettings& settings, double grad_scale) override;
   double sum_of_squares(Tensor t) override;
+  // out, a, b each bf16 or f32, computed in f32 (Muon: f32 momentum and masters, bf16 gradients)
+  void scale_add(Tensor out, double alpha, Tensor a, double beta, Tensor b) override;
 
   cudaStream_t stream() const { return stream_; }
   int sm_count() const { return properties_.multiProcessorCount; }

@@ -1,9 +1,10 @@
 #pragma once
-// defines: llm::cuda::launch_elementwise, the launch every element-wise kernel shares (gelu.cu,
-// residual.cu).
+// defines: llm::cuda::launch_elementwise, launch_elementwise_with: the launch every element-wise
+// kernel shares (gelu.cu, residual.cu, scale_add.cu).
 //
 // An element-wise kernel is a template over its pack width W with the parameters
-// (pointers..., int64_t n): the thread of global index i takes elements i*W .. i*W + W-1, loaded
+// (pointers..., int64_t n), or (pointers..., int64_t n, Scalars) for an op with scalar settings
+// (launch_elementwise_with): the thread of global index i takes elements i*W .. i*W + W-1, loaded
 // and stored as one pack (kernels/vector_access.cuh), and the last thread takes the fewer than W
 // elements left over one at a time. launch_elementwise runs kernel<kPackWidth> (one 16-byte load or
 // store per tensor and thread) when every pointer is 16-byte aligned, kernel<1> otherwise (views
@@ -28,6 +29,18 @@ void launch_elementwise(Kernel packed, Kernel single, cudaStream_t stream, int64
   const int W = packs ? kPackWidth : 1;
   launch(packs ? packed : single, blocks_for_packs(n, W, kElementwiseThreads), kElementwiseThreads,
          0, stream, pointers..., n);
+  check_launch();
+}
+
+// The same for a kernel that also takes the op's scalars, after n.
+template <typename Kernel, typename Scalars, typename... Pointers>
+void launch_elementwise_with(Kernel packed, Kernel single, cudaStream_t stream, int64_t n,
+                             Scalars scalars, Pointers... pointers) {
+  if (n == 0) return;
+  const bool packs = aligned_16({pointers...});
+  const int W = packs ? kPackWidth : 1;
+  launch(packs ? packed : single, blocks_for_packs(n, W, kElementwiseThreads), kElementwiseThreads,
+         0, stream, pointers..., n, scalars);
   check_launch();
 }
 

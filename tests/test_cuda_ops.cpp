@@ -1,5 +1,6 @@
-// Tests of the CUDA backend (kernels/): every op against its CPU twin, then the whole GPT model and
-// ten AdamW steps against the CPU model. Labelled "cuda" (tests/cuda.cmake): `ctest -L '^cuda$'`.
+// Tests of the CUDA backend (kernels/): every op against its CPU twin, then the whole GPT model,
+// ten AdamW steps and a few Muon steps against the CPU model. Labelled "cuda" (tests/cuda.cmake):
+// `ctest -L '^cuda$'`.
 // The same file also runs on the CPU emulation of CUDA (kernels/emulation/,
 // tests/cuda_emulated.cmake), which compiles the same kernels with the host compiler.
 //
@@ -67,6 +68,7 @@
 #include "llm/core/error.hpp"
 #include "llm/core/tensor.hpp"
 #include "llm/model/gpt.hpp"
+#include "llm/train/muon.hpp"
 #include "llm/train/optimizer.hpp"
 #include "test_inputs.hpp"
 
@@ -1079,6 +1081,80 @@ TEST_CASE("cuda adamw: three steps update master, m and v as the CPU does; param
 }
 
 // ---------------------------------------------------------------------------------------------
+TEST_CASE(
+    "cuda scale_add: every bf16/f32 mix of out, a and b, in place and misaligned, vs the CPU") {
+  auto gpu = gpu_or_skip();
+  if (!gpu) return;
+  auto cpu = make_cpu_backend(DType::f32);
+  const DType bf16 = gpu->dtype(), f32 = gpu->master_dtype();
+  const double alpha = 0.9, beta = -1.3;  // neither exact in f32: both sides round them the same
+  // Both sides compute alpha a + beta b in f32 from the same inputs, perhaps with a fused
+  // multiply-add on one side only: they differ by a few 2^-24 roundings of the larger term, at
+  // most 2^-22 (|alpha| |a| + |beta| |b|), bounded with the largest |a| and |b|. A bf16 out adds
+  // one rounding, 2^-8 of the value. A wrong coefficient, index or dtype errs by the values.
+  const auto tolerance = [&](DType out, const std::vector<double>& a,
+                             const std::vector<double>& b) {
+    double a_max = 0, b_max = 0;
+    for (double x : a) a_max = std::max(a_max, std::abs(x));
+    for (double x : b) b_max = std::max(b_max, std::abs(x));
+    const double f32_terms =
+        std::ldexp(1.0, -22) * (std::abs(alpha) * a_max + std::abs(beta) * b_max);
+    return out == bf16 ? Tolerance{std::ldexp(1.0, -8), f32_terms * (1 + std::ldexp(1.0, -8)),
+                                   "f32 terms (2^-22 of the largest) and one bf16 rounding"}
+                       : Tolerance{0.0, f32_terms, "f32 terms: 2^-22 of the largest"};
+  };
+  uint32_t seed = 850;
+  for (const DType out_dtype : {bf16, f32})
+    for (const DType a_dtype : {bf16, f32})
+      for (const DType b_dtype : {bf16, f32}) {
+        const std::string types = std::string("out ") + dtype_name(out_dtype) + ", a " +
+                                  dtype_name(a_dtype) + ", b " + dtype_name(b_dtype);
+        // n = 7 is one thread's tail, 1001 packs of 8 and a tail; offset 1 starts every view one
+        // element into its buffer, off the 16-byte alignment: the one-element kernel.
+        struct Case {
+          int64_t n;
+          int offset;
+        };
+        for (const Case k :
+             cases_for<Case>({{1, 0}, {7, 0}, {1001, 0}, {1001, 1}}, {{4 * 768 * 768 + 3, 0}})) {
+          const int64_t n = k.n, size = k.n + k.offset;
+          const std::string label =
+              types + ", n=" + std::to_string(n) + (k.offset ? " misaligned" : "");
+          const auto part = [&](Tensor t) { return flat_range(t, k.offset, size); };
+          // out starts random, not NaN: with an offset its first element is not written, and
+          // stays the same on both sides.
+          Twin a(*gpu, a_dtype, {size}, randn(size, seed++)),
+              b(*gpu, b_dtype, {size}, randn(size, seed++)),
+              out(*gpu, out_dtype, {size}, randn(size, seed++));
+          cpu->scale_add(part(out.cpu()), alpha, part(a.cpu()), beta, part(b.cpu()));
+          gpu->scale_add(part(out.gpu()), alpha, part(a.gpu()), beta, part(b.gpu()));
+          expect_close("scale_add " + label, out.gpu_values(), out.cpu_values(),
+                       tolerance(out_dtype, a.cpu_values(), b.cpu_values()));
+          // In place, out = a (in a's dtype), as Muon updates its momentum and masters.
+          if (out_dtype == a_dtype) {
+            const std::vector<double> before = a.cpu_values();
+            cpu->scale_add(part(a.cpu()), alpha, part(a.cpu()), beta, part(b.cpu()));
+            gpu->scale_add(part(a.gpu()), alpha, part(a.gpu()), beta, part(b.gpu()));
+            expect_close("scale_add in place " + label, a.gpu_values(), a.cpu_values(),
+                         tolerance(a_dtype, before, b.cpu_values()));
+          }
+        }
+      }
+
+  // The check: one number of elements; in place only in one dtype.
+  Twin a(*gpu, bf16, {8}, randn(8, seed++)), b(*gpu, f32, {8}, randn(8, seed++));
+  CHECK(test_inputs::error_of([&] {
+          gpu->scale_add(b.gpu(), 1.0, flat_range(a.gpu(), 0, 7), 1.0, b.gpu());
+        }).find("scale_add: out has shape") != std::string::npos);
+  Tensor a_as_f32 = a.gpu();  // a's bytes read as 4 f32
+  a_as_f32.dtype = f32;
+  a_as_f32.shape = Shape{4};
+  CHECK(test_inputs::error_of([&] {
+          gpu->scale_add(a_as_f32, 1.0, flat_range(a.gpu(), 0, 4), 1.0, flat_range(b.gpu(), 0, 4));
+        }).find("in another dtype") != std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
 TEST_CASE("cuda sum_of_squares: bf16 and f32 tensors against a host sum in double") {
   auto gpu = gpu_or_skip();
   if (!gpu) return;
@@ -1415,4 +1491,105 @@ TEST_CASE(
     CHECK(cpu_losses.back() < final_loss_ratio * cpu_losses.front());
     CHECK(gpu_losses.back() < final_loss_ratio * gpu_losses.front());
   }
+}
+
+TEST_CASE("cuda GPT: Muon steps (f32 momentum and masters, bf16 Newton-Schulz) follow the CPU's") {
+  auto gpu = gpu_or_skip();
+  if (!gpu) return;
+  auto cpu = make_cpu_backend(DType::f32);
+  // One layer: its four hidden matrices have the four shapes (tall, square, tall, wide), and the
+  // emulation's time goes per launch, which a second layer would double.
+  GPTConfig config = tiny_gpt();
+  config.n_layer = 1;
+  GPT cpu_model(config, *cpu), gpu_model(config, *gpu);
+  load_same_weights(cpu_model, gpu_model, WeightScale::gpt2, 21);
+  // After the weights: on the GPU Muon initialises its f32 masters from the bf16 params.
+  Muon cpu_muon(cpu_model, MuonConfig{}), gpu_muon(gpu_model, MuonConfig{});
+  REQUIRE(gpu_muon.has_master());
+  std::map<std::string, Tensor> cpu_momentum, gpu_momentum, gpu_master;
+  cpu_muon.visit_momentum([&](const char* name, Tensor t) { cpu_momentum[name] = t; });
+  gpu_muon.visit_momentum([&](const char* name, Tensor t) { gpu_momentum[name] = t; });
+  gpu_muon.visit_master([&](const char* name, Tensor t) { gpu_master[name] = t; });
+  REQUIRE(gpu_master.size() == 4);
+  // The hidden matrices as they were before the last step: CPU weights and GPU masters.
+  std::map<std::string, std::vector<double>> cpu_before, gpu_before;
+
+  // Each step's gradients come from the CPU model (the GPU's forward and backward are the GPT
+  // test's subject), rounded to bf16 and handed to both sides, so the two optimizers see the same
+  // numbers and a difference measures Muon's precision alone: the f32 momentum, the bf16 U and
+  // Newton-Schulz iteration, the f32 masters. A new batch every step, so that successive
+  // gradients differ and the Nesterov look-ahead changes the update's direction, not only its size
+  // (which Newton-Schulz normalises away).
+  const int B = 2, T = 16, steps = 2;
+  const float lr = 0.02f, grad_scale = 0.5f;  // as clipping would scale: exact in both dtypes
+  double first_loss = 0;                      // the first batch's, before any step
+  for (int step = 0; step < steps; step++) {
+    const std::vector<int32_t> tokens = random_tokens(B * T, config.vocab_size, 40 + 2 * step),
+                               targets = random_tokens(B * T, config.vocab_size, 41 + 2 * step);
+    cpu_model.zero_grad();
+    const double loss = cpu_model.forward_backward(tokens.data(), targets.data(), B, T);
+    if (step == 0) first_loss = loss;
+    for (const auto& [name, g] : named_tensors(cpu_model.grads)) {
+      std::vector<double> rounded = tensor_to_host_f64(*cpu, g);
+      for (double& x : rounded) x = round_to(DType::bf16, x);
+      tensor_from_host_f64(*cpu, g, rounded);
+      gpu_model.grads.visit([&](const char* n, Tensor& t, Shape) {
+        if (name == n) tensor_from_host_f64(*gpu, t, rounded);
+      });
+    }
+    if (step == steps - 1) {
+      for (const auto& [name, t] : named_tensors(cpu_model.params)) {
+        if (!is_muon_matrix(name.c_str())) continue;
+        cpu_before[name] = tensor_to_host_f64(*cpu, t);
+        gpu_before[name] = tensor_to_host_f64(*gpu, gpu_master.at(name));
+      }
+    }
+    cpu_muon.step(lr, grad_scale);
+    gpu_muon.step(lr, grad_scale);
+  }
+
+  // Measured on the emulation: the momentum is bit-equal (f32 from the same bf16 gradients, the
+  // same formula); the last step's update differs by 5.9e-2 .. 1.0e-1 (relative RMS), the bf16
+  // rounding of U and of the 15 products and sums of the 5 Newton-Schulz iterations (PyTorch's
+  // bf16 iteration, measured the same way, is 4-8% off its f64 one on matrices of these shapes).
+  // Bounds: 1e-5 and 2e-1. Planted bugs: a missed master update errs by 1 (the masters stay), the
+  // Nesterov term left out (U = buf) by 0.39 .. 0.45.
+  const double momentum_bound = 1e-5, update_bound = 2e-1;
+  for (const auto& [name, t] : named_tensors(cpu_model.params)) {
+    if (!is_muon_matrix(name.c_str())) continue;
+    expect_relative_rms("Muon momentum " + name, tensor_to_host_f64(*gpu, gpu_momentum.at(name)),
+                        tensor_to_host_f64(*cpu, cpu_momentum.at(name)), momentum_bound);
+    // The last step's update (the weights' size would hide it), whose U has a momentum term.
+    std::vector<double> cpu_update = tensor_to_host_f64(*cpu, t),
+                        master = tensor_to_host_f64(*gpu, gpu_master.at(name));
+    std::vector<double> gpu_update = master;
+    for (size_t i = 0; i < master.size(); i++) {
+      cpu_update[i] -= cpu_before.at(name)[i];
+      gpu_update[i] -= gpu_before.at(name)[i];
+    }
+    expect_relative_rms("Muon update " + name, gpu_update, cpu_update, update_bound);
+    // The bf16 weights are exactly the masters' rounding.
+    Tensor param;
+    gpu_model.params.visit([&](const char* n, Tensor& p, Shape) {
+      if (name == n) param = p;
+    });
+    const std::vector<double> weights = tensor_to_host_f64(*gpu, param);
+    int64_t wrong = 0;
+    for (size_t i = 0; i < master.size(); i++)
+      wrong += weights[i] != round_to(DType::bf16, master[i]);
+    INFO("Muon " << name << ": " << wrong << " weights differ from bf16(master)");
+    CHECK(wrong == 0);
+  }
+
+  // The models with their new weights: the same loss on the first batch, lower than before the
+  // steps. Measured: 3e-6 relative; bound 2e-3, the GPT test's for a forward pass.
+  const std::vector<int32_t> tokens = random_tokens(B * T, config.vocab_size, 40),
+                             targets = random_tokens(B * T, config.vocab_size, 41);
+  const double cpu_loss = cpu_model.forward(tokens.data(), targets.data(), B, T);
+  const double gpu_loss = gpu_model.forward(tokens.data(), targets.data(), B, T);
+  std::printf("  the first batch's loss: %.6f before, after %d Muon steps gpu %.6f cpu %.6f\n",
+              first_loss, steps, gpu_loss, cpu_loss);
+  CHECK(std::abs(gpu_loss - cpu_loss) <= 2e-3 * cpu_loss);
+  CHECK(gpu_loss < first_loss);
+  CHECK(cpu_loss < first_loss);
 }

@@ -6,7 +6,8 @@
 //   3. AdamW keeps f32 masters: copied from the params, params = bf16(master) after every step, and
 //      updates too small for bf16 accumulate in them;
 //   4. the trainer: a resumed run repeats the uninterrupted one bit for bit (the checkpoint holds
-//      the f32 masters), and checkpoints move between the emulation and the CPU backend;
+//      the f32 masters, AdamW's and with --optimizer muon Muon's), and checkpoints move between
+//      the emulation and the CPU backend;
 //   5. the KV-cache decoder gives the full forward pass's logits.
 #include <doctest/doctest.h>
 
@@ -477,6 +478,59 @@ TEST_CASE("bf16 emulation trainer: resuming is bit-identical; the checkpoint hol
     CHECK(tensor_to_host_f64(emulation, shard_optimizer.master()) ==
           std::vector<double>(weights.begin() + shard.begin, weights.begin() + shard.end));
   }
+}
+
+TEST_CASE(
+    "bf16 emulation trainer: Muon's f32 masters are checkpointed; resuming is bit-identical") {
+  const fs::path root = fs::temp_directory_path() / "glassbox_test_mixed_precision_muon";
+  const fs::path data = make_dataset(root);
+  Bf16EmulationBackend emulation;
+  const auto muon_run = [&](const fs::path& out) {
+    TrainConfig c = tiny_run(data, out);
+    c.optimizer = "muon";
+    c.embedding_learning_rate = 1e-2f;
+    return c;
+  };
+  // Uninterrupted: 12 steps. Split: 7, then resumed to 12.
+  train_on(emulation, muon_run(root / "whole"));
+  TrainConfig first = muon_run(root / "split");
+  first.max_steps = 7;
+  train_on(emulation, first);
+  TrainConfig second = muon_run(root / "split");
+  second.resume = true;
+  second.extend = true;
+  train_on(emulation, second);
+
+  const auto whole = read_metrics(root / "whole"), split = read_metrics(root / "split");
+  REQUIRE(whole.size() == split.size());
+  for (size_t i = 0; i < whole.size(); i++) {
+    INFO("metrics line " << i << ": " << whole[i].dump() << " vs " << split[i].dump());
+    for (const char* key : {"loss", "val_loss", "grad_norm"})
+      if (whole[i].contains(key)) CHECK(whole[i][key] == split[i][key]);  // exact: same bits
+  }
+  for (const char* file : {"model.safetensors", "train_state.safetensors"}) {
+    INFO(file);
+    CHECK(all_values(SafeTensorsFile(root / "whole" / "checkpoint" / file)) ==
+          all_values(SafeTensorsFile(root / "split" / "checkpoint" / file)));
+  }
+  // The hidden matrices are stored as Muon's f32 masters: after 12 updates nearly none of their
+  // values is a bf16 number (the bf16 weights, or AdamW's never-updated copy of them, would be).
+  const SafeTensorsFile weights(root / "whole" / "checkpoint" / "model.safetensors");
+  int hidden = 0;
+  for (const auto& name : weights.names()) {
+    const bool is_hidden = name.find("attn.c_attn.weight") != std::string::npos ||
+                           name.find("attn.c_proj.weight") != std::string::npos ||
+                           name.find("mlp.c_fc.weight") != std::string::npos ||
+                           name.find("mlp.c_proj.weight") != std::string::npos;
+    if (!is_hidden) continue;
+    hidden++;
+    const std::vector<double> stored = weights.read_f64(name, weights.info(name).shape);
+    const int64_t not_bf16 =
+        std::count_if(stored.begin(), stored.end(), [](double x) { return !is_bf16(x); });
+    INFO(name << ": " << not_bf16 << " of " << stored.size() << " values are not bf16 numbers");
+    CHECK(not_bf16 > int64_t(stored.size()) * 9 / 10);
+  }
+  CHECK(hidden == 8);  // 4 per layer, 2 layers
 }
 
 TEST_CASE("bf16 emulation trainer: it trains as the CPU does, and resumes a CPU f32 checkpoint") {

@@ -194,12 +194,11 @@ class Backend {
   virtual double sum_of_squares(Tensor t) = 0;
 
   // ---- element-wise linear combination (Muon: momentum and the Newton-Schulz iteration) ----
-  // out = alpha * a + beta * b, element by element; out, a and b have one shape and dtype(), and
-  // out may be a or b (in place). The default copies the tensors to the host and back, so every
-  // backend has it; the CPU backend overrides it with a loop in place. Not pure virtual, so not one
-  // of the ops scripts/gen_forwarding_backend.py forwards: a wrapper gets the default (through its
-  // own copies) unless it overrides it, as ProfilingBackend does.
-  virtual void scale_add(Tensor out, double alpha, Tensor a, double beta, Tensor b);
+  // out = alpha * a + beta * b, element by element; out, a and b have one number of elements, each
+  // in dtype() or master_dtype() (one dtype on the CPU; on the GPU Muon adds a bf16 gradient to its
+  // f32 momentum). Computed in master_dtype() with alpha and beta rounded to it, then rounded once
+  // to out's dtype. out may be a or b (in place; then in the same dtype).
+  virtual void scale_add(Tensor out, double alpha, Tensor a, double beta, Tensor b) = 0;
 };
 
 // The CPU backend in f32 (training) or f64 (gradient checks).

@@ -132,6 +132,10 @@ template <typename Wrapper> class ForwardingBackend : public Backend {
   double sum_of_squares(Tensor t) override {
     return self().forward_op("sum_of_squares", &Backend::sum_of_squares, &check_sum_of_squares, t);
   }
+  void scale_add(Tensor out, double alpha, Tensor a, double beta, Tensor b) override {
+    return self().forward_op("scale_add", &Backend::scale_add, &check_scale_add, out, alpha, a,
+                             beta, b);
+  }
   // clang-format on
 
  private:

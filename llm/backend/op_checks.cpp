@@ -19,6 +19,20 @@ void expect_in_master_dtype(const Backend& be, const char* op, const char* name,
 void expect_ids(const Backend& be, const char* op, const char* name, const Tensor& t) {
   expect_tensor(op, name, t, DType::i32, be.device());
 }
+// Either of the backend's float dtypes; `roles` says what each holds, e.g. "(gradients)" and
+// "(master weights)". Where the two are one (the CPU), the message names just that one.
+void expect_in_either_dtype(const Backend& be, const char* op, const char* name, const Tensor& t,
+                            const char* dtype_role, const char* master_role) {
+  if (be.master_dtype() == be.dtype()) {
+    expect_in_dtype(be, op, name, t);
+    return;
+  }
+  expect_tensor(op, name, t, t.dtype, be.device());  // non-empty and on the device; dtype below
+  check(t.dtype == be.dtype() || t.dtype == be.master_dtype(),
+        std::string(op) + ": " + name + " is " + dtype_name(t.dtype) + ", expected " +
+            dtype_name(be.dtype()) + " " + dtype_role + " or " + dtype_name(be.master_dtype()) +
+            " " + master_role);
+}
 
 // An element-wise op: every tensor in dtype(), then every other one with as many elements as the
 // one named `like` (their shapes may differ).
@@ -387,7 +401,16 @@ void check_residual_backward(const Backend& be, Tensor da, Tensor db, Tensor dou
 }
 
 void check_scale_add(const Backend& be, Tensor out, double, Tensor a, double, Tensor b) {
-  expect_elementwise(be, "scale_add", {{"out", out}, {"a", a}, {"b", b}}, "a");
+  const char* op = "scale_add";
+  for (const auto& [name, t] : {std::pair{"out", out}, std::pair{"a", a}, std::pair{"b", b}})
+    expect_in_either_dtype(be, op, name, t, "(weights, gradients)", "(moments, master weights)");
+  const std::string expected = "a's " + a.shape.str();
+  expect_numel(op, "out", out, a.numel(), expected);
+  expect_numel(op, "b", b, a.numel(), expected);
+  // In place, an element is read and written in one dtype.
+  for (const auto& [name, t] : {std::pair{"a", a}, std::pair{"b", b}})
+    check(t.data != out.data || t.dtype == out.dtype,
+          std::string(op) + ": out is " + name + " (in place) but in another dtype");
 }
 
 // ---- classifier ----
@@ -428,16 +451,7 @@ void check_adamw_update(const Backend& be, Tensor param, Tensor grad, Tensor m, 
 }
 
 void check_sum_of_squares(const Backend& be, Tensor t) {
-  const char* op = "sum_of_squares";
-  // Where the two dtypes are one (the CPU), the message names just that one.
-  if (be.master_dtype() == be.dtype()) {
-    expect_in_dtype(be, op, "t", t);
-    return;
-  }
-  expect_tensor(op, "t", t, t.dtype, be.device());  // non-empty and on the device; dtype below
-  check(t.dtype == be.dtype() || t.dtype == be.master_dtype(),
-        std::string(op) + ": t is " + dtype_name(t.dtype) + ", expected " + dtype_name(be.dtype()) +
-            " (gradients) or " + dtype_name(be.master_dtype()) + " (master weights)");
+  expect_in_either_dtype(be, "sum_of_squares", "t", t, "(gradients)", "(master weights)");
 }
 
 // ---- the pieces ----

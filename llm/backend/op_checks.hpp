@@ -74,7 +74,8 @@ void check_gelu_backward(const Backend& be, Tensor dinp, Tensor inp, Tensor dout
 void check_residual_forward(const Backend& be, Tensor out, Tensor a, Tensor b);
 void check_residual_backward(const Backend& be, Tensor da, Tensor db, Tensor dout);
 
-// alpha and beta may be any number.
+// out, a and b each in dtype() or master_dtype(), one number of elements; out may be a or b only
+// in the same dtype. alpha and beta may be any number.
 void check_scale_add(const Backend& be, Tensor out, double alpha, Tensor a, double beta, Tensor b);
 
 // The targets' range [0, V) is not checked: they may be on the device. Any dloss is valid.

@@ -130,11 +130,6 @@ void ProfilingBackend::adamw_update(Tensor param, Tensor grad, Tensor m, Tensor 
         [&] { inner_.adamw_update(param, grad, m, v, master, settings, grad_scale); });
 }
 
-void ProfilingBackend::scale_add(Tensor out, double alpha, Tensor a, double beta, Tensor b) {
-  timed("scale_add", bytes_of(out) + bytes_of(a) + bytes_of(b), 0,
-        [&] { inner_.scale_add(out, alpha, a, beta, b); });
-}
-
 void print_profile(const std::vector<OpProfile>& rows, int steps, double copy_gbps) {
   std::vector<OpProfile> sorted = rows;
   std::sort(sorted.begin(), sorted.end(),

@@ -84,9 +84,6 @@ class ProfilingBackend final : public ForwardingBackend<ProfilingBackend> {
                           double dloss) override;
   void adamw_update(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor master,
                     const AdamWSettings& settings, double grad_scale) override;
-  // Not an op (not pure virtual, so not forwarded): Backend's default runs it through host copies,
-  // which this override times as one.
-  void scale_add(Tensor out, double alpha, Tensor a, double beta, Tensor b) override;
 
  private:
   // The bytes a tensor argument moves, once; other arguments (sizes, settings) move none.

@@ -22,21 +22,21 @@ LearningRateScale adamw_groups_beside_muon(double embedding_lr, double gain_bias
 }
 
 Muon::Muon(GPT& model, const MuonConfig& config, int rank, int world_size)
-    : model_(model), config_(config), rank_(rank) {
+    : model_(model),
+      config_(config),
+      rank_(rank),
+      has_master_(model.backend().dtype() != model.backend().master_dtype()) {
   Backend& backend = model.backend();
-  check(backend.dtype() == backend.master_dtype(),
-        std::string("--optimizer muon: the ") + backend.name() +
-            " backend keeps its weights in a narrower dtype than its master weights, which Muon "
-            "does not handle yet; use --optimizer adamw");
   check(config.momentum >= 0 && config.momentum < 1, "Muon: momentum must lie in [0, 1)");
   check(config.ns_steps >= 1, "Muon: ns_steps must be at least 1");
   check(world_size >= 1 && rank >= 0 && rank < world_size, "Muon: rank outside the world");
 
-  model.params.visit([&](const char* name, Tensor&, Shape shape) {
-    if (is_muon_matrix(name))
-      stacked_.push_back(
-          {name, shape,
-           std::make_unique<FlatBuffer>(backend, backend.master_dtype(), shape.numel())});
+  model.params.visit([&](const char* name, Tensor& param, Shape shape) {
+    if (!is_muon_matrix(name)) return;
+    const DType f32 = backend.master_dtype();
+    stacked_.push_back(
+        {name, shape, param, std::make_unique<FlatBuffer>(backend, f32, shape.numel()),
+         has_master_ ? std::make_unique<FlatBuffer>(backend, f32, shape.numel()) : nullptr});
   });
 
   std::vector<Tensor> params, grads;
@@ -65,11 +65,19 @@ Muon::Muon(GPT& model, const MuonConfig& config, int rank, int world_size)
       update = updates_.back()->tensor;
     }
     const Tensor momentum = stacked_[i].momentum->tensor.reshape(shape);
+    const Tensor master = has_master_ ? stacked_[i].master->tensor.reshape(shape) : Tensor{};
     for (int64_t l = 0; l < shape[0]; l++, k++) {
-      matrices_.push_back({params[i].slice(l), grads[i].slice(l), momentum.slice(l), rows, cols,
-                           k % world_size, ns, update.reshape({rows, cols})});
+      matrices_.push_back({params[i].slice(l), grads[i].slice(l), momentum.slice(l),
+                           has_master_ ? master.slice(l) : Tensor{}, rows, cols, k % world_size, ns,
+                           update.reshape({rows, cols})});
     }
   }
+  copy_params_to_master();
+}
+
+void Muon::copy_params_to_master() {
+  for (Stacked& s : stacked_)
+    if (s.master) model_.backend().convert(s.master->tensor.reshape(s.shape), s.param);
 }
 
 void Muon::step(float lr, float grad_scale) {
@@ -79,17 +87,28 @@ void Muon::step(float lr, float grad_scale) {
     // buf <- mu buf + (1 - mu) s G   (every rank: the momentum stays the same everywhere)
     backend.scale_add(m.momentum, mu, m.momentum, (1 - mu) * s, m.grad);
     if (m.owner != rank_) continue;
-    // U = (1 - mu) s G + mu buf, orthogonalised in place, then W <- W - lr_eff O
+    // U = (1 - mu) s G + mu buf, rounded to the weights' dtype and orthogonalised in place
     backend.scale_add(m.update, (1 - mu) * s, m.grad, mu, m.momentum);
     m.newton_schulz->orthogonalize(m.update, m.update, config_.ns_steps);
+    // W <- W - lr_eff O, into the masters where there are any, and W = their rounding
     const double shape_scale = std::sqrt(std::max(1.0, double(m.rows) / double(m.cols)));
-    backend.scale_add(m.param, 1.0, m.param, -double(lr) * shape_scale, m.update);
+    const Tensor weights = has_master_ ? m.master : m.param;
+    backend.scale_add(weights, 1.0, weights, -double(lr) * shape_scale, m.update);
+    if (has_master_) backend.convert(m.param, m.master);
   }
 }
 
 void Muon::share_updates(Comm& comm) {
   if (comm.world_size() == 1) return;
-  for (const Matrix& m : matrices_) comm.broadcast(m.param, m.owner);
+  for (const Matrix& m : matrices_) {
+    if (!has_master_) {
+      comm.broadcast(m.param, m.owner);
+      continue;
+    }
+    // The f32 masters travel, so every rank keeps them; each rounds them into its weights.
+    comm.broadcast(m.master, m.owner);
+    if (rank_ != m.owner) model_.backend().convert(m.param, m.master);
+  }
 }
 
 }  // namespace llm

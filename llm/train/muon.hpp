@@ -27,7 +27,19 @@
 // not sharded: ZeRO-1 shards only the AdamW moments, and with Muon the gradients are all-reduced
 // rather than reduce-scattered, since each matrix's owner needs the whole of its gradient.
 //
-// The parameters must be their own master weights (backend.dtype() == master_dtype(): the CPU).
+// Precision. On the CPU the parameters are their own master weights and every step runs in the
+// backend's one dtype. Where the parameters are narrower than master_dtype() (the CUDA backend:
+// bf16 weights, f32 masters) Muon keeps, as modded-nanogpt and nanochat do with their f32 weights
+// and bf16 Newton-Schulz:
+//   buf, and an f32 master copy of every hidden matrix                master_dtype() (f32)
+//   U, and the Newton-Schulz iteration on it                          dtype() (bf16)
+//   master <- master - lr sqrt(max(1, rows / cols)) O;  W = bf16(master)
+// so an update far below bf16's 2^-8 resolution still moves the weights, as with AdamW
+// (llm/train/optimizer.hpp). Every rank holds the masters of every matrix, like the momentum;
+// share_updates() broadcasts the owner's masters and each rank rounds them into its weights. The
+// training checkpoint stores these masters as the hidden matrices' weights
+// (llm/train/train_checkpoint.cpp). On the CUDA backend this has run only under the CPU emulation
+// of CUDA (tests/test_cuda_ops.cpp, label cuda_emulated), never on a GPU.
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -70,16 +82,32 @@ class Muon {
     for (Stacked& s : stacked_) fn(s.name, s.momentum->tensor.reshape(s.shape));
   }
 
+  // Whether Muon keeps master weights of its own (the parameters are narrower than
+  // master_dtype()); false on the CPU.
+  bool has_master() const { return has_master_; }
+  // The f32 master weights of each hidden tensor, whole (L, rows, cols), in visit order with its
+  // name; nothing without has_master().
+  template <typename Fn> void visit_master(Fn&& fn) {
+    for (Stacked& s : stacked_)
+      if (s.master) fn(s.name, s.master->tensor.reshape(s.shape));
+  }
+  // Sets the masters from the parameters (the constructor does so once): after the weights were
+  // initialised or loaded as bf16. A training checkpoint restores the f32 masters themselves.
+  void copy_params_to_master();
+
  private:
-  // One stacked tensor (e.g. qkvw (L, 3C, C)) and its momentum, same shape.
+  // One stacked tensor (e.g. qkvw (L, 3C, C)), its momentum and its masters, same shape.
   struct Stacked {
     const char* name;
     Shape shape;
+    Tensor param;                          // (L, rows, cols)
     std::unique_ptr<FlatBuffer> momentum;  // (L * rows * cols), zeroed at the start
+    std::unique_ptr<FlatBuffer> master;    // (L * rows * cols), only with has_master()
   };
   // One matrix: layer l of a stacked tensor.
   struct Matrix {
     Tensor param, grad, momentum;  // (rows, cols) views
+    Tensor master;                 // (rows, cols) view, empty without has_master()
     int64_t rows, cols;
     int owner;                    // the rank that orthogonalises and updates it
     NewtonSchulz* newton_schulz;  // scratch of its shape
@@ -89,6 +117,7 @@ class Muon {
   GPT& model_;
   MuonConfig config_;
   int rank_;
+  bool has_master_;
   std::vector<Stacked> stacked_;
   std::vector<Matrix> matrices_;
   // One iteration's scratch and one update buffer per distinct (rows, cols).

@@ -1,6 +1,7 @@
 #include "llm/train/train_checkpoint.hpp"
 
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <vector>
 
@@ -72,8 +73,16 @@ void save_training_checkpoint(const fs::path& dir, GPT& model, AdamW& optimizer,
   const Tensor master = optimizer.master().empty() ? Tensor{} : whole(optimizer.master());
   if (!comm.is_root()) return;
   ParameterTensors m_views = parameter_views(m, config), v_views = parameter_views(v, config);
-  // model.safetensors holds the masters when there are any, so nothing is lost to bf16 rounding.
+  // model.safetensors holds the masters when there are any, so nothing is lost to bf16 rounding:
+  // AdamW's, and Muon's for the hidden matrices (AdamW's copy of those never moves).
   ParameterTensors weights = master.empty() ? model.params : parameter_views(master, config);
+  if (muon) {
+    muon->visit_master([&](const char* name, Tensor t) {
+      weights.visit([&](const char* n, Tensor& w, Shape) {
+        if (std::strcmp(n, name) == 0) w = t;
+      });
+    });
+  }
   write_directory_atomically(dir, [&](const fs::path& tmp) {
     write_model_files(tmp, weights, backend, tokenizer);
     std::vector<SafeTensorSource> moments;
@@ -183,7 +192,7 @@ template <typename ReadInto> void load_shard(Backend& backend, const AdamW& opti
 
 }  // namespace
 
-void load_weights_and_masters(const fs::path& dir, GPT& model, AdamW& optimizer) {
+void load_weights_and_masters(const fs::path& dir, GPT& model, AdamW& optimizer, Muon* muon) {
   load_model_weights(dir, model);
   if (optimizer.master().empty()) return;
   // The f32 masters, exactly as saved (the bf16 weights are their rounding).
@@ -191,11 +200,21 @@ void load_weights_and_masters(const fs::path& dir, GPT& model, AdamW& optimizer)
   Backend& backend = model.backend();
   load_shard(backend, optimizer, model.config(), optimizer.master(),
              [&](ParameterTensors& views) { import_hf_tensors(views, backend, weights); });
+  if (!muon || !muon->has_master()) return;
+  // Muon's masters of the hidden matrices, whole on every rank, from the same f32 values.
+  FlatBuffer full(backend, backend.master_dtype(), parameter_arena_size(model.config()));
+  ParameterTensors views = parameter_views(full.tensor, model.config());
+  import_hf_tensors(views, backend, weights);
+  muon->visit_master([&](const char* name, Tensor t) {
+    views.visit([&](const char* n, Tensor& stored, Shape) {
+      if (std::strcmp(n, name) == 0) backend.convert(t, stored);
+    });
+  });
 }
 
 TrainState load_training_checkpoint(const fs::path& dir, GPT& model, AdamW& optimizer, Muon* muon) {
   TrainState state = read_train_state(dir);
-  load_weights_and_masters(dir, model, optimizer);
+  load_weights_and_masters(dir, model, optimizer, muon);
   SafeTensorsFile moments(dir / "train_state.safetensors");
   Backend& backend = model.backend();
   const GPTConfig& config = model.config();

@@ -51,8 +51,10 @@ void save_training_checkpoint(const std::filesystem::path& dir, GPT& model, Adam
 TrainState load_training_checkpoint(const std::filesystem::path& dir, GPT& model, AdamW& optimizer,
                                     Muon* muon = nullptr);
 // The weights alone (model.safetensors of any checkpoint directory, e.g. --init-from), into the
-// model and, where the optimizer keeps f32 master weights, into those at full precision too.
-void load_weights_and_masters(const std::filesystem::path& dir, GPT& model, AdamW& optimizer);
+// model and, where the optimizer keeps f32 master weights, into those at full precision too
+// (AdamW's, and with `muon` Muon's of the hidden matrices).
+void load_weights_and_masters(const std::filesystem::path& dir, GPT& model, AdamW& optimizer,
+                              Muon* muon = nullptr);
 // Just the state (train_state.json), e.g. to read the run config before building the model.
 TrainState read_train_state(const std::filesystem::path& dir);
 

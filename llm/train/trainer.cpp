@@ -303,10 +303,11 @@ void Trainer::load_or_init_weights() {
           "--init-from: " + cfg_.init_from + " has another model shape than this config");
     if (auto saved = load_tokenizer_if_saved(cfg_.init_from))
       check_same_tokenizer(*saved, "--init-from's tokenizer", *tokenizer_, run_tokenizer_name());
-    load_weights_and_masters(cfg_.init_from, model_, optimizer_);
+    load_weights_and_masters(cfg_.init_from, model_, optimizer_, muon_ ? &*muon_ : nullptr);
   } else {
     model_.init_weights(cfg_.seed);
     optimizer_.copy_params_to_master();
+    if (muon_) muon_->copy_params_to_master();
   }
 }
 

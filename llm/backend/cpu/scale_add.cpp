@@ -20,7 +20,7 @@ template void scale_add<double>(double*, double, const double*, double, const do
 
 namespace llm {
 
-// ---- CpuBackend: the Backend op of this file (on CUDA: Backend's host fallback) ----
+// ---- CpuBackend: the Backend op of this file (on CUDA: kernels/scale_add.cu) ----
 
 template <typename T>
 void CpuBackend<T>::scale_add(Tensor out, double alpha, Tensor a, double beta, Tensor b) {
