@@ -5,7 +5,6 @@
 
 #include "llm/backend/backend.hpp"
 #include "llm/backend/host_copy.hpp"
-#include "llm/backend/op_checks.hpp"
 
 namespace llm {
 
