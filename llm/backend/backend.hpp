@@ -214,6 +214,14 @@ class Backend {
   virtual void swiglu_backward(Tensor dinp, Tensor inp, Tensor dout) = 0;
   static void check_swiglu_backward(const Backend& be, Tensor dinp, Tensor inp, Tensor dout);
 
+  // ---- squared ReLU (So et al. 2021, Primer; the MLP of modded-nanogpt and nanochat) ----
+  // relu2(x) = max(x, 0)^2, element-wise; relu2'(x) = 2 max(x, 0). out, inp of one size (any
+  // shape); the backward: dinp += 2 max(inp, 0) * dout.
+  virtual void relu2_forward(Tensor out, Tensor inp) = 0;
+  static void check_relu2_forward(const Backend& be, Tensor out, Tensor inp);
+  virtual void relu2_backward(Tensor dinp, Tensor inp, Tensor dout) = 0;
+  static void check_relu2_backward(const Backend& be, Tensor dinp, Tensor inp, Tensor dout);
+
   // ---- residual: out = a + b; backward adds dout to both ----
   virtual void residual_forward(Tensor out, Tensor a, Tensor b) = 0;
   static void check_residual_forward(const Backend& be, Tensor out, Tensor a, Tensor b);

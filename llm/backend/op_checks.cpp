@@ -372,7 +372,7 @@ void Backend::check_swiglu_backward(const Backend& be, Tensor dinp, Tensor inp, 
   expect_rows_cols(op, "dinp", dinp, N, 2 * H);
 }
 
-// ---- gelu, residual ----
+// ---- gelu, relu2, residual ----
 
 void Backend::check_gelu_forward(const Backend& be, Tensor out, Tensor inp) {
   expect_elementwise(be, "gelu_forward", {{"out", out}, {"inp", inp}}, "inp");
@@ -380,6 +380,14 @@ void Backend::check_gelu_forward(const Backend& be, Tensor out, Tensor inp) {
 
 void Backend::check_gelu_backward(const Backend& be, Tensor dinp, Tensor inp, Tensor dout) {
   expect_elementwise(be, "gelu_backward", {{"dinp", dinp}, {"inp", inp}, {"dout", dout}}, "inp");
+}
+
+void Backend::check_relu2_forward(const Backend& be, Tensor out, Tensor inp) {
+  expect_elementwise(be, "relu2_forward", {{"out", out}, {"inp", inp}}, "inp");
+}
+
+void Backend::check_relu2_backward(const Backend& be, Tensor dinp, Tensor inp, Tensor dout) {
+  expect_elementwise(be, "relu2_backward", {{"dinp", dinp}, {"inp", inp}, {"dout", dout}}, "inp");
 }
 
 void Backend::check_residual_forward(const Backend& be, Tensor out, Tensor a, Tensor b) {

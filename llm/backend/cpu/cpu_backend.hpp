@@ -67,6 +67,8 @@ template <typename T> class CpuBackend final : public Backend {
 
   void gelu_forward(Tensor out, Tensor inp) override;
   void gelu_backward(Tensor dinp, Tensor inp, Tensor dout) override;
+  void relu2_forward(Tensor out, Tensor inp) override;
+  void relu2_backward(Tensor dinp, Tensor inp, Tensor dout) override;
 
   void swiglu_forward(Tensor out, Tensor inp) override;
   void swiglu_backward(Tensor dinp, Tensor inp, Tensor dout) override;
