@@ -1,6 +1,6 @@
 #pragma once
 // defines: llm::cuda::launch_elementwise, the launch every element-wise kernel shares (gelu.cu,
-// residual.cu).
+// relu2.cu, residual.cu).
 //
 // An element-wise kernel is a template over its pack width W with the parameters
 // (pointers..., int64_t n): the thread of global index i takes elements i*W .. i*W + W-1, loaded
