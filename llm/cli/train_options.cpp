@@ -59,7 +59,8 @@ void add_model_options(CLI::App* cmd, TrainConfig& c) {
   add(cmd, "norm-eps", c.norm_eps, "rmsnorm's epsilon (layernorm's is 1e-5)")->group(model);
   add(cmd, "position", c.position, "learned positions (GPT-2) or rope (Llama)")->group(model);
   add(cmd, "rope-theta", c.rope_theta, "RoPE base")->group(model);
-  add(cmd, "mlp", c.mlp, "gelu (GPT-2) or swiglu (Llama)")->group(model);
+  add(cmd, "mlp", c.mlp, "gelu (GPT-2), swiglu (Llama) or relu2 (max(x, 0)^2: nanochat)")
+      ->group(model);
   add(cmd, "mlp-hidden", c.mlp_hidden, "MLP inner width (0: 4 n_embd; required by swiglu)")
       ->group(model);
   add(cmd, "n-kv-head", c.n_kv_head, "Key/value heads (0: n_head; fewer: grouped-query attention)")

@@ -27,7 +27,7 @@ struct TrainConfig {
   double norm_eps = 1e-5;            // rmsnorm's epsilon
   std::string position = "learned";  // "learned" | "rope"
   double rope_theta = 10000.0;
-  std::string mlp = "gelu";  // "gelu" | "swiglu"
+  std::string mlp = "gelu";  // "gelu" | "swiglu" | "relu2"
   int mlp_hidden = 0;        // 0: 4 n_embd
   int n_kv_head = 0;         // 0: n_head
   bool tie_embeddings = true;
