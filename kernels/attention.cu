@@ -70,7 +70,7 @@
 #include "kernels/device_math.cuh"
 #include "kernels/launch.cuh"
 #include "kernels/vector_access.cuh"
-#include "llm/backend/op_checks.hpp"
+#include "llm/backend/expect.hpp"
 
 namespace llm {
 namespace {

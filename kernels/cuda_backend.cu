@@ -7,7 +7,7 @@
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_math.cuh"
 #include "kernels/launch.cuh"
-#include "llm/backend/op_checks.hpp"
+#include "llm/backend/expect.hpp"
 
 namespace llm {
 

@@ -12,7 +12,8 @@
 //
 // The class is declared once here; each op family defines its members in its own file, next to its
 // kernels, mirroring llm/backend/cpu/: encoder.cu, layernorm.cu, rmsnorm.cu, rope.cu, matmul.cu,
-// attention.cu, gelu.cu, swiglu.cu, residual.cu, classifier.cu, adamw.cu, reduce.cu, scale_add.cu;
+// attention.cu, gelu.cu, relu2.cu, swiglu.cu, residual.cu, classifier.cu, adamw.cu, reduce.cu,
+// scale_add.cu;
 // memory, copies and conversions are in cuda_backend.cu.
 #include <cublasLt.h>
 #include <cuda_runtime.h>
@@ -104,6 +105,8 @@ class CudaBackend final : public Backend {
 
   void gelu_forward(Tensor out, Tensor inp) override;
   void gelu_backward(Tensor dinp, Tensor inp, Tensor dout) override;
+  void relu2_forward(Tensor out, Tensor inp) override;
+  void relu2_backward(Tensor dinp, Tensor inp, Tensor dout) override;
 
   void residual_forward(Tensor out, Tensor a, Tensor b) override;
   void residual_backward(Tensor da, Tensor db, Tensor dout) override;

@@ -1,6 +1,6 @@
 #pragma once
 // defines: llm::cuda::launch_elementwise, launch_elementwise_with: the launch every element-wise
-// kernel shares (gelu.cu, residual.cu, scale_add.cu).
+// kernel shares (gelu.cu, relu2.cu, residual.cu, scale_add.cu).
 //
 // An element-wise kernel is a template over its pack width W with the parameters
 // (pointers..., int64_t n), or (pointers..., int64_t n, Scalars) for an op with scalar settings

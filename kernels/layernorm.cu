@@ -30,7 +30,6 @@
 #include "kernels/launch.cuh"
 #include "kernels/vector_access.cuh"
 #include "llm/backend/cpu/layernorm.hpp"
-#include "llm/backend/op_checks.hpp"
 
 namespace llm {
 namespace {

@@ -54,7 +54,6 @@
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_math.cuh"
 #include "kernels/launch.cuh"
-#include "llm/backend/op_checks.hpp"
 
 namespace llm {
 

@@ -20,7 +20,6 @@
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_math.cuh"
 #include "kernels/launch.cuh"
-#include "llm/backend/op_checks.hpp"
 
 namespace llm {
 namespace {

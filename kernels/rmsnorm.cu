@@ -25,7 +25,6 @@
 #include "kernels/device_math.cuh"
 #include "kernels/launch.cuh"
 #include "kernels/vector_access.cuh"
-#include "llm/backend/op_checks.hpp"
 
 namespace llm {
 namespace {

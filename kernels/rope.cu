@@ -21,7 +21,6 @@
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_math.cuh"
 #include "kernels/launch.cuh"
-#include "llm/backend/op_checks.hpp"
 #include "llm/core/error.hpp"
 #include "llm/core/rope_frequencies.hpp"
 

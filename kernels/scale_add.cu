@@ -20,7 +20,6 @@
 #include "kernels/device_math.cuh"
 #include "kernels/elementwise.cuh"
 #include "kernels/vector_access.cuh"
-#include "llm/backend/op_checks.hpp"
 
 namespace llm {
 namespace {

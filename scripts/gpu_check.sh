@@ -31,7 +31,7 @@ die() {
   echo "gpu_check.sh: error: $*" >&2
   exit 1
 }
-binaries=(glassbox test_cuda_ops test_nccl_comm)
+binaries=(glassbox test_ops test_nccl_comm)
 
 build_bundle() {
   local bundle="${1:-build-gpu-bundle}"
@@ -42,7 +42,7 @@ build_bundle() {
     -DGLASSBOX_NATIVE=OFF -DGLASSBOX_LESSONS=OFF >/dev/null || die "configure failed (cmake -S . -B build-gpu)"
   cmake --build build-gpu -j"$(nproc)" --target "${binaries[@]}" || die "build failed"
   rm -rf "$bundle" && mkdir -p "$bundle"
-  cp build-gpu/glassbox build-gpu/tests/test_cuda_ops build-gpu/tests/test_nccl_comm "$bundle"/
+  cp build-gpu/glassbox build-gpu/tests/test_ops build-gpu/tests/test_nccl_comm "$bundle"/
   strip --strip-unneeded "$bundle"/* 2>/dev/null
   local mib=$(( $(du -sk "$bundle" | cut -f1) / 1024 ))
   ((mib < 64)) || die "$bundle is $mib MiB, over the 64 MiB a copy to the GPU machine may take"
@@ -100,13 +100,13 @@ begin_table() {
 stage_1() {
   begin_table 1
   nvidia-smi >"$results/nvidia-smi.txt" 2>&1
-  step "CUDA ops, model and 10 AdamW steps vs the CPU (test_cuda_ops)" 80 test_cuda_ops.log "$bundle/test_cuda_ops"
+  step "CUDA ops, model and 10 AdamW steps vs the CPU (test_cuda_ops)" 80 test_cuda_ops.log "$bundle/test_ops" -ts=cuda
   step "NcclComm on one GPU (test_nccl_comm)" 30 test_nccl_comm.log "$bundle/test_nccl_comm"
   if command -v compute-sanitizer >/dev/null; then
     step "memcheck: every op test (compute-sanitizer)" 55 memcheck.log \
-      compute-sanitizer --tool memcheck --error-exitcode 3 "$bundle/test_cuda_ops" -tce="cuda GPT*"
+      compute-sanitizer --tool memcheck --error-exitcode 3 "$bundle/test_ops" -ts=cuda -tce="cuda GPT*"
     step "racecheck: the kernels with shared memory" 45 racecheck.log \
-      compute-sanitizer --tool racecheck --error-exitcode 3 "$bundle/test_cuda_ops" \
+      compute-sanitizer --tool racecheck --error-exitcode 3 "$bundle/test_ops" -ts=cuda \
       -tc="cuda layernorm*,cuda attention*,cuda classifier*,cuda sum_of_squares*"
   else
     printf '| compute-sanitizer | not run: not installed | | |\n' | tee -a "$table"

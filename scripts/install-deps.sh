@@ -28,6 +28,7 @@ packages=(
   libpcre2-dev         # the GPT-2 pre-tokenizer regex
   libimgui-dev libglfw3-dev libstb-dev libgl1-mesa-dev   # glassbox-viz
   libopenmpi-dev openmpi-bin   # data-parallel training over MPI
+  python3              # the build generates llm/backend/forwarding_backend.hpp (scripts/gen_forwarding_backend.py)
 )
 if [ "$test" = 1 ]; then
   packages+=(

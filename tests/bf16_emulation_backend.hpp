@@ -18,19 +18,20 @@
 // masters) and the i32 token ids are handed to the CPU op as they are. A backward reads its
 // gradient outputs, adds in f32 and rounds the sums: accumulation in bf16, as on the GPU.
 // Every op arrives through one template, forward_op (llm/backend/forwarding_backend.hpp, generated
-// from the Backend), so a new op needs no edit here. AdamW is the one op written out: it REQUIRES a
-// master copy, as the GPU does; it updates the f32 master and writes param = bf16(master).
+// from the Backend at build time), so a new op needs no edit here. AdamW is the one op written out:
+// it REQUIRES a master copy, as the GPU does; it updates the f32 master and writes param =
+// bf16(master).
 //
 // So its arithmetic is the CPU's, with the GPU's roundings at every op boundary. It is a model of
 // the dtypes the tensors have between ops, not of the CUDA kernels themselves (they round inside,
 // e.g. in tensor-core products, and save log-sum-exps (B, NH, T) as the attention state where this
 // saves the CPU's probabilities (B, NH, T, T), in f32): the kernels are tested against their CPU
-// twins on a GPU (tests/test_cuda_ops.cpp).
+// twins on a GPU (tests/ops/).
 //
 // Device. It reports Device::cpu: its memory is host memory, so tests read it directly, and the
 // CPU backend's checks (every tensor on Device::cpu) accept the scratch views. The argument checks
-// of llm/backend/op_checks.hpp run first with this backend's dtypes, so a caller that hands a bf16
-// backend an f32 activation (or the reverse) fails as it would on the GPU. Allocations are
+// of the ops (Backend::check_<op>) run first with this backend's dtypes, so a caller that hands a
+// bf16 backend an f32 activation (or the reverse) fails as it would on the GPU. Allocations are
 // 256-byte aligned, as cudaMalloc's are, so the Arena's per-tensor alignment can be checked on the
 // real addresses.
 #include <cstdint>
@@ -42,7 +43,6 @@
 
 #include "llm/backend/backend.hpp"
 #include "llm/backend/forwarding_backend.hpp"
-#include "llm/backend/op_checks.hpp"
 #include "llm/core/bf16.hpp"
 #include "llm/core/error.hpp"
 #include "llm/core/tensor.hpp"
@@ -156,7 +156,7 @@ class Bf16EmulationBackend final : public llm::ForwardingBackend<Bf16EmulationBa
   void adamw_update(llm::Tensor param, llm::Tensor grad, llm::Tensor m, llm::Tensor v,
                     llm::Tensor master, const llm::AdamWSettings& settings,
                     double grad_scale) override {
-    llm::check_adamw_update(*this, param, grad, m, v, master, settings, grad_scale);
+    check_adamw_update(*this, param, grad, m, v, master, settings, grad_scale);
     llm::check(!master.empty(),
                "adamw_update: master is empty; the bf16 emulation (like the cuda "
                "backend) needs f32 master weights");

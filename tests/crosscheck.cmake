@@ -22,7 +22,7 @@ add_test(NAME pytorch_crosscheck_switches
          COMMAND ${GLASSBOX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/reference/crosscheck.py
                  --driver $<TARGET_FILE:crosscheck_driver>
                  --workdir ${CMAKE_CURRENT_BINARY_DIR}/crosscheck_switches_work
-                 --modes f64:rmsnorm,f64:rope,f64:swiglu,f64:gqa,f64:untied,f64:nobias,f64:qknorm,f64:llama,f32:llama)
+                 --modes f64:rmsnorm,f64:rope,f64:swiglu,f64:relu2,f64:gqa,f64:untied,f64:nobias,f64:qknorm,f64:llama,f32:llama)
 set_tests_properties(reference_selftest pytorch_crosscheck pytorch_crosscheck_switches PROPERTIES
   LABELS "pytorch"
   ENVIRONMENT "OMP_NUM_THREADS=2;OPENBLAS_NUM_THREADS=1"

@@ -4,10 +4,9 @@
 //                     [--optimizer adamw|muon]
 //
 // Builds a tiny GPT-2 on the CPU backend (L=2, NH=2, C=32, maxT=16, V=67 padded to Vp=128), with
-// --arch one architecture switch turned (rmsnorm, rope, swiglu, gqa, untied, nobias) or all of
-// them (llama, see tiny_config), or
-// loads the config and weights of CKPT_DIR (a checkpoint the Python side wrote: the import
-// direction), runs one batch (B=3, T=11) and writes into DIR:
+// --arch one architecture switch turned (rmsnorm, rope, swiglu, relu2, gqa, untied, nobias) or all
+// of them (llama, see tiny_config), or loads the config and weights of CKPT_DIR (a checkpoint the
+// Python side wrote: the import direction), runs one batch (B=3, T=11) and writes into DIR:
 //   ckpt/                     save_model_checkpoint: config.json + model.safetensors (HF names)
 //   io.safetensors            tokens, targets (B, T) i32; logits (B, T, Vp) in the backend's dtype;
 //                             loss: the mean of acts.losses summed in double; loss_returned: what
@@ -178,6 +177,7 @@ GPTConfig tiny_config(const std::string& arch) {
   if (arch == "rmsnorm" || all) config.norm = "rmsnorm", config.norm_eps = 1e-6;
   if (arch == "rope" || all) config.position = "rope", config.rope_frequencies.theta = 500.0;
   if (arch == "swiglu" || all) config.mlp = "swiglu", config.mlp_hidden = 48;
+  if (arch == "relu2") config.mlp = "relu2";
   if (arch == "gqa") config.n_head = 4, config.n_kv_head = 2;
   if (all) config.n_head = 4, config.n_kv_head = 1;
   if (arch == "untied" || all) config.tie_embeddings = false;
@@ -185,10 +185,11 @@ GPTConfig tiny_config(const std::string& arch) {
   // qk_norm comes with rope: the order of the two (normalise, then rotate) is part of the switch
   if (arch == "qknorm")
     config.qk_norm = true, config.position = "rope", config.rope_frequencies.theta = 500.0;
-  check(arch == "gpt2" || all || !config.is_gpt2_architecture(),
-        "crosscheck_driver: --arch must be gpt2, rmsnorm, rope, swiglu, gqa, untied, nobias, "
-        "qknorm or llama (got '" +
-            arch + "')");
+  check(
+      arch == "gpt2" || all || !config.is_gpt2_architecture(),
+      "crosscheck_driver: --arch must be gpt2, rmsnorm, rope, swiglu, relu2, gqa, untied, nobias, "
+      "qknorm or llama (got '" +
+          arch + "')");
   return config;
 }
 

@@ -1,6 +1,6 @@
-# The CUDA backend on the CPU emulation of CUDA (kernels/emulation/): tests/test_cuda_ops.cpp, the
-# file the GPU runs, built against the real kernels compiled by the host compiler. No GPU and no
-# CUDA toolkit needed.
+# The CUDA backend on the CPU emulation of CUDA (kernels/emulation/): the suite "cuda" of the op
+# tests (tests/ops/), what the GPU runs, built against the real kernels compiled by the host
+# compiler (test_ops_emulated, test_ops_emulated_tsan). No GPU and no CUDA toolkit needed.
 #   test_cuda_ops_emulated        label cuda_emulated: AddressSanitizer + UBSan, small shapes (CI)
 #   test_cuda_ops_emulated_tsan   label cuda_emulated: ThreadSanitizer (races between the threads
 #                                 of a block), the op tests at small shapes
@@ -14,11 +14,11 @@ foreach(variant cuda_emulation cuda_emulation_tsan)
   if(NOT TARGET ${variant})  # no TSan variant in a GLASSBOX_SANITIZE build
     continue()
   endif()
-  set(name test_cuda_ops_emulated)
+  set(name test_ops_emulated)
   if(variant STREQUAL cuda_emulation_tsan)
-    set(name test_cuda_ops_emulated_tsan)
+    set(name test_ops_emulated_tsan)
   endif()
-  add_executable(${name} test_cuda_ops.cpp $<TARGET_OBJECTS:doctest_main>)
+  add_executable(${name} ${OP_TEST_SOURCES} $<TARGET_OBJECTS:doctest_main>)
   target_link_libraries(${name} PRIVATE ${variant} llm doctest::doctest)
   target_compile_definitions(${name} PRIVATE GLASSBOX_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 endforeach()
@@ -27,17 +27,17 @@ endforeach()
 # In CI the emulated device has 8 SMs instead of the H100's 132: the grids sized by the SM count
 # (sum_of_squares, layernorm's dweight partials) shrink 16x, and the run with them.
 set(EMULATION_ENV "GLASSBOX_CUDA_TEST_SHAPES=small;GLASSBOX_EMULATION_SM_COUNT=8;OMP_NUM_THREADS=2;UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")
-add_test(NAME test_cuda_ops_emulated COMMAND test_cuda_ops_emulated)
+add_test(NAME test_cuda_ops_emulated COMMAND test_ops_emulated -ts=cuda)
 set_tests_properties(test_cuda_ops_emulated PROPERTIES LABELS "cuda_emulated" TIMEOUT 1200
                      ENVIRONMENT "${EMULATION_ENV}")
 # The whole-model tests add nothing a race could hide in that the op tests miss: leave them out.
-if(TARGET test_cuda_ops_emulated_tsan)
-  add_test(NAME test_cuda_ops_emulated_tsan COMMAND test_cuda_ops_emulated_tsan -tce=*GPT*)
+if(TARGET test_ops_emulated_tsan)
+  add_test(NAME test_cuda_ops_emulated_tsan COMMAND test_ops_emulated_tsan -ts=cuda -tce=*GPT*)
   set_tests_properties(test_cuda_ops_emulated_tsan PROPERTIES LABELS "cuda_emulated" TIMEOUT 1200
                        ENVIRONMENT "GLASSBOX_CUDA_TEST_SHAPES=small;GLASSBOX_EMULATION_SM_COUNT=8;OMP_NUM_THREADS=1;TSAN_OPTIONS=halt_on_error=1")
 endif()
 if(GLASSBOX_CUDA_EMULATION_LARGE)
-  add_test(NAME test_cuda_ops_emulated_large COMMAND test_cuda_ops_emulated)
+  add_test(NAME test_cuda_ops_emulated_large COMMAND test_ops_emulated -ts=cuda)
   set_tests_properties(test_cuda_ops_emulated_large PROPERTIES LABELS "cuda_emulated_large" TIMEOUT 7200
                        ENVIRONMENT "GLASSBOX_CUDA_TEST_SHAPES=large;OMP_NUM_THREADS=2")
 endif()

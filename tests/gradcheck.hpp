@@ -11,7 +11,7 @@
 //   err[i] = |g[i] - numeric[i]| / max(|g[i]|, |numeric[i]|, floor)
 // so large gradients are held to `tolerance` relatively and near-zero ones to `tolerance * floor`
 // absolutely (a pure relative error would flag rounding noise on gradients that should be 0).
-// Used per op by tests/test_cpu_ops.cpp and for the whole model (with max_checks to sample).
+// Used per op by tests/ops/ and for the whole model (with max_checks to sample).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

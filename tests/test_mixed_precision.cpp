@@ -88,7 +88,8 @@ std::vector<double> flat_values(Backend& backend, ParameterTensors& tensors) {
 
 // ---- a model ----
 
-// The tiny GPT of tests/test_cuda_ops.cpp: V = 61 padded to 128, hs = 16, every dimension distinct.
+// The tiny GPT of tests/ops/cuda_backend.cpp: V = 61 padded to 128, hs = 16, all dimensions
+// distinct.
 GPTConfig tiny_gpt() {
   GPTConfig c;
   c.vocab_size = 61;
@@ -258,10 +259,10 @@ TEST_CASE("bf16 emulation: values in bf16, statistics in f32, activations 256-by
 TEST_CASE("bf16 emulation: the GPT's loss, logits and gradients are the CPU f32 model's") {
   // Both models hold the same bf16-representable weights, so the difference is the bf16 rounding
   // of every activation and gradient between ops (about 15 roundings forward and 30 backward, each
-  // up to 2^-8 relative, adding up like a random walk). Bounds from tests/test_cuda_ops.cpp's model
-  // test, set from a measurement of this same rounding pattern (3.5-10x its worst over 14 seeds):
-  // loss 2e-3 relative, logits 2.5e-2 and every parameter gradient 4e-2 norm-wise. A wrong dtype,
-  // a statistic kept in bf16 or a lost accumulation errs by far more.
+  // up to 2^-8 relative, adding up like a random walk). Bounds from tests/ops/cuda_backend.cpp's
+  // model test, set from a measurement of this same rounding pattern (3.5-10x its worst over 14
+  // seeds): loss 2e-3 relative, logits 2.5e-2 and every parameter gradient 4e-2 norm-wise. A wrong
+  // dtype, a statistic kept in bf16 or a lost accumulation errs by far more.
   Bf16EmulationBackend emulation;
   auto cpu = make_cpu_backend(DType::f32);
   const GPTConfig config = tiny_gpt();

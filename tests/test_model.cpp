@@ -60,6 +60,13 @@ GPTConfig tiny_qk_norm_config() {
   return c;
 }
 
+// GPT-2 with the squared-ReLU MLP of modded-nanogpt and nanochat: max(x, 0)^2 between fc and proj.
+GPTConfig tiny_relu2_config() {
+  GPTConfig c = tiny_config();
+  c.mlp = "relu2";
+  return c;
+}
+
 void check_whole_model_gradient(const GPTConfig& config) {
   auto backend = make_cpu_backend(DType::f64);
   GPT model(config, *backend);
@@ -112,6 +119,10 @@ TEST_CASE("whole-model gradient of a Llama-style config matches finite differenc
 
 TEST_CASE("whole-model gradient with qk_norm matches finite differences (double)") {
   check_whole_model_gradient(tiny_qk_norm_config());
+}
+
+TEST_CASE("whole-model gradient with mlp = relu2 matches finite differences (double)") {
+  check_whole_model_gradient(tiny_relu2_config());
 }
 
 TEST_CASE("the gradient check catches a wrong gradient") {
@@ -208,6 +219,33 @@ TEST_CASE("KV-cache decoding of a Llama-style config: rotated keys, grouped head
 
 TEST_CASE("KV-cache decoding with qk_norm: normalised, then rotated keys in the cache") {
   check_cached_decoding(tiny_qk_norm_config());
+}
+
+TEST_CASE("KV-cache decoding with mlp = relu2") { check_cached_decoding(tiny_relu2_config()); }
+
+TEST_CASE("a relu2 checkpoint stores the switch; the same weights under gelu give another loss") {
+  auto backend = make_cpu_backend(DType::f64);
+  const GPTConfig config = tiny_relu2_config();
+  GPT a(config, *backend);
+  a.init_weights(25);
+  const fs::path dir = test_inputs::fresh_dir("model_roundtrip_relu2") / "ckpt";
+  save_model_checkpoint(dir, a, nullptr);
+  const GPTConfig loaded = read_checkpoint_config(dir);
+  CHECK(loaded.mlp == "relu2");
+  CHECK(loaded.hidden_size() == 4 * config.n_embd);
+  CHECK(loaded.same_shape(config));
+  GPT b(loaded, *backend);
+  load_model_weights(dir, b);
+  const auto tokens = random_tokens(2 * 5, config.vocab_size, 26);
+  const auto targets = random_tokens(2 * 5, config.vocab_size, 27);
+  const double loss = a.forward(tokens.data(), targets.data(), 2, 5);
+  CHECK(b.forward(tokens.data(), targets.data(), 2, 5) == loss);
+  // the switch is not cosmetic: the gelu model with these weights computes something else
+  GPTConfig as_gelu = loaded;
+  as_gelu.mlp = "gelu";
+  GPT c(as_gelu, *backend);
+  load_model_weights(dir, c);
+  CHECK(std::abs(c.forward(tokens.data(), targets.data(), 2, 5) - loss) > 1e-6);
 }
 
 TEST_CASE("a qk_norm checkpoint stores the switch and the q_norm, k_norm gains (hs) per layer") {

@@ -83,10 +83,11 @@ ModelLayout model_layout(const llm::GPTConfig& c, long long T) {
     std::snprintf(buf, sizeof buf, "silu(gate) * up (%lld, %lld) -> down", T, H);
     mlp.params = 2 * H * C + C * H + bias * (2 * H + C);
   } else {
-    // proj( gelu(fc x) )
-    mlp.name = "MLP (GELU)";
+    // proj( act(fc x) ), act = gelu or relu2 = max(x, 0)^2
+    mlp.name = c.relu2() ? "MLP (ReLU^2)" : "MLP (GELU)";
     mlp.matrices = {matrix("fc", H, C), matrix("proj", C, H)};
-    std::snprintf(buf, sizeof buf, "gelu(fc) (%lld, %lld) -> proj", T, H);
+    std::snprintf(buf, sizeof buf, "%s(fc) (%lld, %lld) -> proj", c.relu2() ? "relu2" : "gelu", T,
+                  H);
     mlp.params = H * C + C * H + bias * (H + C);
   }
   mlp.inside = buf;

@@ -5,11 +5,11 @@
 //   L x [ norm 1 -> attention -> norm 2 -> MLP ]                         (T, C), residual stream
 //   final norm -> head (scores over the vocabulary)                      (T, V)
 //
-// with LayerNorm or RMSNorm, NH query heads over NKV key/value heads (GQA), a GELU or a SwiGLU MLP.
-// Each block shows its output shape for the current prompt, its parameter count, the shapes inside
-// it (q, k, v; the MLP's matrices) and how loud its output is (root mean square over the prompt's
-// values, coloured on the heat map's scale). Clicking a layer's attention block opens the attention
-// tab at that layer.
+// with LayerNorm or RMSNorm, NH query heads over NKV key/value heads (GQA), a GELU, SwiGLU or
+// ReLU^2 MLP. Each block shows its output shape for the current prompt, its parameter count, the
+// shapes inside it (q, k, v; the MLP's matrices) and how loud its output is (root mean square over
+// the prompt's values, coloured on the heat map's scale). Clicking a layer's attention block opens
+// the attention tab at that layer.
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -157,7 +157,7 @@ void ArchitecturePanel::draw(Session& session) {
       if (l > 0) continue;
       if (i == 0) mark("architecture.norm." + norm, at, cell);
       if (i == 1 && c.kv_heads() != c.n_head) mark("architecture.attention.gqa", at, cell);
-      if (i == 3) mark(c.swiglu() ? "architecture.mlp.swiglu" : "architecture.mlp.gelu", at, cell);
+      if (i == 3) mark("architecture.mlp." + c.mlp, at, cell);
     }
     ImGui::PopID();
   }

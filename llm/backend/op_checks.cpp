@@ -1,4 +1,5 @@
-#include "llm/backend/op_checks.hpp"
+#include "llm/backend/backend.hpp"
+#include "llm/backend/expect.hpp"
 
 #include <initializer_list>
 #include <string_view>
@@ -67,8 +68,8 @@ int64_t kv_heads(const char* op, const Tensor& qkv, int64_t C, int NH, const cha
 
 // ---- encoder ----
 
-void check_encoder_forward(const Backend& be, Tensor out, Tensor tokens, Tensor wte, Tensor wpe,
-                           int pos0) {
+void Backend::check_encoder_forward(const Backend& be, Tensor out, Tensor tokens, Tensor wte,
+                                    Tensor wpe, int pos0) {
   const char* op = "encoder_forward";
   expect_in_dtype(be, op, "out", out);
   expect_ids(be, op, "tokens", tokens);
@@ -88,8 +89,8 @@ void check_encoder_forward(const Backend& be, Tensor out, Tensor tokens, Tensor 
                                            std::to_string(maxT) + " learned positions");
 }
 
-void check_encoder_backward(const Backend& be, Tensor dwte, Tensor dwpe, Tensor dout,
-                            Tensor tokens) {
+void Backend::check_encoder_backward(const Backend& be, Tensor dwte, Tensor dwpe, Tensor dout,
+                                     Tensor tokens) {
   const char* op = "encoder_backward";
   expect_in_dtype(be, op, "dwte", dwte);
   expect_in_dtype(be, op, "dout", dout);
@@ -108,8 +109,8 @@ void check_encoder_backward(const Backend& be, Tensor dwte, Tensor dwpe, Tensor 
 
 // ---- layernorm ----
 
-void check_layernorm_forward(const Backend& be, Tensor out, Tensor mean, Tensor rstd, Tensor inp,
-                             Tensor weight, Tensor bias) {
+void Backend::check_layernorm_forward(const Backend& be, Tensor out, Tensor mean, Tensor rstd,
+                                      Tensor inp, Tensor weight, Tensor bias) {
   const char* op = "layernorm_forward";
   expect_in_dtype(be, op, "out", out);
   expect_in_master_dtype(be, op, "mean", mean);
@@ -125,8 +126,9 @@ void check_layernorm_forward(const Backend& be, Tensor out, Tensor mean, Tensor 
   expect_numel(op, "bias", bias, C, "C");
 }
 
-void check_layernorm_backward(const Backend& be, Tensor dinp, Tensor dweight, Tensor dbias,
-                              Tensor dout, Tensor inp, Tensor weight, Tensor mean, Tensor rstd) {
+void Backend::check_layernorm_backward(const Backend& be, Tensor dinp, Tensor dweight, Tensor dbias,
+                                       Tensor dout, Tensor inp, Tensor weight, Tensor mean,
+                                       Tensor rstd) {
   const char* op = "layernorm_backward";
   for (auto [name, t] : {std::pair{"dinp", dinp},
                          {"dweight", dweight},
@@ -149,7 +151,8 @@ void check_layernorm_backward(const Backend& be, Tensor dinp, Tensor dweight, Te
 
 // ---- matmul ----
 
-void check_matmul_forward(const Backend& be, Tensor out, Tensor inp, Tensor weight, Tensor bias) {
+void Backend::check_matmul_forward(const Backend& be, Tensor out, Tensor inp, Tensor weight,
+                                   Tensor bias) {
   const char* op = "matmul_forward";
   expect_in_dtype(be, op, "out", out);
   expect_in_dtype(be, op, "inp", inp);
@@ -164,8 +167,8 @@ void check_matmul_forward(const Backend& be, Tensor out, Tensor inp, Tensor weig
   }
 }
 
-void check_matmul_backward(const Backend& be, Tensor dinp, Tensor dweight, Tensor dbias,
-                           Tensor dout, Tensor inp, Tensor weight) {
+void Backend::check_matmul_backward(const Backend& be, Tensor dinp, Tensor dweight, Tensor dbias,
+                                    Tensor dout, Tensor inp, Tensor weight) {
   const char* op = "matmul_backward";
   expect_in_dtype(be, op, "dweight", dweight);
   expect_in_dtype(be, op, "dout", dout);
@@ -188,7 +191,8 @@ void check_matmul_backward(const Backend& be, Tensor dinp, Tensor dweight, Tenso
 
 // ---- attention ----
 
-void check_attention_forward(const Backend& be, Tensor out, Tensor state, Tensor qkv, int NH) {
+void Backend::check_attention_forward(const Backend& be, Tensor out, Tensor state, Tensor qkv,
+                                      int NH) {
   const char* op = "attention_forward";
   expect_in_dtype(be, op, "out", out);
   expect_in_master_dtype(be, op, "state", state);
@@ -202,8 +206,8 @@ void check_attention_forward(const Backend& be, Tensor out, Tensor state, Tensor
   expect_numel(op, "state", state, state_shape.numel(), state_shape.str());
 }
 
-void check_attention_backward(const Backend& be, Tensor dqkv, Tensor scratch, Tensor dout,
-                              Tensor qkv, Tensor /*out*/, Tensor state, int NH) {
+void Backend::check_attention_backward(const Backend& be, Tensor dqkv, Tensor scratch, Tensor dout,
+                                       Tensor qkv, Tensor /*out*/, Tensor state, int NH) {
   const char* op = "attention_backward";
   expect_in_dtype(be, op, "dqkv", dqkv);
   expect_in_master_dtype(be, op, "scratch", scratch);
@@ -221,8 +225,8 @@ void check_attention_backward(const Backend& be, Tensor dqkv, Tensor scratch, Te
   expect_numel(op, "scratch", scratch, state_shape.numel(), state_shape.str());
 }
 
-void check_attention_forward_cached(const Backend& be, Tensor out, Tensor k_cache, Tensor v_cache,
-                                    Tensor qkv, int NH, int pos0) {
+void Backend::check_attention_forward_cached(const Backend& be, Tensor out, Tensor k_cache,
+                                             Tensor v_cache, Tensor qkv, int NH, int pos0) {
   const char* op = "attention_forward_cached";
   for (auto [name, t] :
        {std::pair{"out", out}, {"k_cache", k_cache}, {"v_cache", v_cache}, {"qkv", qkv}})
@@ -246,8 +250,8 @@ void check_attention_forward_cached(const Backend& be, Tensor out, Tensor k_cach
 
 // ---- rmsnorm ----
 
-void check_rmsnorm_forward(const Backend& be, Tensor out, Tensor rstd, Tensor inp, Tensor weight,
-                           double eps) {
+void Backend::check_rmsnorm_forward(const Backend& be, Tensor out, Tensor rstd, Tensor inp,
+                                    Tensor weight, double eps) {
   const char* op = "rmsnorm_forward";
   expect_in_dtype(be, op, "out", out);
   expect_in_master_dtype(be, op, "rstd", rstd);
@@ -260,8 +264,8 @@ void check_rmsnorm_forward(const Backend& be, Tensor out, Tensor rstd, Tensor in
   check(eps > 0, std::string(op) + ": eps is " + std::to_string(eps) + ", expected > 0");
 }
 
-void check_rmsnorm_backward(const Backend& be, Tensor dinp, Tensor dweight, Tensor dout, Tensor inp,
-                            Tensor weight, Tensor rstd) {
+void Backend::check_rmsnorm_backward(const Backend& be, Tensor dinp, Tensor dweight, Tensor dout,
+                                     Tensor inp, Tensor weight, Tensor rstd) {
   const char* op = "rmsnorm_backward";
   for (auto [name, t] : {std::pair{"dinp", dinp},
                          {"dweight", dweight},
@@ -299,13 +303,13 @@ void expect_rope(const Backend& be, const char* op, const char* a_name, Tensor a
 }
 }  // namespace
 
-void check_rope_forward(const Backend& be, Tensor out, Tensor inp, int hs, int n_rotated, int pos0,
-                        RopeFrequencies frequencies) {
+void Backend::check_rope_forward(const Backend& be, Tensor out, Tensor inp, int hs, int n_rotated,
+                                 int pos0, RopeFrequencies frequencies) {
   expect_rope(be, "rope_forward", "out", out, "inp", inp, hs, n_rotated, pos0, frequencies);
 }
 
-void check_rope_backward(const Backend& be, Tensor dinp, Tensor dout, int hs, int n_rotated,
-                         int pos0, RopeFrequencies frequencies) {
+void Backend::check_rope_backward(const Backend& be, Tensor dinp, Tensor dout, int hs,
+                                  int n_rotated, int pos0, RopeFrequencies frequencies) {
   expect_rope(be, "rope_backward", "dinp", dinp, "dout", dout, hs, n_rotated, pos0, frequencies);
 }
 
@@ -331,8 +335,8 @@ int64_t expect_qk_norm(const char* op, const char* a_name, Tensor a, const char*
 }
 }  // namespace
 
-void check_qk_norm_forward(const Backend& be, Tensor out, Tensor rstd, Tensor inp, Tensor q_weight,
-                           Tensor k_weight, int NH, double eps) {
+void Backend::check_qk_norm_forward(const Backend& be, Tensor out, Tensor rstd, Tensor inp,
+                                    Tensor q_weight, Tensor k_weight, int NH, double eps) {
   const char* op = "qk_norm_forward";
   for (auto [name, t] :
        {std::pair{"out", out}, {"inp", inp}, {"q_weight", q_weight}, {"k_weight", k_weight}})
@@ -343,9 +347,9 @@ void check_qk_norm_forward(const Backend& be, Tensor out, Tensor rstd, Tensor in
   check(eps > 0, std::string(op) + ": eps is " + std::to_string(eps) + ", expected > 0");
 }
 
-void check_qk_norm_backward(const Backend& be, Tensor dinp, Tensor dq_weight, Tensor dk_weight,
-                            Tensor dout, Tensor inp, Tensor q_weight, Tensor k_weight, Tensor rstd,
-                            int NH) {
+void Backend::check_qk_norm_backward(const Backend& be, Tensor dinp, Tensor dq_weight,
+                                     Tensor dk_weight, Tensor dout, Tensor inp, Tensor q_weight,
+                                     Tensor k_weight, Tensor rstd, int NH) {
   const char* op = "qk_norm_backward";
   for (auto [name, t] : {std::pair{"dinp", dinp},
                          {"dq_weight", dq_weight},
@@ -365,7 +369,7 @@ void check_qk_norm_backward(const Backend& be, Tensor dinp, Tensor dq_weight, Te
 
 // ---- swiglu ----
 
-void check_swiglu_forward(const Backend& be, Tensor out, Tensor inp) {
+void Backend::check_swiglu_forward(const Backend& be, Tensor out, Tensor inp) {
   const char* op = "swiglu_forward";
   expect_in_dtype(be, op, "out", out);
   expect_in_dtype(be, op, "inp", inp);
@@ -373,7 +377,7 @@ void check_swiglu_forward(const Backend& be, Tensor out, Tensor inp) {
   expect_rows_cols(op, "inp", inp, N, 2 * H);
 }
 
-void check_swiglu_backward(const Backend& be, Tensor dinp, Tensor inp, Tensor dout) {
+void Backend::check_swiglu_backward(const Backend& be, Tensor dinp, Tensor inp, Tensor dout) {
   const char* op = "swiglu_backward";
   for (auto [name, t] : {std::pair{"dinp", dinp}, {"inp", inp}, {"dout", dout}})
     expect_in_dtype(be, op, name, t);
@@ -382,25 +386,33 @@ void check_swiglu_backward(const Backend& be, Tensor dinp, Tensor inp, Tensor do
   expect_rows_cols(op, "dinp", dinp, N, 2 * H);
 }
 
-// ---- gelu, residual ----
+// ---- gelu, relu2, residual ----
 
-void check_gelu_forward(const Backend& be, Tensor out, Tensor inp) {
+void Backend::check_gelu_forward(const Backend& be, Tensor out, Tensor inp) {
   expect_elementwise(be, "gelu_forward", {{"out", out}, {"inp", inp}}, "inp");
 }
 
-void check_gelu_backward(const Backend& be, Tensor dinp, Tensor inp, Tensor dout) {
+void Backend::check_gelu_backward(const Backend& be, Tensor dinp, Tensor inp, Tensor dout) {
   expect_elementwise(be, "gelu_backward", {{"dinp", dinp}, {"inp", inp}, {"dout", dout}}, "inp");
 }
 
-void check_residual_forward(const Backend& be, Tensor out, Tensor a, Tensor b) {
+void Backend::check_relu2_forward(const Backend& be, Tensor out, Tensor inp) {
+  expect_elementwise(be, "relu2_forward", {{"out", out}, {"inp", inp}}, "inp");
+}
+
+void Backend::check_relu2_backward(const Backend& be, Tensor dinp, Tensor inp, Tensor dout) {
+  expect_elementwise(be, "relu2_backward", {{"dinp", dinp}, {"inp", inp}, {"dout", dout}}, "inp");
+}
+
+void Backend::check_residual_forward(const Backend& be, Tensor out, Tensor a, Tensor b) {
   expect_elementwise(be, "residual_forward", {{"out", out}, {"a", a}, {"b", b}}, "a");
 }
 
-void check_residual_backward(const Backend& be, Tensor da, Tensor db, Tensor dout) {
+void Backend::check_residual_backward(const Backend& be, Tensor da, Tensor db, Tensor dout) {
   expect_elementwise(be, "residual_backward", {{"da", da}, {"db", db}, {"dout", dout}}, "dout");
 }
 
-void check_scale_add(const Backend& be, Tensor out, double, Tensor a, double, Tensor b) {
+void Backend::check_scale_add(const Backend& be, Tensor out, double, Tensor a, double, Tensor b) {
   const char* op = "scale_add";
   for (const auto& [name, t] : {std::pair{"out", out}, std::pair{"a", a}, std::pair{"b", b}})
     expect_in_either_dtype(be, op, name, t, "(weights, gradients)", "(moments, master weights)");
@@ -415,8 +427,8 @@ void check_scale_add(const Backend& be, Tensor out, double, Tensor a, double, Te
 
 // ---- classifier ----
 
-void check_classifier_forward(const Backend& be, Tensor losses, Tensor logits, Tensor targets,
-                              int V, double /*dloss*/) {
+void Backend::check_classifier_forward(const Backend& be, Tensor losses, Tensor logits,
+                                       Tensor targets, int V, double /*dloss*/) {
   const char* op = "classifier_forward";
   expect_in_master_dtype(be, op, "losses", losses);
   expect_in_dtype(be, op, "logits", logits);
@@ -430,8 +442,9 @@ void check_classifier_forward(const Backend& be, Tensor losses, Tensor logits, T
 
 // ---- optimizer ----
 
-void check_adamw_update(const Backend& be, Tensor param, Tensor grad, Tensor m, Tensor v,
-                        Tensor master, const AdamWSettings& settings, double /*grad_scale*/) {
+void Backend::check_adamw_update(const Backend& be, Tensor param, Tensor grad, Tensor m, Tensor v,
+                                 Tensor master, const AdamWSettings& settings,
+                                 double /*grad_scale*/) {
   const char* op = "adamw_update";
   expect_in_dtype(be, op, "param", param);
   expect_in_dtype(be, op, "grad", grad);
@@ -450,7 +463,7 @@ void check_adamw_update(const Backend& be, Tensor param, Tensor grad, Tensor m, 
   }
 }
 
-void check_sum_of_squares(const Backend& be, Tensor t) {
+void Backend::check_sum_of_squares(const Backend& be, Tensor t) {
   expect_in_either_dtype(be, "sum_of_squares", "t", t, "(gradients)", "(master weights)");
 }
 

@@ -74,7 +74,8 @@ void add_model_options(CLI::App* cmd, TrainConfig& c) {
   add(cmd, "rope-original-max-position", c.rope_original_max_position,
       "llama3: the context length N the scaling is relative to")
       ->group(model);
-  add(cmd, "mlp", c.mlp, "gelu (GPT-2) or swiglu (Llama)")->group(model);
+  add(cmd, "mlp", c.mlp, "gelu (GPT-2), swiglu (Llama) or relu2 (max(x, 0)^2: nanochat)")
+      ->group(model);
   add(cmd, "mlp-hidden", c.mlp_hidden, "MLP inner width (0: 4 n_embd; required by swiglu)")
       ->group(model);
   add(cmd, "n-kv-head", c.n_kv_head, "Key/value heads (0: n_head; fewer: grouped-query attention)")

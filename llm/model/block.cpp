@@ -46,6 +46,8 @@ void block_forward(Backend& be, const GPTConfig& c, const LayerWeights& w,
   be.matmul_forward(a.fch, a.ln2, w.fcw, w.fcb);
   if (c.swiglu()) {
     be.swiglu_forward(a.fch_gelu, a.fch);
+  } else if (c.relu2()) {
+    be.relu2_forward(a.fch_gelu, a.fch);
   } else {
     be.gelu_forward(a.fch_gelu, a.fch);
   }
@@ -61,6 +63,8 @@ void block_backward(Backend& be, const GPTConfig& c, const LayerWeights& w, cons
   be.matmul_backward(d.fch_gelu, g.fcprojw, g.fcprojb, d.fcproj, a.fch_gelu, w.fcprojw);
   if (c.swiglu()) {
     be.swiglu_backward(d.fch, a.fch, d.fch_gelu);
+  } else if (c.relu2()) {
+    be.relu2_backward(d.fch, a.fch, d.fch_gelu);
   } else {
     be.gelu_backward(d.fch, a.fch, d.fch_gelu);
   }

@@ -10,8 +10,8 @@
 // The config's switches (llm/model/config.hpp) pick each piece: norm = layernorm (GPT-2) or
 // rmsnorm (Llama); qk_norm RMS-normalises each query and key head (OLMo 2, Qwen3); rope rotates q
 // and k by position (Llama) or not (GPT-2's learned positions are added before the first block);
-// act = gelu (GPT-2) or swiglu (Llama); attention has n_head query heads and n_kv_head key/value
-// heads. A missing bias is an empty tensor.
+// act = gelu (GPT-2), swiglu (Llama) or relu2 (max(x, 0)^2: modded-nanogpt, nanochat); attention
+// has n_head query heads and n_kv_head key/value heads. A missing bias is an empty tensor.
 //
 // block_forward is the one place the block is written: the training forward (llm/model/gpt.cpp)
 // and the KV-cache decoder (llm/model/decoder.cpp) both run it. They differ only in how attention
@@ -62,7 +62,7 @@ struct LayerActivations {
   Tensor attproj;                  // (B, T, C)
   Tensor residual2;                // (B, T, C)   x after the attention branch
   Tensor ln2, ln2_mean, ln2_rstd;  // (B, T, C), (B, T), (B, T)
-  Tensor fch, fch_gelu;            // (B, T, FC), (B, T, H)  fch_gelu = gelu(fch) or swiglu(fch)
+  Tensor fch, fch_gelu;            // (B, T, FC), (B, T, H)  fch_gelu = act(fch)
   Tensor fcproj;                   // (B, T, C)
   Tensor residual3;                // (B, T, C)   x after the MLP branch: the block's output
 };

@@ -31,10 +31,10 @@ void GPTConfig::validate() const {
   check(position == "learned" || head_size() % 2 == 0,
         "model config: rope needs an even head size (n_embd / n_head = " +
             std::to_string(head_size()) + ")");
-  check(mlp == "gelu" || mlp == "swiglu",
-        "model config: mlp must be gelu or swiglu (got '" + mlp + "')");
+  check(mlp == "gelu" || mlp == "swiglu" || mlp == "relu2",
+        "model config: mlp must be gelu, swiglu or relu2 (got '" + mlp + "')");
   check(mlp_hidden >= 0, "model config: mlp_hidden must be 0 (4 n_embd) or positive");
-  check(mlp == "gelu" || mlp_hidden > 0, "model config: mlp = swiglu needs mlp_hidden");
+  check(mlp != "swiglu" || mlp_hidden > 0, "model config: mlp = swiglu needs mlp_hidden");
   check(n_kv_head >= 0 && n_head % kv_heads() == 0,
         "model config: n_head (" + std::to_string(n_head) + ") must be a multiple of n_kv_head (" +
             std::to_string(n_kv_head) + ")");

@@ -6,8 +6,9 @@
 //   norm            "layernorm" (GPT-2) | "rmsnorm" (Llama), with norm_eps
 //   position        "learned" (GPT-2: a wpe table) | "rope" (rotary, rotate-half as in HF Llama),
 //                   with rope_frequencies (theta, optional llama3 scaling: rope_frequencies.hpp)
-//   mlp             "gelu" (GPT-2: fc -> gelu -> proj) | "swiglu" (Llama: silu(gate) * up -> proj),
-//                   mlp_hidden wide (0: 4C for gelu)
+//   mlp             "gelu" (GPT-2: fc -> gelu -> proj) | "swiglu" (Llama: silu(gate) * up -> proj)
+//                   | "relu2" (modded-nanogpt, nanochat: fc -> max(x, 0)^2 -> proj), mlp_hidden
+//                   wide (0: 4C for gelu and relu2)
 //   n_kv_head       key/value heads: n_head is ordinary attention, fewer is grouped-query (GQA),
 //                   1 is multi-query
 //   tie_embeddings  the output head reuses wte (GPT-2) or has its own lm_head (Llama 3 8B)
@@ -34,8 +35,8 @@ struct GPTConfig {
   double norm_eps = 1e-5;            // layernorm's is fixed at 1e-5 (the backend's ops)
   std::string position = "learned";  // "learned" | "rope"
   RopeFrequencies rope_frequencies;  // RoPE's base theta (and Llama 3.1's rescaling, if any)
-  std::string mlp = "gelu";          // "gelu" | "swiglu"
-  int mlp_hidden = 0;                // H, the MLP's inner width; 0 means 4C (gelu only)
+  std::string mlp = "gelu";          // "gelu" | "swiglu" | "relu2"
+  int mlp_hidden = 0;                // H, the MLP's inner width; 0 means 4C (not for swiglu)
   int n_kv_head = 0;                 // NKV; 0 means n_head
   bool tie_embeddings = true;
   bool bias = true;
@@ -46,11 +47,12 @@ struct GPTConfig {
   int hidden_size() const { return mlp_hidden > 0 ? mlp_hidden : 4 * n_embd; }
   // The channels of the fused q, k, v projection: NH query heads and NKV key and value heads.
   int qkv_channels() const { return (n_head + 2 * kv_heads()) * head_size(); }
-  // The rows of the MLP's first matmul: H for gelu, 2H (gate, then up) for swiglu.
+  // The rows of the MLP's first matmul: H for gelu and relu2, 2H (gate, then up) for swiglu.
   int fc_channels() const { return mlp == "swiglu" ? 2 * hidden_size() : hidden_size(); }
   bool rmsnorm() const { return norm == "rmsnorm"; }
   bool rope() const { return position == "rope"; }
   bool swiglu() const { return mlp == "swiglu"; }
+  bool relu2() const { return mlp == "relu2"; }
   // Vp: V rounded up to a multiple of 128 for aligned matmuls (the rows of wte and of the logits).
   // Derived, never stored by hand: the llm.c header's copy and config.json's are checked against
   // it.

@@ -9,7 +9,7 @@
 //   x = wte[tokens] (+ wpe[0..T) when learned)                  (B, T, C)
 //   for each layer l:                                           (llm/model/block.hpp)
 //     x = x + attn_proj( attention( rope?( qkv( norm1(x) ) ) ) )
-//     x = x + fc_proj( gelu or swiglu( fc( norm2(x) ) ) )
+//     x = x + fc_proj( gelu, swiglu or relu2( fc( norm2(x) ) ) )
 //   logits = normf(x) @ head^T, head = wte or lm_head            (B, T, Vp)
 #include <cstdint>
 #include <functional>
@@ -27,8 +27,8 @@ namespace llm {
 // Names follow llm.c; the Hugging Face names are in llm/io/checkpoint.cpp. A tensor the config's
 // switches leave out (wpe with rope, the biases without bias, a layernorm's bias with rmsnorm,
 // lm_head when tied) is not listed by visit() and stays empty.
-// Shapes: QKV = (NH + 2 NKV) hs the fused q, k, v channels; FC = H (gelu) or 2H (swiglu: gate,
-// then up) the MLP's first matmul; H its inner width (4C for GPT-2).
+// Shapes: QKV = (NH + 2 NKV) hs the fused q, k, v channels; FC = H (gelu, relu2) or 2H (swiglu:
+// gate, then up) the MLP's first matmul; H its inner width (4C for GPT-2).
 struct ParameterTensors {
   GPTConfig config;
   Tensor wte;       // (Vp, C)     token embedding, also the output head when tied
@@ -127,7 +127,7 @@ struct ActivationTensors {
   Tensor ln2_mean;        // (L, B, T)        layernorm only
   Tensor ln2_rstd;        // (L, B, T)
   Tensor fch;             // (L, B, T, FC)
-  Tensor fch_gelu;        // (L, B, T, H)     gelu(fch), or swiglu(fch) = silu(gate) * up
+  Tensor fch_gelu;        // (L, B, T, H)     act(fch): gelu, swiglu = silu(gate) * up, or relu2
   Tensor fcproj;          // (L, B, T, C)
   Tensor residual3;  // (L, B, T, C)     x after the MLP branch: the residual stream out of layer l
   Tensor lnf;        // (B, T, C)

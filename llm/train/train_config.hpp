@@ -34,7 +34,7 @@ struct TrainConfig {
   double rope_low_freq_factor = 1.0;
   double rope_high_freq_factor = 4.0;
   int rope_original_max_position = 8192;  // the context length the frequencies are kept for
-  std::string mlp = "gelu";               // "gelu" | "swiglu"
+  std::string mlp = "gelu";               // "gelu" | "swiglu" | "relu2"
   int mlp_hidden = 0;                     // 0: 4 n_embd
   int n_kv_head = 0;                      // 0: n_head
   bool tie_embeddings = true;

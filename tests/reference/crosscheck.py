@@ -388,7 +388,7 @@ def main():
     ap.add_argument("--workdir", required=True, help="scratch directory for the driver's outputs")
     ap.add_argument("--modes", default="f32,f64,import",
                     help="comma-separated: f32, f64, import (PyTorch writes the checkpoint, glassbox f64 "
-                         "loads it), f32:ARCH or f64:ARCH (ARCH: rmsnorm, rope, swiglu, gqa, untied, "
+                         "loads it), f32:ARCH or f64:ARCH (ARCH: rmsnorm, rope, swiglu, relu2, gqa, untied, "
                          "nobias, llama)")
     ap.add_argument("--steps", type=int, default=10)
     args = ap.parse_args()

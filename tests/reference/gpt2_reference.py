@@ -6,7 +6,7 @@ with an explicit softmax) so a mismatch with glassbox points at one line of math
 The same architecture switches as glassbox's config (llm/model/config.hpp), written here from the
 papers and Hugging Face's Llama description: norm = "rmsnorm" (x / sqrt(mean(x^2) + eps) * w),
 position = "rope" (rotary embedding, HF's rotate-half form: q cos + rotate_half(q) sin), mlp =
-"swiglu" (silu(gate) * up), n_kv_head < n_head (grouped-query attention by repeating each key/value
+"swiglu" (silu(gate) * up) or "relu2" (max(x, 0)^2, the squared ReLU of modded-nanogpt), n_kv_head < n_head (grouped-query attention by repeating each key/value
 head over its group), tie_embeddings = False (its own lm_head.weight), bias = False (no linear
 biases) and qk_norm = True (each query and key head RMS-normalised over its hs channels, eps
 norm_eps, with gains attn.q_norm.weight and attn.k_norm.weight of hs shared by the heads, as in
@@ -231,6 +231,8 @@ class GPT2Reference(torch.nn.Module):
             if self.mlp == "swiglu":
                 gate, up = m.split(self.mlp_hidden, dim=-1)
                 m = silu(gate) * up
+            elif self.mlp == "relu2":
+                m = torch.relu(m).square()
             else:
                 m = gelu_tanh(m)
             x = x + self._linear(m, h + "mlp.c_proj")

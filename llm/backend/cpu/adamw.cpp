@@ -2,7 +2,6 @@
 
 #include "llm/backend/cpu/cpu_backend.hpp"
 #include "llm/backend/cpu/eigen_maps.hpp"
-#include "llm/backend/op_checks.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -47,7 +46,7 @@ template void adamw_update<double>(double*, const double*, double*, double*, dou
 namespace llm {
 
 // ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/adamw.cu) ----
-// Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
+// Each checks its arguments (Backend::check_<op> in backend.hpp), then calls the math above.
 
 template <typename T> void CpuBackend<T>::adamw_update(Tensor param, Tensor grad, Tensor m,
                                                        Tensor v, Tensor master,

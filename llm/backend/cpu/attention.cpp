@@ -2,7 +2,6 @@
 
 #include "llm/backend/cpu/cpu_backend.hpp"
 #include "llm/backend/cpu/eigen_maps.hpp"
-#include "llm/backend/op_checks.hpp"
 
 #include <cmath>
 #include <vector>
@@ -145,7 +144,7 @@ template void attention_forward_cached<double>(double*, double*, double*, const 
 namespace llm {
 
 // ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/attention.cu) ----
-// Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
+// Each checks its arguments (Backend::check_<op> in backend.hpp), then calls the math above.
 
 template <typename T> Shape CpuBackend<T>::attention_state_shape(int B, int Tlen, int NH) const {
   return Shape{B, NH, Tlen, Tlen};

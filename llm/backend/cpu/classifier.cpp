@@ -2,7 +2,6 @@
 
 #include "llm/backend/cpu/cpu_backend.hpp"
 #include "llm/backend/cpu/eigen_maps.hpp"
-#include "llm/backend/op_checks.hpp"
 
 #include <string>
 
@@ -37,7 +36,7 @@ template void classifier_forward<double>(double*, double*, const int32_t*, doubl
 namespace llm {
 
 // ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/classifier.cu) ----
-// Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
+// Each checks its arguments (Backend::check_<op> in backend.hpp), then calls the math above.
 
 template <typename T> void CpuBackend<T>::classifier_forward(Tensor losses, Tensor logits,
                                                              Tensor targets, int V, double dloss) {

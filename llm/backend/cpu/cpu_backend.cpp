@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string>
 
-#include "llm/backend/op_checks.hpp"
+#include "llm/backend/expect.hpp"
 #include "llm/core/bf16.hpp"
 
 namespace llm {

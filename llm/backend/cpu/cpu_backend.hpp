@@ -1,9 +1,9 @@
 #pragma once
 // defines: llm::CpuBackend, the reference implementation of llm::Backend.
 //
-// Each op checks its tensors (dtype, device, shape: check_<op> in llm/backend/op_checks.hpp; a
-// mismatch throws llm::Error naming the op and the tensor), range-checks the token ids and targets
-// it can read on the host, and then calls the raw kernel of the same name in
+// Each op checks its tensors (dtype, device, shape: Backend::check_<op> in llm/backend/backend.hpp;
+// a mismatch throws llm::Error naming the op and the tensor), range-checks the token ids and
+// targets it can read on the host, and then calls the raw kernel of the same name in
 // llm/backend/cpu/<op>.hpp. T is the scalar of every float tensor: float for training, double for
 // finite-difference gradient checks. On the CPU the parameters are their own master copy:
 // master_dtype() == dtype(), and adamw_update expects an empty `master` (a non-empty one of the
@@ -67,6 +67,8 @@ template <typename T> class CpuBackend final : public Backend {
 
   void gelu_forward(Tensor out, Tensor inp) override;
   void gelu_backward(Tensor dinp, Tensor inp, Tensor dout) override;
+  void relu2_forward(Tensor out, Tensor inp) override;
+  void relu2_backward(Tensor dinp, Tensor inp, Tensor dout) override;
 
   void swiglu_forward(Tensor out, Tensor inp) override;
   void swiglu_backward(Tensor dinp, Tensor inp, Tensor dout) override;

@@ -1,7 +1,6 @@
 #include "llm/backend/cpu/encoder.hpp"
 
 #include "llm/backend/cpu/cpu_backend.hpp"
-#include "llm/backend/op_checks.hpp"
 
 #include <string>
 
@@ -58,7 +57,7 @@ template void encoder_backward<double>(double*, double*, const double*, const in
 namespace llm {
 
 // ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/encoder.cu) ----
-// Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
+// Each checks its arguments (Backend::check_<op> in backend.hpp), then calls the math above.
 
 namespace {
 // The token ids are on the host here (on a GPU they are not), so they are range-checked too.

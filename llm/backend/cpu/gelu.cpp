@@ -2,7 +2,6 @@
 
 #include "llm/backend/cpu/cpu_backend.hpp"
 #include "llm/backend/cpu/eigen_maps.hpp"
-#include "llm/backend/op_checks.hpp"
 
 #include <algorithm>
 
@@ -52,7 +51,7 @@ template void gelu_backward<double>(double*, const double*, const double*, int64
 namespace llm {
 
 // ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/gelu.cu) ----
-// Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
+// Each checks its arguments (Backend::check_<op> in backend.hpp), then calls the math above.
 
 template <typename T> void CpuBackend<T>::gelu_forward(Tensor out, Tensor inp) {
   check_gelu_forward(*this, out, inp);

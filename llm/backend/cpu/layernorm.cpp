@@ -1,7 +1,6 @@
 #include "llm/backend/cpu/layernorm.hpp"
 
 #include "llm/backend/cpu/cpu_backend.hpp"
-#include "llm/backend/op_checks.hpp"
 
 #include <omp.h>
 
@@ -88,7 +87,7 @@ template void layernorm_backward<double>(double*, double*, double*, const double
 namespace llm {
 
 // ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/layernorm.cu) ----
-// Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
+// Each checks its arguments (Backend::check_<op> in backend.hpp), then calls the math above.
 
 template <typename T> void CpuBackend<T>::layernorm_forward(Tensor out, Tensor mean, Tensor rstd,
                                                             Tensor inp, Tensor weight,

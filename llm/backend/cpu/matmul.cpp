@@ -4,7 +4,6 @@
 
 #include "llm/backend/cpu/cpu_backend.hpp"
 #include "llm/backend/cpu/eigen_maps.hpp"
-#include "llm/backend/op_checks.hpp"
 
 namespace llm::cpu {
 
@@ -59,7 +58,7 @@ template void matmul_backward<double>(double*, double*, double*, const double*, 
 namespace llm {
 
 // ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/matmul.cu) ----
-// Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
+// Each checks its arguments (Backend::check_<op> in backend.hpp), then calls the math above.
 
 template <typename T>
 void CpuBackend<T>::matmul_forward(Tensor out, Tensor inp, Tensor weight, Tensor bias) {

@@ -14,7 +14,6 @@
 #include <cstdint>
 
 #include "llm/backend/cpu/cpu_backend.hpp"
-#include "llm/backend/op_checks.hpp"
 
 namespace llm::cpu {
 namespace {

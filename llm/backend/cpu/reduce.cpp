@@ -1,7 +1,6 @@
 #include "llm/backend/cpu/reduce.hpp"
 
 #include "llm/backend/cpu/cpu_backend.hpp"
-#include "llm/backend/op_checks.hpp"
 
 namespace llm::cpu {
 
@@ -20,7 +19,7 @@ template double sum_of_squares<double>(const double*, int64_t);
 namespace llm {
 
 // ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/reduce.cu) ----
-// Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
+// Each checks its arguments (Backend::check_<op> in backend.hpp), then calls the math above.
 
 template <typename T> double CpuBackend<T>::sum_of_squares(Tensor t) {
   check_sum_of_squares(*this, t);

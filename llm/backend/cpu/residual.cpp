@@ -1,7 +1,6 @@
 #include "llm/backend/cpu/residual.hpp"
 
 #include "llm/backend/cpu/cpu_backend.hpp"
-#include "llm/backend/op_checks.hpp"
 
 namespace llm::cpu {
 
@@ -28,7 +27,7 @@ template void residual_backward<double>(double*, double*, const double*, int64_t
 namespace llm {
 
 // ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/residual.cu) ----
-// Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
+// Each checks its arguments (Backend::check_<op> in backend.hpp), then calls the math above.
 
 template <typename T> void CpuBackend<T>::residual_forward(Tensor out, Tensor a, Tensor b) {
   check_residual_forward(*this, out, a, b);

@@ -1,7 +1,6 @@
 #include "llm/backend/cpu/rmsnorm.hpp"
 
 #include "llm/backend/cpu/cpu_backend.hpp"
-#include "llm/backend/op_checks.hpp"
 
 #include <omp.h>
 
@@ -67,7 +66,7 @@ template void rmsnorm_backward<double>(double*, double*, const double*, const do
 namespace llm {
 
 // ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/rmsnorm.cu) ----
-// Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
+// Each checks its arguments (Backend::check_<op> in backend.hpp), then calls the math above.
 
 template <typename T> void CpuBackend<T>::rmsnorm_forward(Tensor out, Tensor rstd, Tensor inp,
                                                           Tensor weight, double eps) {

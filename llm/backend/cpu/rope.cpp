@@ -1,7 +1,6 @@
 #include "llm/backend/cpu/rope.hpp"
 
 #include "llm/backend/cpu/cpu_backend.hpp"
-#include "llm/backend/op_checks.hpp"
 
 #include <vector>
 
@@ -82,7 +81,7 @@ template void rope_backward<double>(double*, const double*, int64_t, int64_t, in
 namespace llm {
 
 // ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/rope.cu) ----
-// Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
+// Each checks its arguments (Backend::check_<op> in backend.hpp), then calls the math above.
 
 template <typename T> void CpuBackend<T>::rope_forward(Tensor out, Tensor inp, int hs,
                                                        int n_rotated, int pos0,

@@ -1,7 +1,6 @@
 #include "llm/backend/cpu/scale_add.hpp"
 
 #include "llm/backend/cpu/cpu_backend.hpp"
-#include "llm/backend/op_checks.hpp"
 
 namespace llm::cpu {
 

@@ -1,7 +1,6 @@
 #include "llm/backend/cpu/swiglu.hpp"
 
 #include "llm/backend/cpu/cpu_backend.hpp"
-#include "llm/backend/op_checks.hpp"
 
 #include <cmath>
 
@@ -45,7 +44,7 @@ template void swiglu_backward<double>(double*, const double*, const double*, int
 namespace llm {
 
 // ---- CpuBackend: the Backend ops of this file (CUDA twin: kernels/swiglu.cu) ----
-// Each checks its arguments (llm/backend/op_checks.hpp), then calls the math above.
+// Each checks its arguments (Backend::check_<op> in backend.hpp), then calls the math above.
 
 template <typename T> void CpuBackend<T>::swiglu_forward(Tensor out, Tensor inp) {
   check_swiglu_forward(*this, out, inp);
