@@ -32,15 +32,21 @@ TEST_CASE("cuda convert: f32 -> bf16 rounds exactly as float_to_bf16, bf16 -> f3
   if (!gpu) return;
   // Every bf16 pattern as the high half, with low halves that round down, tie (to even, both
   // ways), round up and carry into the exponent: every sign, exponent (subnormals, infinities,
-  // NaNs) and rounding case. 3 more values make n odd.
+  // NaNs) and rounding case. 3 more values make n odd. At small shapes (CI, on the emulation) the
+  // high halves keep every sign and exponent but only the mantissas at the ends and the middle of
+  // their range, of both parities (0, 1, 0x3f, 0x40, 0x7e, 0x7f): 1/21 of the values.
   std::vector<float> src;
-  for (uint32_t high = 0; high < 65536; high++)
+  for (uint32_t high = 0; high < 65536; high++) {
+    const uint32_t mantissa = high & 0x7f;
+    const bool kept = mantissa <= 0x01 || mantissa == 0x3f || mantissa == 0x40 || mantissa >= 0x7e;
+    if (!large_shapes() && !kept) continue;
     for (uint32_t low : {0x0000u, 0x0001u, 0x7fffu, 0x8000u, 0x8001u, 0xffffu}) {
       const uint32_t bits = (high << 16) | low;
       float f;
       std::memcpy(&f, &bits, 4);
       src.push_back(f);
     }
+  }
   for (float f : {1.0f, 3.14159265f, -1e-40f}) src.push_back(f);
   const int64_t n = static_cast<int64_t>(src.size());
 
