@@ -3,6 +3,9 @@
     summarize.py best SWEEP_DIR KEY          the KEY value of the point with the lowest final val loss
     summarize.py compare ADAMW_DIR MUON_DIR  a markdown table: val loss at equal steps and at equal
                                              wall time, ms per step, over the seeds of each sweep
+    summarize.py plot ADAMW_DIR MUON_DIR PNG the loss curves of every seed of both (matplotlib)
+    summarize.py ms_per_step RUN_DIR...      the median ms/step over the steps of all the runs
+    summarize.py finals SWEEP_DIR            the final val losses of a sweep's points, mean +- std
 
 A sweep directory is what `glassbox sweep` wrote: results.csv, and one run directory per point with
 its metrics.jsonl (llm/train/sweep.hpp).
@@ -81,11 +84,63 @@ def compare(adamw_dir, muon_dir):
               f"{bm:.4f} +- {bs:.4f} | {min(steps)}-{max(steps)} |")
 
 
+def ms_per_step(run_dirs):
+    """The median of every step's time in the runs' metrics.jsonl (the first step of each, which
+    warms up, left out)."""
+    times = []
+    for run in run_dirs:
+        metrics = [json.loads(line) for line in open(os.path.join(run, "metrics.jsonl"))]
+        times += [m["ms_per_step"] for m in metrics if "ms_per_step" in m and m["step"] > 0]
+    return statistics.median(times)
+
+
+def finals(sweep_dir):
+    values = [v for _, v, _ in runs(sweep_dir)]
+    m, s = mean_std(values)
+    print(f"val loss (whole val split) {m:.4f} +- {s:.4f} over {len(values)} seeds")
+
+
+def plot(adamw_dir, muon_dir, png):
+    """Train loss (a running mean over 50 steps) and the periodic val-loss estimates of every seed,
+    against the step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, sweep_dir, color in (("AdamW", adamw_dir, "tab:blue"), ("Muon", muon_dir, "tab:red")):
+        for i, (_, _, metrics) in enumerate(runs(sweep_dir)):
+            train = [(m["step"], m["loss"]) for m in metrics if "ms_per_step" in m]
+            window = 50
+            smooth = [sum(v for _, v in train[max(0, k - window + 1):k + 1]) / min(window, k + 1)
+                      for k in range(len(train))]
+            ax.plot([s for s, _ in train], smooth, color=color, alpha=0.35, linewidth=0.8,
+                    label=f"{label} train (50-step mean)" if i == 0 else None)
+            val = val_curve(metrics)
+            ax.plot([st for _, _, st in val], [v for _, v, _ in val], "o-", color=color,
+                    markersize=3, linewidth=1.2, label=f"{label} val (20 batches)" if i == 0 else None)
+    ax.set_xlabel("step (768 characters each)")
+    ax.set_ylabel("cross-entropy (nats per character)")
+    ax.set_ylim(1.3, 2.8)
+    ax.set_title("shakespeare_char recipe, 3 seeds each, tuned learning rates")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+
+
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "best":
         print(best(sys.argv[2], sys.argv[3]))
     elif len(sys.argv) == 4 and sys.argv[1] == "compare":
         compare(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) >= 3 and sys.argv[1] == "ms_per_step":
+        print(f"{ms_per_step(sys.argv[2:]):.1f}")
+    elif len(sys.argv) == 3 and sys.argv[1] == "finals":
+        finals(sys.argv[2])
+    elif len(sys.argv) == 5 and sys.argv[1] == "plot":
+        plot(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
         sys.exit(__doc__)
 
