@@ -19,6 +19,8 @@ foreach(variant cuda_emulation cuda_emulation_tsan)
     set(name test_ops_emulated_tsan)
   endif()
   add_executable(${name} ${OP_TEST_SOURCES} $<TARGET_OBJECTS:doctest_main>)
+  set_target_properties(${name} PROPERTIES UNITY_BUILD ON
+                                           UNITY_BUILD_BATCH_SIZE ${OP_TEST_UNITY_BATCH})
   target_link_libraries(${name} PRIVATE ${variant} llm doctest::doctest)
   target_compile_definitions(${name} PRIVATE GLASSBOX_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 endforeach()
