@@ -1,5 +1,5 @@
 // Muon's parts against independent computations: Backend::scale_add (the CPU op; its CUDA kernel
-// is checked in tests/test_cuda_ops.cpp), the Newton-Schulz iteration against the polynomial
+// is checked in tests/ops/scale_add.cpp), the Newton-Schulz iteration against the polynomial
 // written out with plain loops in the wide orientation the literature uses, and a Muon step split
 // over ranks (each updating only the matrices it owns) against one optimizer updating all. The
 // whole optimizer against PyTorch is tests/reference/muon_check.py.

@@ -39,7 +39,7 @@
 // share_updates() broadcasts the owner's masters and each rank rounds them into its weights. The
 // training checkpoint stores these masters as the hidden matrices' weights
 // (llm/train/train_checkpoint.cpp). On the CUDA backend this has run only under the CPU emulation
-// of CUDA (tests/test_cuda_ops.cpp, label cuda_emulated), never on a GPU.
+// of CUDA (tests/ops/cuda_backend.cpp, label cuda_emulated), never on a GPU.
 #include <cstdint>
 #include <memory>
 #include <vector>
