@@ -4,7 +4,7 @@
 // is `kernel<<<grid, block, shared_bytes, stream>>>(args...)` when nvcc compiles the file
 // (__CUDACC__). The same sources also compile with the host C++ compiler against the CPU emulation
 // of CUDA in kernels/emulation/ (see kernels/README.md), which has no triple-chevron syntax: there
-// the launch runs the grid on host threads, block after block, one host thread per CUDA thread.
+// the launch runs the grid on the CPU, block after block, one fiber per CUDA thread.
 #include <cuda_runtime.h>
 
 #include <cstddef>

@@ -3,7 +3,7 @@
 #
 # The exercise is a CUDA file, and one file serves two machines:
 #   - without a GPU (and in CI), the host compiler compiles it against the CPU emulation of CUDA
-#     (kernels/emulation/: every CUDA thread a host thread), under ThreadSanitizer, so a missing
+#     (kernels/emulation/: every CUDA thread a fiber of its own), under ThreadSanitizer, so a missing
 #     __syncthreads() is a reported race. Same targets and ctest entries as the C++ lessons:
 #       lesson_NN_test, lesson_NN_solution_test, lesson_NN_main, lesson_NN_main_solution,
 #       ctest lesson_NN_solution, lesson_NN_stub_fails (label lessons);
@@ -19,7 +19,6 @@
 # The emulation's runtime for the lessons: only the launch machinery and cudart, not the project's
 # kernels (kernels/emulation/ builds those for the cuda_emulated tests).
 add_library(lesson_cuda_emulation OBJECT
-  ${PROJECT_SOURCE_DIR}/kernels/emulation/grid_execution.cpp
   ${PROJECT_SOURCE_DIR}/kernels/emulation/device_runtime.cpp
   ${LESSONS_DIR}/common/race_watch.cpp)
 # The shims first, so <cuda_runtime.h> is the emulation's even where the CUDA toolkit is installed.
@@ -30,7 +29,11 @@ target_link_libraries(lesson_cuda_emulation PUBLIC llm)
 target_compile_options(lesson_cuda_emulation PUBLIC -Wno-unknown-pragmas -g)
 # ThreadSanitizer cannot share a process with AddressSanitizer: a GLASSBOX_SANITIZE build (the
 # whole tree under ASan) runs the lessons without race detection.
-if(NOT GLASSBOX_SANITIZE)
+# Under ThreadSanitizer the scheduler is the uninstrumented one kernels/emulation/ builds.
+if(GLASSBOX_SANITIZE)
+  target_sources(lesson_cuda_emulation PRIVATE ${PROJECT_SOURCE_DIR}/kernels/emulation/grid_execution.cpp)
+else()
+  target_link_libraries(lesson_cuda_emulation PUBLIC grid_execution_tsan)
   target_compile_options(lesson_cuda_emulation PUBLIC -fsanitize=thread -fno-omit-frame-pointer)
   target_link_options(lesson_cuda_emulation PUBLIC -fsanitize=thread)
 endif()

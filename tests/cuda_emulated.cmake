@@ -43,3 +43,20 @@ if(GLASSBOX_CUDA_EMULATION_LARGE)
   set_tests_properties(test_cuda_ops_emulated_large PROPERTIES LABELS "cuda_emulated_large" TIMEOUT 7200
                        ENVIRONMENT "GLASSBOX_CUDA_TEST_SHAPES=large;OMP_NUM_THREADS=2")
 endif()
+
+# The emulator's own checks (tests/emulation/test_emulator.cpp): kernels right and wrong, on the
+# AddressSanitizer build; and the watchdog, which must abort a kernel that never returns.
+if(TARGET cuda_emulation)
+  add_executable(test_emulator emulation/test_emulator.cpp $<TARGET_OBJECTS:doctest_main>)
+  target_link_libraries(test_emulator PRIVATE cuda_emulation llm doctest::doctest)
+  add_test(NAME test_cuda_emulator COMMAND test_emulator)
+  set_tests_properties(test_cuda_emulator PROPERTIES LABELS "cuda_emulated" TIMEOUT 120
+                       ENVIRONMENT "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")
+  # Passes when the run aborts with the watchdog's message (ctest fails an aborted process
+  # whatever it printed, hence the shell).
+  add_test(NAME test_cuda_emulator_hang
+           COMMAND sh -c "\"$0\" --no-skip -tc=*watchdog* 2>&1 | grep 'has not finished after 1 s: a thread of it neither returns nor reaches a barrier'"
+                   $<TARGET_FILE:test_emulator>)
+  set_tests_properties(test_cuda_emulator_hang PROPERTIES LABELS "cuda_emulated" TIMEOUT 60
+                       ENVIRONMENT "GLASSBOX_EMULATION_TIMEOUT=1")
+endif()

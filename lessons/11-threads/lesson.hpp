@@ -2,7 +2,7 @@
 // Lesson 11: threads and memory. The functions you write in exercise.cu: each launches a kernel you
 // also write there. Every pointer is DEVICE memory (cudaMalloc); every array is row-major float.
 // The same file compiles with nvcc for a GPU and with the host compiler for the CPU emulation of
-// CUDA (kernels/emulation/), where each CUDA thread is a host thread.
+// CUDA (kernels/emulation/), where each CUDA thread is a fiber (a stack of its own).
 
 namespace lesson11 {
 

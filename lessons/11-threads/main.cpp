@@ -118,9 +118,8 @@ int main() {
   }
   if (device.emulated) {
     std::printf(
-        "\nCorrectness only: this is the CPU emulation of CUDA, one host thread per CUDA thread "
-        "and\n"
-        "one block at a time, so its times measure thread switching on this CPU, nothing a GPU\n"
+        "\nCorrectness only: this is the CPU emulation of CUDA, one fiber per CUDA thread and\n"
+        "one block at a time, so its times measure fiber switching on this CPU, nothing a GPU\n"
         "does. On a GPU the same program prints each kernel's GB/s against the device's peak.\n");
   } else if (device.peak_gb_per_s > 0) {
     std::printf("\npeak DRAM bandwidth of this device (data sheet): %.0f GB/s\n",

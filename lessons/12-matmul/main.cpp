@@ -78,7 +78,7 @@ int main() {
   }
   if (device.emulated) {
     std::printf(
-        "\nCorrectness only: this is the CPU emulation of CUDA (one host thread per CUDA thread,\n"
+        "\nCorrectness only: this is the CPU emulation of CUDA (one fiber per CUDA thread,\n"
         "one block at a time), whose times say nothing about a GPU. On a GPU the same program\n"
         "prints each kernel's TFLOP/s against the device's FP32 peak.\n");
   } else if (device.peak_fp32_tflops > 0) {

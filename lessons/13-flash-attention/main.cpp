@@ -66,7 +66,7 @@ int main() {
 
   if (device.emulated) {
     std::printf(
-        "\nCorrectness only: this is the CPU emulation of CUDA (one host thread per CUDA thread,\n"
+        "\nCorrectness only: this is the CPU emulation of CUDA (one fiber per CUDA thread,\n"
         "one block at a time), whose times say nothing about a GPU. On a GPU the same program\n"
         "runs GPT-2 small's shapes and prints its TFLOP/s against the device's FP32 peak.\n");
     return 0;

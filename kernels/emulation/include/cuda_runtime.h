@@ -6,8 +6,9 @@
 // __shared__
 //   makes a variable static (one copy per kernel, shared by the threads of the one block that runs
 //   at a time) and places it in the section the emulator refills with garbage before every block.
-// - threadIdx, blockIdx, blockDim, gridDim are per host thread, set by the emulator.
-// - __syncthreads and the warp shuffles are rendezvous of host threads (grid_execution.cpp).
+// - threadIdx, blockIdx, blockDim, gridDim are set by the emulator before it resumes each CUDA
+//   thread (a fiber on the launching host thread).
+// - __syncthreads and the warp shuffles are rendezvous of those fibers (grid_execution.cpp).
 // - The runtime API (memory, copies, streams) is synchronous host code (device_runtime.cpp).
 // The keywords must be macros: they are language keywords in CUDA, not names.
 #include <cmath>
