@@ -9,6 +9,9 @@ add_test(NAME cli_resume_safety COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/resume_s
 # the history and the weights must come out as an uninterrupted run's (120 kills, ~45 s).
 add_test(NAME cli_fault_injection COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/fault_injection.sh $<TARGET_FILE:glassbox>)
 set_tests_properties(cli_bad_inputs cli_info cli_resume_safety cli_fault_injection PROPERTIES LABELS cli)
+# COST (here and on the other long tests): `ctest -j` starts the costliest tests first, so that a
+# fresh build's test run does not end with one long test running alone.
+set_tests_properties(cli_fault_injection PROPERTIES COST 60)
 # glassbox sweep: results, skipping finished points, resuming an interrupted one, malformed grids.
 add_test(NAME cli_sweep COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/sweep.sh $<TARGET_FILE:glassbox>)
 set_tests_properties(cli_sweep PROPERTIES LABELS cli TIMEOUT 120)

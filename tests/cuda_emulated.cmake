@@ -30,12 +30,12 @@ endforeach()
 # (sum_of_squares, layernorm's dweight partials) shrink 16x, and the run with them.
 set(EMULATION_ENV "GLASSBOX_CUDA_TEST_SHAPES=small;GLASSBOX_EMULATION_SM_COUNT=8;OMP_NUM_THREADS=2;UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")
 add_test(NAME test_cuda_ops_emulated COMMAND test_ops_emulated -ts=cuda)
-set_tests_properties(test_cuda_ops_emulated PROPERTIES LABELS "cuda_emulated" TIMEOUT 1200
+set_tests_properties(test_cuda_ops_emulated PROPERTIES LABELS "cuda_emulated" TIMEOUT 1200 COST 50
                      ENVIRONMENT "${EMULATION_ENV}")
 # The whole-model tests add nothing a race could hide in that the op tests miss: leave them out.
 if(TARGET test_ops_emulated_tsan)
   add_test(NAME test_cuda_ops_emulated_tsan COMMAND test_ops_emulated_tsan -ts=cuda -tce=*GPT*)
-  set_tests_properties(test_cuda_ops_emulated_tsan PROPERTIES LABELS "cuda_emulated" TIMEOUT 1200
+  set_tests_properties(test_cuda_ops_emulated_tsan PROPERTIES LABELS "cuda_emulated" TIMEOUT 1200 COST 100
                        ENVIRONMENT "GLASSBOX_CUDA_TEST_SHAPES=small;GLASSBOX_EMULATION_SM_COUNT=8;OMP_NUM_THREADS=1;TSAN_OPTIONS=halt_on_error=1")
 endif()
 if(GLASSBOX_CUDA_EMULATION_LARGE)
