@@ -22,7 +22,8 @@ mkdir -p "$out"
 
 # Each variant: a name, then the switches it turns. GPT-2 here has 809,856 parameters (65
 # characters). Llama's SwiGLU is 350 wide, which makes up for the biases and wpe it drops (809,216);
-# SwiGLU alone is 341 wide, 2/3 of GPT-2's 4C = 512, as Llama sizes it (810,024).
+# SwiGLU alone is 341 wide, 2/3 of GPT-2's 4C = 512, as Llama sizes it (810,024). llama_qknorm adds
+# QK-norm to Llama (OLMo 2, nanochat): RMSNorm gains on each query and key head (+256).
 llama="--norm rmsnorm --position rope --mlp swiglu --mlp-hidden 350 --bias false"
 VARIANTS=(
   "gpt2"
@@ -30,6 +31,7 @@ VARIANTS=(
   "rope --position rope"
   "swiglu --mlp swiglu --mlp-hidden 341"
   "rmsnorm --norm rmsnorm"
+  "llama_qknorm $llama --qk-norm true"
 )
 names=()
 for variant in "${VARIANTS[@]}"; do

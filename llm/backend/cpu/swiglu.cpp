@@ -1,18 +1,19 @@
 #include "llm/backend/cpu/swiglu.hpp"
 
 #include "llm/backend/cpu/cpu_backend.hpp"
-
-#include <cmath>
+#include "llm/backend/cpu/eigen_maps.hpp"
 
 namespace llm::cpu {
 
+// Written with Eigen arrays so exp runs vectorised (a loop over std::exp stays scalar: the compiler
+// may not vectorise a libm call that can set errno); the formulas are the header's, term for term.
 template <typename T> void swiglu_forward(T* out, const T* inp, int64_t N, int64_t H) {
 #pragma omp parallel for
   for (int64_t n = 0; n < N; n++) {
-    const T* gate = inp + n * 2 * H;
-    const T* up = gate + H;
-    T* y = out + n * H;
-    for (int64_t h = 0; h < H; h++) y[h] = gate[h] / (T(1) + std::exp(-gate[h])) * up[h];
+    ConstArrayMap<T> g(inp + n * 2 * H, H);
+    ConstArrayMap<T> u(inp + n * 2 * H + H, H);
+    ArrayMap<T> y(out + n * H, H);
+    y = g / (T(1) + (-g).exp()) * u;
   }
 }
 
@@ -20,17 +21,14 @@ template <typename T>
 void swiglu_backward(T* dinp, const T* inp, const T* dout, int64_t N, int64_t H) {
 #pragma omp parallel for
   for (int64_t n = 0; n < N; n++) {
-    const T* gate = inp + n * 2 * H;
-    const T* up = gate + H;
-    const T* dy = dout + n * H;
-    T* dgate = dinp + n * 2 * H;
-    T* dup = dgate + H;
-    for (int64_t h = 0; h < H; h++) {
-      const T g = gate[h];
-      const T s = T(1) / (T(1) + std::exp(-g));
-      dgate[h] += dy[h] * up[h] * s * (T(1) + g * (T(1) - s));
-      dup[h] += dy[h] * g * s;
-    }
+    ConstArrayMap<T> g(inp + n * 2 * H, H);
+    ConstArrayMap<T> u(inp + n * 2 * H + H, H);
+    ConstArrayMap<T> dy(dout + n * H, H);
+    ArrayMap<T> dg(dinp + n * 2 * H, H);
+    ArrayMap<T> du(dinp + n * 2 * H + H, H);
+    const auto s = (T(1) / (T(1) + (-g).exp())).eval();  // sigmoid(g)
+    dg += dy * u * s * (T(1) + g * (T(1) - s));
+    du += dy * g * s;
   }
 }
 
