@@ -298,7 +298,6 @@ class FiberPool {
 
   // One emulated thread: its stack and its saved context.
   struct Fiber {
-    int rank = 0;
     char* stack = nullptr;  // kStackBytes, above a guard page
     ucontext_t context{};
     State state = State::returned;
@@ -306,9 +305,9 @@ class FiberPool {
     void* tsan_fiber = nullptr;       // ThreadSanitizer's history of this fiber
   };
 
-  static std::unique_ptr<Fiber> make_fiber(int rank) {
+  // `rank` names the fiber in ThreadSanitizer's reports.
+  static std::unique_ptr<Fiber> make_fiber([[maybe_unused]] int rank) {
     auto fiber = std::make_unique<Fiber>();
-    fiber->rank = rank;
     void* memory = ::mmap(nullptr, kGuardBytes + kStackBytes, PROT_READ | PROT_WRITE,
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     check(memory != MAP_FAILED, "cuda emulation: cannot allocate the stack of a CUDA thread");
@@ -439,14 +438,15 @@ class HangWatchdog {
     thread_.join();
   }
 
-  void block_started(const std::string& name) {
+  // `block` outlives the call to block_finished; its name is only built for the report.
+  void block_started(const BlockState& block) {
     std::lock_guard<std::mutex> lock(mutex_);
-    block_ = name;
+    block_ = &block;
     deadline_ = std::chrono::steady_clock::now() + timeout_;
   }
   void block_finished() {
     std::lock_guard<std::mutex> lock(mutex_);
-    block_.clear();
+    block_ = nullptr;
   }
 
  private:
@@ -454,11 +454,11 @@ class HangWatchdog {
     std::unique_lock<std::mutex> lock(mutex_);
     while (!stopping_) {
       wake_.wait_for(lock, std::chrono::seconds(1));
-      if (!block_.empty() && std::chrono::steady_clock::now() > deadline_) {
+      if (block_ && std::chrono::steady_clock::now() > deadline_) {
         std::fprintf(stderr,
                      "cuda emulation: %s has not finished after %lld s: a thread of it neither "
                      "returns nor reaches a barrier (the kernel hangs); aborting\n",
-                     block_.c_str(), static_cast<long long>(timeout_.count()));
+                     block_->name().c_str(), static_cast<long long>(timeout_.count()));
         std::abort();
       }
     }
@@ -468,7 +468,7 @@ class HangWatchdog {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  std::string block_;  // the block running; empty between blocks
+  const BlockState* block_ = nullptr;  // the block running; null between blocks
   std::chrono::steady_clock::time_point deadline_;
   std::thread thread_;
 };
@@ -554,7 +554,7 @@ void run_grid(dim3 grid, dim3 block_dim, size_t shared_bytes, cudaStream_t,
           int(std::min<int64_t>(kWarpSize, threads - int64_t(w) * kWarpSize));
     }
     poison_shared_memory();
-    watchdog.block_started(block.name());
+    watchdog.block_started(block);
     fibers.run_block(block, thread_body, block_dim, grid, random);
     watchdog.block_finished();
     if (!block.fault.empty()) {
