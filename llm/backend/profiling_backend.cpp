@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "llm/core/arena.hpp"
+#include "llm/core/clock.hpp"
 
 namespace llm {
 
@@ -27,7 +28,7 @@ double causal_attention_flops(const Tensor& qkv, int NH) {
 
 double ProfilingBackend::seconds_since_synchronized(std::chrono::steady_clock::time_point start) {
   inner_.synchronize();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return seconds_since(start);
 }
 
 void ProfilingBackend::book(const char* op, double seconds, double bytes, double flops) {
@@ -175,8 +176,7 @@ double measure_copy_bandwidth(Backend& backend, size_t bytes) {
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < kRepeats; i++) backend.convert(buffers.b, buffers.a);
   backend.synchronize();
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = seconds_since(start);
   return 2.0 * double(buffers.a.nbytes()) * kRepeats / seconds / 1e9;
 }
 

@@ -21,6 +21,7 @@
 #include "llm/backend/host_copy.hpp"
 #include "llm/cli/commands.hpp"
 #include "llm/core/arena.hpp"
+#include "llm/core/clock.hpp"
 #include "llm/core/tensor_kind.hpp"
 
 namespace llm::cli {
@@ -85,7 +86,7 @@ double seconds_per_call(Backend& backend, int steps, const std::function<void()>
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < steps; i++) call();
   backend.synchronize();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / steps;
+  return seconds_since(start) / steps;
 }
 
 void run_bench_attention(const BenchAttentionOptions& o) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "llm/cli/commands.hpp"
+#include "llm/core/clock.hpp"
 #include "llm/io/checkpoint.hpp"
 #include "llm/tokenizer/gpt2_tokenizer.hpp"
 #include "llm/tokenizer/tokenizer.hpp"
@@ -39,10 +40,6 @@ struct BenchLoadOptions {
   std::string device = "cpu";
   int repeats = 3;
 };
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // Reads the file through in 1 MiB pieces and throws the bytes away, as `cat FILE > /dev/null` does.
 double read_through(const fs::path& path) {

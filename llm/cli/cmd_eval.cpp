@@ -16,6 +16,7 @@
 
 #include "llm/cli/commands.hpp"
 #include "llm/cli/eval_hellaswag.hpp"
+#include "llm/core/clock.hpp"
 #include "llm/data/dataloader.hpp"
 #include "llm/data/shard_tokenizer.hpp"
 #include "llm/io/checkpoint.hpp"
@@ -44,8 +45,7 @@ void run_eval(const EvalOptions& o) {
   GPT model(config, *backend);
   const auto load_start = std::chrono::steady_clock::now();
   load_model_weights(o.ckpt, model);
-  const double load_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+  const double load_seconds = seconds_since(load_start);
   std::fprintf(stderr, "eval: %s\n", describe_load(o.ckpt, load_seconds).c_str());
   DataLoader loader(o.data, o.batch_size, T);
   const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer_if_saved(o.ckpt);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "llm/cli/commands.hpp"
+#include "llm/core/clock.hpp"
 #include "llm/core/printable.hpp"
 #include "llm/io/checkpoint.hpp"
 #include "llm/model/decoder.hpp"
@@ -59,10 +60,6 @@ void print_step(const Tokenizer& tokenizer, int step, const std::vector<float>& 
   for (const TokenProbability& t : top_probabilities(logits.data(), V, k))
     std::printf("  %s %d %.6f", quoted(text(t.id)).c_str(), t.id, t.p);
   std::printf("  -> %s\n", quoted(text(drawn)).c_str());
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 void run_sample(const SampleOptions& o) {

@@ -17,6 +17,7 @@
 
 #include "llm/cli/commands.hpp"
 #include "llm/cli/train_options.hpp"
+#include "llm/core/clock.hpp"
 #include "llm/core/error.hpp"
 #include "llm/core/printable.hpp"
 #include "llm/io/checkpoint.hpp"
@@ -111,7 +112,7 @@ void run_sweep(const TrainConfig& base, const std::string& grid_text) {
     } catch (const Error& e) { throw Error("sweep point " + points[i].name + ": " + e.what()); }
     SweepResult r;
     r.point = points[i];
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    r.seconds = seconds_since(start);
     r.final_train_loss = trained.final_train_loss;
     r.final_val_loss = trained.final_val_loss;
     r.tokens = double(config.max_steps) * config.batch_size * config.grad_accum * config.block_size;

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "llm/core/clock.hpp"
 #include "llm/core/error.hpp"
 #include "llm/data/shard.hpp"
 #include "llm/data/shard_tokenizer.hpp"
@@ -217,7 +218,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& options) {
   summary.vocab_size = tokenizer->vocab_size();
 
   if (options.progress) {
-    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    const double seconds = seconds_since(start);
     std::printf(
         "wrote %zu train shard(s), %zu val shard(s) and glassbox_tokenizer.json to %s in %.1f s\n",
         summary.train_shards.size(), summary.val_shards.size(), options.out_dir.string().c_str(),

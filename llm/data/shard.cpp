@@ -9,17 +9,10 @@
 
 #include "llm/core/error.hpp"
 #include "llm/io/atomic_file.hpp"
+#include "llm/io/input_file.hpp"
 
 namespace llm {
 namespace {
-
-// A FILE* that closes itself.
-struct File {
-  std::FILE* f = nullptr;
-  ~File() {
-    if (f) std::fclose(f);
-  }
-};
 
 constexpr int kStampNameBytes = 16;  // header words 7..10
 
@@ -42,7 +35,7 @@ TokenizerStamp read_stamp(const int32_t* header, const std::string& where) {
 }
 
 // Opens the shard into `file`, reads the header and checks it (see read_shard_header).
-ShardHeader read_header(const std::filesystem::path& path, File& file) {
+ShardHeader read_header(const std::filesystem::path& path, InputFile& file) {
   const std::string where = "token shard " + path.string() + ": ";
   std::error_code ec;
   check(std::filesystem::is_regular_file(path, ec), where + "no such file");
@@ -82,12 +75,12 @@ ShardHeader read_header(const std::filesystem::path& path, File& file) {
 }  // namespace
 
 ShardHeader read_shard_header(const std::filesystem::path& path) {
-  File file;
+  InputFile file;
   return read_header(path, file);
 }
 
 std::vector<int32_t> read_shard(const std::filesystem::path& path) {
-  File file;
+  InputFile file;
   const ShardHeader header = read_header(path, file);
   const size_t n = static_cast<size_t>(header.num_tokens);
   std::vector<int32_t> tokens(n);

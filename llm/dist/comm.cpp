@@ -18,6 +18,7 @@
 #include <unistd.h>  // getpid
 
 #include "llm/backend/backend.hpp"
+#include "llm/core/clock.hpp"
 #include "llm/core/error.hpp"
 
 namespace llm {
@@ -145,7 +146,7 @@ NcclId share_nccl_id_through_file(const fs::path& path, int rank, double timeout
       in.read(id.data(), std::streamsize(id.size()));
       if (in.gcount() == std::streamsize(id.size())) return id;
     }
-    const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+    const double waited = seconds_since(start);
     check(waited < timeout_seconds,
           "rank " + std::to_string(rank) + ": GLASSBOX_NCCL_ID_FILE " + path.string() +
               " has not appeared after " + std::to_string(int(waited)) +

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "llm/core/clock.hpp"
 #include "llm/core/error.hpp"
 #include "llm/dist/comm.hpp"
 
@@ -279,7 +280,7 @@ class MpiComm final : public Comm {
     while (!stop_) {
       wake_.wait_for(lock, poll);
       if (stop_ || in_flight_ == nullptr) continue;
-      const double waited = std::chrono::duration<double>(Clock::now() - started_).count();
+      const double waited = seconds_since(started_);
       if (waited < timeout_seconds_) continue;
       std::fprintf(
           stderr,
@@ -365,7 +366,7 @@ void mpi_broadcast_bytes(void* data, size_t bytes, double timeout_seconds, const
     int done = 0;
     check_mpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), call);
     if (done) return;
-    const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+    const double waited = seconds_since(start);
     if (waited >= timeout_seconds) {
       int rank = 0, world = 1;
       mpi_rank_and_world(rank, world);

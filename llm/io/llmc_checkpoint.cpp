@@ -8,6 +8,7 @@
 
 #include "llm/core/error.hpp"
 #include "llm/io/atomic_file.hpp"
+#include "llm/io/input_file.hpp"
 #include "llm/io/mapped_file.hpp"
 #include "llm/io/stored_tensor.hpp"
 #include "llm/io/tensor_stream.hpp"
@@ -18,13 +19,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int kHeaderInts = 256;  // 1024 bytes
-
-struct File {  // a FILE* that closes itself
-  std::FILE* f = nullptr;
-  ~File() {
-    if (f) std::fclose(f);
-  }
-};
 
 std::string where(const fs::path& path) { return "llm.c model file " + path.string() + ": "; }
 
@@ -50,7 +44,7 @@ LlmcHeader read_llmc_header(const fs::path& path) {
   check(!ec, where(path) + "cannot read its size: " + ec.message());
   check(size >= kHeaderInts * 4, where(path) + "file is " + std::to_string(size) +
                                      " bytes, shorter than the 1024-byte header");
-  File file;
+  InputFile file;
   file.f = std::fopen(path.c_str(), "rb");
   check(file.f != nullptr, where(path) + "cannot open for reading");
   int32_t h[kHeaderInts];

@@ -28,8 +28,6 @@ namespace llm {
 
 namespace {
 
-constexpr std::string_view kEndOfText = "<|endoftext|>";
-
 uint64_t pair_key(int32_t a, int32_t b) {
   return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
 }

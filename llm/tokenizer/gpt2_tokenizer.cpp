@@ -31,8 +31,6 @@ namespace llm {
 
 namespace {
 
-constexpr std::string_view kEndOfText = "<|endoftext|>";
-
 // Appends the UTF-8 encoding of code point cp (< 0x110000).
 void append_utf8(std::string& out, char32_t cp) {
   if (cp < 0x80) {

@@ -30,6 +30,9 @@
 
 namespace llm {
 
+// GPT-2's document separator, id 50256 in its vocabulary (the BPE trainer gives it the last id).
+inline constexpr std::string_view kEndOfText = "<|endoftext|>";
+
 // bytes_to_unicode() from OpenAI's encoder.py: byte value -> the code point that stands for it in
 // encoder.json / vocab.bpe. Printable Latin-1 bytes stand for themselves; the other 68 bytes map to
 // U+0100.. in byte order.

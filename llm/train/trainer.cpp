@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llm/backend/backend.hpp"
+#include "llm/core/clock.hpp"
 #include "llm/core/error.hpp"
 #include "llm/data/dataloader.hpp"
 #include "llm/data/shard_tokenizer.hpp"
@@ -35,10 +36,6 @@ namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
 std::string format_duration(double seconds) {
   char buf[32];
   const int s = int(seconds + 0.5);

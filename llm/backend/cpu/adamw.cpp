@@ -8,11 +8,6 @@
 #include <cmath>
 
 namespace llm::cpu {
-namespace {
-
-constexpr int64_t kChunk = 4096;  // elements per parallel work item; 4 arrays of it stay in L1/L2
-
-}  // namespace
 
 // Written with Eigen arrays, one line per line of the math in the header: a plain loop would not
 // vectorise here, because std::sqrt may set errno and the compiler must then call it per element.
@@ -26,8 +21,8 @@ template <typename T> void adamw_update(T* param, const T* grad, T* m, T* v, dou
   const T lr = static_cast<T>(learning_rate), wd = static_cast<T>(weight_decay);
   const T e = static_cast<T>(eps), scale = static_cast<T>(grad_scale);
 #pragma omp parallel for
-  for (int64_t start = 0; start < N; start += kChunk) {
-    const int64_t n = std::min(kChunk, N - start);
+  for (int64_t start = 0; start < N; start += kArrayChunk) {
+    const int64_t n = std::min(kArrayChunk, N - start);
     ArrayMap<T> p(param + start, n), m_t(m + start, n), v_t(v + start, n);  // this chunk
     ConstArrayMap<T> g(grad + start, n);
     m_t = b1 * m_t + (T(1) - b1) * scale * g;

@@ -14,6 +14,8 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <Eigen/Core>
 
+#include <cstdint>
+
 namespace llm::cpu {
 
 template <typename T> using Matrix =
@@ -24,5 +26,9 @@ template <typename T> using VectorMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynam
 template <typename T> using ConstVectorMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>;
 template <typename T> using ArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
 template <typename T> using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+
+// Elements per parallel work item of the element-wise ops (GELU, ReLU², AdamW): a few arrays of
+// this length stay in L1/L2 while one thread works on them.
+constexpr int64_t kArrayChunk = 4096;
 
 }  // namespace llm::cpu

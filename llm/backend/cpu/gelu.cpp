@@ -10,7 +10,6 @@ namespace {
 
 constexpr double kSqrt2OverPi = 0.7978845608028654;  // sqrt(2 / pi)
 constexpr double kCubic = 0.044715;                  // GPT-2's cubic coefficient
-constexpr int64_t kChunk = 4096;                     // elements per parallel work item
 
 }  // namespace
 
@@ -19,8 +18,8 @@ constexpr int64_t kChunk = 4096;                     // elements per parallel wo
 template <typename T> void gelu_forward(T* out, const T* inp, int64_t N) {
   const T k = static_cast<T>(kSqrt2OverPi), a = static_cast<T>(kCubic);
 #pragma omp parallel for
-  for (int64_t start = 0; start < N; start += kChunk) {
-    const int64_t n = std::min(kChunk, N - start);
+  for (int64_t start = 0; start < N; start += kArrayChunk) {
+    const int64_t n = std::min(kArrayChunk, N - start);
     ConstArrayMap<T> x(inp + start, n);
     ArrayMap<T> y(out + start, n);
     y = T(0.5) * x * (T(1) + (k * (x + a * x.cube())).tanh());
@@ -30,8 +29,8 @@ template <typename T> void gelu_forward(T* out, const T* inp, int64_t N) {
 template <typename T> void gelu_backward(T* dinp, const T* inp, const T* dout, int64_t N) {
   const T k = static_cast<T>(kSqrt2OverPi), a = static_cast<T>(kCubic);
 #pragma omp parallel for
-  for (int64_t start = 0; start < N; start += kChunk) {
-    const int64_t n = std::min(kChunk, N - start);
+  for (int64_t start = 0; start < N; start += kArrayChunk) {
+    const int64_t n = std::min(kArrayChunk, N - start);
     ConstArrayMap<T> x(inp + start, n);
     ConstArrayMap<T> dy(dout + start, n);
     ArrayMap<T> dx(dinp + start, n);

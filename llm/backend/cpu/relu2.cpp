@@ -14,12 +14,10 @@
 namespace llm::cpu {
 namespace {
 
-constexpr int64_t kChunk = 4096;  // elements per parallel work item
-
 template <typename T> void relu2_forward(T* out, const T* inp, int64_t N) {
 #pragma omp parallel for
-  for (int64_t start = 0; start < N; start += kChunk) {
-    const int64_t n = std::min(kChunk, N - start);
+  for (int64_t start = 0; start < N; start += kArrayChunk) {
+    const int64_t n = std::min(kArrayChunk, N - start);
     ConstArrayMap<T> x(inp + start, n);
     ArrayMap<T> y(out + start, n);
     y = x.max(T(0)).square();
@@ -28,8 +26,8 @@ template <typename T> void relu2_forward(T* out, const T* inp, int64_t N) {
 
 template <typename T> void relu2_backward(T* dinp, const T* inp, const T* dout, int64_t N) {
 #pragma omp parallel for
-  for (int64_t start = 0; start < N; start += kChunk) {
-    const int64_t n = std::min(kChunk, N - start);
+  for (int64_t start = 0; start < N; start += kArrayChunk) {
+    const int64_t n = std::min(kArrayChunk, N - start);
     ConstArrayMap<T> x(inp + start, n);
     ConstArrayMap<T> dy(dout + start, n);
     ArrayMap<T> dx(dinp + start, n);
