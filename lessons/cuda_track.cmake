@@ -47,32 +47,31 @@ endif()
 # default, stated): a race is counted and becomes a failed check with a message, not an abort.
 set(CUDA_LESSON_ENV "OMP_NUM_THREADS=1;TSAN_OPTIONS=halt_on_error=0")
 
-# One program of lesson `nn` from `variant`.cu (exercise, solution, mistakes) and `driver`
-# (test.cpp or main.cpp), on the emulation.
-function(add_emulated_lesson_program target dir variant driver)
+# One file of a lesson on the emulation, compiled once into an object library: a `variant`.cu
+# (exercise, solution, mistakes) or a driver (test.cpp, main.cpp), linked into every program of the
+# lesson that uses it.
+function(add_emulated_lesson_objects target dir file)
   get_filename_component(dirname ${dir} NAME)
-  # The emulation compiles the .cu file as C++: through a one-line .cpp that includes it (a source
-  # file has one language per directory, and nvcc compiles the same file as CUDA below).
-  set(wrapper ${LESSONS_BIN}/${dirname}/${variant}_emulated.cpp)
-  file(CONFIGURE OUTPUT ${wrapper} CONTENT
-       "// ${variant}.cu, compiled by the host compiler for the CPU emulation of CUDA.\n#include \"${dir}/${variant}.cu\"\n")
-  set(sources ${wrapper} ${dir}/${driver})
-  if(driver STREQUAL test.cpp)
-    list(APPEND sources $<TARGET_OBJECTS:doctest_main>)
+  get_filename_component(name ${file} NAME_WE)
+  set(source ${dir}/${file})
+  if(file MATCHES "\\.cu$")
+    # The emulation compiles the .cu file as C++: through a one-line .cpp that includes it (a
+    # source file has one language per directory, and nvcc compiles the same file as CUDA below).
+    set(source ${LESSONS_BIN}/${dirname}/${name}_emulated.cpp)
+    file(CONFIGURE OUTPUT ${source} CONTENT
+         "// ${file}, compiled by the host compiler for the CPU emulation of CUDA.\n#include \"${dir}/${file}\"\n")
   endif()
-  add_executable(${target} ${sources})
-  target_link_libraries(${target} PRIVATE lesson_cuda_emulation doctest::doctest)
+  add_library(${target} OBJECT ${source})
+  target_link_libraries(${target} PUBLIC lesson_cuda_emulation doctest::doctest)
   target_include_directories(${target} PRIVATE ${dir})
   target_compile_definitions(${target} PRIVATE GLASSBOX_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   target_compile_options(${target} PRIVATE -Wno-unused-parameter -Wno-unused-variable)
-  set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${LESSONS_BIN})
-  add_dependencies(lessons ${target})
 endfunction()
 
-# The same, compiled by nvcc for a GPU.
-function(add_gpu_lesson_program target dir sources)
-  add_executable(${target} ${sources})
-  target_link_libraries(${target} PRIVATE llm doctest::doctest CUDA::cudart)
+# The same compiled by nvcc (.cu) or the host compiler (.cpp) for a GPU.
+function(add_gpu_lesson_objects target dir file)
+  add_library(${target} OBJECT ${dir}/${file})
+  target_link_libraries(${target} PUBLIC llm doctest::doctest CUDA::cudart)
   target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR} ${LESSONS_DIR} ${dir})
   target_compile_definitions(${target} PRIVATE GLASSBOX_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   target_compile_options(${target} PRIVATE
@@ -85,9 +84,13 @@ function(add_gpu_lesson_program target dir sources)
   if(GLASSBOX_CUDA_COMPILE_CHECK)
     set(architectures 90)
   endif()
-  set_target_properties(${target} PROPERTIES CUDA_ARCHITECTURES "${architectures}"
-                        RUNTIME_OUTPUT_DIRECTORY ${LESSONS_BIN})
-  add_dependencies(lessons ${target})
+  set_target_properties(${target} PROPERTIES CUDA_ARCHITECTURES "${architectures}")
+endfunction()
+
+# A lesson program on the emulation: its object libraries (add_lesson_program in
+# lessons/CMakeLists.txt) and the emulation's runtime, whose objects a program must link directly.
+function(add_emulated_lesson_program target)
+  add_lesson_program(${target} ${ARGN} lesson_cuda_emulation)
 endfunction()
 
 foreach(dir ${LESSON_DIRS})
@@ -97,19 +100,31 @@ foreach(dir ${LESSON_DIRS})
   get_filename_component(dirname ${dir} NAME)
   string(SUBSTRING ${dirname} 0 2 nn)
 
-  add_emulated_lesson_program(lesson_${nn}_test ${dir} exercise test.cpp)
-  add_emulated_lesson_program(lesson_${nn}_solution_test ${dir} solution test.cpp)
-  if(EXISTS ${dir}/main.cpp)
-    add_emulated_lesson_program(lesson_${nn}_main ${dir} exercise main.cpp)
-    add_emulated_lesson_program(lesson_${nn}_main_solution ${dir} solution main.cpp)
-  endif()
   # mistakes.cu, and mistakes_<name>.cu for mistakes that cannot share a file with those (a test
   # sees one version of each function): lesson_NN_mistakes_test, lesson_NN_mistakes_<name>_test.
   file(GLOB mistake_files ${dir}/mistakes*.cu)
+  set(variants exercise solution)
   foreach(mistake_file ${mistake_files})
     get_filename_component(variant ${mistake_file} NAME_WE)
-    add_emulated_lesson_program(lesson_${nn}_${variant}_test ${dir} ${variant} test.cpp)
+    list(APPEND variants ${variant})
   endforeach()
+  set(prefix lesson_${nn}_emulated)
+  foreach(variant ${variants})
+    add_emulated_lesson_objects(${prefix}_${variant} ${dir} ${variant}.cu)
+  endforeach()
+  add_emulated_lesson_objects(${prefix}_test ${dir} test.cpp)
+  add_emulated_lesson_program(lesson_${nn}_test ${prefix}_exercise ${prefix}_test doctest_main)
+  add_emulated_lesson_program(lesson_${nn}_solution_test ${prefix}_solution ${prefix}_test doctest_main)
+  foreach(variant ${variants})
+    if(variant MATCHES "^mistakes")
+      add_emulated_lesson_program(lesson_${nn}_${variant}_test ${prefix}_${variant} ${prefix}_test doctest_main)
+    endif()
+  endforeach()
+  if(EXISTS ${dir}/main.cpp)
+    add_emulated_lesson_objects(${prefix}_main ${dir} main.cpp)
+    add_emulated_lesson_program(lesson_${nn}_main ${prefix}_exercise ${prefix}_main)
+    add_emulated_lesson_program(lesson_${nn}_main_solution ${prefix}_solution ${prefix}_main)
+  endif()
 
   add_test(NAME lesson_${nn}_solution COMMAND lesson_${nn}_solution_test)
   set_tests_properties(lesson_${nn}_solution PROPERTIES LABELS lessons TIMEOUT 120
@@ -122,21 +137,26 @@ foreach(dir ${LESSON_DIRS})
   endif()
 
   if(GLASSBOX_CUDA)
-    set(doctest_objects $<TARGET_OBJECTS:doctest_main>)
-    set(race_watch ${LESSONS_DIR}/common/race_watch.cpp)
-    add_gpu_lesson_program(lesson_${nn}_test_gpu ${dir}
-                           "${dir}/exercise.cu;${dir}/test.cpp;${race_watch};${doctest_objects}")
-    add_gpu_lesson_program(lesson_${nn}_solution_test_gpu ${dir}
-                           "${dir}/solution.cu;${dir}/test.cpp;${race_watch};${doctest_objects}")
+    set(prefix lesson_${nn}_gpu)
+    foreach(file exercise.cu solution.cu test.cpp)
+      get_filename_component(name ${file} NAME_WE)
+      add_gpu_lesson_objects(${prefix}_${name} ${dir} ${file})
+    endforeach()
+    add_gpu_lesson_objects(${prefix}_race_watch ${LESSONS_DIR}/common race_watch.cpp)
+    set(test_parts ${prefix}_test ${prefix}_race_watch doctest_main)
+    add_lesson_program(lesson_${nn}_test_gpu ${prefix}_exercise ${test_parts})
+    add_lesson_program(lesson_${nn}_solution_test_gpu ${prefix}_solution ${test_parts})
     if(EXISTS ${dir}/main.cpp)
-      add_gpu_lesson_program(lesson_${nn}_main_gpu ${dir} "${dir}/exercise.cu;${dir}/main.cpp")
-      add_gpu_lesson_program(lesson_${nn}_main_solution_gpu ${dir} "${dir}/solution.cu;${dir}/main.cpp")
+      add_gpu_lesson_objects(${prefix}_main ${dir} main.cpp)
+      add_lesson_program(lesson_${nn}_main_gpu ${prefix}_exercise ${prefix}_main)
+      add_lesson_program(lesson_${nn}_main_solution_gpu ${prefix}_solution ${prefix}_main)
     endif()
     file(GLOB gpu_only_programs ${dir}/*.cu)
     list(FILTER gpu_only_programs EXCLUDE REGEX "/(exercise|solution|mistakes[a-z_]*)\\.cu$")
     foreach(program ${gpu_only_programs})
       get_filename_component(name ${program} NAME_WE)
-      add_gpu_lesson_program(lesson_${nn}_${name} ${dir} ${program})
+      add_gpu_lesson_objects(${prefix}_${name}_objects ${dir} ${name}.cu)
+      add_lesson_program(lesson_${nn}_${name} ${prefix}_${name}_objects)
     endforeach()
   endif()
 endforeach()
