@@ -21,6 +21,7 @@ done
 
 packages=(
   build-essential cmake pkg-config git curl ca-certificates
+  ninja-build          # the build tool scripts/build.sh drives (keeps every core busy)
   libeigen3-dev        # CPU reference math
   libcli11-dev         # the CLI
   libtomlplusplus-dev  # its TOML config files, parsed strictly (duplicate keys, unterminated strings)

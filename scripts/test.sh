@@ -12,6 +12,9 @@ data/fetch.sh gpt2
 bash scripts/build.sh ${GLASSBOX_CMAKE_FLAGS:-}   # e.g. GLASSBOX_CMAKE_FLAGS=-DGLASSBOX_WERROR=ON
 # One test per core: most tests use one thread (the PyTorch checks, the CLI scripts, the visualizer
 # under Xvfb, whose windows take turns through a resource lock), so two cores halve the wall time.
+# An OpenMP thread that waits spins by default, which steals the core of the test running beside
+# it: test_model took 83 s with another process on the second core, 23 s with passive waiting.
+export OMP_WAIT_POLICY=passive
 ctest --test-dir build --output-on-failure -j"$(nproc)" "$@"
 # The GPU tests pass by skipping on a machine without one; say so, so a green run is not misread.
 skipped=$(grep -ch "^SKIPPED (no GPU" build/Testing/Temporary/LastTest.log 2>/dev/null || true)

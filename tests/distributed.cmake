@@ -22,7 +22,13 @@ foreach(mode equivalence resume muon dead_rank)
   add_test(NAME dist_${mode}
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/dist/distributed.sh ${mode} $<TARGET_FILE:glassbox> ${GLASSBOX_MPIRUN})
 endforeach()
+set(MPI_TEST_ENV "OMP_NUM_THREADS=1;OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
 set_tests_properties(mpi_comm_collectives mpi_comm_collectives_3 dist_equivalence dist_resume dist_muon dist_dead_rank PROPERTIES
   LABELS "mpi"
-  ENVIRONMENT "OMP_NUM_THREADS=1;OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
+  ENVIRONMENT "${MPI_TEST_ENV}"
   TIMEOUT 120)
+# test_comm may run under AddressSanitizer (GLASSBOX_SANITIZE_UNIT_TESTS): Open MPI's plugins,
+# unloaded before the exit, keep strings they allocated at start-up, which the leak check would
+# report against no known module. Every other check stays on.
+set_tests_properties(mpi_comm_collectives mpi_comm_collectives_3 PROPERTIES
+  ENVIRONMENT "${MPI_TEST_ENV};ASAN_OPTIONS=detect_leaks=0")
