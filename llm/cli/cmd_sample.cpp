@@ -62,6 +62,22 @@ void print_step(const Tokenizer& tokenizer, int step, const std::vector<float>& 
   std::printf("  -> %s\n", quoted(text(drawn)).c_str());
 }
 
+// The prompt's tokens, after the tokenizer's BOS when it asks for one (Llama 3's
+// <|begin_of_text|>). Without one, an empty prompt starts from the document separator (GPT-2) or a
+// newline (character models).
+std::vector<int32_t> prompt_tokens(const Tokenizer& tokenizer, const std::string& text) {
+  std::vector<int32_t> prompt = tokenizer.encode(text);
+  if (const auto bos = tokenizer.bos_token()) prompt.insert(prompt.begin(), *bos);
+  if (prompt.empty()) {
+    if (auto eot = tokenizer.eot_token())
+      prompt = {*eot};
+    else
+      prompt = tokenizer.encode("\n");
+  }
+  check(!prompt.empty(), "--prompt is empty and the tokenizer has no start token; give a prompt");
+  return prompt;
+}
+
 void run_sample(const SampleOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   const GPTConfig config = read_checkpoint_config(o.ckpt);
@@ -78,19 +94,7 @@ void run_sample(const SampleOptions& o) {
   sampling_distribution(&probe, 1, o.sampling);
   check(o.top_probs >= 0, "--top-probs must not be negative");
 
-  // The prompt follows the tokenizer's BOS when it asks for one (Llama 3's <|begin_of_text|>).
-  // Without one, an empty prompt starts from the document separator (GPT-2) or a newline
-  // (character models).
-  std::vector<int32_t> prompt = tokenizer->encode(o.prompt);
-  if (const auto bos = tokenizer->bos_token()) prompt.insert(prompt.begin(), *bos);
-  if (prompt.empty()) {
-    if (auto eot = tokenizer->eot_token())
-      prompt = {*eot};
-    else
-      prompt = tokenizer->encode("\n");
-  }
-  check(!prompt.empty(), "--prompt is empty and the tokenizer has no start token; give a prompt");
-
+  const std::vector<int32_t> prompt = prompt_tokens(*tokenizer, o.prompt);
   std::mt19937_64 rng(o.seed);
   // The decoder holds the prompt and the new tokens, up to the model's whole context (beyond it,
   // the context is cut in half below and the cache rebuilt).
