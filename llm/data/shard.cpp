@@ -34,21 +34,12 @@ TokenizerStamp read_stamp(const int32_t* header, const std::string& where) {
   return stamp;
 }
 
-// Opens the shard into `file`, reads the header and checks it (see read_shard_header).
-ShardHeader read_header(const std::filesystem::path& path, InputFile& file) {
-  const std::string where = "token shard " + path.string() + ": ";
-  std::error_code ec;
-  check(std::filesystem::is_regular_file(path, ec), where + "no such file");
-  const uint64_t size = std::filesystem::file_size(path, ec);
-  check(!ec, where + "cannot read its size: " + ec.message());
-  check(size > 0, where + "file is empty");
-  check(size >= kShardHeaderInts * 4,
-        where + "file is " + std::to_string(size) + " bytes, shorter than the 1024-byte header");
-  file.f = std::fopen(path.c_str(), "rb");
-  check(file.f != nullptr, where + "cannot open for reading");
+// Reads the shard's header from `file` and checks it against the file's size (see
+// read_shard_header).
+ShardHeader read_header(InputFile& file, const std::string& where) {
+  check(file.size > 0, where + "file is empty");
   int32_t header[kShardHeaderInts];
-  check(std::fread(header, 4, kShardHeaderInts, file.f) == kShardHeaderInts,
-        where + "cannot read the header");
+  file.read_header(header, kShardHeaderInts, where);
   check(header[0] == kShardMagic, where + "wrong magic number: expected " +
                                       std::to_string(kShardMagic) + ", found " +
                                       std::to_string(header[0]) + " (not an llm.c token shard)");
@@ -59,7 +50,7 @@ ShardHeader read_header(const std::filesystem::path& path, InputFile& file) {
   out.version = header[1];
   out.token_bytes = header[1] == 1 ? 2 : 4;
   out.num_tokens = header[2];
-  const uint64_t data_bytes = size - kShardHeaderInts * 4;
+  const uint64_t data_bytes = file.size - kShardHeaderInts * 4;
   const int64_t present = static_cast<int64_t>(data_bytes / out.token_bytes);
   check(present >= out.num_tokens, where + "truncated: header says " +
                                        std::to_string(out.num_tokens) + " tokens, file holds " +
@@ -72,16 +63,20 @@ ShardHeader read_header(const std::filesystem::path& path, InputFile& file) {
   return out;
 }
 
+std::string shard_where(const std::filesystem::path& path) {
+  return "token shard " + path.string() + ": ";
+}
+
 }  // namespace
 
 ShardHeader read_shard_header(const std::filesystem::path& path) {
-  InputFile file;
-  return read_header(path, file);
+  InputFile file(path, shard_where(path));
+  return read_header(file, shard_where(path));
 }
 
 std::vector<int32_t> read_shard(const std::filesystem::path& path) {
-  InputFile file;
-  const ShardHeader header = read_header(path, file);
+  InputFile file(path, shard_where(path));
+  const ShardHeader header = read_header(file, shard_where(path));
   const size_t n = static_cast<size_t>(header.num_tokens);
   std::vector<int32_t> tokens(n);
   bool ok;

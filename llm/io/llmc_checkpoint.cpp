@@ -38,18 +38,9 @@ int64_t stored_parameters(const GPTConfig& c, const fs::path& path) {
 }  // namespace
 
 LlmcHeader read_llmc_header(const fs::path& path) {
-  std::error_code ec;
-  check(fs::is_regular_file(path, ec), where(path) + "no such file");
-  const uint64_t size = fs::file_size(path, ec);
-  check(!ec, where(path) + "cannot read its size: " + ec.message());
-  check(size >= kHeaderInts * 4, where(path) + "file is " + std::to_string(size) +
-                                     " bytes, shorter than the 1024-byte header");
-  InputFile file;
-  file.f = std::fopen(path.c_str(), "rb");
-  check(file.f != nullptr, where(path) + "cannot open for reading");
+  InputFile file(path, where(path));
   int32_t h[kHeaderInts];
-  check(std::fread(h, 4, kHeaderInts, file.f) == kHeaderInts,
-        where(path) + "cannot read the header");
+  file.read_header(h, kHeaderInts, where(path));
   check(h[0] == kLlmcModelMagic, where(path) + "wrong magic number: expected " +
                                      std::to_string(kLlmcModelMagic) + ", found " +
                                      std::to_string(h[0]) + " (not an llm.c model file)");
@@ -74,12 +65,12 @@ LlmcHeader read_llmc_header(const fs::path& path) {
   } catch (const Error& e) { throw Error(where(path) + "bad header (" + e.what() + ")"); }
   const uint64_t expected =
       uint64_t(stored_parameters(c, path)) * uint64_t(out.bytes_per_param) + kHeaderInts * 4;
-  check(size >= expected, where(path) + "truncated: the header's shape needs " +
-                              std::to_string(expected) + " bytes, the file has " +
-                              std::to_string(size));
-  check(size == expected, where(path) + "size mismatch: the header's shape needs " +
-                              std::to_string(expected) + " bytes, the file has " +
-                              std::to_string(size));
+  check(file.size >= expected, where(path) + "truncated: the header's shape needs " +
+                                   std::to_string(expected) + " bytes, the file has " +
+                                   std::to_string(file.size));
+  check(file.size == expected, where(path) + "size mismatch: the header's shape needs " +
+                                   std::to_string(expected) + " bytes, the file has " +
+                                   std::to_string(file.size));
   return out;
 }
 
