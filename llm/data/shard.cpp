@@ -34,12 +34,18 @@ TokenizerStamp read_stamp(const int32_t* header, const std::string& where) {
   return stamp;
 }
 
+// The shard at path, open for reading; its errors start "token shard PATH: ".
+InputFile open_shard(const std::filesystem::path& path) {
+  return InputFile(path, "token shard " + path.string() + ": ");
+}
+
 // Reads the shard's header from `file` and checks it against the file's size (see
 // read_shard_header).
-ShardHeader read_header(InputFile& file, const std::string& where) {
+ShardHeader read_header(InputFile& file) {
+  const std::string& where = file.where;
   check(file.size > 0, where + "file is empty");
   int32_t header[kShardHeaderInts];
-  file.read_header(header, kShardHeaderInts, where);
+  file.read_header(header, kShardHeaderInts);
   check(header[0] == kShardMagic, where + "wrong magic number: expected " +
                                       std::to_string(kShardMagic) + ", found " +
                                       std::to_string(header[0]) + " (not an llm.c token shard)");
@@ -63,20 +69,16 @@ ShardHeader read_header(InputFile& file, const std::string& where) {
   return out;
 }
 
-std::string shard_where(const std::filesystem::path& path) {
-  return "token shard " + path.string() + ": ";
-}
-
 }  // namespace
 
 ShardHeader read_shard_header(const std::filesystem::path& path) {
-  InputFile file(path, shard_where(path));
-  return read_header(file, shard_where(path));
+  InputFile file = open_shard(path);
+  return read_header(file);
 }
 
 std::vector<int32_t> read_shard(const std::filesystem::path& path) {
-  InputFile file(path, shard_where(path));
-  const ShardHeader header = read_header(file, shard_where(path));
+  InputFile file = open_shard(path);
+  const ShardHeader header = read_header(file);
   const size_t n = static_cast<size_t>(header.num_tokens);
   std::vector<int32_t> tokens(n);
   bool ok;
@@ -87,12 +89,12 @@ std::vector<int32_t> read_shard(const std::filesystem::path& path) {
   } else {
     ok = std::fread(tokens.data(), 4, n, file.f) == n;  // uint32 read as int32
   }
-  check(ok, "token shard " + path.string() + ": read failed");
+  check(ok, file.where + "read failed");
   if (header.version == 2) {
     // A uint32 token >= 2^31 would come out as a negative id and index before the embedding table.
     for (size_t i = 0; i < n; ++i)
       if (tokens[i] < 0)
-        throw Error("token shard " + path.string() + ": token " + std::to_string(i) + " is " +
+        throw Error(file.where + "token " + std::to_string(i) + " is " +
                     std::to_string(static_cast<uint32_t>(tokens[i])) +
                     ", not a token id (>= 2^31)");
   }
@@ -100,9 +102,8 @@ std::vector<int32_t> read_shard(const std::filesystem::path& path) {
     const int32_t V = header.tokenizer.vocab_size;
     for (size_t i = 0; i < n; ++i)
       if (tokens[i] >= V)
-        throw Error("token shard " + path.string() + ": token " + std::to_string(i) + " is " +
-                    std::to_string(tokens[i]) + ", outside the vocabulary of its tokenizer " +
-                    header.tokenizer.describe());
+        throw Error(file.where + "token " + std::to_string(i) + " is " + std::to_string(tokens[i]) +
+                    ", outside the vocabulary of its tokenizer " + header.tokenizer.describe());
   }
   return tokens;
 }

@@ -11,10 +11,10 @@ namespace llm {
 struct InputFile {
   std::FILE* f = nullptr;
   uint64_t size = 0;  // bytes
+  std::string where;  // how errors name the file and its kind: "token shard data/x.bin: "
 
-  // Opens `path` for reading, or throws; every message starts with `where`, which names the file
-  // and its kind ("token shard data/x.bin: ").
-  InputFile(const std::filesystem::path& path, const std::string& where);
+  // Opens `path` for reading, or throws an error that starts with `where`.
+  InputFile(const std::filesystem::path& path, std::string where);
   InputFile(const InputFile&) = delete;
   InputFile& operator=(const InputFile&) = delete;
   ~InputFile() {
@@ -23,7 +23,7 @@ struct InputFile {
 
   // Reads the header of n int32 words that llm.c's files begin with (256 words, 1024 bytes), or
   // throws naming a file too short to hold it.
-  void read_header(int32_t* words, int n, const std::string& where);
+  void read_header(int32_t* words, int n);
 };
 
 }  // namespace llm

@@ -40,7 +40,7 @@ int64_t stored_parameters(const GPTConfig& c, const fs::path& path) {
 LlmcHeader read_llmc_header(const fs::path& path) {
   InputFile file(path, where(path));
   int32_t h[kHeaderInts];
-  file.read_header(h, kHeaderInts, where(path));
+  file.read_header(h, kHeaderInts);
   check(h[0] == kLlmcModelMagic, where(path) + "wrong magic number: expected " +
                                      std::to_string(kLlmcModelMagic) + ", found " +
                                      std::to_string(h[0]) + " (not an llm.c model file)");
