@@ -8,8 +8,6 @@
 add_executable(crosscheck_driver ${CMAKE_CURRENT_SOURCE_DIR}/crosscheck_driver.cpp)
 target_link_libraries(crosscheck_driver PRIVATE llm)
 
-set(GLASSBOX_PYTHON /usr/bin/python3 CACHE FILEPATH "Python with python3-torch and numpy (Debian's)")
-
 add_test(NAME reference_selftest
          COMMAND ${GLASSBOX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/reference/selftest.py)
 add_test(NAME pytorch_crosscheck

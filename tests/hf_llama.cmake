@@ -6,7 +6,6 @@
 # and every unsupported config field a one-line error naming it; the same for a directory laid out
 # as Llama 3 ships it (weights in shards, its tokenizer.json with special tokens and a BOS). Needs /usr/bin/python3 with
 # python3-torch. Label "pytorch".
-set(GLASSBOX_PYTHON /usr/bin/python3 CACHE FILEPATH "Python with python3-torch and numpy (Debian's)")
 add_test(NAME pytorch_hf_llama
          COMMAND ${GLASSBOX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/reference/hf_llama_check.py
                  --glassbox $<TARGET_FILE:glassbox>

@@ -5,8 +5,6 @@
 # Needs /usr/bin/python3 with python3-torch and data/cache/gpt2 (data/fetch.sh gpt2). Label "pytorch".
 add_executable(hf_import_driver ${CMAKE_CURRENT_SOURCE_DIR}/hf_import_driver.cpp)
 target_link_libraries(hf_import_driver PRIVATE llm)
-
-set(GLASSBOX_PYTHON /usr/bin/python3 CACHE FILEPATH "Python with python3-torch and numpy (Debian's)")
 add_test(NAME pytorch_hf_import
          COMMAND ${GLASSBOX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/reference/hf_import_check.py
                  --driver $<TARGET_FILE:hf_import_driver>
