@@ -5,18 +5,27 @@
 #
 #   scripts/gpu_check.sh build [BUNDLE]       no GPU needed: build-gpu/ with the CUDA backend, then the
 #                                             binaries into BUNDLE (default build-gpu-bundle/, < 64 MiB)
+#   scripts/gpu_check.sh llmc LLMC [BUNDLE]   no GPU needed, after build: llm.c's train_gpt2cu from the
+#                                             checkout LLMC (karpathy/llm.c), patched for CUDA 13 in a
+#                                             temporary copy, into BUNDLE; stage 2 then times it
+#   scripts/gpu_check.sh reference [BUNDLE]   no GPU needed, after build: 20 f32 CPU training steps of
+#                                             GPT-2 124M on tinyshakespeare, whose losses stage 3
+#                                             compares the GPU's with (a few minutes on 2 cores)
 #   scripts/gpu_check.sh 1 RESULTS [BUNDLE]   correctness, at most 3.5 min: every CUDA test against
 #                                             its CPU twin, compute-sanitizer memcheck on the op tests,
 #                                             racecheck on the kernels with shared memory (small shapes)
-#   scripts/gpu_check.sh 2 RESULTS [BUNDLE]   speed, at most 5 min: GPT-2 124M at T = 1024, B = 8/16/32
+#   scripts/gpu_check.sh 2 RESULTS [BUNDLE]   speed, at most 5.5 min: GPT-2 124M at T = 1024, B = 8/16/32
 #                                             (tokens/s, MFU), the per-op profile, attention TFLOP/s,
-#                                             PyTorch's fast path at the same shapes beside each
-#   scripts/gpu_check.sh 1+2 RESULTS [BUNDLE] both, in one command of under 9 minutes
-#   scripts/gpu_check.sh 3 RESULTS [BUNDLE]   the shakespeare_char recipe trained on the GPU, sampled,
-#                                             at most 5.5 min; needs data/cache/tinyshakespeare or GLASSBOX_DATA_MIRROR
+#                                             llm.c and PyTorch's fast path at the same shapes beside each
+#   scripts/gpu_check.sh 1+2 RESULTS [BUNDLE] both, in one command of under 9.5 minutes
+#   scripts/gpu_check.sh 3 RESULTS [BUNDLE]   the reference's 20 steps on the GPU, compared, and again
+#                                             with --comm nccl; the shakespeare_char recipe trained on
+#                                             the GPU, sampled; at most 8.5 min; needs
+#                                             data/cache/{tinyshakespeare,gpt2} or GLASSBOX_DATA_MIRROR
 #
 # Every step has its own time limit, so a stage never runs past its budget; a step that hits it is
-# recorded as "timed out". Without a GPU every stage but `build` stops at once with one line.
+# recorded as "timed out". Without a GPU every stage but build, llmc and reference stops at once with
+# one line.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # A relative GLASSBOX_DATA_MIRROR is relative to where the command was typed: pin it before the cd.
@@ -24,7 +33,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 usage() {
-  sed -n '5,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '5,25p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 die() {
@@ -49,12 +58,59 @@ build_bundle() {
   echo "gpu_check.sh: $bundle ($mib MiB): ${binaries[*]}; copy it to the GPU machine beside the checkout"
 }
 
+# llm.c's GPT-2 trainer, the yardstick for glassbox's speed on a GPU, built from a copy of a checkout
+# (never into this repository). Without nvml.h here it builds without NVML's clock readings; without
+# the cudnn-frontend headers, without cuDNN attention (llm.c's default build has neither).
+build_llmc() {
+  local source="${1:-}" bundle="${2:-build-gpu-bundle}"
+  [[ -f "$source/train_gpt2.cu" && -f "$source/llmc/cuda_utils.cuh" ]] ||
+    die "'$source' is not an llm.c checkout (no train_gpt2.cu and llmc/cuda_utils.cuh)"
+  [[ -d "$bundle" ]] || die "$bundle not found: run scripts/gpu_check.sh build first"
+  export PATH="$PATH:/usr/local/cuda/bin"
+  command -v nvcc >/dev/null || die "nvcc not found: building llm.c needs the CUDA toolkit"
+  local work
+  work=$(mktemp -d)
+  cp -r "$source/train_gpt2.cu" "$source/llmc" "$work"/
+  # CUDA 13's cudaMemAdvise takes a cudaMemLocation where CUDA 12's took a device id.
+  sed -i 's/cudaMemAdviseSetPreferredLocation, cudaCpuDeviceId)/cudaMemAdviseSetPreferredLocation, cudaMemLocation{cudaMemLocationTypeHost, 0})/' \
+    "$work/llmc/cuda_utils.cuh"
+  # llm.c's Makefile flags for one GPU without cuDNN, for Hopper (H100, H200).
+  nvcc -O3 -t=0 --threads=0 --use_fast_math -std=c++17 \
+    --generate-code "arch=compute_90,code=[compute_90,sm_90]" -I"$work" "$work/train_gpt2.cu" \
+    -lcublas -lcublasLt -o "$bundle/train_gpt2cu" || die "building llm.c's train_gpt2.cu failed"
+  rm -rf "$work"
+  strip --strip-unneeded "$bundle/train_gpt2cu" 2>/dev/null
+  echo "gpu_check.sh: $bundle/train_gpt2cu ($(du -k "$bundle/train_gpt2cu" | cut -f1) KiB)"
+}
+
+# The one short GPT-2 124M run that the CPU (f32) and the GPU (bf16) both train: the same
+# initialisation (drawn on the host from the seed), the same batches. The learning rate is 2e-4 from
+# the first step: a warm-up from a tiny rate gives updates below bf16's spacing of the weights,
+# which the f32 run makes and the bf16 run rounds away (kernels/README.md has the measurements).
+reference_run=(train --model gpt2 --train-data data/cache/shakespeare_gpt2/train_000000.bin
+  --val-data data/cache/shakespeare_gpt2/val_000000.bin --eval-batches 1 --eval-interval 1000
+  --batch-size 4 --block-size 128 --max-steps 20 --learning-rate 2e-4 --warmup-steps 0
+  --log-interval 1 --layer-stats-interval 0 --checkpoint-interval 1000 --seed 1337)
+
+cpu_reference() {
+  local bundle="${1:-build-gpu-bundle}"
+  local glassbox="${GLASSBOX:-$bundle/glassbox}"
+  [[ -x "$glassbox" ]] || die "$glassbox not found: run scripts/gpu_check.sh build first (or set GLASSBOX)"
+  GLASSBOX="$glassbox" bash data/shakespeare_gpt2.sh >/dev/null || die "data/shakespeare_gpt2.sh failed"
+  rm -rf runs/gpu_check_reference_cpu
+  "$glassbox" "${reference_run[@]}" --device cpu --out-dir runs/gpu_check_reference_cpu ||
+    die "the CPU reference run failed"
+  mkdir -p "$bundle" && cp runs/gpu_check_reference_cpu/metrics.jsonl "$bundle/reference_losses_cpu.jsonl"
+  echo "gpu_check.sh: $bundle/reference_losses_cpu.jsonl: the CPU's losses for stage 3"
+}
+
 [[ $# -ge 1 ]] || usage
 stage="$1"
-if [[ "$stage" == build ]]; then
-  build_bundle "${2:-}"
-  exit
-fi
+case "$stage" in
+  build) build_bundle "${2:-}" && exit ;;
+  llmc) build_llmc "${2:-}" "${3:-}" && exit ;;
+  reference) cpu_reference "${2:-}" && exit ;;
+esac
 [[ "$stage" =~ ^(1|2|3|1\+2)$ ]] || usage
 [[ $# -ge 2 ]] || usage
 results="$2"
@@ -96,7 +152,8 @@ begin_table() {
   } >"$table"
 }
 
-# The limits below add up to 500 s for stages 1+2 (under 9 minutes with the start-up checks).
+# The limits below add up to 535 s for stages 1+2 (under 9.5 minutes with the start-up checks) and
+# 490 s for stage 3.
 stage_1() {
   begin_table 1
   nvidia-smi >"$results/nvidia-smi.txt" 2>&1
@@ -126,11 +183,23 @@ stage_2() {
         "$python" tests/reference/bench_torch.py --device cuda "${gpt2_shape[@]}" --batch-size "$B" --steps 20 --warmup 5
     fi
   done
-  if ((torch_ok)); then
-    step "PyTorch as above + torch.compile, B=16" 60 bench_torch_compile_gpt2_B16.txt \
-      "$python" tests/reference/bench_torch.py --device cuda --compile "${gpt2_shape[@]}" --batch-size 16 --steps 20 --warmup 5
-  else
+  if ((!torch_ok)); then
     printf '| PyTorch peer | not run: no PyTorch with CUDA | | |\n' | tee -a "$table"
+  fi
+  # llm.c on the same GPU, random GPT-2 124M weights (-e d12), one micro-batch per step, its default
+  # recomputation of GELU, 30 steps; it prints tokens/s and MFU per step.
+  if [[ -x "$bundle/train_gpt2cu" ]]; then
+    step "data: tinyshakespeare, GPT-2 tokens (llm.c's input)" 20 data_gpt2.log \
+      env GLASSBOX="$bundle/glassbox" bash data/shakespeare_gpt2.sh
+    local shard=data/cache/shakespeare_gpt2/train_000000.bin
+    for B in 8 16 32; do
+      step "llm.c train_gpt2cu GPT-2 124M, T=1024, B=$B" 25 "llmc_gpt2_B$B.txt" \
+        "$bundle/train_gpt2cu" -i "$shard" -j "$shard" -e d12 -b "$B" -t 1024 -d $((B * 1024)) \
+        -x 30 -v 1000 -m 1 -s 0 -h 0
+    done
+  else
+    printf '| llm.c peer | not run: no train_gpt2cu in %s (scripts/gpu_check.sh llmc) | | |\n' \
+      "$bundle" | tee -a "$table"
   fi
   step "per-op profile, B=16" 30 bench_gpt2_profile.txt \
     "$bundle/glassbox" bench --device cuda --model gpt2 --batch-size 16 --block-size 1024 --steps 5 --profile
@@ -140,10 +209,11 @@ stage_2() {
   fi
   {
     echo
-    echo "| B | glassbox | PyTorch |"
-    echo "| --- | --- | --- |"
+    echo "| B | glassbox | llm.c (its last step) | PyTorch |"
+    echo "| --- | --- | --- | --- |"
     for B in 8 16 32; do
       echo "| $B | $(grep -h -E 'ms/step|MFU' "$results/bench_gpt2_B$B.txt" 2>/dev/null | tr '\n' ' ') |" \
+        "$(grep -h '^step' "$results/llmc_gpt2_B$B.txt" 2>/dev/null | tail -1) |" \
         "$(grep -h 'ms/step' "$results/bench_torch_gpt2_B$B.txt" 2>/dev/null | tr '\n' ' ') |"
     done
   } >>"$table"
@@ -151,6 +221,27 @@ stage_2() {
 
 stage_3() {
   begin_table 3
+  if [[ -f "$bundle/reference_losses_cpu.jsonl" ]]; then
+    step "data: tinyshakespeare, GPT-2 tokens" 20 data_gpt2.log \
+      env GLASSBOX="$bundle/glassbox" bash data/shakespeare_gpt2.sh
+    rm -rf runs/gpu_check_reference_cuda
+    step "the CPU reference's 20 steps of GPT-2 124M on the GPU" 60 reference_cuda.txt \
+      "$bundle/glassbox" "${reference_run[@]}" --device cuda --out-dir runs/gpu_check_reference_cuda
+    step "its losses within 0.05 of the CPU's (f32) at every step" 10 reference_compare.md \
+      "${PYTHON:-python3}" tests/reference/compare_losses.py "$bundle/reference_losses_cpu.jsonl" \
+      runs/gpu_check_reference_cuda/metrics.jsonl --tolerance 0.05
+    # The whole NcclComm path on one GPU (an NCCL id, a communicator of one rank, the gradients
+    # reduced on the second stream during the backward): the same bits as without it.
+    rm -rf runs/gpu_check_reference_nccl
+    step "the same 20 steps with --comm nccl (one rank)" 60 reference_nccl.txt \
+      "$bundle/glassbox" "${reference_run[@]}" --device cuda --comm nccl --out-dir runs/gpu_check_reference_nccl
+    step "its losses equal to the run without NCCL" 10 reference_nccl_compare.md \
+      "${PYTHON:-python3}" tests/reference/compare_losses.py runs/gpu_check_reference_cuda/metrics.jsonl \
+      runs/gpu_check_reference_nccl/metrics.jsonl --tolerance 0
+  else
+    printf '| GPU vs CPU losses | not run: no reference_losses_cpu.jsonl in %s (scripts/gpu_check.sh reference) | | |\n' \
+      "$bundle" | tee -a "$table"
+  fi
   step "data: tinyshakespeare, tokenized by character" 60 data.log \
     env GLASSBOX="$bundle/glassbox" bash data/shakespeare_char.sh
   step "train the shakespeare_char recipe on the GPU" 240 train_shakespeare_cuda.txt \

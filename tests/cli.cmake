@@ -18,3 +18,6 @@ set_tests_properties(cli_sweep PROPERTIES LABELS cli TIMEOUT 120)
 # Shards of another tokenizer kind (char shards for a GPT-2 model or run): refused, naming both.
 add_test(NAME cli_tokenizer_mismatch COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/tokenizer_mismatch.sh $<TARGET_FILE:glassbox>)
 set_tests_properties(cli_tokenizer_mismatch PROPERTIES LABELS cli TIMEOUT 120)
+# scripts/gpu_check.sh without a GPU: one line per stage; the loss comparison of its stage 3.
+add_test(NAME cli_gpu_check_offline COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/gpu_check_offline.sh ${GLASSBOX_PYTHON})
+set_tests_properties(cli_gpu_check_offline PROPERTIES LABELS cli TIMEOUT 60)

@@ -609,3 +609,30 @@ TEST_CASE("bf16 emulation: the KV-cache decoder gives the full forward pass's lo
   compare(decoder.step(tokens.data(), prefill), prefill - 1);
   for (int t = prefill; t < T; t++) compare(decoder.step(&tokens[t], 1), t);
 }
+
+// Run by hand after `scripts/gpu_check.sh reference` (skipped otherwise: GPT-2 124M, about 8
+// minutes on 2 cores):
+//   build/tests/test_mixed_precision -tc="*gpu_check*" --no-skip
+// The reference run (20 f32 steps on the CPU) again on this emulation, from the run's own saved
+// config: how far the GPU's bf16 roundings alone move its losses, against which stage 3's
+// comparison of the GPU's losses with the CPU's is read. A kernel bug moves them by far more.
+TEST_CASE("bf16 emulation: gpu_check's reference run, its losses moved by bf16 alone" *
+          doctest::skip()) {
+  const fs::path reference = fs::path(GLASSBOX_SOURCE_DIR) / "runs" / "gpu_check_reference_cpu";
+  REQUIRE_MESSAGE(fs::exists(reference / "checkpoint" / "train_state.json"),
+                  "no " << reference << ": run scripts/gpu_check.sh reference first");
+  fs::current_path(GLASSBOX_SOURCE_DIR);  // the run's data paths are relative to the repository
+  TrainConfig config = read_train_state(reference / "checkpoint").config;
+  const fs::path out = fs::temp_directory_path() / "glassbox_gpu_check_reference_bf16";
+  fs::remove_all(out);
+  config.out_dir = out.string();
+  Bf16EmulationBackend emulation;
+  train_on(emulation, config);
+  const auto f32 = train_losses(reference), bf16 = train_losses(out);
+  REQUIRE(f32.size() == bf16.size());
+  for (const auto& [step, loss] : f32) {
+    std::printf("  step %2lld: f32 %.4f, bf16 emulation %.4f (%+.4f)\n", (long long)step, loss,
+                bf16.at(step), bf16.at(step) - loss);
+    CHECK(std::abs(bf16.at(step) - loss) <= 0.05);  // the tolerance of gpu_check.sh stage 3
+  }
+}
