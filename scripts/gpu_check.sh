@@ -19,9 +19,10 @@
 #                                             llm.c and PyTorch's fast path at the same shapes beside each
 #   scripts/gpu_check.sh 1+2 RESULTS [BUNDLE] both, in one command of under 9.5 minutes
 #   scripts/gpu_check.sh 3 RESULTS [BUNDLE]   the reference's 20 steps on the GPU, compared, and again
-#                                             with --comm nccl; the shakespeare_char recipe trained on
-#                                             the GPU, sampled; at most 8.5 min; needs
-#                                             data/cache/{tinyshakespeare,gpt2} or GLASSBOX_DATA_MIRROR
+#                                             with --comm nccl; transformers loading our checkpoints;
+#                                             the shakespeare_char recipe trained on the GPU, sampled;
+#                                             at most 9 min; needs data/cache/{tinyshakespeare,gpt2}
+#                                             or GLASSBOX_DATA_MIRROR
 #
 # Every step has its own time limit, so a stage never runs past its budget; a step that hits it is
 # recorded as "timed out". Without a GPU every stage but build, llmc and reference stops at once with
@@ -33,7 +34,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 usage() {
-  sed -n '5,25p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '5,26p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 die() {
@@ -153,7 +154,7 @@ begin_table() {
 }
 
 # The limits below add up to 535 s for stages 1+2 (under 9.5 minutes with the start-up checks) and
-# 490 s for stage 3.
+# 520 s for stage 3.
 stage_1() {
   begin_table 1
   nvidia-smi >"$results/nvidia-smi.txt" 2>&1
@@ -242,7 +243,15 @@ stage_3() {
     printf '| GPU vs CPU losses | not run: no reference_losses_cpu.jsonl in %s (scripts/gpu_check.sh reference) | | |\n' \
       "$bundle" | tee -a "$table"
   fi
-  step "data: tinyshakespeare, tokenized by character" 60 data.log \
+  if "${PYTHON:-python3}" -c "import transformers" 2>/dev/null; then
+    step "transformers loads glassbox's GPT-2 and Llama checkpoints, the same loss" 60 \
+      transformers_check.txt "${PYTHON:-python3}" tests/reference/transformers_check.py \
+      --glassbox "$bundle/glassbox" --workdir runs/gpu_check_transformers
+  else
+    printf '| transformers check | not run: no transformers for %s | | |\n' "${PYTHON:-python3}" |
+      tee -a "$table"
+  fi
+  step "data: tinyshakespeare, tokenized by character" 30 data.log \
     env GLASSBOX="$bundle/glassbox" bash data/shakespeare_char.sh
   step "train the shakespeare_char recipe on the GPU" 240 train_shakespeare_cuda.txt \
     "$bundle/glassbox" train --device cuda --config experiments/shakespeare_char/config.toml --out-dir runs/gpu_shakespeare
