@@ -30,7 +30,7 @@ printf '{"step": 0, "loss": 10.99}\n{"step": 1, "loss": 9.46}\n' >"$work/close.j
 printf '{"step": 0, "loss": 10.99}\n{"step": 1, "loss": 9.44}\n' >"$work/far.jsonl"
 printf '{"step": 0, "loss": 10.99}\n' >"$work/short.jsonl"
 if "$python" "$compare" "$work/cpu.jsonl" "$work/close.jsonl" >"$work/out" 2>&1 &&
-  grep -q "largest difference 0.0400: within 0.05" "$work/out"; then
+  grep -q "largest difference 0.04: within 0.05" "$work/out"; then
   echo "ok   compare_losses: a run within 0.05 passes"
 else
   fail "compare_losses: a run within 0.05 did not pass: $(cat "$work/out")"

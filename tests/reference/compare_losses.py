@@ -44,7 +44,7 @@ def main():
         worst = max(worst, abs(diff))
         print(f"| {step} | {ref[step]:.4f} | {run[step]:.4f} | {diff:+.4f} |")
     verdict = "within" if worst <= args.tolerance else "NOT within"
-    print(f"largest difference {worst:.4f}: {verdict} {args.tolerance} at every step")
+    print(f"largest difference {worst:.3g}: {verdict} {args.tolerance:g} at every step")
     return 0 if worst <= args.tolerance else 1
 
 
