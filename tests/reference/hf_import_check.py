@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import struct
-import subprocess
 import sys
 
 import numpy as np
@@ -26,6 +25,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import safetensors_io  # noqa: E402
+from check_harness import Checks, run  # noqa: E402
 from gpt2_reference import GPT2Reference  # noqa: E402
 
 L, NH, C, T_MAX, V = 3, 4, 64, 32, 50257
@@ -72,19 +72,12 @@ def write_hf_directory(model, directory, gpt2_dir):
     shutil.copyfile(os.path.join(gpt2_dir, "vocab.bpe"), os.path.join(directory, "merges.txt"))
 
 
-def run(cmd):
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"FAIL: {' '.join(cmd)} exited {result.returncode}:\n{result.stdout}{result.stderr}")
-    return result.stdout
-
-
 def glassbox_logits(driver, model_path, workdir, tag, encode=None):
     out = os.path.join(workdir, f"logits_{tag}.safetensors")
     cmd = [driver, "--model", model_path, "--tokens", ",".join(map(str, TOKENS)), "--out", out]
     if encode is not None:
         cmd += ["--encode", encode]
-    stdout = run(cmd)
+    stdout = run(cmd).stdout
     ids = None
     for line in stdout.splitlines():
         if line.startswith("ids:"):
@@ -115,12 +108,7 @@ def main():
         ref, _ = model(torch.tensor([TOKENS]))
     ref = ref[0, :, :V].numpy()  # (T, V) float64
 
-    failures = []
-
-    def check(what, ok, detail=""):
-        print(f"{'ok  ' if ok else 'FAIL'} {what}{': ' + detail if detail else ''}")
-        if not ok:
-            failures.append(what)
+    check = Checks()
 
     # HF directory -> glassbox, against PyTorch.
     hf_logits, _ = glassbox_logits(args.driver, hf_dir, args.workdir, "hf")
@@ -163,9 +151,7 @@ def main():
     err = np.abs(again[0, :, :V].numpy() - ref).max() / np.abs(ref).max()
     check("converted dir loads into PyTorch with the same logits (f32 weights)", err <= TOLERANCE, f"{err:.2e}")
 
-    if failures:
-        sys.exit(f"{len(failures)} check(s) failed")
-    print("all HF import / conversion checks passed")
+    check.finish()
 
 
 if __name__ == "__main__":

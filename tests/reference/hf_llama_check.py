@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 
@@ -31,6 +30,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import safetensors_io  # noqa: E402
+from check_harness import Checks, run, write_shard  # noqa: E402
 from llama_reference import LlamaReference  # noqa: E402
 
 TOLERANCE = 1e-5  # |glassbox f32 - torch f64| / |torch| on the loss
@@ -160,22 +160,6 @@ def write_llama_directory(directory, config, tensors):
         json.dump(tokenizer_json(), f)
 
 
-def write_shard(path, tokens):
-    """llm.c's token shard: 256 int32 header (magic 20240520, version 1, count), uint16 tokens."""
-    header = [0] * 256
-    header[0], header[1], header[2] = 20240520, 1, len(tokens)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<256i", *header))
-        f.write(np.asarray(tokens, dtype="<u2").tobytes())
-
-
-def run(cmd, expect_ok=True):
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if expect_ok and result.returncode != 0:
-        sys.exit(f"FAIL: {' '.join(cmd)} exited {result.returncode}:\n{result.stdout}{result.stderr}")
-    return result
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--glassbox", required=True)
@@ -184,12 +168,7 @@ def main():
     shutil.rmtree(args.workdir, ignore_errors=True)
     os.makedirs(args.workdir)
     torch.set_num_threads(1)
-    failures = []
-
-    def check(what, ok, detail=""):
-        print(f"{'ok  ' if ok else 'FAIL'} {what}{': ' + detail if detail else ''}", flush=True)
-        if not ok:
-            failures.append(what)
+    check = Checks()
 
     rng = np.random.default_rng(5)
     tokens = rng.integers(0, VOCAB, size=B * T + 1)
@@ -355,9 +334,7 @@ def main():
           result.returncode != 0 and len(lines) == 1 and "GPT-2 only" in lines[0] and not os.path.exists(llmc),
           lines[-1] if lines else "(no output)")
 
-    if failures:
-        sys.exit(f"FAIL: {len(failures)} check(s) failed")
-    print("all checks passed")
+    check.finish()
 
 
 if __name__ == "__main__":

@@ -21,13 +21,14 @@ import argparse
 import json
 import os
 import shutil
-import struct
-import subprocess
 import sys
 
 import numpy as np
 import torch
 import transformers
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_harness import Checks, read_shard, run  # noqa: E402
 
 TOLERANCE = 1e-5
 B, T = 2, 32
@@ -46,22 +47,6 @@ MODELS = {
 NOT_WEIGHTS = (".attn.bias", ".attn.masked_bias")
 
 
-def run(cmd):
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"FAIL: {' '.join(cmd)} exited {result.returncode}:\n{result.stdout}{result.stderr}")
-    return result
-
-
-def read_shard(path):
-    """llm.c's token shard: 256 int32 header (magic 20240520, version 1 or 2, count), then tokens."""
-    with open(path, "rb") as f:
-        header = struct.unpack("<256i", f.read(1024))
-        assert header[0] == 20240520, f"{path}: not a token shard"
-        dtype = "<u2" if header[1] == 1 else "<u4"
-        return np.frombuffer(f.read(), dtype=dtype)[: header[2]].astype(np.int64)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--glassbox", required=True)
@@ -70,12 +55,7 @@ def main():
     shutil.rmtree(args.workdir, ignore_errors=True)
     os.makedirs(args.workdir)
     print(f"transformers {transformers.__version__}, torch {torch.__version__}", flush=True)
-    failures = []
-
-    def check(what, ok, detail=""):
-        print(f"{'ok  ' if ok else 'FAIL'} {what}{': ' + detail if detail else ''}", flush=True)
-        if not ok:
-            failures.append(what)
+    check = Checks()
 
     # A text with structure, tokenized by character (glassbox's own shards and tokenizer).
     rng = np.random.default_rng(7)
@@ -118,9 +98,7 @@ def main():
         check(f"{name}: glassbox eval loss vs transformers float64, rel err < {TOLERANCE:g}",
               err < TOLERANCE, f"{loss:.7f} vs {hf_loss:.7f} ({err:.1e})")
 
-    if failures:
-        sys.exit(f"{len(failures)} check(s) failed: {', '.join(failures)}")
-    print("all checks passed")
+    check.finish()
 
 
 if __name__ == "__main__":
