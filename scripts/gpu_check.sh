@@ -116,6 +116,7 @@ esac
 [[ $# -ge 2 ]] || usage
 results="$2"
 bundle="${3:-build-gpu-bundle}"
+python="${PYTHON:-python3}"  # the Python of the peers and checks (PyTorch, transformers)
 
 # Fail fast, in one line, where nothing could run.
 command -v nvidia-smi >/dev/null || die "no GPU here (nvidia-smi not found): stage $stage needs an NVIDIA GPU"
@@ -173,7 +174,7 @@ stage_1() {
 
 stage_2() {
   begin_table 2
-  local python="${PYTHON:-python3}" torch_ok=1
+  local torch_ok=1
   "$python" -c "import torch; assert torch.cuda.is_available()" 2>/dev/null || torch_ok=0
   local gpt2_shape=(--n-layer 12 --n-head 12 --n-embd 768 --block-size 1024 --vocab-size 50257)
   for B in 8 16 32; do
@@ -229,26 +230,25 @@ stage_3() {
     step "the CPU reference's 20 steps of GPT-2 124M on the GPU" 60 reference_cuda.txt \
       "$bundle/glassbox" "${reference_run[@]}" --device cuda --out-dir runs/gpu_check_reference_cuda
     step "its losses within 0.05 of the CPU's (f32) at every step" 10 reference_compare.md \
-      "${PYTHON:-python3}" tests/reference/compare_losses.py "$bundle/reference_losses_cpu.jsonl" \
+      "$python" tests/reference/compare_losses.py "$bundle/reference_losses_cpu.jsonl" \
       runs/gpu_check_reference_cuda/metrics.jsonl --tolerance 0.05
     # The whole NcclComm path on one GPU (an NCCL id, a communicator of one rank, the gradients
     # reduced on the second stream during the backward): the same bits as without it.
     rm -rf runs/gpu_check_reference_nccl
     step "the same 20 steps with --comm nccl (one rank)" 60 reference_nccl.txt \
       "$bundle/glassbox" "${reference_run[@]}" --device cuda --comm nccl --out-dir runs/gpu_check_reference_nccl
-    step "its losses equal to the run without NCCL" 10 reference_nccl_compare.md \
-      "${PYTHON:-python3}" tests/reference/compare_losses.py runs/gpu_check_reference_cuda/metrics.jsonl \
-      runs/gpu_check_reference_nccl/metrics.jsonl --tolerance 0
+    step "its metrics equal to the run without NCCL, bit for bit" 10 reference_nccl_compare.txt \
+      "$python" tests/cli/same_history.py runs/gpu_check_reference_cuda runs/gpu_check_reference_nccl
   else
     printf '| GPU vs CPU losses | not run: no reference_losses_cpu.jsonl in %s (scripts/gpu_check.sh reference) | | |\n' \
       "$bundle" | tee -a "$table"
   fi
-  if "${PYTHON:-python3}" -c "import transformers" 2>/dev/null; then
+  if "$python" -c "import transformers" 2>/dev/null; then
     step "transformers loads glassbox's GPT-2 and Llama checkpoints, the same loss" 60 \
-      transformers_check.txt "${PYTHON:-python3}" tests/reference/transformers_check.py \
+      transformers_check.txt "$python" tests/reference/transformers_check.py \
       --glassbox "$bundle/glassbox" --workdir runs/gpu_check_transformers
   else
-    printf '| transformers check | not run: no transformers for %s | | |\n' "${PYTHON:-python3}" |
+    printf '| transformers check | not run: no transformers for %s | | |\n' "$python" |
       tee -a "$table"
   fi
   step "data: tinyshakespeare, tokenized by character" 30 data.log \
