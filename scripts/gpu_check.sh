@@ -154,6 +154,13 @@ begin_table() {
   } >"$table"
 }
 
+# tinyshakespeare in GPT-2 tokens (data/cache/shakespeare_gpt2/): llm.c's input in stage 2, the
+# reference run's in stage 3.
+gpt2_tokens_step() {
+  step "data: tinyshakespeare, GPT-2 tokens" 20 data_gpt2.log \
+    env GLASSBOX="$bundle/glassbox" bash data/shakespeare_gpt2.sh
+}
+
 # The limits below add up to 535 s for stages 1+2 (under 9.5 minutes with the start-up checks) and
 # 520 s for stage 3.
 stage_1() {
@@ -191,8 +198,7 @@ stage_2() {
   # llm.c on the same GPU, random GPT-2 124M weights (-e d12), one micro-batch per step, its default
   # recomputation of GELU, 30 steps; it prints tokens/s and MFU per step.
   if [[ -x "$bundle/train_gpt2cu" ]]; then
-    step "data: tinyshakespeare, GPT-2 tokens (llm.c's input)" 20 data_gpt2.log \
-      env GLASSBOX="$bundle/glassbox" bash data/shakespeare_gpt2.sh
+    gpt2_tokens_step
     local shard=data/cache/shakespeare_gpt2/train_000000.bin
     for B in 8 16 32; do
       step "llm.c train_gpt2cu GPT-2 124M, T=1024, B=$B" 25 "llmc_gpt2_B$B.txt" \
@@ -224,8 +230,7 @@ stage_2() {
 stage_3() {
   begin_table 3
   if [[ -f "$bundle/reference_losses_cpu.jsonl" ]]; then
-    step "data: tinyshakespeare, GPT-2 tokens" 20 data_gpt2.log \
-      env GLASSBOX="$bundle/glassbox" bash data/shakespeare_gpt2.sh
+    gpt2_tokens_step
     rm -rf runs/gpu_check_reference_cuda
     step "the CPU reference's 20 steps of GPT-2 124M on the GPU" 60 reference_cuda.txt \
       "$bundle/glassbox" "${reference_run[@]}" --device cuda --out-dir runs/gpu_check_reference_cuda
