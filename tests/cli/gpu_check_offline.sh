@@ -41,6 +41,8 @@ if ! "$python" "$compare" "$work/cpu.jsonl" "$work/far.jsonl" >"$work/out" 2>&1 
 else
   fail "compare_losses: a step 0.06 away did not fail: $(cat "$work/out")"
 fi
+expect_error "compare_losses: a run without metrics" "$work/none.jsonl: cannot read it" -- \
+  "$python" "$compare" "$work/cpu.jsonl" "$work/none.jsonl"
 expect_error "compare_losses: runs over different steps" "the runs cover different steps" -- \
   "$python" "$compare" "$work/cpu.jsonl" "$work/short.jsonl"
 exit $((failures > 0))

@@ -14,7 +14,11 @@ import sys
 
 def losses(path):
     out = {}
-    with open(path) as f:
+    try:
+        f = open(path)
+    except OSError as e:
+        sys.exit(f"compare_losses.py: {path}: cannot read it ({e.strerror})")
+    with f:
         for number, line in enumerate(f, 1):
             try:
                 record = json.loads(line)
